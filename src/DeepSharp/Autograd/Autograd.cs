@@ -1,0 +1,195 @@
+namespace DeepSharp;
+
+/// <summary>
+/// Reverse-mode automatic differentiation (torch.autograd): grad mode, the backward engine, and
+/// Grad() for gradients that can themselves be differentiated.
+/// </summary>
+public static class Autograd
+{
+    [ThreadStatic] static bool gradDisabled;
+
+    /// <summary>Whether operations are being recorded on this thread (torch.is_grad_enabled()).</summary>
+    public static bool IsGradEnabled => !gradDisabled;
+
+    /// <summary>A scope that turns off recording until disposed (torch.no_grad()). Use with <c>using</c>.</summary>
+    public static GradModeScope NoGrad() => new(false);
+
+    /// <summary>A scope that turns recording on until disposed (torch.enable_grad()).</summary>
+    public static GradModeScope EnableGrad() => new(true);
+
+    /// <summary>Restores the previous grad mode when disposed.</summary>
+    public readonly struct GradModeScope : IDisposable
+    {
+        readonly bool previousDisabled;
+        internal GradModeScope(bool enabled) { previousDisabled = gradDisabled; gradDisabled = !enabled; }
+        /// <summary>Restores the grad mode that was in force when the scope was created.</summary>
+        public void Dispose() => gradDisabled = previousDisabled;
+    }
+
+    /// <summary>True when an op with these inputs must be recorded.</summary>
+    internal static bool ShouldRecord(Tensor a) => !gradDisabled && a.RequiresGrad;
+    internal static bool ShouldRecord(Tensor a, Tensor b) => !gradDisabled && (a.RequiresGrad || b.RequiresGrad);
+    internal static bool ShouldRecord(ReadOnlySpan<Tensor> inputs)
+    {
+        if (gradDisabled) return false;
+        foreach (var t in inputs) if (t.RequiresGrad) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Attaches a backward function to <paramref name="result"/>. <paramref name="backward"/> receives the gradient of
+    /// the result and returns one gradient per input (null for inputs that need none). Tensors in <paramref name="saved"/>
+    /// are checked for in-place modification before backward runs.
+    /// </summary>
+    internal static Tensor Record(Tensor result, string name, Tensor?[] inputs, Func<Tensor, Tensor?[]> backward, params Tensor[] saved)
+    {
+        var edges = new Tensor?[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) edges[i] = inputs[i] is { RequiresGrad: true } t ? t : null;
+        result.GradFn = new Node(name, edges, backward, saved);
+        result.SetRequiresGradInternal();
+        return result;
+    }
+
+    /// <summary>
+    /// Computes and accumulates gradients of <paramref name="root"/> into the <see cref="Tensor.Grad"/> of the leaves
+    /// (torch.autograd.backward).
+    /// </summary>
+    public static void Backward(Tensor root, Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
+        => Run([root], gradient == null ? null : [gradient], retainGraph || createGraph, createGraph, null);
+
+    /// <summary>
+    /// Returns the gradients of <paramref name="outputs"/> with respect to <paramref name="inputs"/> without touching
+    /// <see cref="Tensor.Grad"/> (torch.autograd.grad). With <paramref name="createGraph"/> the returned gradients are
+    /// themselves recorded, so they can be differentiated again (gradient penalties, Hessian-vector products).
+    /// </summary>
+    public static Tensor?[] Grad(Tensor[] outputs, Tensor[] inputs, Tensor[]? gradOutputs = null,
+        bool? retainGraph = null, bool createGraph = false, bool allowUnused = false)
+    {
+        foreach (var t in inputs)
+            if (!t.RequiresGrad) throw new ArgumentException($"Grad: one of the inputs (shape {ShapeUtil.Format(t.shape)}) does not require grad", nameof(inputs));
+        var captured = new Dictionary<object, Tensor?>(ReferenceEqualityComparer.Instance);
+        foreach (var t in inputs) captured[t.GradFn ?? (object)t] = null;
+        Run(outputs, gradOutputs, retainGraph ?? createGraph, createGraph, captured);
+        var result = new Tensor?[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            result[i] = captured[inputs[i].GradFn ?? (object)inputs[i]];
+            if (result[i] == null && !allowUnused)
+                throw new InvalidOperationException($"Grad: input {i} (shape {ShapeUtil.Format(inputs[i].shape)}) was not used to compute the outputs; pass allowUnused: true to get null for it");
+        }
+        return result;
+    }
+
+    /// <summary>Convenience overload for one output and one input.</summary>
+    public static Tensor Grad(Tensor output, Tensor input, Tensor? gradOutput = null, bool? retainGraph = null, bool createGraph = false)
+        => Grad([output], [input], gradOutput == null ? null : [gradOutput], retainGraph, createGraph)[0]!;
+
+    static void Run(Tensor[] roots, Tensor[]? rootGrads, bool retainGraph, bool createGraph, Dictionary<object, Tensor?>? captured)
+    {
+        if (rootGrads != null && rootGrads.Length != roots.Length)
+            throw new ArgumentException($"Backward: {rootGrads.Length} gradients given for {roots.Length} outputs");
+        using var mode = createGraph ? EnableGrad() : NoGrad();
+
+        // Count, for each node, how many edges inside the graph point at it.
+        var dependencies = new Dictionary<Node, int>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<Node>();
+        foreach (var r in roots)
+            if (r.GradFn is { } n && !dependencies.ContainsKey(n)) { dependencies[n] = 0; stack.Push(n); }
+        while (stack.Count > 0)
+        {
+            var node = stack.Pop();
+            foreach (var input in node.Inputs)
+            {
+                if (input?.GradFn is not { } next) continue;
+                if (dependencies.TryGetValue(next, out int count)) dependencies[next] = count + 1;
+                else { dependencies[next] = 1; stack.Push(next); }
+            }
+        }
+
+        var pending = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < roots.Length; i++)
+        {
+            var root = roots[i];
+            if (!root.RequiresGrad)
+                throw new InvalidOperationException("Backward: element 0 of tensors does not require grad and does not have a grad_fn");
+            Tensor grad;
+            if (rootGrads?[i] is { } given)
+            {
+                if (!ShapeUtil.SameShape(given.shape, root.shape))
+                    throw new ArgumentException($"Backward: gradient has shape {ShapeUtil.Format(given.shape)} but the output has shape {ShapeUtil.Format(root.shape)}");
+                grad = given.DType == root.DType ? given : given.To(root.DType);
+            }
+            else
+            {
+                if (root.NumEl != 1)
+                    throw new InvalidOperationException($"Backward: grad can be implicitly created only for scalar outputs; this output has shape {ShapeUtil.Format(root.shape)}. Pass a gradient.");
+                grad = Tensor.OnesLike(root);
+            }
+            if (root.GradFn is { } rn) Accumulate(pending, rn, grad);
+            else DeliverToLeaf(root, grad, createGraph, captured);
+        }
+
+        var ready = new Queue<Node>();
+        foreach (var r in roots)
+            if (r.GradFn is { } n && dependencies[n] == 0 && !ready.Contains(n)) ready.Enqueue(n);
+
+        while (ready.Count > 0)
+        {
+            var node = ready.Dequeue();
+            if (!pending.Remove(node, out var gradOut)) continue;
+            if (captured != null && captured.ContainsKey(node)) captured[node] = gradOut;
+            if (node.RetainedOutput is { } kept)
+                kept.Grad = kept.Grad == null ? (createGraph ? gradOut : gradOut.Detach().Clone()) : kept.Grad.Add(gradOut);
+            var inputGrads = node.Apply(gradOut);
+            if (!retainGraph) node.Release();
+            var inputs = node.Inputs;
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                var input = inputs[i];
+                if (input == null) continue;
+                var g = inputGrads[i];
+                if (input.GradFn is { } next)
+                {
+                    if (g != null) Accumulate(pending, next, g);
+                    if (--CollectionsMarshalDec(dependencies, next) == 0) ready.Enqueue(next);
+                }
+                else if (g != null)
+                {
+                    DeliverToLeaf(input, g, createGraph, captured);
+                }
+            }
+        }
+    }
+
+    static ref int CollectionsMarshalDec(Dictionary<Node, int> deps, Node n) =>
+        ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(deps, n);
+
+    static void Accumulate(Dictionary<Node, Tensor> pending, Node node, Tensor grad)
+    {
+        pending[node] = pending.TryGetValue(node, out var existing) ? existing.Add(grad) : grad;
+    }
+
+    static void DeliverToLeaf(Tensor leaf, Tensor grad, bool createGraph, Dictionary<object, Tensor?>? captured)
+    {
+        if (!ShapeUtil.SameShape(grad.shape, leaf.shape))
+            throw new InvalidOperationException($"internal: gradient of shape {ShapeUtil.Format(grad.shape)} for a leaf of shape {ShapeUtil.Format(leaf.shape)}");
+        if (captured != null)
+        {
+            if (captured.TryGetValue(leaf, out var prev)) captured[leaf] = prev == null ? grad : prev.Add(grad);
+            return;
+        }
+        if (leaf.Grad == null) leaf.Grad = createGraph ? grad : grad.Detach().Clone();
+        else if (createGraph || leaf.Grad.RequiresGrad) leaf.Grad = leaf.Grad.Add(grad);
+        else leaf.Grad.AddInPlace(grad);
+    }
+}
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Back-propagates from this tensor, accumulating gradients into the leaves' <see cref="Grad"/> (torch.Tensor.backward).
+    /// A non-scalar tensor needs an explicit <paramref name="gradient"/> of its shape.
+    /// </summary>
+    public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
+        => Autograd.Backward(this, gradient, retainGraph, createGraph);
+}

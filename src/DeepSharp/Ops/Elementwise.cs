@@ -1,0 +1,143 @@
+using System.Numerics;
+
+namespace DeepSharp;
+
+/// <summary>A binary elementwise operation written once for every numeric element type.</summary>
+internal interface IBinaryFamily
+{
+    static abstract T Scalar<T>(T a, T b) where T : unmanaged, INumber<T>;
+    static abstract void Vector<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> dst) where T : unmanaged, INumber<T>;
+    static abstract void VectorScalar<T>(ReadOnlySpan<T> a, T b, Span<T> dst) where T : unmanaged, INumber<T>;
+    static abstract void ScalarVector<T>(T a, ReadOnlySpan<T> b, Span<T> dst) where T : unmanaged, INumber<T>;
+}
+
+/// <summary>A unary elementwise operation on floating-point element types.</summary>
+internal interface IUnaryFamily
+{
+    static abstract void Apply<T>(ReadOnlySpan<T> x, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+/// <summary>The broadcasting engine behind every binary and unary elementwise op.</summary>
+internal static class Elementwise
+{
+    enum Kind { Full, Scalar, Row }
+
+    /// <summary>
+    /// Computes op(a, b) with NumPy broadcasting into a new contiguous tensor of the promoted dtype.
+    /// No autograd recording happens here; the calling op records its own backward.
+    /// </summary>
+    public static Tensor Binary<TOp>(Tensor a, Tensor b, string opName) where TOp : IBinaryFamily
+    {
+        var dtype = DTypeExtensions.Promote(a.DType, b.DType);
+        if (dtype == DType.Bool) dtype = DType.Int64;
+        if (a.DType != dtype) a = a.To(dtype);
+        if (b.DType != dtype) b = b.To(dtype);
+        var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? (int[])a.shape.Clone() : ShapeUtil.Broadcast(a.shape, b.shape, opName);
+        var result = Tensor.AllocUninit(dtype, outShape);
+        switch (dtype)
+        {
+            case DType.Float32: Run<float, TOp>(a, b, result); break;
+            case DType.Float64: Run<double, TOp>(a, b, result); break;
+            case DType.Int64: Run<long, TOp>(a, b, result); break;
+            case DType.Int32: Run<int, TOp>(a, b, result); break;
+            default: throw new NotSupportedException($"{opName}: dtype {dtype.TorchName()} is not supported");
+        }
+        return result;
+    }
+
+    /// <summary>Writes op(a, b) into <paramref name="dst"/> (which has the broadcast shape and a's dtype), in place.</summary>
+    public static void BinaryInto<TOp>(Tensor dst, Tensor b, string opName) where TOp : IBinaryFamily
+    {
+        if (!ShapeUtil.SameShape(ShapeUtil.Broadcast(dst.shape, b.shape, opName), dst.shape))
+            throw new ArgumentException($"{opName}: the in-place result of shape {ShapeUtil.Format(dst.shape)} cannot hold the broadcast with {ShapeUtil.Format(b.shape)}");
+        if (b.DType != dst.DType) b = b.To(dst.DType);
+        if (dst.IsContiguous)
+        {
+            switch (dst.DType)
+            {
+                case DType.Float32: Run<float, TOp>(dst, b, dst); break;
+                case DType.Float64: Run<double, TOp>(dst, b, dst); break;
+                case DType.Int64: Run<long, TOp>(dst, b, dst); break;
+                case DType.Int32: Run<int, TOp>(dst, b, dst); break;
+                default: throw new NotSupportedException($"{opName}: dtype {dst.DType.TorchName()} is not supported in place");
+            }
+        }
+        else
+        {
+            var tmp = Binary<TOp>(dst, b, opName);
+            Tensor.CopyInto(tmp, dst);
+        }
+    }
+
+    static void Run<T, TOp>(Tensor a, Tensor b, Tensor result) where T : unmanaged, INumber<T> where TOp : IBinaryFamily
+    {
+        var outShape = result.shape;
+        var d = result.Span<T>();
+        if (d.Length == 0) return;
+        var ka = Classify<T>(a, outShape, out var sa, out int ra);
+        var kb = Classify<T>(b, outShape, out var sb, out int rb);
+        if (ka == Kind.Row && kb == Kind.Row) { sa = Materialize<T>(a, outShape); ka = Kind.Full; }
+        if (ka == Kind.Full && kb == Kind.Full) { TOp.Vector<T>(sa, sb, d); return; }
+        if (ka == Kind.Full && kb == Kind.Scalar) { TOp.VectorScalar(sa, sb[0], d); return; }
+        if (ka == Kind.Scalar && kb == Kind.Full) { TOp.ScalarVector(sa[0], sb, d); return; }
+        if (ka == Kind.Scalar && kb == Kind.Scalar) { d.Fill(TOp.Scalar(sa[0], sb[0])); return; }
+        // one operand is a row repeated over the leading dimensions
+        int len = ka == Kind.Row ? ra : rb;
+        int rows = d.Length / len;
+        for (int r = 0; r < rows; r++)
+        {
+            var dr = d.Slice(r * len, len);
+            if (ka == Kind.Row)
+            {
+                if (kb == Kind.Full) TOp.Vector<T>(sa, sb.Slice(r * len, len), dr);
+                else TOp.VectorScalar(sa, sb[0], dr);
+            }
+            else
+            {
+                if (ka == Kind.Full) TOp.Vector<T>(sa.Slice(r * len, len), sb, dr);
+                else TOp.ScalarVector(sa[0], sb, dr);
+            }
+        }
+    }
+
+    static Kind Classify<T>(Tensor t, int[] outShape, out ReadOnlySpan<T> span, out int rowLength) where T : unmanaged
+    {
+        int n = t.NumEl;
+        rowLength = n;
+        if (n == 1) { span = new ReadOnlySpan<T>(t.Array<T>(), t.offset, 1); return Kind.Scalar; }
+        if (t.IsContiguous)
+        {
+            if (ShapeUtil.SameShape(t.shape, outShape)) { span = new ReadOnlySpan<T>(t.Array<T>(), t.offset, n); return Kind.Full; }
+            // trailing-dims match: t (after dropping leading 1s) equals the last dims of the output
+            int lead = 0;
+            while (lead < t.Rank && t.shape[lead] == 1) lead++;
+            int m = t.Rank - lead;
+            bool row = m <= outShape.Length;
+            for (int i = 0; row && i < m; i++) row = t.shape[lead + i] == outShape[outShape.Length - m + i];
+            if (row) { span = new ReadOnlySpan<T>(t.Array<T>(), t.offset, n); return Kind.Row; }
+        }
+        span = Materialize<T>(t, outShape);
+        return Kind.Full;
+    }
+
+    static ReadOnlySpan<T> Materialize<T>(Tensor t, int[] outShape) where T : unmanaged
+    {
+        var strides = ShapeUtil.BroadcastStrides(t.shape, t.strides, outShape);
+        var dst = GC.AllocateUninitializedArray<T>(ShapeUtil.Numel(outShape));
+        StridedCopy.Copy(t.Array<T>(), t.offset, strides, dst, 0, ShapeUtil.ContiguousStrides(outShape), outShape);
+        return dst;
+    }
+
+    /// <summary>Applies a float-only unary op to a new contiguous tensor of the same shape.</summary>
+    public static Tensor Unary<TOp>(Tensor x, string opName) where TOp : IUnaryFamily
+    {
+        var src = RequireFloat(x, opName).Contiguous();
+        var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
+        if (src.DType == DType.Float32) TOp.Apply<float>(src.Span<float>(), result.Span<float>());
+        else TOp.Apply<double>(src.Span<double>(), result.Span<double>());
+        return result;
+    }
+
+    /// <summary>Integer and bool inputs of float-only ops are promoted to float32, as PyTorch does.</summary>
+    public static Tensor RequireFloat(Tensor x, string opName) => x.IsFloatingPoint ? x : x.To(DType.Float32);
+}

@@ -1,0 +1,124 @@
+namespace DeepSharp;
+
+/// <summary>
+/// A seedable pseudo-random generator (torch.Generator): xoshiro256** seeded through SplitMix64.
+/// Each instance is its own reproducible stream; it is not thread-safe, so give each thread its own.
+/// </summary>
+public sealed class Generator
+{
+    ulong s0, s1, s2, s3;
+    double? spareNormal;
+
+    /// <summary>Creates a generator seeded with <paramref name="seed"/> (torch.Generator().manual_seed(seed)).</summary>
+    public Generator(long seed = 0) => ManualSeed(seed);
+
+    /// <summary>The seed this generator was last seeded with (torch.Generator.initial_seed()).</summary>
+    public long InitialSeed { get; private set; }
+
+    /// <summary>Re-seeds the stream (torch.Generator.manual_seed).</summary>
+    public Generator ManualSeed(long seed)
+    {
+        InitialSeed = seed;
+        ulong x = (ulong)seed;
+        s0 = SplitMix(ref x); s1 = SplitMix(ref x); s2 = SplitMix(ref x); s3 = SplitMix(ref x);
+        spareNormal = null;
+        return this;
+    }
+
+    static ulong SplitMix(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>Next 64 random bits.</summary>
+    public ulong NextUInt64()
+    {
+        ulong result = ulong.RotateLeft(s1 * 5, 7) * 9;
+        ulong t = s1 << 17;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = ulong.RotateLeft(s3, 45);
+        return result;
+    }
+
+    /// <summary>Uniform double in [0, 1).</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Uniform float in [0, 1).</summary>
+    public float NextSingle() => (NextUInt64() >> 40) * (1.0f / (1 << 24));
+
+    /// <summary>Uniform integer in [low, high).</summary>
+    public long NextInt64(long low, long high)
+    {
+        if (high <= low) throw new ArgumentException($"NextInt64: high ({high}) must be greater than low ({low})");
+        ulong range = (ulong)(high - low);
+        ulong limit = ulong.MaxValue - ulong.MaxValue % range;
+        ulong r;
+        do { r = NextUInt64(); } while (r >= limit);
+        return low + (long)(r % range);
+    }
+
+    /// <summary>Standard normal sample (Box–Muller, caching the second value).</summary>
+    public double NextNormal()
+    {
+        if (spareNormal is double spare) { spareNormal = null; return spare; }
+        double u1;
+        do { u1 = NextDouble(); } while (u1 <= double.Epsilon);
+        double u2 = NextDouble();
+        double radius = Math.Sqrt(-2.0 * Math.Log(u1));
+        spareNormal = radius * Math.Sin(2 * Math.PI * u2);
+        return radius * Math.Cos(2 * Math.PI * u2);
+    }
+
+    /// <summary>The full internal state, for checkpoints (torch.Generator.get_state()).</summary>
+    public byte[] GetState()
+    {
+        var bytes = new byte[8 * 6 + 1];
+        BitConverter.TryWriteBytes(bytes.AsSpan(0), s0); BitConverter.TryWriteBytes(bytes.AsSpan(8), s1);
+        BitConverter.TryWriteBytes(bytes.AsSpan(16), s2); BitConverter.TryWriteBytes(bytes.AsSpan(24), s3);
+        BitConverter.TryWriteBytes(bytes.AsSpan(32), InitialSeed);
+        bytes[40] = (byte)(spareNormal.HasValue ? 1 : 0);
+        BitConverter.TryWriteBytes(bytes.AsSpan(41), spareNormal ?? 0.0);
+        return bytes;
+    }
+
+    /// <summary>Restores a state from <see cref="GetState"/> (torch.Generator.set_state()).</summary>
+    public void SetState(byte[] state)
+    {
+        if (state.Length != 49) throw new ArgumentException($"SetState: expected 49 bytes of generator state, got {state.Length}", nameof(state));
+        s0 = BitConverter.ToUInt64(state, 0); s1 = BitConverter.ToUInt64(state, 8);
+        s2 = BitConverter.ToUInt64(state, 16); s3 = BitConverter.ToUInt64(state, 24);
+        InitialSeed = BitConverter.ToInt64(state, 32);
+        spareNormal = state[40] == 1 ? BitConverter.ToDouble(state, 41) : null;
+    }
+}
+
+/// <summary>
+/// The global random stream used by every random op that is not given its own <see cref="Generator"/>
+/// (torch.manual_seed / torch.random). Access is synchronised, so data-loader workers may share it.
+/// </summary>
+public static class Random
+{
+    static readonly Generator global = new(0);
+    internal static readonly object Lock = new();
+
+    /// <summary>Seeds the global generator so every random op is reproducible (torch.manual_seed).</summary>
+    public static void Seed(long seed) { lock (Lock) global.ManualSeed(seed); }
+
+    /// <summary>The global generator's state (torch.get_rng_state()).</summary>
+    public static byte[] GetState() { lock (Lock) return global.GetState(); }
+
+    /// <summary>Restores the global generator's state (torch.set_rng_state()).</summary>
+    public static void SetState(byte[] state) { lock (Lock) global.SetState(state); }
+
+    /// <summary>Runs <paramref name="action"/> with exclusive use of the given generator, or of the global one.</summary>
+    internal static void With(Generator? generator, Action<Generator> action)
+    {
+        if (generator != null) { action(generator); return; }
+        lock (Lock) action(global);
+    }
+
+    /// <summary>Draws a seed for a derived stream (e.g. one per data-loader worker) from the global generator.</summary>
+    public static long NextSeed() { lock (Lock) return (long)global.NextUInt64(); }
+}

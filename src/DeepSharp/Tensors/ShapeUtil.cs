@@ -1,0 +1,71 @@
+namespace DeepSharp;
+
+/// <summary>Shape and stride arithmetic shared by every op.</summary>
+internal static class ShapeUtil
+{
+    public static int Numel(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (var d in shape) n *= d;
+        if (n > int.MaxValue) throw new ArgumentException($"Shape {Format(shape)} has {n} elements, more than the 2^31-1 a tensor can hold");
+        return (int)n;
+    }
+
+    public static int[] ContiguousStrides(ReadOnlySpan<int> shape)
+    {
+        var strides = new int[shape.Length];
+        int s = 1;
+        for (int i = shape.Length - 1; i >= 0; i--) { strides[i] = s; s *= Math.Max(shape[i], 1); }
+        return strides;
+    }
+
+    public static bool IsContiguous(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides)
+    {
+        int expected = 1;
+        for (int i = shape.Length - 1; i >= 0; i--)
+        {
+            if (shape[i] == 1) continue;
+            if (strides[i] != expected) return false;
+            expected *= shape[i];
+        }
+        return true;
+    }
+
+    public static string Format(ReadOnlySpan<int> shape) =>
+        shape.Length == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape.ToArray()) + ")";
+
+    public static int NormalizeDim(int dim, int rank, string op, string argName = "dim")
+    {
+        int r = Math.Max(rank, 1);
+        if (dim < -r || dim >= r)
+            throw new ArgumentOutOfRangeException(argName, $"{op}: dimension {dim} is out of range for a tensor of rank {rank} (expected in [{-r}, {r - 1}])");
+        return dim < 0 ? dim + r : dim;
+    }
+
+    public static int[] Broadcast(ReadOnlySpan<int> a, ReadOnlySpan<int> b, string op)
+    {
+        int n = Math.Max(a.Length, b.Length);
+        var result = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            int da = i - (n - a.Length) >= 0 ? a[i - (n - a.Length)] : 1;
+            int db = i - (n - b.Length) >= 0 ? b[i - (n - b.Length)] : 1;
+            if (da != db && da != 1 && db != 1)
+                throw new ArgumentException($"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast together (dimension {i}: {da} vs {db})");
+            result[i] = da == 1 ? db : da;
+        }
+        return result;
+    }
+
+    /// <summary>Strides that read a tensor of <paramref name="shape"/>/<paramref name="strides"/> as if expanded to <paramref name="target"/> (0 on broadcast dims).</summary>
+    public static int[] BroadcastStrides(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, ReadOnlySpan<int> target)
+    {
+        var result = new int[target.Length];
+        int off = target.Length - shape.Length;
+        for (int i = 0; i < shape.Length; i++)
+            result[i + off] = shape[i] == 1 && target[i + off] != 1 ? 0 : strides[i];
+        return result;
+    }
+
+    public static bool SameShape(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
+}

@@ -1,0 +1,144 @@
+using System.Numerics;
+
+namespace DeepSharp;
+
+/// <summary>Copies between strided layouts; the one general data-movement primitive behind views.</summary>
+internal static class StridedCopy
+{
+    /// <summary>
+    /// Copies a strided n-d block of <paramref name="shape"/> from src to dst, each with its own offset and strides.
+    /// Dimensions are walked in row-major order; the innermost dimension is a tight loop.
+    /// </summary>
+    public static void Copy<T>(T[] src, int srcOffset, ReadOnlySpan<int> srcStrides, T[] dst, int dstOffset, ReadOnlySpan<int> dstStrides, ReadOnlySpan<int> shape)
+    {
+        int rank = shape.Length;
+        int n = ShapeUtil.Numel(shape);
+        if (n == 0) return;
+        if (rank == 0) { dst[dstOffset] = src[srcOffset]; return; }
+        // Collapse to (outer..., inner) and walk with a counter.
+        int inner = shape[rank - 1], si = srcStrides[rank - 1], di = dstStrides[rank - 1];
+        Span<int> index = stackalloc int[rank];
+        int s = srcOffset, d = dstOffset;
+        int rows = n / inner;
+        for (int r = 0; r < rows; r++)
+        {
+            if (si == 1 && di == 1) System.Array.Copy(src, s, dst, d, inner);
+            else if (si == 0) System.Array.Fill(dst, src[s], d, inner) ;
+            else for (int j = 0, a = s, b = d; j < inner; j++, a += si, b += di) dst[b] = src[a];
+            // advance the outer index
+            for (int k = rank - 2; k >= 0; k--)
+            {
+                index[k]++; s += srcStrides[k]; d += dstStrides[k];
+                if (index[k] < shape[k]) break;
+                s -= srcStrides[k] * shape[k]; d -= dstStrides[k] * shape[k]; index[k] = 0;
+            }
+        }
+    }
+
+    /// <summary>Strided copy that converts element types on the way.</summary>
+    public static void Convert<TSrc, TDst>(TSrc[] src, int srcOffset, ReadOnlySpan<int> srcStrides, TDst[] dst, ReadOnlySpan<int> shape, Func<TSrc, TDst> convert)
+    {
+        int rank = shape.Length;
+        int n = ShapeUtil.Numel(shape);
+        if (n == 0) return;
+        if (rank == 0) { dst[0] = convert(src[srcOffset]); return; }
+        int inner = shape[rank - 1], si = srcStrides[rank - 1];
+        Span<int> index = stackalloc int[rank];
+        int s = srcOffset, d = 0;
+        int rows = n / inner;
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0, a = s; j < inner; j++, a += si) dst[d++] = convert(src[a]);
+            for (int k = rank - 2; k >= 0; k--)
+            {
+                index[k]++; s += srcStrides[k];
+                if (index[k] < shape[k]) break;
+                s -= srcStrides[k] * shape[k]; index[k] = 0;
+            }
+        }
+    }
+
+    public static T Cast<T>(double v) where T : INumberBase<T> => T.CreateTruncating(v);
+}
+
+public sealed partial class Tensor
+{
+    /// <summary>A contiguous copy of <paramref name="t"/> (no graph recording).</summary>
+    internal static Tensor CopyToContiguous(Tensor t)
+    {
+        var result = AllocUninit(t.DType, (int[])t.shape.Clone());
+        switch (t.DType)
+        {
+            case DType.Float32: StridedCopy.Copy(t.Array<float>(), t.offset, t.strides, result.Array<float>(), 0, result.strides, t.shape); break;
+            case DType.Float64: StridedCopy.Copy(t.Array<double>(), t.offset, t.strides, result.Array<double>(), 0, result.strides, t.shape); break;
+            case DType.Int64: StridedCopy.Copy(t.Array<long>(), t.offset, t.strides, result.Array<long>(), 0, result.strides, t.shape); break;
+            case DType.Int32: StridedCopy.Copy(t.Array<int>(), t.offset, t.strides, result.Array<int>(), 0, result.strides, t.shape); break;
+            case DType.Bool: StridedCopy.Copy(t.Array<bool>(), t.offset, t.strides, result.Array<bool>(), 0, result.strides, t.shape); break;
+        }
+        return result;
+    }
+
+    /// <summary>Writes the values of <paramref name="src"/> (same shape, same dtype) into the possibly strided <paramref name="dst"/>.</summary>
+    internal static void CopyInto(Tensor src, Tensor dst)
+    {
+        switch (dst.DType)
+        {
+            case DType.Float32: StridedCopy.Copy(src.Array<float>(), src.offset, src.strides, dst.Array<float>(), dst.offset, dst.strides, dst.shape); break;
+            case DType.Float64: StridedCopy.Copy(src.Array<double>(), src.offset, src.strides, dst.Array<double>(), dst.offset, dst.strides, dst.shape); break;
+            case DType.Int64: StridedCopy.Copy(src.Array<long>(), src.offset, src.strides, dst.Array<long>(), dst.offset, dst.strides, dst.shape); break;
+            case DType.Int32: StridedCopy.Copy(src.Array<int>(), src.offset, src.strides, dst.Array<int>(), dst.offset, dst.strides, dst.shape); break;
+            case DType.Bool: StridedCopy.Copy(src.Array<bool>(), src.offset, src.strides, dst.Array<bool>(), dst.offset, dst.strides, dst.shape); break;
+        }
+    }
+
+    /// <summary>This tensor if it is contiguous, otherwise a contiguous copy (torch.Tensor.contiguous()).</summary>
+    public Tensor Contiguous()
+    {
+        if (IsContiguous) return this;
+        return Clone();
+    }
+
+    /// <summary>Converts to another dtype; returns this tensor when it already has it (torch.Tensor.to(dtype)).</summary>
+    public Tensor To(DType dtype)
+    {
+        if (dtype == DType) return this;
+        var result = AllocUninit(dtype, (int[])shape.Clone());
+        switch (DType)
+        {
+            case DType.Float32: ConvertFrom(Array<float>(), result, v => v, v => v != 0); break;
+            case DType.Float64: ConvertFrom(Array<double>(), result, v => v, v => v != 0); break;
+            case DType.Int64: ConvertFrom(Array<long>(), result, v => v, v => v != 0); break;
+            case DType.Int32: ConvertFrom(Array<int>(), result, v => v, v => v != 0); break;
+            case DType.Bool: ConvertFrom(Array<bool>(), result, v => v ? 1.0 : 0.0, v => v); break;
+        }
+        if (Autograd.ShouldRecord(this) && dtype.IsFloatingPoint())
+        {
+            var from = DType;
+            Autograd.Record(result, "ToCopyBackward", [this], g => [g.To(from)]);
+        }
+        return result;
+    }
+
+    void ConvertFrom<TSrc>(TSrc[] src, Tensor result, Func<TSrc, double> toDouble, Func<TSrc, bool> toBool)
+    {
+        switch (result.DType)
+        {
+            case DType.Float32: StridedCopy.Convert(src, offset, strides, result.Array<float>(), shape, v => (float)toDouble(v)); break;
+            case DType.Float64: StridedCopy.Convert(src, offset, strides, result.Array<double>(), shape, v => toDouble(v)); break;
+            case DType.Int64: StridedCopy.Convert(src, offset, strides, result.Array<long>(), shape, v => (long)toDouble(v)); break;
+            case DType.Int32: StridedCopy.Convert(src, offset, strides, result.Array<int>(), shape, v => (int)toDouble(v)); break;
+            case DType.Bool: StridedCopy.Convert(src, offset, strides, result.Array<bool>(), shape, toBool); break;
+        }
+    }
+
+    /// <summary>Converts to float32 (torch.Tensor.float()).</summary>
+    public Tensor Float() => To(DType.Float32);
+    /// <summary>Converts to float64 (torch.Tensor.double()).</summary>
+    public Tensor Double() => To(DType.Float64);
+    /// <summary>Converts to int64 (torch.Tensor.long()).</summary>
+    public Tensor Long() => To(DType.Int64);
+    /// <summary>Converts to int32 (torch.Tensor.int()).</summary>
+    public Tensor Int() => To(DType.Int32);
+    /// <summary>Converts to bool (torch.Tensor.bool()).</summary>
+    public Tensor Bool() => To(DType.Bool);
+}

@@ -1,0 +1,25 @@
+"""Reference values for the core arithmetic, reductions, views and matmul."""
+import torch
+from golden import Fixture
+
+f = Fixture('core_ops')
+r = lambda *s: torch.randn(*s, dtype=torch.float64)
+f.case('add_broadcast', lambda a, b: a + b, [r(2, 3, 4), r(3, 1)])
+f.case('sub_broadcast', lambda a, b: a - b, [r(4, 1), r(2, 1, 5)])
+f.case('mul_broadcast', lambda a, b: a * b, [r(2, 3), r(3)])
+f.case('div_broadcast', lambda a, b: a / b, [r(2, 3), r(3).abs() + 0.5])
+f.case('neg', lambda a: -a, [r(3, 2)])
+f.case('exp', lambda a: a.exp(), [r(3, 4)])
+f.case('log', lambda a: a.log(), [r(3, 4).abs() + 0.1])
+f.case('sum_all', lambda a: a.sum(), [r(3, 4)])
+f.case('sum_dims_keep', lambda a: a.sum(dim=(0, 2), keepdim=True), [r(2, 3, 4)])
+f.case('mean_dim', lambda a: a.mean(dim=1), [r(2, 3, 4)])
+f.case('matmul_2d', lambda a, b: a @ b, [r(5, 3), r(3, 4)])
+f.case('matmul_batched_broadcast', lambda a, b: a @ b, [r(2, 1, 5, 3), r(4, 3, 2)])
+f.case('matmul_vec_mat', lambda a, b: a @ b, [r(3), r(3, 4)])
+f.case('matmul_mat_vec', lambda a, b: a @ b, [r(4, 3), r(3)])
+f.case('matmul_transposed', lambda a, b: a.t() @ b.t(), [r(3, 5), r(4, 3)])
+f.case('permute_reshape', lambda a: a.permute(2, 0, 1).reshape(4, -1) * 2, [r(2, 3, 4)])
+f.case('narrow_select', lambda a: a.narrow(1, 1, 2).select(0, 1) * 3, [r(2, 4, 3)])
+f.case('expand_mul', lambda a: a.expand(3, 2, 4) * torch.arange(24, dtype=torch.float64).reshape(3, 2, 4), [r(2, 1)])
+f.save()
