@@ -3,6 +3,21 @@
 using System.Diagnostics;
 using DeepSharp.Kernels;
 
+if (args.Length == 1 && args[0] == "pool")
+{
+    // Fork/join cost of an empty 2-iteration parallel loop on 2 threads.
+    KernelThreadPool.SetThreadCount(2);
+    var body = new EmptyBody();
+    for (int r = 0; r < 5; r++)
+    {
+        const int loops = 200_000;
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < loops; i++) KernelThreadPool.ParallelFor(2, ref body);
+        Console.WriteLine($"ParallelFor fork/join: {Stopwatch.GetElapsedTime(t0).TotalMicroseconds / loops:F2} us");
+    }
+    return;
+}
+
 var shapes = new List<(int M, int N, int K, bool TransB)>();
 if (args.Length > 0)
     foreach (var s in args) { var p = s.Split('x').Select(int.Parse).ToArray(); shapes.Add((p[0], p[1], p[2], false)); }
@@ -10,6 +25,7 @@ else
     shapes.AddRange([(64, 64, 64, false), (256, 256, 256, false), (1024, 1024, 1024, false), (2048, 2048, 2048, false),
         (1, 512, 784, false), (1, 512, 784, true)]);
 bool doubles = Environment.GetEnvironmentVariable("GEMM_DOUBLE") == "1";
+
 
 foreach (int threads in new[] { 1, 2 })
 {
@@ -46,4 +62,9 @@ static double Time<T>(int m, int n, int k, bool transB) where T : unmanaged, Sys
     }
     samples.Sort();
     return flops / samples[samples.Count / 2] / 1e9;
+}
+
+struct EmptyBody : IParallelBody
+{
+    public void Invoke(int index) { }
 }

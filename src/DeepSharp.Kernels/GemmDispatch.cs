@@ -141,14 +141,14 @@ public static unsafe partial class Gemm
             if (path == GemmPath.Avx512)
                 return new((delegate*<T*, T*, T*, nint, int, T, T, void>)(void*)(delegate*<float*, float*, float*, nint, int, float, float, void>)&GemmMicroKernels.Avx512Float8x32, 8, 32, 128, 256, 4096);
             if (path == GemmPath.Avx2)
-                return new((delegate*<T*, T*, T*, nint, int, T, T, void>)(void*)(delegate*<float*, float*, float*, nint, int, float, float, void>)&GemmMicroKernels.Avx2Float6x16, 6, 16, 144, 256, 4080);
+                return new((delegate*<T*, T*, T*, nint, int, T, T, void>)(void*)(delegate*<float*, float*, float*, nint, int, float, float, void>)&GemmMicroKernels.Avx2Float6x16, 6, 16, 120, 512, 4080);
         }
         else if (typeof(T) == typeof(double))
         {
             if (path == GemmPath.Avx512)
                 return new((delegate*<T*, T*, T*, nint, int, T, T, void>)(void*)(delegate*<double*, double*, double*, nint, int, double, double, void>)&GemmMicroKernels.Avx512Double8x16, 8, 16, 96, 256, 4096);
             if (path == GemmPath.Avx2)
-                return new((delegate*<T*, T*, T*, nint, int, T, T, void>)(void*)(delegate*<double*, double*, double*, nint, int, double, double, void>)&GemmMicroKernels.Avx2Double6x8, 6, 8, 72, 256, 4080);
+                return new((delegate*<T*, T*, T*, nint, int, T, T, void>)(void*)(delegate*<double*, double*, double*, nint, int, double, double, void>)&GemmMicroKernels.Avx2Double6x8, 6, 8, 60, 512, 4080);
         }
         return new(&GemmMicroKernels.Portable<T>, GemmMicroKernels.PortableMr, GemmMicroKernels.PortableNr<T>(), 128, 256, 4096);
     }

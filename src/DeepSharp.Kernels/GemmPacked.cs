@@ -56,9 +56,9 @@ internal static unsafe class GemmPacked
         {
             int nc = Math.Min(kernel.Nc, n - jc);
             int nPanels = CeilDiv(nc, kernel.Nr);
-            // Enough tasks for every thread (twice over, to absorb noise from other processes), splitting the
-            // B panels only when there are too few row blocks.
-            int nSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(2 * threads, mBlocks), 1, nPanels);
+            // About 8 tasks per thread, so the dynamic schedule absorbs a thread slowed down by other processes;
+            // the B panels are split only when there are too few row blocks (A is then packed once per split).
+            int nSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(8 * threads, mBlocks), 1, nPanels);
             for (int pc = 0; pc < k; pc += kernel.Kc)
             {
                 int kc = Math.Min(kernel.Kc, k - pc);

@@ -40,7 +40,7 @@ internal static unsafe class GemmSmall
             X = x, XRow = xRow, XStep = xStep, Y = y, LdY = ldy, Out = o, OutRow = outRow, OutCol = outCol,
             Rows = rows, Cols = cols, K = k, Alpha = alpha, Beta = beta, Dot = false,
         };
-        Launch(ref problem, 4 * Vector<T>.Count);
+        Launch(ref problem, 8 * Vector<T>.Count);
     }
 
     /// <summary>
@@ -175,7 +175,7 @@ internal static unsafe class GemmSmall
         for (; r < r1; r++) AxpyRow(ref q, r, s0, s1);
     }
 
-    /// <summary>One output row, columns [s0, s1): four vectors at a time, then one, then scalars.</summary>
+    /// <summary>One output row, columns [s0, s1): eight vectors at a time, then four, then one, then scalars.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void AxpyRow<T>(ref Problem<T> q, int r, int s0, int s1) where T : unmanaged, INumber<T>
     {
@@ -185,6 +185,34 @@ internal static unsafe class GemmSmall
         T* x = q.X + r * q.XRow;
         T* o = q.Out + r * q.OutRow;
         int s = s0;
+        for (; s + 8 * w <= s1; s += 8 * w)
+        {
+            Vector<T> c0 = default, c1 = default, c2 = default, c3 = default;
+            Vector<T> c4 = default, c5 = default, c6 = default, c7 = default;
+            T* y = q.Y + s;
+            nint px = 0;
+            for (int p = 0; p < k; p++, y += ldy, px += xStep)
+            {
+                var a = new Vector<T>(x[px]);
+                c0 = MulAdd(a, Unsafe.ReadUnaligned<Vector<T>>(y), c0);
+                c1 = MulAdd(a, Unsafe.ReadUnaligned<Vector<T>>(y + w), c1);
+                c2 = MulAdd(a, Unsafe.ReadUnaligned<Vector<T>>(y + 2 * w), c2);
+                c3 = MulAdd(a, Unsafe.ReadUnaligned<Vector<T>>(y + 3 * w), c3);
+                c4 = MulAdd(a, Unsafe.ReadUnaligned<Vector<T>>(y + 4 * w), c4);
+                c5 = MulAdd(a, Unsafe.ReadUnaligned<Vector<T>>(y + 5 * w), c5);
+                c6 = MulAdd(a, Unsafe.ReadUnaligned<Vector<T>>(y + 6 * w), c6);
+                c7 = MulAdd(a, Unsafe.ReadUnaligned<Vector<T>>(y + 7 * w), c7);
+            }
+            T* os = o + s * outCol;
+            StoreVector(os, outCol, c0, alpha, beta);
+            StoreVector(os + w * outCol, outCol, c1, alpha, beta);
+            StoreVector(os + 2 * w * outCol, outCol, c2, alpha, beta);
+            StoreVector(os + 3 * w * outCol, outCol, c3, alpha, beta);
+            StoreVector(os + 4 * w * outCol, outCol, c4, alpha, beta);
+            StoreVector(os + 5 * w * outCol, outCol, c5, alpha, beta);
+            StoreVector(os + 6 * w * outCol, outCol, c6, alpha, beta);
+            StoreVector(os + 7 * w * outCol, outCol, c7, alpha, beta);
+        }
         for (; s + 4 * w <= s1; s += 4 * w)
         {
             Vector<T> c0 = default, c1 = default, c2 = default, c3 = default;

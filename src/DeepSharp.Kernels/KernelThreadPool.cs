@@ -29,7 +29,7 @@ public interface IParallelBody
 /// </remarks>
 public static unsafe class KernelThreadPool
 {
-    const long SpinMicroseconds = 2000;
+    const long SpinMicroseconds = 500;
 
     static readonly object ConfigLock = new();
     static Worker[] workers = [];
@@ -87,7 +87,6 @@ public static unsafe class KernelThreadPool
             // `body` may live on the heap; copy it to this frame so its address is stable for the workers.
             TBody local = body;
             Run(&InvokeBody<TBody>, Unsafe.AsPointer(ref local), count);
-            GC.KeepAlive(null);
         }
         finally { Volatile.Write(ref busy, 0); }
     }
@@ -169,6 +168,8 @@ public static unsafe class KernelThreadPool
     {
         const int Spinning = 0, Sleeping = 1;
         readonly SemaphoreSlim wake = new(0);
+        readonly SemaphoreSlim finished = new(0);
+        int callerWaiting;
         readonly Thread thread;
         int startGeneration;   // bumped by the caller to hand this worker a loop
         int doneGeneration;    // set by the worker when it has finished that loop
@@ -192,13 +193,24 @@ public static unsafe class KernelThreadPool
         public Exception? Join()
         {
             int target = Volatile.Read(ref startGeneration);
-            var spin = 0;
-            while (Volatile.Read(ref doneGeneration) != target)
+            // Spin briefly: the worker normally finishes within microseconds of the caller. If it was preempted
+            // (another process on its core), block instead of spinning so the two do not fight for one core.
+            for (int spin = 0; spin < 4000; spin++)
             {
-                if (++spin < 20000) Thread.SpinWait(8);
-                else Thread.Yield();
+                if (Volatile.Read(ref doneGeneration) == target) return error;
+                Thread.SpinWait(8);
             }
-            return error;
+            while (true)
+            {
+                Interlocked.Exchange(ref callerWaiting, 1);
+                if (Volatile.Read(ref doneGeneration) == target)
+                {
+                    if (Interlocked.CompareExchange(ref callerWaiting, 0, 1) != 1) finished.Wait(); // consume the release
+                    return error;
+                }
+                finished.Wait();
+                if (Volatile.Read(ref doneGeneration) == target) return error;
+            }
         }
 
         public void Stop()
@@ -219,6 +231,7 @@ public static unsafe class KernelThreadPool
                 try { RunIterations(); }
                 catch (Exception e) { error = e; Volatile.Write(ref jobNext, int.MaxValue / 2); }
                 Volatile.Write(ref doneGeneration, seen);
+                if (Interlocked.CompareExchange(ref callerWaiting, 0, 1) == 1) finished.Release();
             }
         }
 

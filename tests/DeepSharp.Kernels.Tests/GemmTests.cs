@@ -14,7 +14,7 @@ public class GemmTests
     [
         (1, 1, 1), (2, 2, 2), (7, 7, 7), (17, 17, 17), (31, 31, 31), (64, 64, 64), (65, 65, 65),
         (1, 513, 300), (513, 1, 300), (7, 255, 17), (255, 7, 31), (2, 257, 65), (257, 65, 257), (31, 17, 255),
-        (100, 300, 20),
+        (100, 300, 20), (20, 37, 1100),
     ];
 
     public static TheoryData<int> PathData()
@@ -120,7 +120,7 @@ public class GemmTests
     {
         var path = (GemmPath)pathValue;
         if (!Gemm.IsSupported(path)) return;
-        var shapes = new[] { (1, 65, 33), (33, 1, 65), (9, 17, 5), (70, 66, 67), (13, 40, 300) };
+        var shapes = new[] { (1, 65, 33), (33, 1, 65), (9, 17, 5), (70, 66, 67), (13, 40, 1100) };
         foreach (bool packed in new[] { false, true })
             foreach (var (m, n, k) in shapes)
                 foreach (bool tA in new[] { false, true })
