@@ -36,7 +36,8 @@ internal static unsafe class GemmPacked
         T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc)
         where T : unmanaged, INumber<T>
     {
-        int threads = KernelThreadPool.ThreadCount;
+        // Below ~128³ multiply-adds the fork/joins cost more than a second thread saves.
+        int threads = (long)m * n * k < ParallelThreshold ? 1 : KernelThreadPool.ThreadCount;
         int kcMax = Math.Min(kernel.Kc, k);
         int ncMax = Math.Min(kernel.Nc, RoundUp(n, kernel.Nr));
         T* bPacked = GemmBuffers<T>.B(kcMax * ncMax);
@@ -66,9 +67,9 @@ internal static unsafe class GemmPacked
                 job.BetaNow = pc == 0 ? beta : T.One;
 
                 var pack = new PackBBody<T> { Job = &job, Chunks = Math.Min(nPanels, 4 * threads) };
-                KernelThreadPool.ParallelFor(pack.Chunks, ref pack);
+                For(pack.Chunks, ref pack, threads);
                 var compute = new ComputeBody<T> { Job = &job };
-                KernelThreadPool.ParallelFor(mBlocks * nSplits, ref compute);
+                For(mBlocks * nSplits, ref compute, threads);
             }
         }
     }
@@ -159,6 +160,15 @@ internal static unsafe class GemmPacked
                 }
             }
         }
+    }
+
+    /// <summary>Multiply-adds from which the packed path uses more than one thread.</summary>
+    internal const long ParallelThreshold = 128L * 128 * 128;
+
+    static void For<TBody>(int count, ref TBody body, int threads) where TBody : struct, IParallelBody
+    {
+        if (threads == 1) for (int i = 0; i < count; i++) body.Invoke(i);
+        else KernelThreadPool.ParallelFor(count, ref body);
     }
 
     internal static int CeilDiv(int x, int y) => (x + y - 1) / y;

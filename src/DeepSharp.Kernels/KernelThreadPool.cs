@@ -41,6 +41,7 @@ public static unsafe class KernelThreadPool
     static void* jobState;
     static int jobCount;
     static int jobNext;
+    static int loopNumber;
 
     /// <summary>
     /// Number of threads a parallel loop uses, the caller included (PyTorch: <c>torch.get_num_threads()</c>).
@@ -119,13 +120,15 @@ public static unsafe class KernelThreadPool
         jobCount = count;
         jobNext = 0;
         int helpers = Math.Min(participants - 1, pool.Length);
-        for (int w = 0; w < helpers; w++) pool[w].Start();
+        loopNumber = loopNumber == int.MaxValue - 1 ? 1 : loopNumber + 1;
+        int loop = loopNumber;
+        for (int w = 0; w < helpers; w++) pool[w].Start(loop);
         Exception? error = null;
         try { RunIterations(); }
         catch (Exception e) { error = e; Volatile.Write(ref jobNext, int.MaxValue / 2); }
         for (int w = 0; w < helpers; w++)
         {
-            var e = pool[w].Join();
+            var e = pool[w].Join(loop);
             error ??= e;
         }
         jobInvoke = null;
@@ -164,16 +167,22 @@ public static unsafe class KernelThreadPool
         workers = [];
     }
 
+    /// <summary>
+    /// A worker thread. The caller offers it each loop through <c>ticket</c> (a positive loop number); the worker
+    /// takes the offer by negating it. If the caller runs out of iterations before the worker took the offer
+    /// (the worker was descheduled by another process), the caller withdraws it and returns at once: the worker
+    /// then never touches that loop. A taken loop is waited for, first spinning, then blocking.
+    /// </summary>
     sealed class Worker
     {
         const int Spinning = 0, Sleeping = 1;
         readonly SemaphoreSlim wake = new(0);
         readonly SemaphoreSlim finished = new(0);
-        int callerWaiting;
         readonly Thread thread;
-        int startGeneration;   // bumped by the caller to hand this worker a loop
-        int doneGeneration;    // set by the worker when it has finished that loop
+        int ticket;          // > 0: loop offered; -loop: taken by the worker; 0: nothing offered
+        int done;            // last loop the worker finished
         int sleepState;
+        int callerWaiting;
         volatile bool stopping;
         Exception? error;
 
@@ -183,77 +192,74 @@ public static unsafe class KernelThreadPool
             thread.Start();
         }
 
-        public void Start()
+        public void Start(int loop)
         {
             error = null;
-            Interlocked.Increment(ref startGeneration);
+            Interlocked.Exchange(ref ticket, loop);
             if (Interlocked.CompareExchange(ref sleepState, Spinning, Sleeping) == Sleeping) wake.Release();
         }
 
-        public Exception? Join()
+        public Exception? Join(int loop)
         {
-            int target = Volatile.Read(ref startGeneration);
+            if (Interlocked.CompareExchange(ref ticket, 0, loop) == loop) return null; // never taken: withdrawn
             // Spin briefly: the worker normally finishes within microseconds of the caller. If it was preempted
             // (another process on its core), block instead of spinning so the two do not fight for one core.
             for (int spin = 0; spin < 4000; spin++)
             {
-                if (Volatile.Read(ref doneGeneration) == target) return error;
+                if (Volatile.Read(ref done) == loop) return error;
                 Thread.SpinWait(8);
             }
-            while (true)
+            Interlocked.Exchange(ref callerWaiting, 1);
+            if (Volatile.Read(ref done) == loop)
             {
-                Interlocked.Exchange(ref callerWaiting, 1);
-                if (Volatile.Read(ref doneGeneration) == target)
-                {
-                    if (Interlocked.CompareExchange(ref callerWaiting, 0, 1) != 1) finished.Wait(); // consume the release
-                    return error;
-                }
-                finished.Wait();
-                if (Volatile.Read(ref doneGeneration) == target) return error;
+                if (Interlocked.CompareExchange(ref callerWaiting, 0, 1) != 1) finished.Wait(); // consume the release
+                return error;
             }
+            finished.Wait();
+            return error;
         }
 
         public void Stop()
         {
             stopping = true;
-            Interlocked.Increment(ref startGeneration);
+            Interlocked.Exchange(ref ticket, int.MaxValue);
             if (Interlocked.CompareExchange(ref sleepState, Spinning, Sleeping) == Sleeping) wake.Release();
             thread.Join();
         }
 
         void Loop()
         {
-            int seen = 0;
             while (true)
             {
-                seen = WaitForWork(seen);
+                int loop = WaitForOffer();
                 if (stopping) return;
+                if (Interlocked.CompareExchange(ref ticket, -loop, loop) != loop) continue; // withdrawn meanwhile
                 try { RunIterations(); }
                 catch (Exception e) { error = e; Volatile.Write(ref jobNext, int.MaxValue / 2); }
-                Volatile.Write(ref doneGeneration, seen);
+                Volatile.Write(ref done, loop);
                 if (Interlocked.CompareExchange(ref callerWaiting, 0, 1) == 1) finished.Release();
             }
         }
 
-        int WaitForWork(int seen)
+        int WaitForOffer()
         {
             long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
             while (true)
             {
                 for (int i = 0; i < 64; i++)
                 {
-                    int g = Volatile.Read(ref startGeneration);
-                    if (g != seen) return g;
+                    int offer = Volatile.Read(ref ticket);
+                    if (offer > 0) return offer;
                     Thread.SpinWait(4);
                 }
                 if (Stopwatch.GetTimestamp() < deadline) continue;
                 // Announce sleep, then re-check so a Start() between the check and the wait is not lost.
                 Interlocked.Exchange(ref sleepState, Sleeping);
-                int gen = Volatile.Read(ref startGeneration);
-                if (gen != seen)
+                int pending = Volatile.Read(ref ticket);
+                if (pending > 0)
                 {
                     if (Interlocked.CompareExchange(ref sleepState, Spinning, Sleeping) != Sleeping) wake.Wait(); // consume the release
-                    return gen;
+                    return pending;
                 }
                 wake.Wait();
                 deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
