@@ -1,8 +1,49 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using DeepSharp.Kernels;
 
 namespace DeepSharp;
+
+/// <summary>
+/// Runs the softmax kernels over chunks of the outer dimension on <see cref="KernelThreadPool"/>. Each chunk is an
+/// independent set of rows, so results do not depend on the thread count.
+/// </summary>
+internal unsafe struct SoftmaxParallel<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
+{
+    const int MinElementsPerTask = 32 * 1024;
+    T* x, g, y; int outer, n, inner, chunk; bool log, backward;
+
+    public void Invoke(int index)
+    {
+        int start = index * chunk, count = Math.Min(chunk, outer - start), block = n * inner;
+        var ys = new ReadOnlySpan<T>(y + (long)start * block, count * block);
+        if (backward)
+            SoftmaxKernels.Backward(new ReadOnlySpan<T>(g + (long)start * block, count * block), ys,
+                new Span<T>(x + (long)start * block, count * block), count, n, inner, log);
+        else
+            SoftmaxKernels.Forward(new ReadOnlySpan<T>(x + (long)start * block, count * block),
+                new Span<T>(y + (long)start * block, count * block), count, n, inner, log);
+    }
+
+    /// <summary>Forward (x -> y) or backward ((g, y) -> gx, written to x's slot) over (outer, n, inner).</summary>
+    public static void Run(T[] xArr, int xOff, T[]? gArr, int gOff, T[] yArr, int yOff, int outer, int n, int inner, bool log, bool backward)
+    {
+        long total = (long)outer * n * inner;
+        int tasks = (int)Math.Min(outer, Math.Min(4L * KernelThreadPool.ThreadCount, Math.Max(1, total / MinElementsPerTask)));
+        fixed (T* px = xArr) fixed (T* pg = gArr) fixed (T* py = yArr)
+        {
+            var body = new SoftmaxParallel<T>
+            {
+                x = px + xOff, g = pg == null ? null : pg + gOff, y = py + yOff,
+                outer = outer, n = n, inner = inner, chunk = (outer + tasks - 1) / tasks, log = log, backward = backward,
+            };
+            int count = (outer + body.chunk - 1) / body.chunk;
+            if (count <= 1) body.Invoke(0);
+            else KernelThreadPool.ParallelFor(count, ref body);
+        }
+    }
+}
 
 /// <summary>
 /// Fused softmax / log-softmax kernels over a contiguous block viewed as (outer, n, inner), normalising along n.
@@ -160,8 +201,11 @@ public sealed partial class Tensor
         var src = Elementwise.RequireFloat(this, op).Contiguous();
         var (outer, n, inner) = SplitAt(src.shape, d);
         var result = AllocUninit(src.DType, (int[])src.shape.Clone());
-        if (src.DType == DType.Float32) SoftmaxKernels.Forward(src.Span<float>(), result.Span<float>(), outer, n, inner, log);
-        else SoftmaxKernels.Forward(src.Span<double>(), result.Span<double>(), outer, n, inner, log);
+        if (result.NumEl > 0)
+        {
+            if (src.DType == DType.Float32) SoftmaxParallel<float>.Run(src.Array<float>(), src.offset, null, 0, result.Array<float>(), 0, outer, n, inner, log, backward: false);
+            else SoftmaxParallel<double>.Run(src.Array<double>(), src.offset, null, 0, result.Array<double>(), 0, outer, n, inner, log, backward: false);
+        }
         if (Autograd.ShouldRecord(this))
             Autograd.Record(result, log ? "LogSoftmaxBackward" : "SoftmaxBackward", [this], g => [SoftmaxBackward(g, result, d, log)], result);
         return result;
@@ -179,8 +223,11 @@ public sealed partial class Tensor
         var yc = y.Contiguous();
         var (outer, n, inner) = SplitAt(yc.shape, y.Rank == 0 ? 0 : dim);
         var gx = AllocUninit(y.DType, (int[])y.shape.Clone());
-        if (y.DType == DType.Float32) SoftmaxKernels.Backward(gc.Span<float>(), yc.Span<float>(), gx.Span<float>(), outer, n, inner, log);
-        else SoftmaxKernels.Backward(gc.Span<double>(), yc.Span<double>(), gx.Span<double>(), outer, n, inner, log);
+        if (gx.NumEl > 0)
+        {
+            if (y.DType == DType.Float32) SoftmaxParallel<float>.Run(gx.Array<float>(), 0, gc.Array<float>(), gc.offset, yc.Array<float>(), yc.offset, outer, n, inner, log, backward: true);
+            else SoftmaxParallel<double>.Run(gx.Array<double>(), 0, gc.Array<double>(), gc.offset, yc.Array<double>(), yc.offset, outer, n, inner, log, backward: true);
+        }
         return gx;
     }
 

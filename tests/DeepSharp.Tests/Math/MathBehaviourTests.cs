@@ -82,6 +82,23 @@ public class MathBehaviourTests
         AssertClose(x64.Grad!, x32.Grad!.Double(), 1e-4, 1e-4, name + " gradient");
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void LargeSoftmaxRunsInParallelChunksAndMatchesTheComposedFormula(int dim)
+    {
+        var x = Tensor.Randn([40, 50, 60], DType.Float64, generator: new Generator(3)) * 4;   // 120k elements: several tasks
+        var reference = (x - x.LogSumExp(dim, keepDim: true)).Exp();
+        AssertClose(reference, x.Softmax(dim), 1e-12, 1e-15);
+        AssertClose(reference.Log(), x.LogSoftmax(dim), 1e-12, 1e-12);
+        var xg = x.Float().RequiresGrad_();
+        var g = Tensor.RandnLike(xg.Detach());
+        xg.Softmax(dim).Backward(g);
+        var p = reference.Float();
+        AssertClose(p * (g - (g * p).Sum(dim, keepDim: true)), xg.Grad!, 1e-4, 1e-6);
+    }
+
     [Fact]
     public void ErfIsAccurateInFloat64()
     {
