@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace DeepSharp;
 
@@ -51,7 +52,7 @@ internal static class ErrorFunction
         return Math.Exp(-zt * zt) * Math.Exp(-del) * InvSqrtPi / f;
     }
 
-    /// <summary>erfc(z) with relative error below ~1.2e-7 everywhere (Numerical Recipes' erfcc); for float32.</summary>
+    /// <summary>erfc(z) with relative error below ~1.2e-7 everywhere (Numerical Recipes' erfcc): the scalar reference of the float32 SIMD path.</summary>
     public static double ErfcFast(double z)
     {
         double a = Math.Abs(z);
@@ -61,7 +62,7 @@ internal static class ErrorFunction
         return z >= 0 ? r : 2 - r;
     }
 
-    /// <summary>erf(z) for float32: a Taylor series near 0 (keeps relative accuracy for tiny z), else 1 - erfc.</summary>
+    /// <summary>erf(z), float32 accuracy: a Taylor series near 0 (keeps relative accuracy for tiny z), else 1 - erfc. Scalar reference of the SIMD path.</summary>
     public static double ErfFast(double z)
     {
         if (Math.Abs(z) < 0.5)
@@ -72,14 +73,35 @@ internal static class ErrorFunction
         return 1 - ErfcFast(z);
     }
 
+    const int Chunk = 512;
+
+    // Numerical Recipes' erfcc coefficients, highest order first (Horner), for the vectorised float32 path.
+    static readonly float[] ErfccCoefficients =
+        [0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f];
+
+    // 2/√π (1 - z²/3 + z⁴/10 - z⁶/42 + z⁸/216 - z¹⁰/1320), highest order first, z² as the variable
+    static readonly float[] ErfSeriesCoefficients =
+        [(float)(-TwoOverSqrtPi / 1320), (float)(TwoOverSqrtPi / 216), (float)(-TwoOverSqrtPi / 42), (float)(TwoOverSqrtPi / 10), (float)(-TwoOverSqrtPi / 3), (float)TwoOverSqrtPi];
+
+    /// <summary>r = erfc(a) for a ≥ 0 in float32, vectorised: t·exp(-a² + P(t)), t = 1/(1 + a/2).</summary>
+    static void ErfcNonNegative(ReadOnlySpan<float> a, Span<float> r, Span<float> t)
+    {
+        TensorPrimitives.Multiply(a, 0.5f, t);
+        TensorPrimitives.Add(t, 1f, t);
+        TensorPrimitives.Reciprocal(t, t);
+        r.Fill(ErfccCoefficients[0]);
+        for (int k = 1; k < ErfccCoefficients.Length; k++) TensorPrimitives.MultiplyAdd(r, t, ErfccCoefficients[k], r);
+        TensorPrimitives.Negate(r, r);                      // -P(t)
+        TensorPrimitives.MultiplyAdd(a, a, r, r);           // a² - P(t)
+        TensorPrimitives.Negate(r, r);
+        TensorPrimitives.Exp(r, r);
+        TensorPrimitives.Multiply(r, t, r);
+    }
+
     /// <summary>dst = erf(x) elementwise.</summary>
     public static void Erf<T>(ReadOnlySpan<T> x, Span<T> d) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float))
-        {
-            var xs = MathKernels.As<T, float>(x); var ds = MathKernels.As<T, float>(d);
-            for (int i = 0; i < xs.Length; i++) ds[i] = (float)ErfFast(xs[i]);
-        }
+        if (typeof(T) == typeof(float)) ErfFloat(MathKernels.As<T, float>(x), MathKernels.As<T, float>(d));
         else
         {
             var xs = MathKernels.As<T, double>(x); var ds = MathKernels.As<T, double>(d);
@@ -91,16 +113,7 @@ internal static class ErrorFunction
     public static void NormalCdf<T>(ReadOnlySpan<T> x, Span<T> d, bool timesX) where T : unmanaged, IFloatingPointIeee754<T>
     {
         const double InvSqrt2 = 0.70710678118654752;
-        if (typeof(T) == typeof(float))
-        {
-            var xs = MathKernels.As<T, float>(x); var ds = MathKernels.As<T, float>(d);
-            for (int i = 0; i < xs.Length; i++)
-            {
-                float v = xs[i];
-                float cdf = (float)(0.5 * ErfcFast(-v * InvSqrt2));
-                ds[i] = timesX ? v * cdf : cdf;
-            }
-        }
+        if (typeof(T) == typeof(float)) NormalCdfFloat(MathKernels.As<T, float>(x), MathKernels.As<T, float>(d), timesX);
         else
         {
             var xs = MathKernels.As<T, double>(x); var ds = MathKernels.As<T, double>(d);
@@ -111,6 +124,66 @@ internal static class ErrorFunction
                 ds[i] = timesX ? v * cdf : cdf;
             }
         }
+    }
+
+    static void NormalCdfFloat(ReadOnlySpan<float> x, Span<float> d, bool timesX)
+    {
+        Span<float> a = stackalloc float[Chunk], r = stackalloc float[Chunk], t = stackalloc float[Chunk];
+        for (int start = 0; start < x.Length; start += Chunk)
+        {
+            int n = Math.Min(Chunk, x.Length - start);
+            var xs = x.Slice(start, n); var ds = d.Slice(start, n);
+            var an = a.Slice(0, n); var rn = r.Slice(0, n); var tn = t.Slice(0, n);
+            TensorPrimitives.Abs(xs, an);
+            TensorPrimitives.Multiply(an, 0.70710678f, an);          // |x|/√2
+            ErfcNonNegative(an, rn, tn);                              // erfc(|x|/√2)
+            TensorPrimitives.Multiply(rn, 0.5f, rn);                  // Φ(-|x|)
+            TensorPrimitives.Subtract(1f, rn, tn);                    // Φ(|x|)
+            SelectPositive(xs, tn, rn, ds);                           // Φ(x)
+            if (timesX) TensorPrimitives.Multiply(ds, xs, ds);
+        }
+    }
+
+    static void ErfFloat(ReadOnlySpan<float> x, Span<float> d)
+    {
+        Span<float> a = stackalloc float[Chunk], r = stackalloc float[Chunk], t = stackalloc float[Chunk];
+        for (int start = 0; start < x.Length; start += Chunk)
+        {
+            int n = Math.Min(Chunk, x.Length - start);
+            var xs = x.Slice(start, n); var ds = d.Slice(start, n);
+            var an = a.Slice(0, n); var rn = r.Slice(0, n); var tn = t.Slice(0, n);
+            TensorPrimitives.Abs(xs, an);
+            ErfcNonNegative(an, rn, tn);
+            TensorPrimitives.Subtract(1f, rn, rn);                    // erf(|x|)
+            TensorPrimitives.CopySign(rn, xs, ds);
+            // near 0, 1 - erfc loses relative accuracy: use the Taylor series there
+            TensorPrimitives.Multiply(xs, xs, tn);
+            rn.Fill(ErfSeriesCoefficients[0]);
+            for (int k = 1; k < ErfSeriesCoefficients.Length; k++) TensorPrimitives.MultiplyAdd(rn, tn, ErfSeriesCoefficients[k], rn);
+            TensorPrimitives.Multiply(rn, xs, rn);
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var half = new Vector<float>(0.5f);
+                for (; i <= n - Vector<float>.Count; i += Vector<float>.Count)
+                {
+                    var small = Vector.LessThan(Vector.Abs(new Vector<float>(xs.Slice(i))), half);
+                    Vector.ConditionalSelect(small, new Vector<float>(rn.Slice(i)), new Vector<float>(ds.Slice(i))).CopyTo(ds.Slice(i));
+                }
+            }
+            for (; i < n; i++) if (MathF.Abs(xs[i]) < 0.5f) ds[i] = rn[i];
+        }
+    }
+
+    /// <summary>d = x &gt; 0 ? whenPositive : otherwise.</summary>
+    static void SelectPositive(ReadOnlySpan<float> x, ReadOnlySpan<float> whenPositive, ReadOnlySpan<float> otherwise, Span<float> d)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+                Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(x.Slice(i)), Vector<float>.Zero),
+                    new Vector<float>(whenPositive.Slice(i)), new Vector<float>(otherwise.Slice(i))).CopyTo(d.Slice(i));
+        for (; i < x.Length; i++) d[i] = x[i] > 0 ? whenPositive[i] : otherwise[i];
     }
 }
 
