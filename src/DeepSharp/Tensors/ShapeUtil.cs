@@ -21,6 +21,7 @@ internal static class ShapeUtil
 
     public static bool IsContiguous(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides)
     {
+        if (shape.Contains(0)) return true;   // an empty tensor is contiguous whatever its strides (as in PyTorch)
         int expected = 1;
         for (int i = shape.Length - 1; i >= 0; i--)
         {
