@@ -147,15 +147,10 @@ public sealed partial class Tensor
 
     static Tensor StepScatter(Tensor g, int[] inputShape, int d, int start, int step)
     {
-        // Build index = start, start+step, ... and use IndexAdd-like accumulation through a one-hot matmul-free path:
-        // place each selected row with NarrowScatter and sum (sizes are small in practice for stepped slices).
-        Tensor? acc = null;
-        for (int i = 0; i < g.shape[d]; i++)
-        {
-            var row = g.Narrow(d, i, 1).NarrowScatter(inputShape, d, start + i * step);
-            acc = acc == null ? row : acc.Add(row);
-        }
-        return acc ?? Zeros(inputShape, g.DType);
+        // The rows start, start+step, ... receive g; IndexAdd is differentiable in g, so double backward works.
+        var rows = new long[g.shape[d]];
+        for (int i = 0; i < rows.Length; i++) rows[i] = start + (long)i * step;
+        return Zeros(inputShape, g.DType).IndexAdd(d, FromArray(rows, rows.Length), g);
     }
 
     /// <summary>
