@@ -43,8 +43,8 @@ public readonly record struct ConvShape(int Batch, int InChannels, int InHeight,
 /// </summary>
 public static class Conv2d
 {
-    /// <summary>Upper bound, in elements, of the im2col panel (larger only when one output row needs more).</summary>
-    public const int PanelElements = 1 << 20;
+    /// <summary>Upper bound, in elements, of the im2col panel (larger only when one output row needs more); tests lower it.</summary>
+    internal static int PanelElements = 1 << 20;
 
     /// <summary>Output rows per im2col panel for this geometry.</summary>
     static int PanelRows(in ConvShape s)
