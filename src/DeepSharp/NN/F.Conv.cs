@@ -95,7 +95,7 @@ public static partial class F
             outChannels = weight.shape[1] * groups;
         }
         if (bias != null && (bias.Rank != 1 || bias.shape[0] != outChannels))
-            throw new ArgumentException($"{op}: bias of shape {ShapeUtil.Format(bias.shape)} does not match the {outChannels} output channels (expected ({outChannels}))", nameof(bias));
+            throw new ArgumentException($"{op}: bias of shape {ShapeUtil.Format(bias.shape)} does not match the {outChannels} output channels (expected {ShapeUtil.Format([outChannels])})", nameof(bias));
 
         var inSize = new int[dims]; var outSize = new int[dims]; var kernel = new int[dims];
         for (int i = 0; i < dims; i++)
