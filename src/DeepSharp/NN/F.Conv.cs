@@ -1,0 +1,135 @@
+using DeepSharp.Kernels;
+
+namespace DeepSharp.NN;
+
+/// <summary>
+/// Neural-network functions (torch.nn.functional): stateless ops that layers call, e.g. F.Conv2d, F.MaxPool2d, F.Dropout.
+/// </summary>
+public static partial class F
+{
+    /// <summary>
+    /// 2-D convolution over an input (N, C, H, W) or unbatched (C, H, W) with a weight (O, C/groups, kH, kW) and optional
+    /// bias (O) (torch.nn.functional.conv2d). Output (N, O, OH, OW) with OH = floor((H + 2·padding - dilation·(kH-1) - 1) / stride) + 1.
+    /// Stride, padding and dilation take an int or an (h, w) tuple.
+    /// </summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Size2? stride = null, Size2? padding = null,
+        Size2? dilation = null, int groups = 1)
+    {
+        Size2 s = stride ?? 1, p = padding ?? 0, d = dilation ?? 1;
+        return Convolution("Conv2d", 2, input, weight, bias, [s.H, s.W], [p.H, p.W], [d.H, d.W], groups, null);
+    }
+
+    /// <summary>
+    /// 1-D convolution over an input (N, C, L) or unbatched (C, L) with a weight (O, C/groups, k) and optional bias (O)
+    /// (torch.nn.functional.conv1d).
+    /// </summary>
+    public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
+        => Convolution("Conv1d", 1, input, weight, bias, [stride], [padding], [dilation], groups, null);
+
+    /// <summary>
+    /// 2-D transposed convolution ("deconvolution") over an input (N, C_in, H, W) or (C_in, H, W) with a weight
+    /// (C_in, C_out/groups, kH, kW) and optional bias (C_out) (torch.nn.functional.conv_transpose2d). It is the input gradient of
+    /// <see cref="Conv2d"/>; output size (H-1)·stride - 2·padding + dilation·(kH-1) + outputPadding + 1.
+    /// </summary>
+    public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, Size2? stride = null, Size2? padding = null,
+        Size2? outputPadding = null, int groups = 1, Size2? dilation = null)
+    {
+        Size2 s = stride ?? 1, p = padding ?? 0, op = outputPadding ?? 0, d = dilation ?? 1;
+        return Convolution("ConvTranspose2d", 2, input, weight, bias, [s.H, s.W], [p.H, p.W], [d.H, d.W], groups, [op.H, op.W]);
+    }
+
+    /// <summary>
+    /// 1-D transposed convolution over (N, C_in, L) or (C_in, L) with a weight (C_in, C_out/groups, k) (torch.nn.functional.conv_transpose1d).
+    /// </summary>
+    public static Tensor ConvTranspose1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0,
+        int outputPadding = 0, int groups = 1, int dilation = 1)
+        => Convolution("ConvTranspose1d", 1, input, weight, bias, [stride], [padding], [dilation], groups, [outputPadding]);
+
+    static string Dims(int[] values) => values.Length == 1 ? values[0].ToString() : $"({string.Join(", ", values)})";
+
+    /// <summary>Validates a (transposed) convolution of <paramref name="dims"/> spatial dims and runs it as a 2-D one.</summary>
+    static Tensor Convolution(string op, int dims, Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation,
+        int groups, int[]? outputPadding)
+    {
+        bool transposed = outputPadding != null;
+        LinearOp.CheckFloat(input, op, nameof(input));
+        LinearOp.CheckFloat(weight, op, nameof(weight));
+        if (weight.DType != input.DType)
+            throw new ArgumentException($"{op}: input ({input.DType.TorchName()}) and weight ({weight.DType.TorchName()}) must have the same dtype", nameof(weight));
+        if (bias != null && bias.DType != input.DType)
+            throw new ArgumentException($"{op}: input ({input.DType.TorchName()}) and bias ({bias.DType.TorchName()}) must have the same dtype", nameof(bias));
+        string layout = dims == 1 ? "(N, C, L)" : "(N, C, H, W)", unbatchedLayout = dims == 1 ? "(C, L)" : "(C, H, W)";
+        if (input.Rank != dims + 1 && input.Rank != dims + 2)
+            throw new ArgumentException($"{op}: expected a {dims + 2}-D input {layout} or a {dims + 1}-D unbatched input {unbatchedLayout}, got shape {ShapeUtil.Format(input.shape)}", nameof(input));
+        if (weight.Rank != dims + 2)
+            throw new ArgumentException($"{op}: expected a {dims + 2}-D weight, got shape {ShapeUtil.Format(weight.shape)}", nameof(weight));
+        if (groups <= 0) throw new ArgumentOutOfRangeException(nameof(groups), $"{op}: groups must be positive, got {groups}");
+        for (int i = 0; i < dims; i++)
+        {
+            if (stride[i] <= 0) throw new ArgumentOutOfRangeException(nameof(stride), $"{op}: stride must be positive, got {Dims(stride)}");
+            if (padding[i] < 0) throw new ArgumentOutOfRangeException(nameof(padding), $"{op}: padding must be non-negative, got {Dims(padding)}");
+            if (dilation[i] <= 0) throw new ArgumentOutOfRangeException(nameof(dilation), $"{op}: dilation must be positive, got {Dims(dilation)}");
+            if (outputPadding != null && (outputPadding[i] < 0 || (outputPadding[i] >= stride[i] && outputPadding[i] >= dilation[i])))
+                throw new ArgumentOutOfRangeException(nameof(outputPadding),
+                    $"{op}: output padding must be non-negative and smaller than either stride or dilation, got outputPadding {Dims(outputPadding)}, stride {Dims(stride)}, dilation {Dims(dilation)}");
+        }
+        bool unbatched = input.Rank == dims + 1;
+        var x = unbatched ? input.Unsqueeze(0) : input;
+        int channels = x.shape[1];
+        int outChannels;
+        string wShape = ShapeUtil.Format(weight.shape), xShape = ShapeUtil.Format(input.shape);
+        if (!transposed)
+        {
+            outChannels = weight.shape[0];
+            if (outChannels % groups != 0)
+                throw new ArgumentException($"{op}: weight {wShape} has {outChannels} output channels, which groups={groups} does not divide", nameof(groups));
+            if (channels != weight.shape[1] * groups)
+                throw new ArgumentException($"{op}: input of shape {xShape} has {channels} channels but weight {wShape} with groups={groups} expects {weight.shape[1] * groups}", nameof(input));
+        }
+        else
+        {
+            if (channels != weight.shape[0])
+                throw new ArgumentException($"{op}: input of shape {xShape} has {channels} channels but weight {wShape} (in_channels, out_channels/groups, ...) expects {weight.shape[0]}", nameof(input));
+            if (channels % groups != 0)
+                throw new ArgumentException($"{op}: input channels {channels} are not divisible by groups={groups} (weight {wShape})", nameof(groups));
+            outChannels = weight.shape[1] * groups;
+        }
+        if (bias != null && (bias.Rank != 1 || bias.shape[0] != outChannels))
+            throw new ArgumentException($"{op}: bias of shape {ShapeUtil.Format(bias.shape)} does not match the {outChannels} output channels (expected {ShapeUtil.Format([outChannels])})", nameof(bias));
+
+        var inSize = new int[dims]; var outSize = new int[dims]; var kernel = new int[dims];
+        for (int i = 0; i < dims; i++)
+        {
+            inSize[i] = x.shape[2 + i]; kernel[i] = weight.shape[2 + i];
+            long dilated = (long)dilation[i] * (kernel[i] - 1) + 1;
+            if (!transposed)
+            {
+                long padded = inSize[i] + 2L * padding[i];
+                if (padded < dilated)
+                {
+                    var padAll = Enumerable.Range(0, dims).Select(j => x.shape[2 + j] + 2 * padding[j]).ToArray();
+                    var dilAll = Enumerable.Range(0, dims).Select(j => dilation[j] * (weight.shape[2 + j] - 1) + 1).ToArray();
+                    throw new ArgumentException($"{op}: kernel size {Dims(weight.shape[2..])} (dilated {Dims(dilAll)}) is larger than the padded input size {Dims(padAll)} of input {xShape}", nameof(weight));
+                }
+                outSize[i] = ConvShape.OutputSize(inSize[i], kernel[i], stride[i], padding[i], dilation[i]);
+            }
+            else
+            {
+                long size = (long)(inSize[i] - 1) * stride[i] - 2L * padding[i] + dilated + outputPadding![i];
+                if (size <= 0)
+                    throw new ArgumentException($"{op}: input of shape {xShape} with weight {wShape}, stride {Dims(stride)}, padding {Dims(padding)} gives a non-positive output size along spatial dim {i} ({size})", nameof(padding));
+                outSize[i] = (int)size;
+            }
+        }
+
+        // run as 2-D: a 1-D op gets a unit height
+        Tensor x4 = x, w4 = weight;
+        int sh = 1, sw = stride[0], ph = 0, pw = padding[0], dh = 1, dw = dilation[0], outH = 1, outW = outSize[0];
+        if (dims == 1) { x4 = x.Unsqueeze(2); w4 = weight.Unsqueeze(2); }
+        else { (sh, sw, ph, pw, dh, dw, outH, outW) = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], outSize[0], outSize[1]); }
+        var p = new ConvParams(sh, sw, ph, pw, dh, dw, groups);
+        var y = transposed ? ConvOps.ConvTranspose(x4, w4, bias, p, outH, outW) : ConvOps.Conv(x4, w4, bias, p, outH, outW);
+        if (dims == 1) y = y.Squeeze(2);
+        return unbatched ? y.Squeeze(0) : y;
+    }
+}

@@ -1,0 +1,60 @@
+namespace DeepSharp;
+
+// Embedding lookup: a row gather whose backward is a scatter-add of gradient rows (skipping the padding row);
+// the scatter's backward is the gather with the padding rows zeroed, so higher-order gradients work.
+internal static class EmbeddingOps
+{
+    /// <summary>weight[indices] with shape indices.shape + (D). Indices are int64, contiguous and already range-checked.</summary>
+    internal static Tensor Lookup(Tensor indices, Tensor weight, long paddingIdx)
+    {
+        int dim = weight.shape[1];
+        var outShape = indices.shape.Append(dim).ToArray();
+        var output = Gather(weight, indices, outShape, -1);
+        if (Autograd.ShouldRecord(weight))
+        {
+            var weightShape = weight.shape;
+            Autograd.Record(output, "EmbeddingBackward", [weight], g => [ScatterRows(g, indices, weightShape, paddingIdx)]);
+        }
+        return output;
+    }
+
+    /// <summary>Rows of <paramref name="weight"/> picked by <paramref name="indices"/>; rows whose index is <paramref name="zeroIdx"/> read as zero.</summary>
+    static Tensor Gather(Tensor weight, Tensor indices, int[] outShape, long zeroIdx)
+    {
+        int dim = weight.shape[1];
+        var w = LinearOp.Dense(weight);
+        var output = Tensor.AllocUninit(weight.DType, outShape);
+        var idx = indices.Span<long>();
+        if (weight.DType == DType.Float32) Kernels.Embedding.Gather<float>(idx, w.Span<float>(), dim, output.Span<float>());
+        else Kernels.Embedding.Gather<double>(idx, w.Span<double>(), dim, output.Span<double>());
+        if (zeroIdx >= 0)
+            for (int i = 0; i < idx.Length; i++)
+                if (idx[i] == zeroIdx)
+                {
+                    if (weight.DType == DType.Float32) output.Span<float>().Slice(i * dim, dim).Clear();
+                    else output.Span<double>().Slice(i * dim, dim).Clear();
+                }
+        return output;
+    }
+
+    /// <summary>A (V, D) tensor with each gradient row added at its index (the padding row gets none).</summary>
+    static Tensor ScatterRows(Tensor g, Tensor indices, int[] weightShape, long paddingIdx)
+    {
+        int dim = weightShape[1];
+        var outShape = g.shape;
+        return LinearOp.Apply(g, (int[])weightShape.Clone(), "EmbeddingBackwardBackward", (src, dst) =>
+        {
+            var idx = indices.Span<long>();
+            if (src.DType == DType.Float32) Kernels.Embedding.ScatterAdd<float>(idx, src.Span<float>(), dim, paddingIdx, dst.Span<float>());
+            else Kernels.Embedding.ScatterAdd<double>(idx, src.Span<double>(), dim, paddingIdx, dst.Span<double>());
+        }, gg => GatherRecorded(gg, indices, outShape, paddingIdx, weightShape), zeroed: true);
+    }
+
+    static Tensor GatherRecorded(Tensor weight, Tensor indices, int[] outShape, long paddingIdx, int[] weightShape)
+    {
+        var output = Gather(weight, indices, outShape, paddingIdx);
+        if (Autograd.ShouldRecord(weight))
+            Autograd.Record(output, "EmbeddingGatherBackward", [weight], g => [ScatterRows(g, indices, weightShape, paddingIdx)]);
+        return output;
+    }
+}

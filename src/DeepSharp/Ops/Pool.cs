@@ -1,0 +1,117 @@
+using DeepSharp.Kernels;
+
+namespace DeepSharp;
+
+// Pooling over the last two dims of a (..., H, W) tensor: every leading index is an independent plane.
+// Max pooling returns PyTorch's flat h*W+w indices; its backward is a scatter-add by index, whose backward is a
+// gather by index (and back), so gradients of any order work. Average pooling is linear: its backward is its adjoint.
+internal static class PoolOps
+{
+    static int[] OutShape(Tensor x, int oh, int ow)
+    {
+        var shape = (int[])x.shape.Clone();
+        shape[^2] = oh; shape[^1] = ow;
+        return shape;
+    }
+
+    static int Planes(Tensor x) => x.shape[^1] * x.shape[^2] == 0 ? 0 : x.NumEl / (x.shape[^1] * x.shape[^2]);
+
+    /// <summary>Max pooling with indices; the geometry's Planes is recomputed from x.</summary>
+    internal static (Tensor Output, Tensor Indices) MaxPool(Tensor x, PoolShape s, string name = "MaxPool2DWithIndicesBackward")
+    {
+        s = s with { Planes = Planes(x) };
+        var outShape = OutShape(x, s.OutHeight, s.OutWidth);
+        var y = Tensor.AllocUninit(x.DType, outShape);
+        var indices = Tensor.AllocUninit(DType.Int64, (int[])outShape.Clone());
+        var xd = LinearOp.Dense(x);
+        if (x.DType == DType.Float32) Pool.MaxPool2d<float>(s, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
+        else Pool.MaxPool2d<double>(s, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
+        RecordIndexed(x, y, indices, name);
+        return (y, indices);
+    }
+
+    /// <summary>Adaptive max pooling with indices.</summary>
+    internal static (Tensor Output, Tensor Indices) AdaptiveMaxPool(Tensor x, int oh, int ow)
+    {
+        int h = x.shape[^2], w = x.shape[^1], planes = Planes(x);
+        var outShape = OutShape(x, oh, ow);
+        var y = Tensor.AllocUninit(x.DType, outShape);
+        var indices = Tensor.AllocUninit(DType.Int64, (int[])outShape.Clone());
+        var xd = LinearOp.Dense(x);
+        if (x.DType == DType.Float32) Pool.AdaptiveMaxPool2d<float>(planes, h, w, oh, ow, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
+        else Pool.AdaptiveMaxPool2d<double>(planes, h, w, oh, ow, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
+        RecordIndexed(x, y, indices, "AdaptiveMaxPool2DBackward");
+        return (y, indices);
+    }
+
+    static void RecordIndexed(Tensor x, Tensor y, Tensor indices, string name)
+    {
+        if (!Autograd.ShouldRecord(x)) return;
+        var inShape = x.shape;
+        Autograd.Record(y, name, [x], g => [ScatterByIndex(g, indices, inShape)]);
+    }
+
+    /// <summary>A zero tensor of <paramref name="inShape"/> with g[..., j] added at plane position indices[..., j].</summary>
+    internal static Tensor ScatterByIndex(Tensor g, Tensor indices, int[] inShape)
+    {
+        int inPlane = inShape[^1] * inShape[^2], outPlane = g.shape[^1] * g.shape[^2], planes = Planes(g);
+        return LinearOp.Apply(g, (int[])inShape.Clone(), "ScatterByIndexBackward", (src, dst) =>
+        {
+            if (src.DType == DType.Float32) Pool.ScatterAddByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
+            else Pool.ScatterAddByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
+        }, gg => GatherByIndex(gg, indices, g.shape));
+    }
+
+    /// <summary>out[..., j] = source[..., indices[..., j]]: the adjoint of <see cref="ScatterByIndex"/>.</summary>
+    internal static Tensor GatherByIndex(Tensor source, Tensor indices, int[] outShape)
+    {
+        int inPlane = source.shape[^1] * source.shape[^2], outPlane = outShape[^1] * outShape[^2], planes = Planes(source);
+        var inShape = source.shape;
+        return LinearOp.Apply(source, (int[])outShape.Clone(), "GatherByIndexBackward", (src, dst) =>
+        {
+            if (src.DType == DType.Float32) Pool.GatherByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
+            else Pool.GatherByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
+        }, gg => ScatterByIndex(gg, indices, inShape));
+    }
+
+    /// <summary>Average pooling; the backward is <see cref="AvgPoolAdjoint"/>.</summary>
+    internal static Tensor AvgPool(Tensor x, PoolShape s, bool countIncludePad, int divisorOverride)
+    {
+        s = s with { Planes = Planes(x) };
+        var inShape = x.shape;
+        return LinearOp.Apply(x, OutShape(x, s.OutHeight, s.OutWidth), "AvgPool2DBackward", (src, dst) =>
+        {
+            if (src.DType == DType.Float32) Pool.AvgPool2d<float>(s, countIncludePad, divisorOverride, src.Span<float>(), dst.Span<float>());
+            else Pool.AvgPool2d<double>(s, countIncludePad, divisorOverride, src.Span<double>(), dst.Span<double>());
+        }, g => AvgPoolAdjoint(g, s, countIncludePad, divisorOverride, inShape));
+    }
+
+    static Tensor AvgPoolAdjoint(Tensor g, PoolShape s, bool countIncludePad, int divisorOverride, int[] inShape) =>
+        LinearOp.Apply(g, (int[])inShape.Clone(), "AvgPool2DBackwardBackward", (src, dst) =>
+        {
+            if (src.DType == DType.Float32) Pool.AvgPool2dBackward<float>(s, countIncludePad, divisorOverride, src.Span<float>(), dst.Span<float>());
+            else Pool.AvgPool2dBackward<double>(s, countIncludePad, divisorOverride, src.Span<double>(), dst.Span<double>());
+        }, gg => AvgPool(gg, s, countIncludePad, divisorOverride));
+
+    /// <summary>Adaptive average pooling to (oh, ow); the backward is its adjoint.</summary>
+    internal static Tensor AdaptiveAvgPool(Tensor x, int oh, int ow)
+    {
+        int h = x.shape[^2], w = x.shape[^1], planes = Planes(x);
+        var inShape = x.shape;
+        return LinearOp.Apply(x, OutShape(x, oh, ow), "AdaptiveAvgPool2DBackward", (src, dst) =>
+        {
+            if (src.DType == DType.Float32) Pool.AdaptiveAvgPool2d<float>(planes, h, w, oh, ow, src.Span<float>(), dst.Span<float>());
+            else Pool.AdaptiveAvgPool2d<double>(planes, h, w, oh, ow, src.Span<double>(), dst.Span<double>());
+        }, g => AdaptiveAvgPoolAdjoint(g, inShape));
+    }
+
+    static Tensor AdaptiveAvgPoolAdjoint(Tensor g, int[] inShape)
+    {
+        int h = inShape[^2], w = inShape[^1], oh = g.shape[^2], ow = g.shape[^1], planes = Planes(g);
+        return LinearOp.Apply(g, (int[])inShape.Clone(), "AdaptiveAvgPool2DBackwardBackward", (src, dst) =>
+        {
+            if (src.DType == DType.Float32) Pool.AdaptiveAvgPool2dBackward<float>(planes, h, w, oh, ow, src.Span<float>(), dst.Span<float>());
+            else Pool.AdaptiveAvgPool2dBackward<double>(planes, h, w, oh, ow, src.Span<double>(), dst.Span<double>());
+        }, gg => AdaptiveAvgPool(gg, oh, ow));
+    }
+}

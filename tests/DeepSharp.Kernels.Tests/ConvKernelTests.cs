@@ -1,0 +1,104 @@
+using DeepSharp.Kernels;
+
+namespace DeepSharp.Kernels.Tests;
+
+/// <summary>The im2col + GEMM convolution kernels against the direct-loop reference, over awkward geometries.</summary>
+public class ConvKernelTests
+{
+    static double[] Rand(int n, System.Random rng) => Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+
+    static double Dot(double[] a, double[] b) { double s = 0; for (int i = 0; i < a.Length; i++) s += a[i] * b[i]; return s; }
+
+    public static IEnumerable<object[]> Geometries()
+    {
+        // n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups
+        yield return [2, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1];
+        yield return [1, 2, 7, 6, 3, 3, 2, 2, 2, 1, 0, 1, 1, 1];
+        yield return [1, 2, 9, 9, 2, 3, 3, 1, 1, 2, 2, 2, 2, 1];
+        yield return [2, 4, 5, 6, 6, 3, 3, 2, 1, 1, 1, 1, 1, 2];
+        yield return [2, 3, 4, 4, 5, 1, 1, 1, 1, 0, 0, 1, 1, 1];     // pointwise: direct GEMM
+        yield return [1, 4, 5, 5, 4, 1, 1, 2, 2, 0, 0, 1, 1, 4];     // 1x1 with stride: im2col path, depthwise
+        yield return [1, 1, 3, 11, 2, 1, 4, 1, 3, 0, 2, 1, 2, 1];    // non-square kernel, wide stride
+        yield return [1, 2, 4, 4, 2, 5, 5, 1, 1, 2, 2, 1, 1, 1];     // kernel larger than the unpadded input
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void ForwardAndAdjointsMatchDirectReference(int n, int c, int h, int w, int o, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int groups)
+    {
+        int oh = ConvShape.OutputSize(h, kh, sh, ph, dh), ow = ConvShape.OutputSize(w, kw, sw, pw, dw);
+        var s = new ConvShape(n, c, h, w, o, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups);
+        var rng = new System.Random(7);
+        var x = Rand(n * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var b = Rand(o, rng); var gy = Rand(n * s.OutImage, rng);
+        var expected = new double[n * s.OutImage];
+        Conv2d.ReferenceForward<double>(s, x, wt, b, expected);
+        foreach (int panel in new[] { 1 << 20, 1 })   // 1: one output row per panel
+        {
+            int saved = Conv2d.PanelElements;
+            Conv2d.PanelElements = panel;
+            try
+            {
+                var y = new double[n * s.OutImage];
+                Conv2d.Forward<double>(s, x, wt, b, y);
+                for (int i = 0; i < y.Length; i++) Assert.Equal(expected[i], y[i], 1e-12);
+
+                // <conv(x, w), gy> = <x, convT(gy, w)> = <w, wgrad(x, gy)>
+                var noBias = new double[n * s.OutImage];
+                Conv2d.ReferenceForward<double>(s, x, wt, default, noBias);
+                double lhs = Dot(noBias, gy);
+                var gx = Rand(n * s.InImage, rng);      // garbage: must be overwritten
+                Conv2d.BackwardData<double>(s, gy, wt, gx);
+                Assert.Equal(lhs, Dot(x, gx), 1e-9);
+                var gw = Rand(s.WeightSize, rng);
+                Conv2d.BackwardWeight<double>(s, x, gy, gw);
+                Assert.Equal(lhs, Dot(wt, gw), 1e-9);
+                var gb = new double[o];
+                Conv2d.BackwardBias<double>(s, gy, gb);
+                for (int oc = 0; oc < o; oc++)
+                {
+                    double sum = 0;
+                    for (int img = 0; img < n; img++) for (int j = 0; j < oh * ow; j++) sum += gy[img * s.OutImage + oc * oh * ow + j];
+                    Assert.Equal(sum, gb[oc], 1e-12);
+                }
+            }
+            finally { Conv2d.PanelElements = saved; }
+        }
+    }
+
+    [Fact]
+    public void FloatForwardMatchesReference()
+    {
+        var s = new ConvShape(2, 4, 7, 6, 6, 4, 3, 3, 3, 2, 1, 1, 1, 1, 2, 2);
+        var rng = new System.Random(3);
+        var x = Rand(2 * s.InImage, rng).Select(v => (float)v).ToArray();
+        var wt = Rand(s.WeightSize, rng).Select(v => (float)v).ToArray();
+        var expected = new float[2 * s.OutImage]; var y = new float[2 * s.OutImage];
+        Conv2d.ReferenceForward<float>(s, x, wt, default, expected);
+        Conv2d.Forward<float>(s, x, wt, default, y);
+        for (int i = 0; i < y.Length; i++) Assert.Equal(expected[i], y[i], 1e-4f);
+    }
+
+    [Fact]
+    public void Im2ColFoldIsTheAdjointOfUnfold()
+    {
+        var rng = new System.Random(5);
+        int c = 2, h = 5, w = 7, kh = 2, kw = 3, sh = 2, sw = 2, ph = 1, pw = 2, dh = 2, dw = 1;
+        int oh = ConvShape.OutputSize(h, kh, sh, ph, dh), ow = ConvShape.OutputSize(w, kw, sw, pw, dw);
+        var img = Rand(c * h * w, rng); var cols = new double[c * kh * kw * oh * ow];
+        Im2Col.Unfold<double>(img, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, ow, 0, oh, cols);
+        var other = Rand(cols.Length, rng); var folded = new double[img.Length];
+        Im2Col.FoldAdd<double>(other, c, h, w, kh, kw, ph, pw, sh, sw, dh, dw, ow, 0, oh, folded);
+        Assert.Equal(Dot(cols, other), Dot(img, folded), 1e-10);
+    }
+
+    [Fact]
+    public void PoolingOutputSizeFollowsPyTorch()
+    {
+        Assert.Equal(3, PoolShape.OutputSize(5, 2, 2, 0, 1, ceilMode: true));
+        Assert.Equal(2, PoolShape.OutputSize(5, 2, 2, 0, 1, ceilMode: false));
+        // ceil mode: the last window must start inside the input or the left padding
+        Assert.Equal(4, PoolShape.OutputSize(6, 2, 2, 1, 1, ceilMode: true));
+        Assert.Equal(3, PoolShape.OutputSize(5, 2, 2, 1, 1, ceilMode: true));  // a 4th window would start in the right padding
+        Assert.Equal(5, PoolShape.OutputSize(9, 3, 2, 1, 1, ceilMode: true));
+    }
+}
