@@ -98,7 +98,6 @@ public abstract class Optimizer
         using var _ = Autograd.NoGrad();
         foreach (var group in groups)
         {
-            BeginGroup(group);
             var ps = group.ParamList;
             for (int i = 0; i < ps.Count; i++)
             {
@@ -133,17 +132,11 @@ public abstract class Optimizer
     /// </summary>
     protected virtual void ValidateGroup(ParamGroup group, int groupIndex) { }
 
-    /// <summary>Called once per group before its parameters are updated; reads and checks the group's hyperparameters.</summary>
-    protected virtual void BeginGroup(ParamGroup group) { }
-
     /// <summary>
     /// Updates one parameter in place. <paramref name="param"/> and <paramref name="grad"/> are contiguous with the
     /// same dtype (float32 or float64) and shape; <paramref name="state"/> is the parameter's state (empty the first time).
     /// </summary>
     protected abstract void Update(ParamGroup group, Tensor param, Tensor grad, ParamState state);
-
-    /// <summary>Reads a group option that the optimizer filled from its defaults.</summary>
-    protected static double Option(ParamGroup group, string key) => group[key];
 
     /// <summary>Reads a boolean group option (stored as 0 or 1).</summary>
     protected static bool Flag(ParamGroup group, string key) => group[key] != 0;
