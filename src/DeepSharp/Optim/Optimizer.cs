@@ -145,7 +145,9 @@ public abstract class Optimizer
     /// The optimizer state in serialisable form (torch.optim.Optimizer.state_dict()); see <see cref="OptimizerState"/>
     /// for the key layout. Buffers are copied.
     /// </summary>
-    public OptimizerState StateDict()
+    public OptimizerState StateDict() => TensorScope.Suspend(StateDictCore);
+
+    OptimizerState StateDictCore()
     {
         var result = new OptimizerState();
         int index = 0;
@@ -207,7 +209,7 @@ public abstract class Optimizer
             if (!ShapeUtil.SameShape(tensor.shape, p.shape))
                 throw new ArgumentException($"{Name}.LoadStateDict: state '{key}' has shape {ShapeUtil.Format(tensor.shape)} but parameter {index} has shape {ShapeUtil.Format(p.shape)}", nameof(stateDict));
             if (!newState.TryGetValue(index, out var s)) newState[index] = s = new ParamState();
-            s.Buffers[name] = Tensor.CopyToContiguous(tensor.DType == p.DType ? tensor : tensor.To(p.DType));
+            s.Buffers[name] = TensorScope.Suspend(() => Tensor.CopyToContiguous(tensor.DType == p.DType ? tensor : tensor.To(p.DType)));
         }
         foreach (var (index, step) in steps)
         {

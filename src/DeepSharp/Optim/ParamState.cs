@@ -12,11 +12,20 @@ public sealed class ParamState
     /// <summary>State tensors by their PyTorch names (the other entries of state[p]).</summary>
     public Dictionary<string, Tensor> Buffers { get; } = new();
 
-    /// <summary>The buffer <paramref name="name"/>, created filled with <paramref name="fill"/> (contiguous, shape and dtype of <paramref name="like"/>) when missing.</summary>
+    /// <summary>
+    /// The buffer <paramref name="name"/>, created filled with <paramref name="fill"/> (contiguous, shape and dtype of
+    /// <paramref name="like"/>) when missing. New buffers are allocated outside any <see cref="TensorScope"/>: state
+    /// outlives the training step that created it.
+    /// </summary>
     internal Tensor GetOrCreate(string name, Tensor like, double fill = 0)
     {
-        if (Buffers.TryGetValue(name, out var buffer)) return buffer;
-        buffer = Tensor.Alloc(like.DType, (int[])like.shape.Clone());
+        return Buffers.TryGetValue(name, out var buffer) ? buffer : Create(name, like, fill);
+    }
+
+    // Kept apart from GetOrCreate: a lambda capturing `like` there would allocate its closure on every call.
+    Tensor Create(string name, Tensor like, double fill)
+    {
+        var buffer = TensorScope.Suspend(() => Tensor.Alloc(like.DType, (int[])like.shape.Clone()));
         if (fill != 0) buffer.FillRaw(fill);
         Buffers[name] = buffer;
         return buffer;

@@ -83,6 +83,36 @@ public class OptimizerGoldenTests
     }
 
     [Theory]
+    [InlineData("sgd_momentum")]
+    [InlineData("adam_wd_amsgrad")]
+    [InlineData("adagrad")]
+    [InlineData("rmsprop_centered_momentum")]
+    [InlineData("adadelta")]
+    public void StateSurvivesTheTensorScopeOfEachStep(string name)
+    {
+        // The Trainer wraps every step in a TensorScope; optimizer state created in the first one must outlive it.
+        var pr = Setup(name);
+        var opt = Makers[name](pr.W, pr.B);
+        OptimizerState? saved = null;
+        for (int step = 0; step < 20; step++)
+        {
+            using (TensorScope.Begin())
+            {
+                opt.ZeroGrad();
+                Loss(pr.X, pr.Y, pr.W, pr.B).Backward();
+                opt.Step();
+                if (step == 9) saved = opt.StateDict();
+            }
+            AssertClose(pr.Case.Outputs[0]!.Select(0, step), pr.W, 1e-9, 1e-10, $"{name}: w after step {step + 1}");
+        }
+        var resumed = new Problem(pr.Case, pr.X, pr.Y, pr.Case.Outputs[0]!.Select(0, 9).Clone().RequiresGrad_(),
+            pr.Case.Outputs[1]!.Select(0, 9).Clone().RequiresGrad_());
+        var fresh = Makers[name](resumed.W, resumed.B);
+        using (TensorScope.Begin()) fresh.LoadStateDict(saved!);
+        Run(resumed, fresh, 10, 20);
+    }
+
+    [Theory]
     [InlineData("sgd_momentum_dampening_wd")]
     [InlineData("sgd_groups")]
     [InlineData("adam_wd_amsgrad")]
