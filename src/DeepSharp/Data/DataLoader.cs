@@ -152,7 +152,8 @@ public class DataLoader<TItem, TBatch> : IEnumerable<TBatch>
             for (int w = 0; w < workers; w++)
             {
                 int workerId = w;
-                var thread = new Thread(() => Work(loader, batches, baseSeed, workerId, workers, token))
+                var workerQueues = queues;   // the thread must not capture `this`, so an abandoned epoch can be finalized
+                var thread = new Thread(() => Work(loader, batches, baseSeed, workerId, workers, workerQueues, token))
                 {
                     IsBackground = true, Name = $"DataLoader worker {workerId}",
                 };
@@ -160,7 +161,8 @@ public class DataLoader<TItem, TBatch> : IEnumerable<TBatch>
             }
         }
 
-        void Work(DataLoader<TItem, TBatch> loader, int[][] batches, long baseSeed, int workerId, int workers, CancellationToken token)
+        static void Work(DataLoader<TItem, TBatch> loader, int[][] batches, long baseSeed, int workerId, int workers,
+                         BlockingCollection<Result>[] queues, CancellationToken token)
         {
             try
             {
@@ -201,7 +203,11 @@ public class DataLoader<TItem, TBatch> : IEnumerable<TBatch>
             if (disposed) return;
             disposed = true;
             cancellation.Cancel();   // workers blocked on a full queue stop; queues are left to the GC
+            GC.SuppressFinalize(this);
         }
+
+        /// <summary>An epoch enumerated by hand and dropped without Dispose still stops its workers.</summary>
+        ~ParallelEpoch() => cancellation.Cancel();
     }
 }
 
