@@ -112,13 +112,40 @@ public static class Random
     /// <summary>Restores the global generator's state (torch.set_rng_state()).</summary>
     public static void SetState(byte[] state) { lock (Lock) global.SetState(state); }
 
+    /// <summary>
+    /// A generator that stands in for the global one on this thread only (set by the data loader while it fetches a
+    /// batch, so random augmentations are reproducible whatever the number of workers); null when none.
+    /// </summary>
+    [ThreadStatic] static Generator? threadOverride;
+
     /// <summary>Runs <paramref name="action"/> with exclusive use of the given generator, or of the global one.</summary>
     internal static void With(Generator? generator, Action<Generator> action)
     {
         if (generator != null) { action(generator); return; }
+        if (threadOverride is { } local) { action(local); return; }
         lock (Lock) action(global);
     }
 
+    /// <summary>
+    /// Makes <paramref name="generator"/> the stream of every random op without its own generator on the calling thread,
+    /// until the returned scope is disposed (restoring the previous one).
+    /// </summary>
+    internal static ThreadGeneratorScope UseOnThisThread(Generator generator)
+    {
+        var previous = threadOverride;
+        threadOverride = generator;
+        return new ThreadGeneratorScope(previous);
+    }
+
+    internal readonly struct ThreadGeneratorScope(Generator? previous) : IDisposable
+    {
+        public void Dispose() => threadOverride = previous;
+    }
+
     /// <summary>Draws a seed for a derived stream (e.g. one per data-loader worker) from the global generator.</summary>
-    public static long NextSeed() { lock (Lock) return (long)global.NextUInt64(); }
+    public static long NextSeed()
+    {
+        if (threadOverride is { } local) return (long)local.NextUInt64();
+        lock (Lock) return (long)global.NextUInt64();
+    }
 }
