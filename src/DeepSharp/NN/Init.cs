@@ -220,8 +220,9 @@ public static class Init
             double norm = 0;
             for (int i = 0; i < m; i++) norm += col[i] * col[i];
             norm = Math.Sqrt(norm);
-            for (int i = 0; i < m; i++) q[i * n + j] = col[i] / norm * gain;
+            for (int i = 0; i < m; i++) q[i * n + j] = col[i] / norm;
         }
+        for (int i = 0; i < q.Length; i++) q[i] *= gain;
         var result = Tensor.FromArray(q, m, n);
         if (transpose) result = result.T;
         return Write(tensor, result.Reshape(tensor.shape), "Orthogonal");
