@@ -29,6 +29,6 @@ public class Upsample : Module
         string info = ScaleFactor is { } s
             ? "scale_factor=" + (s.H == s.W ? PyFloat(s.H) : $"({PyFloat(s.H)}, {PyFloat(s.W)})")
             : "size=" + MaxPool2d.PySize(Size!.Value);
-        return info + $", mode='{Mode.ToString().ToLowerInvariant()}'";
+        return info + $", mode={Mode.ToString().ToLowerInvariant()}";
     }
 }
