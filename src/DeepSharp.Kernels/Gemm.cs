@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 
 namespace DeepSharp.Kernels;
 
@@ -10,15 +9,28 @@ namespace DeepSharp.Kernels;
 /// </summary>
 public static partial class Gemm
 {
-    /// <summary>Single-precision GEMM (BLAS sgemm, row-major).</summary>
+    /// <summary>
+    /// Single-precision GEMM (BLAS sgemm, row-major): C = alpha * op(A) * op(B) + beta * C.
+    /// Packed, cache-blocked and multithreaded on <see cref="KernelThreadPool"/>; beta == 0 overwrites C without
+    /// reading it. PyTorch equivalent: <c>torch.addmm(C, A, B, beta=beta, alpha=alpha)</c>.
+    /// </summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
-        => Generic(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    {
+        CheckArguments(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        Dispatch(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
 
-    /// <summary>Double-precision GEMM (BLAS dgemm, row-major).</summary>
+    /// <summary>
+    /// Double-precision GEMM (BLAS dgemm, row-major): C = alpha * op(A) * op(B) + beta * C.
+    /// PyTorch equivalent: <c>torch.addmm</c> on float64 tensors.
+    /// </summary>
     public static void Dgemm(bool transA, bool transB, int m, int n, int k, double alpha,
         ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc)
-        => Generic(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    {
+        CheckArguments(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        Dispatch(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
 
     /// <summary>Checks the spans are large enough for the described matrices.</summary>
     public static void CheckArguments<T>(bool transA, bool transB, int m, int n, int k,
@@ -56,51 +68,5 @@ public static partial class Gemm
                 T prev = beta == T.Zero ? T.Zero : beta * c[i * ldc + j];
                 c[i * ldc + j] = alpha * sum + prev;
             }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Generic<T>(bool transA, bool transB, int m, int n, int k, T alpha,
-        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
-        where T : unmanaged, INumber<T>
-    {
-        CheckArguments(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
-        for (int i = 0; i < m; i++)
-        {
-            var crow = c.Slice(i * ldc, n);
-            if (beta == T.Zero) crow.Clear();
-            else if (beta != T.One) for (int j = 0; j < n; j++) crow[j] *= beta;
-        }
-        if (k == 0) return;
-        // i-p-j order: the inner loop runs along contiguous rows of B and C.
-        Span<T> brow = transB ? new T[n] : default;
-        for (int p = 0; p < k; p++)
-        {
-            ReadOnlySpan<T> bp;
-            if (transB) { for (int j = 0; j < n; j++) brow[j] = b[j * ldb + p]; bp = brow; }
-            else bp = b.Slice(p * ldb, n);
-            for (int i = 0; i < m; i++)
-            {
-                T av = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
-                if (av == T.Zero) continue;
-                var crow = c.Slice(i * ldc, n);
-                Axpy(av, bp, crow);
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Axpy<T>(T alpha, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, INumber<T>
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && x.Length >= Vector<T>.Count)
-        {
-            var va = new Vector<T>(alpha);
-            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
-            {
-                var vy = new Vector<T>(y.Slice(i)) + va * new Vector<T>(x.Slice(i));
-                vy.CopyTo(y.Slice(i));
-            }
-        }
-        for (; i < x.Length; i++) y[i] += alpha * x[i];
     }
 }

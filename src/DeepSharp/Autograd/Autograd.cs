@@ -178,7 +178,8 @@ public static class Autograd
             if (captured.TryGetValue(leaf, out var prev)) captured[leaf] = prev == null ? grad : prev.Add(grad);
             return;
         }
-        if (leaf.Grad == null) leaf.Grad = createGraph ? grad : grad.Detach().Clone();
+        // gradients outlive any TensorScope of the step that produced them
+        if (leaf.Grad == null) leaf.Grad = createGraph ? grad : TensorScope.Suspend(() => grad.Detach().Clone());
         else if (createGraph || leaf.Grad.RequiresGrad) leaf.Grad = leaf.Grad.Add(grad);
         else leaf.Grad.AddInPlace(grad);
     }

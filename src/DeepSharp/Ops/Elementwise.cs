@@ -74,9 +74,21 @@ internal static class Elementwise
         var outShape = result.shape;
         var d = result.Span<T>();
         if (d.Length == 0) return;
-        var ka = Classify<T>(a, outShape, out var sa, out int ra);
-        var kb = Classify<T>(b, outShape, out var sb, out int rb);
-        if (ka == Kind.Row && kb == Kind.Row) { sa = Materialize<T>(a, outShape); ka = Kind.Full; }
+        T[]? tempA = null, tempB = null;
+        var ka = Classify<T>(a, outShape, out var sa, out int ra, ref tempA);
+        var kb = Classify<T>(b, outShape, out var sb, out int rb, ref tempB);
+        if (ka == Kind.Row && kb == Kind.Row) { sa = tempA = Materialize<T>(a, outShape); ka = Kind.Full; }
+        try { Combine<T, TOp>(ka, sa, ra, kb, sb, rb, d); }
+        finally
+        {
+            if (tempA != null) ArrayCache.Return(a.DType, tempA);
+            if (tempB != null) ArrayCache.Return(b.DType, tempB);
+        }
+    }
+
+    static void Combine<T, TOp>(Kind ka, ReadOnlySpan<T> sa, int ra, Kind kb, ReadOnlySpan<T> sb, int rb, Span<T> d)
+        where T : unmanaged, INumber<T> where TOp : IBinaryFamily
+    {
         if (ka == Kind.Full && kb == Kind.Full) { TOp.Vector<T>(sa, sb, d); return; }
         if (ka == Kind.Full && kb == Kind.Scalar) { TOp.VectorScalar(sa, sb[0], d); return; }
         if (ka == Kind.Scalar && kb == Kind.Full) { TOp.ScalarVector(sa[0], sb, d); return; }
@@ -100,11 +112,11 @@ internal static class Elementwise
         }
     }
 
-    static Kind Classify<T>(Tensor t, int[] outShape, out ReadOnlySpan<T> span, out int rowLength) where T : unmanaged
+    static Kind Classify<T>(Tensor t, int[] outShape, out ReadOnlySpan<T> span, out int rowLength, ref T[]? temp) where T : unmanaged
     {
         int n = t.NumEl;
         rowLength = n;
-        if (n == 1) { span = new ReadOnlySpan<T>(t.Array<T>(), t.offset, 1); return Kind.Scalar; }
+        if (n == 1 || t.strides.All(s => s == 0)) { span = new ReadOnlySpan<T>(t.Array<T>(), t.offset, 1); return Kind.Scalar; }
         if (t.IsContiguous)
         {
             if (ShapeUtil.SameShape(t.shape, outShape)) { span = new ReadOnlySpan<T>(t.Array<T>(), t.offset, n); return Kind.Full; }
@@ -116,14 +128,14 @@ internal static class Elementwise
             for (int i = 0; row && i < m; i++) row = t.shape[lead + i] == outShape[outShape.Length - m + i];
             if (row) { span = new ReadOnlySpan<T>(t.Array<T>(), t.offset, n); return Kind.Row; }
         }
-        span = Materialize<T>(t, outShape);
+        span = temp = Materialize<T>(t, outShape);
         return Kind.Full;
     }
 
-    static ReadOnlySpan<T> Materialize<T>(Tensor t, int[] outShape) where T : unmanaged
+    static T[] Materialize<T>(Tensor t, int[] outShape) where T : unmanaged
     {
         var strides = ShapeUtil.BroadcastStrides(t.shape, t.strides, outShape);
-        var dst = GC.AllocateUninitializedArray<T>(ShapeUtil.Numel(outShape));
+        var dst = (T[])ArrayCache.Rent(t.DType, ShapeUtil.Numel(outShape), clear: false);
         StridedCopy.Copy(t.Array<T>(), t.offset, strides, dst, 0, ShapeUtil.ContiguousStrides(outShape), outShape);
         return dst;
     }

@@ -1,37 +1,151 @@
+using System.Collections.Concurrent;
+
 namespace DeepSharp;
 
 /// <summary>
 /// The flat array behind one or more tensors (torch.UntypedStorage). Views share a storage; the version
 /// counter is bumped by every in-place write so autograd can detect a saved tensor that was modified.
+/// Arrays come from <see cref="ArrayCache"/> when one of the right size was given back by a <see cref="TensorScope"/>.
 /// </summary>
 internal sealed class Storage
 {
-    public readonly Array Data;
+    Array? data;
     public readonly DType DType;
     public int Version;
 
-    public Storage(Array data, DType dtype) { Data = data; DType = dtype; }
+    public Storage(Array data, DType dtype) { this.data = data; DType = dtype; }
+
+    public Array Data => data ?? throw new ObjectDisposedException("Tensor",
+        "This tensor's memory was released when the TensorScope it was created in ended; call scope.Keep(tensor) " +
+        "or Detach().Clone() it outside the scope to keep its values.");
 
     public int Length => Data.Length;
 
-    public static Storage Allocate(DType dtype, int length) => dtype switch
+    /// <summary>Gives the array back to the cache; any later access throws ObjectDisposedException.</summary>
+    internal void Release()
     {
-        DType.Float32 => new Storage(new float[length], dtype),
-        DType.Float64 => new Storage(new double[length], dtype),
-        DType.Int64 => new Storage(new long[length], dtype),
-        DType.Int32 => new Storage(new int[length], dtype),
-        DType.Bool => new Storage(new bool[length], dtype),
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
-    };
+        var d = data;
+        data = null;
+        if (d != null) ArrayCache.Return(DType, d);
+    }
 
-    /// <summary>Allocates without zeroing where the runtime allows it; the caller writes every element.</summary>
-    public static Storage AllocateUninitialized(DType dtype, int length) => dtype switch
+    internal bool IsReleased => data == null;
+
+    public static Storage Allocate(DType dtype, int length)
     {
-        DType.Float32 => new Storage(GC.AllocateUninitializedArray<float>(length), dtype),
-        DType.Float64 => new Storage(GC.AllocateUninitializedArray<double>(length), dtype),
-        DType.Int64 => new Storage(GC.AllocateUninitializedArray<long>(length), dtype),
-        DType.Int32 => new Storage(GC.AllocateUninitializedArray<int>(length), dtype),
-        DType.Bool => new Storage(GC.AllocateUninitializedArray<bool>(length), dtype),
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
-    };
+        var s = new Storage(ArrayCache.Rent(dtype, length, clear: true), dtype);
+        TensorScope.Track(s);
+        return s;
+    }
+
+    /// <summary>Allocates without zeroing where possible; the caller writes every element.</summary>
+    public static Storage AllocateUninitialized(DType dtype, int length)
+    {
+        var s = new Storage(ArrayCache.Rent(dtype, length, clear: false), dtype);
+        TensorScope.Track(s);
+        return s;
+    }
+}
+
+/// <summary>
+/// Arrays given back by ended <see cref="TensorScope"/>s, bucketed by element type and exact length, so a training step
+/// that allocates the same shapes every time reuses the previous step's memory instead of the managed heap.
+/// </summary>
+internal static class ArrayCache
+{
+    static readonly ConcurrentDictionary<(DType, int), ConcurrentBag<Array>> buckets = new();
+    static long cachedBytes;
+    /// <summary>Upper bound on memory held by the cache; beyond it, released arrays go to the GC.</summary>
+    public static long CapacityBytes = 2L << 30;
+
+    public static Array Rent(DType dtype, int length, bool clear)
+    {
+        if (length >= 1024 && buckets.TryGetValue((dtype, length), out var bag) && bag.TryTake(out var array))
+        {
+            Interlocked.Add(ref cachedBytes, -(long)length * dtype.ElementSize());
+            if (clear) System.Array.Clear(array);
+            return array;
+        }
+        return (dtype, clear) switch
+        {
+            (DType.Float32, true) => new float[length],
+            (DType.Float32, false) => GC.AllocateUninitializedArray<float>(length),
+            (DType.Float64, true) => new double[length],
+            (DType.Float64, false) => GC.AllocateUninitializedArray<double>(length),
+            (DType.Int64, true) => new long[length],
+            (DType.Int64, false) => GC.AllocateUninitializedArray<long>(length),
+            (DType.Int32, true) => new int[length],
+            (DType.Int32, false) => GC.AllocateUninitializedArray<int>(length),
+            (DType.Bool, _) => new bool[length],
+            _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
+        };
+    }
+
+    public static void Return(DType dtype, Array array)
+    {
+        int length = array.Length;
+        if (length < 1024) return; // small arrays are cheap for the GC
+        long bytes = (long)length * dtype.ElementSize();
+        if (Interlocked.Add(ref cachedBytes, bytes) > CapacityBytes) { Interlocked.Add(ref cachedBytes, -bytes); return; }
+        buckets.GetOrAdd((dtype, length), _ => new ConcurrentBag<Array>()).Add(array);
+    }
+
+    /// <summary>Drops every cached array (for tests and memory pressure).</summary>
+    public static void Clear() { buckets.Clear(); Interlocked.Exchange(ref cachedBytes, 0); }
+}
+
+/// <summary>
+/// A region whose temporary tensors give their memory back when it ends (like TorchSharp's DisposeScope): every
+/// tensor created on this thread inside the scope is released at <see cref="Dispose"/>, except those passed to
+/// <see cref="Keep"/>. A released tensor throws <see cref="ObjectDisposedException"/> when read, never returns stale
+/// values. Nothing requires scopes: without one, the GC owns every tensor. The Trainer wraps each steady-state training
+/// step in one so a step allocates next to nothing.
+/// </summary>
+public sealed class TensorScope : IDisposable
+{
+    [ThreadStatic] static TensorScope? current;
+    readonly TensorScope? parent;
+    readonly List<Storage> tracked = new();
+    HashSet<Storage>? kept;
+    bool disposed;
+
+    TensorScope() { parent = current; current = this; }
+
+    /// <summary>Starts a scope on the current thread (nested scopes are allowed).</summary>
+    public static TensorScope Begin() => new();
+
+    /// <summary>The innermost active scope of this thread, if any.</summary>
+    public static TensorScope? Current => current;
+
+    /// <summary>Runs <paramref name="action"/> with no active scope, so what it creates outlives the scope (optimizer state, gradients).</summary>
+    public static T Suspend<T>(Func<T> action)
+    {
+        var saved = current;
+        current = null;
+        try { return action(); }
+        finally { current = saved; }
+    }
+
+    internal static void Track(Storage s) => current?.tracked.Add(s);
+
+    /// <summary>Keeps <paramref name="tensor"/>'s memory alive after the scope ends (it moves to the enclosing scope, if any).</summary>
+    public Tensor Keep(Tensor tensor)
+    {
+        (kept ??= new HashSet<Storage>(ReferenceEqualityComparer.Instance)).Add(tensor.storage);
+        return tensor;
+    }
+
+    /// <summary>Releases every tracked tensor that was not kept.</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        if (current == this) current = parent;
+        foreach (var s in tracked)
+        {
+            if (kept != null && kept.Contains(s)) { parent?.tracked.Add(s); continue; }
+            s.Release();
+        }
+        tracked.Clear();
+    }
 }

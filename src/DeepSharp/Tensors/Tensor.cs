@@ -114,6 +114,17 @@ public sealed partial class Tensor
         return new Span<T>((T[])storage.Data, offset, NumEl);
     }
 
+    /// <summary>
+    /// Zero-copy read-only view of a contiguous tensor's elements in row-major order (like torch.Tensor.numpy() without
+    /// the write access). Throws if the tensor is not contiguous or <typeparamref name="T"/> is not its element type.
+    /// </summary>
+    public ReadOnlySpan<T> AsReadOnlySpan<T>() where T : unmanaged
+    {
+        CheckDType<T>("AsReadOnlySpan");
+        if (!IsContiguous) throw new InvalidOperationException($"AsReadOnlySpan: the tensor of shape {ShapeUtil.Format(shape)} is not contiguous; call Contiguous() first");
+        return new ReadOnlySpan<T>((T[])storage.Data, offset, NumEl);
+    }
+
     internal void CheckDType<T>(string op)
     {
         var expected = DTypeExtensions.FromClr<T>();

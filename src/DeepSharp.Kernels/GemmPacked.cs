@@ -1,0 +1,276 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace DeepSharp.Kernels;
+
+/// <summary>
+/// One register-blocked micro-kernel and the cache blocking that goes with it.
+/// Mr×Nr is the register tile; Kc rows of a packed B panel (Kc×Nr) stay in L1, an Mc×Kc packed A block in L2,
+/// and the Kc×Nc packed B block in L3.
+/// </summary>
+internal readonly unsafe struct GemmKernel<T> where T : unmanaged
+{
+    public readonly delegate*<T*, T*, T*, nint, int, T, T, void> Run;
+    public readonly int Mr, Nr, Mc, Kc, Nc;
+
+    public GemmKernel(delegate*<T*, T*, T*, nint, int, T, T, void> run, int mr, int nr, int mc, int kc, int nc)
+    {
+        Run = run; Mr = mr; Nr = nr; Mc = mc; Kc = kc; Nc = nc;
+    }
+}
+
+/// <summary>
+/// The blocked GEMM driver (Goto/BLIS loop order): for each Nc-wide column block of C and each Kc-deep slice of k,
+/// B is packed once into Nr-wide panels shared by all threads; then tasks (a block of Mc rows × a range of B panels)
+/// each pack their rows of A into Mr-tall panels in a thread-local buffer and sweep the micro-kernel over the tile.
+/// Transposed operands are absorbed by the packing routines. Every element of C is written by one task, and its
+/// k-order (Kc slices in order, then p in order inside the micro-kernel) does not depend on the thread count, so
+/// results are bitwise identical for any number of threads.
+/// </summary>
+internal static unsafe class GemmPacked
+{
+    /// <summary>Runs the blocked GEMM on pinned pointers. Sizes are already checked; m, n, k are positive.</summary>
+    public static void Run<T>(in GemmKernel<T> kernel, bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc)
+        where T : unmanaged, INumber<T>
+    {
+        int threads = KernelThreadPool.ThreadCount;
+        int kcMax = Math.Min(kernel.Kc, k);
+        int ncMax = Math.Min(kernel.Nc, RoundUp(n, kernel.Nr));
+        T* bPacked = GemmBuffers<T>.B(kcMax * ncMax);
+
+        // Rows per A block: at most Mc, a multiple of Mr (so tile edges do not depend on the thread count),
+        // and an even share of m across the blocks.
+        int mBlocks = CeilDiv(m, kernel.Mc);
+        int mc = RoundUp(CeilDiv(m, mBlocks), kernel.Mr);
+        mBlocks = CeilDiv(m, mc);
+
+        var job = new Job<T>
+        {
+            Kernel = kernel, TransA = transA, TransB = transB, M = m, Alpha = alpha, Beta = beta,
+            A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc, BPacked = bPacked, Mc = mc, MBlocks = mBlocks,
+        };
+        for (int jc = 0; jc < n; jc += kernel.Nc)
+        {
+            int nc = Math.Min(kernel.Nc, n - jc);
+            int nPanels = CeilDiv(nc, kernel.Nr);
+            // About 8 tasks per thread, so the dynamic schedule absorbs a thread slowed down by other processes;
+            // the B panels are split only when there are too few row blocks (A is then packed once per split).
+            int nSplits = threads == 1 ? 1 : Math.Clamp(CeilDiv(8 * threads, mBlocks), 1, nPanels);
+            for (int pc = 0; pc < k; pc += kernel.Kc)
+            {
+                int kc = Math.Min(kernel.Kc, k - pc);
+                job.Jc = jc; job.Nc = nc; job.Pc = pc; job.Kc = kc; job.NPanels = nPanels; job.NSplits = nSplits;
+                job.BetaNow = pc == 0 ? beta : T.One;
+
+                var pack = new PackBBody<T> { Job = &job, Chunks = Math.Min(nPanels, 4 * threads) };
+                KernelThreadPool.ParallelFor(pack.Chunks, ref pack);
+                var compute = new ComputeBody<T> { Job = &job };
+                KernelThreadPool.ParallelFor(mBlocks * nSplits, ref compute);
+            }
+        }
+    }
+
+    struct Job<T> where T : unmanaged
+    {
+        public GemmKernel<T> Kernel;
+        public bool TransA, TransB;
+        public int M, Mc, MBlocks, Jc, Nc, Pc, Kc, NPanels, NSplits;
+        public T Alpha, Beta, BetaNow;
+        public T* A, B, C, BPacked;
+        public nint Lda, Ldb, Ldc;
+    }
+
+    struct PackBBody<T> : IParallelBody where T : unmanaged
+    {
+        public Job<T>* Job;
+        public int Chunks;
+
+        public void Invoke(int index)
+        {
+            ref var j = ref *Job;
+            int p0 = (int)((long)j.NPanels * index / Chunks), p1 = (int)((long)j.NPanels * (index + 1) / Chunks);
+            int nr = j.Kernel.Nr;
+            for (int panel = p0; panel < p1; panel++)
+            {
+                int col = panel * nr;
+                T* dst = j.BPacked + (nint)panel * nr * j.Kc;
+                int width = Math.Min(nr, j.Nc - col);
+                if (j.TransB) GemmPacking.PackRowsAsPanel(j.B + (nint)(j.Jc + col) * j.Ldb + j.Pc, j.Ldb, width, j.Kc, nr, dst);
+                else GemmPacking.PackColumnsAsPanel(j.B + (nint)j.Pc * j.Ldb + j.Jc + col, j.Ldb, width, j.Kc, nr, dst);
+            }
+        }
+    }
+
+    struct ComputeBody<T> : IParallelBody where T : unmanaged, INumber<T>
+    {
+        public Job<T>* Job;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(int index)
+        {
+            ref var j = ref *Job;
+            int mr = j.Kernel.Mr, nr = j.Kernel.Nr, kc = j.Kc;
+            int block = index / j.NSplits, split = index % j.NSplits;
+            int i0 = block * j.Mc;
+            int mc = Math.Min(j.Mc, j.M - i0);
+            int panel0 = (int)((long)j.NPanels * split / j.NSplits), panel1 = (int)((long)j.NPanels * (split + 1) / j.NSplits);
+
+            // Pack rows [i0, i0+mc) × k-slice [Pc, Pc+kc) of op(A) into Mr-tall panels.
+            T* aPacked = GemmBuffers<T>.A(RoundUp(mc, mr) * kc);
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int height = Math.Min(mr, mc - ir);
+                T* dst = aPacked + (nint)ir * kc;
+                if (j.TransA) GemmPacking.PackColumnsAsPanel(j.A + (nint)j.Pc * j.Lda + i0 + ir, j.Lda, height, kc, mr, dst);
+                else GemmPacking.PackRowsAsPanel(j.A + (nint)(i0 + ir) * j.Lda + j.Pc, j.Lda, height, kc, mr, dst);
+            }
+
+            var run = j.Kernel.Run;
+            T alpha = j.Alpha, beta = j.BetaNow;
+            nint ldc = j.Ldc;
+            T* edge = stackalloc T[mr * nr];
+            for (int panel = panel0; panel < panel1; panel++)
+            {
+                int col = panel * nr;
+                int width = Math.Min(nr, j.Nc - col);
+                T* bp = j.BPacked + (nint)col * kc;
+                T* cCol = j.C + (nint)i0 * ldc + j.Jc + col;
+                for (int ir = 0; ir < mc; ir += mr)
+                {
+                    int height = Math.Min(mr, mc - ir);
+                    T* cTile = cCol + ir * ldc;
+                    if (height == mr && width == nr)
+                    {
+                        run(aPacked + (nint)ir * kc, bp, cTile, ldc, kc, alpha, beta);
+                        continue;
+                    }
+                    // Edge tile: compute the full tile into a scratch tile, then merge the valid part.
+                    run(aPacked + (nint)ir * kc, bp, edge, nr, kc, alpha, T.Zero);
+                    for (int r = 0; r < height; r++)
+                    {
+                        T* dst = cTile + r * ldc;
+                        T* src = edge + r * nr;
+                        if (beta == T.Zero) for (int s = 0; s < width; s++) dst[s] = src[s];
+                        else for (int s = 0; s < width; s++) dst[s] = src[s] + beta * dst[s];
+                    }
+                }
+            }
+        }
+    }
+
+    internal static int CeilDiv(int x, int y) => (x + y - 1) / y;
+
+    internal static int RoundUp(int x, int multiple) => CeilDiv(x, multiple) * multiple;
+}
+
+/// <summary>Packing of A and B slices into micro-kernel panels, with zero padding up to the panel width.</summary>
+internal static unsafe class GemmPacking
+{
+    /// <summary>
+    /// Panel from `count` rows of a matrix, each row read along p (k direction):
+    /// dst[p*width + r] = src[r*ld + p] for r &lt; count, zero for count ≤ r &lt; width.
+    /// Used for A (not transposed) and for B transposed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackRowsAsPanel<T>(T* src, nint ld, int count, int kc, int width, T* dst) where T : unmanaged
+    {
+        if (count < width)
+            for (int p = 0; p < kc; p++)
+                for (int r = count; r < width; r++) dst[p * width + r] = default;
+        int r0 = 0;
+        // Four rows at a time: four read streams, each written with stride `width`.
+        for (; r0 + 4 <= count; r0 += 4)
+        {
+            T* s0 = src + r0 * ld, s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld;
+            T* d = dst + r0;
+            for (int p = 0; p < kc; p++, d += width)
+            {
+                d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p];
+            }
+        }
+        for (; r0 < count; r0++)
+        {
+            T* s = src + r0 * ld;
+            T* d = dst + r0;
+            for (int p = 0; p < kc; p++, d += width) *d = s[p];
+        }
+    }
+
+    /// <summary>
+    /// Panel from `count` consecutive columns, read one row (k step) at a time:
+    /// dst[p*width + s] = src[p*ld + s] for s &lt; count, zero for count ≤ s &lt; width.
+    /// Used for B (not transposed) and for A transposed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackColumnsAsPanel<T>(T* src, nint ld, int count, int kc, int width, T* dst) where T : unmanaged
+    {
+        nint bytes = (nint)width * sizeof(T);
+        if (count == width && bytes == 64)
+        {
+            for (int p = 0; p < kc; p++, src += ld, dst += width)
+            {
+                var lo = Vector256.Load((byte*)src);
+                var hi = Vector256.Load((byte*)src + 32);
+                lo.Store((byte*)dst);
+                hi.Store((byte*)dst + 32);
+            }
+            return;
+        }
+        if (count == width && bytes == 128)
+        {
+            for (int p = 0; p < kc; p++, src += ld, dst += width)
+            {
+                var v0 = Vector256.Load((byte*)src);
+                var v1 = Vector256.Load((byte*)src + 32);
+                var v2 = Vector256.Load((byte*)src + 64);
+                var v3 = Vector256.Load((byte*)src + 96);
+                v0.Store((byte*)dst); v1.Store((byte*)dst + 32); v2.Store((byte*)dst + 64); v3.Store((byte*)dst + 96);
+            }
+            return;
+        }
+        for (int p = 0; p < kc; p++, src += ld, dst += width)
+        {
+            int s = 0;
+            for (; s < count; s++) dst[s] = src[s];
+            for (; s < width; s++) dst[s] = default;
+        }
+    }
+}
+
+/// <summary>
+/// Per-thread packing buffers, pinned and 64-byte aligned, grown on demand and then reused, so a steady
+/// stream of GEMM calls allocates nothing (the buffers exceed 85 KB and would otherwise churn the LOH).
+/// </summary>
+internal static unsafe class GemmBuffers<T> where T : unmanaged
+{
+    [ThreadStatic] static T[]? aArray;
+    [ThreadStatic] static T* aPointer;
+    [ThreadStatic] static T[]? bArray;
+    [ThreadStatic] static T* bPointer;
+    [ThreadStatic] static T[]? scratchArray;
+    [ThreadStatic] static T* scratchPointer;
+
+    /// <summary>Buffer for packed A on the current thread (each worker packs its own rows).</summary>
+    public static T* A(int length) => Get(ref aArray, ref aPointer, length);
+
+    /// <summary>Buffer for packed B, owned by the calling thread and shared with the workers during a call.</summary>
+    public static T* B(int length) => Get(ref bArray, ref bPointer, length);
+
+    /// <summary>Small general-purpose scratch (e.g. a strided vector gathered to contiguous memory).</summary>
+    public static T* Scratch(int length) => Get(ref scratchArray, ref scratchPointer, length);
+
+    static T* Get(ref T[]? array, ref T* pointer, int length)
+    {
+        int pad = 64 / sizeof(T);
+        if (array == null || array.Length < length + pad)
+        {
+            array = GC.AllocateUninitializedArray<T>(length + pad, pinned: true);
+            var start = (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+            pointer = (T*)(((nint)start + 63) & ~(nint)63);
+        }
+        return pointer;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace DeepSharp.Vision.Datasets;
+
+/// <summary>
+/// Reader for the IDX format of MNIST and Fashion-MNIST (gzipped or not): a big-endian magic number giving the
+/// element type and rank, the dimension sizes, then the data (torchvision.datasets.mnist.read_sn3_pascalvincent_file).
+/// </summary>
+public static class Idx
+{
+    /// <summary>Reads an IDX file of unsigned bytes; a ".gz" file (or one starting with the gzip magic) is decompressed.</summary>
+    public static (byte[] Data, int[] Shape) ReadBytes(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"IDX file not found: {path}", path);
+        using var file = File.OpenRead(path);
+        return ReadBytes(file, path);
+    }
+
+    /// <summary>Reads an IDX stream of unsigned bytes (gzip detected from the first two bytes).</summary>
+    public static (byte[] Data, int[] Shape) ReadBytes(Stream stream, string name = "stream")
+    {
+        var raw = ReadAll(stream);
+        if (raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b)
+        {
+            using var gz = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
+            try { raw = ReadAll(gz); }
+            catch (InvalidDataException e) { throw new InvalidDataException($"IDX {name}: corrupt gzip data ({e.Message})", e); }
+        }
+        if (raw.Length < 4) throw new InvalidDataException($"IDX {name}: file too short ({raw.Length} bytes) for an IDX header");
+        if (raw[0] != 0 || raw[1] != 0) throw new InvalidDataException($"IDX {name}: bad magic number (first bytes {raw[0]:x2} {raw[1]:x2}, expected 00 00)");
+        if (raw[2] != 0x08) throw new InvalidDataException($"IDX {name}: element type 0x{raw[2]:x2} is not unsigned byte (0x08)");
+        int rank = raw[3];
+        if (raw.Length < 4 + 4 * rank) throw new InvalidDataException($"IDX {name}: header truncated (rank {rank})");
+        var shape = new int[rank];
+        long count = 1;
+        for (int i = 0; i < rank; i++) { shape[i] = BinaryPrimitives.ReadInt32BigEndian(raw.AsSpan(4 + 4 * i)); count *= shape[i]; }
+        int start = 4 + 4 * rank;
+        if (raw.Length - start != count)
+            throw new InvalidDataException($"IDX {name}: header promises {count} values of shape ({string.Join(", ", shape)}) but the file holds {raw.Length - start}");
+        return (raw.AsSpan(start).ToArray(), shape);
+    }
+
+    static byte[] ReadAll(Stream s)
+    {
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return ms.ToArray();
+    }
+
+    /// <summary>Writes unsigned bytes in IDX format (optionally gzipped); used by tests and tools.</summary>
+    public static void WriteBytes(string path, byte[] data, int[] shape, bool gzip = false)
+    {
+        using var file = File.Create(path);
+        using Stream s = gzip ? new GZipStream(file, CompressionLevel.Fastest) : file;
+        Span<byte> header = stackalloc byte[4];
+        header[0] = 0; header[1] = 0; header[2] = 8; header[3] = (byte)shape.Length;
+        s.Write(header);
+        foreach (var d in shape) { BinaryPrimitives.WriteInt32BigEndian(header, d); s.Write(header); }
+        s.Write(data);
+    }
+}

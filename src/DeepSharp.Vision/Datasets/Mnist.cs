@@ -1,0 +1,125 @@
+namespace DeepSharp.Vision.Datasets;
+
+/// <summary>
+/// MNIST-format image classification data (torchvision.datasets.MNIST / FashionMNIST): images as a float32 tensor
+/// (N, 1, 28, 28) scaled to [0, 1], labels as int64 (N). Files are looked for, in order, in the folder given by the user
+/// (<c>--data</c>), in the cache folder, and in the system folder (Debian's dataset package), and downloaded into
+/// the cache folder only when <c>download</c> is true.
+/// </summary>
+public sealed class MnistDataset
+{
+    /// <summary>The ten Fashion-MNIST class names, index = label (FashionMNIST.classes).</summary>
+    public static readonly string[] FashionClasses =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+    /// <summary>The ten MNIST class names (MNIST.classes).</summary>
+    public static readonly string[] DigitClasses =
+        ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"];
+
+    /// <summary>Description of one MNIST-format dataset: name, mirrors, files and where the OS keeps a copy.</summary>
+    public sealed record Spec(string Name, string[] Mirrors, DatasetFile TrainImages, DatasetFile TrainLabels,
+        DatasetFile TestImages, DatasetFile TestLabels, string? SystemFolder, string[] Classes);
+
+    /// <summary>Fashion-MNIST (Zalando), with the official mirror and checksums.</summary>
+    public static readonly Spec FashionMnist = new("fashion-mnist",
+        ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+        new("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        new("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+        new("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+        new("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+        "/usr/share/datasets/fashion-mnist", FashionClasses);
+
+    /// <summary>MNIST digits, with torchvision's mirrors and checksums.</summary>
+    public static readonly Spec Mnist = new("mnist",
+        ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"],
+        new("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        new("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+        new("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+        new("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+        "/usr/share/datasets/mnist", DigitClasses);
+
+    MnistDataset(Tensor images, Tensor labels, string[] classes, string source)
+    {
+        Images = images; Labels = labels; Classes = classes; Source = source;
+    }
+
+    /// <summary>Images, float32 (N, 1, 28, 28) in [0, 1].</summary>
+    public Tensor Images { get; }
+    /// <summary>Labels, int64 (N).</summary>
+    public Tensor Labels { get; }
+    /// <summary>Class names, index = label.</summary>
+    public string[] Classes { get; }
+    /// <summary>The folder the files were read from.</summary>
+    public string Source { get; }
+    /// <summary>Number of examples.</summary>
+    public int Count => Labels.Shape[0];
+
+    /// <summary>The default cache folder: $DEEPSHARP_DATA, else ~/.cache/deepsharp.</summary>
+    public static string DefaultCacheRoot =>
+        Environment.GetEnvironmentVariable("DEEPSHARP_DATA") is { Length: > 0 } env ? env
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "deepsharp");
+
+    /// <summary>The folders searched for the files of <paramref name="spec"/>, in order.</summary>
+    public static IEnumerable<string> SearchFolders(Spec spec, string? dataDir, string? cacheRoot = null)
+    {
+        if (dataDir != null) { yield return dataDir; yield return Path.Combine(dataDir, spec.Name); }
+        yield return Path.Combine(cacheRoot ?? DefaultCacheRoot, spec.Name);
+        if (spec.SystemFolder != null) yield return spec.SystemFolder;
+    }
+
+    /// <summary>
+    /// Loads the training or test split. Throws <see cref="FileNotFoundException"/> with a message saying where it looked
+    /// and what to do when the files are nowhere and <paramref name="download"/> is false.
+    /// </summary>
+    public static MnistDataset Load(Spec spec, bool train, string? dataDir = null, bool download = false,
+        string? cacheRoot = null, HttpClient? client = null, TextWriter? log = null)
+    {
+        var imagesFile = train ? spec.TrainImages : spec.TestImages;
+        var labelsFile = train ? spec.TrainLabels : spec.TestLabels;
+        string? folder = SearchFolders(spec, dataDir, cacheRoot).FirstOrDefault(f => Find(f, imagesFile) != null && Find(f, labelsFile) != null);
+        if (folder == null)
+        {
+            if (!download)
+                throw new FileNotFoundException(
+                    $"{spec.Name}: {imagesFile.FileName} and {labelsFile.FileName} were not found in " +
+                    string.Join(", ", SearchFolders(spec, dataDir, cacheRoot)) +
+                    $". Install Debian's package (apt-get install dataset-{spec.Name}), pass --data DIR, or allow downloading (--download).");
+            folder = Path.Combine(cacheRoot ?? DefaultCacheRoot, spec.Name);
+            Downloader.Fetch(spec.Mirrors, imagesFile, folder, client, log);
+            Downloader.Fetch(spec.Mirrors, labelsFile, folder, client, log);
+        }
+        var (pixels, imageShape) = Idx.ReadBytes(Find(folder, imagesFile)!);
+        var (labelBytes, labelShape) = Idx.ReadBytes(Find(folder, labelsFile)!);
+        if (imageShape.Length != 3) throw new InvalidDataException($"{spec.Name}: images file has rank {imageShape.Length}, expected 3 (N, H, W)");
+        if (labelShape.Length != 1 || labelShape[0] != imageShape[0])
+            throw new InvalidDataException($"{spec.Name}: {labelShape[0]} labels for {imageShape[0]} images");
+        var images = new float[pixels.Length];
+        for (int i = 0; i < pixels.Length; i++) images[i] = pixels[i] * (1f / 255f);
+        var labels = new long[labelBytes.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            labels[i] = labelBytes[i];
+            if (labels[i] >= spec.Classes.Length) throw new InvalidDataException($"{spec.Name}: label {labels[i]} at index {i} is out of range for {spec.Classes.Length} classes");
+        }
+        return new MnistDataset(Tensor.FromArray(images, imageShape[0], 1, imageShape[1], imageShape[2]),
+            Tensor.FromArray(labels, labels.Length), spec.Classes, folder);
+    }
+
+    /// <summary>Fashion-MNIST's training (60 000) or test (10 000) split.</summary>
+    public static MnistDataset LoadFashion(bool train, string? dataDir = null, bool download = false) => Load(FashionMnist, train, dataDir, download);
+
+    static string? Find(string folder, DatasetFile file)
+    {
+        var gz = Path.Combine(folder, file.FileName);
+        if (File.Exists(gz)) return gz;
+        var plain = Path.Combine(folder, Path.GetFileNameWithoutExtension(file.FileName));
+        return File.Exists(plain) ? plain : null;
+    }
+
+    /// <summary>The first <paramref name="count"/> examples (a cheap slice for quick runs and tests).</summary>
+    public MnistDataset Take(int count)
+    {
+        int n = Math.Min(count, Count);
+        return new MnistDataset(Images.Narrow(0, 0, n).Contiguous(), Labels.Narrow(0, 0, n).Contiguous(), Classes, Source);
+    }
+}

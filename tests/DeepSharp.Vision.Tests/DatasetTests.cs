@@ -1,0 +1,119 @@
+using System.Net;
+using System.Security.Cryptography;
+using DeepSharp.Vision.Datasets;
+
+namespace DeepSharp.Vision.Tests;
+
+public class DatasetTests
+{
+    static string TempDir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), "ds-vision-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(d);
+        return d;
+    }
+
+    static (byte[] Images, byte[] Labels) WriteTiny(string dir, bool gzip, int n = 5)
+    {
+        var images = new byte[n * 28 * 28];
+        for (int i = 0; i < images.Length; i++) images[i] = (byte)(i % 251);
+        var labels = Enumerable.Range(0, n).Select(i => (byte)(i % 10)).ToArray();
+        string ext = gzip ? ".gz" : "";
+        Idx.WriteBytes(Path.Combine(dir, "train-images-idx3-ubyte" + ext), images, [n, 28, 28], gzip);
+        Idx.WriteBytes(Path.Combine(dir, "train-labels-idx1-ubyte" + ext), labels, [n], gzip);
+        return (images, labels);
+    }
+
+    [Theory]
+    [InlineData(true)] [InlineData(false)]
+    public void ReadsIdxFromDataFolder(bool gzip)
+    {
+        var dir = TempDir();
+        var (images, labels) = WriteTiny(dir, gzip);
+        var ds = MnistDataset.Load(MnistDataset.FashionMnist, train: true, dataDir: dir, cacheRoot: TempDir());
+        Assert.Equal([5, 1, 28, 28], ds.Images.Shape);
+        Assert.Equal(images[100] / 255f, (float)ds.Images.At(0, 0, 3, 16), 6);
+        Assert.Equal(labels.Select(b => (long)b), ds.Labels.ToArray<long>());
+        Assert.Equal(dir, ds.Source);
+    }
+
+    [Fact]
+    public void MissingDataGivesActionableError()
+    {
+        var spec = MnistDataset.FashionMnist with { SystemFolder = "/nonexistent" };
+        var ex = Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(spec, true, dataDir: TempDir(), cacheRoot: TempDir()));
+        Assert.Contains("--data", ex.Message);
+        Assert.Contains("apt-get install dataset-fashion-mnist", ex.Message);
+    }
+
+    [Fact]
+    public void CorruptIdxGivesClearError()
+    {
+        var dir = TempDir();
+        var path = Path.Combine(dir, "bad");
+        File.WriteAllBytes(path, [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]);
+        var ex = Assert.Throws<InvalidDataException>(() => Idx.ReadBytes(path));
+        Assert.Contains("header promises", ex.Message);
+    }
+
+    [Fact]
+    public void DownloadsFromLocalServerAndVerifiesChecksums()
+    {
+        var served = TempDir();
+        WriteTiny(served, gzip: true);
+        string Md5(string f) => Convert.ToHexStringLower(MD5.HashData(File.ReadAllBytes(Path.Combine(served, f))));
+        int port = 0;
+        HttpListener? listener = null;
+        for (int attempt = 0; attempt < 20 && listener == null; attempt++)
+        {
+            port = System.Random.Shared.Next(20000, 60000);
+            var l = new HttpListener(); l.Prefixes.Add($"http://127.0.0.1:{port}/");
+            try { l.Start(); listener = l; } catch (HttpListenerException) { }
+        }
+        Assert.NotNull(listener);
+        int requests = 0;
+        var serverTask = Task.Run(() =>
+        {
+            while (listener!.IsListening)
+            {
+                HttpListenerContext ctx;
+                try { ctx = listener.GetContext(); } catch { return; }
+                Interlocked.Increment(ref requests);
+                var file = Path.Combine(served, Path.GetFileName(ctx.Request.Url!.AbsolutePath));
+                if (File.Exists(file)) { var bytes = File.ReadAllBytes(file); ctx.Response.OutputStream.Write(bytes); }
+                else ctx.Response.StatusCode = 404;
+                ctx.Response.Close();
+            }
+        });
+        try
+        {
+            var good = new MnistDataset.Spec("tiny", [$"http://127.0.0.1:{port}/missing/", $"http://127.0.0.1:{port}/"],
+                new("train-images-idx3-ubyte.gz", Md5("train-images-idx3-ubyte.gz")), new("train-labels-idx1-ubyte.gz", Md5("train-labels-idx1-ubyte.gz")),
+                new("t10k-images-idx3-ubyte.gz", "0"), new("t10k-labels-idx1-ubyte.gz", "0"), null, MnistDataset.FashionClasses);
+            var cache = TempDir();
+            var ds = MnistDataset.Load(good, train: true, download: true, cacheRoot: cache);
+            Assert.Equal(5, ds.Count);
+            Assert.True(File.Exists(Path.Combine(cache, "tiny", "train-images-idx3-ubyte.gz")));
+            Assert.Empty(Directory.GetFiles(Path.Combine(cache, "tiny"), "*.part-*"));
+
+            var bad = good with { Name = "tiny-bad", TrainImages = new("train-images-idx3-ubyte.gz", "00000000000000000000000000000000") };
+            var ex = Assert.Throws<IOException>(() => MnistDataset.Load(bad, train: true, download: true, cacheRoot: cache));
+            Assert.Contains("checksum", ex.Message);
+            Assert.Empty(Directory.GetFiles(Path.Combine(cache, "tiny-bad")));
+        }
+        finally { listener!.Stop(); listener.Close(); }
+        Assert.True(requests >= 3);
+    }
+
+    [Fact]
+    public void LoadsRealFashionMnistWhenInstalled()
+    {
+        if (!Directory.Exists("/usr/share/datasets/fashion-mnist")) return; // .ci/run installs it; nothing to check without it
+        var test = MnistDataset.LoadFashion(train: false);
+        Assert.Equal(10000, test.Count);
+        Assert.Equal([10000, 1, 28, 28], test.Images.Shape);
+        var counts = new int[10];
+        foreach (var l in test.Labels.ToArray<long>()) counts[l]++;
+        Assert.All(counts, c => Assert.Equal(1000, c));
+    }
+}
