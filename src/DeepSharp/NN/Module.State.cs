@@ -94,8 +94,9 @@ public abstract partial class Module
                 if (!p.IsFloatingPoint || p.DType == dtype) continue;
                 if (!converted.TryGetValue(p, out var np))
                 {
-                    np = Parameter(p.Detach().To(dtype), p.RequiresGrad);
-                    if (p.Grad != null) np.Grad = p.Grad.Detach().To(dtype);
+                    // module state outlives any TensorScope the call happens in
+                    np = TensorScope.Suspend(() => Parameter(p.Detach().To(dtype), p.RequiresGrad));
+                    if (p.Grad is { } grad) np.Grad = TensorScope.Suspend(() => grad.Detach().To(dtype));
                     converted[p] = np;
                 }
                 m.SetMember(name, np);
@@ -103,7 +104,7 @@ public abstract partial class Module
             foreach (var (name, b, _) in m.OwnBuffers().ToList())
             {
                 if (!b.IsFloatingPoint || b.DType == dtype) continue;
-                if (!converted.TryGetValue(b, out var nb)) converted[b] = nb = b.Detach().To(dtype);
+                if (!converted.TryGetValue(b, out var nb)) converted[b] = nb = TensorScope.Suspend(() => b.Detach().To(dtype));
                 m.SetMember(name, nb);
             }
         }

@@ -345,7 +345,8 @@ public abstract partial class Module
         {
             if (p.Grad == null) continue;
             if (setToNone) p.Grad = null;
-            else using (Autograd.NoGrad()) p.Grad = p.Grad.RequiresGrad || p.Grad.GradFn != null ? Tensor.ZerosLike(p.Grad) : p.Grad.ZeroInPlace();
+            else if (p.Grad.RequiresGrad) p.Grad = TensorScope.Suspend(() => Tensor.ZerosLike(p.Grad));   // a createGraph gradient
+            else using (Autograd.NoGrad()) p.Grad.ZeroInPlace();
         }
     }
 
