@@ -1,0 +1,110 @@
+namespace DeepSharp.NN;
+
+/// <summary>Functional forms of the layers (torch.nn.functional): stateless functions of tensors.</summary>
+public static partial class F
+{
+    static void CheckAffine(string op, Tensor input, Tensor? t, string argName, int[] expected)
+    {
+        if (t == null) return;
+        if (!t.Shape.SequenceEqual(expected))
+            throw new ArgumentException($"{op}: {argName} of shape {ShapeUtil.Format(t.shape)} does not match the expected shape {ShapeUtil.Format(expected)} for input {ShapeUtil.Format(input.shape)}", argName);
+        if (t.DType != input.DType)
+            throw new ArgumentException($"{op}: {argName} has dtype {t.DType.TorchName()} but the input has {input.DType.TorchName()}", argName);
+    }
+
+    static void CheckFloatInput(string op, Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!input.IsFloatingPoint) throw new ArgumentException($"{op}: expected a floating point input, got {input.DType.TorchName()}", nameof(input));
+    }
+
+    /// <summary>
+    /// Batch normalisation over dimension 1 of an (N, C, *) input (torch.nn.functional.batch_norm). In training mode the
+    /// batch statistics normalise the input (biased variance) and, when running statistics are given, update them in place:
+    /// running = (1 − momentum)·running + momentum·batch, with the unbiased variance. Otherwise the running statistics
+    /// normalise the input. <paramref name="weight"/> (γ) and <paramref name="bias"/> (β) have shape (C,).
+    /// </summary>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
+        bool training = false, double momentum = 0.1, double eps = 1e-5)
+    {
+        CheckFloatInput("BatchNorm", input);
+        if (input.Rank < 2) throw new ArgumentException($"BatchNorm: expected an input with at least 2 dimensions (N, C, *), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
+        int c = input.shape[1];
+        CheckAffine("BatchNorm", input, weight, nameof(weight), [c]);
+        CheckAffine("BatchNorm", input, bias, nameof(bias), [c]);
+        foreach (var (t, argName) in new[] { (runningMean, nameof(runningMean)), (runningVar, nameof(runningVar)) })
+            if (t != null && !t.Shape.SequenceEqual([c]))
+                throw new ArgumentException($"BatchNorm: {argName} of shape {ShapeUtil.Format(t.shape)} does not match the {c} channels of input {ShapeUtil.Format(input.shape)}", argName);
+        if (eps < 0) throw new ArgumentOutOfRangeException(nameof(eps), $"BatchNorm: eps must be non-negative, got {eps}");
+
+        if (training)
+        {
+            long perChannel = input.NumEl / Math.Max(c, 1);
+            if (perChannel <= 1)
+                throw new ArgumentException($"BatchNorm: expected more than 1 value per channel when training, got input of shape {ShapeUtil.Format(input.shape)}", nameof(input));
+            var (y, mean, variance) = Normalization.BatchNormTrain(input, weight, bias, eps);
+            using (Autograd.NoGrad())
+            {
+                if (runningMean != null) runningMean.MulInPlace(1 - momentum).AddInPlace(mean.To(runningMean.DType), momentum);
+                if (runningVar != null)
+                    runningVar.MulInPlace(1 - momentum).AddInPlace(variance.To(runningVar.DType), momentum * perChannel / (perChannel - 1));
+            }
+            return y;
+        }
+        if (runningMean == null || runningVar == null)
+            throw new ArgumentException("BatchNorm: running_mean and running_var are needed when training is false", runningMean == null ? nameof(runningMean) : nameof(runningVar));
+        // Evaluation is an affine map per channel: y = x·scale + shift, written with differentiable ops.
+        var invStd = InverseStd(runningVar, eps, input.DType);
+        var scale = weight != null ? weight.Mul(invStd) : invStd;
+        var shift = runningMean.To(input.DType).Mul(scale).Neg();
+        if (bias != null) shift = shift.Add(bias);
+        var view = new int[input.Rank];
+        Array.Fill(view, 1); view[1] = c;
+        return input.Mul(scale.Reshape(view)).Add(shift.Reshape(view));
+    }
+
+    static Tensor InverseStd(Tensor variance, double eps, DType dtype)
+    {
+        var v = variance.To(DType.Float64).ToArray<double>();
+        for (int i = 0; i < v.Length; i++) v[i] = 1 / Math.Sqrt(v[i] + eps);
+        return Tensor.FromArray(v, v.Length).To(dtype);
+    }
+
+    /// <summary>
+    /// Layer normalisation over the trailing <paramref name="normalizedShape"/> dimensions (torch.nn.functional.layer_norm):
+    /// each sample is normalised by its own mean and biased variance, then scaled by <paramref name="weight"/> and shifted by
+    /// <paramref name="bias"/> (both of shape <paramref name="normalizedShape"/>).
+    /// </summary>
+    public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    {
+        CheckFloatInput("LayerNorm", input);
+        ArgumentNullException.ThrowIfNull(normalizedShape);
+        int m = normalizedShape.Length;
+        if (m == 0) throw new ArgumentException("LayerNorm: normalizedShape must have at least one dimension", nameof(normalizedShape));
+        if (input.Rank < m || !input.Shape.Skip(input.Rank - m).SequenceEqual(normalizedShape))
+            throw new ArgumentException($"LayerNorm: input of shape {ShapeUtil.Format(input.shape)} does not end with the normalized shape {ShapeUtil.Format(normalizedShape)}", nameof(input));
+        CheckAffine("LayerNorm", input, weight, nameof(weight), normalizedShape);
+        CheckAffine("LayerNorm", input, bias, nameof(bias), normalizedShape);
+        int d = ShapeUtil.Numel(normalizedShape);
+        int rows = d == 0 ? 0 : input.NumEl / d;
+        return Normalization.RowNorm(input, rows, 1, d, 1, weight, bias, eps, "NativeLayerNorm").Y;
+    }
+
+    /// <summary>
+    /// Group normalisation of an (N, C, *) input (torch.nn.functional.group_norm): the C channels are split into
+    /// <paramref name="numGroups"/> groups, each (sample, group) is normalised by its own statistics, then a per-channel
+    /// <paramref name="weight"/> and <paramref name="bias"/> of shape (C,) are applied.
+    /// </summary>
+    public static Tensor GroupNorm(Tensor input, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    {
+        CheckFloatInput("GroupNorm", input);
+        if (input.Rank < 2) throw new ArgumentException($"GroupNorm: expected an input with at least 2 dimensions (N, C, *), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
+        int n = input.shape[0], c = input.shape[1];
+        if (numGroups <= 0 || c % numGroups != 0)
+            throw new ArgumentException($"GroupNorm: {c} channels of input {ShapeUtil.Format(input.shape)} cannot be split into {numGroups} groups", nameof(numGroups));
+        CheckAffine("GroupNorm", input, weight, nameof(weight), [c]);
+        CheckAffine("GroupNorm", input, bias, nameof(bias), [c]);
+        int s = n * c == 0 ? 0 : input.NumEl / (n * c);
+        return Normalization.RowNorm(input, n * numGroups, numGroups, c / numGroups, s, weight, bias, eps, "NativeGroupNorm").Y;
+    }
+}

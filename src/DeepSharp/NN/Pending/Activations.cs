@@ -1,0 +1,85 @@
+namespace DeepSharp.NN;
+
+/// <summary>max(0, x) (torch.nn.ReLU).</summary>
+public class ReLU : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Relu();
+}
+
+/// <summary>x for x ≥ 0, slope·x otherwise (torch.nn.LeakyReLU).</summary>
+public class LeakyReLU(double negativeSlope = 0.01) : Module
+{
+    /// <summary>Slope for negative inputs (negative_slope).</summary>
+    public double NegativeSlope { get; } = negativeSlope;
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.LeakyRelu(NegativeSlope);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"negative_slope={PyFloat(NegativeSlope)}";
+}
+
+/// <summary>x for x > 0, α·(eˣ − 1) otherwise (torch.nn.ELU).</summary>
+public class ELU(double alpha = 1.0) : Module
+{
+    /// <summary>Scale of the negative part (alpha).</summary>
+    public double Alpha { get; } = alpha;
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Elu(Alpha);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"alpha={PyFloat(Alpha)}";
+}
+
+/// <summary>Gaussian error linear unit, exact or tanh-approximated (torch.nn.GELU(approximate='none'|'tanh')).</summary>
+public class GELU(string approximate = "none") : Module
+{
+    /// <summary>"none" for the exact erf form, "tanh" for the approximation (approximate).</summary>
+    public string Approximate { get; } = approximate is "none" or "tanh" ? approximate
+        : throw new ArgumentException($"GELU: approximate must be \"none\" or \"tanh\", got \"{approximate}\"", nameof(approximate));
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Gelu(Approximate);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"approximate='{Approximate}'";
+}
+
+/// <summary>x·σ(x), also called swish (torch.nn.SiLU).</summary>
+public class SiLU : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Silu();
+}
+
+/// <summary>1 / (1 + e⁻ˣ) (torch.nn.Sigmoid).</summary>
+public class Sigmoid : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Sigmoid();
+}
+
+/// <summary>Hyperbolic tangent (torch.nn.Tanh).</summary>
+public class Tanh : Module
+{
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Tanh();
+}
+
+/// <summary>Softmax along <see cref="Dim"/> (torch.nn.Softmax(dim)).</summary>
+public class Softmax(int dim) : Module
+{
+    /// <summary>The dimension that sums to one (dim).</summary>
+    public int Dim { get; } = dim;
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Softmax(Dim);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"dim={Dim}";
+}
+
+/// <summary>Log of the softmax along <see cref="Dim"/> (torch.nn.LogSoftmax(dim)).</summary>
+public class LogSoftmax(int dim) : Module
+{
+    /// <summary>The dimension normalised over (dim).</summary>
+    public int Dim { get; } = dim;
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.LogSoftmax(Dim);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"dim={Dim}";
+}

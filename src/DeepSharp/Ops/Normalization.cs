@@ -1,0 +1,354 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace DeepSharp;
+
+/// <summary>
+/// Fused normalisation ops (torch.native_batch_norm, native_layer_norm, native_group_norm): one pass computes the
+/// statistics and the normalised, scaled output; a dedicated kernel computes the input, weight and bias gradients.
+/// When the backward itself is recorded (createGraph), the gradients are written with differentiable Tensor ops
+/// instead, so double backward works. Argument checking lives in DeepSharp.NN.F.
+/// </summary>
+internal static class Normalization
+{
+    // ================================ batch norm: x as (N, C, S), statistics per channel =========================
+
+    /// <summary>Training-mode batch norm of contiguous x viewed as (N, C, S). Returns y and the biased batch variance and mean (C,).</summary>
+    public static (Tensor Y, Tensor Mean, Tensor Var) BatchNormTrain(Tensor x, Tensor? weight, Tensor? bias, double eps)
+    {
+        int n = x.shape[0], c = x.shape[1], s = x.NumEl / Math.Max(n * c, 1);
+        var xc = x.Contiguous();
+        var mean = Tensor.AllocUninit(x.DType, [c]);
+        var variance = Tensor.AllocUninit(x.DType, [c]);
+        var rstd = Tensor.AllocUninit(x.DType, [c]);
+        var y = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+        if (x.DType == DType.Float32) BatchForward<float>(xc, weight, bias, n, c, s, eps, mean, variance, rstd, y);
+        else BatchForward<double>(xc, weight, bias, n, c, s, eps, mean, variance, rstd, y);
+
+        if (Autograd.ShouldRecord([x, weight ?? x, bias ?? x]))
+        {
+            Tensor[] saved = weight != null ? [x, weight] : [x];
+            Autograd.Record(y, "NativeBatchNormBackward", [x, weight, bias], gy =>
+            {
+                if (Autograd.IsGradEnabled) return BatchNormBackwardComposite(gy, x, weight, bias, eps);
+                return BatchNormBackwardFused(gy, xc, weight, bias, n, c, s, mean, rstd);
+            }, saved);
+        }
+        return (y, mean, variance);
+    }
+
+    static void BatchForward<T>(Tensor x, Tensor? weight, Tensor? bias, int n, int c, int s, double eps,
+        Tensor meanT, Tensor varT, Tensor rstdT, Tensor yT) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ReadOnlySpan<T> xs = x.Span<T>();
+        Span<T> mean = meanT.Span<T>(), variance = varT.Span<T>(), rstd = rstdT.Span<T>(), y = yT.Span<T>();
+        double count = (double)n * s;
+        if (s == 1)
+        {
+            // (N, C): vectorise across channels, rows accumulate
+            mean.Clear(); variance.Clear();
+            for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, xs.Slice(i * c, c), mean);
+            TensorPrimitives.Divide(mean, T.CreateChecked(count), mean);
+            var centered = y.Slice(0, c);   // scratch: row 0 of y is rewritten below
+            for (int i = 0; i < n; i++)
+            {
+                TensorPrimitives.Subtract(xs.Slice(i * c, c), mean, centered);
+                TensorPrimitives.MultiplyAdd(centered, centered, variance, variance);
+            }
+            TensorPrimitives.Divide(variance, T.CreateChecked(count), variance);
+        }
+        else
+        {
+            for (int ch = 0; ch < c; ch++)
+            {
+                double sum = 0;
+                for (int i = 0; i < n; i++) sum += double.CreateTruncating(TensorPrimitives.Sum(xs.Slice((i * c + ch) * s, s)));
+                var m = T.CreateChecked(sum / count);
+                double sq = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    var dst = y.Slice((i * c + ch) * s, s);   // scratch: overwritten by the output below
+                    TensorPrimitives.Subtract(xs.Slice((i * c + ch) * s, s), m, dst);
+                    sq += double.CreateTruncating(TensorPrimitives.SumOfSquares<T>(dst));
+                }
+                mean[ch] = m;
+                variance[ch] = T.CreateChecked(sq / count);
+            }
+        }
+        // y = x * scale + shift with scale = w·rstd, shift = b − mean·scale
+        var scale = new T[c]; var shift = new T[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            rstd[ch] = T.One / T.Sqrt(variance[ch] + T.CreateChecked(eps));
+            scale[ch] = rstd[ch] * (weight != null ? Elem<T>(weight, ch) : T.One);
+            shift[ch] = (bias != null ? Elem<T>(bias, ch) : T.Zero) - mean[ch] * scale[ch];
+        }
+        ApplyChannelAffine(xs, n, c, s, scale, shift, y);
+    }
+
+    /// <summary>y[i, ch, :] = x[i, ch, :]·scale[ch] + shift[ch].</summary>
+    static void ApplyChannelAffine<T>(ReadOnlySpan<T> x, int n, int c, int s, ReadOnlySpan<T> scale, ReadOnlySpan<T> shift, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (s == 1)
+        {
+            for (int i = 0; i < n; i++) TensorPrimitives.MultiplyAdd(x.Slice(i * c, c), scale, shift, y.Slice(i * c, c));
+            return;
+        }
+        for (int i = 0; i < n; i++)
+            for (int ch = 0; ch < c; ch++)
+            {
+                var dst = y.Slice((i * c + ch) * s, s);
+                TensorPrimitives.Multiply(x.Slice((i * c + ch) * s, s), scale[ch], dst);
+                TensorPrimitives.Add(dst, shift[ch], dst);
+            }
+    }
+
+    static T Elem<T>(Tensor t, int i) where T : unmanaged => t.Array<T>()[t.offset + i * t.strides[0]];
+
+    static Tensor?[] BatchNormBackwardFused(Tensor gy, Tensor x, Tensor? weight, Tensor? bias, int n, int c, int s, Tensor mean, Tensor rstd)
+    {
+        var g = gy.Contiguous();
+        var dx = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+        var dw = Tensor.AllocUninit(x.DType, [c]);
+        var db = Tensor.AllocUninit(x.DType, [c]);
+        if (x.DType == DType.Float32) BatchBackward<float>(g, x, weight, n, c, s, mean, rstd, dx, dw, db);
+        else BatchBackward<double>(g, x, weight, n, c, s, mean, rstd, dx, dw, db);
+        return [x.RequiresGrad ? dx : null, weight is { RequiresGrad: true } ? dw : null, bias is { RequiresGrad: true } ? db : null];
+    }
+
+    static void BatchBackward<T>(Tensor gyT, Tensor xT, Tensor? weight, int n, int c, int s, Tensor meanT, Tensor rstdT,
+        Tensor dxT, Tensor dwT, Tensor dbT) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ReadOnlySpan<T> gy = gyT.Span<T>(), x = xT.Span<T>(), mean = meanT.Span<T>(), rstd = rstdT.Span<T>();
+        Span<T> dx = dxT.Span<T>(), dw = dwT.Span<T>(), db = dbT.Span<T>();
+        var dot = new T[c];   // Σ gy·x per channel
+        if (s == 1)
+        {
+            db.Clear();
+            for (int i = 0; i < n; i++)
+            {
+                TensorPrimitives.Add(db, gy.Slice(i * c, c), db);
+                TensorPrimitives.MultiplyAdd(gy.Slice(i * c, c), x.Slice(i * c, c), dot, dot);
+            }
+        }
+        else
+        {
+            for (int ch = 0; ch < c; ch++)
+            {
+                double sg = 0, sgx = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    int o = (i * c + ch) * s;
+                    sg += double.CreateTruncating(TensorPrimitives.Sum(gy.Slice(o, s)));
+                    sgx += double.CreateTruncating(TensorPrimitives.Dot(gy.Slice(o, s), x.Slice(o, s)));
+                }
+                db[ch] = T.CreateChecked(sg); dot[ch] = T.CreateChecked(sgx);
+            }
+        }
+        // D = Σ gy·(x − mean); dw = rstd·D; dx = a·gy + b·x + k with a = w·rstd, b = −w·rstd³·D/M, k = −a·Σgy/M − b·mean
+        T count = T.CreateChecked((double)n * s);
+        var a = new T[c]; var bcoef = new T[c]; var k = new T[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            T d = dot[ch] - mean[ch] * db[ch];
+            T w = weight != null ? Elem<T>(weight, ch) : T.One;
+            T r = rstd[ch];
+            dw[ch] = r * d;
+            a[ch] = w * r;
+            bcoef[ch] = -w * r * r * r * d / count;
+            k[ch] = -a[ch] * db[ch] / count - bcoef[ch] * mean[ch];
+        }
+        if (s == 1)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                var dst = dx.Slice(i * c, c);
+                TensorPrimitives.Multiply(gy.Slice(i * c, c), a, dst);
+                TensorPrimitives.MultiplyAdd(x.Slice(i * c, c), bcoef, dst, dst);
+                TensorPrimitives.Add(dst, k, dst);
+            }
+            return;
+        }
+        for (int i = 0; i < n; i++)
+            for (int ch = 0; ch < c; ch++)
+            {
+                int o = (i * c + ch) * s;
+                var dst = dx.Slice(o, s);
+                TensorPrimitives.Multiply(gy.Slice(o, s), a[ch], dst);
+                TensorPrimitives.MultiplyAdd(x.Slice(o, s), bcoef[ch], dst, dst);
+                TensorPrimitives.Add(dst, k[ch], dst);
+            }
+    }
+
+    /// <summary>1/√(v + eps) written with differentiable ops (exp(−½·log(v + eps))).</summary>
+    static Tensor RsqrtComposite(Tensor v, double eps) => v.Add(eps).Log().Mul(-0.5).Exp();
+
+    /// <summary>Batch-norm gradients from differentiable ops, used when the backward is itself recorded.</summary>
+    static Tensor?[] BatchNormBackwardComposite(Tensor gy, Tensor x, Tensor? weight, Tensor? bias, double eps)
+    {
+        int n = x.shape[0], c = x.shape[1], s = x.NumEl / Math.Max(n * c, 1);
+        int[] dims = [0, 2];
+        var x3 = x.Reshape(n, c, s);
+        var g3 = gy.Reshape(n, c, s);
+        var centered = x3.Sub(x3.Mean(dims, keepDim: true));
+        var rstd = RsqrtComposite(centered.Mul(centered).Mean(dims, keepDim: true), eps);
+        var xhat = centered.Mul(rstd);
+        var gp = weight != null ? g3.Mul(weight.Reshape(1, c, 1)) : g3;
+        Tensor? dx = null;
+        if (x.RequiresGrad)
+            dx = rstd.Mul(gp.Sub(gp.Mean(dims, keepDim: true)).Sub(xhat.Mul(gp.Mul(xhat).Mean(dims, keepDim: true)))).Reshape(x.shape);
+        var dw = weight is { RequiresGrad: true } ? g3.Mul(xhat).Sum(dims).Reshape(weight.shape) : null;
+        var db = bias is { RequiresGrad: true } ? g3.Sum(dims).Reshape(bias.shape) : null;
+        return [dx, dw, db];
+    }
+
+    // ============ row norm (layer norm, group norm): x as (R, D) rows normalised on their own ====================
+    //
+    // A row of length D = K·S holds K affine "chunks" of S elements: chunk k of row r uses weight[(r mod G)·K + k].
+    // LayerNorm: G = 1, K = D, S = 1 (a weight per element). GroupNorm on (N, C, *): rows are (n, group), G groups,
+    // K = C/G channels of S spatial elements each.
+
+    /// <summary>Normalises each row of x viewed as (R, K·S); returns y and the per-row mean and 1/std (R,).</summary>
+    public static (Tensor Y, Tensor Mean, Tensor Rstd) RowNorm(Tensor x, int rows, int groups, int k, int s,
+        Tensor? weight, Tensor? bias, double eps, string name)
+    {
+        var xc = x.Contiguous();
+        var mean = Tensor.AllocUninit(x.DType, [rows]);
+        var rstd = Tensor.AllocUninit(x.DType, [rows]);
+        var y = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+        var w = weight?.Contiguous(); var b = bias?.Contiguous();
+        if (x.DType == DType.Float32) RowForward<float>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
+        else RowForward<double>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
+
+        if (Autograd.ShouldRecord([x, weight ?? x, bias ?? x]))
+        {
+            Tensor[] saved = weight != null ? [x, weight] : [x];
+            Autograd.Record(y, name + "Backward", [x, weight, bias], gy =>
+            {
+                if (Autograd.IsGradEnabled) return RowNormBackwardComposite(gy, x, weight, bias, rows, groups, k, s, eps);
+                var g = gy.Contiguous();
+                var dx = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+                int affine = groups * k;
+                var dw = Tensor.Alloc(x.DType, [affine]);
+                var db = Tensor.Alloc(x.DType, [affine]);
+                if (x.DType == DType.Float32) RowBackward<float>(g, xc, w, rows, groups, k, s, mean, rstd, dx, dw, db);
+                else RowBackward<double>(g, xc, w, rows, groups, k, s, mean, rstd, dx, dw, db);
+                return [x.RequiresGrad ? dx : null,
+                        weight is { RequiresGrad: true } ? dw.Reshape(weight.shape) : null,
+                        bias is { RequiresGrad: true } ? db.Reshape(bias.shape) : null];
+            }, saved);
+        }
+        return (y, mean, rstd);
+    }
+
+    static void RowForward<T>(Tensor xT, Tensor? wT, Tensor? bT, int rows, int groups, int k, int s, double eps,
+        Tensor meanT, Tensor rstdT, Tensor yT) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ReadOnlySpan<T> x = xT.Span<T>();
+        ReadOnlySpan<T> w = wT != null ? wT.Span<T>() : default, b = bT != null ? bT.Span<T>() : default;
+        Span<T> mean = meanT.Span<T>(), rstd = rstdT.Span<T>(), y = yT.Span<T>();
+        int d = k * s;
+        T epsT = T.CreateChecked(eps), dT = T.CreateChecked(d);
+        for (int r = 0; r < rows; r++)
+        {
+            var src = x.Slice(r * d, d);
+            var dst = y.Slice(r * d, d);
+            T m = TensorPrimitives.Sum(src) / dT;
+            TensorPrimitives.Subtract(src, m, dst);
+            T rs = T.One / T.Sqrt(TensorPrimitives.SumOfSquares<T>(dst) / dT + epsT);
+            TensorPrimitives.Multiply(dst, rs, dst);                          // x̂
+            mean[r] = m; rstd[r] = rs;
+            int w0 = r % groups * k;
+            if (s == 1)
+            {
+                if (wT != null && bT != null) TensorPrimitives.MultiplyAdd(dst, w.Slice(w0, k), b.Slice(w0, k), dst);
+                else if (wT != null) TensorPrimitives.Multiply(dst, w.Slice(w0, k), dst);
+                else if (bT != null) TensorPrimitives.Add(dst, b.Slice(w0, k), dst);
+            }
+            else if (wT != null || bT != null)
+            {
+                for (int j = 0; j < k; j++)
+                {
+                    var chunk = dst.Slice(j * s, s);
+                    if (wT != null) TensorPrimitives.Multiply(chunk, w[w0 + j], chunk);
+                    if (bT != null) TensorPrimitives.Add(chunk, b[w0 + j], chunk);
+                }
+            }
+        }
+    }
+
+    static void RowBackward<T>(Tensor gyT, Tensor xT, Tensor? wT, int rows, int groups, int k, int s, Tensor meanT, Tensor rstdT,
+        Tensor dxT, Tensor dwT, Tensor dbT) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ReadOnlySpan<T> gy = gyT.Span<T>(), x = xT.Span<T>(), mean = meanT.Span<T>(), rstd = rstdT.Span<T>();
+        ReadOnlySpan<T> w = wT != null ? wT.Span<T>() : default;
+        Span<T> dx = dxT.Span<T>(), dw = dwT.Span<T>(), db = dbT.Span<T>();
+        int d = k * s;
+        T dT = T.CreateChecked(d);
+        var xhatBuf = ArrayPool<T>.Shared.Rent(d);
+        var gpBuf = ArrayPool<T>.Shared.Rent(d);
+        try
+        {
+            var xhat = xhatBuf.AsSpan(0, d);
+            var gp = gpBuf.AsSpan(0, d);
+            for (int r = 0; r < rows; r++)
+            {
+                var g = gy.Slice(r * d, d);
+                var dst = dx.Slice(r * d, d);
+                T rs = rstd[r];
+                TensorPrimitives.Subtract(x.Slice(r * d, d), mean[r], xhat);
+                TensorPrimitives.Multiply(xhat, rs, xhat);
+                int w0 = r % groups * k;
+                // weight and bias gradients: Σ over rows of gy·x̂ and gy, per affine element
+                if (s == 1)
+                {
+                    TensorPrimitives.MultiplyAdd(g, xhat, dw.Slice(w0, k), dw.Slice(w0, k));
+                    TensorPrimitives.Add(db.Slice(w0, k), g, db.Slice(w0, k));
+                    if (wT != null) TensorPrimitives.Multiply(g, w.Slice(w0, k), gp); else g.CopyTo(gp);
+                }
+                else
+                {
+                    for (int j = 0; j < k; j++)
+                    {
+                        var gc = g.Slice(j * s, s);
+                        dw[w0 + j] += TensorPrimitives.Dot(gc, xhat.Slice(j * s, s));
+                        db[w0 + j] += TensorPrimitives.Sum(gc);
+                        if (wT != null) TensorPrimitives.Multiply(gc, w[w0 + j], gp.Slice(j * s, s)); else gc.CopyTo(gp.Slice(j * s, s));
+                    }
+                }
+                // dx = rstd·(gp − mean(gp) − x̂·mean(gp·x̂))
+                T meanGp = TensorPrimitives.Sum<T>(gp) / dT;
+                T meanGpX = TensorPrimitives.Dot<T>(gp, xhat) / dT;
+                TensorPrimitives.Multiply<T>(gp, rs, dst);
+                TensorPrimitives.MultiplyAdd<T>(xhat, -rs * meanGpX, dst, dst);
+                TensorPrimitives.Add<T>(dst, -rs * meanGp, dst);
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(xhatBuf);
+            ArrayPool<T>.Shared.Return(gpBuf);
+        }
+    }
+
+    static Tensor?[] RowNormBackwardComposite(Tensor gy, Tensor x, Tensor? weight, Tensor? bias, int rows, int groups, int k, int s, double eps)
+    {
+        int d = k * s;
+        var xr = x.Reshape(rows, d);
+        var gr = gy.Reshape(rows, d);
+        var centered = xr.Sub(xr.Mean(1, keepDim: true));
+        var rstd = RsqrtComposite(centered.Mul(centered).Mean(1, keepDim: true), eps);
+        var xhat = centered.Mul(rstd);
+        // (rows/G, G·K, S) lines every element up with its affine index
+        int[] affineView = [rows / groups, groups * k, s];
+        var gp = weight != null ? gr.Reshape(affineView).Mul(weight.Reshape(groups * k, 1)).Reshape(rows, d) : gr;
+        Tensor? dx = null;
+        if (x.RequiresGrad)
+            dx = rstd.Mul(gp.Sub(gp.Mean(1, keepDim: true)).Sub(xhat.Mul(gp.Mul(xhat).Mean(1, keepDim: true)))).Reshape(x.shape);
+        var dw = weight is { RequiresGrad: true } ? gr.Mul(xhat).Reshape(affineView).Sum([0, 2]).Reshape(weight.shape) : null;
+        var db = bias is { RequiresGrad: true } ? gr.Reshape(affineView).Sum([0, 2]).Reshape(bias.shape) : null;
+        return [dx, dw, db];
+    }
+}
