@@ -11,6 +11,7 @@ namespace DeepSharp.Cli
         /// <summary>The sub-commands, their one-line descriptions and handlers.</summary>
         public static readonly (string Name, string Summary, Func<string[], TextWriter, int> Run)[] Commands =
         [
+            ("train", "train an image classifier on Fashion-MNIST (or MNIST)", TrainCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),
         ];
 
