@@ -4,7 +4,7 @@ using DeepSharp;
 
 DeepSharp.Random.Seed(0);
 var (xorX, xorY) = MlpFromScratch.Xor();
-Console.WriteLine($"XOR training accuracy:    {MlpFromScratch.Train(xorX, xorY, hidden: 8, steps: 2000, lr: 0.5):P1}");
+Console.WriteLine($"XOR training accuracy:    {MlpFromScratch.Train(xorX, xorY, hidden: 32, steps: 2000, lr: 0.5):P1}");
 var (spiralX, spiralY) = MlpFromScratch.Spiral(pointsPerClass: 100, classes: 3);
 Console.WriteLine($"spiral training accuracy: {MlpFromScratch.Train(spiralX, spiralY, hidden: 64, steps: 3000, lr: 0.5):P1}");
 

@@ -12,6 +12,8 @@ namespace DeepSharp.Cli
         public static readonly (string Name, string Summary, Func<string[], TextWriter, int> Run)[] Commands =
         [
             ("train", "train an image classifier on Fashion-MNIST (or MNIST)", TrainCommand.Run),
+            ("evaluate", "test accuracy and per-class report of a saved model", EvaluateCommand.Run),
+            ("predict", "classify one image with a saved model", EvaluateCommand.Predict),
             ("info", "version, SIMD level and threads", InfoCommand.Run),
         ];
 

@@ -57,10 +57,11 @@ internal static class ArrayCache
     static long cachedBytes;
     /// <summary>Upper bound on memory held by the cache; beyond it, released arrays go to the GC.</summary>
     public static long CapacityBytes = 2L << 30;
+    internal static bool DisableReuse = Environment.GetEnvironmentVariable("DEEPSHARP_NO_ARRAY_CACHE") == "1";
 
     public static Array Rent(DType dtype, int length, bool clear)
     {
-        if (length >= 1024 && buckets.TryGetValue((dtype, length), out var bag) && bag.TryTake(out var array))
+        if (!DisableReuse && length >= 1024 && buckets.TryGetValue((dtype, length), out var bag) && bag.TryTake(out var array))
         {
             Interlocked.Add(ref cachedBytes, -(long)length * dtype.ElementSize());
             if (clear) System.Array.Clear(array);

@@ -1,0 +1,120 @@
+using System.Globalization;
+using DeepSharp.Data;
+using DeepSharp.IO;
+using DeepSharp.NN;
+using DeepSharp.Training;
+using DeepSharp.Vision.Datasets;
+
+namespace DeepSharp.Cli.Commands;
+
+/// <summary>`deepsharp evaluate MODEL` and `deepsharp predict MODEL IMAGE`.</summary>
+public static class EvaluateCommand
+{
+    /// <summary>Loads a model saved by `deepsharp train`, rebuilding the architecture named in its metadata.</summary>
+    public static (Module Model, MnistDataset.Spec Spec) LoadModel(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"model file not found: {path} (train one with 'deepsharp train --out DIR')", path);
+        var (tensors, metadata) = SafeTensors.LoadWithMetadata(path);
+        if (!metadata.TryGetValue("deepsharp.model", out var name))
+            throw new InvalidDataException($"{path} has no 'deepsharp.model' metadata; it was not written by 'deepsharp train'");
+        var spec = TrainCommand.Dataset(metadata.GetValueOrDefault("deepsharp.dataset", "fashion-mnist"));
+        var model = TrainCommand.CreateModel(name, spec.Classes.Length);
+        model.LoadStateDict(tensors);
+        model.Eval();
+        return (model, spec);
+    }
+
+    /// <summary>`deepsharp evaluate MODEL [--data DIR]`: test loss and accuracy.</summary>
+    public static int Run(string[] args, TextWriter output)
+    {
+        var p = new ArgParser("evaluate", args, ["data", "threads"]);
+        if (p.Help || p.Positionals.Count != 1)
+        {
+            if (!p.Help) throw new UsageException("deepsharp evaluate: give the model file, e.g. 'deepsharp evaluate runs/cnn/model.safetensors'.");
+            output.WriteLine("usage: deepsharp evaluate MODEL [--data DIR] [--threads N]\n  Reports the test loss, accuracy and per-class precision/recall/F1 of a model saved by 'deepsharp train'.");
+            return 0;
+        }
+        Kernels.KernelThreadPool.SetThreadCount(p.Int("threads", Environment.ProcessorCount, 1, 1024));
+        var (model, spec) = LoadModel(p.Positionals[0]);
+        var test = MnistDataset.Load(spec, train: false, p.OptionalString("data"));
+        var confusion = new Training.Metrics.ConfusionMatrix(spec.Classes.Length);
+        var trainer = new Trainer(model, new Optim.SGD(model.Parameters(), 0.0), F.CrossEntropy, [new Training.Metrics.Accuracy(), confusion]);
+        var result = trainer.Evaluate(new DataLoader(new TensorDataset(test.Images, test.Labels), 1000));
+        output.Write(confusion.Report(spec.Classes));
+        output.WriteLine($"test loss: {result["loss"].ToString("F4", CultureInfo.InvariantCulture)}");
+        output.WriteLine($"test accuracy: {result["acc"].ToString("F4", CultureInfo.InvariantCulture)}");
+        return 0;
+    }
+
+    /// <summary>`deepsharp predict MODEL IMAGE`: IMAGE is a 28×28 PGM file, or test:N for the N-th test image.</summary>
+    public static int Predict(string[] args, TextWriter output)
+    {
+        var p = new ArgParser("predict", args, ["data"]);
+        if (p.Help || p.Positionals.Count != 2)
+        {
+            if (!p.Help) throw new UsageException("deepsharp predict: give the model file and an image, e.g. 'deepsharp predict runs/cnn/model.safetensors test:0' or a 28x28 .pgm file.");
+            output.WriteLine("usage: deepsharp predict MODEL IMAGE [--data DIR]\n  IMAGE: a 28x28 grayscale PGM file (P2 or P5), or test:N for the N-th image of the test set.");
+            return 0;
+        }
+        var (model, spec) = LoadModel(p.Positionals[0]);
+        var image = p.Positionals[1];
+        Tensor x;
+        string? truth = null;
+        if (image.StartsWith("test:"))
+        {
+            if (!int.TryParse(image[5..], out int index) || index < 0) throw new UsageException($"deepsharp predict: '{image}' is not test:N with N a non-negative number.");
+            var test = MnistDataset.Load(spec, train: false, p.OptionalString("data"));
+            if (index >= test.Count) throw new UsageException($"deepsharp predict: the test set has {test.Count} images; {index} is out of range.");
+            x = test.Images.Narrow(0, index, 1);
+            truth = spec.Classes[(int)test.Labels.At(index)];
+        }
+        else x = Pgm.Read(image).Reshape(1, 1, 28, 28);
+        Tensor probabilities;
+        using (Autograd.NoGrad()) probabilities = model.Call(x).Softmax(1);
+        var probs = probabilities.ToArray<float>();
+        var order = Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).ToArray();
+        foreach (var i in order.Take(3)) output.WriteLine($"{spec.Classes[i],-14} {probs[i].ToString("P1", CultureInfo.InvariantCulture)}");
+        if (truth != null) output.WriteLine($"true class: {truth}");
+        output.WriteLine($"prediction: {spec.Classes[order[0]]}");
+        return 0;
+    }
+}
+
+/// <summary>Reads 8-bit grayscale PGM images (P2 ascii or P5 binary) into a float tensor (H, W) scaled to [0, 1].</summary>
+public static class Pgm
+{
+    /// <summary>Reads <paramref name="path"/>; the image must be 28×28 for the bundled models.</summary>
+    public static Tensor Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"image not found: {path}", path);
+        var bytes = File.ReadAllBytes(path);
+        int pos = 0;
+        string Token()
+        {
+            while (pos < bytes.Length)
+            {
+                if (bytes[pos] == '#') { while (pos < bytes.Length && bytes[pos] != '\n') pos++; }
+                else if (char.IsWhiteSpace((char)bytes[pos])) pos++;
+                else break;
+            }
+            int start = pos;
+            while (pos < bytes.Length && !char.IsWhiteSpace((char)bytes[pos])) pos++;
+            if (start == pos) throw new InvalidDataException($"{path}: truncated PGM header");
+            return System.Text.Encoding.ASCII.GetString(bytes, start, pos - start);
+        }
+        var magic = Token();
+        if (magic is not ("P2" or "P5")) throw new InvalidDataException($"{path}: not a PGM image (magic '{magic}', expected P2 or P5)");
+        int w = int.Parse(Token(), CultureInfo.InvariantCulture), h = int.Parse(Token(), CultureInfo.InvariantCulture), max = int.Parse(Token(), CultureInfo.InvariantCulture);
+        if (w != 28 || h != 28) throw new InvalidDataException($"{path}: the image is {w}x{h}; the models expect 28x28 grayscale");
+        if (max <= 0 || max > 255) throw new InvalidDataException($"{path}: maximum value {max} is not supported (1..255)");
+        var data = new float[w * h];
+        if (magic == "P5")
+        {
+            pos++;
+            if (bytes.Length - pos < data.Length) throw new InvalidDataException($"{path}: {bytes.Length - pos} pixel bytes for a {w}x{h} image");
+            for (int i = 0; i < data.Length; i++) data[i] = bytes[pos + i] / (float)max;
+        }
+        else for (int i = 0; i < data.Length; i++) data[i] = int.Parse(Token(), CultureInfo.InvariantCulture) / (float)max;
+        return Tensor.FromArray(data, h, w);
+    }
+}
