@@ -2,6 +2,7 @@
 # Runs the whole DeepSharp test suite and prints "N passed, N failed" as the last line.
 set -uo pipefail
 cd "$(dirname "$0")"
+./tools/ensure-datasets.sh
 results=$(mktemp -d)
 dotnet test DeepSharp.sln -c Release --logger "trx" --results-directory "$results" "$@"
 status=$?
