@@ -14,6 +14,7 @@ namespace DeepSharp.Cli
             ("train", "train an image classifier on Fashion-MNIST (or MNIST)", TrainCommand.Run),
             ("evaluate", "test accuracy and per-class report of a saved model", EvaluateCommand.Run),
             ("predict", "classify one image with a saved model", EvaluateCommand.Predict),
+            ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),
         ];
 
