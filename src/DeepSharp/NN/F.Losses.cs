@@ -51,8 +51,8 @@ public static partial class F
     /// <summary>Negative log-likelihood of log-probabilities (N, C) or (N, C, d...) at class indices (torch.nn.functional.nll_loss).</summary>
     public static Tensor NllLoss(Tensor input, Tensor target, Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
+        if (target.IsFloatingPoint) throw new ArgumentException($"NllLoss: target must hold class indices (int64 or int32), got {target.DType.TorchName()}", nameof(target));
         var (logProbs, flatTarget, restore) = FlattenClasses(input, target, "NllLoss");
-        if (flatTarget.IsFloatingPoint) throw new ArgumentException($"NllLoss: target must hold class indices (int64 or int32), got {target.DType.TorchName()}", nameof(target));
         CheckWeight(weight, logProbs.Shape[1], "NllLoss");
         return NllCore(logProbs, flatTarget, weight, ignoreIndex, 0, reduction, restore, "NllLoss");
     }
@@ -67,7 +67,8 @@ public static partial class F
     static (Tensor Logits, Tensor Target, Func<Tensor, Tensor> Restore) FlattenClasses(Tensor input, Tensor target, string op)
     {
         if (input.Rank < 1) throw new ArgumentException($"{op}: input must have a class dimension, got a scalar", nameof(input));
-        if (input.Rank == 1) { input = input.Unsqueeze(0); target = target.Rank == 0 ? target.Unsqueeze(0) : target.Unsqueeze(0); }
+        bool unbatched = input.Rank == 1;                 // (C) with a scalar index or a (C) probability target
+        if (unbatched) { input = input.Unsqueeze(0); target = target.Unsqueeze(0); }
         if (!input.IsFloatingPoint) throw new ArgumentException($"{op}: input must be floating point, got {input.DType.TorchName()}", nameof(input));
         int n = input.Shape[0], c = input.Shape[1];
         bool probabilities = target.IsFloatingPoint;
@@ -84,7 +85,7 @@ public static partial class F
             if (!expected.SequenceEqual(target.Shape))
                 throw new ArgumentException($"{op}: input of shape {ShapeUtil.Format(input.shape)} expects a target of shape {ShapeUtil.Format(expected)}, got {ShapeUtil.Format(target.shape)}", nameof(target));
         }
-        if (input.Rank == 2) return (input, target, t => t);
+        if (input.Rank == 2) return (input, target, unbatched ? t => t.Reshape() : t => t);
         var spatial = input.Shape.Skip(2).ToArray();
         var perm = new[] { 0 }.Concat(Enumerable.Range(2, input.Rank - 2)).Concat([1]).ToArray();
         var flatInput = input.Permute(perm).Reshape(-1, c);
@@ -245,8 +246,8 @@ public static partial class F
     /// </summary>
     public static Tensor FocalLoss(Tensor input, Tensor target, Tensor? alpha = null, double gamma = 2.0, Reduction reduction = Reduction.Mean)
     {
+        if (target.IsFloatingPoint) throw new ArgumentException($"FocalLoss: target must hold class indices (int64 or int32), got {target.DType.TorchName()}", nameof(target));
         var (logits, flatTarget, restore) = FlattenClasses(input, target, "FocalLoss");
-        if (flatTarget.IsFloatingPoint) throw new ArgumentException("FocalLoss: target must hold class indices", nameof(target));
         CheckWeight(alpha, logits.Shape[1], "FocalLoss");
         var logPt = NllCore(logits.LogSoftmax(1), flatTarget, null, int.MinValue, 0, Reduction.None, t => t, "FocalLoss").Neg();
         var loss = (1 - logPt.Exp()).ClampMin(0).Pow(gamma) * logPt.Neg();
