@@ -157,8 +157,7 @@ public sealed class SequenceClassificationDataset : IBatchDataset
     {
         CheckIndex(index);
         var row = ids.AsSpan(index * MaxLength, MaxLength).ToArray();
-        return [Tensor.FromArray(row, MaxLength), Tensor.FromArray(new[] { labelIds[index] }, Array.Empty<int>()),
-                Tensor.FromArray(new[] { lengths[index] }, Array.Empty<int>())];
+        return [Tensor.FromArray(row, MaxLength), Tensor.Scalar(labelIds[index], DType.Int64), Tensor.Scalar(lengths[index], DType.Int64)];
     }
 
     /// <summary>The examples at <paramref name="indices"/>: (ids (B, L), labels (B), lengths (B)).</summary>

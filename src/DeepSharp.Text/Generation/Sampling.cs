@@ -60,8 +60,8 @@ public static class Sampling
         var work = new Workspace(vocab);
         for (int r = 0; r < rows; r++)
             result[r] = SampleRow(values.AsSpan(r * vocab, vocab), options, uniforms?[r] ?? 0, work, r, "Sampling.Sample");
-        var outShape = logits.Shape.Take(logits.Rank - 1).ToArray();
-        return Tensor.FromArray(result, outShape);
+        if (logits.Rank == 1) return Tensor.Scalar(result[0], DType.Int64);
+        return Tensor.FromArray(result, logits.Shape.Take(logits.Rank - 1).ToArray());
     }
 
     /// <summary>

@@ -34,6 +34,7 @@ public sealed partial class ByteBpeTokenizer : ITokenizer
     readonly string[] specialTokens;
     readonly Dictionary<string, int> specialIds;
     readonly ConcurrentDictionary<string, int[]> chunkCache = new(StringComparer.Ordinal);
+    int chunkCacheSize;                                    // approximate entry count (ConcurrentDictionary.Count takes every lock)
 
     /// <summary>
     /// A tokenizer with the given merges: merge <c>i</c> joins tokens <c>Left</c> and <c>Right</c> into token
@@ -142,7 +143,7 @@ public sealed partial class ByteBpeTokenizer : ITokenizer
             if (!lookup.TryGetValue(key, out var chunkIds))
             {
                 chunkIds = MergeChunk(chunk);
-                if (chunkCache.Count >= CacheLimit) chunkCache.Clear();
+                if (Interlocked.Increment(ref chunkCacheSize) > CacheLimit) { chunkCache.Clear(); chunkCacheSize = 0; }
                 chunkCache.TryAdd(new string(key), chunkIds);
             }
             ids.AddRange(chunkIds);
