@@ -26,7 +26,7 @@ public sealed partial class ByteBpeTokenizer : ITokenizer
     const int ByteCount = 256;
     const int CacheLimit = 1 << 16;
     /// <summary>Chunks longer than this are merged with a heap (n log n) instead of repeated scans (n^2).</summary>
-    internal static int HeapMergeThreshold = 48;
+    internal const int HeapMergeThreshold = 48;
 
     readonly (int Left, int Right)[] merges;
     readonly Dictionary<long, int> mergeIds;               // (left, right) -> id of the merged token
