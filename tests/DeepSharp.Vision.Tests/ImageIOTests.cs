@@ -216,6 +216,10 @@ public class ImageIOTests
             Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(2, 2, 8, 0, [0, 1, 2, 7, 3, 4]))).Message);
         Assert.Contains("ends after 4 of 6 bytes",
             Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(2, 2, 8, 0, [0, 1, 2, 0]))).Message);
+        // a header promising a huge image with little data fails on the data, without allocating the whole image
+        Assert.Contains("ends after 2 of",
+            Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(20000, 20000, 8, 0, [0, 1]))).Message);
+        Assert.Contains("cannot fit", Assert.Throws<InvalidDataException>(() => Netpbm.Decode("P6 20000 20000 255\n"u8)).Message);
         Assert.Contains("palette index 3 but the palette has 2 entries",
             Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(1, 1, 8, 3, [0, 3], ("PLTE", [1, 2, 3, 4, 5, 6])))).Message);
         Assert.Contains("without a PLTE",

@@ -28,6 +28,9 @@ public static class Netpbm
         if (maxValue is < 1 or > 65535) throw new InvalidDataException($"PNM: maxval {maxValue} is outside [1, 65535]");
         long count = (long)width * height * channels;
         if (count > Array.MaxLength) throw new InvalidDataException($"PNM: image of {width}x{height} is too large");
+        // every sample takes at least one byte (binary) or one digit (plain): refuse before allocating for a lying header
+        if (count > data.Length - pos)
+            throw new InvalidDataException($"PNM: {width}x{height}x{channels} samples cannot fit in the {data.Length - pos} bytes after the header (truncated file?)");
         var samples = new ushort[count];
         if (kind is '5' or '6')
         {

@@ -163,22 +163,24 @@ public static partial class Png
     {
         long expected = ExpectedLength(h);
         if (expected > Array.MaxLength) throw new InvalidDataException($"PNG: image of {h.Width}x{h.Height} is too large to decode into memory");
-        var raw = new byte[expected];
+        // grow with the data actually inflated, so a corrupt header promising a huge image costs no huge allocation
+        var raw = new byte[Math.Min(expected, 1 << 20)];
         compressed.Position = 0;
         int filled = 0;
         try
         {
             using var z = new ZLibStream(compressed, CompressionMode.Decompress);
-            while (filled < raw.Length)
+            while (filled < expected)
             {
+                if (filled == raw.Length) Array.Resize(ref raw, (int)Math.Min(expected, 2L * raw.Length));
                 int n = z.Read(raw, filled, raw.Length - filled);
                 if (n == 0) break;
                 filled += n;
             }
         }
         catch (InvalidDataException e) { throw new InvalidDataException($"PNG: corrupt compressed image data ({e.Message})", e); }
-        if (filled < raw.Length)
-            throw new InvalidDataException($"PNG: image data ends after {filled} of {raw.Length} bytes (truncated or corrupt IDAT)");
+        if (filled < expected)
+            throw new InvalidDataException($"PNG: image data ends after {filled} of {expected} bytes (truncated or corrupt IDAT)");
         return raw;
     }
 
