@@ -56,6 +56,16 @@ public static class ToTensor
                     data[(c * height + y) * width + x] = pixels[(y * width + x) * channels + c] / 255f;
         return Tensor.FromArray(data, channels, height, width);
     }
+
+    /// <summary>
+    /// Converts a decoded image to a float32 (C, H, W) tensor with samples divided by the image's maximum value
+    /// (ToTensor()(pil_image)); see <see cref="Imaging.Image.ToTensor"/>.
+    /// </summary>
+    public static Tensor FromImage(Imaging.Image image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return image.ToTensor();
+    }
 }
 
 /// <summary>Normalises each channel: (x - mean[c]) / std[c] (torchvision.transforms.Normalize).</summary>
@@ -84,35 +94,6 @@ public sealed class Normalize : ITransform
                 for (int k = 0; k < span.Length; k++) span[k] = (span[k] - m) * inv;
             }
         return Tensor.FromArray(src, image.Shape.ToArray());
-    }
-}
-
-/// <summary>
-/// Crops a random <c>size</c>×<c>size</c> window after zero-padding each side by <c>padding</c>
-/// (torchvision.transforms.RandomCrop(size, padding)).
-/// </summary>
-public sealed class RandomCrop(int size, int padding = 0, float fill = 0f) : ITransform
-{
-    /// <inheritdoc/>
-    public Tensor Apply(Tensor image, Generator generator)
-    {
-        var (b, c, h, w) = ImageShape.Of(image, "RandomCrop");
-        int ph = h + 2 * padding, pw = w + 2 * padding;
-        if (size > ph || size > pw) throw new ArgumentException($"RandomCrop: crop size {size} is larger than the padded image {ph}x{pw}");
-        var src = image.Contiguous().ToArray<float>();
-        var dst = new float[b * c * size * size];
-        for (int i = 0; i < b; i++)
-        {
-            int top = (int)generator.NextInt64(0, ph - size + 1) - padding, left = (int)generator.NextInt64(0, pw - size + 1) - padding;
-            for (int ch = 0; ch < c; ch++)
-                for (int y = 0; y < size; y++)
-                    for (int x = 0; x < size; x++)
-                    {
-                        int sy = top + y, sx = left + x;
-                        dst[((i * c + ch) * size + y) * size + x] = sy >= 0 && sy < h && sx >= 0 && sx < w ? src[((i * c + ch) * h + sy) * w + sx] : fill;
-                    }
-        }
-        return Tensor.FromArray(dst, image.Rank == 3 ? [c, size, size] : [b, c, size, size]);
     }
 }
 
