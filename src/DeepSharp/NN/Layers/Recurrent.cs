@@ -295,9 +295,6 @@ public class RNN : RNNBase
         var (o, h, _) = ForwardPacked(input, h0, null);
         return (o, h);
     }
-
-    /// <inheritdoc/>
-    public override string ExtraRepr() => base.ExtraRepr() + (Nonlinearity == RNNNonlinearity.ReLU ? ", nonlinearity=relu" : "");
 }
 
 /// <summary>
