@@ -125,7 +125,7 @@ internal static class RecurrentOps
         int N = ctx.N, H = ctx.H, G = ctx.G, B = ctx.B;
         var gates = ctx.Gates.Span<T>();
         var hPrev = ctx.HPrev.Span<T>();
-        var wHhSpan = wHh.Span<T>();
+        using var wHhPacked = Kernels.Gemm.PackB<T>(true, H, G, wHh.Span<T>(), H);   // W_hhᵀ, packed once for all steps
         var all = flat.Span<T>();
         var y = all[..(N * H)];
         var h = all.Slice(N * H, B * H);
@@ -157,7 +157,7 @@ internal static class RecurrentOps
                     var cp = ctx.CPrev!.Span<T>().Slice(row * H, bs * H);
                     var cRows = ctx.C!.Span<T>().Slice(row * H, bs * H);
                     c[..(bs * H)].CopyTo(cp);
-                    Gemm<T>(false, true, bs, G, H, hp, H, wHhSpan, H, T.One, gRows, G);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, H, wHhPacked, T.One, gRows, G);
                     RecurrentKernels.LstmForward<T>(gRows, cp, cRows, yRows, bs, H);
                     cRows.CopyTo(c);
                     break;
@@ -165,7 +165,7 @@ internal static class RecurrentOps
                 case RecurrentCell.Gru:
                 {
                     var ghRows = ctx.Gh!.Span<T>().Slice(row * G, bs * G);
-                    Gemm<T>(false, true, bs, G, H, hp, H, wHhSpan, H, T.Zero, ghRows, G);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, H, wHhPacked, T.Zero, ghRows, G);
                     if (bHh != null)
                     {
                         var b = bHh.Span<T>();
@@ -175,7 +175,7 @@ internal static class RecurrentOps
                     break;
                 }
                 default:
-                    Gemm<T>(false, true, bs, G, H, hp, H, wHhSpan, H, T.One, gRows, G);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, H, wHhPacked, T.One, gRows, G);
                     RecurrentKernels.RnnForward<T>(gRows, yRows, ctx.Cell == RecurrentCell.RnnRelu);
                     break;
             }
@@ -193,7 +193,7 @@ internal static class RecurrentOps
         var dy = gAll[..(N * H)];
         var gates = ctx.Gates.Span<T>();
         var hPrev = ctx.HPrev.Span<T>();
-        var wHhSpan = wHh.Span<T>();
+        using var wHhPacked = Kernels.Gemm.PackB<T>(false, G, H, wHh.Span<T>(), H);   // W_hh, packed once for all steps
         var dGatesT = Tensor.AllocUninit(ctx.DType, [N, G]);
         var dGhT = gru ? Tensor.AllocUninit(ctx.DType, [N, G]) : dGatesT;
         var dGates = dGatesT.Span<T>(); var dGh = dGhT.Span<T>();
@@ -216,21 +216,21 @@ internal static class RecurrentOps
                 case RecurrentCell.Lstm:
                     RecurrentKernels.LstmBackward<T>(gates.Slice(row * G, bs * G), ctx.CPrev!.Span<T>().Slice(row * H, bs * H),
                         ctx.C!.Span<T>().Slice(row * H, bs * H), dhRows, dc[..(bs * H)], dgRows, bs, H);
-                    Gemm<T>(false, false, bs, H, G, dgRows, G, wHhSpan, H, T.Zero, dhRows, H);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, H);
                     break;
                 case RecurrentCell.Gru:
                 {
                     var dghRows = dGh.Slice(row * G, bs * G);
                     RecurrentKernels.GruBackward<T>(gates.Slice(row * G, bs * G), ctx.Gh!.Span<T>().Slice(row * G, bs * G),
                         hPrev.Slice(row * H, bs * H), dhRows, dgRows, dghRows, bs, H);
-                    Gemm<T>(false, false, bs, H, G, dghRows, G, wHhSpan, H, T.One, dhRows, H);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dghRows, G, wHhPacked, T.One, dhRows, H);
                     break;
                 }
                 default:
                 {
                     // the step's output rows hold h = act(pre)
                     RecurrentKernels.RnnBackward<T>(ctx.Flat.Span<T>().Slice(row * H, bs * H), dhRows, dgRows, relu);
-                    Gemm<T>(false, false, bs, H, G, dgRows, G, wHhSpan, H, T.Zero, dhRows, H);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, H);
                     break;
                 }
             }
