@@ -130,7 +130,11 @@ public static unsafe partial class Gemm
 
 internal static unsafe partial class GemmPacked
 {
-    /// <summary><see cref="Run{T}"/> with B already packed: the same loops without the B packing.</summary>
+    /// <summary>
+    /// <see cref="Run{T}"/> with B already packed: the same loops without the B packing. When all of op(A) fits one row
+    /// block (the small-m products of a recurrent step), it is packed once per k-slice and shared by the tasks, which
+    /// then split only the columns.
+    /// </summary>
     public static void RunPrepacked<T>(GemmPackedB<T> packed, bool transA, int m, T alpha, T* a, nint lda, T beta, T* c, nint ldc)
         where T : unmanaged, INumber<T>
     {
@@ -140,6 +144,8 @@ internal static unsafe partial class GemmPacked
         int mBlocks = CeilDiv(m, kernel.Mc);
         int mc = RoundUp(CeilDiv(m, mBlocks), kernel.Mr);
         mBlocks = CeilDiv(m, mc);
+        bool sharedA = mBlocks == 1 && threads > 1;
+        T* aShared = sharedA ? GemmBuffers<T>.Scratch(mc * Math.Min(kernel.Kc, k)) : null;
         var job = new Job<T>
         {
             Kernel = kernel, TransA = transA, TransB = false, M = m, Alpha = alpha, Beta = beta,
@@ -156,8 +162,74 @@ internal static unsafe partial class GemmPacked
                 job.Jc = jc; job.Nc = nc; job.Pc = pc; job.Kc = kc; job.NPanels = nPanels; job.NSplits = nSplits;
                 job.BetaNow = pc == 0 ? beta : T.One;
                 job.BPacked = packed.Block(jc, pc, nPanels * kernel.Nr);
-                var compute = new ComputeBody<T> { Job = &job };
-                For(mBlocks * nSplits, ref compute, threads);
+                if (sharedA)
+                {
+                    PackA(ref job, 0, m, aShared);
+                    var body = new SharedABody<T> { Job = &job, APacked = aShared };
+                    For(nSplits, ref body, threads);
+                }
+                else
+                {
+                    var compute = new ComputeBody<T> { Job = &job };
+                    For(mBlocks * nSplits, ref compute, threads);
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs rows [i0, i0+mc) × the job's k-slice of op(A) into Mr-tall panels.</summary>
+    static void PackA<T>(ref Job<T> j, int i0, int mc, T* dst) where T : unmanaged
+    {
+        int mr = j.Kernel.Mr, kc = j.Kc;
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int height = Math.Min(mr, mc - ir);
+            T* panel = dst + (nint)ir * kc;
+            if (j.TransA) GemmPacking.PackColumnsAsPanel(j.A + (nint)j.Pc * j.Lda + i0 + ir, j.Lda, height, kc, mr, panel);
+            else GemmPacking.PackRowsAsPanel(j.A + (nint)(i0 + ir) * j.Lda + j.Pc, j.Lda, height, kc, mr, panel);
+        }
+    }
+
+    /// <summary>One range of B panels against the whole (shared, already packed) A.</summary>
+    struct SharedABody<T> : IParallelBody where T : unmanaged, INumber<T>
+    {
+        public Job<T>* Job;
+        public T* APacked;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(int split)
+        {
+            ref var j = ref *Job;
+            int mr = j.Kernel.Mr, nr = j.Kernel.Nr, kc = j.Kc, m = j.M;
+            int panel0 = (int)((long)j.NPanels * split / j.NSplits), panel1 = (int)((long)j.NPanels * (split + 1) / j.NSplits);
+            var run = j.Kernel.Run;
+            T alpha = j.Alpha, beta = j.BetaNow;
+            nint ldc = j.Ldc;
+            T* edge = stackalloc T[mr * nr];
+            for (int panel = panel0; panel < panel1; panel++)
+            {
+                int col = panel * nr;
+                int width = Math.Min(nr, j.Nc - col);
+                T* bp = j.BPacked + (nint)col * kc;
+                T* cCol = j.C + j.Jc + col;
+                for (int ir = 0; ir < m; ir += mr)
+                {
+                    int height = Math.Min(mr, m - ir);
+                    T* cTile = cCol + ir * ldc;
+                    if (height == mr && width == nr)
+                    {
+                        run(APacked + (nint)ir * kc, bp, cTile, ldc, kc, alpha, beta);
+                        continue;
+                    }
+                    run(APacked + (nint)ir * kc, bp, edge, nr, kc, alpha, T.Zero);
+                    for (int r = 0; r < height; r++)
+                    {
+                        T* dst = cTile + r * ldc;
+                        T* src = edge + r * nr;
+                        if (beta == T.Zero) for (int s = 0; s < width; s++) dst[s] = src[s];
+                        else for (int s = 0; s < width; s++) dst[s] = src[s] + beta * dst[s];
+                    }
+                }
             }
         }
     }
