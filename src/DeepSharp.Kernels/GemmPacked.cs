@@ -29,7 +29,7 @@ internal readonly unsafe struct GemmKernel<T> where T : unmanaged
 /// k-order (Kc slices in order, then p in order inside the micro-kernel) does not depend on the thread count, so
 /// results are bitwise identical for any number of threads.
 /// </summary>
-internal static unsafe class GemmPacked
+internal static unsafe partial class GemmPacked
 {
     /// <summary>Runs the blocked GEMM on pinned pointers. Sizes are already checked; m, n, k are positive.</summary>
     public static void Run<T>(in GemmKernel<T> kernel, bool transA, bool transB, int m, int n, int k, T alpha,

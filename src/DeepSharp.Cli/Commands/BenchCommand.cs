@@ -39,6 +39,14 @@ public static class BenchCommand
         }, 3, 10) * 1000;
     };
 
+    /// <summary>pytorch_workloads.py's LSTMNet: LSTM(64, 256, num_layers=2, batch_first=True), fc on the last step's output.</summary>
+    sealed class LstmNet : Module
+    {
+        readonly LSTM lstm = new(64, 256, numLayers: 2, batchFirst: true);
+        readonly Linear fc = new(256, 10);
+        public override Tensor Forward(Tensor x) => fc.Forward(lstm.Forward(x).Select(1, -1));
+    }
+
     static Workload[] Workloads() =>
     [
         .. new[] { 256, 1024, 2048 }.Select(n => new Workload($"sgemm_{n}_gflops", "GFLOP/s", () => () =>
@@ -63,6 +71,11 @@ public static class BenchCommand
         {
             var m = new FashionCnn();
             return TrainStep(m, Tensor.Randn(128, 1, 28, 28), Tensor.RandInt(0, 10, [128]), new Adam(m.Parameters(), 1e-3));
+        }),
+        new Workload("lstm_step_ms", "ms", () =>
+        {
+            var m = new LstmNet();
+            return TrainStep(m, Tensor.Randn(32, 50, 64), Tensor.RandInt(0, 10, [32]), new Adam(m.Parameters(), 1e-3));
         }),
         new Workload("mlp_infer1_us", "µs", () =>
         {

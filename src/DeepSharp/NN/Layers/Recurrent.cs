@@ -1,0 +1,369 @@
+namespace DeepSharp.NN;
+
+/// <summary>The non-linearity of an Elman <see cref="RNN"/> or <see cref="RNNCell"/> (nonlinearity='tanh' / 'relu').</summary>
+public enum RNNNonlinearity
+{
+    /// <summary>h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) ('tanh', the default).</summary>
+    Tanh,
+    /// <summary>h' = relu(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) ('relu').</summary>
+    ReLU,
+}
+
+/// <summary>
+/// Base of the multi-layer recurrent layers <see cref="RNN"/>, <see cref="LSTM"/> and <see cref="GRU"/> (torch.nn.RNNBase).
+/// Parameters are registered in PyTorch's order and under its names, per layer k and direction ("_reverse" for the
+/// backward direction of a bidirectional layer): weight_ih_lk (G·H, input of layer k), weight_hh_lk (G·H, H), and with
+/// bias bias_ih_lk and bias_hh_lk (G·H), where G is the number of gates (RNN 1, GRU 3 in order r, z, n, LSTM 4 in order
+/// i, f, g, o). A PyTorch state dict therefore loads with strict checking.
+/// <para>
+/// Input is (T, B, input_size), (B, T, input_size) with <see cref="BatchFirst"/>, unbatched (T, input_size), or a
+/// <see cref="PackedSequence"/>. Output is (T, B, D·H) (D = 2 when bidirectional, the two directions' features
+/// concatenated); the final states are (numLayers·D, B, H), index layer·D + direction.
+/// </para>
+/// <para>
+/// By default each layer and direction runs as one fused op (<see cref="UseFusedKernel"/>): one GEMM for every step's input
+/// projection, then per step one GEMM with W_hh and one fused gate kernel, and a backward through time of the same shape.
+/// Setting it to false runs the same maths composed from plain tensor ops (slower; the reference the fused path is tested against).
+/// </para>
+/// </summary>
+public abstract class RNNBase : Module
+{
+    private protected readonly RecurrentCell cell;
+    readonly string[] weightNames;
+
+    /// <summary>Number of features of the input (input_size).</summary>
+    public int InputSize { get; }
+    /// <summary>Number of features of the hidden state (hidden_size).</summary>
+    public int HiddenSize { get; }
+    /// <summary>Number of stacked layers (num_layers).</summary>
+    public int NumLayers { get; }
+    /// <summary>Whether the layers have bias_ih/bias_hh (bias).</summary>
+    public bool Bias { get; }
+    /// <summary>Whether input and output are (B, T, *) instead of (T, B, *) (batch_first); states stay (layers·D, B, H).</summary>
+    public bool BatchFirst { get; }
+    /// <summary>Dropout probability applied to the outputs of every layer but the last during training (dropout).</summary>
+    public double Dropout { get; }
+    /// <summary>Whether each layer also runs backwards in time (bidirectional).</summary>
+    public bool Bidirectional { get; }
+    /// <summary>Number of directions D: 2 when bidirectional, else 1.</summary>
+    public int NumDirections => Bidirectional ? 2 : 1;
+    /// <summary>
+    /// Use the fused recurrent kernel (default) or the composed reference built from plain ops. Both compute the same
+    /// function; the fused one is much faster. (No PyTorch equivalent; compare torch.backends.cudnn.enabled.)
+    /// </summary>
+    public bool UseFusedKernel { get; set; } = true;
+    /// <summary>Optional generator for the dropout masks between layers (null: the global one).</summary>
+    public Generator? Generator { get; set; }
+
+    private protected RNNBase(RecurrentCell cell, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
+        double dropout, bool bidirectional, DType dtype)
+    {
+        string name = GetType().Name;
+        if (inputSize <= 0) throw new ArgumentOutOfRangeException(nameof(inputSize), $"{name}: inputSize must be greater than zero, got {inputSize}");
+        if (hiddenSize <= 0) throw new ArgumentOutOfRangeException(nameof(hiddenSize), $"{name}: hiddenSize must be greater than zero, got {hiddenSize}");
+        if (numLayers <= 0) throw new ArgumentOutOfRangeException(nameof(numLayers), $"{name}: numLayers must be greater than zero, got {numLayers}");
+        if (!(dropout >= 0 && dropout <= 1)) throw new ArgumentOutOfRangeException(nameof(dropout), $"{name}: dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got {dropout}");
+        if (!dtype.IsFloatingPoint()) throw new ArgumentException($"{name}: dtype must be float32 or float64, got {dtype.TorchName()}", nameof(dtype));
+        this.cell = cell;
+        InputSize = inputSize; HiddenSize = hiddenSize; NumLayers = numLayers; Bias = bias; BatchFirst = batchFirst;
+        Dropout = dropout; Bidirectional = bidirectional;
+        int gates = RecurrentOps.GateCount(cell) * hiddenSize;
+        var names = new List<string>();
+        for (int layer = 0; layer < numLayers; layer++)
+            for (int dir = 0; dir < NumDirections; dir++)
+            {
+                string suffix = $"_l{layer}{(dir == 1 ? "_reverse" : "")}";
+                int layerInput = layer == 0 ? inputSize : hiddenSize * NumDirections;
+                Add($"weight_ih{suffix}", [gates, layerInput]);
+                Add($"weight_hh{suffix}", [gates, hiddenSize]);
+                if (bias) { Add($"bias_ih{suffix}", [gates]); Add($"bias_hh{suffix}", [gates]); }
+            }
+        weightNames = names.ToArray();
+        ResetParameters();
+
+        void Add(string paramName, int[] shape)
+        {
+            RegisterParameter(paramName, Parameter(Tensor.Empty(shape, dtype)));
+            names.Add(paramName);
+        }
+    }
+
+    /// <summary>The parameter names in PyTorch's order (RNNBase._flat_weights_names).</summary>
+    public IReadOnlyList<string> FlatWeightsNames => weightNames;
+
+    /// <summary>The parameters in <see cref="FlatWeightsNames"/> order (RNNBase._flat_weights).</summary>
+    public IReadOnlyList<Tensor> FlatWeights
+    {
+        get
+        {
+            var byName = new Dictionary<string, Tensor>();
+            foreach (var (n, p) in NamedParameters(recurse: false)) byName[n] = p;
+            return weightNames.Select(n => byName.TryGetValue(n, out var p) ? p
+                : throw new InvalidOperationException($"{GetType().Name}: parameter \"{n}\" is missing")).ToArray();
+        }
+    }
+
+    /// <summary>The parameters grouped per layer and direction: [w_ih, w_hh(, b_ih, b_hh)] (RNNBase.all_weights).</summary>
+    public IReadOnlyList<IReadOnlyList<Tensor>> AllWeights
+    {
+        get
+        {
+            var flat = FlatWeights;
+            int per = Bias ? 4 : 2;
+            return Enumerable.Range(0, flat.Count / per).Select(i => (IReadOnlyList<Tensor>)flat.Skip(i * per).Take(per).ToArray()).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// PyTorch's default initialisation (RNNBase.reset_parameters): every weight and bias from U(−1/√H, 1/√H), drawn in
+    /// parameter order.
+    /// </summary>
+    public void ResetParameters(Generator? generator = null)
+    {
+        double bound = 1 / Math.Sqrt(HiddenSize);
+        foreach (var p in FlatWeights) Init.Uniform(p, -bound, bound, generator);
+    }
+
+    /// <inheritdoc/>
+    public override string ExtraRepr()
+    {
+        var s = $"{InputSize}, {HiddenSize}";
+        if (NumLayers != 1) s += $", num_layers={NumLayers}";
+        if (!Bias) s += ", bias=False";
+        if (BatchFirst) s += ", batch_first=True";
+        if (Dropout != 0) s += $", dropout={PyFloat(Dropout)}";
+        if (Bidirectional) s += ", bidirectional=True";
+        return s;
+    }
+
+    // ---- forward ---------------------------------------------------------------------------------------------
+
+    string Op => GetType().Name;
+
+    /// <summary>Forward on a padded/unbatched tensor: (output, h_n, c_n) with PyTorch's shapes and layout.</summary>
+    private protected (Tensor Output, Tensor HN, Tensor? CN) ForwardTensor(Tensor input, Tensor? h0, Tensor? c0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank is not (2 or 3))
+            throw new ArgumentException($"{Op}: expected input to be 2-D (T, input_size) unbatched or 3-D {(BatchFirst ? "(B, T, input_size)" : "(T, B, input_size)")}, got shape {ShapeUtil.Format(input.shape)}", nameof(input));
+        bool batched = input.Rank == 3;
+        CheckDType(input, nameof(input));
+        if (!batched)
+        {
+            foreach (var (state, arg) in new[] { (h0, "h0"), (c0, "c0") })
+                if (state != null && state.Rank != 2)
+                    throw new ArgumentException($"{Op}: for unbatched 2-D input of shape {ShapeUtil.Format(input.shape)}, {arg} should also be 2-D (numLayers·D, H), got shape {ShapeUtil.Format(state.shape)}", arg);
+            input = input.Unsqueeze(BatchFirst ? 0 : 1);
+            h0 = h0?.Unsqueeze(1); c0 = c0?.Unsqueeze(1);
+        }
+        else
+        {
+            foreach (var (state, arg) in new[] { (h0, "h0"), (c0, "c0") })
+                if (state != null && state.Rank != 3)
+                    throw new ArgumentException($"{Op}: for batched 3-D input of shape {ShapeUtil.Format(input.shape)}, {arg} should also be 3-D (numLayers·D, B, H), got shape {ShapeUtil.Format(state.shape)}", arg);
+        }
+        var timeMajor = BatchFirst ? input.Transpose(0, 1) : input;
+        int steps = timeMajor.shape[0], batch = timeMajor.shape[1];
+        if (timeMajor.shape[2] != InputSize)
+            throw new ArgumentException($"{Op}: input.size(-1) must be equal to input_size. Expected {InputSize}, got {timeMajor.shape[2]} (input shape {ShapeUtil.Format(input.shape)})", nameof(input));
+        if (steps == 0 || batch == 0)
+            throw new ArgumentException($"{Op}: input has no {(steps == 0 ? "time steps" : "sequences")} (shape {ShapeUtil.Format(input.shape)})", nameof(input));
+        var data = timeMajor.Reshape(steps * batch, InputSize);
+        var batchSizes = new int[steps];
+        Array.Fill(batchSizes, batch);
+        var (outData, hN, cN) = Run(data, batchSizes, h0, c0, input.DType);
+        var output = outData.View(steps, batch, NumDirections * HiddenSize);
+        if (BatchFirst) output = output.Transpose(0, 1);
+        if (!batched) { output = output.Squeeze(BatchFirst ? 0 : 1); hN = hN.Squeeze(1); cN = cN?.Squeeze(1); }
+        return (output, hN, cN);
+    }
+
+    /// <summary>Forward on a packed batch: output packed the same way, final states in the original batch order.</summary>
+    private protected (PackedSequence Output, Tensor HN, Tensor? CN) ForwardPacked(PackedSequence input, Tensor? h0, Tensor? c0)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var data = input.Data;
+        if (data.Rank != 2 || data.shape[1] != InputSize)
+            throw new ArgumentException($"{Op}: packed input data must be (sum of lengths, input_size={InputSize}), got shape {ShapeUtil.Format(data.shape)}", nameof(input));
+        CheckDType(data, nameof(input));
+        foreach (var (state, arg) in new[] { (h0, "h0"), (c0, "c0") })
+            if (state != null && state.Rank != 3)
+                throw new ArgumentException($"{Op}: with packed input, {arg} must be 3-D (numLayers·D, B, H), got shape {ShapeUtil.Format(state.shape)}", arg);
+        if (input.SortedIndices is { } sorted)
+        {
+            CheckState(h0, "h0", input.BatchSize); CheckState(c0, "c0", input.BatchSize);
+            h0 = h0?.IndexSelect(1, sorted); c0 = c0?.IndexSelect(1, sorted);
+        }
+        var (outData, hN, cN) = Run(data, input.BatchSizesArray, h0, c0, data.DType);
+        if (input.UnsortedIndices is { } unsorted) { hN = hN.IndexSelect(1, unsorted); cN = cN?.IndexSelect(1, unsorted); }
+        return (input.WithData(outData), hN, cN);
+    }
+
+    void CheckDType(Tensor t, string arg)
+    {
+        var weight = FlatWeights[0];
+        if (t.DType != weight.DType)
+            throw new ArgumentException($"{Op}: input must have the type {weight.DType.TorchName()} (the parameters' dtype), got {t.DType.TorchName()} of shape {ShapeUtil.Format(t.shape)}", arg);
+    }
+
+    void CheckState(Tensor? state, string arg, int batch)
+    {
+        if (state == null) return;
+        int[] expected = [NumLayers * NumDirections, batch, HiddenSize];
+        if (!state.shape.AsSpan().SequenceEqual(expected))
+        {
+            string what = cell == RecurrentCell.Lstm ? $"hidden[{(arg == "h0" ? 0 : 1)}]" : "hidden";
+            throw new ArgumentException($"{Op}: expected {what} size {ShapeUtil.Format(expected)}, got {ShapeUtil.Format(state.shape)} ({arg} is (numLayers·D, B, H))", arg);
+        }
+        var weight = FlatWeights[0];
+        if (state.DType != weight.DType)
+            throw new ArgumentException($"{Op}: {arg} must have the type {weight.DType.TorchName()}, got {state.DType.TorchName()}", arg);
+    }
+
+    /// <summary>All layers over packed rows (N, input_size) → (N, D·H), h_n, c_n (each (layers·D, B, H)).</summary>
+    (Tensor Output, Tensor HN, Tensor? CN) Run(Tensor data, int[] batchSizes, Tensor? h0, Tensor? c0, DType dtype)
+    {
+        int batch = batchSizes[0], D = NumDirections;
+        bool lstm = cell == RecurrentCell.Lstm;
+        CheckState(h0, "h0", batch);
+        if (lstm) CheckState(c0, "c0", batch);
+        int[] stateShape = [NumLayers * D, batch, HiddenSize];
+        h0 ??= Tensor.Zeros(stateShape, dtype);
+        if (lstm) c0 ??= Tensor.Zeros(stateShape, dtype);
+        var weights = FlatWeights;
+        int per = Bias ? 4 : 2;
+        var hN = new Tensor[NumLayers * D];
+        var cN = lstm ? new Tensor[NumLayers * D] : null;
+        var layerInput = data;
+        var outputs = new Tensor[D];
+        for (int layer = 0; layer < NumLayers; layer++)
+        {
+            for (int dir = 0; dir < D; dir++)
+            {
+                int idx = layer * D + dir, w = idx * per;
+                var hInit = h0.Select(0, idx);
+                var cInit = lstm ? c0!.Select(0, idx) : null;
+                Tensor? bIh = Bias ? weights[w + 2] : null, bHh = Bias ? weights[w + 3] : null;
+                var (y, h, c) = UseFusedKernel
+                    ? RecurrentOps.Layer(cell, layerInput, batchSizes, dir == 1, hInit, cInit, weights[w], weights[w + 1], bIh, bHh)
+                    : RecurrentReference.Layer(cell, layerInput, batchSizes, dir == 1, hInit, cInit, weights[w], weights[w + 1], bIh, bHh);
+                outputs[dir] = y; hN[idx] = h;
+                if (cN != null) cN[idx] = c!;
+            }
+            layerInput = D == 1 ? outputs[0] : Tensor.Cat(outputs, 1);
+            if (Dropout > 0 && IsTraining && layer < NumLayers - 1) layerInput = F.Dropout(layerInput, Dropout, true, Generator);
+        }
+        return (layerInput, Tensor.Stack(hN), cN == null ? null : Tensor.Stack(cN));
+    }
+}
+
+/// <summary>
+/// Multi-layer Elman RNN (torch.nn.RNN): h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh), or relu.
+/// See <see cref="RNNBase"/> for shapes, parameter names and packing.
+/// </summary>
+public class RNN : RNNBase
+{
+    /// <summary>The non-linearity (nonlinearity).</summary>
+    public RNNNonlinearity Nonlinearity { get; }
+
+    /// <summary>
+    /// Creates the layer and initialises it like PyTorch (torch.nn.RNN(input_size, hidden_size, num_layers, nonlinearity,
+    /// bias, batch_first, dropout, bidirectional, dtype=)).
+    /// </summary>
+    public RNN(int inputSize, int hiddenSize, int numLayers = 1, RNNNonlinearity nonlinearity = RNNNonlinearity.Tanh, bool bias = true,
+        bool batchFirst = false, double dropout = 0, bool bidirectional = false, DType dtype = DType.Float32)
+        : base(nonlinearity == RNNNonlinearity.ReLU ? RecurrentCell.RnnRelu : RecurrentCell.RnnTanh, inputSize, hiddenSize, numLayers,
+            bias, batchFirst, dropout, bidirectional, dtype)
+        => Nonlinearity = nonlinearity;
+
+    /// <summary>Runs the layer from zero initial states and returns the output only (torch.nn.RNN.forward(input)[0]).</summary>
+    public override Tensor Forward(Tensor input) => Forward(input, null).Output;
+
+    /// <summary>
+    /// Runs the layer (torch.nn.RNN.forward(input, h_0)): input (T, B, input_size) (or batch-first / unbatched), h0
+    /// (numLayers·D, B, H) or null for zeros. Returns the output (T, B, D·H) and h_n (numLayers·D, B, H).
+    /// </summary>
+    public (Tensor Output, Tensor HN) Forward(Tensor input, Tensor? h0)
+    {
+        var (o, h, _) = ForwardTensor(input, h0, null);
+        return (o, h);
+    }
+
+    /// <summary>Runs the layer on a packed batch (torch.nn.RNN.forward(PackedSequence, h_0)); h_n is each sequence's state at its last step.</summary>
+    public (PackedSequence Output, Tensor HN) Forward(PackedSequence input, Tensor? h0 = null)
+    {
+        var (o, h, _) = ForwardPacked(input, h0, null);
+        return (o, h);
+    }
+}
+
+/// <summary>
+/// Multi-layer long short-term memory (torch.nn.LSTM): gates i, f, g, o = σ, σ, tanh, σ of x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh,
+/// c' = f·c + i·g, h' = o·tanh(c'). See <see cref="RNNBase"/> for shapes, parameter names and packing.
+/// </summary>
+public class LSTM : RNNBase
+{
+    /// <summary>
+    /// Creates the layer and initialises it like PyTorch (torch.nn.LSTM(input_size, hidden_size, num_layers, bias,
+    /// batch_first, dropout, bidirectional, dtype=)).
+    /// </summary>
+    public LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false, double dropout = 0,
+        bool bidirectional = false, DType dtype = DType.Float32)
+        : base(RecurrentCell.Lstm, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype) { }
+
+    /// <summary>Runs the layer from zero initial states and returns the output only (torch.nn.LSTM.forward(input)[0]).</summary>
+    public override Tensor Forward(Tensor input) => Forward(input, null).Output;
+
+    /// <summary>
+    /// Runs the layer (torch.nn.LSTM.forward(input, (h_0, c_0))): input (T, B, input_size) (or batch-first / unbatched),
+    /// state (h0, c0) each (numLayers·D, B, H), or null for zeros. Returns the output (T, B, D·H) and (h_n, c_n).
+    /// </summary>
+    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state)
+    {
+        var (o, h, c) = ForwardTensor(input, state?.H, state?.C);
+        return (o, (h, c!));
+    }
+
+    /// <summary>Runs the layer on a packed batch (torch.nn.LSTM.forward(PackedSequence, (h_0, c_0))); (h_n, c_n) hold each sequence's state at its last step.</summary>
+    public (PackedSequence Output, (Tensor H, Tensor C) State) Forward(PackedSequence input, (Tensor H, Tensor C)? state = null)
+    {
+        var (o, h, c) = ForwardPacked(input, state?.H, state?.C);
+        return (o, (h, c!));
+    }
+}
+
+/// <summary>
+/// Multi-layer gated recurrent unit (torch.nn.GRU): r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r·h_n),
+/// h' = (1 − z)·n + z·h, where x_* = x·W_i*ᵀ + b_i* and h_* = h·W_h*ᵀ + b_h* (b_hn inside the r product, as in PyTorch).
+/// See <see cref="RNNBase"/> for shapes, parameter names and packing.
+/// </summary>
+public class GRU : RNNBase
+{
+    /// <summary>
+    /// Creates the layer and initialises it like PyTorch (torch.nn.GRU(input_size, hidden_size, num_layers, bias,
+    /// batch_first, dropout, bidirectional, dtype=)).
+    /// </summary>
+    public GRU(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false, double dropout = 0,
+        bool bidirectional = false, DType dtype = DType.Float32)
+        : base(RecurrentCell.Gru, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype) { }
+
+    /// <summary>Runs the layer from zero initial states and returns the output only (torch.nn.GRU.forward(input)[0]).</summary>
+    public override Tensor Forward(Tensor input) => Forward(input, null).Output;
+
+    /// <summary>
+    /// Runs the layer (torch.nn.GRU.forward(input, h_0)): input (T, B, input_size) (or batch-first / unbatched), h0
+    /// (numLayers·D, B, H) or null for zeros. Returns the output (T, B, D·H) and h_n (numLayers·D, B, H).
+    /// </summary>
+    public (Tensor Output, Tensor HN) Forward(Tensor input, Tensor? h0)
+    {
+        var (o, h, _) = ForwardTensor(input, h0, null);
+        return (o, h);
+    }
+
+    /// <summary>Runs the layer on a packed batch (torch.nn.GRU.forward(PackedSequence, h_0)); h_n is each sequence's state at its last step.</summary>
+    public (PackedSequence Output, Tensor HN) Forward(PackedSequence input, Tensor? h0 = null)
+    {
+        var (o, h, _) = ForwardPacked(input, h0, null);
+        return (o, h);
+    }
+}

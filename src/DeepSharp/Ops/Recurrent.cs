@@ -1,0 +1,284 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using DeepSharp.Kernels;
+
+namespace DeepSharp;
+
+/// <summary>The cell of a recurrent layer (torch.nn.RNNBase mode: 'RNN_TANH', 'RNN_RELU', 'LSTM', 'GRU').</summary>
+internal enum RecurrentCell { RnnTanh, RnnRelu, Lstm, Gru }
+
+/// <summary>
+/// One direction of one recurrent layer over a whole (packed) sequence as a single autograd op, the fused path behind
+/// RNN/LSTM/GRU and their cells.
+/// <para>
+/// Layout: the input is "packed" time-major rows (N, I): step t owns rows [offset_t, offset_t + batchSizes[t]) and
+/// batch sizes never grow with t, so a plain (T, B, I) tensor is the case batchSizes = [B, …, B]. Sequences of a
+/// packed batch are sorted by decreasing length: at step t only the first batchSizes[t] rows of the state advance,
+/// the rest keep their state, which is how h_n ends up holding each sequence's state at its last valid step (and, in
+/// the reverse direction, a sequence starts from h0 at its own last step).
+/// </para>
+/// <para>
+/// Forward: one GEMM projects every step's input (N, I)·W_ihᵀ; each step then does one (bs, H)·W_hhᵀ GEMM
+/// accumulated into that step's gate rows, and one fused gate kernel (<see cref="RecurrentKernels"/>), saving the
+/// activations, the previous states and (LSTM) the cells. Backward through time reuses those buffers: per step the fused
+/// gate backward and one (bs, G·H)·W_hh GEMM for the gradient of the previous state; afterwards dX, dW_ih and dW_hh are
+/// one GEMM each over all steps and the bias gradients column sums. The three results (output, h_n, c_n) are views of
+/// one flat tensor that carries the node. Higher-order gradients (createGraph) re-run the composed reference
+/// (<see cref="RecurrentReference"/>) and differentiate it.
+/// </para>
+/// PyTorch equivalent: the per-layer loop of aten/src/ATen/native/RNN.cpp (FullLayer / PackedLayer / ReversedPackedLayer).
+/// </summary>
+internal static class RecurrentOps
+{
+    internal static int GateCount(RecurrentCell cell) => cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
+
+    internal static string Name(RecurrentCell cell) => cell switch
+    {
+        RecurrentCell.Lstm => "LSTM", RecurrentCell.Gru => "GRU", RecurrentCell.RnnRelu => "RNN_RELU", _ => "RNN_TANH",
+    };
+
+    /// <summary>Start row of each step in packed data.</summary>
+    internal static int[] Offsets(int[] batchSizes)
+    {
+        var offsets = new int[batchSizes.Length];
+        for (int t = 1; t < batchSizes.Length; t++) offsets[t] = offsets[t - 1] + batchSizes[t - 1];
+        return offsets;
+    }
+
+    /// <summary>
+    /// Runs one direction of a layer. <paramref name="input"/> (N, I) packed rows, <paramref name="h0"/> (and for LSTM
+    /// <paramref name="c0"/>) of shape (B, H) with B = batchSizes[0]; weights (G·H, I), (G·H, H), biases (G·H) or null.
+    /// Returns output (N, H), h_n (B, H) and, for LSTM, c_n (B, H). Shapes are checked by the caller.
+    /// </summary>
+    internal static (Tensor Output, Tensor HN, Tensor? CN) Layer(RecurrentCell cell, Tensor input, int[] batchSizes, bool reverse,
+        Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh)
+    {
+        bool lstm = cell == RecurrentCell.Lstm;
+        int n = input.shape[0], batch = h0.shape[0], hidden = h0.shape[1];
+        var x = LinearOp.Dense(input); var h0d = LinearOp.Dense(h0); var c0d = c0 == null ? null : LinearOp.Dense(c0);
+        var wi = LinearOp.Dense(wIh); var wh = LinearOp.Dense(wHh);
+        var bi = bIh == null ? null : LinearOp.Dense(bIh); var bh = bHh == null ? null : LinearOp.Dense(bHh);
+
+        var ctx = new Context(cell, batchSizes, reverse, n, x.shape[1], hidden, batch, input.DType);
+        var flat = Tensor.AllocUninit(input.DType, [n * hidden + batch * hidden * (lstm ? 2 : 1)]);
+        ctx.Allocate();
+        if (input.DType == DType.Float32) Forward<float>(ctx, x, h0d, c0d, wi, wh, bi, bh, flat);
+        else Forward<double>(ctx, x, h0d, c0d, wi, wh, bi, bh, flat);
+
+        ctx.Flat = flat;
+        Tensor?[] inputs = [input, h0, c0, wIh, wHh, bIh, bHh];
+        if (Autograd.IsGradEnabled && inputs.Any(t => t is { RequiresGrad: true }))
+        {
+            var needs = inputs.Select(t => t is { RequiresGrad: true }).ToArray();
+            Autograd.Record(flat, lstm ? "LstmBackward" : cell == RecurrentCell.Gru ? "GruBackward" : "RnnBackward", inputs, g =>
+            {
+                if (Autograd.IsGradEnabled)   // createGraph: differentiate the composed ops instead
+                    return RecurrentReference.LayerGrad(cell, input, batchSizes, reverse, h0, c0, wIh, wHh, bIh, bHh, g);
+                var gd = LinearOp.Dense(g);
+                return input.DType == DType.Float32
+                    ? Backward<float>(ctx, needs, x, wi, wh, gd)
+                    : Backward<double>(ctx, needs, x, wi, wh, gd);
+            }, [.. inputs.Where(t => t != null)!, .. (lstm || cell == RecurrentCell.Gru ? Array.Empty<Tensor>() : [flat])]);
+        }
+        var output = flat.Narrow(0, 0, n * hidden).View(n, hidden);
+        var hN = flat.Narrow(0, n * hidden, batch * hidden).View(batch, hidden);
+        var cN = lstm ? flat.Narrow(0, (n + batch) * hidden, batch * hidden).View(batch, hidden) : null;
+        return (output, hN, cN);
+    }
+
+    /// <summary>Sizes and the buffers saved between forward and backward.</summary>
+    sealed class Context(RecurrentCell cell, int[] batchSizes, bool reverse, int n, int inputSize, int hidden, int batch, DType dtype)
+    {
+        public readonly RecurrentCell Cell = cell;
+        public readonly int[] BatchSizes = batchSizes, Offsets = RecurrentOps.Offsets(batchSizes);
+        public readonly bool Reverse = reverse;
+        public readonly int N = n, I = inputSize, H = hidden, B = batch, G = GateCount(cell) * hidden;
+        public readonly DType DType = dtype;
+        /// <summary>(N, G): gate activations after forward.</summary>
+        public Tensor Gates = null!;
+        /// <summary>(N, H): the state each step started from.</summary>
+        public Tensor HPrev = null!;
+        /// <summary>LSTM (N, H): the cell each step started from, and the cell it produced.</summary>
+        public Tensor? CPrev, C;
+        /// <summary>The flat result (output rows, then h_n, then c_n); the RNN backward reads its outputs.</summary>
+        public Tensor Flat = null!;
+        /// <summary>GRU (N, G): h·W_hhᵀ + b_hh of each step.</summary>
+        public Tensor? Gh;
+
+        public int Steps => BatchSizes.Length;
+        /// <summary>The time index processed at position <paramref name="s"/> of the forward order.</summary>
+        public int TimeAt(int s) => Reverse ? Steps - 1 - s : s;
+
+        public void Allocate()
+        {
+            Gates = Tensor.AllocUninit(DType, [N, G]);
+            HPrev = Tensor.AllocUninit(DType, [N, H]);
+            if (Cell == RecurrentCell.Lstm) { CPrev = Tensor.AllocUninit(DType, [N, H]); C = Tensor.AllocUninit(DType, [N, H]); }
+            if (Cell == RecurrentCell.Gru) Gh = Tensor.AllocUninit(DType, [N, G]);
+        }
+    }
+
+    static void Forward<T>(Context ctx, Tensor x, Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh, Tensor flat)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int N = ctx.N, H = ctx.H, G = ctx.G, B = ctx.B;
+        var gates = ctx.Gates.Span<T>();
+        var hPrev = ctx.HPrev.Span<T>();
+        using var wHhPacked = Kernels.Gemm.PackB<T>(true, H, G, wHh.Span<T>(), H);   // W_hhᵀ, packed once for all steps
+        var all = flat.Span<T>();
+        var y = all[..(N * H)];
+        var h = all.Slice(N * H, B * H);
+        var c = ctx.Cell == RecurrentCell.Lstm ? all.Slice((N + B) * H, B * H) : default;
+
+        // Input projection for every step at once: (N, I)·W_ihᵀ (+ biases).
+        Gemm<T>(false, true, N, G, ctx.I, x.Span<T>(), ctx.I, wIh.Span<T>(), ctx.I, T.Zero, gates, G);
+        if (bIh != null || bHh != null)
+        {
+            var bias = new T[G];
+            if (bIh != null) bIh.Span<T>().CopyTo(bias);
+            if (bHh != null && ctx.Cell != RecurrentCell.Gru) TensorPrimitives.Add(bias, bHh.Span<T>(), bias);
+            for (int r = 0; r < N; r++) TensorPrimitives.Add(gates.Slice(r * G, G), bias, gates.Slice(r * G, G));
+        }
+        h0.Span<T>().CopyTo(h);
+        if (c0 != null) c0.Span<T>().CopyTo(c);
+
+        for (int s = 0; s < ctx.Steps; s++)
+        {
+            int t = ctx.TimeAt(s), bs = ctx.BatchSizes[t], row = ctx.Offsets[t];
+            var gRows = gates.Slice(row * G, bs * G);
+            var hp = hPrev.Slice(row * H, bs * H);
+            var yRows = y.Slice(row * H, bs * H);
+            h[..(bs * H)].CopyTo(hp);
+            switch (ctx.Cell)
+            {
+                case RecurrentCell.Lstm:
+                {
+                    var cp = ctx.CPrev!.Span<T>().Slice(row * H, bs * H);
+                    var cRows = ctx.C!.Span<T>().Slice(row * H, bs * H);
+                    c[..(bs * H)].CopyTo(cp);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, H, wHhPacked, T.One, gRows, G);
+                    RecurrentKernels.LstmForward<T>(gRows, cp, cRows, yRows, bs, H);
+                    cRows.CopyTo(c);
+                    break;
+                }
+                case RecurrentCell.Gru:
+                {
+                    var ghRows = ctx.Gh!.Span<T>().Slice(row * G, bs * G);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, H, wHhPacked, T.Zero, ghRows, G);
+                    if (bHh != null)
+                    {
+                        var b = bHh.Span<T>();
+                        for (int r = 0; r < bs; r++) TensorPrimitives.Add(ghRows.Slice(r * G, G), b, ghRows.Slice(r * G, G));
+                    }
+                    RecurrentKernels.GruForward<T>(gRows, ghRows, hp, yRows, bs, H);
+                    break;
+                }
+                default:
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, H, wHhPacked, T.One, gRows, G);
+                    RecurrentKernels.RnnForward<T>(gRows, yRows, ctx.Cell == RecurrentCell.RnnRelu);
+                    break;
+            }
+            yRows.CopyTo(h);
+        }
+    }
+
+    /// <summary>Gradients for [input, h0, c0, W_ih, W_hh, b_ih, b_hh] from the gradient of the flat result.</summary>
+    static Tensor?[] Backward<T>(Context ctx, bool[] needs, Tensor x, Tensor wIh, Tensor wHh, Tensor g)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int N = ctx.N, H = ctx.H, G = ctx.G, B = ctx.B, I = ctx.I;
+        bool lstm = ctx.Cell == RecurrentCell.Lstm, gru = ctx.Cell == RecurrentCell.Gru;
+        var gAll = g.Span<T>();
+        var dy = gAll[..(N * H)];
+        var gates = ctx.Gates.Span<T>();
+        var hPrev = ctx.HPrev.Span<T>();
+        using var wHhPacked = Kernels.Gemm.PackB<T>(false, G, H, wHh.Span<T>(), H);   // W_hh, packed once for all steps
+        var dGatesT = Tensor.AllocUninit(ctx.DType, [N, G]);
+        var dGhT = gru ? Tensor.AllocUninit(ctx.DType, [N, G]) : dGatesT;
+        var dGates = dGatesT.Span<T>(); var dGh = dGhT.Span<T>();
+        var dhT = Tensor.AllocUninit(ctx.DType, [B, H]);
+        var dh = dhT.Span<T>();
+        gAll.Slice(N * H, B * H).CopyTo(dh);
+        Tensor? dcT = null;
+        if (lstm) { dcT = Tensor.AllocUninit(ctx.DType, [B, H]); gAll.Slice((N + B) * H, B * H).CopyTo(dcT.Span<T>()); }
+        var dc = lstm ? dcT!.Span<T>() : default;
+        bool relu = ctx.Cell == RecurrentCell.RnnRelu;
+
+        for (int s = ctx.Steps - 1; s >= 0; s--)
+        {
+            int t = ctx.TimeAt(s), bs = ctx.BatchSizes[t], row = ctx.Offsets[t];
+            var dhRows = dh[..(bs * H)];
+            TensorPrimitives.Add(dhRows, dy.Slice(row * H, bs * H), dhRows);
+            var dgRows = dGates.Slice(row * G, bs * G);
+            switch (ctx.Cell)
+            {
+                case RecurrentCell.Lstm:
+                    RecurrentKernels.LstmBackward<T>(gates.Slice(row * G, bs * G), ctx.CPrev!.Span<T>().Slice(row * H, bs * H),
+                        ctx.C!.Span<T>().Slice(row * H, bs * H), dhRows, dc[..(bs * H)], dgRows, bs, H);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, H);
+                    break;
+                case RecurrentCell.Gru:
+                {
+                    var dghRows = dGh.Slice(row * G, bs * G);
+                    RecurrentKernels.GruBackward<T>(gates.Slice(row * G, bs * G), ctx.Gh!.Span<T>().Slice(row * G, bs * G),
+                        hPrev.Slice(row * H, bs * H), dhRows, dgRows, dghRows, bs, H);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dghRows, G, wHhPacked, T.One, dhRows, H);
+                    break;
+                }
+                default:
+                {
+                    // the step's output rows hold h = act(pre)
+                    RecurrentKernels.RnnBackward<T>(ctx.Flat.Span<T>().Slice(row * H, bs * H), dhRows, dgRows, relu);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, H);
+                    break;
+                }
+            }
+        }
+
+        var grads = new Tensor?[7];
+        if (needs[0])
+        {
+            var dx = Tensor.AllocUninit(ctx.DType, [N, I]);
+            Gemm<T>(false, false, N, I, G, dGates, G, wIh.Span<T>(), I, T.Zero, dx.Span<T>(), I);
+            grads[0] = dx;
+        }
+        if (needs[1]) grads[1] = dhT;
+        if (needs[2]) grads[2] = dcT;
+        if (needs[3])
+        {
+            var dw = Tensor.AllocUninit(ctx.DType, [G, I]);
+            Gemm<T>(true, false, G, I, N, dGates, G, x.Span<T>(), I, T.Zero, dw.Span<T>(), I);
+            grads[3] = dw;
+        }
+        if (needs[4])
+        {
+            var dw = Tensor.AllocUninit(ctx.DType, [G, H]);
+            Gemm<T>(true, false, G, H, N, dGh, G, hPrev, H, T.Zero, dw.Span<T>(), H);
+            grads[4] = dw;
+        }
+        if (needs[5]) grads[5] = ColumnSums<T>(dGates, N, G, ctx.DType);
+        if (needs[6]) grads[6] = gru ? ColumnSums<T>(dGh, N, G, ctx.DType) : needs[5] ? grads[5]!.Clone() : ColumnSums<T>(dGates, N, G, ctx.DType);
+        return grads;
+    }
+
+    static Tensor ColumnSums<T>(ReadOnlySpan<T> m, int rows, int cols, DType dtype) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var result = Tensor.Alloc(dtype, [cols]);
+        var r = result.Span<T>();
+        for (int i = 0; i < rows; i++) TensorPrimitives.Add(r, m.Slice(i * cols, cols), r);
+        return result;
+    }
+
+    /// <summary>C = op(A)·op(B) + beta·C on spans (Gemm.Sgemm / Dgemm by element type).</summary>
+    internal static void Gemm<T>(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb,
+        T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+            Kernels.Gemm.Sgemm(transA, transB, m, n, k, 1f, MemoryMarshal.Cast<T, float>(a), lda, MemoryMarshal.Cast<T, float>(b), ldb,
+                float.CreateTruncating(beta), MemoryMarshal.Cast<T, float>(c), ldc);
+        else
+            Kernels.Gemm.Dgemm(transA, transB, m, n, k, 1.0, MemoryMarshal.Cast<T, double>(a), lda, MemoryMarshal.Cast<T, double>(b), ldb,
+                double.CreateTruncating(beta), MemoryMarshal.Cast<T, double>(c), ldc);
+    }
+}
