@@ -134,7 +134,7 @@ public static partial class F
         return reason.Length == 0;
     }
 
-    static Tensor UnitStride(Tensor t) => t.Shape[^1] <= 1 || t.Strides[^1] == 1 ? t : t.Contiguous();
+    static Tensor UnitStride(Tensor t) => ScaledDotProductAttentionOp.KernelReadable(t) ? t : t.Contiguous();
 
     /// <summary>The seed of the lean kernel's hashed dropout mask, drawn from <paramref name="generator"/> or the global stream.</summary>
     internal static ulong DropoutSeed(double p, Generator? generator)

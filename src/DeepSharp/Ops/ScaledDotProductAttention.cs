@@ -71,7 +71,7 @@ internal static class ScaledDotProductAttentionOp
         int rank = q.Rank, l = q.shape[^2], s = k.shape[^2], e = q.shape[^1], ev = v.shape[^1];
         var batch = q.shape[..^2];
         if (k.Rank != rank || v.Rank != rank || !k.shape[..^2].SequenceEqual(batch) || !v.shape[..^2].SequenceEqual(batch)
-            || k.shape[^1] != e || v.shape[^2] != s || !UnitFeatureStride(q) || !UnitFeatureStride(k) || !UnitFeatureStride(v))
+            || k.shape[^1] != e || v.shape[^2] != s || !KernelReadable(q) || !KernelReadable(k) || !KernelReadable(v))
             throw new InvalidOperationException($"internal: lean attention needs matching (batch..., rows, features) views with unit feature stride, got {ShapeUtil.Format(q.shape)}, {ShapeUtil.Format(k.shape)}, {ShapeUtil.Format(v.shape)}");
         Tensor? mask = additiveMask == null ? null : MaskView(additiveMask, batch, l, s, q.DType);
         var output = AllocInOrder(q.DType, [.. batch, l, ev], outputOrder ?? Identity(rank), zero: false);
@@ -88,7 +88,7 @@ internal static class ScaledDotProductAttentionOp
                 var grads = sources.Select(t => AllocLike(t)).ToArray();
                 Tensor gq, gk, gv;
                 using (Autograd.NoGrad()) (gq, gk, gv) = select(grads);
-                var go = UnitFeatureStride(g) ? g : g.Contiguous();
+                var go = KernelReadable(g) ? g : Tensor.CopyToContiguous(g);
                 if (q.DType == DType.Float32) RunBackward<float>(q, k, v, mask, output, lse, go, gq, gk, gv, scale, causal, causalOffset, dropoutP, seed);
                 else RunBackward<double>(q, k, v, mask, output, lse, go, gq, gk, gv, scale, causal, causalOffset, dropoutP, seed);
                 return grads.Select((t, i) => sources[i].RequiresGrad ? t : null).ToArray();
@@ -113,6 +113,9 @@ internal static class ScaledDotProductAttentionOp
     }
 
     static bool UnitFeatureStride(Tensor t) => t.shape[^1] <= 1 || t.strides[^1] == 1;
+
+    /// <summary>True when the kernel's GEMMs can read <paramref name="t"/> in place: unit stride along features and rows at least a row apart.</summary>
+    internal static bool KernelReadable(Tensor t) => UnitFeatureStride(t) && (t.shape[^2] <= 1 || t.strides[^2] >= t.shape[^1]);
 
     static int[] Identity(int rank) => Enumerable.Range(0, rank).ToArray();
 
@@ -162,7 +165,7 @@ internal static class ScaledDotProductAttentionOp
     }
 
     /// <summary>Describes a (batch..., rows, cols) view as an operand: per-batch-entry offsets and the row stride.</summary>
-    static unsafe AttentionOperand<T> Operand<T>(Pins pins, Tensor t, int batchRank) where T : unmanaged
+    static unsafe AttentionOperand<T> Operand<T>(Pins pins, Tensor t, int batchRank, bool isMask = false) where T : unmanaged
     {
         int n = 1;
         for (int d = 0; d < batchRank; d++) n *= t.shape[d];
@@ -176,7 +179,8 @@ internal static class ScaledDotProductAttentionOp
         return new AttentionOperand<T>
         {
             Data = pins.Pin(t.Array<T>()), Offsets = pins.Pin(offsets),
-            RowStride = t.shape[batchRank] <= 1 ? 0 : t.strides[batchRank],
+            // a single row: any stride works for the mask (never read past), the GEMMs want at least the row length
+            RowStride = t.shape[batchRank] > 1 ? t.strides[batchRank] : isMask ? 0 : Math.Max(1, t.shape[batchRank + 1]),
         };
     }
 
@@ -187,7 +191,7 @@ internal static class ScaledDotProductAttentionOp
         return new AttentionKernel.Problem<T>
         {
             Q = Operand<T>(pins, q, br), K = Operand<T>(pins, k, br), V = Operand<T>(pins, v, br), O = Operand<T>(pins, output, br),
-            Mask = mask == null ? default : Operand<T>(pins, mask, br), HasMask = mask != null,
+            Mask = mask == null ? default : Operand<T>(pins, mask, br, isMask: true), HasMask = mask != null,
             Lse = pins.Pin(lse.Array<T>()) + lse.offset,
             L = q.shape[^2], S = k.shape[^2], E = q.shape[^1], Ev = v.shape[^1],
             Scale = T.CreateChecked(scale), Causal = causal, CausalOffset = causalOffset, DropoutP = dropoutP, Seed = seed,

@@ -74,6 +74,20 @@ public class SdpaTests
     });
 
     [Fact]
+    public void BroadcastUpstreamGradientAndSingleRows()
+    {
+        DeepSharp.Random.Seed(10);
+        // Sum() sends back an expanded gradient (zero strides); one query row (decoding) has no row stride
+        foreach (int l in new[] { 1, 4 })
+        {
+            var q = R(2, 2, l, 3); var k = R(2, 2, 5, 3); var v = R(2, 2, 5, 3);
+            var gp = Autograd.Grad([Sdpa(q, k, v, AttentionPath.Plain).Sum()], [q, k, v]);
+            var gl = Autograd.Grad([Sdpa(q, k, v, AttentionPath.Lean).Sum()], [q, k, v]);
+            for (int i = 0; i < 3; i++) AssertClose(gp[i]!, gl[i]!, 1e-10, 1e-10, $"gradient {i}");
+        }
+    }
+
+    [Fact]
     public void Float32PathsAgree()
     {
         DeepSharp.Random.Seed(4);
