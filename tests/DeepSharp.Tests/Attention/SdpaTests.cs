@@ -43,6 +43,15 @@ public class SdpaTests
     });
 
     [Fact]
+    public void DefaultTilesOnLongerSequences()
+    {
+        DeepSharp.Random.Seed(11);
+        // 200 queries × 300 keys: four query blocks and three key blocks of the default tiles
+        AssertPathsAgree(R(1, 200, 8), R(1, 300, 8), R(1, 300, 8), causal: true);
+        AssertPathsAgree(R(1, 200, 8), R(1, 300, 8), R(1, 300, 8), mask: Tensor.Randn(200, 300, DType.Float64));
+    }
+
+    [Fact]
     public void LeanMatchesPlainWithMasksAndCausal() => WithTiles(3, 4, () =>
     {
         DeepSharp.Random.Seed(2);
