@@ -77,6 +77,19 @@ public static class BenchCommand
             var m = new LstmNet();
             return TrainStep(m, Tensor.Randn(32, 50, 64), Tensor.RandInt(0, 10, [32]), new Adam(m.Parameters(), 1e-3));
         }),
+        new Workload("gpt_step_ms", "ms", () =>
+        {
+            var m = new TinyGpt();
+            var x = Tensor.RandInt(0, 256, [32, 64]); var y = Tensor.RandInt(0, 256, [32, 64]);
+            var opt = new AdamW(m.Parameters(), 3e-4);
+            return () => Time(() =>
+            {
+                using var scope = TensorScope.Begin();
+                opt.ZeroGrad(setToNone: false);
+                F.CrossEntropy(m.Call(x).Reshape(-1, 256), y.Reshape(-1)).Backward();
+                opt.Step();
+            }, 3, 10) * 1000;
+        }),
         new Workload("mlp_infer1_us", "µs", () =>
         {
             var m = new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10));
@@ -147,6 +160,28 @@ public static class BenchCommand
         File.WriteAllText(outPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
         output.WriteLine($"wrote {outPath}");
         return 0;
+    }
+
+    /// <summary>
+    /// The TinyGPT of benchmarks/pytorch_workloads.py: token and position embeddings, two pre-norm encoder layers
+    /// (d=128, 4 heads, ff=512, dropout 0, batch first) under a causal −∞ mask, a final LayerNorm and a 256-way head.
+    /// </summary>
+    sealed class TinyGpt : Module
+    {
+        readonly DeepSharp.NN.Embedding tok = new(256, 128);
+        readonly DeepSharp.NN.Embedding pos = new(64, 128);
+        readonly TransformerEncoder enc = new(new TransformerEncoderLayer(128, 4, 512, 0.0, batchFirst: true, normFirst: true), 2);
+        readonly LayerNorm ln = new(128);
+        readonly Linear head = new(128, 256);
+        [Buffer] readonly Tensor mask = F.CausalMask(64);
+        readonly Tensor positions = Tensor.Arange(64, DType.Int64);
+
+        public override Tensor Forward(Tensor idx)
+        {
+            int t = idx.Shape[1];
+            var h = tok.Forward(idx).Add(pos.Forward(positions.Narrow(0, 0, t)));
+            return head.Forward(ln.Forward(enc.Forward(h, mask.Narrow(0, 0, t).Narrow(1, 0, t))));
+        }
     }
 
     static string FindScript()
