@@ -23,6 +23,7 @@ public static class TrainCommand
           and ends with the line "test accuracy: 0.XXXX". Defaults: fashion-mnist, cnn, 5 epochs, batch 128, adam,
           lr 1e-3 (mlp 2e-3; sgd: 0.05 with momentum 0.9), seed 42, all cores, out runs/<model>, 10% of training data for validation,
           cosine decay of the learning rate to 0 over the run (stepped per batch).
+        Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
         """;
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "val-fraction", "workers", "schedule"];
@@ -47,6 +48,7 @@ public static class TrainCommand
     /// <summary>Runs the command.</summary>
     public static int Run(string[] args, TextWriter output)
     {
+        if (TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
         var p = new ArgParser("train", args, Options, ["download"]);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");
