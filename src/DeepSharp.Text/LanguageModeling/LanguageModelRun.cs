@@ -111,6 +111,10 @@ public sealed class LanguageModelRun
         ArgumentNullException.ThrowIfNull(documents); ArgumentNullException.ThrowIfNull(separator);
         if (!(validationFraction > 0 && validationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(validationFraction), $"LanguageModelRun: validationFraction must be in (0, 1), got {validationFraction}");
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (tokenizer.Decode(tokenizer.Encode(separator)) != separator)
+            throw new ArgumentException($"LanguageModelRun: the tokenizer does not round-trip the separator {System.Text.Json.JsonSerializer.Serialize(separator)} " +
+                                        "(build a character tokenizer from a corpus that contains it)", nameof(separator));
         var order = Enumerable.Range(0, documents.Count).ToArray();
         var rng = new Generator(seed);
         for (int i = order.Length - 1; i > 0; i--)   // Fisher-Yates
