@@ -146,7 +146,7 @@ public static class TextTrainCommand
 
         // Budget: rounds of at most one epoch (one pass over the training tokens) between validations.
         int stepsPerEpoch = (int)Math.Max(1, run.Train.Tokens.Length / ((long)batchSize * context));
-        int? totalSteps = steps ?? (epochs is int e ? (int)Math.Min(int.MaxValue, (long)e * stepsPerEpoch) : seconds == null ? stepsPerEpoch : null);
+        int? totalSteps = steps ?? (epochs is int epochCount ? (int)Math.Min(int.MaxValue, (long)epochCount * stepsPerEpoch) : seconds == null ? stepsPerEpoch : null);
         int perRound = Math.Min(stepsPerEpoch, totalSteps ?? stepsPerEpoch);
         var budget = new TrainingBudget { MaxSteps = totalSteps, MaxSeconds = seconds };
         var batches = new BudgetedBatches(new DataLoader(run.Train, batchSize, shuffle: true, dropLast: run.Train.Count >= batchSize, generator: new Generator(seed)),
@@ -170,14 +170,25 @@ public static class TextTrainCommand
         var validationWindows = Enumerable.Range(0, Math.Min(run.Validation.Count, evalWindows ?? int.MaxValue)).ToArray();
         var validation = new DataLoader(new Subset<Tensor[]>(run.Validation, validationWindows), 64);
         var callbacks = new ICallback[] { new CsvLogger(csvPath), new StopWhenBudgetSpent(batches) };
-        int rounds = totalSteps is int t ? (t + perRound - 1) / perRound : int.MaxValue;
-        if (rounds == int.MaxValue)
+        if (totalSteps is int t)
         {
-            // Time budget alone: the first round measures the speed, then the number of rounds is known.
-            trainer.Fit(batches, rounds > 1 ? validation : null, epochs: 1, callbacks);
-            rounds = batches.Exhausted ? 1 : 1 + (int)Math.Ceiling((seconds!.Value - batches.Seconds) / Math.Max(batches.Seconds, 1e-3));
+            int rounds = (t + perRound - 1) / perRound;
+            trainer.Fit(batches, rounds > 1 ? validation : null, rounds, callbacks);
         }
-        trainer.Fit(batches, rounds > 1 ? validation : null, rounds, callbacks);
+        else
+        {
+            // A time budget alone: the number of rounds is estimated from the speed so far (the first round, which
+            // includes warm-up, gives a low estimate) and raised until the time is up.
+            int rounds = 1;
+            while (!batches.Exhausted)
+            {
+                int before = batches.Steps;
+                trainer.Fit(batches, validation, rounds, callbacks);
+                if (batches.Steps == before) break;
+                double perRoundSeconds = batches.Seconds / trainer.Epoch;
+                rounds = trainer.Epoch + Math.Max(1, (int)Math.Ceiling((seconds!.Value - batches.Seconds) / perRoundSeconds));
+            }
+        }
 
         var result = run.Evaluate(model, batchSize: 64, maxWindows: evalWindows);
         output.WriteLine($"trained {batches.Steps} steps in {batches.Seconds:F1}s ({batches.Steps * (long)batchSize * context / Math.Max(batches.Seconds, 1e-9):F0} tokens/s)");

@@ -19,7 +19,7 @@ public sealed record GptConfig(int VocabSize, int ContextLength = 128, int Layer
                                double Dropout = 0.0, bool PreNorm = true, bool TiedHead = true)
 {
     /// <summary>Hidden size of each block's feed-forward network: 4 × <see cref="Width"/>, as in GPT-2.</summary>
-    public int FeedForward => 4 * Width;
+    [System.Text.Json.Serialization.JsonIgnore] public int FeedForward => 4 * Width;
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first bad field.</summary>
     public void Validate()
