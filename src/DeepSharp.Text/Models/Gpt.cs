@@ -15,8 +15,10 @@ namespace DeepSharp.Text.Models;
 /// residual sum (the original Transformer and GPT-1).</param>
 /// <param name="TiedHead">The output layer reuses the token embedding matrix (GPT-2's weight tying) instead of a
 /// separate V × C matrix.</param>
+/// <param name="Rotary">Rotary position embeddings (RoPE, as GPT-NeoX and LLaMA) on every head's queries and keys instead
+/// of GPT-2's learned position table <c>wpe</c>: attention then sees relative positions from the first step.</param>
 public sealed record GptConfig(int VocabSize, int ContextLength = 128, int Layers = 4, int Heads = 4, int Width = 128,
-                               double Dropout = 0.0, bool PreNorm = true, bool TiedHead = true)
+                               double Dropout = 0.0, bool PreNorm = true, bool TiedHead = true, bool Rotary = false)
 {
     /// <summary>Hidden size of each block's feed-forward network: 4 × <see cref="Width"/>, as in GPT-2.</summary>
     [System.Text.Json.Serialization.JsonIgnore] public int FeedForward => 4 * Width;
@@ -52,7 +54,7 @@ public sealed class Gpt : LanguageModel
     public const string KindName = "gpt";
 
     [TorchName("wte")] readonly Embedding tokenEmbedding;              // (V, C)
-    [TorchName("wpe")] readonly LearnedPositionalEmbedding positions;   // (context, C)
+    [TorchName("wpe")] readonly LearnedPositionalEmbedding? positions;  // (context, C); null with rotary embeddings
     [TorchName("drop")] readonly Dropout embeddingDropout;
     [TorchName("h")] readonly TransformerEncoder blocks;                // Layers × (attention, feed-forward)
     [TorchName("ln_f")] readonly LayerNorm? finalNorm;                  // pre-norm only
@@ -66,11 +68,16 @@ public sealed class Gpt : LanguageModel
         Config = config;
         int c = config.Width;
         tokenEmbedding = new Embedding(config.VocabSize, c);
-        positions = new LearnedPositionalEmbedding(config.ContextLength, c, batchFirst: true);
+        positions = config.Rotary ? null : new LearnedPositionalEmbedding(config.ContextLength, c, batchFirst: true);
         embeddingDropout = new Dropout(config.Dropout);
         var block = new TransformerEncoderLayer(c, config.Heads, config.FeedForward, config.Dropout, TransformerActivation.Gelu,
                                                 batchFirst: true, normFirst: config.PreNorm);
         blocks = new TransformerEncoder(block, config.Layers);
+        if (config.Rotary)
+        {
+            var rotary = new RotaryEmbedding(c / config.Heads, maxPositions: config.ContextLength);   // shared: it only caches tables
+            for (int i = 0; i < blocks.NumLayers; i++) blocks[i].SelfAttn.Rotary = rotary;
+        }
         finalNorm = config.PreNorm ? new LayerNorm(c) : null;
         head = config.TiedHead ? null : new Linear(c, config.VocabSize, bias: false);
         ResetParameters();
@@ -101,7 +108,7 @@ public sealed class Gpt : LanguageModel
         const double std = 0.02;
         double residualStd = std / Math.Sqrt(2.0 * Config.Layers);
         Init.Normal(tokenEmbedding.Weight, 0, std, generator);
-        Init.Normal(positions.Weight, 0, std, generator);
+        if (positions != null) Init.Normal(positions.Weight, 0, std, generator);
         for (int i = 0; i < blocks.NumLayers; i++)
         {
             var layer = blocks[i];
@@ -134,7 +141,8 @@ public sealed class Gpt : LanguageModel
                                         "crop the input (or reset the cache and feed the last tokens again)", nameof(ids));
 
         var x = tokenEmbedding.Forward(ids);                        // (B, T, C) token vectors
-        x = positions.Forward(x, start);                            // (B, T, C) + position vectors start .. start+T-1
+        if (positions != null) x = positions.Forward(x, start);     // (B, T, C) + position vectors start .. start+T-1
+                                                                    // (with rotary embeddings, attention rotates q and k instead)
         x = embeddingDropout.Forward(x);
         x = blocks.Forward(x, isCausal: true, cache: cache);        // (B, T, C), token i attends to tokens <= i
         if (finalNorm != null) x = finalNorm.Forward(x);            // (B, T, C)
