@@ -1,3 +1,4 @@
+using DeepSharp.IO;
 using DeepSharp.NN;
 
 namespace DeepSharp.Vision.Models;
@@ -74,4 +75,16 @@ public static class ModelZoo
     /// (torchvision.models.get_model(name, num_classes=)).
     /// </summary>
     public static Module Create(string name, int numClasses = 1000, int inChannels = 3) => GetInfo(name).Factory(numClasses, inChannels);
+
+    /// <summary>
+    /// Loads a safetensors state dict into <paramref name="model"/> (torch.nn.Module.load_state_dict(safetensors.torch.load_file(path))),
+    /// e.g. torchvision weights converted by tools/convert_torchvision.py. With <paramref name="strict"/> every key and shape
+    /// must match; otherwise the missing and unexpected keys are returned.
+    /// </summary>
+    public static LoadStateDictResult LoadWeights(Module model, string path, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(path);
+        return model.LoadStateDict(SafeTensors.Load(path), strict);
+    }
 }
