@@ -36,8 +36,8 @@ public static class ModelZoo
 {
     static readonly ModelInfo[] entries =
     [
-        new("lenet5", "LeNet", "LeNet-5 for 28×28 images (conv 6-16, 120-84 classifier)", 28, 28, (c, i) => new LeNet5(c, i)),
-        new("fashion_cnn", "FashionCnn", "the Fashion-MNIST benchmark CNN for 28×28 images", 28, 28, (c, i) => new FashionCnn(c, i)),
+        new("lenet5", "LeNet", "LeNet-5 for 28×28 images (conv 6-16, 120-84 classifier)", 28, 28, (c, i) => new LeNet5(c, i)) { FixedInputSize = true },
+        new("fashion_cnn", "FashionCnn", "the Fashion-MNIST benchmark CNN for 28×28 images", 28, 28, (c, i) => new FashionCnn(c, i)) { FixedInputSize = true },
         new("alexnet", "AlexNet", "AlexNet, 5 conv + 3 linear layers", 63, 224, (c, i) => new AlexNet(c, i)),
         new("vgg11", "VGG", "VGG-11 (configuration A)", 32, 224, (c, i) => VGG.Vgg11(c, i)),
         new("vgg11_bn", "VGG", "VGG-11 with batch norm", 32, 224, (c, i) => VGG.Vgg11Bn(c, i)),
