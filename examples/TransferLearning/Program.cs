@@ -2,8 +2,9 @@
 // classes 0-4 (T-shirt, trouser, pullover, dress, coat). Its weights then start a model for classes 5-9 (sandal, shirt,
 // sneaker, bag, ankle boot) that sees only 500 labelled images: fine-tuned end to end (backbone and head with their own
 // learning rates), or with the backbone frozen as a feature extractor; a model trained from scratch on the same 500
-// images is the baseline. All three are evaluated on the 5000 test images of classes 5-9.
-// Run: dotnet run -c Release --project examples/TransferLearning [-- --width 16 --source-images 30000 ...]
+// images is the baseline. All three are evaluated on the 5000 test images of classes 5-9. The comparison is repeated
+// with 100 labelled images (20 per class) from the same pretrained weights.
+// Run: dotnet run -c Release --project examples/TransferLearning [-- --threads 2 --width 16 --per-class 100,20 ...]
 using DeepSharp;
 using DeepSharp.NN;
 using DeepSharp.Optim;
@@ -23,8 +24,8 @@ public static class TransferLearningExample
         public int Width { get; init; } = 16;             // ResNet base channels (torchvision: 64)
         public int SourceImages { get; init; } = 30000;   // training images of classes 0-4 for pretraining
         public int SourceEpochs { get; init; } = 1;
-        public int PerClass { get; init; } = 100;         // labelled target images per class (5 classes: 500)
-        public int TargetEpochs { get; init; } = 15;
+        public int[] PerClass { get; init; } = [100, 20]; // labelled target images per class (5 classes: 500, then 100)
+        public int TargetSteps { get; init; } = 120;      // optimizer steps on the target images, rounded up to whole epochs
         public int TestImages { get; init; } = 0;         // 0: the whole test split of each task
         public int BatchSize { get; init; } = 64;
         public int Seed { get; init; } = 0;
@@ -43,8 +44,8 @@ public static class TransferLearningExample
                     "--width" => o with { Width = int.Parse(v) },
                     "--source-images" => o with { SourceImages = int.Parse(v) },
                     "--source-epochs" => o with { SourceEpochs = int.Parse(v) },
-                    "--per-class" => o with { PerClass = int.Parse(v) },
-                    "--target-epochs" => o with { TargetEpochs = int.Parse(v) },
+                    "--per-class" => o with { PerClass = v.Split(',').Select(int.Parse).ToArray() },
+                    "--target-steps" => o with { TargetSteps = int.Parse(v) },
                     "--test-images" => o with { TestImages = int.Parse(v) },
                     "--batch-size" => o with { BatchSize = int.Parse(v) },
                     "--seed" => o with { Seed = int.Parse(v) },
@@ -57,8 +58,11 @@ public static class TransferLearningExample
         }
     }
 
-    /// <summary>Test accuracies: the pretrained model on classes 0-4, then the three models on classes 5-9.</summary>
-    public sealed record Result(double Source, double FineTuned, double FrozenBackbone, double Scratch);
+    /// <summary>Test accuracies on classes 5-9 of the three models trained on <paramref name="Images"/> labelled images.</summary>
+    public sealed record TargetResult(int Images, double FineTuned, double FrozenBackbone, double Scratch);
+
+    /// <summary>Test accuracies: the pretrained model on classes 0-4, then one comparison per target size.</summary>
+    public sealed record Result(double Source, IReadOnlyList<TargetResult> Targets);
 
     /// <summary>The images of the given classes (labels shifted to start at 0), at most <paramref name="limit"/> of them, or <paramref name="perClass"/> of each.</summary>
     public static (Tensor X, Tensor Y) Select(MnistDataset data, int firstClass, int classes, int limit = 0, int perClass = 0)
@@ -122,7 +126,6 @@ public static class TransferLearningExample
         var test = MnistDataset.Load(MnistDataset.FashionMnist, train: false, o.DataDir);
         var (sourceX, sourceY) = Select(train, 0, 5, o.SourceImages);
         var (sourceTestX, sourceTestY) = Select(test, 0, 5, o.TestImages);
-        var (targetX, targetY) = Select(train, 5, 5, perClass: o.PerClass);
         var (targetTestX, targetTestY) = Select(test, 5, 5, o.TestImages);
         ResNet NewModel() => ResNet.ResNet18Small(numClasses: 5, inChannels: 1, baseChannels: o.Width);
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -136,27 +139,37 @@ public static class TransferLearningExample
         log.WriteLine($"pretrained on {sourceX.Shape[0]} images of classes 0-4: test accuracy {sourceAcc:F4} ({Elapsed()})");
         var pretrained = source.StateDict().ToDictionary(p => p.Key, p => p.Value.Clone());
 
-        // 2. fine-tune everything on the 500 target images: a fresh head, the backbone at a tenth of the head's rate
-        var fineTuned = NewModel();
-        log.WriteLine(TransferLearning.LoadPretrained(fineTuned, pretrained, skipHead: true).ToString().Split('\n')[0]);
-        Train(fineTuned, new Adam(TransferLearning.ParamGroups(fineTuned, backboneLr: 2e-4, headLr: 2e-3)), targetX, targetY, o.TargetEpochs, o.BatchSize, generator);
-        double fineTunedAcc = Accuracy(fineTuned, targetTestX, targetTestY);
-        log.WriteLine($"fine-tuned on {targetX.Shape[0]} images of classes 5-9: test accuracy {fineTunedAcc:F4} ({Elapsed()})");
+        var targets = new List<TargetResult>();
+        foreach (int perClass in o.PerClass)
+        {
+            var (targetX, targetY) = Select(train, 5, 5, perClass: perClass);
+            int n = targetX.Shape[0];
+            int epochs = (int)Math.Ceiling(o.TargetSteps / Math.Ceiling(n / (double)o.BatchSize));   // same steps for every size
 
-        // 3. frozen backbone: only the head (5·(8·width) + 5 parameters) learns
-        var frozen = NewModel();
-        TransferLearning.LoadPretrained(frozen, pretrained, skipHead: true);
-        long trainable = TransferLearning.FreezeBackbone(frozen);
-        Train(frozen, new Adam(TransferLearning.ParamGroups(frozen, backboneLr: 0, headLr: 1e-2)), targetX, targetY, o.TargetEpochs, o.BatchSize, generator, frozenBackbone: true);
-        double frozenAcc = Accuracy(frozen, targetTestX, targetTestY);
-        log.WriteLine($"frozen backbone ({trainable} trainable parameters): test accuracy {frozenAcc:F4} ({Elapsed()})");
+            // 2. fine-tune everything on the target images: a fresh head, the backbone at a tenth of the head's rate
+            var fineTuned = NewModel();
+            log.WriteLine(TransferLearning.LoadPretrained(fineTuned, pretrained, skipHead: true).ToString().Split('\n')[0]);
+            Train(fineTuned, new Adam(TransferLearning.ParamGroups(fineTuned, backboneLr: 2e-4, headLr: 2e-3)), targetX, targetY, epochs, o.BatchSize, generator);
+            double fineTunedAcc = Accuracy(fineTuned, targetTestX, targetTestY);
+            log.WriteLine($"fine-tuned on {n} images of classes 5-9: test accuracy {fineTunedAcc:F4} ({Elapsed()})");
 
-        // 4. the baseline: the same 500 images, no pretraining
-        var scratch = NewModel();
-        Train(scratch, new Adam(scratch.Parameters(), lr: 2e-3), targetX, targetY, o.TargetEpochs, o.BatchSize, generator);
-        double scratchAcc = Accuracy(scratch, targetTestX, targetTestY);
-        log.WriteLine($"from scratch on the same {targetX.Shape[0]} images: test accuracy {scratchAcc:F4} ({Elapsed()})");
-        log.WriteLine($"classes 5-9, {targetTestX.Shape[0]} test images: fine-tuned {fineTunedAcc:F4}, frozen backbone {frozenAcc:F4}, from scratch {scratchAcc:F4}");
-        return new Result(sourceAcc, fineTunedAcc, frozenAcc, scratchAcc);
+            // 3. frozen backbone: only the head (5·(8·width) + 5 parameters) learns
+            var frozen = NewModel();
+            TransferLearning.LoadPretrained(frozen, pretrained, skipHead: true);
+            long trainable = TransferLearning.FreezeBackbone(frozen);
+            Train(frozen, new Adam(TransferLearning.ParamGroups(frozen, backboneLr: 0, headLr: 1e-2)), targetX, targetY, epochs, o.BatchSize, generator, frozenBackbone: true);
+            double frozenAcc = Accuracy(frozen, targetTestX, targetTestY);
+            log.WriteLine($"frozen backbone ({trainable} trainable parameters) on {n} images: test accuracy {frozenAcc:F4} ({Elapsed()})");
+
+            // 4. the baseline: the same images, no pretraining
+            var scratch = NewModel();
+            Train(scratch, new Adam(scratch.Parameters(), lr: 2e-3), targetX, targetY, epochs, o.BatchSize, generator);
+            double scratchAcc = Accuracy(scratch, targetTestX, targetTestY);
+            log.WriteLine($"from scratch on the same {n} images: test accuracy {scratchAcc:F4} ({Elapsed()})");
+            log.WriteLine($"classes 5-9 from {n} labelled images, {targetTestX.Shape[0]} test images: fine-tuned {fineTunedAcc:F4}, " +
+                          $"frozen backbone {frozenAcc:F4}, from scratch {scratchAcc:F4}");
+            targets.Add(new TargetResult(n, fineTunedAcc, frozenAcc, scratchAcc));
+        }
+        return new Result(sourceAcc, targets);
     }
 }

@@ -14,14 +14,16 @@ public class TransferLearningExampleTests
         try
         {
             var options = TransferLearningExample.Options.Parse(
-                ["--width", "4", "--source-images", "400", "--per-class", "10", "--target-epochs", "2", "--test-images", "100", "--batch-size", "32"]);
+                ["--width", "4", "--source-images", "400", "--per-class", "10", "--target-steps", "4", "--test-images", "100", "--batch-size", "32"]);
             var log = new StringWriter();
             var result = TransferLearningExample.Run(options, log);
-            foreach (var acc in new[] { result.Source, result.FineTuned, result.FrozenBackbone, result.Scratch }) Assert.InRange(acc, 0, 1);
+            var target = Assert.Single(result.Targets);
+            Assert.Equal(50, target.Images);
+            foreach (var acc in new[] { result.Source, target.FineTuned, target.FrozenBackbone, target.Scratch }) Assert.InRange(acc, 0, 1);
             var text = log.ToString();
             Assert.Contains("loaded 120 tensors; skipped 2, missing 0, unexpected 0", text);
             Assert.Contains("frozen backbone (165 trainable parameters)", text);        // 5·32 + 5
-            Assert.Contains("classes 5-9, 100 test images: fine-tuned", text);
+            Assert.Contains("classes 5-9 from 50 labelled images, 100 test images: fine-tuned", text);
         }
         finally { KernelThreadPool.SetThreadCount(saved); }
     }
