@@ -12,6 +12,7 @@ Examples (Debian's interpreter has torch 1.13 and torchvision 0.14):
   /usr/bin/python3 tools/convert_torchvision.py resnet18 --weights resnet18-f37072fd.pth -o resnet18.safetensors
   /usr/bin/python3 tools/convert_torchvision.py resnet50 --pretrained IMAGENET1K_V2 -o resnet50.safetensors   # downloads
   /usr/bin/python3 tools/convert_torchvision.py mobilenet_v2 --width-mult 0.5 --num-classes 10 --random 0 -o m.safetensors
+  /usr/bin/python3 tools/convert_torchvision.py vit_b_16 --weights vit_b_16-c867db91.pth -o vit_b_16.safetensors
 Then in C#:
   var model = ModelZoo.Create("resnet18", numClasses: 1000);
   ModelZoo.LoadWeights(model, "resnet18.safetensors");          // strict: every key and shape must match
@@ -23,7 +24,7 @@ import torchvision.models as M
 
 SAFETENSORS_DTYPES = {torch.float32: 'F32', torch.float64: 'F64', torch.float16: 'F16', torch.int64: 'I64', torch.int32: 'I32',
                       torch.uint8: 'U8', torch.bool: 'BOOL'}
-CLASSIFIER_KEYS = ['fc.weight', 'classifier.6.weight', 'classifier.1.weight']
+CLASSIFIER_KEYS = ['fc.weight', 'classifier.6.weight', 'classifier.1.weight', 'heads.head.weight']
 
 
 def read_state_dict(path):
@@ -46,8 +47,10 @@ def infer_num_classes(sd):
     raise SystemExit('cannot infer the number of classes; pass --num-classes')
 
 
-def build(arch, num_classes, width_mult=None, aux_logits=None):
+def build(arch, num_classes, width_mult=None, aux_logits=None, image_size=None):
     kwargs = {'num_classes': num_classes}
+    if image_size is not None:
+        kwargs['image_size'] = image_size
     if width_mult is not None:
         kwargs['width_mult'] = width_mult
     if arch == 'googlenet':
@@ -65,12 +68,21 @@ def add_missing_batch_counts(sd, model):
     return sd
 
 
+def infer_image_size(sd):
+    """A Vision Transformer's image size from its position embedding: (size / patch)² + 1 tokens."""
+    patch = sd['conv_proj.weight'].shape[-1]
+    grid = int(round((sd['encoder.pos_embedding'].shape[1] - 1) ** 0.5))
+    return grid * patch
+
+
 def convert(arch, sd, num_classes=None, width_mult=None, aux_logits=None):
     """Validates `sd` against torchvision's `arch` and returns the model's full state dict, in order."""
     if arch == 'googlenet' and aux_logits is None:
         aux_logits = any(k.startswith('aux1.') for k in sd)
     num_classes = num_classes or infer_num_classes(sd)
-    model = build(arch, num_classes, width_mult, aux_logits)
+    # ViT weights fix the image size (the SWAG weights: 384 or 512); build the model to match
+    image_size = infer_image_size(sd) if arch.startswith('vit_') else None
+    model = build(arch, num_classes, width_mult, aux_logits, image_size)
     sd = add_missing_batch_counts(dict(sd), model)
     model.load_state_dict(sd, strict=True)
     return model.state_dict(), num_classes

@@ -8,7 +8,9 @@ formula that integer arithmetic makes bit-identical in Python and C# (tests/Deep
 
 k is the tensor's position in the state dict, i the flat element index. offset and scale depend on the key and shape so
 activations stay O(1): conv/linear weights U(-sqrt(6/fan_in), sqrt(6/fan_in)) (He-uniform), biases 0.1*u, BN weight
-1 + 0.25*u, BN running_var 1.5 + 0.5*u (in [1, 2)), running_mean 0.1*u, num_batches_tracked 0. The input of a test
+1 + 0.25*u, BN running_var 1.5 + 0.5*u (in [1, 2)), running_mean 0.1*u, num_batches_tracked 0; for the Vision
+Transformer also MultiheadAttention's in_proj_weight like a weight, in_proj_bias like a bias, and the class token and
+position embedding 0.2*u. The input of a test
 is the same formula with k = INPUT_TAG, offset 0, scale 1.
 """
 import math
@@ -50,6 +52,12 @@ def offset_scale(key, shape):
         return 0.0, math.sqrt(6.0 / fan_in)
     if leaf == 'weight':
         return 1.0, 0.25
+    if leaf == 'in_proj_weight':
+        return 0.0, math.sqrt(6.0 / int(np.prod(shape[1:])))
+    if leaf == 'in_proj_bias':
+        return 0.0, 0.1
+    if leaf in ('class_token', 'pos_embedding'):
+        return 0.0, 0.2
     raise ValueError(f'no fill rule for {key} {shape}')
 
 

@@ -8,7 +8,7 @@ namespace DeepSharp.Vision.Models;
 /// State-dict keys and shapes match torchvision ("features.0.weight" … "classifier.6.bias"); every layer keeps PyTorch's
 /// default initialisation, as torchvision does. Inputs must be at least 63×63.
 /// </summary>
-public sealed class AlexNet : Module
+public sealed class AlexNet : Module, IClassifierModel
 {
     readonly Sequential features;
     readonly AdaptiveAvgPool2d avgpool = new(6);
@@ -28,6 +28,22 @@ public sealed class AlexNet : Module
             new Dropout(dropout), new Linear(256 * 6 * 6, 4096), new ReLU(),
             new Dropout(dropout), new Linear(4096, 4096), new ReLU(),
             new Linear(4096, numClasses));
+    }
+
+    /// <inheritdoc/>
+    public int NumClasses => ((Linear)classifier[6]).OutFeatures;
+
+    /// <summary>The classifier's last layer, "classifier.6".</summary>
+    public Module Head => classifier[6];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> HeadNames { get; } = ["classifier.6"];
+
+    /// <summary>Replaces "classifier.6" by a new Linear(4096, <paramref name="numClasses"/>) with PyTorch's default initialisation.</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        ZooChecks.Classes(numClasses, 1, nameof(AlexNet));
+        classifier[6] = new Linear(4096, numClasses);
     }
 
     /// <inheritdoc/>

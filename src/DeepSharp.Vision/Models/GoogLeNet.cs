@@ -60,7 +60,7 @@ public sealed class InceptionAux : Module
 {
     readonly BasicConv2d conv;
     readonly Linear fc1;
-    readonly Linear fc2;
+    Linear fc2;
     readonly Dropout dropout;
 
     /// <summary>Builds the head (InceptionAux(in_channels, num_classes, dropout=0.7)).</summary>
@@ -70,6 +70,13 @@ public sealed class InceptionAux : Module
         fc1 = new Linear(2048, 1024);
         fc2 = new Linear(1024, numClasses);
         this.dropout = new Dropout(dropout);
+    }
+
+    /// <summary>Replaces "fc2" by a new Linear(1024, <paramref name="numClasses"/>), trunc_normal_(std 0.01) as GoogLeNet initialises it.</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        fc2 = new Linear(1024, numClasses);
+        Init.TruncNormal(fc2.Weight, 0, 0.01, -2, 2);
     }
 
     /// <inheritdoc/>
@@ -92,7 +99,7 @@ public sealed class InceptionAux : Module
 /// <c>transformInput</c> re-normalises inputs prepared with ImageNet mean/std to the (x−0.5)/0.5 scaling of the original
 /// weights (torchvision sets it for its pretrained weights).
 /// </summary>
-public sealed class GoogLeNet : Module
+public sealed class GoogLeNet : Module, IClassifierModel
 {
     readonly BasicConv2d conv1;
     readonly MaxPool2d maxpool1 = new(3, stride: 2, ceilMode: true);
@@ -107,7 +114,7 @@ public sealed class GoogLeNet : Module
     readonly InceptionAux? aux1, aux2;
     readonly AdaptiveAvgPool2d avgpool = new(1);
     readonly Dropout dropout;
-    readonly Linear fc;
+    Linear fc;
 
     /// <summary>Whether the auxiliary heads exist (aux_logits).</summary>
     public bool AuxLogits { get; }
@@ -153,6 +160,28 @@ public sealed class GoogLeNet : Module
             else if (m is Linear linear) Init.TruncNormal(linear.Weight, 0, 0.01, -2, 2);
             else if (m is BatchNorm2d bn) { Init.Ones(bn.Weight!); Init.Zeros(bn.Bias!); }
         }
+    }
+
+    /// <inheritdoc/>
+    public int NumClasses => fc.OutFeatures;
+
+    /// <summary>The main classifier "fc".</summary>
+    public Module Head => fc;
+
+    /// <summary>"fc", and "aux1.fc2", "aux2.fc2" with auxiliary heads (the layers <see cref="ResetClassifier"/> replaces).</summary>
+    public IReadOnlyList<string> HeadNames => AuxLogits ? ["fc", "aux1.fc2", "aux2.fc2"] : ["fc"];
+
+    /// <summary>
+    /// Replaces "fc" and each auxiliary head's last layer "fc2" by new Linear layers for <paramref name="numClasses"/> classes,
+    /// trunc_normal_(std 0.01) with PyTorch's default bias, as the constructor initialises them.
+    /// </summary>
+    public void ResetClassifier(int numClasses)
+    {
+        ZooChecks.Classes(numClasses, InChannels, nameof(GoogLeNet));
+        fc = new Linear(1024, numClasses);
+        Init.TruncNormal(fc.Weight, 0, 0.01, -2, 2);
+        aux1?.ResetClassifier(numClasses);
+        aux2?.ResetClassifier(numClasses);
     }
 
     /// <summary>The main logits (N, classes), in training and evaluation alike (torchvision returns only these in eval mode).</summary>

@@ -40,7 +40,7 @@ public sealed class InvertedResidual : Module
 /// initialisation too: convolutions kaiming_normal_(mode="fan_out") with zero bias, batch norm weight 1 and bias 0,
 /// linear N(0, 0.01²) with zero bias.
 /// </summary>
-public sealed class MobileNetV2 : Module
+public sealed class MobileNetV2 : Module, IClassifierModel
 {
     /// <summary>(expansion t, channels c, repeats n, first stride s) per stage, as in the paper and torchvision.</summary>
     static readonly int[][] settings =
@@ -95,6 +95,24 @@ public sealed class MobileNetV2 : Module
                     break;
             }
         }
+    }
+
+    /// <inheritdoc/>
+    public int NumClasses => ((Linear)classifier[1]).OutFeatures;
+
+    /// <summary>The classifier's linear layer, "classifier.1".</summary>
+    public Module Head => classifier[1];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> HeadNames { get; } = ["classifier.1"];
+
+    /// <summary>Replaces "classifier.1" by a new Linear(last_channel, <paramref name="numClasses"/>), N(0, 0.01²) with zero bias as torchvision.</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        ZooChecks.Classes(numClasses, InChannels, nameof(MobileNetV2));
+        var head = new Linear(LastChannel, numClasses);
+        Init.Normal(head.Weight, 0, 0.01); Init.Zeros(head.Bias!);
+        classifier[1] = head;
     }
 
     /// <summary>

@@ -11,7 +11,22 @@ namespace DeepSharp.Vision.Models;
 /// <param name="DefaultInputSize">The image size the model was designed for (224 for the ImageNet models).</param>
 /// <param name="Factory">Builds the model from (numClasses, inChannels).</param>
 public sealed record ModelInfo(string Name, string Family, string Description, int MinInputSize, int DefaultInputSize,
-    Func<int, int, Module> Factory);
+    Func<int, int, Module> Factory)
+{
+    /// <summary>True when the model accepts only <see cref="DefaultInputSize"/> (a Vision Transformer's position embedding has a fixed length).</summary>
+    public bool FixedInputSize { get; init; }
+
+    /// <summary>
+    /// Null when the model accepts <paramref name="height"/>×<paramref name="width"/> images, otherwise a sentence saying
+    /// what it needs ("alexnet needs images of at least 63×63 pixels; got 28×28").
+    /// </summary>
+    public string? CheckInputSize(int height, int width) =>
+        FixedInputSize
+            ? height == DefaultInputSize && width == DefaultInputSize ? null
+                : $"{Name} needs images of exactly {DefaultInputSize}×{DefaultInputSize} pixels; got {height}×{width}"
+            : height >= MinInputSize && width >= MinInputSize ? null
+                : $"{Name} needs images of at least {MinInputSize}×{MinInputSize} pixels; got {height}×{width}";
+}
 
 /// <summary>
 /// The model registry (torchvision.models.get_model / list_models): builds a zoo model by its torchvision name,
@@ -21,8 +36,8 @@ public static class ModelZoo
 {
     static readonly ModelInfo[] entries =
     [
-        new("lenet5", "LeNet", "LeNet-5 for 28×28 images (conv 6-16, 120-84 classifier)", 28, 28, (c, i) => new LeNet5(c, i)),
-        new("fashion_cnn", "FashionCnn", "the Fashion-MNIST benchmark CNN for 28×28 images", 28, 28, (c, i) => new FashionCnn(c, i)),
+        new("lenet5", "LeNet", "LeNet-5 for 28×28 images (conv 6-16, 120-84 classifier)", 28, 28, (c, i) => new LeNet5(c, i)) { FixedInputSize = true },
+        new("fashion_cnn", "FashionCnn", "the Fashion-MNIST benchmark CNN for 28×28 images", 28, 28, (c, i) => new FashionCnn(c, i)) { FixedInputSize = true },
         new("alexnet", "AlexNet", "AlexNet, 5 conv + 3 linear layers", 63, 224, (c, i) => new AlexNet(c, i)),
         new("vgg11", "VGG", "VGG-11 (configuration A)", 32, 224, (c, i) => VGG.Vgg11(c, i)),
         new("vgg11_bn", "VGG", "VGG-11 with batch norm", 32, 224, (c, i) => VGG.Vgg11Bn(c, i)),
@@ -44,6 +59,11 @@ public static class ModelZoo
         new("wide_resnet50_2", "ResNet", "Wide ResNet-50-2", 1, 224, (c, i) => ResNet.WideResNet50_2(c, i)),
         new("wide_resnet101_2", "ResNet", "Wide ResNet-101-2", 1, 224, (c, i) => ResNet.WideResNet101_2(c, i)),
         new("mobilenet_v2", "MobileNetV2", "MobileNetV2, width 1.0", 1, 224, (c, i) => new MobileNetV2(c, i)),
+        new("vit_b_16", "VisionTransformer", "ViT-B/16: 16×16 patches, 12 layers, 12 heads, width 768", 224, 224, (c, i) => VisionTransformer.ViT_B_16(c, i)) { FixedInputSize = true },
+        new("vit_b_32", "VisionTransformer", "ViT-B/32: 32×32 patches, 12 layers, 12 heads, width 768", 224, 224, (c, i) => VisionTransformer.ViT_B_32(c, i)) { FixedInputSize = true },
+        new("vit_l_16", "VisionTransformer", "ViT-L/16: 16×16 patches, 24 layers, 16 heads, width 1024", 224, 224, (c, i) => VisionTransformer.ViT_L_16(c, i)) { FixedInputSize = true },
+        new("vit_l_32", "VisionTransformer", "ViT-L/32: 32×32 patches, 24 layers, 16 heads, width 1024", 224, 224, (c, i) => VisionTransformer.ViT_L_32(c, i)) { FixedInputSize = true },
+        new("vit_h_14", "VisionTransformer", "ViT-H/14: 14×14 patches, 32 layers, 16 heads, width 1280", 224, 224, (c, i) => VisionTransformer.ViT_H_14(c, i)) { FixedInputSize = true },
     ];
 
     static readonly Dictionary<string, ModelInfo> byName = entries.ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);

@@ -103,8 +103,14 @@ public sealed class Bottleneck : Module
 /// Initialisation as torchvision: convolutions kaiming_normal_(mode="fan_out", nonlinearity="relu"), batch norm weight 1
 /// and bias 0, the classifier PyTorch's Linear default; <c>zeroInitResidual</c> zeroes the last batch norm weight of
 /// every block so each block starts as the identity.
+/// <para>
+/// Two options beyond torchvision, for small images such as 28×28 or 32×32 (both off by default, which gives torchvision's
+/// model): <c>smallInputStem</c> replaces the 7×7 stride-2 stem and its max pooling by a 3×3 stride-1 convolution (the
+/// CIFAR ResNets of He et al.), so stage 1 runs at full resolution; <c>baseChannels</c> scales every width (64 → e.g. 16:
+/// stages of 16/32/64/128 planes). Keys stay the same; shapes follow the widths.
+/// </para>
 /// </summary>
-public sealed class ResNet : Module
+public sealed class ResNet : Module, IClassifierModel
 {
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;
@@ -112,22 +118,30 @@ public sealed class ResNet : Module
     readonly MaxPool2d maxpool = new(3, stride: 2, padding: 1);
     readonly Sequential layer1, layer2, layer3, layer4;
     readonly AdaptiveAvgPool2d avgpool = new(1);
-    readonly Linear fc;
+    Linear fc;
 
-    int inPlanes = 64;
+    int inPlanes;
 
     /// <summary>The residual block kind.</summary>
     public ResNetBlock Block { get; }
     /// <summary>Input channels of the stem convolution.</summary>
     public int InChannels { get; }
+    /// <summary>Planes of the first stage (64 in torchvision); stages have 1, 2, 4 and 8 times as many.</summary>
+    public int BaseChannels { get; }
+    /// <summary>Whether the stem is a 3×3 stride-1 convolution without max pooling (for small images) instead of 7×7 stride 2 + pooling.</summary>
+    public bool SmallInputStem { get; }
+    /// <inheritdoc/>
+    public int NumClasses => fc.OutFeatures;
 
     /// <summary>
     /// Builds a ResNet of <paramref name="layers"/>[i] blocks per stage (torchvision.models.ResNet(block, layers,
     /// num_classes, zero_init_residual, groups, width_per_group)). <paramref name="groups"/> and
     /// <paramref name="widthPerGroup"/> other than 1 and 64 need bottleneck blocks (ResNeXt, Wide ResNet).
+    /// <paramref name="baseChannels"/> (64) and <paramref name="smallInputStem"/> (false) are DeepSharp options for small
+    /// images; their defaults give torchvision's architecture.
     /// </summary>
     public ResNet(ResNetBlock block, int[] layers, int numClasses = 1000, int inChannels = 3, bool zeroInitResidual = false,
-        int groups = 1, int widthPerGroup = 64)
+        int groups = 1, int widthPerGroup = 64, int baseChannels = 64, bool smallInputStem = false)
     {
         ArgumentNullException.ThrowIfNull(layers);
         if (layers.Length != 4 || layers.Any(n => n <= 0))
@@ -136,15 +150,19 @@ public sealed class ResNet : Module
             throw new ArgumentException($"ResNet: BasicBlock only supports groups=1 and widthPerGroup=64, got {groups} and {widthPerGroup}", nameof(groups));
         if (groups <= 0 || widthPerGroup <= 0)
             throw new ArgumentOutOfRangeException(nameof(groups), $"ResNet: groups ({groups}) and widthPerGroup ({widthPerGroup}) must be positive");
+        if (baseChannels <= 0) throw new ArgumentOutOfRangeException(nameof(baseChannels), $"ResNet: baseChannels must be positive, got {baseChannels}");
         ZooChecks.Classes(numClasses, inChannels, "ResNet");
-        Block = block; InChannels = inChannels;
-        conv1 = new Conv2d(inChannels, 64, 7, stride: 2, padding: 3, bias: false);
-        bn1 = new BatchNorm2d(64);
-        layer1 = MakeLayer(block, 64, layers[0], 1, groups, widthPerGroup);
-        layer2 = MakeLayer(block, 128, layers[1], 2, groups, widthPerGroup);
-        layer3 = MakeLayer(block, 256, layers[2], 2, groups, widthPerGroup);
-        layer4 = MakeLayer(block, 512, layers[3], 2, groups, widthPerGroup);
-        fc = new Linear(512 * Expansion(block), numClasses);
+        Block = block; InChannels = inChannels; BaseChannels = baseChannels; SmallInputStem = smallInputStem;
+        inPlanes = baseChannels;
+        conv1 = smallInputStem
+            ? new Conv2d(inChannels, baseChannels, 3, stride: 1, padding: 1, bias: false)
+            : new Conv2d(inChannels, baseChannels, 7, stride: 2, padding: 3, bias: false);
+        bn1 = new BatchNorm2d(baseChannels);
+        layer1 = MakeLayer(block, baseChannels, layers[0], 1, groups, widthPerGroup);
+        layer2 = MakeLayer(block, 2 * baseChannels, layers[1], 2, groups, widthPerGroup);
+        layer3 = MakeLayer(block, 4 * baseChannels, layers[2], 2, groups, widthPerGroup);
+        layer4 = MakeLayer(block, 8 * baseChannels, layers[3], 2, groups, widthPerGroup);
+        fc = new Linear(8 * baseChannels * Expansion(block), numClasses);
 
         foreach (var m in Modules())
         {
@@ -158,6 +176,26 @@ public sealed class ResNet : Module
                 else if (m is Bottleneck bottleneck) Init.Zeros(bottleneck.LastNorm.Weight!);
             }
     }
+
+    /// <summary>The classifier "fc".</summary>
+    public Module Head => fc;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> HeadNames { get; } = ["fc"];
+
+    /// <summary>Replaces "fc" by a new Linear for <paramref name="numClasses"/> classes with PyTorch's default initialisation (model.fc = nn.Linear(...)).</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        ZooChecks.Classes(numClasses, InChannels, "ResNet");
+        fc = new Linear(fc.InFeatures, numClasses);
+    }
+
+    /// <summary>
+    /// ResNet-18 for small images such as 28×28 or 32×32 (a DeepSharp variant, not in torchvision): basic blocks
+    /// [2, 2, 2, 2], a 3×3 stride-1 stem without max pooling, stages of <paramref name="baseChannels"/>·(1, 2, 4, 8) planes.
+    /// </summary>
+    public static ResNet ResNet18Small(int numClasses = 10, int inChannels = 3, int baseChannels = 64, bool zeroInitResidual = false) =>
+        new(ResNetBlock.Basic, [2, 2, 2, 2], numClasses, inChannels, zeroInitResidual, baseChannels: baseChannels, smallInputStem: true);
 
     static int Expansion(ResNetBlock block) => block == ResNetBlock.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
 
@@ -220,9 +258,10 @@ public sealed class ResNet : Module
     public override Tensor Forward(Tensor input)
     {
         ZooChecks.Image(input, 1, "ResNet", InChannels);
-        var x = maxpool.Call(relu.Call(bn1.Call(conv1.Call(input))));   // (N, 64, H/4, W/4)
-        x = layer4.Call(layer3.Call(layer2.Call(layer1.Call(x))));      // (N, 512·expansion, H/32, W/32)
-        x = avgpool.Call(x).Flatten(1);                                 // (N, 512·expansion)
+        var x = relu.Call(bn1.Call(conv1.Call(input)));                  // (N, 64, H/2, W/2); small stem: (N, base, H, W)
+        if (!SmallInputStem) x = maxpool.Call(x);                       // (N, 64, H/4, W/4)
+        x = layer4.Call(layer3.Call(layer2.Call(layer1.Call(x))));      // (N, 512·expansion, H/32, W/32); small stem: H/8
+        x = avgpool.Call(x).Flatten(1);                                 // (N, 8·base·expansion)
         return fc.Call(x);                                              // (N, classes)
     }
 }

@@ -10,7 +10,7 @@ namespace DeepSharp.Vision.Models;
 /// kaiming_normal_(mode="fan_out", nonlinearity="relu") with zero bias, batch norm weight 1 and bias 0, linear layers
 /// N(0, 0.01²) with zero bias. Inputs must be at least 32×32 (five poolings).
 /// </summary>
-public sealed class VGG : Module
+public sealed class VGG : Module, IClassifierModel
 {
     /// <summary>Channel counts per convolution, 0 marking a max pooling (torchvision's cfgs, "M" written as 0).</summary>
     static readonly Dictionary<int, int[]> configs = new()
@@ -24,6 +24,7 @@ public sealed class VGG : Module
     readonly Sequential features;
     readonly AdaptiveAvgPool2d avgpool = new(7);
     readonly Sequential classifier;
+    readonly bool initialised;
 
     /// <summary>Number of weight layers: 11, 13, 16 or 19.</summary>
     public int Depth { get; }
@@ -38,6 +39,7 @@ public sealed class VGG : Module
     /// </summary>
     public VGG(int depth = 16, bool batchNorm = false, int numClasses = 1000, int inChannels = 3, double dropout = 0.5, bool initWeights = true)
     {
+        initialised = initWeights;
         if (!configs.TryGetValue(depth, out var config))
             throw new ArgumentException($"VGG: depth must be 11, 13, 16 or 19, got {depth}", nameof(depth));
         ZooChecks.Classes(numClasses, inChannels, $"VGG{depth}");
@@ -84,6 +86,27 @@ public sealed class VGG : Module
                     break;
             }
         }
+    }
+
+    /// <inheritdoc/>
+    public int NumClasses => ((Linear)classifier[6]).OutFeatures;
+
+    /// <summary>The classifier's last layer, "classifier.6".</summary>
+    public Module Head => classifier[6];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> HeadNames { get; } = ["classifier.6"];
+
+    /// <summary>
+    /// Replaces "classifier.6" by a new Linear(4096, <paramref name="numClasses"/>), N(0, 0.01²) with zero bias as torchvision
+    /// initialises it (PyTorch's Linear default when the model was built with initWeights: false).
+    /// </summary>
+    public void ResetClassifier(int numClasses)
+    {
+        ZooChecks.Classes(numClasses, InChannels, $"VGG{Depth}");
+        var head = new Linear(4096, numClasses);
+        if (initialised) { Init.Normal(head.Weight, 0, 0.01); Init.Zeros(head.Bias!); }
+        classifier[6] = head;
     }
 
     /// <summary>VGG-11, configuration "A" (torchvision.models.vgg11).</summary>

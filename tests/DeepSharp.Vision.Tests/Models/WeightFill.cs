@@ -33,6 +33,12 @@ public static class WeightFill
                 for (int d = 1; d < shape.Count; d++) fanIn *= shape[d];
                 return (0, Math.Sqrt(6.0 / fanIn));
             case "weight": return (1, 0.25);
+            case "in_proj_weight":
+                long inFan = 1;
+                for (int d = 1; d < shape.Count; d++) inFan *= shape[d];
+                return (0, Math.Sqrt(6.0 / inFan));
+            case "in_proj_bias": return (0, 0.1);
+            case "class_token" or "pos_embedding": return (0, 0.2);
             default: throw new ArgumentException($"no fill rule for {key}");
         }
     }
