@@ -2,14 +2,14 @@
 // "March the twelfth, twenty twenty-one", ...) to ISO "2021-03-12", character by character. A bidirectional GRU
 // encodes the source; a GRU cell decodes with additive (Bahdanau) attention over the encoder states, trained with
 // teacher forcing and decoded greedily. Test dates are never seen in training.
-// Run: dotnet run -c Release --project examples/Seq2SeqDates -- --steps 1500
+// Run: dotnet run -c Release --project examples/Seq2SeqDates -- --steps 800
 using System.Diagnostics;
 using DeepSharp;
 using DeepSharp.NN;
 using DeepSharp.Optim;
 using DeepSharp.Text;
 
-int steps = args.Length >= 2 && args[0] == "--steps" ? int.Parse(args[1]) : 1500;
+int steps = args.Length >= 2 && args[0] == "--steps" ? int.Parse(args[1]) : 800;
 Seq2SeqDates.Run(steps, Console.WriteLine);
 
 /// <summary>The example's pieces, public so the test suite runs the same code.</summary>
@@ -146,7 +146,7 @@ public static class Seq2SeqDates
 
     /// <summary>Trains for <paramref name="steps"/> steps on freshly drawn training dates and scores exact match on
     /// <paramref name="testCount"/> held-out examples.</summary>
-    public static Report Run(int steps, Action<string> log, int batchSize = 64, double lr = 3e-3, int testCount = 2000, long seed = 0)
+    public static Report Run(int steps, Action<string> log, int batchSize = 64, double lr = 3e-3, int testCount = 5000, long seed = 0)
     {
         DeepSharp.Random.Seed(seed);
         var (trainDates, testDates) = Dates.SplitDates(seed);
