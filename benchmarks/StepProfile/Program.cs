@@ -26,11 +26,20 @@ if (what is "mlp" or "all")
 }
 if (what is "kernels" or "all") Kernels();
 
+// With one thread (argument 1) the time is this thread's CPU time (clock_gettime(CLOCK_THREAD_CPUTIME_ID)), which other
+// processes on the shared machine disturb far less than the wall clock; with more threads it is the wall clock.
 static double Median(Action a, int warm, int reps)
 {
-    for (int i = 0; i < warm; i++) a();
+    // and at least 0.3 s: .NET runs new code unoptimised until it has been hot for a while (tiered compilation)
+    var clock = Stopwatch.StartNew();
+    for (int i = 0; i < warm || clock.Elapsed.TotalSeconds < 0.3; i++) a();
     var ts = new double[reps];
-    for (int i = 0; i < reps; i++) { long t0 = Stopwatch.GetTimestamp(); a(); ts[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds; }
+    bool cpu = KernelThreadPool.ThreadCount == 1;
+    for (int i = 0; i < reps; i++)
+    {
+        if (cpu) { double c0 = ThreadCpu.Seconds(); a(); ts[i] = ThreadCpu.Seconds() - c0; continue; }
+        long t0 = Stopwatch.GetTimestamp(); a(); ts[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+    }
     Array.Sort(ts);
     return ts[0]; // the minimum: the least disturbed run on a shared machine
 }
@@ -109,11 +118,21 @@ static void Kernels()
         var x = new float[n * c * h * w]; var wt = new float[s.WeightSize]; var b = new float[o];
         var y = new float[n * s.OutImage]; var gx = new float[x.Length]; var gw = new float[wt.Length];
         foreach (var arr in new[] { x, wt, b, y }) for (int i = 0; i < arr.Length; i++) arr[i] = (float)rng.NextDouble() - 0.5f;
-        double f = Median(() => KConv.Forward<float>(s, x, wt, b, y), 3, 15);
-        double bd = needGx ? Median(() => KConv.BackwardData<float>(s, y, wt, gx), 3, 15) : 0;
-        double bw = Median(() => KConv.BackwardWeight<float>(s, x, y, gw), 3, 15);
-        double gf = 2.0 * n * o * oh * ow * s.ColRows / 1e9;
-        Console.WriteLine($"{name,-24} fwd {f * 1e3,7:F3} ms ({gf / f,5:F1} GF/s)  bwdData {bd * 1e3,7:F3} ms  bwdWeight {bw * 1e3,7:F3} ms ({gf / bw,5:F1} GF/s)");
+        // old (one image at a time, GEMM parallel) and new kernels, interleaved so both see the same machine load
+        var t = new double[6][];
+        for (int i = 0; i < 6; i++) t[i] = new double[9];
+        for (int r = 0; r < 9; r++)
+        {
+            t[0][r] = Median(() => OldConv.Forward<float>(s, x, wt, b, y), 1, 3);
+            t[1][r] = Median(() => KConv.Forward<float>(s, x, wt, b, y), 1, 3);
+            t[2][r] = needGx ? Median(() => OldConv.BackwardData<float>(s, y, wt, gx), 1, 3) : 0;
+            t[3][r] = needGx ? Median(() => KConv.BackwardData<float>(s, y, wt, gx), 1, 3) : 0;
+            t[4][r] = Median(() => OldConv.BackwardWeight<float>(s, x, y, gw), 1, 3);
+            t[5][r] = Median(() => KConv.BackwardWeight<float>(s, x, y, gw), 1, 3);
+        }
+        double M(int i) { Array.Sort(t[i]); return t[i][4] * 1e3; }
+        double gf = 2.0 * n * o * oh * ow * s.ColRows / 1e6;
+        Console.WriteLine($"{name,-22} fwd old {M(0),7:F3} new {M(1),7:F3} ms ({gf / M(1),5:F1} GF/s) | bwdData old {M(2),7:F3} new {M(3),7:F3} | bwdWeight old {M(4),7:F3} new {M(5),7:F3}");
     }
     var pools = new (string, int, int, int)[] { ("lenet pool1", 64 * 6, 28, 28), ("lenet pool2", 64 * 16, 10, 10), ("cnn pool1", 128 * 32, 28, 28), ("cnn pool2", 128 * 64, 14, 14) };
     foreach (var (name, planes, h, w) in pools)
@@ -121,8 +140,16 @@ static void Kernels()
         var ps = new PoolShape(planes, h, w, h / 2, w / 2, 2, 2, 2, 2);
         var x = new float[planes * h * w]; var y = new float[planes * ps.OutPlane]; var ind = new long[y.Length]; var gx = new float[x.Length];
         for (int i = 0; i < x.Length; i++) x[i] = (float)rng.NextDouble();
-        double f = Median(() => Pool.MaxPool2d<float>(ps, x, y, ind), 3, 15);
-        double bwd = Median(() => Pool.ScatterAddByIndex<float>(planes, ps.InPlane, ps.OutPlane, y, ind, gx), 3, 15);
+        double f = Median(() => Pool.MaxPool2d<float>(ps, x, y, ind), 60, 15);
+        double bwd = Median(() => Pool.ScatterAddByIndex<float>(planes, ps.InPlane, ps.OutPlane, y, ind, gx), 60, 15);
         Console.WriteLine($"{name,-24} maxpool fwd {f * 1e3,7:F3} ms  bwd {bwd * 1e3,7:F3} ms");
     }
+}
+
+static class ThreadCpu
+{
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    struct TimeSpec { public long Sec, Nsec; }
+    [System.Runtime.InteropServices.DllImport("libc")] static extern int clock_gettime(int clock, out TimeSpec ts);
+    public static double Seconds() { clock_gettime(3 /* CLOCK_THREAD_CPUTIME_ID */, out var t); return t.Sec + t.Nsec * 1e-9; }
 }

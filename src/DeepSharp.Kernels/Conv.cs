@@ -37,14 +37,26 @@ public readonly record struct ConvShape(int Batch, int InChannels, int InHeight,
 }
 
 /// <summary>
-/// 2-D convolution kernels (forward, input gradient, weight gradient) built on im2col + GEMM, one image and one panel
-/// of output rows at a time so the column buffer stays bounded. Transposed convolution is <see cref="BackwardData{T}"/>.
+/// 2-D convolution kernels (forward, input gradient, weight gradient) built on im2col + GEMM. Work is split over the
+/// images of the batch on <see cref="KernelThreadPool"/> (each task unfolds its image a panel of output rows at a time
+/// into one pooled column buffer, and calls a single-threaded GEMM); a batch smaller than the thread count runs image
+/// by image with the GEMM parallel instead. The weight gradient sums per-chunk partial gradients in a fixed order, so
+/// every result is bitwise identical whatever the thread count. Transposed convolution is <see cref="BackwardData{T}"/>.
 /// Float32 and float64 only (the GEMM precisions).
 /// </summary>
-public static class Conv2d
+public static unsafe partial class Conv2d
 {
-    /// <summary>Upper bound, in elements, of the im2col panel (larger only when one output row needs more); tests lower it.</summary>
-    internal static int PanelElements = 1 << 20;
+    /// <summary>
+    /// Upper bound, in elements, of the im2col panel (larger only when one output row needs more); tests lower it.
+    /// 64K elements (256 KiB of float) keep the panel in L2 between its unfolding and the GEMM that reads it.
+    /// </summary>
+    internal static int PanelElements = 1 << 16;
+
+    /// <summary>Upper bound on the number of batch chunks whose partial weight gradients are summed.</summary>
+    internal const int MaxWeightChunks = 16;
+
+    /// <summary>Upper bound, in elements, of the partial weight-gradient buffers together.</summary>
+    const int MaxPartialElements = 1 << 22;
 
     /// <summary>Output rows per im2col panel for this geometry.</summary>
     static int PanelRows(in ConvShape s)
@@ -53,6 +65,12 @@ public static class Conv2d
         if (perRow == 0) return Math.Max(1, s.OutHeight);
         return (int)Math.Clamp(PanelElements / perRow, 1, Math.Max(1, s.OutHeight));
     }
+
+    /// <summary>Elements of the column buffer one image needs (0 for a pointwise convolution, which needs none).</summary>
+    static int PanelSize(in ConvShape s) => s.IsPointwise ? 0 : s.ColRows * PanelRows(s) * s.OutWidth;
+
+    /// <summary>Whether to split the batch over the pool's threads (else image by image, each GEMM parallel).</summary>
+    static bool ImageParallel(in ConvShape s) => s.Batch > 1 && s.Batch >= KernelThreadPool.ThreadCount;
 
     static void CheckSizes<T>(in ConvShape s, int input, int weight, int output, string op)
     {
@@ -65,6 +83,13 @@ public static class Conv2d
             throw new NotSupportedException($"{op}: element type {typeof(T).Name} is not supported (float and double are)");
     }
 
+    /// <summary>Runs body.Invoke(i) for i in [0, count): on the pool when <paramref name="parallel"/>, else in order here.</summary>
+    static void Run<TBody>(int count, bool parallel, ref TBody body) where TBody : struct, IParallelBody
+    {
+        if (parallel) KernelThreadPool.ParallelFor(count, ref body);
+        else for (int i = 0; i < count; i++) body.Invoke(i);
+    }
+
     /// <summary>
     /// output = conv2d(input, weight) + bias (torch.nn.functional.conv2d). <paramref name="bias"/> may be empty.
     /// </summary>
@@ -73,15 +98,77 @@ public static class Conv2d
     {
         CheckSizes<T>(s, input.Length, weight.Length, output.Length, "Conv2d");
         if (!bias.IsEmpty && bias.Length < s.OutChannels) throw new ArgumentException($"Conv2d: bias of length {bias.Length} for {s.OutChannels} output channels");
-        int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
-        int panelRows = PanelRows(s);
-        T[]? rented = s.IsPointwise ? null : ArrayPool<T>.Shared.Rent(k * panelRows * s.OutWidth);
+        if (s.Batch == 0 || s.OutImage == 0) return;
+        fixed (T* x = input, w = weight, b = bias, y = output)
+        {
+            var body = new ForwardBody<T> { S = s, X = x, W = w, B = bias.IsEmpty ? null : b, Y = y };
+            Run(s.Batch, ImageParallel(s), ref body);
+        }
+    }
+
+    /// <summary>
+    /// gradInput = conv2d's input gradient for <paramref name="gradOutput"/> (the adjoint of <see cref="Forward{T}"/> in its
+    /// input); this is also the forward of torch.nn.functional.conv_transpose2d. <paramref name="gradInput"/> is overwritten.
+    /// </summary>
+    public static void BackwardData<T>(in ConvShape s, ReadOnlySpan<T> gradOutput, ReadOnlySpan<T> weight, Span<T> gradInput)
+        where T : unmanaged, INumber<T>
+    {
+        CheckSizes<T>(s, gradInput.Length, weight.Length, gradOutput.Length, "Conv2dBackwardData");
+        if (s.Batch == 0 || s.InImage == 0) return;
+        fixed (T* gy = gradOutput, w = weight, gx = gradInput)
+        {
+            var body = new BackwardDataBody<T> { S = s, GY = gy, W = w, GX = gx };
+            Run(s.Batch, ImageParallel(s), ref body);
+        }
+    }
+
+    /// <summary>
+    /// gradWeight = sum over the batch of gradOutput · im2col(input)ᵀ (conv2d's weight gradient). <paramref name="gradWeight"/>
+    /// is overwritten.
+    /// </summary>
+    public static void BackwardWeight<T>(in ConvShape s, ReadOnlySpan<T> input, ReadOnlySpan<T> gradOutput, Span<T> gradWeight)
+        where T : unmanaged, INumber<T>
+    {
+        CheckSizes<T>(s, input.Length, gradWeight.Length, gradOutput.Length, "Conv2dBackwardWeight");
+        int size = s.WeightSize;
+        if (size == 0) return;
+        // The batch is cut into chunks whose number depends on the shape only; chunk 0 accumulates into gradWeight,
+        // chunk c into partial buffer c-1, and the partials are added in chunk order: the same sums for any thread count.
+        int chunks = Math.Max(1, Math.Min(Math.Min(s.Batch, MaxWeightChunks), MaxPartialElements / size));
+        T[]? partials = chunks > 1 ? ArrayPool<T>.Shared.Rent((chunks - 1) * size) : null;
         try
         {
-            for (int n = 0; n < s.Batch; n++)
+            fixed (T* x = input, gy = gradOutput, gw = gradWeight, part = partials)
             {
-                var x = input.Slice(n * s.InImage, s.InImage);
-                var y = output.Slice(n * s.OutImage, s.OutImage);
+                var body = new BackwardWeightBody<T> { S = s, X = x, GY = gy, GW = gw, Partials = part, Chunks = chunks };
+                Run(chunks, chunks > 1 && KernelThreadPool.ThreadCount > 1, ref body);
+                for (int c = 1; c < chunks; c++)
+                {
+                    var dst = new Span<T>(gw, size);
+                    System.Numerics.Tensors.TensorPrimitives.Add(dst, new ReadOnlySpan<T>(part + (long)(c - 1) * size, size), dst);
+                }
+            }
+        }
+        finally { if (partials != null) ArrayPool<T>.Shared.Return(partials); }
+    }
+
+    /// <summary>One image of <see cref="Forward{T}"/>.</summary>
+    struct ForwardBody<T> : IParallelBody where T : unmanaged, INumber<T>
+    {
+        public ConvShape S;
+        public T* X, W, B, Y;
+
+        public readonly void Invoke(int n)
+        {
+            ConvShape s = S;
+            int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
+            var x = new ReadOnlySpan<T>(X + (long)n * s.InImage, s.InImage);
+            var y = new Span<T>(Y + (long)n * s.OutImage, s.OutImage);
+            var weight = new ReadOnlySpan<T>(W, s.WeightSize);
+            int panelRows = PanelRows(s), panelSize = PanelSize(s);
+            T[]? rented = panelSize == 0 ? null : ArrayPool<T>.Shared.Rent(panelSize);
+            try
+            {
                 for (int g = 0; g < s.Groups; g++)
                 {
                     var xg = x.Slice(g * cg * inPlane, cg * inPlane);
@@ -98,34 +185,34 @@ public static class Conv2d
                         Gemm<T>(false, false, og, cols, k, wg, k, panel, cols, false, yg.Slice(r0 * s.OutWidth), plane);
                     }
                 }
-                if (!bias.IsEmpty)
-                    for (int o = 0; o < s.OutChannels; o++)
-                    {
-                        var row = y.Slice(o * plane, plane);
-                        System.Numerics.Tensors.TensorPrimitives.Add(row, bias[o], row);
-                    }
             }
+            finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
+            if (B != null)
+                for (int o = 0; o < s.OutChannels; o++)
+                {
+                    var row = y.Slice(o * plane, plane);
+                    System.Numerics.Tensors.TensorPrimitives.Add(row, B[o], row);
+                }
         }
-        finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
     }
 
-    /// <summary>
-    /// gradInput = conv2d's input gradient for <paramref name="gradOutput"/> (the adjoint of <see cref="Forward{T}"/> in its
-    /// input); this is also the forward of torch.nn.functional.conv_transpose2d. <paramref name="gradInput"/> is overwritten.
-    /// </summary>
-    public static void BackwardData<T>(in ConvShape s, ReadOnlySpan<T> gradOutput, ReadOnlySpan<T> weight, Span<T> gradInput)
-        where T : unmanaged, INumber<T>
+    /// <summary>One image of <see cref="BackwardData{T}"/>.</summary>
+    struct BackwardDataBody<T> : IParallelBody where T : unmanaged, INumber<T>
     {
-        CheckSizes<T>(s, gradInput.Length, weight.Length, gradOutput.Length, "Conv2dBackwardData");
-        int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
-        int panelRows = PanelRows(s);
-        T[]? rented = s.IsPointwise ? null : ArrayPool<T>.Shared.Rent(k * panelRows * s.OutWidth);
-        try
+        public ConvShape S;
+        public T* GY, W, GX;
+
+        public readonly void Invoke(int n)
         {
-            for (int n = 0; n < s.Batch; n++)
+            ConvShape s = S;
+            int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
+            var gy = new ReadOnlySpan<T>(GY + (long)n * s.OutImage, s.OutImage);
+            var gx = new Span<T>(GX + (long)n * s.InImage, s.InImage);
+            var weight = new ReadOnlySpan<T>(W, s.WeightSize);
+            int panelRows = PanelRows(s), panelSize = PanelSize(s);
+            T[]? rented = panelSize == 0 ? null : ArrayPool<T>.Shared.Rent(panelSize);
+            try
             {
-                var gy = gradOutput.Slice(n * s.OutImage, s.OutImage);
-                var gx = gradInput.Slice(n * s.InImage, s.InImage);
                 if (rented != null) gx.Clear();
                 for (int g = 0; g < s.Groups; g++)
                 {
@@ -144,47 +231,52 @@ public static class Conv2d
                     }
                 }
             }
+            finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
         }
-        finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
     }
 
-    /// <summary>
-    /// gradWeight = sum over the batch of gradOutput · im2col(input)ᵀ (conv2d's weight gradient). <paramref name="gradWeight"/>
-    /// is overwritten.
-    /// </summary>
-    public static void BackwardWeight<T>(in ConvShape s, ReadOnlySpan<T> input, ReadOnlySpan<T> gradOutput, Span<T> gradWeight)
-        where T : unmanaged, INumber<T>
+    /// <summary>One chunk of images of <see cref="BackwardWeight{T}"/>, accumulated into its own buffer.</summary>
+    struct BackwardWeightBody<T> : IParallelBody where T : unmanaged, INumber<T>
     {
-        CheckSizes<T>(s, input.Length, gradWeight.Length, gradOutput.Length, "Conv2dBackwardWeight");
-        int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
-        int panelRows = PanelRows(s);
-        gradWeight.Slice(0, s.WeightSize).Clear();
-        T[]? rented = s.IsPointwise ? null : ArrayPool<T>.Shared.Rent(k * panelRows * s.OutWidth);
-        try
+        public ConvShape S;
+        public T* X, GY, GW, Partials;
+        public int Chunks;
+
+        public readonly void Invoke(int chunk)
         {
-            for (int n = 0; n < s.Batch; n++)
+            ConvShape s = S;
+            int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
+            int first = (int)((long)chunk * s.Batch / Chunks), last = (int)((long)(chunk + 1) * s.Batch / Chunks);
+            var gradWeight = new Span<T>(chunk == 0 ? GW : Partials + (long)(chunk - 1) * s.WeightSize, s.WeightSize);
+            gradWeight.Clear();
+            int panelRows = PanelRows(s), panelSize = PanelSize(s);
+            T[]? rented = panelSize == 0 ? null : ArrayPool<T>.Shared.Rent(panelSize);
+            try
             {
-                var x = input.Slice(n * s.InImage, s.InImage);
-                var gy = gradOutput.Slice(n * s.OutImage, s.OutImage);
-                for (int g = 0; g < s.Groups; g++)
+                for (int n = first; n < last; n++)
                 {
-                    var xg = x.Slice(g * cg * inPlane, cg * inPlane);
-                    var gyg = gy.Slice(g * og * plane, og * plane);
-                    var gwg = gradWeight.Slice(g * og * k, og * k);
-                    if (rented == null) { Gemm<T>(false, true, og, k, plane, gyg, plane, xg, plane, true, gwg, k); continue; }
-                    for (int r0 = 0; r0 < s.OutHeight; r0 += panelRows)
+                    var x = new ReadOnlySpan<T>(X + (long)n * s.InImage, s.InImage);
+                    var gy = new ReadOnlySpan<T>(GY + (long)n * s.OutImage, s.OutImage);
+                    for (int g = 0; g < s.Groups; g++)
                     {
-                        int r1 = Math.Min(s.OutHeight, r0 + panelRows), cols = (r1 - r0) * s.OutWidth;
-                        var panel = rented.AsSpan(0, k * cols);
-                        Im2Col.Unfold(xg, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW, s.StrideH, s.StrideW,
-                            s.DilationH, s.DilationW, s.OutWidth, r0, r1, panel);
-                        // (og, cols) @ (k, cols)^T accumulated into (og, k)
-                        Gemm<T>(false, true, og, k, cols, gyg.Slice(r0 * s.OutWidth), plane, panel, cols, true, gwg, k);
+                        var xg = x.Slice(g * cg * inPlane, cg * inPlane);
+                        var gyg = gy.Slice(g * og * plane, og * plane);
+                        var gwg = gradWeight.Slice(g * og * k, og * k);
+                        if (rented == null) { Gemm<T>(false, true, og, k, plane, gyg, plane, xg, plane, true, gwg, k); continue; }
+                        for (int r0 = 0; r0 < s.OutHeight; r0 += panelRows)
+                        {
+                            int r1 = Math.Min(s.OutHeight, r0 + panelRows), cols = (r1 - r0) * s.OutWidth;
+                            var panel = rented.AsSpan(0, k * cols);
+                            Im2Col.Unfold(xg, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW, s.StrideH, s.StrideW,
+                                s.DilationH, s.DilationW, s.OutWidth, r0, r1, panel);
+                            // (og, cols) @ (k, cols)^T accumulated into (og, k)
+                            Gemm<T>(false, true, og, k, cols, gyg.Slice(r0 * s.OutWidth), plane, panel, cols, true, gwg, k);
+                        }
                     }
                 }
             }
+            finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
         }
-        finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
     }
 
     /// <summary>gradBias[o] = sum of gradOutput over the batch and the output positions of channel o.</summary>

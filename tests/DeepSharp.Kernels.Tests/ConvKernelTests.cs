@@ -65,6 +65,44 @@ public class ConvKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(7, 3, 9, 8, 5, 3, 3, 1, 1, 1)]      // batch-parallel, images of several panels when the panel is small
+    [InlineData(17, 1, 12, 12, 6, 5, 5, 2, 1, 1)]   // one input channel, more images than weight chunks
+    [InlineData(5, 4, 6, 7, 4, 3, 3, 1, 2, 2)]      // stride 2, groups
+    [InlineData(3, 6, 5, 5, 6, 1, 1, 0, 1, 1)]      // pointwise: no column buffer
+    public void ResultsAreBitwiseIdenticalAcrossThreadCounts(int n, int c, int h, int w, int o, int kh, int kw, int pad, int stride, int groups)
+    {
+        int oh = ConvShape.OutputSize(h, kh, stride, pad, 1), ow = ConvShape.OutputSize(w, kw, stride, pad, 1);
+        var s = new ConvShape(n, c, h, w, o, oh, ow, kh, kw, stride, stride, pad, pad, 1, 1, groups);
+        var rng = new System.Random(11);
+        var x = Rand(n * s.InImage, rng).Select(v => (float)v).ToArray();
+        var wt = Rand(s.WeightSize, rng).Select(v => (float)v).ToArray();
+        var b = Rand(o, rng).Select(v => (float)v).ToArray();
+        var gy = Rand(n * s.OutImage, rng).Select(v => (float)v).ToArray();
+        var expected = new float[n * s.OutImage];
+        Conv2d.ReferenceForward<float>(s, x, wt, b, expected);
+        float[]? y0 = null, gx0 = null, gw0 = null;
+        int savedThreads = KernelThreadPool.ThreadCount, savedPanel = Conv2d.PanelElements;
+        try
+        {
+            foreach (int panel in new[] { savedPanel, 40 })
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    KernelThreadPool.SetThreadCount(threads);
+                    Conv2d.PanelElements = panel;
+                    var y = new float[expected.Length]; var gx = new float[x.Length]; var gw = new float[wt.Length];
+                    Conv2d.Forward<float>(s, x, wt, b, y);
+                    Conv2d.BackwardData<float>(s, gy, wt, gx);
+                    Conv2d.BackwardWeight<float>(s, x, gy, gw);
+                    for (int i = 0; i < y.Length; i++) Assert.Equal(expected[i], y[i], 1e-4f);
+                    if (panel != savedPanel) continue; // a different panel splits the sums differently
+                    if (y0 == null) { y0 = y; gx0 = gx; gw0 = gw; continue; }
+                    Assert.Equal(y0, y); Assert.Equal(gx0, gx); Assert.Equal(gw0, gw);
+                }
+        }
+        finally { KernelThreadPool.SetThreadCount(savedThreads); Conv2d.PanelElements = savedPanel; }
+    }
+
     [Fact]
     public void FloatForwardMatchesReference()
     {
