@@ -58,16 +58,39 @@ public static unsafe partial class Conv2d
     /// <summary>Upper bound, in elements, of the partial weight-gradient buffers together.</summary>
     const int MaxPartialElements = 1 << 22;
 
-    /// <summary>Output rows per im2col panel for this geometry.</summary>
-    static int PanelRows(in ConvShape s)
+    /// <summary>Images whose output planes are at most this many positions are unfolded several to one column matrix.</summary>
+    internal static int GroupPlaneLimit = 256;
+
+    /// <summary>Upper bound on the images unfolded side by side into one column matrix.</summary>
+    const int MaxImagesPerGroup = 16;
+
+    /// <summary>
+    /// How a batch is cut into GEMMs. Small images (output plane up to <see cref="GroupPlaneLimit"/>) go
+    /// <see cref="ImagesPerGroup"/> at a time into one column matrix (C/g*kH*kW, images*OH*OW) so the GEMM is wide enough to
+    /// run near its peak; their output goes through a (O/g, images*OH*OW) buffer. Larger images go one at a time,
+    /// <see cref="PanelRows"/> output rows per column panel, the GEMM writing the output directly. A pointwise
+    /// convolution needs no column matrix (<see cref="PanelSize"/> 0). Depends on the shape only, so every thread count
+    /// computes the same sums.
+    /// </summary>
+    readonly record struct Plan(int ImagesPerGroup, int PanelRows, int PanelSize, int TempSize)
     {
-        long perRow = (long)s.ColRows * s.OutWidth;
-        if (perRow == 0) return Math.Max(1, s.OutHeight);
-        return (int)Math.Clamp(PanelElements / perRow, 1, Math.Max(1, s.OutHeight));
+        public bool Grouped => ImagesPerGroup > 1;
     }
 
-    /// <summary>Elements of the column buffer one image needs (0 for a pointwise convolution, which needs none).</summary>
-    static int PanelSize(in ConvShape s) => s.IsPointwise ? 0 : s.ColRows * PanelRows(s) * s.OutWidth;
+    static Plan MakePlan(in ConvShape s)
+    {
+        int plane = s.OutHeight * s.OutWidth;
+        long perImage = (long)s.ColRows * plane;
+        if (!s.IsPointwise && s.Batch > 1 && plane <= GroupPlaneLimit && perImage > 0 && 2 * perImage <= PanelElements)
+        {
+            int images = (int)Math.Min(Math.Min(s.Batch, MaxImagesPerGroup), PanelElements / perImage);
+            return new Plan(images, s.OutHeight, (int)(perImage * images), s.GroupOutChannels * plane * images);
+        }
+        if (s.IsPointwise) return new Plan(1, s.OutHeight, 0, 0);
+        long perRow = (long)s.ColRows * s.OutWidth;
+        int rows = perRow == 0 ? Math.Max(1, s.OutHeight) : (int)Math.Clamp(PanelElements / perRow, 1, Math.Max(1, s.OutHeight));
+        return new Plan(1, rows, s.ColRows * rows * s.OutWidth, 0);
+    }
 
     /// <summary>Whether to split the batch over the pool's threads (else image by image, each GEMM parallel).</summary>
     static bool ImageParallel(in ConvShape s) => s.Batch > 1 && s.Batch >= KernelThreadPool.ThreadCount;
@@ -99,10 +122,12 @@ public static unsafe partial class Conv2d
         CheckSizes<T>(s, input.Length, weight.Length, output.Length, "Conv2d");
         if (!bias.IsEmpty && bias.Length < s.OutChannels) throw new ArgumentException($"Conv2d: bias of length {bias.Length} for {s.OutChannels} output channels");
         if (s.Batch == 0 || s.OutImage == 0) return;
+        var plan = MakePlan(s);
+        int tasks = (s.Batch + plan.ImagesPerGroup - 1) / plan.ImagesPerGroup;
         fixed (T* x = input, w = weight, b = bias, y = output)
         {
-            var body = new ForwardBody<T> { S = s, X = x, W = w, B = bias.IsEmpty ? null : b, Y = y };
-            Run(s.Batch, ImageParallel(s), ref body);
+            var body = new ForwardBody<T> { S = s, P = plan, X = x, W = w, B = bias.IsEmpty ? null : b, Y = y };
+            Run(tasks, ImageParallel(s) && tasks > 1, ref body);
         }
     }
 
@@ -115,10 +140,12 @@ public static unsafe partial class Conv2d
     {
         CheckSizes<T>(s, gradInput.Length, weight.Length, gradOutput.Length, "Conv2dBackwardData");
         if (s.Batch == 0 || s.InImage == 0) return;
+        var plan = MakePlan(s);
+        int tasks = (s.Batch + plan.ImagesPerGroup - 1) / plan.ImagesPerGroup;
         fixed (T* gy = gradOutput, w = weight, gx = gradInput)
         {
-            var body = new BackwardDataBody<T> { S = s, GY = gy, W = w, GX = gx };
-            Run(s.Batch, ImageParallel(s), ref body);
+            var body = new BackwardDataBody<T> { S = s, P = plan, GY = gy, W = w, GX = gx };
+            Run(tasks, ImageParallel(s) && tasks > 1, ref body);
         }
     }
 
@@ -132,15 +159,17 @@ public static unsafe partial class Conv2d
         CheckSizes<T>(s, input.Length, gradWeight.Length, gradOutput.Length, "Conv2dBackwardWeight");
         int size = s.WeightSize;
         if (size == 0) return;
+        var plan = MakePlan(s);
         // The batch is cut into chunks whose number depends on the shape only; chunk 0 accumulates into gradWeight,
         // chunk c into partial buffer c-1, and the partials are added in chunk order: the same sums for any thread count.
-        int chunks = Math.Max(1, Math.Min(Math.Min(s.Batch, MaxWeightChunks), MaxPartialElements / size));
+        int groups = (s.Batch + plan.ImagesPerGroup - 1) / plan.ImagesPerGroup;
+        int chunks = Math.Max(1, Math.Min(Math.Min(groups, MaxWeightChunks), MaxPartialElements / size));
         T[]? partials = chunks > 1 ? ArrayPool<T>.Shared.Rent((chunks - 1) * size) : null;
         try
         {
             fixed (T* x = input, gy = gradOutput, gw = gradWeight, part = partials)
             {
-                var body = new BackwardWeightBody<T> { S = s, X = x, GY = gy, GW = gw, Partials = part, Chunks = chunks };
+                var body = new BackwardWeightBody<T> { S = s, P = plan, X = x, GY = gy, GW = gw, Partials = part, Chunks = chunks };
                 Run(chunks, chunks > 1 && KernelThreadPool.ThreadCount > 1, ref body);
                 for (int c = 1; c < chunks; c++)
                 {
@@ -150,133 +179,6 @@ public static unsafe partial class Conv2d
             }
         }
         finally { if (partials != null) ArrayPool<T>.Shared.Return(partials); }
-    }
-
-    /// <summary>One image of <see cref="Forward{T}"/>.</summary>
-    struct ForwardBody<T> : IParallelBody where T : unmanaged, INumber<T>
-    {
-        public ConvShape S;
-        public T* X, W, B, Y;
-
-        public readonly void Invoke(int n)
-        {
-            ConvShape s = S;
-            int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
-            var x = new ReadOnlySpan<T>(X + (long)n * s.InImage, s.InImage);
-            var y = new Span<T>(Y + (long)n * s.OutImage, s.OutImage);
-            var weight = new ReadOnlySpan<T>(W, s.WeightSize);
-            int panelRows = PanelRows(s), panelSize = PanelSize(s);
-            T[]? rented = panelSize == 0 ? null : ArrayPool<T>.Shared.Rent(panelSize);
-            try
-            {
-                for (int g = 0; g < s.Groups; g++)
-                {
-                    var xg = x.Slice(g * cg * inPlane, cg * inPlane);
-                    var wg = weight.Slice(g * og * k, og * k);
-                    var yg = y.Slice(g * og * plane, og * plane);
-                    if (rented == null) { Gemm<T>(false, false, og, plane, k, wg, k, xg, plane, false, yg, plane); continue; }
-                    for (int r0 = 0; r0 < s.OutHeight; r0 += panelRows)
-                    {
-                        int r1 = Math.Min(s.OutHeight, r0 + panelRows), cols = (r1 - r0) * s.OutWidth;
-                        var panel = rented.AsSpan(0, k * cols);
-                        Im2Col.Unfold(xg, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW, s.StrideH, s.StrideW,
-                            s.DilationH, s.DilationW, s.OutWidth, r0, r1, panel);
-                        // (og, k) @ (k, cols) into the output rows r0..r1 of every channel (row stride = plane)
-                        Gemm<T>(false, false, og, cols, k, wg, k, panel, cols, false, yg.Slice(r0 * s.OutWidth), plane);
-                    }
-                }
-            }
-            finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
-            if (B != null)
-                for (int o = 0; o < s.OutChannels; o++)
-                {
-                    var row = y.Slice(o * plane, plane);
-                    System.Numerics.Tensors.TensorPrimitives.Add(row, B[o], row);
-                }
-        }
-    }
-
-    /// <summary>One image of <see cref="BackwardData{T}"/>.</summary>
-    struct BackwardDataBody<T> : IParallelBody where T : unmanaged, INumber<T>
-    {
-        public ConvShape S;
-        public T* GY, W, GX;
-
-        public readonly void Invoke(int n)
-        {
-            ConvShape s = S;
-            int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
-            var gy = new ReadOnlySpan<T>(GY + (long)n * s.OutImage, s.OutImage);
-            var gx = new Span<T>(GX + (long)n * s.InImage, s.InImage);
-            var weight = new ReadOnlySpan<T>(W, s.WeightSize);
-            int panelRows = PanelRows(s), panelSize = PanelSize(s);
-            T[]? rented = panelSize == 0 ? null : ArrayPool<T>.Shared.Rent(panelSize);
-            try
-            {
-                if (rented != null) gx.Clear();
-                for (int g = 0; g < s.Groups; g++)
-                {
-                    var gyg = gy.Slice(g * og * plane, og * plane);
-                    var wg = weight.Slice(g * og * k, og * k);
-                    var gxg = gx.Slice(g * cg * inPlane, cg * inPlane);
-                    if (rented == null) { Gemm<T>(true, false, k, plane, og, wg, k, gyg, plane, false, gxg, plane); continue; }
-                    for (int r0 = 0; r0 < s.OutHeight; r0 += panelRows)
-                    {
-                        int r1 = Math.Min(s.OutHeight, r0 + panelRows), cols = (r1 - r0) * s.OutWidth;
-                        var panel = rented.AsSpan(0, k * cols);
-                        // (k, og) = W^T times (og, cols) gradient panel
-                        Gemm<T>(true, false, k, cols, og, wg, k, gyg.Slice(r0 * s.OutWidth), plane, false, panel, cols);
-                        Im2Col.FoldAdd<T>(panel, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW, s.StrideH, s.StrideW,
-                            s.DilationH, s.DilationW, s.OutWidth, r0, r1, gxg);
-                    }
-                }
-            }
-            finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
-        }
-    }
-
-    /// <summary>One chunk of images of <see cref="BackwardWeight{T}"/>, accumulated into its own buffer.</summary>
-    struct BackwardWeightBody<T> : IParallelBody where T : unmanaged, INumber<T>
-    {
-        public ConvShape S;
-        public T* X, GY, GW, Partials;
-        public int Chunks;
-
-        public readonly void Invoke(int chunk)
-        {
-            ConvShape s = S;
-            int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
-            int first = (int)((long)chunk * s.Batch / Chunks), last = (int)((long)(chunk + 1) * s.Batch / Chunks);
-            var gradWeight = new Span<T>(chunk == 0 ? GW : Partials + (long)(chunk - 1) * s.WeightSize, s.WeightSize);
-            gradWeight.Clear();
-            int panelRows = PanelRows(s), panelSize = PanelSize(s);
-            T[]? rented = panelSize == 0 ? null : ArrayPool<T>.Shared.Rent(panelSize);
-            try
-            {
-                for (int n = first; n < last; n++)
-                {
-                    var x = new ReadOnlySpan<T>(X + (long)n * s.InImage, s.InImage);
-                    var gy = new ReadOnlySpan<T>(GY + (long)n * s.OutImage, s.OutImage);
-                    for (int g = 0; g < s.Groups; g++)
-                    {
-                        var xg = x.Slice(g * cg * inPlane, cg * inPlane);
-                        var gyg = gy.Slice(g * og * plane, og * plane);
-                        var gwg = gradWeight.Slice(g * og * k, og * k);
-                        if (rented == null) { Gemm<T>(false, true, og, k, plane, gyg, plane, xg, plane, true, gwg, k); continue; }
-                        for (int r0 = 0; r0 < s.OutHeight; r0 += panelRows)
-                        {
-                            int r1 = Math.Min(s.OutHeight, r0 + panelRows), cols = (r1 - r0) * s.OutWidth;
-                            var panel = rented.AsSpan(0, k * cols);
-                            Im2Col.Unfold(xg, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW, s.StrideH, s.StrideW,
-                                s.DilationH, s.DilationW, s.OutWidth, r0, r1, panel);
-                            // (og, cols) @ (k, cols)^T accumulated into (og, k)
-                            Gemm<T>(false, true, og, k, cols, gyg.Slice(r0 * s.OutWidth), plane, panel, cols, true, gwg, k);
-                        }
-                    }
-                }
-            }
-            finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
-        }
     }
 
     /// <summary>gradBias[o] = sum of gradOutput over the batch and the output positions of channel o.</summary>

@@ -25,7 +25,7 @@ public static unsafe class Im2Col
         if (image.Length < (long)channels * height * width)
             throw new ArgumentException($"Im2Col: image span of length {image.Length} is too small for ({channels}, {height}, {width})", nameof(image));
         fixed (T* src = image, dst = cols)
-            UnfoldCore(src, channels, height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outW, outRowStart, outRowEnd, dst);
+            UnfoldCore(src, channels, height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outW, outRowStart, outRowEnd, dst, panel);
     }
 
     /// <summary>
@@ -42,23 +42,25 @@ public static unsafe class Im2Col
         if (image.Length < (long)channels * height * width)
             throw new ArgumentException($"Col2Im: image span of length {image.Length} is too small for ({channels}, {height}, {width})", nameof(image));
         fixed (T* src = cols, dst = image)
-            FoldAddCore(src, channels, height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outW, outRowStart, outRowEnd, dst);
+            FoldAddCore(src, channels, height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outW, outRowStart, outRowEnd, dst, panel);
     }
 
     // The cores run on pointers: a convolution over small images copies many short rows (outW of 10 or 28 elements), where
-    // the per-row cost of span slicing, Clear and CopyTo calls outweighed the copying itself.
-    static void UnfoldCore<T>(T* image, int channels, int height, int width,
+    // the per-row cost of span slicing, Clear and CopyTo calls outweighed the copying itself. `ldCols` is the row stride of
+    // the column matrix, larger than rows*outW when several images share one matrix side by side.
+    internal static void UnfoldCore<T>(T* image, int channels, int height, int width,
         int kernelH, int kernelW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
-        int outW, int outRowStart, int outRowEnd, T* cols) where T : unmanaged, INumber<T>
+        int outW, int outRowStart, int outRowEnd, T* cols, long ldCols) where T : unmanaged, INumber<T>
     {
         int rows = outRowEnd - outRowStart;
-        T* dst = cols;
+        T* colRow = cols;
         for (int c = 0; c < channels; c++)
         {
             T* plane = image + (long)c * height * width;
             for (int ki = 0; ki < kernelH; ki++)
-                for (int kj = 0; kj < kernelW; kj++)
+                for (int kj = 0; kj < kernelW; kj++, colRow += ldCols)
                 {
+                    T* dst = colRow;
                     int colOffset = kj * dilationW - padW;
                     // output columns whose input column lies inside [0, width)
                     ValidRange(colOffset, strideW, width, outW, out int owStart, out int owEnd);
@@ -76,18 +78,19 @@ public static unsafe class Im2Col
         }
     }
 
-    static void FoldAddCore<T>(T* cols, int channels, int height, int width,
+    internal static void FoldAddCore<T>(T* cols, int channels, int height, int width,
         int kernelH, int kernelW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
-        int outW, int outRowStart, int outRowEnd, T* image) where T : unmanaged, INumber<T>
+        int outW, int outRowStart, int outRowEnd, T* image, long ldCols) where T : unmanaged, INumber<T>
     {
         int rows = outRowEnd - outRowStart;
-        T* src = cols;
+        T* colRow = cols;
         for (int c = 0; c < channels; c++)
         {
             T* plane = image + (long)c * height * width;
             for (int ki = 0; ki < kernelH; ki++)
-                for (int kj = 0; kj < kernelW; kj++)
+                for (int kj = 0; kj < kernelW; kj++, colRow += ldCols)
                 {
+                    T* src = colRow;
                     int colOffset = kj * dilationW - padW;
                     ValidRange(colOffset, strideW, width, outW, out int owStart, out int owEnd);
                     for (int r = 0; r < rows; r++, src += outW)

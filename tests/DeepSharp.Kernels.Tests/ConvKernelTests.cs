@@ -20,6 +20,8 @@ public class ConvKernelTests
         yield return [1, 4, 5, 5, 4, 1, 1, 2, 2, 0, 0, 1, 1, 4];     // 1x1 with stride: im2col path, depthwise
         yield return [1, 1, 3, 11, 2, 1, 4, 1, 3, 0, 2, 1, 2, 1];    // non-square kernel, wide stride
         yield return [1, 2, 4, 4, 2, 5, 5, 1, 1, 2, 2, 1, 1, 1];     // kernel larger than the unpadded input
+        yield return [7, 3, 6, 5, 4, 3, 2, 1, 2, 1, 0, 1, 2, 1];     // odd batch: a last group of fewer images
+        yield return [17, 4, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2];    // 17 images: more than a group, groups of channels
     }
 
     [Theory]
@@ -32,10 +34,11 @@ public class ConvKernelTests
         var x = Rand(n * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var b = Rand(o, rng); var gy = Rand(n * s.OutImage, rng);
         var expected = new double[n * s.OutImage];
         Conv2d.ReferenceForward<double>(s, x, wt, b, expected);
-        foreach (int panel in new[] { 1 << 20, 1 })   // 1: one output row per panel
+        // images grouped into one column matrix; one image at a time; one output row per panel
+        foreach (var (panel, groupPlanes) in new[] { (1 << 20, 256), (1 << 20, 0), (1, 256) })
         {
-            int saved = Conv2d.PanelElements;
-            Conv2d.PanelElements = panel;
+            int saved = Conv2d.PanelElements, savedGroup = Conv2d.GroupPlaneLimit;
+            Conv2d.PanelElements = panel; Conv2d.GroupPlaneLimit = groupPlanes;
             try
             {
                 var y = new double[n * s.OutImage];
@@ -61,7 +64,7 @@ public class ConvKernelTests
                     Assert.Equal(sum, gb[oc], 1e-12);
                 }
             }
-            finally { Conv2d.PanelElements = saved; }
+            finally { Conv2d.PanelElements = saved; Conv2d.GroupPlaneLimit = savedGroup; }
         }
     }
 
@@ -89,7 +92,7 @@ public class ConvKernelTests
                 foreach (int threads in new[] { 1, 2, 3 })
                 {
                     KernelThreadPool.SetThreadCount(threads);
-                    Conv2d.PanelElements = panel;
+                    Conv2d.PanelElements = panel;   // 40: one image (and one output row) per column panel
                     var y = new float[expected.Length]; var gx = new float[x.Length]; var gw = new float[wt.Length];
                     Conv2d.Forward<float>(s, x, wt, b, y);
                     Conv2d.BackwardData<float>(s, gy, wt, gx);
