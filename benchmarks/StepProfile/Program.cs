@@ -13,6 +13,35 @@ int threads = args.Length > 1 ? int.Parse(args[1]) : 2;
 KernelThreadPool.SetThreadCount(threads);
 Console.WriteLine($"threads={threads}");
 
+if (what == "loop-tiny")
+{
+    var a = Tensor.Randn(1, 16);
+    var tiny = new Sequential(new Linear(16, 16), new ReLU(), new Linear(16, 16), new ReLU(), new Linear(16, 10)); tiny.Eval();
+    var clock = Stopwatch.StartNew();
+    while (clock.Elapsed.TotalSeconds < 10) for (int i = 0; i < 1000; i++) { using (Autograd.NoGrad()) using (TensorScope.Begin()) tiny.Call(a); }
+    return;
+}
+if (what.StartsWith("loop-"))
+{
+    // run one workload's steps for 15 s, for a sampling profiler: dotnet-trace collect --profile cpu-sampling -- dotnet StepProfile.dll loop-lenet 1
+    Module model = what == "loop-cnn" ? new FashionCnn() : what == "loop-mlp" ? new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10)) : new LeNet5();
+    int batch = what == "loop-lenet" ? 64 : 128;
+    var x = what == "loop-mlp" ? Tensor.Randn(batch, 784) : Tensor.Randn(batch, 1, 28, 28);
+    var y = Tensor.RandInt(0, 10, [batch]);
+    var opt = new SGD(model.Parameters(), 0.01, momentum: 0.9);
+    var clock = Stopwatch.StartNew();
+    int steps = 0;
+    while (clock.Elapsed.TotalSeconds < 15)
+    {
+        using var scope = TensorScope.Begin();
+        opt.ZeroGrad(setToNone: false);
+        F.CrossEntropy(model.Call(x), y).Backward();
+        opt.Step();
+        steps++;
+    }
+    Console.WriteLine($"{steps} steps");
+    return;
+}
 if (what is "lenet" or "all") ProfileStep("lenet", new LeNet5(), 64, m => new SGD(m.Parameters(), 0.01, momentum: 0.9));
 if (what is "cnn" or "all") ProfileStep("fashion_cnn", new FashionCnn(), 128, m => new Adam(m.Parameters(), 1e-3));
 if (what is "mlp" or "all")
@@ -23,6 +52,33 @@ if (what is "mlp" or "all")
     var x1 = Tensor.Randn(1, 784);
     void Infer() { using (Autograd.NoGrad()) using (TensorScope.Begin()) mlp.Call(x1); }
     Console.WriteLine($"mlp_infer1: {Median(Infer, 200, 2000) * 1e6:F2} us, alloc {AllocPerCall(Infer, 100)} B/call");
+}
+if (what is "overhead" or "all")
+{
+    // framework bookkeeping: ops on tiny tensors, where the arithmetic is negligible
+    var a = Tensor.Randn(1, 16); var w = Tensor.Randn(16, 16);
+    var tiny = new Sequential(new Linear(16, 16), new ReLU(), new Linear(16, 16), new ReLU(), new Linear(16, 10)); tiny.Eval();
+    void AddOp() { using (TensorScope.Begin()) _ = a + a; }
+    void MatMulOp() { using (TensorScope.Begin()) a.MatMul(w); }
+    void ReluOp() { using (TensorScope.Begin()) a.Relu(); }
+    void TinyMlp() { using (Autograd.NoGrad()) using (TensorScope.Begin()) tiny.Call(a); }
+    void Empty() { using (TensorScope.Begin()) { } }
+    void MulOp() { using (TensorScope.Begin()) _ = a * a; }
+    void AddScalarOp() { using (TensorScope.Begin()) _ = a + 1.0; }
+    void ExpOp() { using (TensorScope.Begin()) a.Exp(); }
+    foreach (var (name, f) in new (string, Action)[] { ("empty scope", Empty), ("add 1x16", AddOp), ("mul 1x16", MulOp), ("add scalar 1x16", AddScalarOp), ("exp 1x16", ExpOp), ("matmul 1x16 16x16", MatMulOp), ("relu 1x16", ReluOp), ("mlp 16-16-16-10 no-grad", TinyMlp) })
+    {
+        var warmClock = Stopwatch.StartNew();
+        while (warmClock.Elapsed.TotalSeconds < 1) f();   // past tiered compilation
+        double best = double.MaxValue;
+        for (int r = 0; r < 7; r++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < 20000; i++) f();
+            best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds / 20000);
+        }
+        Console.WriteLine($"{name,-26} {best * 1e9,8:F0} ns (best of 7 loops of 20000), {AllocPerCall(f, 1000),6} B/call");
+    }
 }
 if (what is "kernels" or "all") Kernels();
 
@@ -131,6 +187,10 @@ static void Kernels()
             t[5][r] = Median(() => KConv.BackwardWeight<float>(s, x, y, gw), 1, 3);
         }
         double M(int i) { Array.Sort(t[i]); return t[i][4] * 1e3; }
+        long a0 = GC.GetTotalAllocatedBytes(true);
+        KConv.Forward<float>(s, x, wt, b, y); if (needGx) KConv.BackwardData<float>(s, y, wt, gx); KConv.BackwardWeight<float>(s, x, y, gw);
+        long allocated = GC.GetTotalAllocatedBytes(true) - a0;
+        if (allocated > 0) Console.WriteLine($"  (the three kernels allocated {allocated} B)");
         double gf = 2.0 * n * o * oh * ow * s.ColRows / 1e6;
         Console.WriteLine($"{name,-22} fwd old {M(0),7:F3} new {M(1),7:F3} ms ({gf / M(1),5:F1} GF/s) | bwdData old {M(2),7:F3} new {M(3),7:F3} | bwdWeight old {M(4),7:F3} new {M(5),7:F3}");
     }
