@@ -80,6 +80,35 @@ if (what is "overhead" or "all")
         Console.WriteLine($"{name,-26} {best * 1e9,8:F0} ns (best of 7 loops of 20000), {AllocPerCall(f, 1000),6} B/call");
     }
 }
+if (what is "convs")
+{
+    // the conv layers of the benchmark models through the Tensor API, timed like conv_torch.py (beside this file) times torch.nn.Conv2d:
+    // forward under no-grad, and forward + backward with a given output gradient (median of 15 after 1 s of warm-up)
+    var shapes = new (string, int, int, int, int, int, int, bool)[]
+    {
+        ("lenet c1 1->6 5x5 p2", 64, 1, 28, 6, 5, 2, false), ("lenet c2 6->16 5x5", 64, 6, 14, 16, 5, 0, true),
+        ("cnn c1 1->32 3x3", 128, 1, 28, 32, 3, 1, false), ("cnn c2 32->32 3x3", 128, 32, 28, 32, 3, 1, true),
+        ("cnn c3 32->64 3x3", 128, 32, 14, 64, 3, 1, true), ("cnn c4 64->64 3x3", 128, 64, 14, 64, 3, 1, true),
+    };
+    foreach (var (name, n, c, h, o, k, pad, gx) in shapes)
+    {
+        var conv = new DeepSharp.NN.Conv2d(c, o, k, padding: pad);
+        var x = Tensor.Randn([n, c, h, h], requiresGrad: gx);
+        Tensor g;
+        using (Autograd.NoGrad()) g = Tensor.RandnLike(conv.Call(x));
+        void Fwd() { using (Autograd.NoGrad()) using (TensorScope.Begin()) conv.Call(x); }
+        void FwdBwd() { using (TensorScope.Begin()) { conv.ZeroGrad(); conv.Call(x).Backward(g); } }
+        double WallMedian(Action f)
+        {
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed.TotalSeconds < 1) f();
+            var ts = new double[15];
+            for (int i = 0; i < 15; i++) { long t0 = Stopwatch.GetTimestamp(); f(); ts[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds; }
+            Array.Sort(ts); return ts[7];
+        }
+        Console.WriteLine($"{name,-24} fwd {WallMedian(Fwd),7:F3} ms  fwd+bwd {WallMedian(FwdBwd),7:F3} ms");
+    }
+}
 if (what is "kernels" or "all") Kernels();
 
 // With one thread (argument 1) the time is this thread's CPU time (clock_gettime(CLOCK_THREAD_CPUTIME_ID)), which other
