@@ -31,9 +31,9 @@ public static class CharLstm
         /// <summary>Window length T for training and evaluation.</summary>
         public int BlockSize { get; init; } = 128;
         /// <summary>Windows per batch.</summary>
-        public int BatchSize { get; init; } = 32;
+        public int BatchSize { get; init; } = 64;
         /// <summary>Peak learning rate of AdamW (warm-up, then cosine decay over the budget).</summary>
-        public double LearningRate { get; init; } = 4e-3;
+        public double LearningRate { get; init; } = 1.5e-2;
         /// <summary>Validation windows to score (null: the whole validation set).</summary>
         public int? EvalWindows { get; init; }
         /// <summary>Seed of the split, the initialisation, the batches and the samples.</summary>

@@ -2,14 +2,14 @@
 // "March the twelfth, twenty twenty-one", ...) to ISO "2021-03-12", character by character. A bidirectional GRU
 // encodes the source; a GRU cell decodes with additive (Bahdanau) attention over the encoder states, trained with
 // teacher forcing and decoded greedily. Test dates are never seen in training.
-// Run: dotnet run -c Release --project examples/Seq2SeqDates -- --steps 1500
+// Run: dotnet run -c Release --project examples/Seq2SeqDates -- --steps 800
 using System.Diagnostics;
 using DeepSharp;
 using DeepSharp.NN;
 using DeepSharp.Optim;
 using DeepSharp.Text;
 
-int steps = args.Length >= 2 && args[0] == "--steps" ? int.Parse(args[1]) : 1500;
+int steps = args.Length >= 2 && args[0] == "--steps" ? int.Parse(args[1]) : 800;
 Seq2SeqDates.Run(steps, Console.WriteLine);
 
 /// <summary>The example's pieces, public so the test suite runs the same code.</summary>
@@ -87,8 +87,9 @@ public static class Seq2SeqDates
         /// <summary>
         /// Decodes <see cref="Dates.TargetLength"/> steps and returns logits (B, T, V). With <paramref name="decoderInput"/>
         /// (B, T) each step is fed the true previous character (teacher forcing); without, its own argmax (greedy decoding).
+        /// With <paramref name="attention"/> each step's attention weights (B, S) are added to it.
         /// </summary>
-        public Tensor Decode(Tensor source, int[] lengths, Tensor? decoderInput = null)
+        public Tensor Decode(Tensor source, int[] lengths, Tensor? decoderInput = null, List<Tensor>? attention = null)
         {
             var enc = Encode(source, lengths);
             var hidden = enc.Hidden;
@@ -97,7 +98,8 @@ public static class Seq2SeqDates
             for (int t = 0; t < logits.Length; t++)
             {
                 if (decoderInput != null) token = decoderInput.Select(1, t);
-                (logits[t], hidden, _) = Step(enc, token, hidden);
+                (logits[t], hidden, var weights) = Step(enc, token, hidden);
+                attention?.Add(weights);
                 if (decoderInput == null) token = Sampling.Greedy(logits[t].Detach());
             }
             return Tensor.Stack(logits, 1);
@@ -146,7 +148,7 @@ public static class Seq2SeqDates
 
     /// <summary>Trains for <paramref name="steps"/> steps on freshly drawn training dates and scores exact match on
     /// <paramref name="testCount"/> held-out examples.</summary>
-    public static Report Run(int steps, Action<string> log, int batchSize = 64, double lr = 3e-3, int testCount = 2000, long seed = 0)
+    public static Report Run(int steps, Action<string> log, int batchSize = 64, double lr = 3e-3, int testCount = 5000, long seed = 0)
     {
         DeepSharp.Random.Seed(seed);
         var (trainDates, testDates) = Dates.SplitDates(seed);
@@ -180,6 +182,23 @@ public static class Seq2SeqDates
         var predicted = Translate(model, [.. examples.Select(p => p.Source)]);
         for (int i = 0; i < examples.Count; i++)
             log($"  {examples[i].Source,-58} -> {predicted[i]}{(predicted[i] == examples[i].Target ? "" : $"  (expected {examples[i].Target})")}");
+        log("where the decoder looks (the source character with the largest attention weight for each output character):");
+        log("  " + AttentionPeaks(model, "the twenty-first of june, nineteen eighty-four"));
+        log("  " + AttentionPeaks(model, "Sat Feb 29 2020"));
         return new Report(steps, seconds, running, accuracy, model);
+    }
+
+    /// <summary>Each output character of the greedy translation with the source position it attends to most.</summary>
+    public static string AttentionPeaks(Model model, string source)
+    {
+        var batch = MakeBatch([(source, "0000-00-00")]);
+        var attention = new List<Tensor>();
+        string output;
+        model.Eval();
+        using (Autograd.NoGrad())
+            output = TargetTokenizer.Decode(model.Decode(batch.Source, batch.Lengths, attention: attention).ArgMax(2).Select(0, 0));
+        model.Train();
+        var peaks = attention.Select(w => (int)w.Select(0, 0).ArgMax().Item<long>()).ToArray();
+        return $"{source} -> {output}: " + string.Join(" ", output.Select((c, t) => $"{c}<'{source[peaks[t]]}'@{peaks[t]}"));
     }
 }

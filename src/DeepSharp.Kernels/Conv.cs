@@ -37,22 +37,63 @@ public readonly record struct ConvShape(int Batch, int InChannels, int InHeight,
 }
 
 /// <summary>
-/// 2-D convolution kernels (forward, input gradient, weight gradient) built on im2col + GEMM, one image and one panel
-/// of output rows at a time so the column buffer stays bounded. Transposed convolution is <see cref="BackwardData{T}"/>.
+/// 2-D convolution kernels (forward, input gradient, weight gradient) built on im2col + GEMM. Work is split over the
+/// images of the batch on <see cref="KernelThreadPool"/> (each task unfolds its image a panel of output rows at a time
+/// into one pooled column buffer, and calls a single-threaded GEMM); a batch smaller than the thread count runs image
+/// by image with the GEMM parallel instead. The weight gradient sums per-chunk partial gradients in a fixed order, so
+/// every result is bitwise identical whatever the thread count. Transposed convolution is <see cref="BackwardData{T}"/>.
 /// Float32 and float64 only (the GEMM precisions).
 /// </summary>
-public static class Conv2d
+public static unsafe partial class Conv2d
 {
-    /// <summary>Upper bound, in elements, of the im2col panel (larger only when one output row needs more); tests lower it.</summary>
-    internal static int PanelElements = 1 << 20;
+    /// <summary>
+    /// Upper bound, in elements, of the im2col panel (larger only when one output row needs more); tests lower it.
+    /// 64K elements (256 KiB of float) keep the panel in L2 between its unfolding and the GEMM that reads it.
+    /// </summary>
+    internal static int PanelElements = 1 << 16;
 
-    /// <summary>Output rows per im2col panel for this geometry.</summary>
-    static int PanelRows(in ConvShape s)
+    /// <summary>Upper bound on the number of batch chunks whose partial weight gradients are summed.</summary>
+    internal const int MaxWeightChunks = 16;
+
+    /// <summary>Upper bound, in elements, of the partial weight-gradient buffers together.</summary>
+    const int MaxPartialElements = 1 << 22;
+
+    /// <summary>Images whose output planes are at most this many positions are unfolded several to one column matrix.</summary>
+    internal static int GroupPlaneLimit = 256;
+
+    /// <summary>Upper bound on the images unfolded side by side into one column matrix.</summary>
+    const int MaxImagesPerGroup = 16;
+
+    /// <summary>
+    /// How a batch is cut into GEMMs. Small images (output plane up to <see cref="GroupPlaneLimit"/>) go
+    /// <see cref="ImagesPerGroup"/> at a time into one column matrix (C/g*kH*kW, images*OH*OW) so the GEMM is wide enough to
+    /// run near its peak; their output goes through a (O/g, images*OH*OW) buffer. Larger images go one at a time,
+    /// <see cref="PanelRows"/> output rows per column panel, the GEMM writing the output directly. A pointwise
+    /// convolution needs no column matrix (<see cref="PanelSize"/> 0). Depends on the shape only, so every thread count
+    /// computes the same sums.
+    /// </summary>
+    readonly record struct Plan(int ImagesPerGroup, int PanelRows, int PanelSize, int TempSize)
     {
-        long perRow = (long)s.ColRows * s.OutWidth;
-        if (perRow == 0) return Math.Max(1, s.OutHeight);
-        return (int)Math.Clamp(PanelElements / perRow, 1, Math.Max(1, s.OutHeight));
+        public bool Grouped => ImagesPerGroup > 1;
     }
+
+    static Plan MakePlan(in ConvShape s)
+    {
+        int plane = s.OutHeight * s.OutWidth;
+        long perImage = (long)s.ColRows * plane;
+        if (!s.IsPointwise && s.Batch > 1 && plane <= GroupPlaneLimit && perImage > 0 && 2 * perImage <= PanelElements)
+        {
+            int images = (int)Math.Min(Math.Min(s.Batch, MaxImagesPerGroup), PanelElements / perImage);
+            return new Plan(images, s.OutHeight, (int)(perImage * images), s.GroupOutChannels * plane * images);
+        }
+        if (s.IsPointwise) return new Plan(1, s.OutHeight, 0, 0);
+        long perRow = (long)s.ColRows * s.OutWidth;
+        int rows = perRow == 0 ? Math.Max(1, s.OutHeight) : (int)Math.Clamp(PanelElements / perRow, 1, Math.Max(1, s.OutHeight));
+        return new Plan(1, rows, s.ColRows * rows * s.OutWidth, 0);
+    }
+
+    /// <summary>Whether to split the batch over the pool's threads (else image by image, each GEMM parallel).</summary>
+    static bool ImageParallel(in ConvShape s) => s.Batch > 1 && s.Batch >= KernelThreadPool.ThreadCount;
 
     static void CheckSizes<T>(in ConvShape s, int input, int weight, int output, string op)
     {
@@ -65,6 +106,13 @@ public static class Conv2d
             throw new NotSupportedException($"{op}: element type {typeof(T).Name} is not supported (float and double are)");
     }
 
+    /// <summary>Runs body.Invoke(i) for i in [0, count): on the pool when <paramref name="parallel"/>, else in order here.</summary>
+    static void Run<TBody>(int count, bool parallel, ref TBody body) where TBody : struct, IParallelBody
+    {
+        if (parallel) KernelThreadPool.ParallelFor(count, ref body);
+        else for (int i = 0; i < count; i++) body.Invoke(i);
+    }
+
     /// <summary>
     /// output = conv2d(input, weight) + bias (torch.nn.functional.conv2d). <paramref name="bias"/> may be empty.
     /// </summary>
@@ -73,40 +121,14 @@ public static class Conv2d
     {
         CheckSizes<T>(s, input.Length, weight.Length, output.Length, "Conv2d");
         if (!bias.IsEmpty && bias.Length < s.OutChannels) throw new ArgumentException($"Conv2d: bias of length {bias.Length} for {s.OutChannels} output channels");
-        int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
-        int panelRows = PanelRows(s);
-        T[]? rented = s.IsPointwise ? null : ArrayPool<T>.Shared.Rent(k * panelRows * s.OutWidth);
-        try
+        if (s.Batch == 0 || s.OutImage == 0) return;
+        var plan = MakePlan(s);
+        int tasks = (s.Batch + plan.ImagesPerGroup - 1) / plan.ImagesPerGroup;
+        fixed (T* x = input, w = weight, b = bias, y = output)
         {
-            for (int n = 0; n < s.Batch; n++)
-            {
-                var x = input.Slice(n * s.InImage, s.InImage);
-                var y = output.Slice(n * s.OutImage, s.OutImage);
-                for (int g = 0; g < s.Groups; g++)
-                {
-                    var xg = x.Slice(g * cg * inPlane, cg * inPlane);
-                    var wg = weight.Slice(g * og * k, og * k);
-                    var yg = y.Slice(g * og * plane, og * plane);
-                    if (rented == null) { Gemm<T>(false, false, og, plane, k, wg, k, xg, plane, false, yg, plane); continue; }
-                    for (int r0 = 0; r0 < s.OutHeight; r0 += panelRows)
-                    {
-                        int r1 = Math.Min(s.OutHeight, r0 + panelRows), cols = (r1 - r0) * s.OutWidth;
-                        var panel = rented.AsSpan(0, k * cols);
-                        Im2Col.Unfold(xg, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW, s.StrideH, s.StrideW,
-                            s.DilationH, s.DilationW, s.OutWidth, r0, r1, panel);
-                        // (og, k) @ (k, cols) into the output rows r0..r1 of every channel (row stride = plane)
-                        Gemm<T>(false, false, og, cols, k, wg, k, panel, cols, false, yg.Slice(r0 * s.OutWidth), plane);
-                    }
-                }
-                if (!bias.IsEmpty)
-                    for (int o = 0; o < s.OutChannels; o++)
-                    {
-                        var row = y.Slice(o * plane, plane);
-                        System.Numerics.Tensors.TensorPrimitives.Add(row, bias[o], row);
-                    }
-            }
+            var body = new ForwardBody<T> { S = s, P = plan, X = x, W = w, B = bias.IsEmpty ? null : b, Y = y };
+            Run(tasks, ImageParallel(s) && tasks > 1, ref body);
         }
-        finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
     }
 
     /// <summary>
@@ -117,35 +139,14 @@ public static class Conv2d
         where T : unmanaged, INumber<T>
     {
         CheckSizes<T>(s, gradInput.Length, weight.Length, gradOutput.Length, "Conv2dBackwardData");
-        int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
-        int panelRows = PanelRows(s);
-        T[]? rented = s.IsPointwise ? null : ArrayPool<T>.Shared.Rent(k * panelRows * s.OutWidth);
-        try
+        if (s.Batch == 0 || s.InImage == 0) return;
+        var plan = MakePlan(s);
+        int tasks = (s.Batch + plan.ImagesPerGroup - 1) / plan.ImagesPerGroup;
+        fixed (T* gy = gradOutput, w = weight, gx = gradInput)
         {
-            for (int n = 0; n < s.Batch; n++)
-            {
-                var gy = gradOutput.Slice(n * s.OutImage, s.OutImage);
-                var gx = gradInput.Slice(n * s.InImage, s.InImage);
-                if (rented != null) gx.Clear();
-                for (int g = 0; g < s.Groups; g++)
-                {
-                    var gyg = gy.Slice(g * og * plane, og * plane);
-                    var wg = weight.Slice(g * og * k, og * k);
-                    var gxg = gx.Slice(g * cg * inPlane, cg * inPlane);
-                    if (rented == null) { Gemm<T>(true, false, k, plane, og, wg, k, gyg, plane, false, gxg, plane); continue; }
-                    for (int r0 = 0; r0 < s.OutHeight; r0 += panelRows)
-                    {
-                        int r1 = Math.Min(s.OutHeight, r0 + panelRows), cols = (r1 - r0) * s.OutWidth;
-                        var panel = rented.AsSpan(0, k * cols);
-                        // (k, og) = W^T times (og, cols) gradient panel
-                        Gemm<T>(true, false, k, cols, og, wg, k, gyg.Slice(r0 * s.OutWidth), plane, false, panel, cols);
-                        Im2Col.FoldAdd<T>(panel, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW, s.StrideH, s.StrideW,
-                            s.DilationH, s.DilationW, s.OutWidth, r0, r1, gxg);
-                    }
-                }
-            }
+            var body = new BackwardDataBody<T> { S = s, P = plan, GY = gy, W = w, GX = gx };
+            Run(tasks, ImageParallel(s) && tasks > 1, ref body);
         }
-        finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
     }
 
     /// <summary>
@@ -156,35 +157,28 @@ public static class Conv2d
         where T : unmanaged, INumber<T>
     {
         CheckSizes<T>(s, input.Length, gradWeight.Length, gradOutput.Length, "Conv2dBackwardWeight");
-        int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, plane = s.OutHeight * s.OutWidth, inPlane = s.InHeight * s.InWidth;
-        int panelRows = PanelRows(s);
-        gradWeight.Slice(0, s.WeightSize).Clear();
-        T[]? rented = s.IsPointwise ? null : ArrayPool<T>.Shared.Rent(k * panelRows * s.OutWidth);
+        int size = s.WeightSize;
+        if (size == 0) return;
+        var plan = MakePlan(s);
+        // The batch is cut into chunks whose number depends on the shape only; chunk 0 accumulates into gradWeight,
+        // chunk c into partial buffer c-1, and the partials are added in chunk order: the same sums for any thread count.
+        int groups = (s.Batch + plan.ImagesPerGroup - 1) / plan.ImagesPerGroup;
+        int chunks = Math.Max(1, Math.Min(Math.Min(groups, MaxWeightChunks), MaxPartialElements / size));
+        T[]? partials = chunks > 1 ? ArrayPool<T>.Shared.Rent((chunks - 1) * size) : null;
         try
         {
-            for (int n = 0; n < s.Batch; n++)
+            fixed (T* x = input, gy = gradOutput, gw = gradWeight, part = partials)
             {
-                var x = input.Slice(n * s.InImage, s.InImage);
-                var gy = gradOutput.Slice(n * s.OutImage, s.OutImage);
-                for (int g = 0; g < s.Groups; g++)
+                var body = new BackwardWeightBody<T> { S = s, P = plan, X = x, GY = gy, GW = gw, Partials = part, Chunks = chunks };
+                Run(chunks, chunks > 1 && KernelThreadPool.ThreadCount > 1, ref body);
+                for (int c = 1; c < chunks; c++)
                 {
-                    var xg = x.Slice(g * cg * inPlane, cg * inPlane);
-                    var gyg = gy.Slice(g * og * plane, og * plane);
-                    var gwg = gradWeight.Slice(g * og * k, og * k);
-                    if (rented == null) { Gemm<T>(false, true, og, k, plane, gyg, plane, xg, plane, true, gwg, k); continue; }
-                    for (int r0 = 0; r0 < s.OutHeight; r0 += panelRows)
-                    {
-                        int r1 = Math.Min(s.OutHeight, r0 + panelRows), cols = (r1 - r0) * s.OutWidth;
-                        var panel = rented.AsSpan(0, k * cols);
-                        Im2Col.Unfold(xg, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW, s.StrideH, s.StrideW,
-                            s.DilationH, s.DilationW, s.OutWidth, r0, r1, panel);
-                        // (og, cols) @ (k, cols)^T accumulated into (og, k)
-                        Gemm<T>(false, true, og, k, cols, gyg.Slice(r0 * s.OutWidth), plane, panel, cols, true, gwg, k);
-                    }
+                    var dst = new Span<T>(gw, size);
+                    System.Numerics.Tensors.TensorPrimitives.Add(dst, new ReadOnlySpan<T>(part + (long)(c - 1) * size, size), dst);
                 }
             }
         }
-        finally { if (rented != null) ArrayPool<T>.Shared.Return(rented); }
+        finally { if (partials != null) ArrayPool<T>.Shared.Return(partials); }
     }
 
     /// <summary>gradBias[o] = sum of gradOutput over the batch and the output positions of channel o.</summary>

@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace DeepSharp.Kernels;
 
@@ -9,7 +9,7 @@ namespace DeepSharp.Kernels;
 /// a panel of output rows <c>[outRowStart, outRowEnd)</c> can be produced at a time to bound memory, in which case the
 /// matrix has <c>(outRowEnd - outRowStart) * outW</c> columns. Padding positions read as zero.
 /// </summary>
-public static class Im2Col
+public static unsafe class Im2Col
 {
     /// <summary>
     /// Unfolds the receptive fields of output rows [<paramref name="outRowStart"/>, <paramref name="outRowEnd"/>) of
@@ -24,32 +24,8 @@ public static class Im2Col
             throw new ArgumentException($"Im2Col: column buffer of length {cols.Length} is too small for {channels * kernelH * kernelW}x{panel}", nameof(cols));
         if (image.Length < (long)channels * height * width)
             throw new ArgumentException($"Im2Col: image span of length {image.Length} is too small for ({channels}, {height}, {width})", nameof(image));
-        int row = 0;
-        for (int c = 0; c < channels; c++)
-        {
-            var plane = image.Slice(c * height * width, height * width);
-            for (int ki = 0; ki < kernelH; ki++)
-                for (int kj = 0; kj < kernelW; kj++, row++)
-                {
-                    var dst = cols.Slice(row * panel, panel);
-                    int colOffset = kj * dilationW - padW;
-                    // output columns whose input column lies inside [0, width)
-                    ValidRange(colOffset, strideW, width, outW, out int owStart, out int owEnd);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        var d = dst.Slice(r * outW, outW);
-                        int ih = (outRowStart + r) * strideH - padH + ki * dilationH;
-                        if ((uint)ih >= (uint)height || owStart >= owEnd) { d.Clear(); continue; }
-                        var src = plane.Slice(ih * width, width);
-                        d.Slice(0, owStart).Clear();
-                        d.Slice(owEnd).Clear();
-                        if (strideW == 1)
-                            src.Slice(owStart + colOffset, owEnd - owStart).CopyTo(d.Slice(owStart, owEnd - owStart));
-                        else
-                            for (int ow = owStart, iw = owStart * strideW + colOffset; ow < owEnd; ow++, iw += strideW) d[ow] = src[iw];
-                    }
-                }
-        }
+        fixed (T* src = image, dst = cols)
+            UnfoldCore(src, channels, height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outW, outRowStart, outRowEnd, dst, panel);
     }
 
     /// <summary>
@@ -65,33 +41,96 @@ public static class Im2Col
             throw new ArgumentException($"Col2Im: column buffer of length {cols.Length} is too small for {channels * kernelH * kernelW}x{panel}", nameof(cols));
         if (image.Length < (long)channels * height * width)
             throw new ArgumentException($"Col2Im: image span of length {image.Length} is too small for ({channels}, {height}, {width})", nameof(image));
-        int row = 0;
+        fixed (T* src = cols, dst = image)
+            FoldAddCore(src, channels, height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outW, outRowStart, outRowEnd, dst, panel);
+    }
+
+    // The cores run on pointers: a convolution over small images copies many short rows (outW of 10 or 28 elements), where
+    // the per-row cost of span slicing, Clear and CopyTo calls outweighed the copying itself. `ldCols` is the row stride of
+    // the column matrix, larger than rows*outW when several images share one matrix side by side.
+    internal static void UnfoldCore<T>(T* image, int channels, int height, int width,
+        int kernelH, int kernelW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+        int outW, int outRowStart, int outRowEnd, T* cols, long ldCols) where T : unmanaged, INumber<T>
+    {
+        int rows = outRowEnd - outRowStart;
+        T* colRow = cols;
         for (int c = 0; c < channels; c++)
         {
-            var plane = image.Slice(c * height * width, height * width);
+            T* plane = image + (long)c * height * width;
             for (int ki = 0; ki < kernelH; ki++)
-                for (int kj = 0; kj < kernelW; kj++, row++)
+                for (int kj = 0; kj < kernelW; kj++, colRow += ldCols)
                 {
-                    var src = cols.Slice(row * panel, panel);
+                    T* dst = colRow;
                     int colOffset = kj * dilationW - padW;
+                    // output columns whose input column lies inside [0, width)
                     ValidRange(colOffset, strideW, width, outW, out int owStart, out int owEnd);
-                    if (owStart >= owEnd) continue;
-                    for (int r = 0; r < rows; r++)
+                    for (int r = 0; r < rows; r++, dst += outW)
                     {
                         int ih = (outRowStart + r) * strideH - padH + ki * dilationH;
-                        if ((uint)ih >= (uint)height) continue;
-                        var s = src.Slice(r * outW, outW);
-                        var dst = plane.Slice(ih * width, width);
-                        if (strideW == 1)
-                        {
-                            var d = dst.Slice(owStart + colOffset, owEnd - owStart);
-                            TensorPrimitives.Add(d, s.Slice(owStart, owEnd - owStart), d);
-                        }
-                        else
-                            for (int ow = owStart, iw = owStart * strideW + colOffset; ow < owEnd; ow++, iw += strideW) dst[iw] += s[ow];
+                        if ((uint)ih >= (uint)height || owStart >= owEnd) { Fill(dst, outW); continue; }
+                        T* src = plane + (long)ih * width + colOffset;
+                        Fill(dst, owStart);
+                        if (strideW == 1) Copy(src + owStart, dst + owStart, owEnd - owStart);
+                        else for (int ow = owStart; ow < owEnd; ow++) dst[ow] = src[(long)ow * strideW];
+                        Fill(dst + owEnd, outW - owEnd);
                     }
                 }
         }
+    }
+
+    internal static void FoldAddCore<T>(T* cols, int channels, int height, int width,
+        int kernelH, int kernelW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
+        int outW, int outRowStart, int outRowEnd, T* image, long ldCols) where T : unmanaged, INumber<T>
+    {
+        int rows = outRowEnd - outRowStart;
+        T* colRow = cols;
+        for (int c = 0; c < channels; c++)
+        {
+            T* plane = image + (long)c * height * width;
+            for (int ki = 0; ki < kernelH; ki++)
+                for (int kj = 0; kj < kernelW; kj++, colRow += ldCols)
+                {
+                    T* src = colRow;
+                    int colOffset = kj * dilationW - padW;
+                    ValidRange(colOffset, strideW, width, outW, out int owStart, out int owEnd);
+                    for (int r = 0; r < rows; r++, src += outW)
+                    {
+                        int ih = (outRowStart + r) * strideH - padH + ki * dilationH;
+                        if ((uint)ih >= (uint)height || owStart >= owEnd) continue;
+                        T* dst = plane + (long)ih * width + colOffset;
+                        if (strideW == 1) AddTo(src + owStart, dst + owStart, owEnd - owStart);
+                        else for (int ow = owStart; ow < owEnd; ow++) dst[(long)ow * strideW] += src[ow];
+                    }
+                }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Fill<T>(T* dst, int count) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= count - Vector<T>.Count; i += Vector<T>.Count) Unsafe.WriteUnaligned(dst + i, Vector<T>.Zero);
+        for (; i < count; i++) dst[i] = T.Zero;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Copy<T>(T* src, T* dst, int count) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= count - Vector<T>.Count; i += Vector<T>.Count) Unsafe.WriteUnaligned(dst + i, Unsafe.ReadUnaligned<Vector<T>>(src + i));
+        for (; i < count; i++) dst[i] = src[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddTo<T>(T* src, T* dst, int count) where T : unmanaged, INumber<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= count - Vector<T>.Count; i += Vector<T>.Count)
+                Unsafe.WriteUnaligned(dst + i, Unsafe.ReadUnaligned<Vector<T>>(dst + i) + Unsafe.ReadUnaligned<Vector<T>>(src + i));
+        for (; i < count; i++) dst[i] += src[i];
     }
 
     /// <summary>The output columns [start, end) whose input column ow*stride + offset lies in [0, width).</summary>

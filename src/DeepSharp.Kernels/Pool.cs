@@ -33,13 +33,13 @@ public readonly record struct PoolShape(int Planes, int InHeight, int InWidth, i
 /// Pooling kernels over (planes, H, W) data: max (with PyTorch's flat h*W+w indices), average, adaptive average and
 /// adaptive max, each with the scatter/gather that forms its backward. All loops are fused (one pass per output).
 /// </summary>
-public static class Pool
+public static partial class Pool
 {
     /// <summary>
-    /// Max pooling with indices (torch.nn.functional.max_pool2d(return_indices=True)). Padding reads as -inf; NaN wins,
-    /// as in PyTorch. <paramref name="indices"/> gets, per output, the flat index ih*W+iw of the max within its plane.
+    /// The plain definition of max pooling that <see cref="MaxPool2d{T}"/> is tested against (same contract, one plane
+    /// after another, no special cases).
     /// </summary>
-    public static void MaxPool2d<T>(in PoolShape s, ReadOnlySpan<T> input, Span<T> output, Span<long> indices)
+    public static void ReferenceMaxPool2d<T>(in PoolShape s, ReadOnlySpan<T> input, Span<T> output, Span<long> indices)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Check(s, input.Length, output.Length, "MaxPool2d");

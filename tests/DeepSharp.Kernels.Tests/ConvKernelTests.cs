@@ -20,6 +20,8 @@ public class ConvKernelTests
         yield return [1, 4, 5, 5, 4, 1, 1, 2, 2, 0, 0, 1, 1, 4];     // 1x1 with stride: im2col path, depthwise
         yield return [1, 1, 3, 11, 2, 1, 4, 1, 3, 0, 2, 1, 2, 1];    // non-square kernel, wide stride
         yield return [1, 2, 4, 4, 2, 5, 5, 1, 1, 2, 2, 1, 1, 1];     // kernel larger than the unpadded input
+        yield return [7, 3, 6, 5, 4, 3, 2, 1, 2, 1, 0, 1, 2, 1];     // odd batch: a last group of fewer images
+        yield return [17, 4, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2];    // 17 images: more than a group, groups of channels
     }
 
     [Theory]
@@ -32,10 +34,11 @@ public class ConvKernelTests
         var x = Rand(n * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var b = Rand(o, rng); var gy = Rand(n * s.OutImage, rng);
         var expected = new double[n * s.OutImage];
         Conv2d.ReferenceForward<double>(s, x, wt, b, expected);
-        foreach (int panel in new[] { 1 << 20, 1 })   // 1: one output row per panel
+        // images grouped into one column matrix; one image at a time; one output row per panel
+        foreach (var (panel, groupPlanes) in new[] { (1 << 20, 256), (1 << 20, 0), (1, 256) })
         {
-            int saved = Conv2d.PanelElements;
-            Conv2d.PanelElements = panel;
+            int saved = Conv2d.PanelElements, savedGroup = Conv2d.GroupPlaneLimit;
+            Conv2d.PanelElements = panel; Conv2d.GroupPlaneLimit = groupPlanes;
             try
             {
                 var y = new double[n * s.OutImage];
@@ -61,8 +64,46 @@ public class ConvKernelTests
                     Assert.Equal(sum, gb[oc], 1e-12);
                 }
             }
-            finally { Conv2d.PanelElements = saved; }
+            finally { Conv2d.PanelElements = saved; Conv2d.GroupPlaneLimit = savedGroup; }
         }
+    }
+
+    [Theory]
+    [InlineData(7, 3, 9, 8, 5, 3, 3, 1, 1, 1)]      // batch-parallel, images of several panels when the panel is small
+    [InlineData(17, 1, 12, 12, 6, 5, 5, 2, 1, 1)]   // one input channel, more images than weight chunks
+    [InlineData(5, 4, 6, 7, 4, 3, 3, 1, 2, 2)]      // stride 2, groups
+    [InlineData(3, 6, 5, 5, 6, 1, 1, 0, 1, 1)]      // pointwise: no column buffer
+    public void ResultsAreBitwiseIdenticalAcrossThreadCounts(int n, int c, int h, int w, int o, int kh, int kw, int pad, int stride, int groups)
+    {
+        int oh = ConvShape.OutputSize(h, kh, stride, pad, 1), ow = ConvShape.OutputSize(w, kw, stride, pad, 1);
+        var s = new ConvShape(n, c, h, w, o, oh, ow, kh, kw, stride, stride, pad, pad, 1, 1, groups);
+        var rng = new System.Random(11);
+        var x = Rand(n * s.InImage, rng).Select(v => (float)v).ToArray();
+        var wt = Rand(s.WeightSize, rng).Select(v => (float)v).ToArray();
+        var b = Rand(o, rng).Select(v => (float)v).ToArray();
+        var gy = Rand(n * s.OutImage, rng).Select(v => (float)v).ToArray();
+        var expected = new float[n * s.OutImage];
+        Conv2d.ReferenceForward<float>(s, x, wt, b, expected);
+        float[]? y0 = null, gx0 = null, gw0 = null;
+        int savedThreads = KernelThreadPool.ThreadCount, savedPanel = Conv2d.PanelElements;
+        try
+        {
+            foreach (int panel in new[] { savedPanel, 40 })
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    KernelThreadPool.SetThreadCount(threads);
+                    Conv2d.PanelElements = panel;   // 40: one image (and one output row) per column panel
+                    var y = new float[expected.Length]; var gx = new float[x.Length]; var gw = new float[wt.Length];
+                    Conv2d.Forward<float>(s, x, wt, b, y);
+                    Conv2d.BackwardData<float>(s, gy, wt, gx);
+                    Conv2d.BackwardWeight<float>(s, x, gy, gw);
+                    for (int i = 0; i < y.Length; i++) Assert.Equal(expected[i], y[i], 1e-4f);
+                    if (panel != savedPanel) continue; // a different panel splits the sums differently
+                    if (y0 == null) { y0 = y; gx0 = gx; gw0 = gw; continue; }
+                    Assert.Equal(y0, y); Assert.Equal(gx0, gx); Assert.Equal(gw0, gw);
+                }
+        }
+        finally { KernelThreadPool.SetThreadCount(savedThreads); Conv2d.PanelElements = savedPanel; }
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public class SequenceExampleTests(ITestOutputHelper output)
         // (CharLstmUnigramBaselineIsAboutFiveBits). 250 small steps (about 2 s) already learn bigram-like structure.
         output.WriteLine($"validation bpc {report.Validation.BitsPerCharacter:F3}, {report.Fit.Seconds:F1} s");
         Assert.Equal(250, report.Fit.Steps);
-        Assert.True(report.Validation.BitsPerCharacter < 3.6, $"bpc {report.Validation.BitsPerCharacter:F3}");
+        Assert.True(report.Validation.BitsPerCharacter < 3.4, $"bpc {report.Validation.BitsPerCharacter:F3}");
         Assert.Equal(3, report.Samples.Length);
         Assert.All(report.Samples, s => Assert.True(s.Length > 200));
         Assert.Contains(lines, l => l.StartsWith("validation: "));
@@ -98,7 +98,7 @@ public class SequenceExampleTests(ITestOutputHelper output)
         var report = Seq2SeqDates.Run(steps: 200, _ => { }, lr: 5e-3, testCount: 500);
         output.WriteLine($"exact match {report.TestExactMatch:P2}, loss {report.FinalLoss:F4}, {report.Seconds:F1} s");
         // Chance is nil (10 characters to get right); the documented full run reaches more than 99%.
-        Assert.True(report.TestExactMatch > 0.3, $"exact match {report.TestExactMatch:P1}");
+        Assert.True(report.TestExactMatch > 0.5, $"exact match {report.TestExactMatch:P1}");
         Assert.True(report.FinalLoss < 0.5, $"loss {report.FinalLoss:F3}");
         var translated = Seq2SeqDates.Translate(report.Model, ["12/03/2021"]);
         Assert.Single(translated);

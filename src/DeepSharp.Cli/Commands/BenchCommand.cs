@@ -10,7 +10,7 @@ namespace DeepSharp.Cli.Commands;
 
 /// <summary>
 /// `deepsharp bench [--compare-pytorch]`: the standard workloads of benchmarks/pytorch_workloads.py, timed the same way
-/// (median of 10 after 3 warm-ups; GEMM 5 after 2; inference 500 after 50), at 1 and 2 threads, keeping the faster;
+/// (median of 10 after 3 warm-ups; GEMM 5 after 2; inference 500 after 50; and at least 2 s of warm-up, see Time), at 1 and 2 threads, keeping the faster;
 /// with --compare-pytorch the PyTorch script runs in the same invocation and the ratios go to benchmarks/results.json.
 /// </summary>
 public static class BenchCommand
@@ -19,9 +19,15 @@ public static class BenchCommand
 
     static double Median(List<double> xs) { xs.Sort(); return xs.Count % 2 == 1 ? xs[xs.Count / 2] : (xs[xs.Count / 2 - 1] + xs[xs.Count / 2]) / 2; }
 
+    const double WarmUpSeconds = 2;
+
     static double Time(Action step, int warm, int reps)
     {
-        for (int i = 0; i < warm; i++) step();
+        // .NET compiles in tiers: code starts unoptimised and is recompiled once hot (after ~30 calls and a short delay), so a
+        // fixed count of warm-ups would time the unoptimised first tier. Warm up for at least WarmUpSeconds as well, which a
+        // training loop is past after its first second.
+        var warmClock = Stopwatch.StartNew();
+        for (int i = 0; i < warm || warmClock.Elapsed.TotalSeconds < WarmUpSeconds; i++) step();
         var ts = new List<double>();
         for (int i = 0; i < reps; i++) { var sw = Stopwatch.StartNew(); step(); ts.Add(sw.Elapsed.TotalSeconds); }
         return Median(ts);

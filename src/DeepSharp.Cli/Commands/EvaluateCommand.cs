@@ -11,17 +11,17 @@ namespace DeepSharp.Cli.Commands;
 public static class EvaluateCommand
 {
     /// <summary>Loads a model saved by `deepsharp train`, rebuilding the architecture named in its metadata.</summary>
-    public static (Module Model, MnistDataset.Spec Spec) LoadModel(string path)
+    public static (Module Model, ImageDatasetInfo Data) LoadModel(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"model file not found: {path} (train one with 'deepsharp train --out DIR')", path);
         var (tensors, metadata) = SafeTensors.LoadWithMetadata(path);
         if (!metadata.TryGetValue("deepsharp.model", out var name))
             throw new InvalidDataException($"{path} has no 'deepsharp.model' metadata; it was not written by 'deepsharp train'");
-        var spec = TrainCommand.Dataset(metadata.GetValueOrDefault("deepsharp.dataset", "fashion-mnist"));
-        var model = TrainCommand.CreateModel(name, spec.Classes.Length);
+        var data = ImageTraining.DatasetInfo(metadata.GetValueOrDefault("deepsharp.dataset", "fashion-mnist"));
+        var model = ImageTraining.CreateModel(name, data);
         model.LoadStateDict(tensors);
         model.Eval();
-        return (model, spec);
+        return (model, data);
     }
 
     /// <summary>`deepsharp evaluate MODEL [--data DIR]`: test loss and accuracy.</summary>
@@ -35,18 +35,18 @@ public static class EvaluateCommand
             return 0;
         }
         Kernels.KernelThreadPool.SetThreadCount(p.Int("threads", Environment.ProcessorCount, 1, 1024));
-        var (model, spec) = LoadModel(p.Positionals[0]);
-        var test = MnistDataset.Load(spec, train: false, p.OptionalString("data"));
-        var confusion = new Training.Metrics.ConfusionMatrix(spec.Classes.Length);
+        var (model, data) = LoadModel(p.Positionals[0]);
+        var (test, classes, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"));
+        var confusion = new Training.Metrics.ConfusionMatrix(classes.Length);
         var trainer = new Trainer(model, new Optim.SGD(model.Parameters(), 0.0), F.CrossEntropy, [new Training.Metrics.Accuracy(), confusion]);
-        var result = trainer.Evaluate(new DataLoader(new TensorDataset(test.Images, test.Labels), 1000));
-        output.Write(confusion.Report(spec.Classes));
+        var result = trainer.Evaluate(new DataLoader(test, 1000));
+        output.Write(confusion.Report(classes));
         output.WriteLine($"test loss: {result["loss"].ToString("F4", CultureInfo.InvariantCulture)}");
         output.WriteLine($"test accuracy: {result["acc"].ToString("F4", CultureInfo.InvariantCulture)}");
         return 0;
     }
 
-    /// <summary>`deepsharp predict MODEL IMAGE`: IMAGE is a 28×28 PGM file, or test:N for the N-th test image.</summary>
+    /// <summary>`deepsharp predict MODEL IMAGE`: IMAGE is a 28×28 PGM file (a PNG/PPM/PGM of the dataset's size for CIFAR models), or test:N for the N-th test image.</summary>
     public static int Predict(string[] args, TextWriter output)
     {
         var p = new ArgParser("predict", args, ["data"]);
@@ -56,27 +56,42 @@ public static class EvaluateCommand
             output.WriteLine("usage: deepsharp predict MODEL IMAGE [--data DIR]\n  IMAGE: a 28x28 grayscale PGM file (P2 or P5), or test:N for the N-th image of the test set.");
             return 0;
         }
-        var (model, spec) = LoadModel(p.Positionals[0]);
+        var (model, data) = LoadModel(p.Positionals[0]);
         var image = p.Positionals[1];
+        var classes = data.Classes;
         Tensor x;
         string? truth = null;
         if (image.StartsWith("test:"))
         {
             if (!int.TryParse(image[5..], out int index) || index < 0) throw new UsageException($"deepsharp predict: '{image}' is not test:N with N a non-negative number.");
-            var test = MnistDataset.Load(spec, train: false, p.OptionalString("data"));
+            var (test, testClasses, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"));
             if (index >= test.Count) throw new UsageException($"deepsharp predict: the test set has {test.Count} images; {index} is out of range.");
-            x = test.Images.Narrow(0, index, 1);
-            truth = spec.Classes[(int)test.Labels.At(index)];
+            var item = test.Get(index);
+            x = item[0].Unsqueeze(0);
+            classes = testClasses;
+            truth = classes[(int)item[1].Item<long>()];
         }
-        else x = Pgm.Read(image).Reshape(1, 1, 28, 28);
+        else if (data.Channels == 1 && data.Size == 28) x = Pgm.Read(image).Reshape(1, 1, 28, 28);
+        else x = ReadImage(image, data);
         Tensor probabilities;
         using (Autograd.NoGrad()) probabilities = model.Call(x).Softmax(1);
         var probs = probabilities.ToArray<float>();
         var order = Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).ToArray();
-        foreach (var i in order.Take(3)) output.WriteLine($"{spec.Classes[i],-14} {probs[i].ToString("P1", CultureInfo.InvariantCulture)}");
+        foreach (var i in order.Take(3)) output.WriteLine($"{classes[i],-14} {probs[i].ToString("P1", CultureInfo.InvariantCulture)}");
         if (truth != null) output.WriteLine($"true class: {truth}");
-        output.WriteLine($"prediction: {spec.Classes[order[0]]}");
+        output.WriteLine($"prediction: {classes[order[0]]}");
         return 0;
+    }
+
+    /// <summary>A PNG, PPM or PGM file as a (1, C, H, W) batch in [0, 1] for a model of <paramref name="data"/>'s image shape.</summary>
+    static Tensor ReadImage(string path, ImageDatasetInfo data)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"image not found: {path}", path);
+        var image = Vision.Imaging.Image.Load(path);
+        image = data.Channels == 3 ? image.ToRgb() : image.ToGrayscale();
+        if (image.Height != data.Size || image.Width != data.Size)
+            throw new InvalidDataException($"{path}: the image is {image.Width}x{image.Height}; the model expects {data.Size}x{data.Size} ({data.Name})");
+        return image.ToTensor().Unsqueeze(0);
     }
 }
 

@@ -11,31 +11,30 @@ using DeepSharp.Vision.Models;
 
 namespace DeepSharp.Cli.Commands;
 
-/// <summary>`deepsharp train`: trains an image classifier on (Fashion-)MNIST and reports the test accuracy.</summary>
+/// <summary>`deepsharp train`: trains an image classifier on (Fashion-)MNIST or CIFAR and reports the test accuracy.</summary>
 public static class TrainCommand
 {
     const string Usage = """
-        usage: deepsharp train [--dataset fashion-mnist|mnist] [--model cnn|mlp|lenet] [--epochs N] [--batch-size N]
-                               [--lr X] [--optimizer adam|adamw|sgd] [--seed N] [--threads N] [--out DIR]
-                               [--data DIR] [--download] [--limit N] [--val-fraction X] [--workers N]
-                               [--schedule cosine|none]
+        usage: deepsharp train [--dataset fashion-mnist|mnist|cifar10|cifar100] [--model cnn|mlp|lenet|ZOO-NAME]
+                               [--epochs N] [--batch-size N] [--lr X] [--optimizer adam|adamw|sgd] [--seed N]
+                               [--threads N] [--out DIR] [--data DIR] [--download] [--limit N] [--val-fraction X]
+                               [--workers N] [--schedule cosine|none] [--pretrained FILE] [--freeze-backbone] [--head-lr X]
           Trains the model, shows progress, saves DIR/model.safetensors, DIR/history.csv and DIR/curve.svg,
           and ends with the line "test accuracy: 0.XXXX". Defaults: fashion-mnist, cnn, 5 epochs, batch 128, adam,
           lr 1e-3 (mlp 2e-3; sgd: 0.05 with momentum 0.9), seed 42, all cores, out runs/<model>, 10% of training data for validation,
           cosine decay of the learning rate to 0 over the run (stepped per batch).
+          --model takes any model-zoo name too (resnet18, mobilenet_v2, vgg11_bn, ...) if it fits the image size.
+          Transfer learning: --pretrained FILE loads every tensor but the classifier head from a safetensors file (e.g. a
+          model.safetensors of an earlier run of the same --model); --freeze-backbone then trains only the head;
+          --head-lr X gives the head its own learning rate (the backbone keeps --lr).
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
         """;
 
-    static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "val-fraction", "workers", "schedule"];
+    static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "val-fraction", "workers", "schedule", .. ImageTraining.Options];
 
-    /// <summary>Builds a model by its command-line name.</summary>
-    public static Module CreateModel(string name, int classes = 10) => name switch
-    {
-        "cnn" => new FashionCnn(classes),
-        "mlp" => new Mlp(784, [512, 256], classes),
-        "lenet" => new LeNet5(classes),
-        _ => throw new UsageException($"deepsharp: unknown model '{name}'. Models: cnn, mlp, lenet."),
-    };
+    /// <summary>Builds a model by its command-line name for 28×28 grey images (see <see cref="ImageTraining.CreateModel"/> for other datasets).</summary>
+    public static Module CreateModel(string name, int classes = 10) =>
+        ImageTraining.CreateModel(name, new ImageDatasetInfo("fashion-mnist", new string[classes], 1, 28));
 
     /// <summary>The dataset spec for a command-line name.</summary>
     public static MnistDataset.Spec Dataset(string name) => name switch
@@ -49,11 +48,11 @@ public static class TrainCommand
     public static int Run(string[] args, TextWriter output)
     {
         if (TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
-        var p = new ArgParser("train", args, Options, ["download"]);
+        var p = new ArgParser("train", args, Options, ["download", .. ImageTraining.Flags]);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");
-        var datasetName = p.String("dataset", "fashion-mnist", "fashion-mnist", "mnist");
-        var modelName = p.String("model", "cnn", "cnn", "mlp", "lenet");
+        var datasetName = p.String("dataset", "fashion-mnist", ImageTraining.DatasetNames);
+        var modelName = ImageTraining.CheckModelName(p.String("model", "cnn"), datasetName);
         int epochs = p.Int("epochs", 5, 1, 10_000);
         int batchSize = p.Int("batch-size", 128, 1, 65_536);
         var optimizerName = p.String("optimizer", "adam", "adam", "adamw", "sgd");
@@ -66,29 +65,25 @@ public static class TrainCommand
         var schedule = p.String("schedule", "cosine", "cosine", "none");
         if (valFraction >= 1) throw new UsageException("deepsharp train: --val-fraction must be below 1.");
         var outDir = p.OptionalString("out") ?? Path.Combine("runs", modelName);
+        double? headLr = p.Has("head-lr") ? p.Double("head-lr", lr, 0) : null;
+        if (p.Flag("freeze-backbone") && !p.Has("pretrained"))
+            throw new UsageException("deepsharp train: --freeze-backbone needs --pretrained FILE (a frozen random backbone learns little).");
 
         KernelThreadPool.SetThreadCount(threads);
         DeepSharp.Random.Seed(seed);
-        var spec = Dataset(datasetName);
-        var trainSet = MnistDataset.Load(spec, train: true, p.OptionalString("data"), p.Flag("download"), log: output);
-        var testSet = MnistDataset.Load(spec, train: false, p.OptionalString("data"), p.Flag("download"), log: output);
-        if (limit > 0) { trainSet = trainSet.Take(limit); testSet = testSet.Take(Math.Max(1, limit / 6)); }
-        output.WriteLine($"{spec.Name}: {trainSet.Count} training and {testSet.Count} test images from {trainSet.Source}");
+        var data = ImageTraining.LoadData(datasetName, p.OptionalString("data"), p.Flag("download"), limit, output);
+        output.WriteLine($"{datasetName}: {data.Train.Count} training and {data.Test.Count} test images from {data.Source}");
 
-        var all = new TensorDataset(trainSet.Images, trainSet.Labels);
+        var all = data.Train;
         int valCount = (int)Math.Round(all.Count * valFraction);
         var split = DeepSharp.Data.Dataset.RandomSplit(all, [all.Count - valCount, valCount], new Generator(seed));
         var trainLoader = new DataLoader(split[0], batchSize, shuffle: true, numWorkers: workers);
         var valLoader = valCount > 0 ? new DataLoader(split[1], 1000) : null;
-        var testLoader = new DataLoader(new TensorDataset(testSet.Images, testSet.Labels), 1000);
+        var testLoader = new DataLoader(data.Test, 1000);
 
-        var model = CreateModel(modelName, spec.Classes.Length);
-        Optimizer optimizer = optimizerName switch
-        {
-            "sgd" => new SGD(model.Parameters(), lr, momentum: 0.9),
-            "adamw" => new AdamW(model.Parameters(), lr),
-            _ => new Adam(model.Parameters(), lr),
-        };
+        var model = ImageTraining.CreateModel(modelName, data.Info);
+        if (p.OptionalString("pretrained") is { } pretrained) ImageTraining.LoadPretrained(model, modelName, pretrained, output);
+        var optimizer = ImageTraining.CreateOptimizer(optimizerName, model, lr, headLr, p.Flag("freeze-backbone"), output);
         output.WriteLine($"model {modelName}: {model.ParameterCount():N0} parameters; {optimizerName} lr {lr.ToString(CultureInfo.InvariantCulture)}; " +
                          $"batch {batchSize}; {epochs} epochs; {schedule} schedule; seed {seed}; {threads} threads");
         Directory.CreateDirectory(outDir);
@@ -111,7 +106,7 @@ public static class TrainCommand
             ["deepsharp.model"] = modelName, ["deepsharp.dataset"] = datasetName,
             ["test_accuracy"] = test["acc"].ToString("F4", CultureInfo.InvariantCulture),
         });
-        TrainingCurve.WriteSvg(Path.Combine(outDir, "curve.svg"), trainer.History, $"{modelName} on {spec.Name}");
+        TrainingCurve.WriteSvg(Path.Combine(outDir, "curve.svg"), trainer.History, $"{modelName} on {datasetName}");
         output.WriteLine($"saved {modelPath}, {csvPath} and {Path.Combine(outDir, "curve.svg")} ({(DateTime.UtcNow - started).TotalSeconds:F0}s of training)");
         output.WriteLine($"test loss: {test["loss"].ToString("F4", CultureInfo.InvariantCulture)}");
         output.WriteLine($"test accuracy: {test["acc"].ToString("F4", CultureInfo.InvariantCulture)}");

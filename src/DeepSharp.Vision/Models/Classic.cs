@@ -6,7 +6,7 @@ namespace DeepSharp.Vision.Models;
 /// A multilayer perceptron for flattened images: Flatten, then Linear-ReLU blocks, then a Linear classifier
 /// (the benchmark's 784-512-256-10 by default).
 /// </summary>
-public sealed class Mlp : Module
+public sealed class Mlp : Module, IClassifierModel
 {
     readonly Flatten flatten = new();
     readonly Sequential layers = new();
@@ -25,11 +25,27 @@ public sealed class Mlp : Module
     }
 
     /// <inheritdoc/>
+    public int NumClasses => ((Linear)layers[-1]).OutFeatures;
+
+    /// <summary>The last Linear layer.</summary>
+    public Module Head => layers[-1];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> HeadNames => ["layers." + layers.Names[^1]];
+
+    /// <summary>Replaces the last Linear layer by a new one for <paramref name="numClasses"/> classes (PyTorch's default initialisation).</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        ZooChecks.Classes(numClasses, 1, nameof(Mlp));
+        layers[-1] = new Linear(((Linear)layers[-1]).InFeatures, numClasses);
+    }
+
+    /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => layers.Call(flatten.Call(input));
 }
 
 /// <summary>LeNet-5 for 28×28 inputs (LeCun et al. 1998, with ReLU and max pooling): conv 6@5×5 pad 2, pool, conv 16@5×5, pool, 120-84-classes.</summary>
-public sealed class LeNet5 : Module
+public sealed class LeNet5 : Module, IClassifierModel
 {
     readonly Sequential features, classifier;
 
@@ -42,6 +58,22 @@ public sealed class LeNet5 : Module
     }
 
     /// <inheritdoc/>
+    public int NumClasses => ((Linear)classifier[-1]).OutFeatures;
+
+    /// <summary>The last Linear layer.</summary>
+    public Module Head => classifier[-1];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> HeadNames => ["classifier." + classifier.Names[^1]];
+
+    /// <summary>Replaces the last Linear layer by a new Linear(84, <paramref name="numClasses"/>) (PyTorch's default initialisation).</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        ZooChecks.Classes(numClasses, 1, nameof(LeNet5));
+        classifier[-1] = new Linear(84, numClasses);
+    }
+
+    /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => classifier.Call(features.Call(input));
 }
 
@@ -49,7 +81,7 @@ public sealed class LeNet5 : Module
 /// The Fashion-MNIST CNN of the benchmark: two conv blocks of 32 then 64 channels (3×3, pad 1, batch norm on the first
 /// conv of each block, ReLU, 2×2 max pooling), then 3136-256-classes with dropout 0.5.
 /// </summary>
-public sealed class FashionCnn : Module
+public sealed class FashionCnn : Module, IClassifierModel
 {
     readonly Sequential features, classifier;
 
@@ -62,6 +94,22 @@ public sealed class FashionCnn : Module
             new Conv2d(32, 64, 3, padding: 1), new BatchNorm2d(64), new ReLU(),
             new Conv2d(64, 64, 3, padding: 1), new ReLU(), new MaxPool2d(2));
         classifier = new Sequential(new Flatten(), new Linear(3136, 256), new ReLU(), new Dropout(dropout), new Linear(256, classes));
+    }
+
+    /// <inheritdoc/>
+    public int NumClasses => ((Linear)classifier[-1]).OutFeatures;
+
+    /// <summary>The last Linear layer.</summary>
+    public Module Head => classifier[-1];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> HeadNames => ["classifier." + classifier.Names[^1]];
+
+    /// <summary>Replaces the last Linear layer by a new Linear(256, <paramref name="numClasses"/>) (PyTorch's default initialisation).</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        ZooChecks.Classes(numClasses, 1, nameof(FashionCnn));
+        classifier[-1] = new Linear(256, numClasses);
     }
 
     /// <inheritdoc/>

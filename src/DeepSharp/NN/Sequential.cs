@@ -11,7 +11,7 @@ namespace DeepSharp.NN;
 public class Sequential : Module, IEnumerable<Module>
 {
     readonly List<Module> layers = [];
-    readonly HashSet<string> names = [];
+    readonly List<string> names = [];
 
     /// <summary>Builds an empty chain; add modules with <see cref="Add(Module)"/> or a collection initializer.</summary>
     public Sequential() { }
@@ -35,22 +35,52 @@ public class Sequential : Module, IEnumerable<Module>
     public Sequential Add(string name, Module module)
     {
         ArgumentNullException.ThrowIfNull(module);
-        if (!names.Add(name))
+        if (names.Contains(name))
             throw new ArgumentException($"Sequential.Add: a module named \"{name}\" is already in the sequence", nameof(name));
         RegisterModule(name, module);
+        names.Add(name);
         layers.Add(module);
         return this;
     }
 
-    /// <summary>The module at <paramref name="index"/>; negative counts from the end (sequential[i]).</summary>
+    /// <summary>
+    /// Gets the module at <paramref name="index"/> (negative counts from the end), or replaces it in place, keeping its name
+    /// and position (sequential[i], sequential[i] = module).
+    /// </summary>
     public Module this[int index]
     {
-        get
+        get => layers[Position(index)];
+        set
         {
-            int i = index < 0 ? index + layers.Count : index;
-            if ((uint)i >= (uint)layers.Count) throw new ArgumentOutOfRangeException(nameof(index), $"Sequential: index {index} is out of range for {layers.Count} modules");
-            return layers[i];
+            ArgumentNullException.ThrowIfNull(value);
+            int i = Position(index);
+            RegisterModule(names[i], value);
+            layers[i] = value;
         }
+    }
+
+    /// <summary>Gets or replaces the module named <paramref name="name"/> (getattr(sequential, name), setattr for an existing name).</summary>
+    public Module this[string name]
+    {
+        get => this[IndexOf(name)];
+        set => this[IndexOf(name)] = value;
+    }
+
+    /// <summary>The names of the modules, in order ("0", "1", ... unless given).</summary>
+    public IReadOnlyList<string> Names => names;
+
+    int IndexOf(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        int i = names.IndexOf(name);
+        return i >= 0 ? i : throw new KeyNotFoundException($"Sequential: no module named \"{name}\" (names: {string.Join(", ", names)})");
+    }
+
+    int Position(int index)
+    {
+        int i = index < 0 ? index + layers.Count : index;
+        if ((uint)i >= (uint)layers.Count) throw new ArgumentOutOfRangeException(nameof(index), $"Sequential: index {index} is out of range for {layers.Count} modules");
+        return i;
     }
 
     /// <summary>Number of modules (len(sequential)).</summary>

@@ -96,13 +96,9 @@ public sealed partial class Tensor
         int keptCount = 1; foreach (var i in kept) keptCount *= x.shape[i];
         int redCount = 1; foreach (var i in red) redCount *= x.shape[i];
 
-        bool prefix = x.IsContiguous && red.Count > 0 && red[^1] == red.Count - 1; // reduced dims lead
-        if (prefix)
+        if (x.IsContiguous)
         {
-            // (R, K): accumulate rows
-            var src = x.Span<T>();
-            src.Slice(0, keptCount).CopyTo(dst);
-            for (int r = 1; r < redCount; r++) TensorPrimitives.Add(dst, src.Slice(r * keptCount, keptCount), dst);
+            SumContiguous(x.Span<T>(), x.shape, reduce, dst);
             return result;
         }
         var perm = kept.Concat(red).ToArray();
@@ -110,5 +106,48 @@ public sealed partial class Tensor
         var s = moved.Span<T>();
         for (int k = 0; k < keptCount; k++) dst[k] = TensorPrimitives.Sum<T>(s.Slice(k * redCount, redCount));
         return result;
+    }
+
+    /// <summary>
+    /// Sums a contiguous tensor over the flagged dims into a zeroed <paramref name="dst"/> without moving its data: adjacent
+    /// dims of the same kind merge into runs (a channel sum over (N, C, H, W) is runs N·C·HW), and the innermost run is
+    /// either summed (reduced) or added as a vector into the output (kept), walking the outer runs in memory order.
+    /// </summary>
+    static void SumContiguous<T>(ReadOnlySpan<T> src, int[] shape, bool[] reduce, Span<T> dst) where T : unmanaged, INumber<T>
+    {
+        var sizes = new List<int>(shape.Length); var reduced = new List<bool>(shape.Length);
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] == 1) continue;
+            if (reduced.Count > 0 && reduced[^1] == reduce[i]) sizes[^1] *= shape[i];
+            else { sizes.Add(shape[i]); reduced.Add(reduce[i]); }
+        }
+        if (sizes.Count == 0) { dst[0] = src[0]; return; }
+        int runs = sizes.Count, inner = sizes[^1];
+        bool innerReduced = reduced[^1];
+        // output stride of each run (0 for reduced runs)
+        Span<long> dstStride = stackalloc long[runs];
+        long stride = innerReduced ? 1 : inner;
+        for (int r = runs - 2; r >= 0; r--)
+        {
+            dstStride[r] = reduced[r] ? 0 : stride;
+            if (!reduced[r]) stride *= sizes[r];
+        }
+        Span<int> index = stackalloc int[runs];
+        long outer = src.Length / inner, dstOffset = 0;
+        for (long o = 0; o < outer; o++)
+        {
+            var row = src.Slice((int)(o * inner), inner);
+            if (innerReduced) dst[(int)dstOffset] += TensorPrimitives.Sum(row);
+            else { var d = dst.Slice((int)dstOffset, inner); TensorPrimitives.Add(d, row, d); }
+            // odometer over the outer runs
+            for (int r = runs - 2; r >= 0; r--)
+            {
+                dstOffset += dstStride[r];
+                if (++index[r] < sizes[r]) break;
+                dstOffset -= dstStride[r] * sizes[r];
+                index[r] = 0;
+            }
+        }
     }
 }

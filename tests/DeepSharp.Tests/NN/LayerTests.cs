@@ -80,6 +80,21 @@ public class LayerTests
         Assert.Same(x, new Identity().Forward(x));
     }
 
+    [Fact]
+    public void HardtanhAndReLU6Modules()
+    {
+        var x = Tensor.FromArray(new double[] { -8, -1.5, -0.5, 0, 0.5, 3, 6, 7.5 }, 8).RequiresGrad_();
+        var relu6 = new ReLU6();
+        TestUtil.AssertClose(new double[] { 0, 0, 0, 0, 0.5, 3, 6, 6 }, relu6.Forward(x));
+        Assert.Equal("ReLU6()", relu6.ToString());
+        relu6.Forward(x).Sum().Backward();
+        TestUtil.AssertClose(new double[] { 0, 0, 0, 0, 1, 1, 0, 0 }, x.Grad!);   // zero gradient at and beyond the bounds, like PyTorch
+        var hardtanh = new Hardtanh(-1, 2);
+        TestUtil.AssertClose(new double[] { -1, -1, -0.5, 0, 0.5, 2, 2, 2 }, hardtanh.Forward(x.Detach()));
+        Assert.Equal("Hardtanh(min_val=-1.0, max_val=2.0)", hardtanh.ToString());
+        Assert.Throws<ArgumentException>(() => new Hardtanh(1, -1));
+    }
+
     // ---- batch norm --------------------------------------------------------------------------------------
 
     [Theory]

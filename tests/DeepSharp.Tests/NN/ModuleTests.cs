@@ -99,6 +99,25 @@ public class ModuleTests
     }
 
     [Fact]
+    public void SequentialItemsCanBeReplacedInPlace()
+    {
+        var seq = new Sequential { new Linear(3, 4), new ReLU(), new Linear(4, 2) };
+        var head = new Linear(4, 5);
+        seq[-1] = head;                                   // seq[-1] = nn.Linear(4, 5)
+        Assert.Same(head, seq[2]);
+        Assert.Equal(["0.weight", "0.bias", "2.weight", "2.bias"], seq.StateDict().Keys);
+        Assert.Equal([5, 4], seq.StateDict()["2.weight"].Shape);
+        Assert.Equal([1, 5], seq.Forward(Tensor.Randn(1, 3)).Shape);
+        var named = new Sequential(("body", new Linear(2, 2)), ("head", new Linear(2, 1)));
+        named["head"] = new Linear(2, 3);
+        Assert.Equal(["body", "head"], named.Names);
+        Assert.Equal([3, 2], named.StateDict()["head.weight"].Shape);
+        Assert.Same(named["head"], named.GetSubmodule("head"));
+        Assert.Throws<KeyNotFoundException>(() => named["tail"] = new ReLU());
+        Assert.Throws<ArgumentOutOfRangeException>(() => seq[3] = new ReLU());
+    }
+
+    [Fact]
     public void ExplicitRegistrationAddsAndOverridesMembers()
     {
         var m = new DerivedBlock();

@@ -7,6 +7,38 @@ public class ReLU : Module
     public override Tensor Forward(Tensor input) => input.Relu();
 }
 
+/// <summary>
+/// Clamps to [<see cref="MinVal"/>, <see cref="MaxVal"/>], with zero gradient outside (torch.nn.Hardtanh(min_val=-1, max_val=1)).
+/// </summary>
+public class Hardtanh : Module
+{
+    /// <summary>Lower bound (min_val).</summary>
+    public double MinVal { get; }
+    /// <summary>Upper bound (max_val).</summary>
+    public double MaxVal { get; }
+
+    /// <summary>Creates the layer (torch.nn.Hardtanh(min_val, max_val)).</summary>
+    public Hardtanh(double minVal = -1.0, double maxVal = 1.0)
+    {
+        if (!(minVal <= maxVal)) throw new ArgumentException($"{GetType().Name}: minVal ({minVal}) must not exceed maxVal ({maxVal})", nameof(minVal));
+        MinVal = minVal; MaxVal = maxVal;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => input.Hardtanh(MinVal, MaxVal);
+    /// <inheritdoc/>
+    public override string ExtraRepr() => $"min_val={PyFloat(MinVal)}, max_val={PyFloat(MaxVal)}";
+}
+
+/// <summary>min(max(0, x), 6) (torch.nn.ReLU6), the activation of MobileNetV2.</summary>
+public class ReLU6 : Hardtanh
+{
+    /// <summary>Creates the layer (torch.nn.ReLU6()).</summary>
+    public ReLU6() : base(0, 6) { }
+    /// <inheritdoc/>
+    public override string ExtraRepr() => "";
+}
+
 /// <summary>x for x ≥ 0, slope·x otherwise (torch.nn.LeakyReLU).</summary>
 public class LeakyReLU(double negativeSlope = 0.01) : Module
 {

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using DeepSharp.IO;
+using DeepSharp.NN;
+using DeepSharp.Vision.Models;
+
+namespace DeepSharp.Vision.Tests.Models;
+
+/// <summary>
+/// The loading side of tools/convert_torchvision.py: a MobileNetV2 (width 0.1) initialised by torchvision, saved as an
+/// old-style .pth and converted by the script (tools/golden/vision_convert_fixture.py), loads strictly into our model
+/// and gives torchvision's logits.
+/// </summary>
+[Collection("Zoo")]
+public class ConvertedWeightsTests
+{
+    static string Golden(string file) => Path.Combine(AppContext.BaseDirectory, "Golden", file);
+
+    [Fact]
+    public void ConvertedTorchvisionWeightsLoadStrictlyAndGiveTorchvisionsLogits()
+    {
+        var expected = JsonDocument.Parse(File.ReadAllText(Golden("mobilenet_v2_w01.json"))).RootElement;
+        var model = new MobileNetV2(numClasses: expected.GetProperty("num_classes").GetInt32(), widthMult: expected.GetProperty("width_mult").GetDouble());
+        var result = ModelZoo.LoadWeights(model, Golden("mobilenet_v2_w01.safetensors"));
+        Assert.Empty(result.MissingKeys);
+        Assert.Empty(result.UnexpectedKeys);
+        model.Eval();
+        var x = WeightFill.Input(ZooFixture.Ints(expected.GetProperty("input_shape")));
+        using (Autograd.NoGrad())
+            ZooGoldenTests.AssertLogits(ZooFixture.Doubles(expected.GetProperty("logits")), model.Call(x), "converted mobilenet_v2");
+        // the converter added the num_batches_tracked buffers the old-style checkpoint lacked, and kept the metadata
+        var (tensors, metadata) = SafeTensors.LoadWithMetadata(Golden("mobilenet_v2_w01.safetensors"));
+        Assert.Equal(DType.Int64, tensors["features.0.1.num_batches_tracked"].DType);
+        Assert.Equal("mobilenet_v2", metadata["arch"]);
+    }
+
+    [Fact]
+    public void WrongArchitectureIsRejectedNamingTheKeys()
+    {
+        var model = new MobileNetV2(numClasses: 10, widthMult: 0.25);
+        var e = Assert.Throws<ArgumentException>(() => ModelZoo.LoadWeights(model, Golden("mobilenet_v2_w01.safetensors")));
+        Assert.Contains("size mismatch for features.7.conv.2.weight", e.Message);
+    }
+}
