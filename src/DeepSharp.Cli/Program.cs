@@ -11,9 +11,10 @@ namespace DeepSharp.Cli
         /// <summary>The sub-commands, their one-line descriptions and handlers.</summary>
         public static readonly (string Name, string Summary, Func<string[], TextWriter, int> Run)[] Commands =
         [
-            ("train", "train an image classifier on Fashion-MNIST (or MNIST)", TrainCommand.Run),
+            ("train", "train an image classifier (Fashion-MNIST, MNIST) or a language model (--model gpt|lstm on text)", TrainCommand.Run),
             ("evaluate", "test accuracy and per-class report of a saved model", EvaluateCommand.Run),
             ("predict", "classify one image with a saved model", EvaluateCommand.Predict),
+            ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
             ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),
         ];

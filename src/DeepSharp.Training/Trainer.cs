@@ -34,6 +34,9 @@ public sealed class Trainer
     public LRScheduler? Scheduler { get; set; }
     /// <summary>Step <see cref="Scheduler"/> after each batch (true) or each epoch (false, the default).</summary>
     public bool StepSchedulerPerBatch { get; set; }
+    /// <summary>When set, gradients are scaled so that their global L2 norm is at most this value before each optimizer
+    /// step (torch.nn.utils.clip_grad_norm_; Lightning's gradient_clip_val). Null (the default) leaves them alone.</summary>
+    public double? ClipGradNorm { get; set; }
     /// <summary>Where progress goes.</summary>
     public IProgressReporter Progress { get; set; }
     /// <summary>The metrics computed on training and validation data.</summary>
@@ -112,6 +115,7 @@ public sealed class Trainer
         var loss = lossFunction(output, y);
         if (loss.NumEl != 1) throw new InvalidOperationException($"Trainer: the loss must be a scalar, got shape ({string.Join(", ", loss.Shape)}); use a mean or sum reduction");
         loss.Backward();
+        if (ClipGradNorm is double maxNorm) GradClip.ClipGradNorm(Optimizer.Parameters(), maxNorm);
         Optimizer.Step();
         GlobalStep++;
         double value = loss.Item();

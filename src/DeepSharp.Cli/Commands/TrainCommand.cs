@@ -27,6 +27,7 @@ public static class TrainCommand
           Transfer learning: --pretrained FILE loads every tensor but the classifier head from a safetensors file (e.g. a
           model.safetensors of an earlier run of the same --model); --freeze-backbone then trains only the head;
           --head-lr X gives the head its own learning rate (the backbone keeps --lr).
+        Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
         """;
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "val-fraction", "workers", "schedule", .. ImageTraining.Options];
@@ -46,6 +47,7 @@ public static class TrainCommand
     /// <summary>Runs the command.</summary>
     public static int Run(string[] args, TextWriter output)
     {
+        if (TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
         var p = new ArgParser("train", args, Options, ["download", .. ImageTraining.Flags]);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");

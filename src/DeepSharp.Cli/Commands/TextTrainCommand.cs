@@ -1,0 +1,286 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DeepSharp.Data;
+using DeepSharp.Kernels;
+using DeepSharp.NN;
+using DeepSharp.Optim;
+using DeepSharp.Text;
+using DeepSharp.Text.Datasets;
+using DeepSharp.Text.Models;
+using DeepSharp.Training;
+using DeepSharp.Training.Callbacks;
+
+namespace DeepSharp.Cli.Commands;
+
+/// <summary>
+/// `deepsharp train --dataset text:PATH|fortunes --model gpt|lstm`: trains a language model with the
+/// <see cref="Trainer"/> (its progress display, gradient clipping, per-batch learning-rate schedule) on the data split and
+/// budget of <see cref="LanguageModelRun"/>, reports validation bits per character, prints a sample and saves
+/// DIR/model.safetensors (weights, kind and configuration in the metadata), DIR/tokenizer.json and DIR/config.json.
+/// </summary>
+public static class TextTrainCommand
+{
+    const string Usage = """
+        usage: deepsharp train --dataset text:PATH|fortunes[:CATEGORY,...] [--model gpt|lstm] [--tokenizer char|bpe]
+                               [--vocab-size N] [--context N] [--layers N] [--heads N] [--width N] [--embedding N]
+                               [--dropout X] [--post-norm] [--untied-head] [--epochs N | --steps N] [--time SECONDS]
+                               [--batch-size N] [--lr X] [--seed N] [--threads N] [--out DIR] [--val-fraction X]
+                               [--eval-windows N] [--prompt TEXT] [--sample-tokens N] [--temperature T]
+          Trains a character-level (or byte-BPE) language model on a UTF-8 text file (text:PATH; the last 10% is the
+          validation text) or Debian's fortunes (fortunes: a seeded 90/10 split of the fortunes, the examples' split),
+          shows progress, prints the validation bits per character (and loss/perplexity per token for bpe) and a sample,
+          and saves DIR/model.safetensors, DIR/tokenizer.json, DIR/config.json and DIR/history.csv for 'deepsharp generate'.
+          Models: gpt (default: 4 layers, 4 heads, width 128, pre-norm, tied head) or lstm (embedding 64, hidden = --width
+          256, 1 layer). Budget: --epochs (default 1; one epoch = as many windows as the training text has tokens),
+          --steps, and/or --time (seconds; whichever ends first; with --time alone training runs until the time is up).
+          Defaults: context 128, batch 32, AdamW with lr 1e-3 (gpt) or 4e-3 (lstm), weight decay 0.01, gradient norm
+          clipped at 1, warm-up then cosine decay over the budget; seed 42; out runs/MODEL; vocab-size 512 for bpe.
+        """;
+
+    static readonly string[] Options = ["dataset", "model", "tokenizer", "vocab-size", "context", "layers", "heads", "width", "embedding", "dropout",
+                                        "epochs", "steps", "time", "batch-size", "lr", "seed", "threads", "out", "val-fraction", "eval-windows",
+                                        "prompt", "sample-tokens", "temperature"];
+
+    /// <summary>True when the arguments ask for a language model (a text dataset or --model gpt|lstm), not an image classifier.</summary>
+    public static bool Handles(string[] args)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            string? Value(string name) => args[i] == "--" + name && i + 1 < args.Length ? args[i + 1]
+                                        : args[i].StartsWith("--" + name + "=", StringComparison.Ordinal) ? args[i][(name.Length + 3)..] : null;
+            if (Value("dataset") is { } d && (d.StartsWith("text:", StringComparison.Ordinal) || d == "fortunes" || d.StartsWith("fortunes:", StringComparison.Ordinal))) return true;
+            if (Value("model") is "gpt" or "lstm") return true;
+        }
+        return false;
+    }
+
+    /// <summary>The corpus named by --dataset: whole documents (fortunes) or one text (a file).</summary>
+    sealed record Corpus(string Name, IReadOnlyList<string>? Documents, string? Text)
+    {
+        public string All => Text ?? string.Join("\n\n", Documents!);
+    }
+
+    static Corpus LoadCorpus(string dataset)
+    {
+        if (dataset.StartsWith("text:", StringComparison.Ordinal))
+        {
+            var path = dataset[5..];
+            if (path.Length == 0) throw new UsageException("deepsharp train: --dataset text:PATH needs a file path, e.g. --dataset text:input.txt.");
+            if (!File.Exists(path)) throw new UsageException($"deepsharp train: text file not found: {path}.");
+            return new Corpus(Path.GetFileName(path), null, File.ReadAllText(path));
+        }
+        if (dataset == "fortunes" || dataset.StartsWith("fortunes:", StringComparison.Ordinal))
+        {
+            var categories = dataset == "fortunes" ? null : dataset[9..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            try { return new Corpus(dataset, Fortunes.Load(categories: categories), null); }
+            catch (DirectoryNotFoundException e) { throw new UsageException($"deepsharp train: {e.Message}"); }
+            catch (ArgumentException e) { throw new UsageException($"deepsharp train: {e.Message}"); }
+        }
+        throw new UsageException($"deepsharp train: --model gpt and lstm train on text: use --dataset text:PATH or --dataset fortunes (got '{dataset}').");
+    }
+
+    /// <summary>Runs the command.</summary>
+    public static int Run(string[] args, TextWriter output)
+    {
+        var p = new ArgParser("train", args, Options, ["post-norm", "untied-head"]);
+        if (p.Help) { output.WriteLine(Usage); return 0; }
+        if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --model gpt --help'.");
+        var datasetName = p.OptionalString("dataset") ?? "fortunes";
+        var modelName = p.String("model", "gpt", "gpt", "lstm");
+        var tokenizerName = p.String("tokenizer", "char", "char", "bpe");
+        int vocabSize = p.Int("vocab-size", 512, 257, 1 << 20);
+        int context = p.Int("context", 128, 1, 1 << 16);
+        int layers = p.Int("layers", modelName == "gpt" ? 4 : 1, 1, 256);
+        int heads = p.Int("heads", 4, 1, 1024);
+        int width = p.Int("width", modelName == "gpt" ? 128 : 256, 1, 1 << 16);
+        int embedding = p.Int("embedding", 64, 1, 1 << 16);
+        double dropout = p.Double("dropout", 0.0, 0);
+        if (dropout >= 1) throw new UsageException("deepsharp train: --dropout must be below 1.");
+        if (modelName == "gpt" && width % heads != 0) throw new UsageException($"deepsharp train: --width ({width}) must be a multiple of --heads ({heads}).");
+        int? epochs = p.Has("epochs") ? p.Int("epochs", 1, 1, 1_000_000) : null;
+        int? steps = p.Has("steps") ? p.Int("steps", 1, 1, int.MaxValue) : null;
+        double? seconds = p.Has("time") ? p.Double("time", 0, 0) : null;
+        if (epochs != null && steps != null) throw new UsageException("deepsharp train: give --epochs or --steps, not both.");
+        if (seconds is <= 0) throw new UsageException("deepsharp train: --time must be a positive number of seconds.");
+        int batchSize = p.Int("batch-size", 32, 1, 65_536);
+        double lr = p.Double("lr", modelName == "gpt" ? 1e-3 : 4e-3, 0);
+        int seed = p.Int("seed", 42, 0);
+        int threads = p.Int("threads", Environment.ProcessorCount, 1, 1024);
+        double valFraction = p.Double("val-fraction", 0.1, 0);
+        if (!(valFraction > 0 && valFraction < 1)) throw new UsageException("deepsharp train: --val-fraction must be between 0 and 1.");
+        int? evalWindows = p.Has("eval-windows") ? p.Int("eval-windows", 1, 1) : null;
+        string prompt = p.OptionalString("prompt") ?? "";
+        int sampleTokens = p.Int("sample-tokens", 200, 0, 1_000_000);
+        double temperature = p.Double("temperature", 0.8, 0);
+        var outDir = p.OptionalString("out") ?? Path.Combine("runs", modelName);
+
+        KernelThreadPool.SetThreadCount(threads);
+        DeepSharp.Random.Seed(seed);
+        var corpus = LoadCorpus(datasetName);
+
+        // Tokenizer (its vocabulary or merges come from the whole corpus) and the shared split of LanguageModelRun.
+        var clock = Stopwatch.StartNew();
+        ITokenizer tokenizer = tokenizerName == "bpe" ? ByteBpeTokenizer.Train(corpus.All, vocabSize) : CharTokenizer.FromCorpus(corpus.All);
+        LanguageModelRun run;
+        try
+        {
+            if (corpus.Documents != null)
+                run = LanguageModelRun.SplitDocuments(corpus.Documents, tokenizer, context, valFraction, seed: 0);
+            else
+            {
+                int cut = (int)(corpus.Text!.Length * (1 - valFraction));
+                if (cut > 0 && char.IsLowSurrogate(corpus.Text[cut])) cut--;   // never split a surrogate pair
+                run = new LanguageModelRun(tokenizer, corpus.Text[..cut], corpus.Text[cut..], context);
+            }
+        }
+        catch (ArgumentException e) { throw new UsageException($"deepsharp train: {datasetName} is too small for --context {context}: {e.Message}"); }
+        output.WriteLine($"{corpus.Name}: {run.Train.Tokens.Length:N0} training and {run.Validation.Tokens.Length:N0} validation tokens; " +
+                         $"{tokenizerName} tokenizer, vocabulary {tokenizer.VocabSize} ({clock.Elapsed.TotalSeconds:F1}s)");
+
+        LanguageModel model = modelName == "gpt"
+            ? new Gpt(new GptConfig(tokenizer.VocabSize, context, layers, heads, width, dropout, PreNorm: !p.Flag("post-norm"), TiedHead: !p.Flag("untied-head")))
+            : new LstmLanguageModel(new LstmLanguageModelConfig(tokenizer.VocabSize, embedding, width, layers, dropout));
+        var optimizer = new AdamW(model.Parameters(), lr, weightDecay: 0.01);
+
+        // Budget: rounds of at most one epoch (one pass over the training tokens) between validations.
+        int stepsPerEpoch = (int)Math.Max(1, run.Train.Tokens.Length / ((long)batchSize * context));
+        int? totalSteps = steps ?? (epochs is int epochCount ? (int)Math.Min(int.MaxValue, (long)epochCount * stepsPerEpoch) : seconds == null ? stepsPerEpoch : null);
+        int perRound = Math.Min(stepsPerEpoch, totalSteps ?? stepsPerEpoch);
+        var budget = new TrainingBudget { MaxSteps = totalSteps, MaxSeconds = seconds };
+        var batches = new BudgetedBatches(new DataLoader(run.Train, batchSize, shuffle: true, dropLast: run.Train.Count >= batchSize, generator: new Generator(seed)),
+                                          perRound, budget);
+        output.WriteLine($"model {modelName}: {model.ParameterCount():N0} parameters, {model.ConfigJson()}");
+        output.WriteLine($"AdamW lr {lr.ToString(CultureInfo.InvariantCulture)}; batch {batchSize} x {context}; budget " +
+                         string.Join(" / ", new[] { totalSteps is int n ? $"{n} steps" : null, seconds is double s ? $"{s.ToString(CultureInfo.InvariantCulture)} s" : null }.OfType<string>()) +
+                         $" in rounds of {perRound} steps; seed {seed}; {threads} threads");
+
+        int vocab = tokenizer.VocabSize;
+        var trainer = new Trainer(model, optimizer, (logits, y) => F.CrossEntropy(logits.Reshape(-1, vocab), y.Reshape(-1)), metrics: [],
+                                  progress: Training.Progress.ForConsole(output == Console.Out ? null : output))
+        {
+            ClipGradNorm = 1.0,
+            Scheduler = new BudgetLR(optimizer, () => budget.Used(batches.Steps, batches.Seconds), LanguageModelRun.WarmupCosine()),
+            StepSchedulerPerBatch = true,
+        };
+        Directory.CreateDirectory(outDir);
+        var csvPath = Path.Combine(outDir, "history.csv");
+        if (File.Exists(csvPath)) File.Delete(csvPath);
+        var validationWindows = Enumerable.Range(0, Math.Min(run.Validation.Count, evalWindows ?? int.MaxValue)).ToArray();
+        var validation = new DataLoader(new Subset<Tensor[]>(run.Validation, validationWindows), 64);
+        var callbacks = new ICallback[] { new CsvLogger(csvPath), new StopWhenBudgetSpent(batches) };
+        if (totalSteps is int t)
+        {
+            int rounds = (t + perRound - 1) / perRound;
+            trainer.Fit(batches, rounds > 1 ? validation : null, rounds, callbacks);
+        }
+        else
+        {
+            // A time budget alone: the number of rounds is estimated from the speed so far (the first round, which
+            // includes warm-up, gives a low estimate) and raised until the time is up.
+            int rounds = 1;
+            while (!batches.Exhausted)
+            {
+                int before = batches.Steps;
+                trainer.Fit(batches, validation, rounds, callbacks);
+                if (batches.Steps == before) break;
+                double perRoundSeconds = batches.Seconds / trainer.Epoch;
+                rounds = trainer.Epoch + Math.Max(1, (int)Math.Ceiling((seconds!.Value - batches.Seconds) / perRoundSeconds));
+            }
+        }
+
+        var result = run.Evaluate(model, batchSize: 64, maxWindows: evalWindows);
+        output.WriteLine($"trained {batches.Steps} steps in {batches.Seconds:F1}s ({batches.Steps * (long)batchSize * context / Math.Max(batches.Seconds, 1e-9):F0} tokens/s)");
+        if (tokenizerName == "bpe")
+            output.WriteLine($"validation loss: {F4(result.Loss)} nats per token (perplexity {Math.Exp(result.Loss).ToString("F2", CultureInfo.InvariantCulture)}), " +
+                             $"{F4(result.BitsPerToken)} bits per token");
+
+        // Save before sampling, so a long sample cannot lose the model.
+        var modelPath = Path.Combine(outDir, "model.safetensors");
+        var metadata = new Dictionary<string, string>
+        {
+            ["deepsharp.dataset"] = datasetName, ["deepsharp.tokenizer"] = tokenizerName,
+            ["validation_bits_per_character"] = F4(result.BitsPerCharacter), ["validation_loss"] = F4(result.Loss),
+            ["steps"] = batches.Steps.ToString(CultureInfo.InvariantCulture), ["seconds"] = batches.Seconds.ToString("F1", CultureInfo.InvariantCulture),
+        };
+        model.Save(modelPath, metadata);
+        tokenizer.Save(Path.Combine(outDir, "tokenizer.json"));
+        File.WriteAllText(Path.Combine(outDir, "config.json"),
+            $"{{\"model\": \"{model.Kind}\", \"config\": {model.ConfigJson()}, \"training\": {JsonSerializer.Serialize(metadata)}}}\n");
+        output.WriteLine($"saved {modelPath}, tokenizer.json, config.json and history.csv in {outDir}");
+
+        if (sampleTokens > 0)
+        {
+            output.WriteLine($"--- sample (temperature {temperature.ToString(CultureInfo.InvariantCulture)}):");
+            GenerateCommand.Sample(model, tokenizer, prompt, sampleTokens, new SamplingOptions { Temperature = temperature }, new Generator(seed), output);
+            output.WriteLine();
+            output.WriteLine("---");
+        }
+        output.WriteLine($"validation bits per character: {F4(result.BitsPerCharacter)}");
+        return 0;
+    }
+
+    static string F4(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Training batches for the <see cref="Trainer"/>: each enumeration is one round of up to <see cref="Count"/> batches
+    /// drawn from an endless stream of shuffled passes over the training windows, ending early when the budget is
+    /// spent. It counts steps and training time (the clock stops between rounds, so validation is not counted).
+    /// </summary>
+    sealed class BudgetedBatches(DataLoader loader, int perRound, TrainingBudget budget) : IEnumerable<Tensor[]>, ICollection
+    {
+        IEnumerator<Tensor[]>? stream;
+        readonly Stopwatch clock = new();
+
+        public int Steps { get; private set; }
+        public double Seconds => clock.Elapsed.TotalSeconds;
+        public bool Exhausted => budget.Used(Steps, Seconds) >= 1;
+        public int Count => perRound;
+
+        public IEnumerator<Tensor[]> GetEnumerator()
+        {
+            clock.Start();
+            try
+            {
+                for (int i = 0; i < perRound && !Exhausted; i++)
+                {
+                    stream ??= loader.GetEnumerator();
+                    if (!stream.MoveNext()) { stream = loader.GetEnumerator(); stream.MoveNext(); }
+                    Steps++;                       // counted before the step, so the scheduler after it sees the step done
+                    yield return stream.Current;   // the Trainer takes one step on it before asking for the next
+                }
+            }
+            finally { clock.Stop(); }
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+        bool ICollection.IsSynchronized => false;
+        object ICollection.SyncRoot => this;
+        void ICollection.CopyTo(Array array, int index) { foreach (var batch in this) array.SetValue(batch, index++); }
+    }
+
+    /// <summary>Ends <see cref="Trainer.Fit"/> after the round in which the budget ran out.</summary>
+    sealed class StopWhenBudgetSpent(BudgetedBatches batches) : ICallback
+    {
+        public void OnEpochEnd(Trainer trainer, int epoch, IReadOnlyDictionary<string, double> logs)
+        {
+            if (batches.Exhausted) trainer.StopTraining = true;
+        }
+    }
+
+    /// <summary>Learning rate = initial rate × factor(fraction of the budget used), stepped after every batch.</summary>
+    sealed class BudgetLR : LRScheduler
+    {
+        readonly Func<double> used;
+        readonly Func<double, double> factor;
+
+        public BudgetLR(Optimizer optimizer, Func<double> used, Func<double, double> factor) : base(optimizer)
+        {
+            this.used = used; this.factor = factor;
+            InitialStep();
+        }
+
+        protected override double ComputeLr(int groupIndex, ParamGroup group) => BaseLrs[groupIndex] * factor(used());
+    }
+}
