@@ -16,7 +16,7 @@ public class GptFortunesExampleTests(ITestOutputHelper output)
         // The unigram (character frequency) model of this split is ~4.8 bits per character (CharLstmUnigramBaselineIsAboutFiveBits).
         output.WriteLine($"validation bpc {report.Validation.BitsPerCharacter:F3}, {report.Fit.Seconds:F1} s");
         Assert.Equal(300, report.Fit.Steps);
-        Assert.True(report.Validation.BitsPerCharacter < 4.3, $"bpc {report.Validation.BitsPerCharacter:F3}");
+        Assert.True(report.Validation.BitsPerCharacter < 4.1, $"bpc {report.Validation.BitsPerCharacter:F3}");
         Assert.Equal(3, report.Samples.Length);
         Assert.All(report.Samples, s => Assert.True(s.Length > 200));   // 240 characters after the prompt, through the KV cache
         Assert.Contains(lines, l => l.StartsWith("validation: "));

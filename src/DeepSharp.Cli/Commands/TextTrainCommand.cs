@@ -25,21 +25,24 @@ public static class TextTrainCommand
     const string Usage = """
         usage: deepsharp train --dataset text:PATH|fortunes[:CATEGORY,...] [--model gpt|lstm] [--tokenizer char|bpe]
                                [--vocab-size N] [--context N] [--layers N] [--heads N] [--width N] [--embedding N]
-                               [--dropout X] [--post-norm] [--untied-head] [--epochs N | --steps N] [--time SECONDS]
+                               [--dropout X] [--activation relu|gelu] [--learned-positions] [--post-norm] [--untied-head]
+                               [--epochs N | --steps N] [--time SECONDS]
                                [--batch-size N] [--lr X] [--seed N] [--threads N] [--out DIR] [--val-fraction X]
                                [--eval-windows N] [--prompt TEXT] [--sample-tokens N] [--temperature T]
           Trains a character-level (or byte-BPE) language model on a UTF-8 text file (text:PATH; the last 10% is the
           validation text) or Debian's fortunes (fortunes: a seeded 90/10 split of the fortunes, the examples' split),
           shows progress, prints the validation bits per character (and loss/perplexity per token for bpe) and a sample,
           and saves DIR/model.safetensors, DIR/tokenizer.json, DIR/config.json and DIR/history.csv for 'deepsharp generate'.
-          Models: gpt (default: 4 layers, 4 heads, width 128, pre-norm, tied head) or lstm (embedding 64, hidden = --width
-          256, 1 layer). Budget: --epochs (default 1; one epoch = as many windows as the training text has tokens),
-          --steps, and/or --time (seconds; whichever ends first; with --time alone training runs until the time is up).
-          Defaults: context 128, batch 32, AdamW with lr 1e-3 (gpt) or 4e-3 (lstm), weight decay 0.01, gradient norm
-          clipped at 1, warm-up then cosine decay over the budget; seed 42; out runs/MODEL; vocab-size 512 for bpe.
+          Models: gpt (default: 2 layers, 4 heads, width 128, rotary positions, relu, pre-norm, tied head; the GPT-2
+          setup is --layers 4 --learned-positions --activation gelu) or lstm (embedding 64, hidden = --width 256, 1 layer).
+          Budget: --epochs (default 1; one epoch = as many windows as the training text has tokens), --steps, and/or
+          --time (seconds; whichever ends first; with --time alone training runs until the time is up).
+          Defaults: context 128, AdamW (weight decay 0.01) with batch 8 and lr 1.5e-3 (gpt) or batch 64 and lr 0.015
+          (lstm), gradient norm clipped at 1, warm-up then cosine decay over the budget; seed 42; out runs/MODEL;
+          vocab-size 512 for bpe.
         """;
 
-    static readonly string[] Options = ["dataset", "model", "tokenizer", "vocab-size", "context", "layers", "heads", "width", "embedding", "dropout",
+    static readonly string[] Options = ["dataset", "model", "tokenizer", "vocab-size", "context", "layers", "heads", "width", "embedding", "dropout", "activation",
                                         "epochs", "steps", "time", "batch-size", "lr", "seed", "threads", "out", "val-fraction", "eval-windows",
                                         "prompt", "sample-tokens", "temperature"];
 
@@ -84,7 +87,7 @@ public static class TextTrainCommand
     /// <summary>Runs the command.</summary>
     public static int Run(string[] args, TextWriter output)
     {
-        var p = new ArgParser("train", args, Options, ["post-norm", "untied-head"]);
+        var p = new ArgParser("train", args, Options, ["post-norm", "untied-head", "learned-positions"]);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --model gpt --help'.");
         var datasetName = p.OptionalString("dataset") ?? "fortunes";
@@ -92,11 +95,12 @@ public static class TextTrainCommand
         var tokenizerName = p.String("tokenizer", "char", "char", "bpe");
         int vocabSize = p.Int("vocab-size", 512, 257, 1 << 20);
         int context = p.Int("context", 128, 1, 1 << 16);
-        int layers = p.Int("layers", modelName == "gpt" ? 4 : 1, 1, 256);
+        int layers = p.Int("layers", modelName == "gpt" ? 2 : 1, 1, 256);
         int heads = p.Int("heads", 4, 1, 1024);
         int width = p.Int("width", modelName == "gpt" ? 128 : 256, 1, 1 << 16);
         int embedding = p.Int("embedding", 64, 1, 1 << 16);
         double dropout = p.Double("dropout", 0.0, 0);
+        var activation = p.String("activation", "relu", "relu", "gelu");
         if (dropout >= 1) throw new UsageException("deepsharp train: --dropout must be below 1.");
         if (modelName == "gpt" && width % heads != 0) throw new UsageException($"deepsharp train: --width ({width}) must be a multiple of --heads ({heads}).");
         int? epochs = p.Has("epochs") ? p.Int("epochs", 1, 1, 1_000_000) : null;
@@ -104,8 +108,8 @@ public static class TextTrainCommand
         double? seconds = p.Has("time") ? p.Double("time", 0, 0) : null;
         if (epochs != null && steps != null) throw new UsageException("deepsharp train: give --epochs or --steps, not both.");
         if (seconds is <= 0) throw new UsageException("deepsharp train: --time must be a positive number of seconds.");
-        int batchSize = p.Int("batch-size", 32, 1, 65_536);
-        double lr = p.Double("lr", modelName == "gpt" ? 1e-3 : 4e-3, 0);
+        int batchSize = p.Int("batch-size", modelName == "gpt" ? 8 : 64, 1, 65_536);
+        double lr = p.Double("lr", modelName == "gpt" ? 1.5e-3 : 0.015, 0);
         int seed = p.Int("seed", 42, 0);
         int threads = p.Int("threads", Environment.ProcessorCount, 1, 1024);
         double valFraction = p.Double("val-fraction", 0.1, 0);
@@ -140,7 +144,8 @@ public static class TextTrainCommand
                          $"{tokenizerName} tokenizer, vocabulary {tokenizer.VocabSize} ({clock.Elapsed.TotalSeconds:F1}s)");
 
         LanguageModel model = modelName == "gpt"
-            ? new Gpt(new GptConfig(tokenizer.VocabSize, context, layers, heads, width, dropout, PreNorm: !p.Flag("post-norm"), TiedHead: !p.Flag("untied-head")))
+            ? new Gpt(new GptConfig(tokenizer.VocabSize, context, layers, heads, width, dropout, PreNorm: !p.Flag("post-norm"), TiedHead: !p.Flag("untied-head"),
+                                    Rotary: !p.Flag("learned-positions"), Activation: activation))
             : new LstmLanguageModel(new LstmLanguageModelConfig(tokenizer.VocabSize, embedding, width, layers, dropout));
         var optimizer = new AdamW(model.Parameters(), lr, weightDecay: 0.01);
 

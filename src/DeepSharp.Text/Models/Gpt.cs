@@ -17,8 +17,10 @@ namespace DeepSharp.Text.Models;
 /// separate V × C matrix.</param>
 /// <param name="Rotary">Rotary position embeddings (RoPE, as GPT-NeoX and LLaMA) on every head's queries and keys instead
 /// of GPT-2's learned position table <c>wpe</c>: attention then sees relative positions from the first step.</param>
+/// <param name="Activation">The feed-forward activation: "gelu" (exact, GPT-2's) or "relu" (cheaper on a CPU).</param>
 public sealed record GptConfig(int VocabSize, int ContextLength = 128, int Layers = 4, int Heads = 4, int Width = 128,
-                               double Dropout = 0.0, bool PreNorm = true, bool TiedHead = true, bool Rotary = false)
+                               double Dropout = 0.0, bool PreNorm = true, bool TiedHead = true, bool Rotary = false,
+                               string Activation = "gelu")
 {
     /// <summary>Hidden size of each block's feed-forward network: 4 × <see cref="Width"/>, as in GPT-2.</summary>
     [System.Text.Json.Serialization.JsonIgnore] public int FeedForward => 4 * Width;
@@ -32,13 +34,15 @@ public sealed record GptConfig(int VocabSize, int ContextLength = 128, int Layer
         if (Heads < 1 || Width < 1 || Width % Heads != 0)
             throw new ArgumentException($"GptConfig: Width ({Width}) must be a positive multiple of Heads ({Heads})", nameof(Width));
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), $"GptConfig: Dropout must be in [0, 1), got {Dropout}");
+        if (Activation is not ("gelu" or "relu"))
+            throw new ArgumentException($"GptConfig: Activation must be \"gelu\" or \"relu\", got \"{Activation}\"", nameof(Activation));
     }
 }
 
 /// <summary>
 /// A GPT-style decoder-only Transformer language model, in the shape of nanoGPT's model.py: token embedding plus
 /// learned position embedding, a stack of causal self-attention blocks (<see cref="TransformerEncoderLayer"/>s with a
-/// causal mask, GELU feed-forward), a final LayerNorm and a linear head over the vocabulary.
+/// causal mask, GELU (or ReLU) feed-forward), a final LayerNorm and a linear head over the vocabulary.
 /// <para>
 /// <c>Forward(ids)</c> maps (B, T) token ids to (B, T, V) next-token logits. <c>Forward(ids, cache)</c> decodes
 /// incrementally: only the new tokens are embedded and projected, their keys and values are appended to the
@@ -70,7 +74,7 @@ public sealed class Gpt : LanguageModel
         tokenEmbedding = new Embedding(config.VocabSize, c);
         positions = config.Rotary ? null : new LearnedPositionalEmbedding(config.ContextLength, c, batchFirst: true);
         embeddingDropout = new Dropout(config.Dropout);
-        var block = new TransformerEncoderLayer(c, config.Heads, config.FeedForward, config.Dropout, TransformerActivation.Gelu,
+        var block = new TransformerEncoderLayer(c, config.Heads, config.FeedForward, config.Dropout, config.Activation,
                                                 batchFirst: true, normFirst: config.PreNorm);
         blocks = new TransformerEncoder(block, config.Layers);
         if (config.Rotary)

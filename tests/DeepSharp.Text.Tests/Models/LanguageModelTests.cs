@@ -230,6 +230,7 @@ public class LanguageModelTests
         Assert.Contains("int64 of shape (B, T)", Assert.Throws<ArgumentException>(() => model.Forward(Tensor.Zeros(2, 3))).Message);
         Assert.Contains("multiple of Heads", Assert.Throws<ArgumentException>(() => new Gpt(Small with { Heads = 3 })).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Gpt(Small with { VocabSize = 0 }));
+        Assert.Contains("\"gelu\" or \"relu\"", Assert.Throws<ArgumentException>(() => new Gpt(Small with { Activation = "swish" })).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => model.CreateStepper(keep: 17));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LstmLanguageModel(new LstmLanguageModelConfig(5, HiddenSize: 0)));
     }
