@@ -32,18 +32,6 @@ public static class TrainCommand
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "val-fraction", "workers", "schedule", .. ImageTraining.Options];
 
-    /// <summary>Builds a model by its command-line name for 28×28 grey images (see <see cref="ImageTraining.CreateModel"/> for other datasets).</summary>
-    public static Module CreateModel(string name, int classes = 10) =>
-        ImageTraining.CreateModel(name, new ImageDatasetInfo("fashion-mnist", new string[classes], 1, 28));
-
-    /// <summary>The dataset spec for a command-line name.</summary>
-    public static MnistDataset.Spec Dataset(string name) => name switch
-    {
-        "fashion-mnist" => MnistDataset.FashionMnist,
-        "mnist" => MnistDataset.Mnist,
-        _ => throw new UsageException($"deepsharp: unknown dataset '{name}'. Datasets: fashion-mnist, mnist."),
-    };
-
     /// <summary>Runs the command.</summary>
     public static int Run(string[] args, TextWriter output)
     {
