@@ -49,28 +49,35 @@ public static partial class Pool
             var x = input.Slice(p * s.InPlane, s.InPlane);
             var y = output.Slice(p * s.OutPlane, s.OutPlane);
             var ind = indices.Slice(p * s.OutPlane, s.OutPlane);
-            for (int oh = 0; oh < s.OutHeight; oh++)
+            MaxPoolPlane(s, x, y, ind);
+        }
+    }
+
+    /// <summary>Max pooling of one (H, W) plane: the window walk shared by the reference and the general fast path.</summary>
+    internal static void MaxPoolPlane<T>(in PoolShape s, ReadOnlySpan<T> x, Span<T> y, Span<long> ind)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int oh = 0; oh < s.OutHeight; oh++)
+        {
+            int h0 = oh * s.StrideH - s.PadH, h1 = Math.Min(h0 + (s.KernelH - 1) * s.DilationH + 1, s.InHeight);
+            while (h0 < 0) h0 += s.DilationH;
+            for (int ow = 0; ow < s.OutWidth; ow++)
             {
-                int h0 = oh * s.StrideH - s.PadH, h1 = Math.Min(h0 + (s.KernelH - 1) * s.DilationH + 1, s.InHeight);
-                while (h0 < 0) h0 += s.DilationH;
-                for (int ow = 0; ow < s.OutWidth; ow++)
+                int w0 = ow * s.StrideW - s.PadW, w1 = Math.Min(w0 + (s.KernelW - 1) * s.DilationW + 1, s.InWidth);
+                while (w0 < 0) w0 += s.DilationW;
+                long best = (long)h0 * s.InWidth + w0;
+                T max = T.NegativeInfinity;
+                for (int ih = h0; ih < h1; ih += s.DilationH)
                 {
-                    int w0 = ow * s.StrideW - s.PadW, w1 = Math.Min(w0 + (s.KernelW - 1) * s.DilationW + 1, s.InWidth);
-                    while (w0 < 0) w0 += s.DilationW;
-                    long best = (long)h0 * s.InWidth + w0;
-                    T max = T.NegativeInfinity;
-                    for (int ih = h0; ih < h1; ih += s.DilationH)
+                    int rowBase = ih * s.InWidth;
+                    for (int iw = w0; iw < w1; iw += s.DilationW)
                     {
-                        int rowBase = ih * s.InWidth;
-                        for (int iw = w0; iw < w1; iw += s.DilationW)
-                        {
-                            T v = x[rowBase + iw];
-                            if (v > max || T.IsNaN(v)) { max = v; best = rowBase + iw; }
-                        }
+                        T v = x[rowBase + iw];
+                        if (v > max || T.IsNaN(v)) { max = v; best = rowBase + iw; }
                     }
-                    y[oh * s.OutWidth + ow] = max;
-                    ind[oh * s.OutWidth + ow] = best;
                 }
+                y[oh * s.OutWidth + ow] = max;
+                ind[oh * s.OutWidth + ow] = best;
             }
         }
     }

@@ -53,34 +53,7 @@ public static unsafe partial class Pool
                 T* y = Y + (long)p * s.OutPlane;
                 long* ind = Indices + (long)p * s.OutPlane;
                 if (twoByTwo) MaxPool2x2Plane(s, x, y, ind, X + (long)s.Planes * s.InPlane);
-                else MaxPoolPlane(s, x, y, ind);
-            }
-        }
-    }
-
-    static void MaxPoolPlane<T>(in PoolShape s, T* x, T* y, long* ind) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int oh = 0; oh < s.OutHeight; oh++)
-        {
-            int h0 = oh * s.StrideH - s.PadH, h1 = Math.Min(h0 + (s.KernelH - 1) * s.DilationH + 1, s.InHeight);
-            while (h0 < 0) h0 += s.DilationH;
-            for (int ow = 0; ow < s.OutWidth; ow++)
-            {
-                int w0 = ow * s.StrideW - s.PadW, w1 = Math.Min(w0 + (s.KernelW - 1) * s.DilationW + 1, s.InWidth);
-                while (w0 < 0) w0 += s.DilationW;
-                long best = (long)h0 * s.InWidth + w0;
-                T max = T.NegativeInfinity;
-                for (int ih = h0; ih < h1; ih += s.DilationH)
-                {
-                    int rowBase = ih * s.InWidth;
-                    for (int iw = w0; iw < w1; iw += s.DilationW)
-                    {
-                        T v = x[rowBase + iw];
-                        if (v > max || T.IsNaN(v)) { max = v; best = rowBase + iw; }
-                    }
-                }
-                y[oh * s.OutWidth + ow] = max;
-                ind[oh * s.OutWidth + ow] = best;
+                else MaxPoolPlane(s, new ReadOnlySpan<T>(x, s.InPlane), new Span<T>(y, s.OutPlane), new Span<long>(ind, s.OutPlane));
             }
         }
     }
