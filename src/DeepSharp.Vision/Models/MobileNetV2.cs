@@ -78,23 +78,7 @@ public sealed class MobileNetV2 : Module, IClassifierModel
         features.Add(new Conv2dNormActivation(inputChannel, LastChannel, kernelSize: 1, activation: () => new ReLU6()));
         classifier = new Sequential(new Dropout(dropout), new Linear(LastChannel, numClasses));
 
-        foreach (var m in Modules())
-        {
-            switch (m)
-            {
-                case Conv2d conv:
-                    Init.KaimingNormal(conv.Weight, mode: FanMode.FanOut);
-                    if (conv.Bias != null) Init.Zeros(conv.Bias);
-                    break;
-                case BatchNorm2d bn:
-                    Init.Ones(bn.Weight!); Init.Zeros(bn.Bias!);
-                    break;
-                case Linear linear:
-                    Init.Normal(linear.Weight, 0, 0.01);
-                    if (linear.Bias != null) Init.Zeros(linear.Bias);
-                    break;
-            }
-        }
+        ZooInit.KaimingFanOutConvNormalLinear(this);
     }
 
     /// <inheritdoc/>

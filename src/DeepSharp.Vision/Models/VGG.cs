@@ -69,23 +69,7 @@ public sealed class VGG : Module, IClassifierModel
 
     void InitWeights()
     {
-        foreach (var m in Modules())
-        {
-            switch (m)
-            {
-                case Conv2d conv:
-                    Init.KaimingNormal(conv.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.ReLU);
-                    if (conv.Bias != null) Init.Zeros(conv.Bias);
-                    break;
-                case BatchNorm2d bn:
-                    Init.Ones(bn.Weight!); Init.Zeros(bn.Bias!);
-                    break;
-                case Linear linear:
-                    Init.Normal(linear.Weight, 0, 0.01);
-                    if (linear.Bias != null) Init.Zeros(linear.Bias);
-                    break;
-            }
-        }
+        ZooInit.KaimingFanOutConvNormalLinear(this);
     }
 
     /// <inheritdoc/>
