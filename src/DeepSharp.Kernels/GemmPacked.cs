@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace DeepSharp.Kernels;
 
@@ -187,6 +188,11 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackRowsAsPanel<T>(T* src, nint ld, int count, int kc, int width, T* dst) where T : unmanaged
     {
+        if (typeof(T) == typeof(float) && Avx.IsSupported && width % 8 == 0 && count == width && kc >= 8)
+        {
+            PackRowsAsPanelFloat8((float*)src, ld, kc, width, (float*)dst);
+            return;
+        }
         if (count < width)
             for (int p = 0; p < kc; p++)
                 for (int r = count; r < width; r++) dst[p * width + r] = default;
@@ -210,6 +216,53 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>
+    /// <see cref="PackRowsAsPanel"/> for float panels a multiple of 8 rows tall with every row present: each 8 × 8 block
+    /// (8 rows, 8 steps of k) is loaded as 8 vectors, transposed in registers and stored as 8 vectors, instead of 64
+    /// scalar gathers. The k tail (kc mod 8) is copied element by element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void PackRowsAsPanelFloat8(float* src, nint ld, int kc, int width, float* dst)
+    {
+        int kMain = kc & ~7;
+        for (int r0 = 0; r0 < width; r0 += 8)
+        {
+            float* s = src + r0 * ld;
+            float* d = dst + r0;
+            for (int p = 0; p < kMain; p += 8)
+            {
+                var r0v = Avx.LoadVector256(s + p);
+                var r1v = Avx.LoadVector256(s + ld + p);
+                var r2v = Avx.LoadVector256(s + 2 * ld + p);
+                var r3v = Avx.LoadVector256(s + 3 * ld + p);
+                var r4v = Avx.LoadVector256(s + 4 * ld + p);
+                var r5v = Avx.LoadVector256(s + 5 * ld + p);
+                var r6v = Avx.LoadVector256(s + 6 * ld + p);
+                var r7v = Avx.LoadVector256(s + 7 * ld + p);
+                // 8 × 8 transpose: interleave pairs of rows, then pairs of pairs, then swap 128-bit halves.
+                var t0 = Avx.UnpackLow(r0v, r1v); var t1 = Avx.UnpackHigh(r0v, r1v);
+                var t2 = Avx.UnpackLow(r2v, r3v); var t3 = Avx.UnpackHigh(r2v, r3v);
+                var t4 = Avx.UnpackLow(r4v, r5v); var t5 = Avx.UnpackHigh(r4v, r5v);
+                var t6 = Avx.UnpackLow(r6v, r7v); var t7 = Avx.UnpackHigh(r6v, r7v);
+                var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+                var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+                float* o = d + (nint)p * width;
+                Avx.Store(o, Avx.Permute2x128(u0, u4, 0x20));
+                Avx.Store(o + width, Avx.Permute2x128(u1, u5, 0x20));
+                Avx.Store(o + 2 * width, Avx.Permute2x128(u2, u6, 0x20));
+                Avx.Store(o + 3 * width, Avx.Permute2x128(u3, u7, 0x20));
+                Avx.Store(o + 4 * width, Avx.Permute2x128(u0, u4, 0x31));
+                Avx.Store(o + 5 * width, Avx.Permute2x128(u1, u5, 0x31));
+                Avx.Store(o + 6 * width, Avx.Permute2x128(u2, u6, 0x31));
+                Avx.Store(o + 7 * width, Avx.Permute2x128(u3, u7, 0x31));
+            }
+            for (int p = kMain; p < kc; p++)
+                for (int r = 0; r < 8; r++) d[(nint)p * width + r] = s[r * ld + p];
+        }
+    }
+
+    /// <summary>
     /// Panel from `count` consecutive columns, read one row (k step) at a time:
     /// dst[p*width + s] = src[p*ld + s] for s &lt; count, zero for count ≤ s &lt; width.
     /// Used for B (not transposed) and for A transposed.
@@ -218,6 +271,11 @@ internal static unsafe class GemmPacking
     public static void PackColumnsAsPanel<T>(T* src, nint ld, int count, int kc, int width, T* dst) where T : unmanaged
     {
         nint bytes = (nint)width * sizeof(T);
+        if (count == width && bytes == 32)
+        {
+            for (int p = 0; p < kc; p++, src += ld, dst += width) Vector256.Load((byte*)src).Store((byte*)dst);
+            return;
+        }
         if (count == width && bytes == 64)
         {
             for (int p = 0; p < kc; p++, src += ld, dst += width)

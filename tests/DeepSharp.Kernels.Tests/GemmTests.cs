@@ -15,6 +15,8 @@ public class GemmTests
         (1, 1, 1), (2, 2, 2), (7, 7, 7), (17, 17, 17), (31, 31, 31), (64, 64, 64), (65, 65, 65),
         (1, 513, 300), (513, 1, 300), (7, 255, 17), (255, 7, 31), (2, 257, 65), (257, 65, 257), (31, 17, 255),
         (100, 300, 20), (20, 37, 1100),
+        // full 8-row and 32-column panels with k tails (the vectorised packing paths): k mod 8 ≠ 0, k across two Kc slices
+        (64, 96, 37), (96, 64, 300), (128, 128, 8), (40, 160, 15),
     ];
 
     public static TheoryData<int> PathData()
