@@ -93,6 +93,7 @@ public static class GptFortunes
                     "--lr" => o with { LearningRate = double.Parse(value) },
                     "--dropout" => o with { Dropout = double.Parse(value) },
                     "--beta2" => o with { Beta2 = double.Parse(value) },
+                    "--activation" => o with { Activation = value },
                     "--eval-windows" => o with { EvalWindows = int.Parse(value) },
                     "--seed" => o with { Seed = long.Parse(value) },
                     "--threads" => o with { Threads = int.Parse(value) },

@@ -44,6 +44,9 @@ public static partial class F
         if (cos.shape[0] != t || d > dFull || d % 2 != 0)
             throw new ArgumentException($"{op}: tables of shape {ShapeUtil.Format(cos.shape)} do not fit x of shape {ShapeUtil.Format(x.shape)} (need ({t}, d) with d even and d ≤ {dFull})", nameof(cos));
         var c = cos.To(x.DType); var s = sin.To(x.DType);
+        if (!((c.RequiresGrad || s.RequiresGrad) && Autograd.IsGradEnabled))
+            return RotaryOp.Apply(x, c.IsContiguous ? c : c.Contiguous(), s.IsContiguous ? s : s.Contiguous(), adjoint: false);
+        // learnable tables: the composed form, which also differentiates with respect to cos and sin
         var rotated = d == dFull ? x : x.Narrow(-1, 0, d);
         int half = d / 2;
         var x1 = rotated.Narrow(-1, 0, half); var x2 = rotated.Narrow(-1, half, half);

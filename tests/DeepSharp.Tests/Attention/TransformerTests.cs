@@ -150,6 +150,34 @@ public class TransformerTests
     }
 
     [Fact]
+    public void FusedRotaryMatchesComposedFormOnStridedViewsAndDifferentiatesTwice()
+    {
+        DeepSharp.Random.Seed(11);
+        // x: the (N, H, T, D) heads view of a packed (N, T, 3·H·D) projection, as MultiheadAttention reads it
+        var packed = Tensor.Randn([2, 5, 3 * 2 * 6], DType.Float64);
+        var x = packed.Reshape(2, 5, 3, 2, 6).Select(2, 1).Permute(0, 2, 1, 3);
+        Assert.False(x.IsContiguous);
+        foreach (int d in new[] { 6, 4 })   // full and partial rotary
+        {
+            var (cos, sin) = F.RotaryTables(5, d, start: 2, dtype: DType.Float64);
+            var fused = F.ApplyRotaryEmbedding(x, cos, sin);
+            // the composed form (taken when the tables require grad) is the reference
+            var composed = F.ApplyRotaryEmbedding(x, cos.Detach().RequiresGrad_(), sin.Detach().RequiresGrad_());
+            AssertClose(composed, fused, 1e-12, 1e-12);
+            GradCheck(t => F.ApplyRotaryEmbedding(t[0], cos, sin), x.Contiguous());
+        }
+        // second order: the backward is recorded, so a gradient of a gradient exists and matches finite differences
+        var (c6, s6) = F.RotaryTables(5, 6, dtype: DType.Float64);
+        var w = Tensor.Randn([2, 2, 5, 6], DType.Float64);
+        GradCheck(t =>
+        {
+            var leaf = t[0].RequiresGrad ? t[0] : t[0].Detach().RequiresGrad_();   // finite differences pass plain values
+            var y = F.ApplyRotaryEmbedding(leaf, c6, s6);
+            return Autograd.Grad([y.Square().Mul(w).Sum()], [leaf], createGraph: true)[0]!;
+        }, x.Contiguous());
+    }
+
+    [Fact]
     public void BadInputsGiveClearErrors()
     {
         var m = new MultiheadAttention(8, 2);
