@@ -55,6 +55,47 @@ public sealed partial class Tensor
         return true;
     }
 
+    /// <summary>
+    /// The affine map behind <see cref="NN.F.Linear"/> for floating-point operands of one dtype, as one recorded op:
+    /// input (*, in) viewed as an (M, in) matrix, the bias copied into each output row and x·Wᵀ added by one GEMM
+    /// (no zero fill, no separate bias pass). Backward: dx = g·W, dW = gᵀ·x (a contiguous (out, in) matrix, so the
+    /// weight's gradient accumulates without a transposing copy), db = Σ rows of g; written with recorded ops, so higher
+    /// derivatives work.
+    /// </summary>
+    internal static Tensor LinearFused(Tensor input, Tensor weight, Tensor? bias)
+    {
+        int inFeatures = weight.shape[1], outFeatures = weight.shape[0];
+        var outShape = input.shape[..^1].Append(outFeatures).ToArray();
+        Tensor output;
+        using (Autograd.NoGrad())
+        {
+            var x2 = input.Reshape(-1, inFeatures);
+            int m = x2.shape[0];
+            output = AllocUninit(input.DType, [m, outFeatures]);
+            if (bias != null && m > 0)
+            {
+                var b = bias.IsContiguous ? bias : bias.Contiguous();
+                var src = b.storage.Data; var dst = output.storage.Data;
+                for (int r = 0; r < m; r++) System.Array.Copy(src, b.offset, dst, r * outFeatures, outFeatures);
+            }
+            else if (inFeatures == 0) output = Alloc(input.DType, [m, outFeatures]);
+            MatMulKernel(x2, weight.T, output, bias != null ? 1 : 0);
+            output = output.Reshape(outShape);
+        }
+        if (Autograd.ShouldRecord(bias == null ? [input, weight] : [input, weight, bias]))
+        {
+            Autograd.Record(output, "LinearBackward", bias == null ? [input, weight] : [input, weight, bias], g =>
+            {
+                var g2 = g.Reshape(-1, outFeatures);
+                var gx = input.RequiresGrad ? g2.MatMul(weight).Reshape(input.shape) : null;
+                var gw = weight.RequiresGrad ? g2.MT.MatMul(input.Reshape(-1, inFeatures)) : null;
+                var gb = bias is { RequiresGrad: true } ? g2.Sum(0) : null;
+                return bias == null ? [gx, gw] : [gx, gw, gb];
+            }, input, weight);
+        }
+        return output;
+    }
+
     /// <summary>Matrix product of two 2-D tensors (torch.mm).</summary>
     public Tensor Mm(Tensor other)
     {
@@ -70,13 +111,19 @@ public sealed partial class Tensor
         return MatMul(other);
     }
 
-    static Tensor MatMulKernel(Tensor a, Tensor b)
+    /// <summary>
+    /// a·b with broadcast batch dims into a fresh contiguous tensor; with <paramref name="into"/> (contiguous, of the
+    /// result's shape) the product is added to <paramref name="beta"/> times its contents instead.
+    /// </summary>
+    static Tensor MatMulKernel(Tensor a, Tensor b, Tensor? into = null, double beta = 0)
     {
         int m = a.shape[^2], k = a.shape[^1], n = b.shape[^1];
         var batchA = a.shape[..^2]; var batchB = b.shape[..^2];
         var batch = ShapeUtil.Broadcast(batchA, batchB, "MatMul");
         var outShape = batch.Concat([m, n]).ToArray();
-        var result = Alloc(a.DType, outShape);
+        // with beta = 0 the GEMM writes every element (k = 0 included: it scales C by 0), so no zero fill is needed
+        // unless C could hold NaN from an uninitialised array; Alloc only for the empty-k case
+        var result = into ?? (k == 0 ? Alloc(a.DType, outShape) : AllocUninit(a.DType, outShape));
         int batchCount = ShapeUtil.Numel(batch);
         Tensor aa = Layout(a, out bool transA, out int lda) ? a : CopyToContiguous(a);
         if (!ReferenceEquals(aa, a)) Layout(aa, out transA, out lda);
@@ -92,16 +139,16 @@ public sealed partial class Tensor
             int aLen = SpanLength(transA, m, k, lda), bLen = SpanLength(transB, k, n, ldb);
             if (a.DType == DType.Float32)
                 Gemm.Sgemm(transA, transB, m, n, k, 1f, new ReadOnlySpan<float>(aa.Array<float>(), ao, aLen), lda,
-                    new ReadOnlySpan<float>(bb.Array<float>(), bo, bLen), ldb, 0f, result.Array<float>().AsSpan(co, m * n), n);
+                    new ReadOnlySpan<float>(bb.Array<float>(), bo, bLen), ldb, (float)beta, result.Array<float>().AsSpan(result.offset + co, m * n), n);
             else if (a.DType == DType.Float64)
                 Gemm.Dgemm(transA, transB, m, n, k, 1.0, new ReadOnlySpan<double>(aa.Array<double>(), ao, aLen), lda,
-                    new ReadOnlySpan<double>(bb.Array<double>(), bo, bLen), ldb, 0.0, result.Array<double>().AsSpan(co, m * n), n);
+                    new ReadOnlySpan<double>(bb.Array<double>(), bo, bLen), ldb, beta, result.Array<double>().AsSpan(result.offset + co, m * n), n);
             else if (a.DType == DType.Int64)
                 Gemm.Reference(transA, transB, m, n, k, 1L, new ReadOnlySpan<long>(aa.Array<long>(), ao, aLen), lda,
-                    new ReadOnlySpan<long>(bb.Array<long>(), bo, bLen), ldb, 0L, result.Array<long>().AsSpan(co, m * n), n);
+                    new ReadOnlySpan<long>(bb.Array<long>(), bo, bLen), ldb, (long)beta, result.Array<long>().AsSpan(result.offset + co, m * n), n);
             else if (a.DType == DType.Int32)
                 Gemm.Reference(transA, transB, m, n, k, 1, new ReadOnlySpan<int>(aa.Array<int>(), ao, aLen), lda,
-                    new ReadOnlySpan<int>(bb.Array<int>(), bo, bLen), ldb, 0, result.Array<int>().AsSpan(co, m * n), n);
+                    new ReadOnlySpan<int>(bb.Array<int>(), bo, bLen), ldb, (int)beta, result.Array<int>().AsSpan(result.offset + co, m * n), n);
             else throw new NotSupportedException($"MatMul: dtype {a.DType.TorchName()} is not supported");
         }
         return result;
