@@ -57,6 +57,8 @@ public static class GptFortunes
         /// <summary>Rotary position embeddings (the default) instead of the learned position table: attention sees relative
         /// positions from the first step, which speeds up early learning a lot.</summary>
         public bool Rotary { get; init; } = true;
+        /// <summary>Primer's causal depthwise convolution over the q/k/v projections: kernel size (0: none).</summary>
+        public int ConvKernel { get; init; }
         /// <summary>Dropout (0: the budget is far too short to overfit).</summary>
         public double Dropout { get; init; }
         /// <summary>Validation windows to score (null: the whole validation set).</summary>
@@ -94,6 +96,7 @@ public static class GptFortunes
                     "--dropout" => o with { Dropout = double.Parse(value) },
                     "--beta2" => o with { Beta2 = double.Parse(value) },
                     "--activation" => o with { Activation = value },
+                    "--conv" => o with { ConvKernel = int.Parse(value) },
                     "--eval-windows" => o with { EvalWindows = int.Parse(value) },
                     "--seed" => o with { Seed = long.Parse(value) },
                     "--threads" => o with { Threads = int.Parse(value) },
@@ -122,8 +125,8 @@ public static class GptFortunes
         DeepSharp.Random.Seed(o.Seed);
         var data = Data(o.BlockSize, o.Seed, o.Categories);
         log($"fortunes: {data.Train.Tokens.Length:N0} training and {data.Validation.Tokens.Length:N0} validation characters, vocabulary {data.Tokenizer.VocabSize}");
-        var model = new Gpt(new GptConfig(data.Tokenizer.VocabSize, o.BlockSize, o.Layers, o.Heads, o.Width, o.Dropout, Rotary: o.Rotary, Activation: o.Activation));
-        log($"GPT(layers {o.Layers}, heads {o.Heads}, width {o.Width}, context {o.BlockSize}{(o.Rotary ? ", rotary" : "")}, {o.Activation}), {model.ParameterCount():N0} parameters");
+        var model = new Gpt(new GptConfig(data.Tokenizer.VocabSize, o.BlockSize, o.Layers, o.Heads, o.Width, o.Dropout, Rotary: o.Rotary, Activation: o.Activation, ConvKernel: o.ConvKernel));
+        log($"GPT(layers {o.Layers}, heads {o.Heads}, width {o.Width}, context {o.BlockSize}{(o.Rotary ? ", rotary" : "")}, {o.Activation}{(o.ConvKernel > 0 ? $", q/k/v conv {o.ConvKernel}" : "")}), {model.ParameterCount():N0} parameters");
         return TrainAndSample(model, data, o, o.LearningRate, o.Beta2, log);
     }
 

@@ -204,4 +204,12 @@ f.case('structure', lambda x: x, [r(1)], grad=False, extra={
     'transformer_keys': list(nn.Transformer(8, 2, 1, 1, 16).state_dict().keys()),
     'encoder_layer_repr': repr(nn.TransformerEncoderLayer(8, 2, 16)),
 })
+# ---- causal depthwise convolution over time (channels last), Primer's q/k/v convolution ------------------------------
+def causal_dconv(x, w, b=None):
+    k, T = w.shape[-1], x.shape[1]
+    return F.conv1d(x.transpose(1, 2), w, b, padding=k - 1, groups=x.shape[2])[..., :T].transpose(1, 2)
+
+
+f.case('causal_dconv', causal_dconv, [r(2, 5, 6), r(6, 1, 3), r(6)])
+f.case('causal_dconv_long_kernel_no_bias', causal_dconv, [r(1, 3, 4), r(4, 1, 5)])
 f.save()

@@ -18,9 +18,12 @@ namespace DeepSharp.Text.Models;
 /// <param name="Rotary">Rotary position embeddings (RoPE, as GPT-NeoX and LLaMA) on every head's queries and keys instead
 /// of GPT-2's learned position table <c>wpe</c>: attention then sees relative positions from the first step.</param>
 /// <param name="Activation">The feed-forward activation: "gelu" (exact, GPT-2's) or "relu" (cheaper on a CPU).</param>
+/// <param name="ConvKernel">Primer's multi-dconv-head attention: a causal depthwise convolution over this many steps of
+/// every block's q|k|v projection (<see cref="MultiheadAttention.ProjectionConv"/>, initialised to the identity); 0 (the
+/// default, GPT-2) for none.</param>
 public sealed record GptConfig(int VocabSize, int ContextLength = 128, int Layers = 4, int Heads = 4, int Width = 128,
                                double Dropout = 0.0, bool PreNorm = true, bool TiedHead = true, bool Rotary = false,
-                               string Activation = "gelu")
+                               string Activation = "gelu", int ConvKernel = 0)
 {
     /// <summary>Hidden size of each block's feed-forward network: 4 × <see cref="Width"/>, as in GPT-2.</summary>
     [System.Text.Json.Serialization.JsonIgnore] public int FeedForward => 4 * Width;
@@ -34,6 +37,7 @@ public sealed record GptConfig(int VocabSize, int ContextLength = 128, int Layer
         if (Heads < 1 || Width < 1 || Width % Heads != 0)
             throw new ArgumentException($"GptConfig: Width ({Width}) must be a positive multiple of Heads ({Heads})", nameof(Width));
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentOutOfRangeException(nameof(Dropout), $"GptConfig: Dropout must be in [0, 1), got {Dropout}");
+        if (ConvKernel < 0) throw new ArgumentOutOfRangeException(nameof(ConvKernel), $"GptConfig: ConvKernel must be 0 (none) or a kernel size ≥ 1, got {ConvKernel}");
         if (Activation is not ("gelu" or "relu"))
             throw new ArgumentException($"GptConfig: Activation must be \"gelu\" or \"relu\", got \"{Activation}\"", nameof(Activation));
     }
@@ -50,6 +54,7 @@ public sealed record GptConfig(int VocabSize, int ContextLength = 128, int Layer
 /// pass over the prefix; the logits equal the full forward's.
 /// </para>
 /// State-dict keys: <c>wte.weight</c>, <c>wpe.weight</c>, <c>h.layers.{i}.self_attn.in_proj_weight</c>, ...,
+/// <c>h.layers.{i}.self_attn.qkv_conv.weight</c> (with <see cref="GptConfig.ConvKernel"/>),
 /// <c>ln_f.weight</c> (pre-norm only), <c>lm_head.weight</c> (untied head only).
 /// </summary>
 public sealed class Gpt : LanguageModel
@@ -82,6 +87,8 @@ public sealed class Gpt : LanguageModel
             var rotary = new RotaryEmbedding(c / config.Heads, maxPositions: config.ContextLength);   // shared: it only caches tables
             for (int i = 0; i < blocks.NumLayers; i++) blocks[i].SelfAttn.Rotary = rotary;
         }
+        if (config.ConvKernel > 0)
+            for (int i = 0; i < blocks.NumLayers; i++) blocks[i].SelfAttn.ProjectionConv = new CausalDepthwiseConv1d(3 * c, config.ConvKernel);
         finalNorm = config.PreNorm ? new LayerNorm(c) : null;
         head = config.TiedHead ? null : new Linear(c, config.VocabSize, bias: false);
         ResetParameters();
@@ -105,7 +112,8 @@ public sealed class Gpt : LanguageModel
     /// <summary>
     /// GPT-2's initialisation (nanoGPT's _init_weights): every weight matrix and embedding N(0, 0.02), biases zero,
     /// LayerNorms one/zero, and the projections that write into the residual stream (attention out_proj and the
-    /// feed-forward's second layer) N(0, 0.02/√(2·Layers)) so the residual's variance does not grow with depth.
+    /// feed-forward's second layer) N(0, 0.02/√(2·Layers)) so the residual's variance does not grow with depth. Projection
+    /// convolutions (<see cref="GptConfig.ConvKernel"/>) start as the identity, so the model starts as a plain GPT.
     /// </summary>
     public void ResetParameters(Generator? generator = null)
     {
@@ -124,6 +132,7 @@ public sealed class Gpt : LanguageModel
             Init.Zeros(layer.Linear1.Bias!);
             Init.Normal(layer.Linear2.Weight, 0, residualStd, generator);
             Init.Zeros(layer.Linear2.Bias!);
+            layer.SelfAttn.ProjectionConv?.ResetToIdentity();
         }
         if (head != null) Init.Normal(head.Weight, 0, std, generator);
     }

@@ -20,6 +20,30 @@ public static partial class F
     }
 
     /// <summary>
+    /// Causal depthwise convolution along time of a channels-last sequence: input (N, T, F), weight (F, 1, k), bias (F)
+    /// or null → (N, T, F) with y[n, t, f] = b[f] + Σⱼ w[f, 0, j]·x[n, t − (k − 1) + j, f] (zeros before the first
+    /// step), so step t sees steps t − k + 1 … t and never the future. Equals
+    /// <c>conv1d(x.transpose(1, 2), w, b, padding=k−1, groups=F)[..., :T].transpose(1, 2)</c> in PyTorch, in one pass
+    /// without the transposes. Used after the q/k/v projections of Primer's multi-dconv-head attention
+    /// (<see cref="MultiheadAttention.ProjectionConv"/>).
+    /// </summary>
+    public static Tensor CausalDepthwiseConv1d(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        const string op = "CausalDepthwiseConv1d";
+        ArgumentNullException.ThrowIfNull(input); ArgumentNullException.ThrowIfNull(weight);
+        if (!input.IsFloatingPoint) throw new ArgumentException($"{op}: input must be float32 or float64, got {input.DType.TorchName()}", nameof(input));
+        if (input.Rank != 3) throw new ArgumentException($"{op}: input must be (N, T, F), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
+        int f = input.shape[2];
+        if (weight.Rank != 3 || weight.shape[0] != f || weight.shape[1] != 1 || weight.shape[2] < 1)
+            throw new ArgumentException($"{op}: weight must be (F, 1, k) = ({f}, 1, k) with k ≥ 1 for input {ShapeUtil.Format(input.shape)}, got {ShapeUtil.Format(weight.shape)}", nameof(weight));
+        if (bias != null && (bias.Rank != 1 || bias.shape[0] != f))
+            throw new ArgumentException($"{op}: bias must be ({f},) for input {ShapeUtil.Format(input.shape)}, got {ShapeUtil.Format(bias.shape)}", nameof(bias));
+        if (weight.DType != input.DType || (bias != null && bias.DType != input.DType))
+            throw new ArgumentException($"{op}: input, weight and bias must share one dtype, got {input.DType.TorchName()}, {weight.DType.TorchName()}{(bias == null ? "" : ", " + bias.DType.TorchName())}");
+        return CausalConvOp.Apply(input, weight, bias);
+    }
+
+    /// <summary>
     /// 1-D convolution over an input (N, C, L) or unbatched (C, L) with a weight (O, C/groups, k) and optional bias (O)
     /// (torch.nn.functional.conv1d).
     /// </summary>

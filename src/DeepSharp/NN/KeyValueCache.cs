@@ -26,8 +26,14 @@ public sealed class LayerKeyValueCache
     /// <summary>The cached values (N, H, Length, head_dim), or null when empty.</summary>
     public Tensor? Values => values == null || Length == 0 ? null : values.Narrow(2, 0, Length);
 
-    /// <summary>Forgets everything (keeps the buffers for reuse).</summary>
-    public void Reset() => Length = 0;
+    /// <summary>
+    /// The raw q|k|v projections (N, k−1, 3E) of the last k−1 tokens, kept for a layer with a
+    /// <see cref="MultiheadAttention.ProjectionConv"/> of kernel k (null: none yet, i.e. zeros).
+    /// </summary>
+    public Tensor? ConvState { get; set; }
+
+    /// <summary>Forgets everything (keeps the key/value buffers for reuse).</summary>
+    public void Reset() { Length = 0; ConvState = null; }
 
     /// <summary>
     /// Appends keys and values (N, H, T_new, D) and returns all of them, (N, H, Length, D) after the append.

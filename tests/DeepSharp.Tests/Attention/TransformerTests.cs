@@ -171,7 +171,8 @@ public class TransformerTests
         var w = Tensor.Randn([2, 2, 5, 6], DType.Float64);
         GradCheck(t =>
         {
-            var leaf = t[0].RequiresGrad ? t[0] : t[0].Detach().RequiresGrad_();   // finite differences pass plain values
+            using var grad = Autograd.EnableGrad();                                // finite differences run under NoGrad
+            var leaf = t[0].RequiresGrad ? t[0] : t[0].Detach().RequiresGrad_();
             var y = F.ApplyRotaryEmbedding(leaf, c6, s6);
             return Autograd.Grad([y.Square().Mul(w).Sum()], [leaf], createGraph: true)[0]!;
         }, x.Contiguous());

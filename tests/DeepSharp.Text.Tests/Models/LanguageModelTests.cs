@@ -68,10 +68,13 @@ public class LanguageModelTests
     [InlineData(true, true, false)]
     [InlineData(false, false, false)]
     [InlineData(true, true, true)]
-    public void CachedGenerationLogitsEqualTheFullForward(bool preNorm, bool tied, bool rotary)
+    [InlineData(true, true, true, 3)]
+    [InlineData(false, true, false, 2)]
+    public void CachedGenerationLogitsEqualTheFullForward(bool preNorm, bool tied, bool rotary, int convKernel = 0)
     {
         DeepSharp.Random.Seed(2);
-        var model = new Gpt(Small with { PreNorm = preNorm, TiedHead = tied, Dropout = 0.1, Rotary = rotary });
+        var model = new Gpt(Small with { PreNorm = preNorm, TiedHead = tied, Dropout = 0.1, Rotary = rotary, ConvKernel = convKernel });
+        RandomiseProjectionConvs(model);
         Assert.Equal(!rotary, model.StateDict().ContainsKey("wpe.weight"));
         model.Eval();
         var tokens = RandomTokens(Small.ContextLength, 11, 3);
@@ -96,6 +99,39 @@ public class LanguageModelTests
         var stepper = model.CreateStepper();
         for (int t = 5; t <= tokens.Length; t++)
             AssertClose(full.Narrow(1, t - 1, 1), stepper(tokens[..t]).Narrow(1, -1, 1));
+    }
+
+    /// <summary>Projection convolutions start as the identity; random taps make them matter in a test.</summary>
+    static void RandomiseProjectionConvs(Gpt model)
+    {
+        using (Autograd.NoGrad())
+            foreach (var (name, p) in model.NamedParameters().Where(p => p.Name.Contains("qkv_conv")))
+                p.CopyFrom(Tensor.Randn(p.Shape.ToArray()).Mul(0.5));
+    }
+
+    [Fact]
+    public void ProjectionConvolutionsAreKeyedStartAsIdentityAndMakeTheBlocksLookBack()
+    {
+        DeepSharp.Random.Seed(4);
+        var config = Small with { ConvKernel = 3, Rotary = true };
+        var model = new Gpt(config);
+        var keys = model.StateDict().Keys.ToList();
+        Assert.Contains("h.layers.0.self_attn.qkv_conv.weight", keys);
+        Assert.Equal(new[] { 3 * 16, 1, 3 }, model.StateDict()["h.layers.1.self_attn.qkv_conv.weight"].Shape);
+        // identity start: the same logits as the plain model with the same other weights
+        var plain = new Gpt(Small with { Rotary = true });
+        plain.LoadStateDict(model.StateDict().Where(kv => !kv.Key.Contains("qkv_conv")).ToDictionary(kv => kv.Key, kv => kv.Value));
+        var ids = Ids(RandomTokens(10, 11, 5));
+        using (Autograd.NoGrad()) AssertClose(plain.Forward(ids), model.Forward(ids), 1e-5);
+        // still causal once the taps are random
+        RandomiseProjectionConvs(model);
+        var a = RandomTokens(10, 11, 6); var b = (int[])a.Clone(); b[6] = (b[6] + 1) % 11;
+        using (Autograd.NoGrad())
+        {
+            var la = model.Forward(Ids(a)); var lb = model.Forward(Ids(b));
+            AssertClose(la.Narrow(1, 0, 6), lb.Narrow(1, 0, 6), 1e-6);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Gpt(Small with { ConvKernel = -1 }));
     }
 
     [Fact]
@@ -193,9 +229,11 @@ public class LanguageModelTests
             [
                 new Gpt(Small with { TiedHead = false, Dropout = 0.2 }),
                 new Gpt(Small with { Rotary = true, PreNorm = false }),
+                new Gpt(Small with { Rotary = true, ConvKernel = 4 }),
                 new LstmLanguageModel(new LstmLanguageModelConfig(11, 8, 10, Layers: 2, Dropout: 0.1)),
             ];
             var ids = Ids(RandomTokens(9, 11, 8));
+            RandomiseProjectionConvs((Gpt)models[2]);
             foreach (var model in models)
             {
                 model.Eval();

@@ -91,6 +91,30 @@ public class Conv1d(int inChannels, int outChannels, int kernelSize, int stride 
 }
 
 /// <summary>
+/// Causal depthwise convolution along time over channels-last sequences (N, T, F) (<see cref="F.CausalDepthwiseConv1d"/>):
+/// the parameters, initialisation and printout of nn.Conv1d(F, F, k, padding=k−1, groups=F) — weight (F, 1, k),
+/// bias (F) — applied without transposing the sequence and cropped to the causal outputs. Primer's multi-dconv-head
+/// attention puts one after the q/k/v projections (<see cref="MultiheadAttention.ProjectionConv"/>).
+/// </summary>
+public class CausalDepthwiseConv1d(int channels, int kernelSize, bool bias = false, DType dtype = DType.Float32)
+    : ConvBase(channels, channels, [kernelSize], [1], [kernelSize - 1], [1], channels, bias, false, [0], dtype)
+{
+    /// <summary>Sets every channel to the identity (tap k−1, the current step, 1; earlier taps and the bias 0).</summary>
+    public void ResetToIdentity()
+    {
+        using (Autograd.NoGrad())
+        {
+            Weight.FillInPlace(0);
+            Weight.Narrow(2, KernelSize[0] - 1, 1).FillInPlace(1);
+            Bias?.FillInPlace(0);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input) => F.CausalDepthwiseConv1d(input, Weight, Bias);
+}
+
+/// <summary>
 /// 2-D convolution over (N, C, H, W) inputs (torch.nn.Conv2d). Sizes take an int or an (h, w) pair:
 /// <c>new Conv2d(1, 32, 3, padding: 1)</c>, <c>new Conv2d(3, 8, (3, 5), stride: (1, 2))</c>.
 /// </summary>

@@ -1,0 +1,143 @@
+using System.Numerics;
+
+namespace DeepSharp;
+
+/// <summary>
+/// Causal depthwise convolution over time on a channels-last sequence (behind
+/// <see cref="NN.F.CausalDepthwiseConv1d"/>): x (N, T, F), weight (F, 1, k), bias (F) or null,
+/// y[n, t, f] = b[f] + Σⱼ w[f, 0, j]·x[n, t − (k−1) + j, f] with x = 0 before the first step. It is
+/// nn.Conv1d(F, F, k, groups=F, padding=k−1) on x transposed to (N, F, T), keeping the first T outputs, without the
+/// transposes. One pass forward; backward makes one pass for dx and one for dw and db.
+/// </summary>
+internal static class CausalConvOp
+{
+    internal static Tensor Apply(Tensor x, Tensor weight, Tensor? bias)
+    {
+        int n = x.shape[0], t = x.shape[1], f = x.shape[2], k = weight.shape[2];
+        var xs = x.strides[2] == 1 || f <= 1 ? x : x.Contiguous();
+        var taps = TapsOf(weight);                                  // (k, F) contiguous, detached
+        var b = bias == null ? null : (bias.IsContiguous ? bias : bias.Contiguous()).Detach();
+        var output = Tensor.AllocUninit(x.DType, [n, t, f]);
+        if (x.DType == DType.Float32) Forward<float>(xs, taps, b, output);
+        else Forward<double>(xs, taps, b, output);
+
+        Tensor[] inputs = bias == null ? [x, weight] : [x, weight, bias];
+        if (Autograd.ShouldRecord(inputs))
+        {
+            Autograd.Record(output, "CausalDepthwiseConv1dBackward", inputs, g =>
+            {
+                if (Autograd.IsGradEnabled && (g.RequiresGrad || x.RequiresGrad || weight.RequiresGrad || bias is { RequiresGrad: true }))
+                {
+                    // createGraph: the same gradients from the composed form, so they can be differentiated again
+                    var composed = Composed(x, weight, bias);
+                    var wanted = inputs.Where(i => i.RequiresGrad).ToArray();
+                    var grads = Autograd.Grad([composed], wanted, [g], createGraph: true, allowUnused: true);
+                    return inputs.Select(i => i.RequiresGrad ? grads[Array.IndexOf(wanted, i)] : null).ToArray();
+                }
+                var gs = g.IsContiguous ? g : g.Contiguous();
+                var gx = x.RequiresGrad ? Tensor.AllocUninit(x.DType, [n, t, f]) : null;
+                var gTaps = weight.RequiresGrad ? Tensor.Alloc(x.DType, [k, f]) : null;
+                var gb = bias is { RequiresGrad: true } ? Tensor.Alloc(x.DType, [f]) : null;
+                if (x.DType == DType.Float32) Backward<float>(xs, taps, gs, gx, gTaps, gb);
+                else Backward<double>(xs, taps, gs, gx, gTaps, gb);
+                var gw = gTaps?.Transpose(0, 1).Contiguous().Reshape(f, 1, k);
+                return bias == null ? [gx, gw] : [gx, gw, gb];
+            }, x, weight);
+        }
+        return output;
+    }
+
+    /// <summary>The weight (F, 1, k) as a contiguous (k, F) table: row j holds every channel's tap j.</summary>
+    static Tensor TapsOf(Tensor weight)
+    {
+        using (Autograd.NoGrad()) return weight.Detach().Reshape(weight.shape[0], weight.shape[2]).Transpose(0, 1).Contiguous();
+    }
+
+    /// <summary>The same map from differentiable ops (zero-padded shifts times taps), for higher derivatives and tests.</summary>
+    internal static Tensor Composed(Tensor x, Tensor weight, Tensor? bias)
+    {
+        int n = x.shape[0], t = x.shape[1], f = x.shape[2], k = weight.shape[2];
+        var taps = weight.Reshape(f, k).Transpose(0, 1);            // (k, F)
+        Tensor? y = bias?.Reshape(1, 1, f).Expand(n, t, f);
+        for (int j = 0; j < k; j++)
+        {
+            int shift = k - 1 - j;
+            if (shift >= t) continue;
+            var src = shift == 0 ? x : Tensor.Cat([Tensor.Zeros([n, shift, f], x.DType), x.Narrow(1, 0, t - shift)], 1);
+            var term = src.Mul(taps.Narrow(0, j, 1).Reshape(1, 1, f));
+            y = y == null ? term : y.Add(term);
+        }
+        return y ?? Tensor.Zeros([n, t, f], x.DType);
+    }
+
+    static void Forward<T>(Tensor x, Tensor taps, Tensor? bias, Tensor output) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.shape[0], t = x.shape[1], f = x.shape[2], k = taps.shape[0];
+        T[] xa = x.Array<T>(), w = taps.Array<T>(), y = output.Array<T>();
+        T[]? b = bias?.Array<T>();
+        int bOff = bias?.offset ?? 0;
+        for (int s = 0; s < n; s++)
+            for (int step = 0; step < t; step++)
+            {
+                var yRow = y.AsSpan((s * t + step) * f, f);
+                if (b != null) b.AsSpan(bOff, f).CopyTo(yRow); else yRow.Clear();
+                for (int j = Math.Max(0, k - 1 - step); j < k; j++)
+                {
+                    int src = step - (k - 1) + j;
+                    MultiplyAdd<T>(xa.AsSpan(x.offset + s * x.strides[0] + src * x.strides[1], f), w.AsSpan(taps.offset + j * f, f), yRow);
+                }
+            }
+    }
+
+    static void Backward<T>(Tensor x, Tensor taps, Tensor g, Tensor? gx, Tensor? gTaps, Tensor? gb) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.shape[0], t = x.shape[1], f = x.shape[2], k = taps.shape[0];
+        T[] xa = x.Array<T>(), w = taps.Array<T>(), ga = g.Array<T>();
+        T[]? gxa = gx?.Array<T>(), gw = gTaps?.Array<T>(), gba = gb?.Array<T>();
+        for (int s = 0; s < n; s++)
+            for (int step = 0; step < t; step++)
+            {
+                var gRow = ga.AsSpan(g.offset + (s * t + step) * f, f);
+                if (gba != null) Add<T>(gRow, gba.AsSpan(0, f));
+                // y[step] read x[step − (k−1) + j]: dx[src] += g[step]·w_j, dw_j += g[step]·x[src]
+                if (gw != null)
+                    for (int j = Math.Max(0, k - 1 - step); j < k; j++)
+                    {
+                        int src = step - (k - 1) + j;
+                        MultiplyAdd<T>(gRow, xa.AsSpan(x.offset + s * x.strides[0] + src * x.strides[1], f), gw.AsSpan(j * f, f));
+                    }
+                if (gxa != null)
+                {
+                    // dx[step] = Σⱼ g[step + (k−1) − j]·w_j over the outputs that read this step
+                    var dst = gxa.AsSpan((s * t + step) * f, f);
+                    dst.Clear();
+                    for (int j = 0; j < k; j++)
+                    {
+                        int reader = step + (k - 1) - j;
+                        if (reader >= t) continue;
+                        MultiplyAdd<T>(ga.AsSpan(g.offset + (s * t + reader) * f, f), w.AsSpan(taps.offset + j * f, f), dst);
+                    }
+                }
+            }
+    }
+
+    /// <summary>acc += a ∘ b.</summary>
+    static void MultiplyAdd<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> acc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= a.Length - Vector<T>.Count; i += Vector<T>.Count)
+                (new Vector<T>(acc[i..]) + new Vector<T>(a[i..]) * new Vector<T>(b[i..])).CopyTo(acc[i..]);
+        for (; i < a.Length; i++) acc[i] += a[i] * b[i];
+    }
+
+    /// <summary>acc += a.</summary>
+    static void Add<T>(ReadOnlySpan<T> a, Span<T> acc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= a.Length - Vector<T>.Count; i += Vector<T>.Count)
+                (new Vector<T>(acc[i..]) + new Vector<T>(a[i..])).CopyTo(acc[i..]);
+        for (; i < a.Length; i++) acc[i] += a[i];
+    }
+}
