@@ -53,6 +53,7 @@ internal static unsafe partial class GemmPacked
         {
             Kernel = kernel, TransA = transA, TransB = transB, M = m, Alpha = alpha, Beta = beta,
             A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc, BPacked = bPacked, Mc = mc, MBlocks = mBlocks,
+            APanelStride = (nint)RoundUp(mc, kernel.Mr) * kcMax,
         };
         for (int jc = 0; jc < n; jc += kernel.Nc)
         {
@@ -69,6 +70,15 @@ internal static unsafe partial class GemmPacked
 
                 var pack = new PackBBody<T> { Job = &job, Chunks = Math.Min(nPanels, 4 * threads) };
                 For(pack.Chunks, ref pack, threads);
+                // When the B panels are split, several tasks read the same rows of A: pack them once, shared, instead of
+                // once per task (with few row blocks and a long k, repacking cost as much as the multiply-adds).
+                job.APacked = null;
+                if (nSplits > 1)
+                {
+                    job.APacked = GemmBuffers<T>.AShared(checked((int)(job.APanelStride * mBlocks)));
+                    var packA = new PackABody<T> { Job = &job };
+                    For(mBlocks, ref packA, threads);
+                }
                 var compute = new ComputeBody<T> { Job = &job };
                 For(mBlocks * nSplits, ref compute, threads);
             }
@@ -82,7 +92,21 @@ internal static unsafe partial class GemmPacked
         public int M, Mc, MBlocks, Jc, Nc, Pc, Kc, NPanels, NSplits;
         public T Alpha, Beta, BetaNow;
         public T* A, B, C, BPacked;
+        public T* APacked;          // all row blocks of op(A) packed for this k-slice (null: each task packs its own)
+        public nint APanelStride;   // elements between consecutive row blocks in APacked
         public nint Lda, Ldb, Ldc;
+    }
+
+    struct PackABody<T> : IParallelBody where T : unmanaged
+    {
+        public Job<T>* Job;
+
+        public void Invoke(int block)
+        {
+            ref var j = ref *Job;
+            int i0 = block * j.Mc;
+            PackA(ref j, i0, Math.Min(j.Mc, j.M - i0), j.APacked + block * j.APanelStride);
+        }
     }
 
     struct PackBBody<T> : IParallelBody where T : unmanaged
@@ -120,14 +144,13 @@ internal static unsafe partial class GemmPacked
             int mc = Math.Min(j.Mc, j.M - i0);
             int panel0 = (int)((long)j.NPanels * split / j.NSplits), panel1 = (int)((long)j.NPanels * (split + 1) / j.NSplits);
 
-            // Pack rows [i0, i0+mc) × k-slice [Pc, Pc+kc) of op(A) into Mr-tall panels.
-            T* aPacked = GemmBuffers<T>.A(RoundUp(mc, mr) * kc);
-            for (int ir = 0; ir < mc; ir += mr)
+            // Rows [i0, i0+mc) × k-slice [Pc, Pc+kc) of op(A) in Mr-tall panels: shared, or packed here.
+            T* aPacked;
+            if (j.APacked != null) aPacked = j.APacked + block * j.APanelStride;
+            else
             {
-                int height = Math.Min(mr, mc - ir);
-                T* dst = aPacked + (nint)ir * kc;
-                if (j.TransA) GemmPacking.PackColumnsAsPanel(j.A + (nint)j.Pc * j.Lda + i0 + ir, j.Lda, height, kc, mr, dst);
-                else GemmPacking.PackRowsAsPanel(j.A + (nint)(i0 + ir) * j.Lda + j.Pc, j.Lda, height, kc, mr, dst);
+                aPacked = GemmBuffers<T>.A(RoundUp(mc, mr) * kc);
+                PackA(ref j, i0, mc, aPacked);
             }
 
             var run = j.Kernel.Run;
@@ -316,6 +339,8 @@ internal static unsafe class GemmBuffers<T> where T : unmanaged
 {
     [ThreadStatic] static T[]? aArray;
     [ThreadStatic] static T* aPointer;
+    [ThreadStatic] static T[]? aSharedArray;
+    [ThreadStatic] static T* aSharedPointer;
     [ThreadStatic] static T[]? bArray;
     [ThreadStatic] static T* bPointer;
     [ThreadStatic] static T[]? scratchArray;
@@ -326,6 +351,9 @@ internal static unsafe class GemmBuffers<T> where T : unmanaged
 
     /// <summary>Buffer for packed B, owned by the calling thread and shared with the workers during a call.</summary>
     public static T* B(int length) => Get(ref bArray, ref bPointer, length);
+
+    /// <summary>Buffer for all of A's packed row blocks of one k-slice, owned by the calling thread and shared with the workers.</summary>
+    public static T* AShared(int length) => Get(ref aSharedArray, ref aSharedPointer, length);
 
     /// <summary>Small general-purpose scratch (e.g. a strided vector gathered to contiguous memory).</summary>
     public static T* Scratch(int length) => Get(ref scratchArray, ref scratchPointer, length);

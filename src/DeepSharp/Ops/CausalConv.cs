@@ -70,55 +70,97 @@ internal static class CausalConvOp
         return y ?? Tensor.Zeros([n, t, f], x.DType);
     }
 
+    /// <summary>Channels per parallel task: each task owns a range of channels over every sequence and step, so the
+    /// weight gradient needs no reduction across tasks and results do not depend on the thread count.</summary>
+    const int ChannelChunk = 64;
+
+    static int Chunks(int f) => (f + ChannelChunk - 1) / ChannelChunk;
+
     static void Forward<T>(Tensor x, Tensor taps, Tensor? bias, Tensor output) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = x.shape[0], t = x.shape[1], f = x.shape[2], k = taps.shape[0];
-        T[] xa = x.Array<T>(), w = taps.Array<T>(), y = output.Array<T>();
-        T[]? b = bias?.Array<T>();
-        int bOff = bias?.offset ?? 0;
-        for (int s = 0; s < n; s++)
-            for (int step = 0; step < t; step++)
-            {
-                var yRow = y.AsSpan((s * t + step) * f, f);
-                if (b != null) b.AsSpan(bOff, f).CopyTo(yRow); else yRow.Clear();
-                for (int j = Math.Max(0, k - 1 - step); j < k; j++)
-                {
-                    int src = step - (k - 1) + j;
-                    MultiplyAdd<T>(xa.AsSpan(x.offset + s * x.strides[0] + src * x.strides[1], f), w.AsSpan(taps.offset + j * f, f), yRow);
-                }
-            }
+        var body = new ForwardBody<T>
+        {
+            X = x.Array<T>(), XOffset = x.offset, XStrideN = x.strides[0], XStrideT = x.strides[1],
+            W = taps.Array<T>(), WOffset = taps.offset, B = bias?.Array<T>(), BOffset = bias?.offset ?? 0, Y = output.Array<T>(),
+            N = x.shape[0], T_ = x.shape[1], F = x.shape[2], K = taps.shape[0],
+        };
+        Run(Chunks(body.F), ref body, (long)body.N * body.T_ * body.F * body.K);
     }
 
     static void Backward<T>(Tensor x, Tensor taps, Tensor g, Tensor? gx, Tensor? gTaps, Tensor? gb) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = x.shape[0], t = x.shape[1], f = x.shape[2], k = taps.shape[0];
-        T[] xa = x.Array<T>(), w = taps.Array<T>(), ga = g.Array<T>();
-        T[]? gxa = gx?.Array<T>(), gw = gTaps?.Array<T>(), gba = gb?.Array<T>();
-        for (int s = 0; s < n; s++)
-            for (int step = 0; step < t; step++)
-            {
-                var gRow = ga.AsSpan(g.offset + (s * t + step) * f, f);
-                if (gba != null) Add<T>(gRow, gba.AsSpan(0, f));
-                // y[step] read x[step − (k−1) + j]: dx[src] += g[step]·w_j, dw_j += g[step]·x[src]
-                if (gw != null)
-                    for (int j = Math.Max(0, k - 1 - step); j < k; j++)
-                    {
-                        int src = step - (k - 1) + j;
-                        MultiplyAdd<T>(gRow, xa.AsSpan(x.offset + s * x.strides[0] + src * x.strides[1], f), gw.AsSpan(j * f, f));
-                    }
-                if (gxa != null)
+        var body = new BackwardBody<T>
+        {
+            X = x.Array<T>(), XOffset = x.offset, XStrideN = x.strides[0], XStrideT = x.strides[1],
+            W = taps.Array<T>(), WOffset = taps.offset, G = g.Array<T>(), GOffset = g.offset,
+            GX = gx?.Array<T>(), GW = gTaps?.Array<T>(), GB = gb?.Array<T>(),
+            N = x.shape[0], T_ = x.shape[1], F = x.shape[2], K = taps.shape[0],
+        };
+        Run(Chunks(body.F), ref body, 2L * body.N * body.T_ * body.F * body.K);
+    }
+
+    static void Run<TBody>(int chunks, ref TBody body, long work) where TBody : struct, Kernels.IParallelBody
+    {
+        if (chunks > 1 && work >= 1 << 15) Kernels.KernelThreadPool.ParallelFor(chunks, ref body);
+        else for (int c = 0; c < chunks; c++) body.Invoke(c);
+    }
+
+    struct ForwardBody<T> : Kernels.IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T[] X, W, Y; public T[]? B;
+        public int XOffset, XStrideN, XStrideT, WOffset, BOffset, N, T_, F, K;
+
+        public readonly void Invoke(int chunk)
+        {
+            int f0 = chunk * ChannelChunk, width = Math.Min(ChannelChunk, F - f0);
+            for (int s = 0; s < N; s++)
+                for (int step = 0; step < T_; step++)
                 {
-                    // dx[step] = Σⱼ g[step + (k−1) − j]·w_j over the outputs that read this step
-                    var dst = gxa.AsSpan((s * t + step) * f, f);
-                    dst.Clear();
-                    for (int j = 0; j < k; j++)
+                    var yRow = Y.AsSpan((s * T_ + step) * F + f0, width);
+                    if (B != null) B.AsSpan(BOffset + f0, width).CopyTo(yRow); else yRow.Clear();
+                    for (int j = Math.Max(0, K - 1 - step); j < K; j++)
                     {
-                        int reader = step + (k - 1) - j;
-                        if (reader >= t) continue;
-                        MultiplyAdd<T>(ga.AsSpan(g.offset + (s * t + reader) * f, f), w.AsSpan(taps.offset + j * f, f), dst);
+                        int src = step - (K - 1) + j;
+                        MultiplyAdd<T>(X.AsSpan(XOffset + s * XStrideN + src * XStrideT + f0, width), W.AsSpan(WOffset + j * F + f0, width), yRow);
                     }
                 }
-            }
+        }
+    }
+
+    struct BackwardBody<T> : Kernels.IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T[] X, W, G; public T[]? GX, GW, GB;
+        public int XOffset, XStrideN, XStrideT, WOffset, GOffset, N, T_, F, K;
+
+        public readonly void Invoke(int chunk)
+        {
+            int f0 = chunk * ChannelChunk, width = Math.Min(ChannelChunk, F - f0);
+            for (int s = 0; s < N; s++)
+                for (int step = 0; step < T_; step++)
+                {
+                    var gRow = G.AsSpan(GOffset + (s * T_ + step) * F + f0, width);
+                    if (GB != null) Add<T>(gRow, GB.AsSpan(f0, width));
+                    // y[step] read x[step − (k−1) + j]: dw_j += g[step]·x[src]
+                    if (GW != null)
+                        for (int j = Math.Max(0, K - 1 - step); j < K; j++)
+                        {
+                            int src = step - (K - 1) + j;
+                            MultiplyAdd<T>(gRow, X.AsSpan(XOffset + s * XStrideN + src * XStrideT + f0, width), GW.AsSpan(j * F + f0, width));
+                        }
+                    if (GX != null)
+                    {
+                        // dx[step] = Σⱼ g[step + (k−1) − j]·w_j over the outputs that read this step
+                        var dst = GX.AsSpan((s * T_ + step) * F + f0, width);
+                        dst.Clear();
+                        for (int j = 0; j < K; j++)
+                        {
+                            int reader = step + (K - 1) - j;
+                            if (reader >= T_) continue;
+                            MultiplyAdd<T>(G.AsSpan(GOffset + (s * T_ + reader) * F + f0, width), W.AsSpan(WOffset + j * F + f0, width), dst);
+                        }
+                    }
+                }
+        }
     }
 
     /// <summary>acc += a ∘ b.</summary>
