@@ -20,6 +20,7 @@ public class GptFortunesExampleTests(ITestOutputHelper output)
         Assert.Equal(3, report.Samples.Length);
         Assert.All(report.Samples, s => Assert.True(s.Length > 200));   // 240 characters after the prompt, through the KV cache
         Assert.Contains(lines, l => l.StartsWith("validation: "));
+        Assert.Contains(lines, l => l.Contains("q/k/v conv 4"));
     }
 
     [Fact]
@@ -30,6 +31,9 @@ public class GptFortunesExampleTests(ITestOutputHelper output)
         Assert.Equal(60, o.Seconds);
         Assert.Equal(2, o.Layers);
         Assert.Equal(64, o.Width);
+        Assert.Equal(4, o.ConvKernel);                                   // Primer's q/k/v convolution is on by default
+        Assert.Equal(0, GptFortunes.Options.Parse(["--conv", "0"]).Options.ConvKernel);
+        Assert.Equal("gelu", GptFortunes.Options.Parse(["--activation", "gelu"]).Options.Activation);
         Assert.Null(GptFortunes.Options.Parse(["--seconds", "0", "--steps", "5"]).Options.Seconds);
         Assert.Throws<ArgumentException>(() => GptFortunes.Options.Parse(["--bogus", "1"]));
     }

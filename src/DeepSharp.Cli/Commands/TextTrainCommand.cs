@@ -25,7 +25,7 @@ public static class TextTrainCommand
     const string Usage = """
         usage: deepsharp train --dataset text:PATH|fortunes[:CATEGORY,...] [--model gpt|lstm] [--tokenizer char|bpe]
                                [--vocab-size N] [--context N] [--layers N] [--heads N] [--width N] [--embedding N]
-                               [--dropout X] [--activation relu|gelu] [--learned-positions] [--post-norm] [--untied-head]
+                               [--dropout X] [--activation relu|gelu] [--conv K] [--learned-positions] [--post-norm] [--untied-head]
                                [--epochs N | --steps N] [--time SECONDS]
                                [--batch-size N] [--lr X] [--seed N] [--threads N] [--out DIR] [--val-fraction X]
                                [--eval-windows N] [--prompt TEXT] [--sample-tokens N] [--temperature T]
@@ -33,8 +33,9 @@ public static class TextTrainCommand
           validation text) or Debian's fortunes (fortunes: a seeded 90/10 split of the fortunes, the examples' split),
           shows progress, prints the validation bits per character (and loss/perplexity per token for bpe) and a sample,
           and saves DIR/model.safetensors, DIR/tokenizer.json, DIR/config.json and DIR/history.csv for 'deepsharp generate'.
-          Models: gpt (default: 2 layers, 4 heads, width 128, rotary positions, relu, pre-norm, tied head; the GPT-2
-          setup is --layers 4 --learned-positions --activation gelu) or lstm (embedding 64, hidden = --width 256, 1 layer).
+          Models: gpt (default: 2 layers, 4 heads, width 128, rotary positions, relu, Primer's q/k/v convolution over
+          --conv 4 steps (0: none), pre-norm, tied head; the GPT-2 setup is --layers 4 --learned-positions
+          --activation gelu --conv 0) or lstm (embedding 64, hidden = --width 256, 1 layer).
           Budget: --epochs (default 1; one epoch = as many windows as the training text has tokens), --steps, and/or
           --time (seconds; whichever ends first; with --time alone training runs until the time is up).
           Defaults: context 128, AdamW (weight decay 0.01) with batch 8 and lr 1.5e-3 (gpt) or batch 64 and lr 0.015
@@ -42,7 +43,7 @@ public static class TextTrainCommand
           vocab-size 512 for bpe.
         """;
 
-    static readonly string[] Options = ["dataset", "model", "tokenizer", "vocab-size", "context", "layers", "heads", "width", "embedding", "dropout", "activation",
+    static readonly string[] Options = ["dataset", "model", "tokenizer", "vocab-size", "context", "layers", "heads", "width", "embedding", "dropout", "activation", "conv",
                                         "epochs", "steps", "time", "batch-size", "lr", "seed", "threads", "out", "val-fraction", "eval-windows",
                                         "prompt", "sample-tokens", "temperature"];
 
@@ -101,6 +102,7 @@ public static class TextTrainCommand
         int embedding = p.Int("embedding", 64, 1, 1 << 16);
         double dropout = p.Double("dropout", 0.0, 0);
         var activation = p.String("activation", "relu", "relu", "gelu");
+        int convKernel = p.Int("conv", 4, 0, 64);
         if (dropout >= 1) throw new UsageException("deepsharp train: --dropout must be below 1.");
         if (modelName == "gpt" && width % heads != 0) throw new UsageException($"deepsharp train: --width ({width}) must be a multiple of --heads ({heads}).");
         int? epochs = p.Has("epochs") ? p.Int("epochs", 1, 1, 1_000_000) : null;
@@ -145,7 +147,7 @@ public static class TextTrainCommand
 
         LanguageModel model = modelName == "gpt"
             ? new Gpt(new GptConfig(tokenizer.VocabSize, context, layers, heads, width, dropout, PreNorm: !p.Flag("post-norm"), TiedHead: !p.Flag("untied-head"),
-                                    Rotary: !p.Flag("learned-positions"), Activation: activation))
+                                    Rotary: !p.Flag("learned-positions"), Activation: activation, ConvKernel: convKernel))
             : new LstmLanguageModel(new LstmLanguageModelConfig(tokenizer.VocabSize, embedding, width, layers, dropout));
         var optimizer = new AdamW(model.Parameters(), lr, weightDecay: 0.01);
 

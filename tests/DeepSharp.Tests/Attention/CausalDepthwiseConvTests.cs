@@ -82,6 +82,25 @@ public class CausalDepthwiseConvTests
     }
 
     [Fact]
+    public void StacksCopyTheProjectionConvolutionWithItsWeights()
+    {
+        DeepSharp.Random.Seed(12);
+        var layer = new TransformerEncoderLayer(8, 2, 16, dropout: 0, batchFirst: true, normFirst: true);
+        layer.SelfAttn.ProjectionConv = new CausalDepthwiseConv1d(24, 3);
+        var state = DeepSharp.Random.GetState();
+        var stack = new TransformerEncoder(layer, 2);
+        Assert.Equal(state, DeepSharp.Random.GetState());                    // copies draw nothing from the global stream
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.NotSame(layer.SelfAttn.ProjectionConv.Weight, stack[i].SelfAttn.ProjectionConv!.Weight);
+            AssertClose(layer.SelfAttn.ProjectionConv.Weight, stack[i].SelfAttn.ProjectionConv!.Weight, 0, 0);
+        }
+        Assert.Contains("layers.1.self_attn.qkv_conv.weight", stack.StateDict().Keys);
+        var x = Tensor.Randn(2, 5, 8);
+        using (Autograd.NoGrad()) AssertClose(layer.Forward(x, isCausal: true), stack[1].Forward(x, isCausal: true), 0, 0);
+    }
+
+    [Fact]
     public void BadInputsGiveClearErrors()
     {
         var x = Tensor.Randn(2, 5, 6);

@@ -250,6 +250,19 @@ public class MultiheadAttention : Module
     }
 
     /// <summary>
+    /// Gives <paramref name="copy"/> this layer's options that are not PyTorch's: the same <see cref="Rotary"/> (it only
+    /// caches tables) and a <see cref="ProjectionConv"/> of the same shape, so that copying the state dict afterwards makes
+    /// an equal layer (used by the Transformer layers' Clone).
+    /// </summary>
+    internal void CopyOptionsTo(MultiheadAttention copy)
+    {
+        copy.Rotary = Rotary;
+        copy.ProjectionConv = ProjectionConv is { } conv
+            ? new CausalDepthwiseConv1d(conv.InChannels, conv.KernelSize[0], conv.Bias != null, conv.Weight.DType)
+            : null;
+    }
+
+    /// <summary>
     /// The packed projection (N, T, 3E) (or (T, N, 3E)) through <see cref="ProjectionConv"/>; with a cache, the kept
     /// projections of the previous k−1 tokens come first (zeros at the start of a sequence) and the new last k−1 are kept.
     /// </summary>

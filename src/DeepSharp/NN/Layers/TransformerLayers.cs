@@ -140,9 +140,11 @@ public class TransformerEncoderLayer : Module
     {
         TransformerEncoderLayer copy;
         using (DeepSharp.Random.UseOnThisThread(new Generator(0)))
+        {
             copy = new TransformerEncoderLayer(DModel, NHead, DimFeedforward, DropoutP, Activation, LayerNormEps, BatchFirst, NormFirst, HasBias, Linear1.Weight.DType);
+            SelfAttn.CopyOptionsTo(copy.SelfAttn);
+        }
         TransformerCopy.CopyState(this, copy);
-        copy.SelfAttn.Rotary = SelfAttn.Rotary;
         return copy;
     }
 }
@@ -261,10 +263,12 @@ public class TransformerDecoderLayer : Module
     {
         TransformerDecoderLayer copy;
         using (DeepSharp.Random.UseOnThisThread(new Generator(0)))
+        {
             copy = new TransformerDecoderLayer(DModel, NHead, DimFeedforward, DropoutP, Activation, LayerNormEps, BatchFirst, NormFirst, HasBias, Linear1.Weight.DType);
+            SelfAttn.CopyOptionsTo(copy.SelfAttn);
+            MultiheadAttn.CopyOptionsTo(copy.MultiheadAttn);
+        }
         TransformerCopy.CopyState(this, copy);
-        copy.SelfAttn.Rotary = SelfAttn.Rotary;
-        copy.MultiheadAttn.Rotary = MultiheadAttn.Rotary;
         return copy;
     }
 }
