@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace DeepSharp;
 
@@ -36,7 +37,7 @@ internal static class CausalConvOp
                 }
                 var gs = g.IsContiguous ? g : g.Contiguous();
                 var gx = x.RequiresGrad ? Tensor.AllocUninit(x.DType, [n, t, f]) : null;
-                var gTaps = weight.RequiresGrad ? Tensor.Alloc(x.DType, [k, f]) : null;
+                var gTaps = weight.RequiresGrad ? Tensor.Alloc(x.DType, [k, f]) : null;        // zeroed: partials are added in
                 var gb = bias is { RequiresGrad: true } ? Tensor.Alloc(x.DType, [f]) : null;
                 if (x.DType == DType.Float32) Backward<float>(xs, taps, gs, gx, gTaps, gb);
                 else Backward<double>(xs, taps, gs, gx, gTaps, gb);
@@ -70,12 +71,6 @@ internal static class CausalConvOp
         return y ?? Tensor.Zeros([n, t, f], x.DType);
     }
 
-    /// <summary>Channels per parallel task: each task owns a range of channels over every sequence and step, so the
-    /// weight gradient needs no reduction across tasks and results do not depend on the thread count.</summary>
-    const int ChannelChunk = 64;
-
-    static int Chunks(int f) => (f + ChannelChunk - 1) / ChannelChunk;
-
     static void Forward<T>(Tensor x, Tensor taps, Tensor? bias, Tensor output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var body = new ForwardBody<T>
@@ -84,102 +79,118 @@ internal static class CausalConvOp
             W = taps.Array<T>(), WOffset = taps.offset, B = bias?.Array<T>(), BOffset = bias?.offset ?? 0, Y = output.Array<T>(),
             N = x.shape[0], T_ = x.shape[1], F = x.shape[2], K = taps.shape[0],
         };
-        Run(Chunks(body.F), ref body, (long)body.N * body.T_ * body.F * body.K);
+        Run(body.N, ref body, (long)body.N * body.T_ * body.F * body.K);
     }
 
     static void Backward<T>(Tensor x, Tensor taps, Tensor g, Tensor? gx, Tensor? gTaps, Tensor? gb) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        int n = x.shape[0], f = x.shape[2], k = taps.shape[0];
         var body = new BackwardBody<T>
         {
             X = x.Array<T>(), XOffset = x.offset, XStrideN = x.strides[0], XStrideT = x.strides[1],
-            W = taps.Array<T>(), WOffset = taps.offset, G = g.Array<T>(), GOffset = g.offset,
-            GX = gx?.Array<T>(), GW = gTaps?.Array<T>(), GB = gb?.Array<T>(),
-            N = x.shape[0], T_ = x.shape[1], F = x.shape[2], K = taps.shape[0],
+            W = taps.Array<T>(), WOffset = taps.offset, G = g.Array<T>(), GOffset = g.offset, GX = gx?.Array<T>(),
+            // per-sequence partial sums of dw (k rows) and db (1 row), reduced below in sequence order
+            Partials = gTaps != null || gb != null ? new T[n * (k + 1) * f] : null,
+            WantW = gTaps != null, WantB = gb != null,
+            N = n, T_ = x.shape[1], F = f, K = k,
         };
-        Run(Chunks(body.F), ref body, 2L * body.N * body.T_ * body.F * body.K);
+        Run(n, ref body, 2L * n * body.T_ * f * k);
+        if (body.Partials is { } partials)
+        {
+            int stride = (k + 1) * f;
+            for (int s = 0; s < n; s++)
+            {
+                if (gTaps != null) Add<T>(partials.AsSpan(s * stride, k * f), gTaps.Array<T>().AsSpan(0, k * f));
+                if (gb != null) Add<T>(partials.AsSpan(s * stride + k * f, f), gb.Array<T>().AsSpan(0, f));
+            }
+        }
     }
 
-    static void Run<TBody>(int chunks, ref TBody body, long work) where TBody : struct, Kernels.IParallelBody
+    static void Run<TBody>(int tasks, ref TBody body, long work) where TBody : struct, Kernels.IParallelBody
     {
-        if (chunks > 1 && work >= 1 << 15) Kernels.KernelThreadPool.ParallelFor(chunks, ref body);
-        else for (int c = 0; c < chunks; c++) body.Invoke(c);
+        if (tasks > 1 && work >= 1 << 15) Kernels.KernelThreadPool.ParallelFor(tasks, ref body);
+        else for (int t = 0; t < tasks; t++) body.Invoke(t);
     }
 
+    /// <summary>One sequence per task: each output row is the bias plus k whole-row multiply-adds.</summary>
     struct ForwardBody<T> : Kernels.IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T[] X, W, Y; public T[]? B;
         public int XOffset, XStrideN, XStrideT, WOffset, BOffset, N, T_, F, K;
 
-        public readonly void Invoke(int chunk)
+        public readonly void Invoke(int s)
         {
-            int f0 = chunk * ChannelChunk, width = Math.Min(ChannelChunk, F - f0);
-            for (int s = 0; s < N; s++)
-                for (int step = 0; step < T_; step++)
+            for (int step = 0; step < T_; step++)
+            {
+                var yRow = Y.AsSpan((s * T_ + step) * F, F);
+                if (B != null) B.AsSpan(BOffset, F).CopyTo(yRow); else yRow.Clear();
+                for (int j = Math.Max(0, K - 1 - step); j < K; j++)
                 {
-                    var yRow = Y.AsSpan((s * T_ + step) * F + f0, width);
-                    if (B != null) B.AsSpan(BOffset + f0, width).CopyTo(yRow); else yRow.Clear();
-                    for (int j = Math.Max(0, K - 1 - step); j < K; j++)
-                    {
-                        int src = step - (K - 1) + j;
-                        MultiplyAdd<T>(X.AsSpan(XOffset + s * XStrideN + src * XStrideT + f0, width), W.AsSpan(WOffset + j * F + f0, width), yRow);
-                    }
+                    int src = step - (K - 1) + j;
+                    MultiplyAdd<T>(X.AsSpan(XOffset + s * XStrideN + src * XStrideT, F), W.AsSpan(WOffset + j * F, F), yRow);
                 }
+            }
         }
     }
 
+    /// <summary>One sequence per task: its rows of dx, and its partial sums of dw and db (no sharing between tasks, so
+    /// the result does not depend on the thread count).</summary>
     struct BackwardBody<T> : Kernels.IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public T[] X, W, G; public T[]? GX, GW, GB;
+        public T[] X, W, G; public T[]? GX, Partials;
+        public bool WantW, WantB;
         public int XOffset, XStrideN, XStrideT, WOffset, GOffset, N, T_, F, K;
 
-        public readonly void Invoke(int chunk)
+        public readonly void Invoke(int s)
         {
-            int f0 = chunk * ChannelChunk, width = Math.Min(ChannelChunk, F - f0);
-            for (int s = 0; s < N; s++)
-                for (int step = 0; step < T_; step++)
-                {
-                    var gRow = G.AsSpan(GOffset + (s * T_ + step) * F + f0, width);
-                    if (GB != null) Add<T>(gRow, GB.AsSpan(f0, width));
-                    // y[step] read x[step − (k−1) + j]: dw_j += g[step]·x[src]
-                    if (GW != null)
-                        for (int j = Math.Max(0, K - 1 - step); j < K; j++)
-                        {
-                            int src = step - (K - 1) + j;
-                            MultiplyAdd<T>(gRow, X.AsSpan(XOffset + s * XStrideN + src * XStrideT + f0, width), GW.AsSpan(j * F + f0, width));
-                        }
-                    if (GX != null)
+            Span<T> partial = Partials == null ? default : Partials.AsSpan(s * (K + 1) * F, (K + 1) * F);
+            partial.Clear();
+            for (int step = 0; step < T_; step++)
+            {
+                var gRow = G.AsSpan(GOffset + (s * T_ + step) * F, F);
+                if (WantB) Add<T>(gRow, partial.Slice(K * F, F));
+                // y[step] read x[step − (k−1) + j]: dw_j += g[step]·x[src]
+                if (WantW)
+                    for (int j = Math.Max(0, K - 1 - step); j < K; j++)
                     {
-                        // dx[step] = Σⱼ g[step + (k−1) − j]·w_j over the outputs that read this step
-                        var dst = GX.AsSpan((s * T_ + step) * F + f0, width);
-                        dst.Clear();
-                        for (int j = 0; j < K; j++)
-                        {
-                            int reader = step + (K - 1) - j;
-                            if (reader >= T_) continue;
-                            MultiplyAdd<T>(G.AsSpan(GOffset + (s * T_ + reader) * F + f0, width), W.AsSpan(WOffset + j * F + f0, width), dst);
-                        }
+                        int src = step - (K - 1) + j;
+                        MultiplyAdd<T>(gRow, X.AsSpan(XOffset + s * XStrideN + src * XStrideT, F), partial.Slice(j * F, F));
+                    }
+                if (GX != null)
+                {
+                    // dx[step] = Σⱼ g[step + (k−1) − j]·w_j over the outputs that read this step
+                    var dst = GX.AsSpan((s * T_ + step) * F, F);
+                    dst.Clear();
+                    for (int j = 0; j < K; j++)
+                    {
+                        int reader = step + (K - 1) - j;
+                        if (reader >= T_) continue;
+                        MultiplyAdd<T>(G.AsSpan(GOffset + (s * T_ + reader) * F, F), W.AsSpan(WOffset + j * F, F), dst);
                     }
                 }
+            }
         }
     }
 
     /// <summary>acc += a ∘ b.</summary>
     static void MultiplyAdd<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> acc) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= a.Length - Vector<T>.Count; i += Vector<T>.Count)
-                (new Vector<T>(acc[i..]) + new Vector<T>(a[i..]) * new Vector<T>(b[i..])).CopyTo(acc[i..]);
-        for (; i < a.Length; i++) acc[i] += a[i] * b[i];
+        int i = 0, n = a.Length;
+        ref T ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rc = ref MemoryMarshal.GetReference(acc);
+        if (Vector.IsHardwareAccelerated && b.Length >= n && acc.Length >= n)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                (Vector.LoadUnsafe(ref rc, (nuint)i) + Vector.LoadUnsafe(ref ra, (nuint)i) * Vector.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref rc, (nuint)i);
+        for (; i < n; i++) acc[i] += a[i] * b[i];
     }
 
     /// <summary>acc += a.</summary>
     static void Add<T>(ReadOnlySpan<T> a, Span<T> acc) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= a.Length - Vector<T>.Count; i += Vector<T>.Count)
-                (new Vector<T>(acc[i..]) + new Vector<T>(a[i..])).CopyTo(acc[i..]);
-        for (; i < a.Length; i++) acc[i] += a[i];
+        int i = 0, n = a.Length;
+        ref T ra = ref MemoryMarshal.GetReference(a), rc = ref MemoryMarshal.GetReference(acc);
+        if (Vector.IsHardwareAccelerated && acc.Length >= n)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                (Vector.LoadUnsafe(ref rc, (nuint)i) + Vector.LoadUnsafe(ref ra, (nuint)i)).StoreUnsafe(ref rc, (nuint)i);
+        for (; i < n; i++) acc[i] += a[i];
     }
 }
