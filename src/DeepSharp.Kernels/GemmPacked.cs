@@ -138,7 +138,7 @@ internal static unsafe partial class GemmPacked
         public void Invoke(int index)
         {
             ref var j = ref *Job;
-            int mr = j.Kernel.Mr, nr = j.Kernel.Nr, kc = j.Kc;
+            int mr = j.Kernel.Mr, kc = j.Kc;
             int block = index / j.NSplits, split = index % j.NSplits;
             int i0 = block * j.Mc;
             int mc = Math.Min(j.Mc, j.M - i0);
@@ -153,34 +153,45 @@ internal static unsafe partial class GemmPacked
                 PackA(ref j, i0, mc, aPacked);
             }
 
-            var run = j.Kernel.Run;
-            T alpha = j.Alpha, beta = j.BetaNow;
-            nint ldc = j.Ldc;
-            T* edge = stackalloc T[mr * nr];
-            for (int panel = panel0; panel < panel1; panel++)
+            Sweep(ref j, aPacked, i0, mc, panel0, panel1);
+        }
+    }
+
+    /// <summary>
+    /// The micro-kernel over rows [i0, i0+rows) of C (packed in <paramref name="aPacked"/>) × B panels [panel0, panel1)
+    /// of the current k-slice. Edge tiles are computed in full into a stack tile and the valid part merged, so the
+    /// micro-kernels have no edge logic.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Sweep<T>(ref Job<T> j, T* aPacked, int i0, int rows, int panel0, int panel1) where T : unmanaged, INumber<T>
+    {
+        int mr = j.Kernel.Mr, nr = j.Kernel.Nr, kc = j.Kc;
+        var run = j.Kernel.Run;
+        T alpha = j.Alpha, beta = j.BetaNow;
+        nint ldc = j.Ldc;
+        T* edge = stackalloc T[mr * nr];
+        for (int panel = panel0; panel < panel1; panel++)
+        {
+            int col = panel * nr;
+            int width = Math.Min(nr, j.Nc - col);
+            T* bp = j.BPacked + (nint)col * kc;
+            T* cCol = j.C + (nint)i0 * ldc + j.Jc + col;
+            for (int ir = 0; ir < rows; ir += mr)
             {
-                int col = panel * nr;
-                int width = Math.Min(nr, j.Nc - col);
-                T* bp = j.BPacked + (nint)col * kc;
-                T* cCol = j.C + (nint)i0 * ldc + j.Jc + col;
-                for (int ir = 0; ir < mc; ir += mr)
+                int height = Math.Min(mr, rows - ir);
+                T* cTile = cCol + ir * ldc;
+                if (height == mr && width == nr)
                 {
-                    int height = Math.Min(mr, mc - ir);
-                    T* cTile = cCol + ir * ldc;
-                    if (height == mr && width == nr)
-                    {
-                        run(aPacked + (nint)ir * kc, bp, cTile, ldc, kc, alpha, beta);
-                        continue;
-                    }
-                    // Edge tile: compute the full tile into a scratch tile, then merge the valid part.
-                    run(aPacked + (nint)ir * kc, bp, edge, nr, kc, alpha, T.Zero);
-                    for (int r = 0; r < height; r++)
-                    {
-                        T* dst = cTile + r * ldc;
-                        T* src = edge + r * nr;
-                        if (beta == T.Zero) for (int s = 0; s < width; s++) dst[s] = src[s];
-                        else for (int s = 0; s < width; s++) dst[s] = src[s] + beta * dst[s];
-                    }
+                    run(aPacked + (nint)ir * kc, bp, cTile, ldc, kc, alpha, beta);
+                    continue;
+                }
+                run(aPacked + (nint)ir * kc, bp, edge, nr, kc, alpha, T.Zero);
+                for (int r = 0; r < height; r++)
+                {
+                    T* dst = cTile + r * ldc;
+                    T* src = edge + r * nr;
+                    if (beta == T.Zero) for (int s = 0; s < width; s++) dst[s] = src[s];
+                    else for (int s = 0; s < width; s++) dst[s] = src[s] + beta * dst[s];
                 }
             }
         }

@@ -200,37 +200,8 @@ internal static unsafe partial class GemmPacked
         public void Invoke(int split)
         {
             ref var j = ref *Job;
-            int mr = j.Kernel.Mr, nr = j.Kernel.Nr, kc = j.Kc, m = j.M;
             int panel0 = (int)((long)j.NPanels * split / j.NSplits), panel1 = (int)((long)j.NPanels * (split + 1) / j.NSplits);
-            var run = j.Kernel.Run;
-            T alpha = j.Alpha, beta = j.BetaNow;
-            nint ldc = j.Ldc;
-            T* edge = stackalloc T[mr * nr];
-            for (int panel = panel0; panel < panel1; panel++)
-            {
-                int col = panel * nr;
-                int width = Math.Min(nr, j.Nc - col);
-                T* bp = j.BPacked + (nint)col * kc;
-                T* cCol = j.C + j.Jc + col;
-                for (int ir = 0; ir < m; ir += mr)
-                {
-                    int height = Math.Min(mr, m - ir);
-                    T* cTile = cCol + ir * ldc;
-                    if (height == mr && width == nr)
-                    {
-                        run(APacked + (nint)ir * kc, bp, cTile, ldc, kc, alpha, beta);
-                        continue;
-                    }
-                    run(APacked + (nint)ir * kc, bp, edge, nr, kc, alpha, T.Zero);
-                    for (int r = 0; r < height; r++)
-                    {
-                        T* dst = cTile + r * ldc;
-                        T* src = edge + r * nr;
-                        if (beta == T.Zero) for (int s = 0; s < width; s++) dst[s] = src[s];
-                        else for (int s = 0; s < width; s++) dst[s] = src[s] + beta * dst[s];
-                    }
-                }
-            }
+            Sweep(ref j, APacked, 0, j.M, panel0, panel1);
         }
     }
 }
