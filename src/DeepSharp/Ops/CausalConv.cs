@@ -90,7 +90,7 @@ internal static class CausalConvOp
             X = x.Array<T>(), XOffset = x.offset, XStrideN = x.strides[0], XStrideT = x.strides[1],
             W = taps.Array<T>(), WOffset = taps.offset, G = g.Array<T>(), GOffset = g.offset, GX = gx?.Array<T>(),
             // per-sequence partial sums of dw (k rows) and db (1 row), reduced below in sequence order
-            Partials = gTaps != null || gb != null ? new T[n * (k + 1) * f] : null,
+            Partials = gTaps != null || gb != null ? Tensor.AllocUninit(x.DType, [n * (k + 1) * f]).Array<T>() : null,   // pooled, cleared per task
             WantW = gTaps != null, WantB = gb != null,
             N = n, T_ = x.shape[1], F = f, K = k,
         };
