@@ -32,8 +32,14 @@ public sealed class LayerKeyValueCache
     /// </summary>
     public Tensor? ConvState { get; set; }
 
+    /// <summary>
+    /// The projected keys and values of the sequence this layer attends over besides itself (a decoder layer's
+    /// cross-attention over the encoder memory), kept for the whole sequence (<see cref="MemoryKeyValueCache"/>).
+    /// </summary>
+    public MemoryKeyValueCache Memory { get; } = new();
+
     /// <summary>Forgets everything (keeps the key/value buffers for reuse).</summary>
-    public void Reset() { Length = 0; ConvState = null; }
+    public void Reset() { Length = 0; ConvState = null; Memory.Reset(); }
 
     /// <summary>
     /// Appends keys and values (N, H, T_new, D) and returns all of them, (N, H, Length, D) after the append.
@@ -81,6 +87,36 @@ public sealed class LayerKeyValueCache
     static bool SameLayout(Tensor keys, Tensor newKeys, Tensor values, Tensor newValues) =>
         keys.shape[0] == newKeys.shape[0] && keys.shape[1] == newKeys.shape[1] && keys.shape[3] == newKeys.shape[3]
         && values.shape[3] == newValues.shape[3] && keys.DType == newKeys.DType;
+}
+
+/// <summary>
+/// The projected keys and values (N, H, S, head_dim) of a fixed sequence that a layer attends over, such as the encoder
+/// memory of a decoder's cross-attention: <see cref="MultiheadAttention"/> computes them on the first call and reuses
+/// them while it is given the same key and value tensors (the same objects), so a decoder generating token by token
+/// projects the memory once instead of once per token. Only used without gradient recording. Reset (or pass another
+/// memory tensor) for a new sequence.
+/// </summary>
+public sealed class MemoryKeyValueCache
+{
+    Tensor? key, value;   // the tensors the cached projections were computed from (compared by reference)
+
+    /// <summary>The cached keys (N, H, S, head_dim), or null when empty.</summary>
+    public Tensor? Keys { get; private set; }
+    /// <summary>The cached values (N, H, S, head_dim), or null when empty.</summary>
+    public Tensor? Values { get; private set; }
+
+    /// <summary>Whether the cache holds the projections of exactly these key and value tensors.</summary>
+    public bool Holds(Tensor key, Tensor value) => Keys != null && ReferenceEquals(this.key, key) && ReferenceEquals(this.value, value);
+
+    /// <summary>Keeps copies (outside any <see cref="TensorScope"/>) of the projected keys and values of key and value.</summary>
+    internal void Store(Tensor key, Tensor value, Tensor keys, Tensor values)
+    {
+        (this.key, this.value) = (key, value);
+        (Keys, Values) = TensorScope.Suspend(() => (keys.Detach().Contiguous().Clone(), values.Detach().Contiguous().Clone()));
+    }
+
+    /// <summary>Forgets the cached projections.</summary>
+    public void Reset() { key = value = null; Keys = Values = null; }
 }
 
 /// <summary>

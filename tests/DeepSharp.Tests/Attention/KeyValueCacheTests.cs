@@ -65,6 +65,57 @@ public class KeyValueCacheTests
     }
 
     [Fact]
+    public void CrossAttentionProjectsTheMemoryOncePerSequence()
+    {
+        DeepSharp.Random.Seed(4);
+        var dec = new TransformerDecoder(new TransformerDecoderLayer(8, 2, 16, 0.0, batchFirst: true, normFirst: true), 2);
+        dec.Eval();
+        var tgt = Tensor.Randn([2, 5, 8]); var memory = Tensor.Randn([2, 3, 8]);
+        var cache = new KeyValueCache();
+        using (Autograd.NoGrad())
+        {
+            var full = dec.Forward(tgt, memory, tgtIsCausal: true);
+            var first = dec.Forward(tgt.Narrow(1, 0, 1), memory, tgtIsCausal: true, cache: cache);
+            var keys = cache[1].Memory.Keys!;
+            Assert.Equal(new[] { 2, 2, 3, 4 }, keys.Shape);                     // (N, H, S, head_dim) of the memory
+            var parts = new List<Tensor> { first };
+            for (int t = 1; t < 5; t++)
+            {
+                parts.Add(dec.Forward(tgt.Narrow(1, t, 1), memory, tgtIsCausal: true, cache: cache));
+                Assert.Same(keys, cache[1].Memory.Keys);                         // reused, not projected again
+            }
+            AssertClose(full, Tensor.Cat(parts, 1), 1e-5, 1e-5);
+            // another memory tensor is projected afresh; Reset forgets it
+            var other = Tensor.Randn([2, 3, 8]);
+            cache.Reset();
+            Assert.Null(cache[1].Memory.Keys);
+            var a = dec.Forward(tgt.Narrow(1, 0, 2), other, tgtIsCausal: true, cache: cache);
+            AssertClose(dec.Forward(tgt.Narrow(1, 0, 2), other, tgtIsCausal: true), a, 1e-5, 1e-5);
+        }
+        // while recording, the memory cache is not used (gradients must reach the memory)
+        var mha = new MultiheadAttention(8, 2, batchFirst: true);
+        var mem = Tensor.Randn([1, 3, 8], requiresGrad: true);
+        var q = Tensor.Randn([1, 2, 8]);
+        var memoryCache = new MemoryKeyValueCache();
+        mha.Forward(q, mem, mem, needWeights: false, memoryCache: memoryCache).Output.Sum().Backward();
+        Assert.Null(memoryCache.Keys);
+        Assert.NotNull(mem.Grad);
+        Assert.Throws<ArgumentException>(() => mha.Forward(q, q, q, memoryCache: memoryCache));
+        // separate key and value projections (kdim, vdim) and distinct key and value tensors
+        var sep = new MultiheadAttention(8, 2, kdim: 4, vdim: 6, batchFirst: true);
+        var k = Tensor.Randn([1, 3, 4]); var v = Tensor.Randn([1, 3, 6]);
+        using (Autograd.NoGrad())
+        {
+            var expected = sep.Forward(q, k, v, needWeights: false).Output;
+            var first = sep.Forward(q, k, v, needWeights: false, memoryCache: memoryCache).Output;
+            var second = sep.Forward(q, k, v, needWeights: false, memoryCache: memoryCache).Output;
+            Assert.True(memoryCache.Holds(k, v));
+            AssertClose(expected, first, 1e-6, 1e-6);
+            AssertClose(expected, second, 1e-6, 1e-6);
+        }
+    }
+
+    [Fact]
     public void CacheWorksWhileRecordingAndInsideScopes()
     {
         DeepSharp.Random.Seed(2);

@@ -139,13 +139,18 @@ public class MultiheadAttention : Module
     /// <paramref name="cache"/> of P cached positions, when j &gt; P + i). With <paramref name="needWeights"/> the
     /// attention weights after dropout are returned, averaged over heads unless <paramref name="averageAttnWeights"/> is false.
     /// <paramref name="cache"/> (self-attention only) receives this call's keys and values and supplies the earlier ones;
-    /// masks then cover all P + S keys.
+    /// masks then cover all P + S keys. <paramref name="memoryCache"/> (attention over another sequence, e.g. a decoder's
+    /// cross-attention over the encoder memory) keeps the projected keys and values of <paramref name="key"/> and
+    /// <paramref name="value"/> and reuses them while the same tensors come again, so incremental decoding projects the
+    /// memory once per sequence instead of once per token; it is only used when gradients are not being recorded.
     /// </summary>
     public (Tensor Output, Tensor? Weights) Forward(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, bool needWeights = true,
-        Tensor? attnMask = null, bool averageAttnWeights = true, bool isCausal = false, LayerKeyValueCache? cache = null)
+        Tensor? attnMask = null, bool averageAttnWeights = true, bool isCausal = false, LayerKeyValueCache? cache = null,
+        MemoryKeyValueCache? memoryCache = null)
     {
         const string op = "MultiheadAttention";
         ArgumentNullException.ThrowIfNull(query); ArgumentNullException.ThrowIfNull(key); ArgumentNullException.ThrowIfNull(value);
+        var (originalKey, originalValue) = (key, value);
         bool selfAttention = ReferenceEquals(query, key) && ReferenceEquals(key, value);
         bool keyIsValue = ReferenceEquals(key, value);
         if (query.Rank is not (2 or 3))
@@ -170,6 +175,11 @@ public class MultiheadAttention : Module
         bool extraKeys = BiasK != null || AddZeroAttn;
         if (cache != null && (!selfAttention || extraKeys))
             throw new ArgumentException($"{op}: a key/value cache needs self-attention (query, key and value the same tensor) and no addBiasKv/addZeroAttn", nameof(cache));
+        if (memoryCache != null && selfAttention)
+            throw new ArgumentException($"{op}: a memory cache is for attention over another sequence (key and value not the query); use cache for self-attention", nameof(memoryCache));
+        // the memory's projected keys and values: reused from the memory cache, or computed and then stored in it
+        bool useMemoryCache = memoryCache != null && !Autograd.IsGradEnabled;
+        bool memoryHit = useMemoryCache && memoryCache!.Holds(originalKey, originalValue);
 
         int past = cache?.Length ?? 0, totalKeys = past + s;
         var mask = CombinedMask(op, attnMask, keyPaddingMask, n, l, totalKeys, query.DType);
@@ -181,7 +191,15 @@ public class MultiheadAttention : Module
         // projections and the per-head (N, H, ·, D) views the attention reads
         Tensor[] sources;
         ScaledDotProductAttentionOp.Selector select;
-        if (InProjWeight != null && selfAttention)
+        if (memoryHit)
+        {
+            int e = EmbedDim;
+            var wq = InProjWeight != null ? InProjWeight.Narrow(0, 0, e) : QProjWeight!;
+            sources = [F.Linear(query, wq, InProjBias?.Narrow(0, 0, e))];
+            var (keys, values) = (memoryCache!.Keys!, memoryCache.Values!);
+            select = src => (Heads(src[0], 1, 0, batchFirst), keys, values);
+        }
+        else if (InProjWeight != null && selfAttention)
         {
             sources = [F.Linear(query, InProjWeight, InProjBias)];                         // (…, 3E)
             if (ProjectionConv != null) sources = [ConvolveProjection(op, sources[0], batchFirst, cache)];
@@ -203,6 +221,11 @@ public class MultiheadAttention : Module
             sources = [F.Linear(query, wq, InProjBias?.Narrow(0, 0, e)), F.Linear(key, wk, InProjBias?.Narrow(0, e, e)),
                        F.Linear(value, wv, InProjBias?.Narrow(0, 2 * e, e))];
             select = src => (Heads(src[0], 1, 0, batchFirst), Heads(src[1], 1, 0, batchFirst), Heads(src[2], 1, 0, batchFirst));
+        }
+        if (useMemoryCache && !memoryHit)
+        {
+            var (_, kh, vh) = select(sources);
+            memoryCache!.Store(originalKey, originalValue, kh, vh);
         }
         if (Rotary != null || cache != null || extraKeys)
         {

@@ -228,7 +228,8 @@ public class TransformerDecoderLayer : Module
 
     /// <summary>
     /// Runs the block (torch.nn.TransformerDecoderLayer.forward(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
-    /// memory_key_padding_mask, tgt_is_causal, memory_is_causal)). <paramref name="cache"/> makes the self-attention incremental.
+    /// memory_key_padding_mask, tgt_is_causal, memory_is_causal)). <paramref name="cache"/> makes the self-attention incremental
+    /// and, without gradient recording, keeps the cross-attention's projected memory (<see cref="LayerKeyValueCache.Memory"/>).
     /// </summary>
     public Tensor Forward(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
         Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false, bool memoryIsCausal = false, LayerKeyValueCache? cache = null)
@@ -238,13 +239,13 @@ public class TransformerDecoderLayer : Module
         if (NormFirst)
         {
             x = x.Add(SelfAttentionBlock(Norm1.Forward(x), tgtMask, tgtKeyPaddingMask, tgtIsCausal, cache));
-            x = x.Add(CrossAttentionBlock(Norm2.Forward(x), memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal));
+            x = x.Add(CrossAttentionBlock(Norm2.Forward(x), memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal, cache));
             x = x.Add(FeedForwardBlock(Norm3.Forward(x)));
         }
         else
         {
             x = Norm1.Forward(x.Add(SelfAttentionBlock(x, tgtMask, tgtKeyPaddingMask, tgtIsCausal, cache)));
-            x = Norm2.Forward(x.Add(CrossAttentionBlock(x, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal)));
+            x = Norm2.Forward(x.Add(CrossAttentionBlock(x, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal, cache)));
             x = Norm3.Forward(x.Add(FeedForwardBlock(x)));
         }
         return x;
@@ -253,8 +254,9 @@ public class TransformerDecoderLayer : Module
     Tensor SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask, bool isCausal, LayerKeyValueCache? cache) =>
         Dropout1.Forward(SelfAttn.Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal, cache: cache).Output);
 
-    Tensor CrossAttentionBlock(Tensor x, Tensor memory, Tensor? mask, Tensor? keyPaddingMask, bool isCausal) =>
-        Dropout2.Forward(MultiheadAttn.Forward(x, memory, memory, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output);
+    Tensor CrossAttentionBlock(Tensor x, Tensor memory, Tensor? mask, Tensor? keyPaddingMask, bool isCausal, LayerKeyValueCache? cache) =>
+        Dropout2.Forward(MultiheadAttn.Forward(x, memory, memory, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal,
+                                               memoryCache: cache?.Memory).Output);
 
     Tensor FeedForwardBlock(Tensor x) => Dropout3.Forward(Linear2.Forward(Dropout.Forward(Activation.Apply(Linear1.Forward(x)))));
 
