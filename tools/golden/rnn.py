@@ -3,7 +3,8 @@
 Each layer case stores inputs [x, h0, c0, *parameters in state-dict order] (h0/c0 None when the layer starts from
 zeros), outputs [flat, output, h_n, c_n] where flat = cat(output, h_n, c_n) flattened (for packed input, output is
 the padded output from pad_packed_sequence), an upstream gradient for flat, and the gradients of sum(flat * upstream)
-for x, h0, c0 and every parameter. `extra` holds the configuration, the state-dict keys and print(module).
+for x, h0, c0 and every parameter. `extra` holds the configuration, the state-dict keys and print(module); the LSTM
+cases with proj_size (appended last, lstm_proj_*) also hold proj_size, the parameter shapes and _flat_weights_names.
 Run with Debian's interpreter: /usr/bin/python3 tools/golden/rnn.py
 """
 import torch
