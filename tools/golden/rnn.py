@@ -3,7 +3,8 @@
 Each layer case stores inputs [x, h0, c0, *parameters in state-dict order] (h0/c0 None when the layer starts from
 zeros), outputs [flat, output, h_n, c_n] where flat = cat(output, h_n, c_n) flattened (for packed input, output is
 the padded output from pad_packed_sequence), an upstream gradient for flat, and the gradients of sum(flat * upstream)
-for x, h0, c0 and every parameter. `extra` holds the configuration, the state-dict keys and print(module).
+for x, h0, c0 and every parameter. `extra` holds the configuration, the state-dict keys and print(module); the LSTM
+cases with proj_size (appended last, lstm_proj_*) also hold proj_size, the parameter shapes and _flat_weights_names.
 Run with Debian's interpreter: /usr/bin/python3 tools/golden/rnn.py
 """
 import torch
@@ -50,6 +51,10 @@ def layer_case(name, m, x, state=None, lengths=None, enforce_sorted=True, dtype=
             'keys': list(m.state_dict().keys()), 'repr': repr(m),
         },
     }
+    if lstm and m.proj_size > 0:   # only for the projection cases, so the older cases' JSON stays byte-identical
+        f.cases[name]['extra']['proj_size'] = m.proj_size
+        f.cases[name]['extra']['shapes'] = [list(p.shape) for p in params]
+        f.cases[name]['extra']['flat_weights_names'] = list(m._flat_weights_names)
 
 
 def cell_case(name, m, x, state=None, dtype=torch.float64):
@@ -137,4 +142,19 @@ f.cases['pad_sequence'] = {
     'outputs': [enc(pad_sequence(seqs)), enc(pad_sequence(seqs, batch_first=True, padding_value=7.0)),
                 enc(pack_sequence(seqs, enforce_sorted=False).data), enc(pack_sequence(seqs, enforce_sorted=False).batch_sizes)],
 }
+
+# ---- LSTM with projections (proj_size); added last so the random draws of the cases above do not change -------------
+layer_case('lstm_proj', nn.LSTM(3, 5, proj_size=2), r(4, 2, 3), (r(1, 2, 2), r(1, 2, 5)))
+layer_case('lstm_proj_zero_state_nobias_2layer', nn.LSTM(4, 5, num_layers=2, bias=False, proj_size=3), r(5, 2, 4))
+layer_case('lstm_proj_2layer_bidir_batchfirst', nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True, proj_size=2),
+           r(3, 4, 3), (r(4, 3, 2), r(4, 3, 4)))
+layer_case('lstm_proj_unbatched', nn.LSTM(3, 4, proj_size=1), r(4, 3), (r(1, 1), r(1, 4)))
+layer_case('lstm_proj_dropout_eval', nn.LSTM(3, 5, num_layers=2, dropout=0.5, proj_size=4), r(4, 2, 3))
+layer_case('lstm_proj_packed_sorted', nn.LSTM(3, 4, proj_size=3), r(5, 3, 3), (r(1, 3, 3), r(1, 3, 4)), lengths=[5, 3, 2])
+layer_case('lstm_proj_packed_unsorted_2layer_bidir_batchfirst',
+           nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True, proj_size=2),
+           r(4, 6, 3), (r(4, 4, 2), r(4, 4, 5)), lengths=[3, 6, 1, 4], enforce_sorted=False)
+layer_case('lstm_proj_f32', nn.LSTM(4, 6, num_layers=2, batch_first=True, proj_size=3), r(2, 5, 4), (r(2, 2, 3), r(2, 2, 6)),
+           dtype=torch.float32)
+
 f.save()

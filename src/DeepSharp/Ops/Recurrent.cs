@@ -27,6 +27,12 @@ internal enum RecurrentCell { RnnTanh, RnnRelu, Lstm, Gru }
 /// one flat tensor that carries the node. Higher-order gradients (createGraph) re-run the composed reference
 /// (<see cref="RecurrentReference"/>) and differentiate it.
 /// </para>
+/// <para>
+/// LSTM with projections (torch.nn.LSTM proj_size = P &gt; 0, weight W_hr of shape (P, H)): the state carried between
+/// steps and the output are h = (o·tanh(c))·W_hrᵀ of width P, so W_hh is (4H, P) and each step adds one (bs, H)·W_hrᵀ
+/// GEMM after the gate kernel; the unprojected o·tanh(c) rows are saved. Backward routes the gradient of h through
+/// W_hr ((bs, P)·W_hr) before the gate backward, saves it per step, and forms dW_hr as one GEMM over all steps.
+/// </para>
 /// PyTorch equivalent: the per-layer loop of aten/src/ATen/native/RNN.cpp (FullLayer / PackedLayer / ReversedPackedLayer).
 /// </summary>
 internal static class RecurrentOps
@@ -47,58 +53,67 @@ internal static class RecurrentOps
     }
 
     /// <summary>
-    /// Runs one direction of a layer. <paramref name="input"/> (N, I) packed rows, <paramref name="h0"/> (and for LSTM
-    /// <paramref name="c0"/>) of shape (B, H) with B = batchSizes[0]; weights (G·H, I), (G·H, H), biases (G·H) or null.
-    /// Returns output (N, H), h_n (B, H) and, for LSTM, c_n (B, H). Shapes are checked by the caller.
+    /// Runs one direction of a layer. <paramref name="input"/> (N, I) packed rows, <paramref name="h0"/> (B, R) and for
+    /// LSTM <paramref name="c0"/> (B, H) with B = batchSizes[0]; weights (G·H, I), (G·H, R), biases (G·H) or null, and for
+    /// an LSTM with projections <paramref name="wHr"/> (R, H); R = H without projection. Returns output (N, R), h_n (B, R)
+    /// and, for LSTM, c_n (B, H). Shapes are checked by the caller.
     /// </summary>
     internal static (Tensor Output, Tensor HN, Tensor? CN) Layer(RecurrentCell cell, Tensor input, int[] batchSizes, bool reverse,
-        Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh)
+        Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh, Tensor? wHr = null)
     {
         bool lstm = cell == RecurrentCell.Lstm;
-        int n = input.shape[0], batch = h0.shape[0], hidden = h0.shape[1];
+        if (wHr != null && !lstm) throw new ArgumentException($"{Name(cell)}: a projection weight is only supported for LSTM", nameof(wHr));
+        int n = input.shape[0], batch = h0.shape[0], state = h0.shape[1];
+        int hidden = wHr == null ? state : wHr.shape[1];
         var x = LinearOp.Dense(input); var h0d = LinearOp.Dense(h0); var c0d = c0 == null ? null : LinearOp.Dense(c0);
         var wi = LinearOp.Dense(wIh); var wh = LinearOp.Dense(wHh);
         var bi = bIh == null ? null : LinearOp.Dense(bIh); var bh = bHh == null ? null : LinearOp.Dense(bHh);
+        var wr = wHr == null ? null : LinearOp.Dense(wHr);
 
-        var ctx = new Context(cell, batchSizes, reverse, n, x.shape[1], hidden, batch, input.DType);
-        var flat = Tensor.AllocUninit(input.DType, [n * hidden + batch * hidden * (lstm ? 2 : 1)]);
+        var ctx = new Context(cell, batchSizes, reverse, n, x.shape[1], hidden, state, batch, input.DType);
+        var flat = Tensor.AllocUninit(input.DType, [n * state + batch * state + (lstm ? batch * hidden : 0)]);
         ctx.Allocate();
-        if (input.DType == DType.Float32) Forward<float>(ctx, x, h0d, c0d, wi, wh, bi, bh, flat);
-        else Forward<double>(ctx, x, h0d, c0d, wi, wh, bi, bh, flat);
+        if (input.DType == DType.Float32) Forward<float>(ctx, x, h0d, c0d, wi, wh, bi, bh, wr, flat);
+        else Forward<double>(ctx, x, h0d, c0d, wi, wh, bi, bh, wr, flat);
 
         ctx.Flat = flat;
-        Tensor?[] inputs = [input, h0, c0, wIh, wHh, bIh, bHh];
+        Tensor?[] inputs = [input, h0, c0, wIh, wHh, bIh, bHh, wHr];
         if (Autograd.IsGradEnabled && inputs.Any(t => t is { RequiresGrad: true }))
         {
             var needs = inputs.Select(t => t is { RequiresGrad: true }).ToArray();
             Autograd.Record(flat, lstm ? "LstmBackward" : cell == RecurrentCell.Gru ? "GruBackward" : "RnnBackward", inputs, g =>
             {
                 if (Autograd.IsGradEnabled)   // createGraph: differentiate the composed ops instead
-                    return RecurrentReference.LayerGrad(cell, input, batchSizes, reverse, h0, c0, wIh, wHh, bIh, bHh, g);
+                    return RecurrentReference.LayerGrad(cell, input, batchSizes, reverse, h0, c0, wIh, wHh, bIh, bHh, wHr, g);
                 var gd = LinearOp.Dense(g);
                 return input.DType == DType.Float32
-                    ? Backward<float>(ctx, needs, x, wi, wh, gd)
-                    : Backward<double>(ctx, needs, x, wi, wh, gd);
+                    ? Backward<float>(ctx, needs, x, wi, wh, wr, gd)
+                    : Backward<double>(ctx, needs, x, wi, wh, wr, gd);
             }, [.. inputs.Where(t => t != null)!, .. (lstm || cell == RecurrentCell.Gru ? Array.Empty<Tensor>() : [flat])]);
         }
-        var output = flat.Narrow(0, 0, n * hidden).View(n, hidden);
-        var hN = flat.Narrow(0, n * hidden, batch * hidden).View(batch, hidden);
-        var cN = lstm ? flat.Narrow(0, (n + batch) * hidden, batch * hidden).View(batch, hidden) : null;
+        var output = flat.Narrow(0, 0, n * state).View(n, state);
+        var hN = flat.Narrow(0, n * state, batch * state).View(batch, state);
+        var cN = lstm ? flat.Narrow(0, (n + batch) * state, batch * hidden).View(batch, hidden) : null;
         return (output, hN, cN);
     }
 
     /// <summary>Sizes and the buffers saved between forward and backward.</summary>
-    sealed class Context(RecurrentCell cell, int[] batchSizes, bool reverse, int n, int inputSize, int hidden, int batch, DType dtype)
+    sealed class Context(RecurrentCell cell, int[] batchSizes, bool reverse, int n, int inputSize, int hidden, int state, int batch, DType dtype)
     {
         public readonly RecurrentCell Cell = cell;
         public readonly int[] BatchSizes = batchSizes, Offsets = RecurrentOps.Offsets(batchSizes);
         public readonly bool Reverse = reverse;
-        public readonly int N = n, I = inputSize, H = hidden, B = batch, G = GateCount(cell) * hidden;
+        /// <summary>H: hidden (cell) size; R: width of the carried state and output (the projection size P, else H).</summary>
+        public readonly int N = n, I = inputSize, H = hidden, R = state, B = batch, G = GateCount(cell) * hidden;
         public readonly DType DType = dtype;
+        /// <summary>Whether the LSTM projects its hidden state (R &lt; H, a W_hr weight).</summary>
+        public bool Projected => R != H;
         /// <summary>(N, G): gate activations after forward.</summary>
         public Tensor Gates = null!;
-        /// <summary>(N, H): the state each step started from.</summary>
+        /// <summary>(N, R): the state each step started from.</summary>
         public Tensor HPrev = null!;
+        /// <summary>LSTM with projections (N, H): o·tanh(c) of each step before W_hr.</summary>
+        public Tensor? HRaw;
         /// <summary>LSTM (N, H): the cell each step started from, and the cell it produced.</summary>
         public Tensor? CPrev, C;
         /// <summary>The flat result (output rows, then h_n, then c_n); the RNN backward reads its outputs.</summary>
@@ -113,23 +128,26 @@ internal static class RecurrentOps
         public void Allocate()
         {
             Gates = Tensor.AllocUninit(DType, [N, G]);
-            HPrev = Tensor.AllocUninit(DType, [N, H]);
+            HPrev = Tensor.AllocUninit(DType, [N, R]);
             if (Cell == RecurrentCell.Lstm) { CPrev = Tensor.AllocUninit(DType, [N, H]); C = Tensor.AllocUninit(DType, [N, H]); }
+            if (Projected) HRaw = Tensor.AllocUninit(DType, [N, H]);
             if (Cell == RecurrentCell.Gru) Gh = Tensor.AllocUninit(DType, [N, G]);
         }
     }
 
-    static void Forward<T>(Context ctx, Tensor x, Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh, Tensor flat)
+    static void Forward<T>(Context ctx, Tensor x, Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh, Tensor? wHr, Tensor flat)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int N = ctx.N, H = ctx.H, G = ctx.G, B = ctx.B;
+        int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, B = ctx.B;
         var gates = ctx.Gates.Span<T>();
         var hPrev = ctx.HPrev.Span<T>();
-        using var wHhPacked = Kernels.Gemm.PackB<T>(true, H, G, wHh.Span<T>(), H);   // W_hhᵀ, packed once for all steps
+        using var wHhPacked = Kernels.Gemm.PackB<T>(true, R, G, wHh.Span<T>(), R);   // W_hhᵀ, packed once for all steps
+        using var wHrPacked = wHr == null ? null : Kernels.Gemm.PackB<T>(true, H, R, wHr.Span<T>(), H);   // W_hrᵀ
+        var hRaw = ctx.HRaw == null ? default : ctx.HRaw.Span<T>();
         var all = flat.Span<T>();
-        var y = all[..(N * H)];
-        var h = all.Slice(N * H, B * H);
-        var c = ctx.Cell == RecurrentCell.Lstm ? all.Slice((N + B) * H, B * H) : default;
+        var y = all[..(N * R)];
+        var h = all.Slice(N * R, B * R);
+        var c = ctx.Cell == RecurrentCell.Lstm ? all.Slice((N + B) * R, B * H) : default;
 
         // Input projection for every step at once: (N, I)·W_ihᵀ (+ biases).
         Gemm<T>(false, true, N, G, ctx.I, x.Span<T>(), ctx.I, wIh.Span<T>(), ctx.I, T.Zero, gates, G);
@@ -147,9 +165,9 @@ internal static class RecurrentOps
         {
             int t = ctx.TimeAt(s), bs = ctx.BatchSizes[t], row = ctx.Offsets[t];
             var gRows = gates.Slice(row * G, bs * G);
-            var hp = hPrev.Slice(row * H, bs * H);
-            var yRows = y.Slice(row * H, bs * H);
-            h[..(bs * H)].CopyTo(hp);
+            var hp = hPrev.Slice(row * R, bs * R);
+            var yRows = y.Slice(row * R, bs * R);
+            h[..(bs * R)].CopyTo(hp);
             switch (ctx.Cell)
             {
                 case RecurrentCell.Lstm:
@@ -157,8 +175,14 @@ internal static class RecurrentOps
                     var cp = ctx.CPrev!.Span<T>().Slice(row * H, bs * H);
                     var cRows = ctx.C!.Span<T>().Slice(row * H, bs * H);
                     c[..(bs * H)].CopyTo(cp);
-                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, H, wHhPacked, T.One, gRows, G);
-                    RecurrentKernels.LstmForward<T>(gRows, cp, cRows, yRows, bs, H);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, R, wHhPacked, T.One, gRows, G);
+                    if (wHrPacked == null) RecurrentKernels.LstmForward<T>(gRows, cp, cRows, yRows, bs, H);
+                    else
+                    {
+                        var rawRows = hRaw.Slice(row * H, bs * H);
+                        RecurrentKernels.LstmForward<T>(gRows, cp, cRows, rawRows, bs, H);
+                        Kernels.Gemm.ComputePacked<T>(false, bs, T.One, rawRows, H, wHrPacked, T.Zero, yRows, R);   // h = (o·tanh c)·W_hrᵀ
+                    }
                     cRows.CopyTo(c);
                     break;
                 }
@@ -183,41 +207,56 @@ internal static class RecurrentOps
         }
     }
 
-    /// <summary>Gradients for [input, h0, c0, W_ih, W_hh, b_ih, b_hh] from the gradient of the flat result.</summary>
-    static Tensor?[] Backward<T>(Context ctx, bool[] needs, Tensor x, Tensor wIh, Tensor wHh, Tensor g)
+    /// <summary>Gradients for [input, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr] from the gradient of the flat result.</summary>
+    static Tensor?[] Backward<T>(Context ctx, bool[] needs, Tensor x, Tensor wIh, Tensor wHh, Tensor? wHr, Tensor g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int N = ctx.N, H = ctx.H, G = ctx.G, B = ctx.B, I = ctx.I;
+        int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, B = ctx.B, I = ctx.I;
         bool lstm = ctx.Cell == RecurrentCell.Lstm, gru = ctx.Cell == RecurrentCell.Gru;
         var gAll = g.Span<T>();
-        var dy = gAll[..(N * H)];
+        var dy = gAll[..(N * R)];
         var gates = ctx.Gates.Span<T>();
         var hPrev = ctx.HPrev.Span<T>();
-        using var wHhPacked = Kernels.Gemm.PackB<T>(false, G, H, wHh.Span<T>(), H);   // W_hh, packed once for all steps
+        using var wHhPacked = Kernels.Gemm.PackB<T>(false, G, R, wHh.Span<T>(), R);   // W_hh, packed once for all steps
+        using var wHrPacked = wHr == null ? null : Kernels.Gemm.PackB<T>(false, R, H, wHr.Span<T>(), H);   // W_hr
+        // With projections: the gradient reaching each step's projected h (N, R), for dW_hr, and of o·tanh(c) (B, H).
+        var dhOutT = wHr == null ? null : Tensor.AllocUninit(ctx.DType, [N, R]);
+        var dhRawT = wHr == null ? null : Tensor.AllocUninit(ctx.DType, [B, H]);
+        var dhOut = dhOutT == null ? default : dhOutT.Span<T>();
+        var dhRaw = dhRawT == null ? default : dhRawT.Span<T>();
         var dGatesT = Tensor.AllocUninit(ctx.DType, [N, G]);
         var dGhT = gru ? Tensor.AllocUninit(ctx.DType, [N, G]) : dGatesT;
         var dGates = dGatesT.Span<T>(); var dGh = dGhT.Span<T>();
-        var dhT = Tensor.AllocUninit(ctx.DType, [B, H]);
+        var dhT = Tensor.AllocUninit(ctx.DType, [B, R]);
         var dh = dhT.Span<T>();
-        gAll.Slice(N * H, B * H).CopyTo(dh);
+        gAll.Slice(N * R, B * R).CopyTo(dh);
         Tensor? dcT = null;
-        if (lstm) { dcT = Tensor.AllocUninit(ctx.DType, [B, H]); gAll.Slice((N + B) * H, B * H).CopyTo(dcT.Span<T>()); }
+        if (lstm) { dcT = Tensor.AllocUninit(ctx.DType, [B, H]); gAll.Slice((N + B) * R, B * H).CopyTo(dcT.Span<T>()); }
         var dc = lstm ? dcT!.Span<T>() : default;
         bool relu = ctx.Cell == RecurrentCell.RnnRelu;
 
         for (int s = ctx.Steps - 1; s >= 0; s--)
         {
             int t = ctx.TimeAt(s), bs = ctx.BatchSizes[t], row = ctx.Offsets[t];
-            var dhRows = dh[..(bs * H)];
-            TensorPrimitives.Add(dhRows, dy.Slice(row * H, bs * H), dhRows);
+            var dhRows = dh[..(bs * R)];
+            TensorPrimitives.Add(dhRows, dy.Slice(row * R, bs * R), dhRows);
             var dgRows = dGates.Slice(row * G, bs * G);
             switch (ctx.Cell)
             {
                 case RecurrentCell.Lstm:
+                {
+                    ReadOnlySpan<T> dhCell = dhRows;
+                    if (wHrPacked != null)
+                    {
+                        dhRows.CopyTo(dhOut.Slice(row * R, bs * R));
+                        Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dhRows, R, wHrPacked, T.Zero, dhRaw, H);   // d(o·tanh c) = dh·W_hr
+                        dhCell = dhRaw[..(bs * H)];
+                    }
                     RecurrentKernels.LstmBackward<T>(gates.Slice(row * G, bs * G), ctx.CPrev!.Span<T>().Slice(row * H, bs * H),
-                        ctx.C!.Span<T>().Slice(row * H, bs * H), dhRows, dc[..(bs * H)], dgRows, bs, H);
-                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, H);
+                        ctx.C!.Span<T>().Slice(row * H, bs * H), dhCell, dc[..(bs * H)], dgRows, bs, H);
+                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, R);
                     break;
+                }
                 case RecurrentCell.Gru:
                 {
                     var dghRows = dGh.Slice(row * G, bs * G);
@@ -236,7 +275,7 @@ internal static class RecurrentOps
             }
         }
 
-        var grads = new Tensor?[7];
+        var grads = new Tensor?[8];
         if (needs[0])
         {
             var dx = Tensor.AllocUninit(ctx.DType, [N, I]);
@@ -253,9 +292,15 @@ internal static class RecurrentOps
         }
         if (needs[4])
         {
-            var dw = Tensor.AllocUninit(ctx.DType, [G, H]);
-            Gemm<T>(true, false, G, H, N, dGh, G, hPrev, H, T.Zero, dw.Span<T>(), H);
+            var dw = Tensor.AllocUninit(ctx.DType, [G, R]);
+            Gemm<T>(true, false, G, R, N, dGh, G, hPrev, R, T.Zero, dw.Span<T>(), R);
             grads[4] = dw;
+        }
+        if (needs[7])
+        {
+            var dw = Tensor.AllocUninit(ctx.DType, [R, H]);
+            Gemm<T>(true, false, R, H, N, dhOut, R, ctx.HRaw!.Span<T>(), H, T.Zero, dw.Span<T>(), H);
+            grads[7] = dw;
         }
         if (needs[5]) grads[5] = ColumnSums<T>(dGates, N, G, ctx.DType);
         if (needs[6]) grads[6] = gru ? ColumnSums<T>(dGh, N, G, ctx.DType) : needs[5] ? grads[5]!.Clone() : ColumnSums<T>(dGates, N, G, ctx.DType);

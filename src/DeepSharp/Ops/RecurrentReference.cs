@@ -43,10 +43,11 @@ internal static class RecurrentReference
 
     /// <summary>
     /// One direction of a layer over packed rows, step by step with the cells above: the same contract as
-    /// <see cref="RecurrentOps.Layer"/>. Rows of the state past a step's batch size keep their value.
+    /// <see cref="RecurrentOps.Layer"/>. Rows of the state past a step's batch size keep their value. With a projection
+    /// weight <paramref name="wHr"/> (LSTM proj_size) each step's h is the LSTM cell's o·tanh(c) times W_hrᵀ.
     /// </summary>
     internal static (Tensor Output, Tensor HN, Tensor? CN) Layer(RecurrentCell cell, Tensor input, int[] batchSizes, bool reverse,
-        Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh)
+        Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh, Tensor? wHr = null)
     {
         var offsets = RecurrentOps.Offsets(batchSizes);
         int steps = batchSizes.Length, batch = h0.shape[0];
@@ -64,6 +65,7 @@ internal static class RecurrentReference
                 {
                     var cIn = bs == batch ? c! : c!.Narrow(0, 0, bs);
                     (hOut, var cOut) = LstmCell(xt, hIn, cIn, wIh, wHh, bIh, bHh);
+                    if (wHr != null) hOut = hOut.MatMul(wHr.T);
                     c = bs == batch ? cOut : Tensor.Cat([cOut, c!.Narrow(0, bs, batch - bs)]);
                     break;
                 }
@@ -79,13 +81,13 @@ internal static class RecurrentReference
     /// <summary>
     /// Gradients of the fused layer's flat result (output, h_n, c_n) for upstream <paramref name="g"/>, recorded
     /// (createGraph) by differentiating <see cref="Layer"/>: how the fused op supports higher-order gradients.
-    /// Returns one entry per [input, h0, c0, W_ih, W_hh, b_ih, b_hh].
+    /// Returns one entry per [input, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr].
     /// </summary>
     internal static Tensor?[] LayerGrad(RecurrentCell cell, Tensor input, int[] batchSizes, bool reverse,
-        Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh, Tensor g)
+        Tensor h0, Tensor? c0, Tensor wIh, Tensor wHh, Tensor? bIh, Tensor? bHh, Tensor? wHr, Tensor g)
     {
-        Tensor?[] all = [input, h0, c0, wIh, wHh, bIh, bHh];
-        var (y, hN, cN) = Layer(cell, input, batchSizes, reverse, h0, c0, wIh, wHh, bIh, bHh);
+        Tensor?[] all = [input, h0, c0, wIh, wHh, bIh, bHh, wHr];
+        var (y, hN, cN) = Layer(cell, input, batchSizes, reverse, h0, c0, wIh, wHh, bIh, bHh, wHr);
         var parts = new List<Tensor> { y.Reshape(-1), hN.Reshape(-1) };
         if (cN != null) parts.Add(cN.Reshape(-1));
         var flat = Tensor.Cat(parts);

@@ -34,9 +34,10 @@ public class RecurrentGoldenTests
         bool bias = e.GetProperty("bias").GetBoolean(), batchFirst = e.GetProperty("batch_first").GetBoolean();
         bool bidir = e.GetProperty("bidirectional").GetBoolean();
         double dropout = e.GetProperty("dropout").GetDouble();
+        int projSize = e.TryGetProperty("proj_size", out var p) ? p.GetInt32() : 0;
         return e.GetProperty("kind").GetString() switch
         {
-            "LSTM" => new LSTM(input, hidden, layers, bias, batchFirst, dropout, bidir, dtype),
+            "LSTM" => new LSTM(input, hidden, layers, bias, batchFirst, dropout, bidir, dtype, projSize),
             "GRU" => new GRU(input, hidden, layers, bias, batchFirst, dropout, bidir, dtype),
             _ => new RNN(input, hidden, layers, e.GetProperty("nonlinearity").GetString() == "relu" ? RNNNonlinearity.ReLU : RNNNonlinearity.Tanh,
                 bias, batchFirst, dropout, bidir, dtype),
@@ -88,6 +89,12 @@ public class RecurrentGoldenTests
         if (c0 != null) leaves.Add(c0);
         var parameters = m.NamedParameters().ToDictionary(p => p.Name, p => p.Tensor);
         leaves.AddRange(keys.Select(k => parameters[k]));
+        if (e.TryGetProperty("shapes", out var shapes))   // projection cases: parameter shapes and _flat_weights_names
+        {
+            var expected = shapes.EnumerateArray().Select(s => s.EnumerateArray().Select(d => d.GetInt32()).ToArray()).ToArray();
+            Assert.Equal(expected, keys.Select(k => parameters[k].Shape.ToArray()).ToArray());
+            Assert.Equal(e.GetProperty("flat_weights_names").EnumerateArray().Select(n => n.GetString()!), m.FlatWeightsNames);
+        }
 
         Tensor output, hN; Tensor? cN = null;
         bool batchFirst = m.BatchFirst;

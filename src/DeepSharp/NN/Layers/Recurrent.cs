@@ -16,6 +16,11 @@ public enum RNNNonlinearity
 /// bias bias_ih_lk and bias_hh_lk (G·H), where G is the number of gates (RNN 1, GRU 3 in order r, z, n, LSTM 4 in order
 /// i, f, g, o). A PyTorch state dict therefore loads with strict checking.
 /// <para>
+/// An <see cref="LSTM"/> with projections (<see cref="ProjSize"/> P &gt; 0, proj_size) also has weight_hr_lk (P, H) after
+/// the biases; its hidden state, h0/h_n and output features have width P instead of H (c0/c_n keep H), weight_hh_lk is
+/// (4H, P) and the input of layer k &gt; 0 is D·P.
+/// </para>
+/// <para>
 /// Input is (T, B, input_size), (B, T, input_size) with <see cref="BatchFirst"/>, unbatched (T, input_size), or a
 /// <see cref="PackedSequence"/>. Output is (T, B, D·H) (D = 2 when bidirectional, the two directions' features
 /// concatenated); the final states are (numLayers·D, B, H), index layer·D + direction.
@@ -33,8 +38,15 @@ public abstract class RNNBase : Module
 
     /// <summary>Number of features of the input (input_size).</summary>
     public int InputSize { get; }
-    /// <summary>Number of features of the hidden state (hidden_size).</summary>
+    /// <summary>Number of features of the hidden state (hidden_size); with projections, of the LSTM cell state.</summary>
     public int HiddenSize { get; }
+    /// <summary>
+    /// LSTM only: size of the projected hidden state h = W_hr·(o·tanh c), or 0 for no projection (proj_size). When
+    /// positive, h0/h_n are (numLayers·D, B, P) and the output has D·P features.
+    /// </summary>
+    public int ProjSize { get; }
+    /// <summary>Width of h and of each direction's output: <see cref="ProjSize"/> when positive, else <see cref="HiddenSize"/>.</summary>
+    public int OutputHiddenSize => ProjSize > 0 ? ProjSize : HiddenSize;
     /// <summary>Number of stacked layers (num_layers).</summary>
     public int NumLayers { get; }
     /// <summary>Whether the layers have bias_ih/bias_hh (bias).</summary>
@@ -56,7 +68,7 @@ public abstract class RNNBase : Module
     public Generator? Generator { get; set; }
 
     private protected RNNBase(RecurrentCell cell, int inputSize, int hiddenSize, int numLayers, bool bias, bool batchFirst,
-        double dropout, bool bidirectional, DType dtype)
+        double dropout, bool bidirectional, DType dtype, int projSize = 0)
     {
         string name = GetType().Name;
         if (inputSize <= 0) throw new ArgumentOutOfRangeException(nameof(inputSize), $"{name}: inputSize must be greater than zero, got {inputSize}");
@@ -64,19 +76,26 @@ public abstract class RNNBase : Module
         if (numLayers <= 0) throw new ArgumentOutOfRangeException(nameof(numLayers), $"{name}: numLayers must be greater than zero, got {numLayers}");
         if (!(dropout >= 0 && dropout <= 1)) throw new ArgumentOutOfRangeException(nameof(dropout), $"{name}: dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got {dropout}");
         if (!dtype.IsFloatingPoint()) throw new ArgumentException($"{name}: dtype must be float32 or float64, got {dtype.TorchName()}", nameof(dtype));
+        if (projSize < 0)
+            throw new ArgumentOutOfRangeException(nameof(projSize), $"{name}: projSize (proj_size) should be a positive integer or zero to disable projections, got {projSize}");
+        if (projSize > 0 && projSize >= hiddenSize)
+            throw new ArgumentOutOfRangeException(nameof(projSize), $"{name}: projSize (proj_size) has to be smaller than hiddenSize, got projSize={projSize} with hiddenSize={hiddenSize}");
+        if (projSize > 0 && cell != RecurrentCell.Lstm)
+            throw new ArgumentException($"{name}: projSize (proj_size) is only supported for LSTM, not RNN or GRU", nameof(projSize));
         this.cell = cell;
         InputSize = inputSize; HiddenSize = hiddenSize; NumLayers = numLayers; Bias = bias; BatchFirst = batchFirst;
-        Dropout = dropout; Bidirectional = bidirectional;
-        int gates = RecurrentOps.GateCount(cell) * hiddenSize;
+        Dropout = dropout; Bidirectional = bidirectional; ProjSize = projSize;
+        int gates = RecurrentOps.GateCount(cell) * hiddenSize, state = OutputHiddenSize;
         var names = new List<string>();
         for (int layer = 0; layer < numLayers; layer++)
             for (int dir = 0; dir < NumDirections; dir++)
             {
                 string suffix = $"_l{layer}{(dir == 1 ? "_reverse" : "")}";
-                int layerInput = layer == 0 ? inputSize : hiddenSize * NumDirections;
+                int layerInput = layer == 0 ? inputSize : state * NumDirections;
                 Add($"weight_ih{suffix}", [gates, layerInput]);
-                Add($"weight_hh{suffix}", [gates, hiddenSize]);
+                Add($"weight_hh{suffix}", [gates, state]);
                 if (bias) { Add($"bias_ih{suffix}", [gates]); Add($"bias_hh{suffix}", [gates]); }
+                if (projSize > 0) Add($"weight_hr{suffix}", [projSize, hiddenSize]);
             }
         weightNames = names.ToArray();
         ResetParameters();
@@ -103,20 +122,22 @@ public abstract class RNNBase : Module
         }
     }
 
-    /// <summary>The parameters grouped per layer and direction: [w_ih, w_hh(, b_ih, b_hh)] (RNNBase.all_weights).</summary>
+    /// <summary>The parameters grouped per layer and direction: [w_ih, w_hh(, b_ih, b_hh)(, w_hr)] (RNNBase.all_weights).</summary>
     public IReadOnlyList<IReadOnlyList<Tensor>> AllWeights
     {
         get
         {
             var flat = FlatWeights;
-            int per = Bias ? 4 : 2;
+            int per = WeightsPerLayer;
             return Enumerable.Range(0, flat.Count / per).Select(i => (IReadOnlyList<Tensor>)flat.Skip(i * per).Take(per).ToArray()).ToArray();
         }
     }
 
+    int WeightsPerLayer => (Bias ? 4 : 2) + (ProjSize > 0 ? 1 : 0);
+
     /// <summary>
-    /// PyTorch's default initialisation (RNNBase.reset_parameters): every weight and bias from U(−1/√H, 1/√H), drawn in
-    /// parameter order.
+    /// PyTorch's default initialisation (RNNBase.reset_parameters): every weight and bias (weight_hr included) from
+    /// U(−1/√H, 1/√H) with H = hidden_size, drawn in parameter order.
     /// </summary>
     public void ResetParameters(Generator? generator = null)
     {
@@ -128,6 +149,7 @@ public abstract class RNNBase : Module
     public override string ExtraRepr()
     {
         var s = $"{InputSize}, {HiddenSize}";
+        if (ProjSize != 0) s += $", proj_size={ProjSize}";
         if (NumLayers != 1) s += $", num_layers={NumLayers}";
         if (!Bias) s += ", bias=False";
         if (BatchFirst) s += ", batch_first=True";
@@ -172,7 +194,7 @@ public abstract class RNNBase : Module
         var batchSizes = new int[steps];
         Array.Fill(batchSizes, batch);
         var (outData, hN, cN) = Run(data, batchSizes, h0, c0, input.DType);
-        var output = outData.View(steps, batch, NumDirections * HiddenSize);
+        var output = outData.View(steps, batch, NumDirections * OutputHiddenSize);
         if (BatchFirst) output = output.Transpose(0, 1);
         if (!batched) { output = output.Squeeze(BatchFirst ? 0 : 1); hN = hN.Squeeze(1); cN = cN?.Squeeze(1); }
         return (output, hN, cN);
@@ -209,29 +231,29 @@ public abstract class RNNBase : Module
     void CheckState(Tensor? state, string arg, int batch)
     {
         if (state == null) return;
-        int[] expected = [NumLayers * NumDirections, batch, HiddenSize];
+        bool projected = ProjSize > 0 && arg == "h0";
+        int[] expected = [NumLayers * NumDirections, batch, projected ? ProjSize : HiddenSize];
         if (!state.shape.AsSpan().SequenceEqual(expected))
         {
             string what = cell == RecurrentCell.Lstm ? $"hidden[{(arg == "h0" ? 0 : 1)}]" : "hidden";
-            throw new ArgumentException($"{Op}: expected {what} size {ShapeUtil.Format(expected)}, got {ShapeUtil.Format(state.shape)} ({arg} is (numLayers·D, B, H))", arg);
+            throw new ArgumentException($"{Op}: expected {what} size {ShapeUtil.Format(expected)}, got {ShapeUtil.Format(state.shape)} ({arg} is (numLayers·D, B, {(projected ? "proj_size" : "H")}))", arg);
         }
         var weight = FlatWeights[0];
         if (state.DType != weight.DType)
             throw new ArgumentException($"{Op}: {arg} must have the type {weight.DType.TorchName()}, got {state.DType.TorchName()}", arg);
     }
 
-    /// <summary>All layers over packed rows (N, input_size) → (N, D·H), h_n, c_n (each (layers·D, B, H)).</summary>
+    /// <summary>All layers over packed rows (N, input_size) → (N, D·R), h_n (layers·D, B, R), c_n (layers·D, B, H); R = P or H.</summary>
     (Tensor Output, Tensor HN, Tensor? CN) Run(Tensor data, int[] batchSizes, Tensor? h0, Tensor? c0, DType dtype)
     {
         int batch = batchSizes[0], D = NumDirections;
         bool lstm = cell == RecurrentCell.Lstm;
         CheckState(h0, "h0", batch);
         if (lstm) CheckState(c0, "c0", batch);
-        int[] stateShape = [NumLayers * D, batch, HiddenSize];
-        h0 ??= Tensor.Zeros(stateShape, dtype);
-        if (lstm) c0 ??= Tensor.Zeros(stateShape, dtype);
+        h0 ??= Tensor.Zeros([NumLayers * D, batch, OutputHiddenSize], dtype);
+        if (lstm) c0 ??= Tensor.Zeros([NumLayers * D, batch, HiddenSize], dtype);
         var weights = FlatWeights;
-        int per = Bias ? 4 : 2;
+        int per = WeightsPerLayer;
         var hN = new Tensor[NumLayers * D];
         var cN = lstm ? new Tensor[NumLayers * D] : null;
         var layerInput = data;
@@ -244,9 +266,10 @@ public abstract class RNNBase : Module
                 var hInit = h0.Select(0, idx);
                 var cInit = lstm ? c0!.Select(0, idx) : null;
                 Tensor? bIh = Bias ? weights[w + 2] : null, bHh = Bias ? weights[w + 3] : null;
+                Tensor? wHr = ProjSize > 0 ? weights[w + per - 1] : null;
                 var (y, h, c) = UseFusedKernel
-                    ? RecurrentOps.Layer(cell, layerInput, batchSizes, dir == 1, hInit, cInit, weights[w], weights[w + 1], bIh, bHh)
-                    : RecurrentReference.Layer(cell, layerInput, batchSizes, dir == 1, hInit, cInit, weights[w], weights[w + 1], bIh, bHh);
+                    ? RecurrentOps.Layer(cell, layerInput, batchSizes, dir == 1, hInit, cInit, weights[w], weights[w + 1], bIh, bHh, wHr)
+                    : RecurrentReference.Layer(cell, layerInput, batchSizes, dir == 1, hInit, cInit, weights[w], weights[w + 1], bIh, bHh, wHr);
                 outputs[dir] = y; hN[idx] = h;
                 if (cN != null) cN[idx] = c!;
             }
@@ -299,24 +322,28 @@ public class RNN : RNNBase
 
 /// <summary>
 /// Multi-layer long short-term memory (torch.nn.LSTM): gates i, f, g, o = σ, σ, tanh, σ of x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh,
-/// c' = f·c + i·g, h' = o·tanh(c'). See <see cref="RNNBase"/> for shapes, parameter names and packing.
+/// c' = f·c + i·g, h' = o·tanh(c'), or with projections (proj_size P &gt; 0) h' = (o·tanh(c'))·W_hrᵀ of size P.
+/// See <see cref="RNNBase"/> for shapes, parameter names and packing.
 /// </summary>
 public class LSTM : RNNBase
 {
     /// <summary>
     /// Creates the layer and initialises it like PyTorch (torch.nn.LSTM(input_size, hidden_size, num_layers, bias,
-    /// batch_first, dropout, bidirectional, dtype=)).
+    /// batch_first, dropout, bidirectional, proj_size, dtype=)). <paramref name="projSize"/> (proj_size) must be 0 (no
+    /// projection) or in [1, hiddenSize); it comes last here so positional <paramref name="dtype"/> arguments keep working.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">projSize is negative or not smaller than hiddenSize (or another size is invalid).</exception>
     public LSTM(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false, double dropout = 0,
-        bool bidirectional = false, DType dtype = DType.Float32)
-        : base(RecurrentCell.Lstm, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype) { }
+        bool bidirectional = false, DType dtype = DType.Float32, int projSize = 0)
+        : base(RecurrentCell.Lstm, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, projSize) { }
 
     /// <summary>Runs the layer from zero initial states and returns the output only (torch.nn.LSTM.forward(input)[0]).</summary>
     public override Tensor Forward(Tensor input) => Forward(input, null).Output;
 
     /// <summary>
     /// Runs the layer (torch.nn.LSTM.forward(input, (h_0, c_0))): input (T, B, input_size) (or batch-first / unbatched),
-    /// state (h0, c0) each (numLayers·D, B, H), or null for zeros. Returns the output (T, B, D·H) and (h_n, c_n).
+    /// state (h0, c0) each (numLayers·D, B, H), or null for zeros. Returns the output (T, B, D·H) and (h_n, c_n). With
+    /// projections h0/h_n are (numLayers·D, B, P) and the output (T, B, D·P).
     /// </summary>
     public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state)
     {
