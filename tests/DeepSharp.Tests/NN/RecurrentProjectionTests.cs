@@ -78,19 +78,7 @@ public class RecurrentProjectionTests
     public void FusedProjectionSupportsDoubleBackward()
     {
         Random.Seed(25);
-        var m = new LSTM(2, 4, 2, dtype: DType.Float64, projSize: 2);
-        var x = R(3, 2, 2);
-        Tensor Penalty(bool fused)
-        {
-            m.UseFusedKernel = fused;
-            var y = m.Forward(x);
-            var g = Autograd.Grad(y.Pow(2).Sum(), x, createGraph: true);
-            return g.Pow(2).Sum();
-        }
-        var ps = m.Parameters().ToArray();
-        var fusedGrads = Autograd.Grad([Penalty(true)], ps);
-        var composedGrads = Autograd.Grad([Penalty(false)], ps);
-        for (int i = 0; i < ps.Length; i++) AssertClose(composedGrads[i]!, fusedGrads[i]!, 1e-10, 1e-12, $"second-order gradient {i}");
+        RecurrentTests.AssertFusedSecondOrderMatchesComposed(new LSTM(2, 4, 2, dtype: DType.Float64, projSize: 2), R(3, 2, 2));
     }
 
     [Fact]

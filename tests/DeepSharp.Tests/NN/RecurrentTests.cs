@@ -126,8 +126,12 @@ public class RecurrentTests
     public void FusedKernelSupportsDoubleBackward()
     {
         Random.Seed(5);
-        var m = new LSTM(2, 3, 2, dtype: DType.Float64);
-        var x = R(3, 2, 2);
+        AssertFusedSecondOrderMatchesComposed(new LSTM(2, 3, 2, dtype: DType.Float64), R(3, 2, 2));
+    }
+
+    /// <summary>A gradient penalty (second-order gradients of every parameter) through the fused op equals the composed reference's.</summary>
+    internal static void AssertFusedSecondOrderMatchesComposed(RNNBase m, Tensor x)
+    {
         Tensor Penalty(bool fused)
         {
             m.UseFusedKernel = fused;

@@ -49,11 +49,14 @@ public class LanguageModelTests
         Assert.DoesNotContain("ln_f.weight", untiedKeys);
     }
 
-    [Fact]
-    public void GptIsCausal()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]   // with (random) q/k/v convolutions, which look back over the last steps only
+    public void GptIsCausal(int convKernel)
     {
         DeepSharp.Random.Seed(1);
-        var model = new Gpt(Small);
+        var model = new Gpt(Small with { ConvKernel = convKernel });
+        RandomiseProjectionConvs(model);
         model.Eval();
         var a = RandomTokens(10, 11, 2);
         var b = (int[])a.Clone();
@@ -110,7 +113,7 @@ public class LanguageModelTests
     }
 
     [Fact]
-    public void ProjectionConvolutionsAreKeyedStartAsIdentityAndMakeTheBlocksLookBack()
+    public void ProjectionConvolutionsAreKeyedAndStartAsIdentity()
     {
         DeepSharp.Random.Seed(4);
         var config = Small with { ConvKernel = 3, Rotary = true };
@@ -123,14 +126,6 @@ public class LanguageModelTests
         plain.LoadStateDict(model.StateDict().Where(kv => !kv.Key.Contains("qkv_conv")).ToDictionary(kv => kv.Key, kv => kv.Value));
         var ids = Ids(RandomTokens(10, 11, 5));
         using (Autograd.NoGrad()) AssertClose(plain.Forward(ids), model.Forward(ids), 1e-5);
-        // still causal once the taps are random
-        RandomiseProjectionConvs(model);
-        var a = RandomTokens(10, 11, 6); var b = (int[])a.Clone(); b[6] = (b[6] + 1) % 11;
-        using (Autograd.NoGrad())
-        {
-            var la = model.Forward(Ids(a)); var lb = model.Forward(Ids(b));
-            AssertClose(la.Narrow(1, 0, 6), lb.Narrow(1, 0, 6), 1e-6);
-        }
         Assert.Throws<ArgumentOutOfRangeException>(() => new Gpt(Small with { ConvKernel = -1 }));
     }
 
