@@ -65,7 +65,8 @@ public sealed partial class Tensor
     internal static Tensor LinearFused(Tensor input, Tensor weight, Tensor? bias)
     {
         int inFeatures = weight.shape[1], outFeatures = weight.shape[0];
-        var outShape = input.shape[..^1].Append(outFeatures).ToArray();
+        var outShape = (int[])input.shape.Clone();
+        outShape[^1] = outFeatures;
         Tensor output;
         using (Autograd.NoGrad())
         {

@@ -193,9 +193,7 @@ public class MultiheadAttention : Module
         ScaledDotProductAttentionOp.Selector select;
         if (memoryHit)
         {
-            int e = EmbedDim;
-            var wq = InProjWeight != null ? InProjWeight.Narrow(0, 0, e) : QProjWeight!;
-            sources = [F.Linear(query, wq, InProjBias?.Narrow(0, 0, e))];
+            sources = [ProjectQuery(query)];
             var (keys, values) = (memoryCache!.Keys!, memoryCache.Values!);
             select = src => (Heads(src[0], 1, 0, batchFirst), keys, values);
         }
@@ -208,17 +206,16 @@ public class MultiheadAttention : Module
         else if (InProjWeight != null && keyIsValue)
         {
             int e = EmbedDim;
-            sources = [F.Linear(query, InProjWeight.Narrow(0, 0, e), InProjBias?.Narrow(0, 0, e)),
-                       F.Linear(key, InProjWeight.Narrow(0, e, 2 * e), InProjBias?.Narrow(0, e, 2 * e))];
+            sources = [ProjectQuery(query), F.Linear(key, InProjWeight.Narrow(0, e, 2 * e), InProjBias?.Narrow(0, e, 2 * e))];
             select = src => (Heads(src[0], 1, 0, batchFirst), Heads(src[1], 2, 0, batchFirst), Heads(src[1], 2, 1, batchFirst));
         }
         else
         {
             int e = EmbedDim;
-            var (wq, wk, wv) = InProjWeight != null
-                ? (InProjWeight.Narrow(0, 0, e), InProjWeight.Narrow(0, e, e), InProjWeight.Narrow(0, 2 * e, e))
-                : (QProjWeight!, KProjWeight!, VProjWeight!);
-            sources = [F.Linear(query, wq, InProjBias?.Narrow(0, 0, e)), F.Linear(key, wk, InProjBias?.Narrow(0, e, e)),
+            var (wk, wv) = InProjWeight != null
+                ? (InProjWeight.Narrow(0, e, e), InProjWeight.Narrow(0, 2 * e, e))
+                : (KProjWeight!, VProjWeight!);
+            sources = [ProjectQuery(query), F.Linear(key, wk, InProjBias?.Narrow(0, e, e)),
                        F.Linear(value, wv, InProjBias?.Narrow(0, 2 * e, e))];
             select = src => (Heads(src[0], 1, 0, batchFirst), Heads(src[1], 1, 0, batchFirst), Heads(src[2], 1, 0, batchFirst));
         }
@@ -271,6 +268,10 @@ public class MultiheadAttention : Module
         }
         return (output, weights);
     }
+
+    /// <summary>The query projection alone: the first E rows of in_proj_weight (or q_proj_weight) and of in_proj_bias.</summary>
+    Tensor ProjectQuery(Tensor query) =>
+        F.Linear(query, InProjWeight?.Narrow(0, 0, EmbedDim) ?? QProjWeight!, InProjBias?.Narrow(0, 0, EmbedDim));
 
     /// <summary>
     /// Gives <paramref name="copy"/> this layer's options that are not PyTorch's: the same <see cref="Rotary"/> (it only
