@@ -76,8 +76,8 @@ public static partial class F
         int groups, int[]? outputPadding)
     {
         bool transposed = outputPadding != null;
-        LinearOp.CheckFloat(input, op, nameof(input));
-        LinearOp.CheckFloat(weight, op, nameof(weight));
+        AdjointOp.CheckFloat(input, op, nameof(input));
+        AdjointOp.CheckFloat(weight, op, nameof(weight));
         if (weight.DType != input.DType)
             throw new ArgumentException($"{op}: input ({input.DType.TorchName()}) and weight ({weight.DType.TorchName()}) must have the same dtype", nameof(weight));
         if (bias != null && bias.DType != input.DType)

@@ -65,10 +65,10 @@ internal static class RecurrentOps
         if (wHr != null && !lstm) throw new ArgumentException($"{Name(cell)}: a projection weight is only supported for LSTM", nameof(wHr));
         int n = input.shape[0], batch = h0.shape[0], state = h0.shape[1];
         int hidden = wHr == null ? state : wHr.shape[1];
-        var x = LinearOp.Dense(input); var h0d = LinearOp.Dense(h0); var c0d = c0 == null ? null : LinearOp.Dense(c0);
-        var wi = LinearOp.Dense(wIh); var wh = LinearOp.Dense(wHh);
-        var bi = bIh == null ? null : LinearOp.Dense(bIh); var bh = bHh == null ? null : LinearOp.Dense(bHh);
-        var wr = wHr == null ? null : LinearOp.Dense(wHr);
+        var x = AdjointOp.Dense(input); var h0d = AdjointOp.Dense(h0); var c0d = c0 == null ? null : AdjointOp.Dense(c0);
+        var wi = AdjointOp.Dense(wIh); var wh = AdjointOp.Dense(wHh);
+        var bi = bIh == null ? null : AdjointOp.Dense(bIh); var bh = bHh == null ? null : AdjointOp.Dense(bHh);
+        var wr = wHr == null ? null : AdjointOp.Dense(wHr);
 
         var ctx = new Context(cell, batchSizes, reverse, n, x.shape[1], hidden, state, batch, input.DType);
         var flat = Tensor.AllocUninit(input.DType, [n * state + batch * state + (lstm ? batch * hidden : 0)]);
@@ -85,7 +85,7 @@ internal static class RecurrentOps
             {
                 if (Autograd.IsGradEnabled)   // createGraph: differentiate the composed ops instead
                     return RecurrentReference.LayerGrad(cell, input, batchSizes, reverse, h0, c0, wIh, wHh, bIh, bHh, wHr, g);
-                var gd = LinearOp.Dense(g);
+                var gd = AdjointOp.Dense(g);
                 return input.DType == DType.Float32
                     ? Backward<float>(ctx, needs, x, wi, wh, wr, gd)
                     : Backward<double>(ctx, needs, x, wi, wh, wr, gd);
