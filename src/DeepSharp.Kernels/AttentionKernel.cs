@@ -31,7 +31,8 @@ public unsafe struct AttentionOperand<T> where T : unmanaged
 /// dQ += scale·dS·K and dK += scale·dSᵀ·Q (Z is the dropout keep mask scaled by 1/(1−p), Pᵈ = P∘Z).
 /// </para>
 /// Dropout draws no random numbers: entry (n, i, j) is kept when a 64-bit hash of (seed, n, i, j) is at least p, so
-/// backward regenerates the same mask and results do not depend on the thread count.
+/// backward regenerates the same mask and results do not depend on the thread count. PyTorch equivalent: the fused CPU
+/// flash-attention kernel behind torch.nn.functional.scaled_dot_product_attention (its mask and dropout streams differ).
 /// </summary>
 public static unsafe class AttentionKernel
 {
@@ -43,7 +44,9 @@ public static unsafe class AttentionKernel
     /// <summary>Test hook: tile sizes used instead of the defaults (to exercise the online softmax on small inputs).</summary>
     internal static (int Q, int K)? BlockOverride;
 
+    /// <summary>Query rows per tile in use (the test override, else <see cref="DefaultBlockQ"/>).</summary>
     public static int BlockQ => BlockOverride?.Q ?? DefaultBlockQ;
+    /// <summary>Key rows per tile in use (the test override, else <see cref="DefaultBlockK"/>).</summary>
     public static int BlockK => BlockOverride?.K ?? DefaultBlockK;
 
     /// <summary>The dropout keep factor of entry <paramref name="index"/>: 0 (dropped) or 1/(1−p).</summary>

@@ -6,7 +6,8 @@ namespace DeepSharp.Kernels;
 
 /// <summary>
 /// Scalar error functions. float64 uses a series (|z| &lt; 3) and a continued fraction (|z| ≥ 3), accurate to a few
-/// ulps; float32 uses a Chebyshev fit of erfc (relative error ~1e-7, one exp per element).
+/// ulps; float32 uses a Chebyshev fit of erfc (relative error ~1e-7, one exp per element). PyTorch equivalent: the
+/// kernels behind torch.erf, torch.erfc and torch.special.ndtr.
 /// </summary>
 public static class ErrorFunction
 {

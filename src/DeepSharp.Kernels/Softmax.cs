@@ -48,9 +48,11 @@ public unsafe struct SoftmaxParallel<T> : IParallelBody where T : unmanaged, IFl
 /// Fused softmax / log-softmax kernels over a contiguous block viewed as (outer, n, inner), normalising along n.
 /// inner == 1 (the dim is last) runs one row at a time; otherwise whole rows of length inner are combined with
 /// vector ops, so no transpose is ever needed. Every row subtracts its max first, so large inputs do not overflow.
+/// PyTorch equivalent: the CPU kernels behind torch.softmax, torch.log_softmax and torch.logsumexp.
 /// </summary>
 public static class SoftmaxKernels
 {
+    /// <summary>y = softmax(x) (log-softmax when <paramref name="log"/>) along n (torch.softmax / torch.log_softmax).</summary>
     public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, int outer, int n, int inner, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (n == 0) return;

@@ -211,7 +211,7 @@ internal static class RecurrentOps
     static Tensor?[] Backward<T>(Context ctx, bool[] needs, Tensor x, Tensor wIh, Tensor wHh, Tensor? wHr, Tensor g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, B = ctx.B, I = ctx.I;
+        int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, B = ctx.B;
         bool lstm = ctx.Cell == RecurrentCell.Lstm, gru = ctx.Cell == RecurrentCell.Gru;
         var gAll = g.Span<T>();
         var dy = gAll[..(N * R)];
@@ -275,6 +275,18 @@ internal static class RecurrentOps
             }
         }
 
+        return Gradients<T>(ctx, needs, x, wIh, dGates, dGh, hPrev, dhOut, dhT, dcT);
+    }
+
+    /// <summary>
+    /// The gradients once the backward pass through time has filled the gate gradients: dX, dW_ih, dW_hh and dW_hr one GEMM
+    /// each over all steps, the biases column sums, dh0/dc0 the states left after the first step.
+    /// </summary>
+    static Tensor?[] Gradients<T>(Context ctx, bool[] needs, Tensor x, Tensor wIh, ReadOnlySpan<T> dGates, ReadOnlySpan<T> dGh,
+        ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dhOut, Tensor dhT, Tensor? dcT) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, I = ctx.I;
+        bool gru = ctx.Cell == RecurrentCell.Gru;
         var grads = new Tensor?[8];
         if (needs[0])
         {
