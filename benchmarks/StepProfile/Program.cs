@@ -203,17 +203,13 @@ static void Kernels()
         var x = new float[n * c * h * w]; var wt = new float[s.WeightSize]; var b = new float[o];
         var y = new float[n * s.OutImage]; var gx = new float[x.Length]; var gw = new float[wt.Length];
         foreach (var arr in new[] { x, wt, b, y }) for (int i = 0; i < arr.Length; i++) arr[i] = (float)rng.NextDouble() - 0.5f;
-        // old (one image at a time, GEMM parallel) and new kernels, interleaved so both see the same machine load
-        var t = new double[6][];
-        for (int i = 0; i < 6; i++) t[i] = new double[9];
+        var t = new double[3][];
+        for (int i = 0; i < 3; i++) t[i] = new double[9];
         for (int r = 0; r < 9; r++)
         {
-            t[0][r] = Median(() => OldConv.Forward<float>(s, x, wt, b, y), 1, 3);
-            t[1][r] = Median(() => KConv.Forward<float>(s, x, wt, b, y), 1, 3);
-            t[2][r] = needGx ? Median(() => OldConv.BackwardData<float>(s, y, wt, gx), 1, 3) : 0;
-            t[3][r] = needGx ? Median(() => KConv.BackwardData<float>(s, y, wt, gx), 1, 3) : 0;
-            t[4][r] = Median(() => OldConv.BackwardWeight<float>(s, x, y, gw), 1, 3);
-            t[5][r] = Median(() => KConv.BackwardWeight<float>(s, x, y, gw), 1, 3);
+            t[0][r] = Median(() => KConv.Forward<float>(s, x, wt, b, y), 1, 3);
+            t[1][r] = needGx ? Median(() => KConv.BackwardData<float>(s, y, wt, gx), 1, 3) : 0;
+            t[2][r] = Median(() => KConv.BackwardWeight<float>(s, x, y, gw), 1, 3);
         }
         double M(int i) { Array.Sort(t[i]); return t[i][4] * 1e3; }
         long a0 = GC.GetTotalAllocatedBytes(true);
@@ -221,7 +217,7 @@ static void Kernels()
         long allocated = GC.GetTotalAllocatedBytes(true) - a0;
         if (allocated > 0) Console.WriteLine($"  (the three kernels allocated {allocated} B)");
         double gf = 2.0 * n * o * oh * ow * s.ColRows / 1e6;
-        Console.WriteLine($"{name,-22} fwd old {M(0),7:F3} new {M(1),7:F3} ms ({gf / M(1),5:F1} GF/s) | bwdData old {M(2),7:F3} new {M(3),7:F3} | bwdWeight old {M(4),7:F3} new {M(5),7:F3}");
+        Console.WriteLine($"{name,-22} fwd {M(0),7:F3} ms ({gf / M(0),5:F1} GF/s) | bwdData {M(1),7:F3} ms | bwdWeight {M(2),7:F3} ms");
     }
     var pools = new (string, int, int, int)[] { ("lenet pool1", 64 * 6, 28, 28), ("lenet pool2", 64 * 16, 10, 10), ("cnn pool1", 128 * 32, 28, 28), ("cnn pool2", 128 * 64, 14, 14) };
     foreach (var (name, planes, h, w) in pools)

@@ -76,8 +76,32 @@ public static partial class F
         int groups, int[]? outputPadding)
     {
         bool transposed = outputPadding != null;
-        LinearOp.CheckFloat(input, op, nameof(input));
-        LinearOp.CheckFloat(weight, op, nameof(weight));
+        CheckArguments(op, dims, input, weight, bias, stride, padding, dilation, groups, outputPadding);
+        bool unbatched = input.Rank == dims + 1;
+        var x = unbatched ? input.Unsqueeze(0) : input;
+        int outChannels = OutputChannels(op, x.shape[1], input, weight, groups, transposed);
+        if (bias != null && (bias.Rank != 1 || bias.shape[0] != outChannels))
+            throw new ArgumentException($"{op}: bias of shape {ShapeUtil.Format(bias.shape)} does not match the {outChannels} output channels (expected {ShapeUtil.Format([outChannels])})", nameof(bias));
+
+        var outSize = OutputSizes(op, dims, x, input, weight, stride, padding, dilation, outputPadding);
+
+        // run as 2-D: a 1-D op gets a unit height
+        Tensor x4 = x, w4 = weight;
+        int sh = 1, sw = stride[0], ph = 0, pw = padding[0], dh = 1, dw = dilation[0], outH = 1, outW = outSize[0];
+        if (dims == 1) { x4 = x.Unsqueeze(2); w4 = weight.Unsqueeze(2); }
+        else { (sh, sw, ph, pw, dh, dw, outH, outW) = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], outSize[0], outSize[1]); }
+        var p = new ConvParams(sh, sw, ph, pw, dh, dw, groups);
+        var y = transposed ? ConvOps.ConvTranspose(x4, w4, bias, p, outH, outW) : ConvOps.Conv(x4, w4, bias, p, outH, outW);
+        if (dims == 1) y = y.Squeeze(2);
+        return unbatched ? y.Squeeze(0) : y;
+    }
+
+    /// <summary>dtypes, ranks and hyperparameters of a (transposed) convolution, with errors naming the argument.</summary>
+    static void CheckArguments(string op, int dims, Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation,
+        int groups, int[]? outputPadding)
+    {
+        AdjointOp.CheckFloat(input, op, nameof(input));
+        AdjointOp.CheckFloat(weight, op, nameof(weight));
         if (weight.DType != input.DType)
             throw new ArgumentException($"{op}: input ({input.DType.TorchName()}) and weight ({weight.DType.TorchName()}) must have the same dtype", nameof(weight));
         if (bias != null && bias.DType != input.DType)
@@ -97,18 +121,20 @@ public static partial class F
                 throw new ArgumentOutOfRangeException(nameof(outputPadding),
                     $"{op}: output padding must be non-negative and smaller than either stride or dilation, got outputPadding {Dims(outputPadding)}, stride {Dims(stride)}, dilation {Dims(dilation)}");
         }
-        bool unbatched = input.Rank == dims + 1;
-        var x = unbatched ? input.Unsqueeze(0) : input;
-        int channels = x.shape[1];
-        int outChannels;
+    }
+
+    /// <summary>The output channels of the convolution; throws when the input's channels or the groups do not fit the weight.</summary>
+    static int OutputChannels(string op, int channels, Tensor input, Tensor weight, int groups, bool transposed)
+    {
         string wShape = ShapeUtil.Format(weight.shape), xShape = ShapeUtil.Format(input.shape);
         if (!transposed)
         {
-            outChannels = weight.shape[0];
+            int outChannels = weight.shape[0];
             if (outChannels % groups != 0)
                 throw new ArgumentException($"{op}: weight {wShape} has {outChannels} output channels, which groups={groups} does not divide", nameof(groups));
             if (channels != weight.shape[1] * groups)
                 throw new ArgumentException($"{op}: input of shape {xShape} has {channels} channels but weight {wShape} with groups={groups} expects {weight.shape[1] * groups}", nameof(input));
+            return outChannels;
         }
         else
         {
@@ -116,11 +142,15 @@ public static partial class F
                 throw new ArgumentException($"{op}: input of shape {xShape} has {channels} channels but weight {wShape} (in_channels, out_channels/groups, ...) expects {weight.shape[0]}", nameof(input));
             if (channels % groups != 0)
                 throw new ArgumentException($"{op}: input channels {channels} are not divisible by groups={groups} (weight {wShape})", nameof(groups));
-            outChannels = weight.shape[1] * groups;
+            return weight.shape[1] * groups;
         }
-        if (bias != null && (bias.Rank != 1 || bias.shape[0] != outChannels))
-            throw new ArgumentException($"{op}: bias of shape {ShapeUtil.Format(bias.shape)} does not match the {outChannels} output channels (expected {ShapeUtil.Format([outChannels])})", nameof(bias));
+    }
 
+    /// <summary>The spatial output sizes; throws when the kernel does not fit the padded input or the output would be empty.</summary>
+    static int[] OutputSizes(string op, int dims, Tensor x, Tensor input, Tensor weight, int[] stride, int[] padding, int[] dilation, int[]? outputPadding)
+    {
+        bool transposed = outputPadding != null;
+        string wShape = ShapeUtil.Format(weight.shape), xShape = ShapeUtil.Format(input.shape);
         var inSize = new int[dims]; var outSize = new int[dims]; var kernel = new int[dims];
         for (int i = 0; i < dims; i++)
         {
@@ -145,15 +175,6 @@ public static partial class F
                 outSize[i] = (int)size;
             }
         }
-
-        // run as 2-D: a 1-D op gets a unit height
-        Tensor x4 = x, w4 = weight;
-        int sh = 1, sw = stride[0], ph = 0, pw = padding[0], dh = 1, dw = dilation[0], outH = 1, outW = outSize[0];
-        if (dims == 1) { x4 = x.Unsqueeze(2); w4 = weight.Unsqueeze(2); }
-        else { (sh, sw, ph, pw, dh, dw, outH, outW) = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], outSize[0], outSize[1]); }
-        var p = new ConvParams(sh, sw, ph, pw, dh, dw, groups);
-        var y = transposed ? ConvOps.ConvTranspose(x4, w4, bias, p, outH, outW) : ConvOps.Conv(x4, w4, bias, p, outH, outW);
-        if (dims == 1) y = y.Squeeze(2);
-        return unbatched ? y.Squeeze(0) : y;
+        return outSize;
     }
 }

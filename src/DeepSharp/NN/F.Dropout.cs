@@ -26,7 +26,7 @@ public static partial class F
     static Tensor FeatureDropout(string op, Tensor input, double p, bool training, Generator? generator, int? spatialDims)
     {
         if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), $"{op}: dropout probability has to be between 0 and 1, got {p}");
-        LinearOp.CheckFloat(input, op, nameof(input));
+        AdjointOp.CheckFloat(input, op, nameof(input));
         int[] maskShape = input.shape;
         if (spatialDims is int d)
         {

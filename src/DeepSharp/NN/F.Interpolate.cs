@@ -24,7 +24,7 @@ public static partial class F
         bool? alignCorners = null)
     {
         const string op = "Interpolate";
-        LinearOp.CheckFloat(input, op, nameof(input));
+        AdjointOp.CheckFloat(input, op, nameof(input));
         if (input.Rank != 3 && input.Rank != 4)
             throw new ArgumentException($"{op}: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got shape {ShapeUtil.Format(input.shape)}", nameof(input));
         if (mode == UpsampleMode.Linear && input.Rank != 3)

@@ -85,7 +85,7 @@ public static partial class F
 
     static void CheckPoolInput(string op, int dims, Tensor input)
     {
-        LinearOp.CheckFloat(input, op, nameof(input));
+        AdjointOp.CheckFloat(input, op, nameof(input));
         string layout = dims == 1 ? "(N, C, L) or (C, L)" : "(N, C, H, W) or (C, H, W)";
         if (input.Rank != dims + 1 && input.Rank != dims + 2)
             throw new ArgumentException($"{op}: expected a {dims + 1}-D or {dims + 2}-D input {layout}, got shape {ShapeUtil.Format(input.shape)}", nameof(input));

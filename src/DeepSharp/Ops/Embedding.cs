@@ -22,7 +22,7 @@ internal static class EmbeddingOps
     static Tensor Gather(Tensor weight, Tensor indices, int[] outShape, long zeroIdx)
     {
         int dim = weight.shape[1];
-        var w = LinearOp.Dense(weight);
+        var w = AdjointOp.Dense(weight);
         var output = Tensor.AllocUninit(weight.DType, outShape);
         var idx = indices.Span<long>();
         if (weight.DType == DType.Float32) Kernels.Embedding.Gather<float>(idx, w.Span<float>(), dim, output.Span<float>());
@@ -42,7 +42,7 @@ internal static class EmbeddingOps
     {
         int dim = weightShape[1];
         var outShape = g.shape;
-        return LinearOp.Apply(g, (int[])weightShape.Clone(), "EmbeddingBackwardBackward", (src, dst) =>
+        return AdjointOp.Apply(g, (int[])weightShape.Clone(), "EmbeddingBackwardBackward", (src, dst) =>
         {
             var idx = indices.Span<long>();
             if (src.DType == DType.Float32) Kernels.Embedding.ScatterAdd<float>(idx, src.Span<float>(), dim, paddingIdx, dst.Span<float>());

@@ -23,7 +23,7 @@ internal static class PoolOps
         var outShape = OutShape(x, s.OutHeight, s.OutWidth);
         var y = Tensor.AllocUninit(x.DType, outShape);
         var indices = Tensor.AllocUninit(DType.Int64, (int[])outShape.Clone());
-        var xd = LinearOp.Dense(x);
+        var xd = AdjointOp.Dense(x);
         if (x.DType == DType.Float32) Pool.MaxPool2d<float>(s, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
         else Pool.MaxPool2d<double>(s, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
         RecordIndexed(x, y, indices, name);
@@ -37,7 +37,7 @@ internal static class PoolOps
         var outShape = OutShape(x, oh, ow);
         var y = Tensor.AllocUninit(x.DType, outShape);
         var indices = Tensor.AllocUninit(DType.Int64, (int[])outShape.Clone());
-        var xd = LinearOp.Dense(x);
+        var xd = AdjointOp.Dense(x);
         if (x.DType == DType.Float32) Pool.AdaptiveMaxPool2d<float>(planes, h, w, oh, ow, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
         else Pool.AdaptiveMaxPool2d<double>(planes, h, w, oh, ow, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
         RecordIndexed(x, y, indices, "AdaptiveMaxPool2DBackward");
@@ -55,7 +55,7 @@ internal static class PoolOps
     internal static Tensor ScatterByIndex(Tensor g, Tensor indices, int[] inShape)
     {
         int inPlane = inShape[^1] * inShape[^2], outPlane = g.shape[^1] * g.shape[^2], planes = Planes(g);
-        return LinearOp.Apply(g, (int[])inShape.Clone(), "ScatterByIndexBackward", (src, dst) =>
+        return AdjointOp.Apply(g, (int[])inShape.Clone(), "ScatterByIndexBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.ScatterAddByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
             else Pool.ScatterAddByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
@@ -67,7 +67,7 @@ internal static class PoolOps
     {
         int inPlane = source.shape[^1] * source.shape[^2], outPlane = outShape[^1] * outShape[^2], planes = Planes(source);
         var inShape = source.shape;
-        return LinearOp.Apply(source, (int[])outShape.Clone(), "GatherByIndexBackward", (src, dst) =>
+        return AdjointOp.Apply(source, (int[])outShape.Clone(), "GatherByIndexBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.GatherByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
             else Pool.GatherByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
@@ -79,7 +79,7 @@ internal static class PoolOps
     {
         s = s with { Planes = Planes(x) };
         var inShape = x.shape;
-        return LinearOp.Apply(x, OutShape(x, s.OutHeight, s.OutWidth), "AvgPool2DBackward", (src, dst) =>
+        return AdjointOp.Apply(x, OutShape(x, s.OutHeight, s.OutWidth), "AvgPool2DBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AvgPool2d<float>(s, countIncludePad, divisorOverride, src.Span<float>(), dst.Span<float>());
             else Pool.AvgPool2d<double>(s, countIncludePad, divisorOverride, src.Span<double>(), dst.Span<double>());
@@ -87,7 +87,7 @@ internal static class PoolOps
     }
 
     static Tensor AvgPoolAdjoint(Tensor g, PoolShape s, bool countIncludePad, int divisorOverride, int[] inShape) =>
-        LinearOp.Apply(g, (int[])inShape.Clone(), "AvgPool2DBackwardBackward", (src, dst) =>
+        AdjointOp.Apply(g, (int[])inShape.Clone(), "AvgPool2DBackwardBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AvgPool2dBackward<float>(s, countIncludePad, divisorOverride, src.Span<float>(), dst.Span<float>());
             else Pool.AvgPool2dBackward<double>(s, countIncludePad, divisorOverride, src.Span<double>(), dst.Span<double>());
@@ -98,7 +98,7 @@ internal static class PoolOps
     {
         int h = x.shape[^2], w = x.shape[^1], planes = Planes(x);
         var inShape = x.shape;
-        return LinearOp.Apply(x, OutShape(x, oh, ow), "AdaptiveAvgPool2DBackward", (src, dst) =>
+        return AdjointOp.Apply(x, OutShape(x, oh, ow), "AdaptiveAvgPool2DBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AdaptiveAvgPool2d<float>(planes, h, w, oh, ow, src.Span<float>(), dst.Span<float>());
             else Pool.AdaptiveAvgPool2d<double>(planes, h, w, oh, ow, src.Span<double>(), dst.Span<double>());
@@ -108,7 +108,7 @@ internal static class PoolOps
     static Tensor AdaptiveAvgPoolAdjoint(Tensor g, int[] inShape)
     {
         int h = inShape[^2], w = inShape[^1], oh = g.shape[^2], ow = g.shape[^1], planes = Planes(g);
-        return LinearOp.Apply(g, (int[])inShape.Clone(), "AdaptiveAvgPool2DBackwardBackward", (src, dst) =>
+        return AdjointOp.Apply(g, (int[])inShape.Clone(), "AdaptiveAvgPool2DBackwardBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AdaptiveAvgPool2dBackward<float>(planes, h, w, oh, ow, src.Span<float>(), dst.Span<float>());
             else Pool.AdaptiveAvgPool2dBackward<double>(planes, h, w, oh, ow, src.Span<double>(), dst.Span<double>());

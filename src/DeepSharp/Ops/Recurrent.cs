@@ -65,10 +65,10 @@ internal static class RecurrentOps
         if (wHr != null && !lstm) throw new ArgumentException($"{Name(cell)}: a projection weight is only supported for LSTM", nameof(wHr));
         int n = input.shape[0], batch = h0.shape[0], state = h0.shape[1];
         int hidden = wHr == null ? state : wHr.shape[1];
-        var x = LinearOp.Dense(input); var h0d = LinearOp.Dense(h0); var c0d = c0 == null ? null : LinearOp.Dense(c0);
-        var wi = LinearOp.Dense(wIh); var wh = LinearOp.Dense(wHh);
-        var bi = bIh == null ? null : LinearOp.Dense(bIh); var bh = bHh == null ? null : LinearOp.Dense(bHh);
-        var wr = wHr == null ? null : LinearOp.Dense(wHr);
+        var x = AdjointOp.Dense(input); var h0d = AdjointOp.Dense(h0); var c0d = c0 == null ? null : AdjointOp.Dense(c0);
+        var wi = AdjointOp.Dense(wIh); var wh = AdjointOp.Dense(wHh);
+        var bi = bIh == null ? null : AdjointOp.Dense(bIh); var bh = bHh == null ? null : AdjointOp.Dense(bHh);
+        var wr = wHr == null ? null : AdjointOp.Dense(wHr);
 
         var ctx = new Context(cell, batchSizes, reverse, n, x.shape[1], hidden, state, batch, input.DType);
         var flat = Tensor.AllocUninit(input.DType, [n * state + batch * state + (lstm ? batch * hidden : 0)]);
@@ -85,7 +85,7 @@ internal static class RecurrentOps
             {
                 if (Autograd.IsGradEnabled)   // createGraph: differentiate the composed ops instead
                     return RecurrentReference.LayerGrad(cell, input, batchSizes, reverse, h0, c0, wIh, wHh, bIh, bHh, wHr, g);
-                var gd = LinearOp.Dense(g);
+                var gd = AdjointOp.Dense(g);
                 return input.DType == DType.Float32
                     ? Backward<float>(ctx, needs, x, wi, wh, wr, gd)
                     : Backward<double>(ctx, needs, x, wi, wh, wr, gd);
@@ -211,7 +211,7 @@ internal static class RecurrentOps
     static Tensor?[] Backward<T>(Context ctx, bool[] needs, Tensor x, Tensor wIh, Tensor wHh, Tensor? wHr, Tensor g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, B = ctx.B, I = ctx.I;
+        int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, B = ctx.B;
         bool lstm = ctx.Cell == RecurrentCell.Lstm, gru = ctx.Cell == RecurrentCell.Gru;
         var gAll = g.Span<T>();
         var dy = gAll[..(N * R)];
@@ -275,6 +275,18 @@ internal static class RecurrentOps
             }
         }
 
+        return Gradients<T>(ctx, needs, x, wIh, dGates, dGh, hPrev, dhOut, dhT, dcT);
+    }
+
+    /// <summary>
+    /// The gradients once the backward pass through time has filled the gate gradients: dX, dW_ih, dW_hh and dW_hr one GEMM
+    /// each over all steps, the biases column sums, dh0/dc0 the states left after the first step.
+    /// </summary>
+    static Tensor?[] Gradients<T>(Context ctx, bool[] needs, Tensor x, Tensor wIh, ReadOnlySpan<T> dGates, ReadOnlySpan<T> dGh,
+        ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dhOut, Tensor dhT, Tensor? dcT) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, I = ctx.I;
+        bool gru = ctx.Cell == RecurrentCell.Gru;
         var grads = new Tensor?[8];
         if (needs[0])
         {

@@ -1,3 +1,5 @@
+using DeepSharp.Kernels;
+
 namespace DeepSharp.Optim;
 
 /// <summary>

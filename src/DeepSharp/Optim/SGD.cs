@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using DeepSharp.Kernels;
 
 namespace DeepSharp.Optim;
 

@@ -44,12 +44,6 @@ public static class DTypeExtensions
         return Rank(a) >= Rank(b) ? a : b;
     }
 
-    internal static Type ClrType(this DType dtype) => dtype switch
-    {
-        DType.Float32 => typeof(float), DType.Float64 => typeof(double), DType.Int64 => typeof(long),
-        DType.Int32 => typeof(int), DType.Bool => typeof(bool), _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
-    };
-
     internal static DType FromClr<T>() =>
         typeof(T) == typeof(float) ? DType.Float32 :
         typeof(T) == typeof(double) ? DType.Float64 :

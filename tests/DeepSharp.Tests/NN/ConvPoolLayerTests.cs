@@ -3,11 +3,8 @@ using static DeepSharp.Tests.TestUtil;
 
 namespace DeepSharp.Tests.NN;
 
-/// <summary>
-/// Tests of the module classes in src/DeepSharp/NN/Pending (conv, pooling, dropout, upsample, embedding). Excluded from
-/// compilation with that folder until the F functions they call are merged.
-/// </summary>
-public class PendingLayerTests
+/// <summary>Tests of the module classes for convolution, pooling, dropout, upsampling and embedding.</summary>
+public class ConvPoolLayerTests
 {
     /// <summary>The GUIDE's example model.</summary>
     sealed class Net : Module

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace DeepSharp.Optim;
+namespace DeepSharp.Kernels;
 
 /// <summary>
 /// Fused optimizer updates over one parameter's contiguous storage: each walks the parameter, its gradient and
@@ -10,7 +10,7 @@ namespace DeepSharp.Optim;
 /// (so the tail is the reference the vector body is tested against). No allocation. Formulas follow PyTorch 1.13's
 /// torch/optim/*.py (_single_tensor_* functions), term by term.
 /// </summary>
-internal static class OptimKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
+public static class OptimKernels<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector<T> Load(ReadOnlySpan<T> s, int i) => Vector.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i);

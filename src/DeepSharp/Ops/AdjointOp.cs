@@ -3,9 +3,10 @@ namespace DeepSharp;
 /// <summary>
 /// Records ops that are linear in one tensor input (pooling, resampling, scatter/gather, transposed maps). Such an op's
 /// backward is its adjoint, which is linear too and whose backward is the op again, so recording each as the other's
-/// backward makes any order of derivative work at no extra cost.
+/// backward makes any order of derivative work at no extra cost. ("Linear" as in linear map: this has nothing to do
+/// with nn.Linear, whose fused op is in Ops/Linear.cs.)
 /// </summary>
-internal static class LinearOp
+internal static class AdjointOp
 {
     /// <summary>A contiguous tensor with the values of <paramref name="t"/> (t itself when already contiguous); not recorded.</summary>
     internal static Tensor Dense(Tensor t) => t.IsContiguous ? t : Tensor.CopyToContiguous(t);

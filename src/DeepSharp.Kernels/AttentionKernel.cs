@@ -1,15 +1,14 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
-using DeepSharp.Kernels;
 
-namespace DeepSharp;
+namespace DeepSharp.Kernels;
 
 /// <summary>
 /// One operand of the fused attention kernel: a batch of row-major matrices inside one array. Element (n, r, c) is
 /// <c>Data[Offsets[n] + r·RowStride + c]</c>; a row stride of 0 repeats one row (a broadcast mask).
 /// </summary>
-internal unsafe struct AttentionOperand<T> where T : unmanaged
+public unsafe struct AttentionOperand<T> where T : unmanaged
 {
     public T* Data;
     public long* Offsets;
@@ -32,9 +31,10 @@ internal unsafe struct AttentionOperand<T> where T : unmanaged
 /// dQ += scale·dS·K and dK += scale·dSᵀ·Q (Z is the dropout keep mask scaled by 1/(1−p), Pᵈ = P∘Z).
 /// </para>
 /// Dropout draws no random numbers: entry (n, i, j) is kept when a 64-bit hash of (seed, n, i, j) is at least p, so
-/// backward regenerates the same mask and results do not depend on the thread count.
+/// backward regenerates the same mask and results do not depend on the thread count. PyTorch equivalent: the fused CPU
+/// flash-attention kernel behind torch.nn.functional.scaled_dot_product_attention (its mask and dropout streams differ).
 /// </summary>
-internal static unsafe class AttentionKernel
+public static unsafe class AttentionKernel
 {
     /// <summary>Query rows per tile.</summary>
     internal const int DefaultBlockQ = 64;
@@ -44,12 +44,14 @@ internal static unsafe class AttentionKernel
     /// <summary>Test hook: tile sizes used instead of the defaults (to exercise the online softmax on small inputs).</summary>
     internal static (int Q, int K)? BlockOverride;
 
-    internal static int BlockQ => BlockOverride?.Q ?? DefaultBlockQ;
-    internal static int BlockK => BlockOverride?.K ?? DefaultBlockK;
+    /// <summary>Query rows per tile in use (the test override, else <see cref="DefaultBlockQ"/>).</summary>
+    public static int BlockQ => BlockOverride?.Q ?? DefaultBlockQ;
+    /// <summary>Key rows per tile in use (the test override, else <see cref="DefaultBlockK"/>).</summary>
+    public static int BlockK => BlockOverride?.K ?? DefaultBlockK;
 
     /// <summary>The dropout keep factor of entry <paramref name="index"/>: 0 (dropped) or 1/(1−p).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool Keep(ulong seed, ulong index, double p)
+    public static bool Keep(ulong seed, ulong index, double p)
     {
         ulong z = seed ^ (index * 0xD1B54A32D192ED03UL);
         z += 0x9E3779B97F4A7C15UL;
@@ -84,7 +86,7 @@ internal static unsafe class AttentionKernel
     }
 
     /// <summary>Shared description of one attention problem (N batch entries of (L, E)·(S, E)ᵀ·(S, Ev)).</summary>
-    internal struct Problem<T> where T : unmanaged
+    public struct Problem<T> where T : unmanaged
     {
         public AttentionOperand<T> Q, K, V, O, Mask;
         public bool HasMask;
@@ -209,7 +211,7 @@ internal static unsafe class AttentionKernel
     }
 
     /// <summary>Runs the forward pass over N batch entries, writing O and the per-row log-sum-exp.</summary>
-    internal static void Forward<T>(in Problem<T> problem, int batch) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Forward<T>(in Problem<T> problem, int batch) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (batch == 0 || problem.L == 0) return;
         int qBlocks = (problem.L + problem.BlockQ - 1) / problem.BlockQ;
@@ -288,7 +290,7 @@ internal static unsafe class AttentionKernel
     }
 
     /// <summary>Runs the backward pass over N batch entries, accumulating into the (zeroed) gradients of Q, K and V.</summary>
-    internal static void Backward<T>(in Problem<T> problem, int batch, AttentionOperand<T> gradO,
+    public static void Backward<T>(in Problem<T> problem, int batch, AttentionOperand<T> gradO,
         AttentionOperand<T> gradQ, AttentionOperand<T> gradK, AttentionOperand<T> gradV) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (batch == 0 || problem.L == 0 || problem.S == 0) return;
