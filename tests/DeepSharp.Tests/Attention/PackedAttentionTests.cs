@@ -42,13 +42,12 @@ public class PackedAttentionTests
     {
         DeepSharp.Random.Seed(2);
         var qkv = Tensor.Randn(2, 6, 24);
-        AssertClose(Composed(qkv, 3, true, AttentionPath.Lean, 0.3, new Generator(5)),
-                    F.PackedScaledDotProductAttention(qkv, 3, 0.3, isCausal: true, generator: new Generator(5)), 1e-6, 1e-6);
-        Assert.Equal(0.0, F.PackedScaledDotProductAttention(qkv, 3, dropoutP: 1).Abs().Max().Item());   // p = 1: the plain path drops all
+        AssertClose(Composed(qkv, 2, true, AttentionPath.Lean, 0.3, new Generator(5)),
+                    F.PackedScaledDotProductAttention(qkv, 2, 0.3, isCausal: true, generator: new Generator(5)), 1e-6, 1e-6);
+        Assert.Equal(0.0, F.PackedScaledDotProductAttention(qkv, 2, dropoutP: 1).Abs().Max().Item());   // p = 1: the plain path drops all
         var strided = R(6, 2, 12);                                                     // (T, N, 3E) seen as (N, T, 3E)
-        var viewed = strided.Transpose(0, 1);
-        var expected = Composed(viewed, 2, true);
-        var actual = F.PackedScaledDotProductAttention(viewed, 2, isCausal: true);
+        var expected = Composed(strided.Transpose(0, 1), 2, true);
+        var actual = F.PackedScaledDotProductAttention(strided.Transpose(0, 1), 2, isCausal: true);
         AssertClose(expected, actual, 1e-10, 1e-10);
         AssertClose(Autograd.Grad([expected.Sum()], [strided])[0]!, Autograd.Grad([actual.Sum()], [strided])[0]!, 1e-10, 1e-10);
     }

@@ -69,7 +69,7 @@ public class CausalSelfAttentionTests
         var layer = new CausalSelfAttention(8, 2, projectionConv: new CausalDepthwiseConv1d(24, 3));
         Assert.Equal(["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias", "qkv_conv.weight"], layer.StateDict().Keys);
         Assert.Equal(new[] { 24, 1, 3 }, layer.ProjectionConv!.Weight.Shape);
-        Assert.Contains("CausalSelfAttention(width=8, num_heads=2", layer.ToString());
+        Assert.Contains("width=8, num_heads=2, dropout=0.0", layer.ToString());
     }
 
     [Fact]
