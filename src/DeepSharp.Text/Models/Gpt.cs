@@ -19,7 +19,7 @@ namespace DeepSharp.Text.Models;
 /// of GPT-2's learned position table <c>wpe</c>: attention then sees relative positions from the first step.</param>
 /// <param name="Activation">The feed-forward activation: "gelu" (exact, GPT-2's) or "relu" (cheaper on a CPU).</param>
 /// <param name="ConvKernel">Primer's multi-dconv-head attention: a causal depthwise convolution over this many steps of
-/// every block's q|k|v projection (<see cref="MultiheadAttention.ProjectionConv"/>, initialised to the identity); 0 (the
+/// every block's q|k|v projection (<see cref="CausalSelfAttention.ProjectionConv"/>, initialised to the identity); 0 (the
 /// default, GPT-2) for none.</param>
 public sealed record GptConfig(int VocabSize, int ContextLength = 128, int Layers = 4, int Heads = 4, int Width = 128,
                                double Dropout = 0.0, bool PreNorm = true, bool TiedHead = true, bool Rotary = false,
@@ -45,8 +45,8 @@ public sealed record GptConfig(int VocabSize, int ContextLength = 128, int Layer
 
 /// <summary>
 /// A GPT-style decoder-only Transformer language model, in the shape of nanoGPT's model.py: token embedding plus
-/// learned position embedding, a stack of causal self-attention blocks (<see cref="TransformerEncoderLayer"/>s with a
-/// causal mask, GELU (or ReLU) feed-forward), a final LayerNorm and a linear head over the vocabulary.
+/// learned position embedding, a stack of <see cref="GptBlock"/>s (<see cref="CausalSelfAttention"/> and a GELU (or ReLU)
+/// feed-forward network), a final LayerNorm and a linear head over the vocabulary.
 /// <para>
 /// <c>Forward(ids)</c> maps (B, T) token ids to (B, T, V) next-token logits. <c>Forward(ids, cache)</c> decodes
 /// incrementally: only the new tokens are embedded and projected, their keys and values are appended to the
@@ -65,7 +65,7 @@ public sealed class Gpt : LanguageModel
     [TorchName("wte")] readonly Embedding tokenEmbedding;              // (V, C)
     [TorchName("wpe")] readonly LearnedPositionalEmbedding? positions;  // (context, C); null with rotary embeddings
     [TorchName("drop")] readonly Dropout embeddingDropout;
-    [TorchName("h")] readonly TransformerEncoder blocks;                // Layers × (attention, feed-forward)
+    [TorchName("h")] readonly GptBlocks blocks;                         // Layers × (attention, feed-forward)
     [TorchName("ln_f")] readonly LayerNorm? finalNorm;                  // pre-norm only
     [TorchName("lm_head")] readonly Linear? head;                       // (V, C); null when tied to wte
 
@@ -79,19 +79,26 @@ public sealed class Gpt : LanguageModel
         tokenEmbedding = new Embedding(config.VocabSize, c);
         positions = config.Rotary ? null : new LearnedPositionalEmbedding(config.ContextLength, c, batchFirst: true);
         embeddingDropout = new Dropout(config.Dropout);
-        var block = new TransformerEncoderLayer(c, config.Heads, config.FeedForward, config.Dropout, config.Activation,
-                                                batchFirst: true, normFirst: config.PreNorm);
-        blocks = new TransformerEncoder(block, config.Layers);
-        if (config.Rotary)
-        {
-            var rotary = new RotaryEmbedding(c / config.Heads, maxPositions: config.ContextLength);   // shared: it only caches tables
-            for (int i = 0; i < blocks.NumLayers; i++) blocks[i].SelfAttn.Rotary = rotary;
-        }
-        if (config.ConvKernel > 0)
-            for (int i = 0; i < blocks.NumLayers; i++) blocks[i].SelfAttn.ProjectionConv = new CausalDepthwiseConv1d(3 * c, config.ConvKernel);
+        var rotary = config.Rotary ? new RotaryEmbedding(c / config.Heads, maxPositions: config.ContextLength) : null;   // shared: it only caches tables
+        blocks = new GptBlocks(Enumerable.Range(0, config.Layers).Select(i => NewBlock(config, rotary, i)).ToList());
         finalNorm = config.PreNorm ? new LayerNorm(c) : null;
         head = config.TiedHead ? null : new Linear(c, config.VocabSize, bias: false);
         ResetParameters();
+    }
+
+    /// <summary>
+    /// Block <paramref name="index"/> with its q/k/v convolution. <see cref="ResetParameters"/> draws every weight again, but
+    /// building draws from the global random stream too; drawing what earlier versions drew (the default weights of one
+    /// block, whose copies made the stack, and each convolution) keeps a seed giving the same model and training run.
+    /// </summary>
+    static GptBlock NewBlock(GptConfig config, RotaryEmbedding? rotary, int index)
+    {
+        var conv = config.ConvKernel > 0 ? new CausalDepthwiseConv1d(3 * config.Width, config.ConvKernel) : null;
+        if (index == 0) return new GptBlock(config, rotary, conv);
+        var state = DeepSharp.Random.GetState();
+        var block = new GptBlock(config, rotary, conv);
+        DeepSharp.Random.SetState(state);
+        return block;
     }
 
     /// <summary>The configuration the model was built from.</summary>
@@ -121,18 +128,18 @@ public sealed class Gpt : LanguageModel
         double residualStd = std / Math.Sqrt(2.0 * Config.Layers);
         Init.Normal(tokenEmbedding.Weight, 0, std, generator);
         if (positions != null) Init.Normal(positions.Weight, 0, std, generator);
-        for (int i = 0; i < blocks.NumLayers; i++)
+        for (int i = 0; i < blocks.Count; i++)
         {
             var layer = blocks[i];
-            Init.Normal(layer.SelfAttn.InProjWeight!, 0, std, generator);
-            Init.Zeros(layer.SelfAttn.InProjBias!);
-            Init.Normal(layer.SelfAttn.OutProj.Weight, 0, residualStd, generator);
-            Init.Zeros(layer.SelfAttn.OutProj.Bias!);
+            Init.Normal(layer.Attention.InProjWeight, 0, std, generator);
+            Init.Zeros(layer.Attention.InProjBias);
+            Init.Normal(layer.Attention.OutProj.Weight, 0, residualStd, generator);
+            Init.Zeros(layer.Attention.OutProj.Bias!);
             Init.Normal(layer.Linear1.Weight, 0, std, generator);
             Init.Zeros(layer.Linear1.Bias!);
             Init.Normal(layer.Linear2.Weight, 0, residualStd, generator);
             Init.Zeros(layer.Linear2.Bias!);
-            layer.SelfAttn.ProjectionConv?.ResetToIdentity();
+            layer.Attention.ProjectionConv?.ResetToIdentity();
         }
         if (head != null) Init.Normal(head.Weight, 0, std, generator);
     }
@@ -157,7 +164,7 @@ public sealed class Gpt : LanguageModel
         if (positions != null) x = positions.Forward(x, start);     // (B, T, C) + position vectors start .. start+T-1
                                                                     // (with rotary embeddings, attention rotates q and k instead)
         x = embeddingDropout.Forward(x);
-        x = blocks.Forward(x, isCausal: true, cache: cache);        // (B, T, C), token i attends to tokens <= i
+        x = blocks.Forward(x, cache);                               // (B, T, C), token i attends to tokens <= i
         if (finalNorm != null) x = finalNorm.Forward(x);            // (B, T, C)
         return head != null ? head.Forward(x)                        // (B, T, V)
                             : F.Linear(x, tokenEmbedding.Weight);   // (B, T, V) through the tied (V, C) embedding

@@ -73,6 +73,55 @@ public static partial class F
     }
 
     /// <summary>
+    /// Multi-head self-attention read straight from a packed q|k|v projection (flash-attn's flash_attn_qkvpacked_func;
+    /// PyTorch has no single call for it). <paramref name="qkv"/> (N, T, 3·E) holds every token's query, key and value side
+    /// by side, as one Linear(E, 3·E) makes them (nn.MultiheadAttention's in_proj_weight, nanoGPT's c_attn); each is split
+    /// into <paramref name="numHeads"/> heads of E / numHeads features. Returns the heads' outputs merged back to (N, T, E),
+    /// what in PyTorch is <c>q, k, v = qkv.split(E, 2)</c>, each <c>.view(N, T, H, D).transpose(1, 2)</c>, then
+    /// <c>scaled_dot_product_attention(q, k, v, dropout_p=dropoutP, is_causal=isCausal, scale=scale).transpose(1, 2).reshape(N, T, E)</c>.
+    /// The fused kernel reads the heads in place and its backward writes one gradient of the packed projection: no copies
+    /// either way. <paramref name="isCausal"/> hides key j from query i when j &gt; i; <paramref name="scale"/> defaults to 1/√(E / numHeads).
+    /// </summary>
+    public static Tensor PackedScaledDotProductAttention(Tensor qkv, int numHeads, double dropoutP = 0.0, bool isCausal = false,
+        double? scale = null, Generator? generator = null)
+    {
+        const string op = "PackedScaledDotProductAttention";
+        ArgumentNullException.ThrowIfNull(qkv);
+        if (qkv.Rank != 3 || qkv.shape[2] % 3 != 0)
+            throw new ArgumentException($"{op}: qkv must be a packed projection (N, T, 3·E), got shape {ShapeUtil.Format(qkv.shape)}", nameof(qkv));
+        if (!qkv.IsFloatingPoint) throw new ArgumentException($"{op}: qkv must be floating point, got {qkv.DType.TorchName()}", nameof(qkv));
+        int n = qkv.shape[0], t = qkv.shape[1], e = qkv.shape[2] / 3;
+        if (numHeads <= 0 || e % numHeads != 0)
+            throw new ArgumentException($"{op}: the embedding size E = {e} (qkv {ShapeUtil.Format(qkv.shape)}) must be divisible by numHeads ({numHeads})", nameof(numHeads));
+        if (!(dropoutP >= 0 && dropoutP <= 1))
+            throw new ArgumentOutOfRangeException(nameof(dropoutP), $"{op}: dropoutP must be in [0, 1], got {dropoutP}");
+        var packed = qkv.Contiguous();                                             // the kernel and its gradient share this layout
+        double s = scale ?? 1 / Math.Sqrt(e / numHeads);
+        ScaledDotProductAttentionOp.Selector select = src =>
+            (Heads(src[0], 3, 0, numHeads, true), Heads(src[0], 3, 1, numHeads, true), Heads(src[0], 3, 2, numHeads, true));
+        Tensor heads;                                                              // (N, H, T, D), memory (N, T, H, D)
+        if (dropoutP >= 1)
+        {
+            var (q, k, v) = select([packed]);
+            heads = ScaledDotProductAttentionOp.Plain(q, k, v, null, isCausal, 0, s, dropoutP, generator).Output;
+        }
+        else heads = ScaledDotProductAttentionOp.Lean([packed], select, null, isCausal, 0, s, dropoutP, DropoutSeed(dropoutP, generator), [0, 2, 1, 3]);
+        return heads.Transpose(1, 2).Reshape(n, t, e);
+    }
+
+    /// <summary>
+    /// The (N, H, T, D) heads of chunk <paramref name="index"/> of <paramref name="chunks"/> in a projection (N, T, chunks·E)
+    /// (or (T, N, chunks·E) when not <paramref name="batchFirst"/>): a strided view, no copy.
+    /// </summary>
+    internal static Tensor Heads(Tensor projection, int chunks, int index, int numHeads, bool batchFirst)
+    {
+        int headDim = projection.shape[2] / (chunks * numHeads);
+        var split = projection.Reshape(projection.shape[0], projection.shape[1], chunks, numHeads, headDim);
+        var chunk = chunks == 1 ? split.Squeeze(2) : split.Select(2, index);              // (d0, d1, H, D)
+        return batchFirst ? chunk.Permute(0, 2, 1, 3) : chunk.Permute(1, 2, 0, 3);
+    }
+
+    /// <summary>
     /// An additive causal mask of shape (size, size): 0 on and below the diagonal, −∞ above
     /// (torch.nn.Transformer.generate_square_subsequent_mask).
     /// </summary>

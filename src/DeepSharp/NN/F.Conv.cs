@@ -24,8 +24,8 @@ public static partial class F
     /// or null → (N, T, F) with y[n, t, f] = b[f] + Σⱼ w[f, 0, j]·x[n, t − (k − 1) + j, f] (zeros before the first
     /// step), so step t sees steps t − k + 1 … t and never the future. Equals
     /// <c>conv1d(x.transpose(1, 2), w, b, padding=k−1, groups=F)[..., :T].transpose(1, 2)</c> in PyTorch, in one pass
-    /// without the transposes. Used after the q/k/v projections of Primer's multi-dconv-head attention
-    /// (<see cref="MultiheadAttention.ProjectionConv"/>).
+    /// without the transposes. Used after the q/k/v projections of Primer's multi-dconv-head attention (the GPT's
+    /// CausalSelfAttention in DeepSharp.Text).
     /// </summary>
     public static Tensor CausalDepthwiseConv1d(Tensor input, Tensor weight, Tensor? bias = null)
     {

@@ -3,10 +3,11 @@ using System.Collections;
 namespace DeepSharp.NN;
 
 /// <summary>
-/// The keys and values one self-attention layer has seen so far, per head: (N, H, T, head_dim) each. Passing it to
-/// <see cref="MultiheadAttention"/> appends the new tokens' keys and values and attends over everything cached, so a
-/// decoder generating token by token projects each token once and does O(T) work per token instead of re-running
-/// the whole prefix (the past_key_values of Hugging Face models; PyTorch core has no equivalent).
+/// The keys and values one self-attention layer has seen so far, per head: (N, H, T, head_dim) each. A Transformer layer
+/// given it (<see cref="TransformerEncoderLayer"/>, <see cref="TransformerDecoderLayer"/>, or a model's own attention such
+/// as DeepSharp.Text's GPT) appends the new tokens' keys and values and attends over everything cached, so a decoder
+/// generating token by token projects each token once and does O(T) work per token instead of re-running the whole
+/// prefix (the past_key_values of Hugging Face models; PyTorch core has no equivalent).
 /// <para>
 /// Without gradient recording (inference under <see cref="Autograd.NoGrad"/>), appends copy into a buffer whose
 /// capacity doubles when full, created outside any <see cref="TensorScope"/> so it survives per-step scopes. While
@@ -27,8 +28,8 @@ public sealed class LayerKeyValueCache
     public Tensor? Values => values == null || Length == 0 ? null : values.Narrow(2, 0, Length);
 
     /// <summary>
-    /// The raw q|k|v projections (N, k−1, 3E) of the last k−1 tokens, kept for a layer with a
-    /// <see cref="MultiheadAttention.ProjectionConv"/> of kernel k (null: none yet, i.e. zeros).
+    /// The inputs (N, k−1, channels) of the last k−1 tokens to a causal convolution of kernel k over time, for a layer that
+    /// has one (the q/k/v convolution of DeepSharp.Text's GPT attention); null: none yet, i.e. zeros.
     /// </summary>
     public Tensor? ConvState { get; set; }
 
@@ -91,7 +92,7 @@ public sealed class LayerKeyValueCache
 
 /// <summary>
 /// The projected keys and values (N, H, S, head_dim) of a fixed sequence that a layer attends over, such as the encoder
-/// memory of a decoder's cross-attention: <see cref="MultiheadAttention"/> computes them on the first call and reuses
+/// memory of a decoder's cross-attention: a <see cref="TransformerDecoderLayer"/> given a cache computes them on the first call and reuses
 /// them while it is given the same key and value tensors (the same objects), so a decoder generating token by token
 /// projects the memory once instead of once per token. Only used without gradient recording. Reset (or pass another
 /// memory tensor) for a new sequence.

@@ -4,7 +4,7 @@ using static DeepSharp.Tests.TestUtil;
 
 namespace DeepSharp.Tests.Attention;
 
-/// <summary>F.CausalDepthwiseConv1d and MultiheadAttention.ProjectionConv (Primer's multi-dconv-head attention).</summary>
+/// <summary>F.CausalDepthwiseConv1d and the CausalDepthwiseConv1d module (Primer's multi-dconv-head attention; the GPT's use of it is tested in DeepSharp.Text.Tests).</summary>
 public class CausalDepthwiseConvTests
 {
     static GoldenCase Case(string name) => Golden.Golden.Case("attention", name);
@@ -53,54 +53,6 @@ public class CausalDepthwiseConvTests
     }
 
     [Fact]
-    public void AttentionWithProjectionConvDecodesIncrementallyLikeTheFullForward()
-    {
-        DeepSharp.Random.Seed(9);
-        foreach (bool batchFirst in new[] { true, false })
-        {
-            var mha = new MultiheadAttention(8, 2, batchFirst: batchFirst) { ProjectionConv = new CausalDepthwiseConv1d(24, 3) };
-            Assert.Contains("qkv_conv.weight", mha.StateDict().Keys);
-            var x = batchFirst ? Tensor.Randn(2, 6, 8) : Tensor.Randn(6, 2, 8);
-            Tensor full;
-            using (Autograd.NoGrad()) full = mha.Forward(x, x, x, needWeights: false, isCausal: true).Output;
-            var cache = new LayerKeyValueCache();
-            int seq = batchFirst ? 1 : 0;
-            using (Autograd.NoGrad())
-            {
-                var first = x.Narrow(seq, 0, 4);
-                AssertClose(full.Narrow(seq, 0, 4), mha.Forward(first, first, first, needWeights: false, isCausal: true, cache: cache).Output, 1e-5, 1e-5);
-                Assert.Equal(new[] { 2, 2, 24 }, cache.ConvState!.Shape);
-                for (int t = 4; t < 6; t++)
-                {
-                    var step = x.Narrow(seq, t, 1);
-                    AssertClose(full.Narrow(seq, t, 1), mha.Forward(step, step, step, needWeights: false, isCausal: false, cache: cache).Output, 1e-5, 1e-5);
-                }
-            }
-            cache.Reset();
-            Assert.Null(cache.ConvState);
-        }
-    }
-
-    [Fact]
-    public void StacksCopyTheProjectionConvolutionWithItsWeights()
-    {
-        DeepSharp.Random.Seed(12);
-        var layer = new TransformerEncoderLayer(8, 2, 16, dropout: 0, batchFirst: true, normFirst: true);
-        layer.SelfAttn.ProjectionConv = new CausalDepthwiseConv1d(24, 3);
-        var state = DeepSharp.Random.GetState();
-        var stack = new TransformerEncoder(layer, 2);
-        Assert.Equal(state, DeepSharp.Random.GetState());                    // copies draw nothing from the global stream
-        for (int i = 0; i < 2; i++)
-        {
-            Assert.NotSame(layer.SelfAttn.ProjectionConv.Weight, stack[i].SelfAttn.ProjectionConv!.Weight);
-            AssertClose(layer.SelfAttn.ProjectionConv.Weight, stack[i].SelfAttn.ProjectionConv!.Weight, 0, 0);
-        }
-        Assert.Contains("layers.1.self_attn.qkv_conv.weight", stack.StateDict().Keys);
-        var x = Tensor.Randn(2, 5, 8);
-        using (Autograd.NoGrad()) AssertClose(layer.Forward(x, isCausal: true), stack[1].Forward(x, isCausal: true), 0, 0);
-    }
-
-    [Fact]
     public void BadInputsGiveClearErrors()
     {
         var x = Tensor.Randn(2, 5, 6);
@@ -108,10 +60,5 @@ public class CausalDepthwiseConvTests
         Assert.Contains("(6, 1, k)", Assert.Throws<ArgumentException>(() => F.CausalDepthwiseConv1d(x, Tensor.Randn(5, 1, 3))).Message);
         Assert.Contains("bias must be (6,)", Assert.Throws<ArgumentException>(() => F.CausalDepthwiseConv1d(x, Tensor.Randn(6, 1, 3), Tensor.Randn(5))).Message);
         Assert.Contains("one dtype", Assert.Throws<ArgumentException>(() => F.CausalDepthwiseConv1d(x, Tensor.Randn([6, 1, 3], DType.Float64))).Message);
-        var mha = new MultiheadAttention(8, 2, batchFirst: true) { ProjectionConv = new CausalDepthwiseConv1d(16, 3) };
-        var q = Tensor.Randn(1, 3, 8);
-        Assert.Contains("3·embed_dim = 24", Assert.Throws<ArgumentException>(() => mha.Forward(q, q, q)).Message);
-        mha.ProjectionConv = new CausalDepthwiseConv1d(24, 3);
-        Assert.Contains("needs self-attention", Assert.Throws<ArgumentException>(() => mha.Forward(q, Tensor.Randn(1, 4, 8), Tensor.Randn(1, 4, 8))).Message);
     }
 }

@@ -48,11 +48,10 @@ public class KeyValueCacheTests
     }
 
     [Fact]
-    public void CachedDecoderLayersMatchAndRotaryContinuesPositions()
+    public void CachedDecoderLayersMatchTheFullForward()
     {
         DeepSharp.Random.Seed(1);
         var dec = new TransformerDecoder(new TransformerDecoderLayer(8, 2, 16, 0.0, batchFirst: true), 2);
-        foreach (var layer in Enumerable.Range(0, 2).Select(i => dec[i])) layer.SelfAttn.Rotary = new RotaryEmbedding(4);
         dec.Eval();
         var tgt = Tensor.Randn([2, 6, 8]); var memory = Tensor.Randn([2, 4, 8]);
         var full = dec.Forward(tgt, memory, tgtIsCausal: true);
@@ -97,18 +96,19 @@ public class KeyValueCacheTests
         var mem = Tensor.Randn([1, 3, 8], requiresGrad: true);
         var q = Tensor.Randn([1, 2, 8]);
         var memoryCache = new MemoryKeyValueCache();
-        mha.Forward(q, mem, mem, needWeights: false, memoryCache: memoryCache).Output.Sum().Backward();
+        IncrementalAttention.CrossAttention(mha, q, mem, mem, memoryCache).Sum().Backward();
         Assert.Null(memoryCache.Keys);
         Assert.NotNull(mem.Grad);
-        Assert.Throws<ArgumentException>(() => mha.Forward(q, q, q, memoryCache: memoryCache));
+        using (Autograd.NoGrad())
+            Assert.Contains("another sequence", Assert.Throws<ArgumentException>(() => IncrementalAttention.CrossAttention(mha, q, q, q, memoryCache)).Message);
         // separate key and value projections (kdim, vdim) and distinct key and value tensors
         var sep = new MultiheadAttention(8, 2, kdim: 4, vdim: 6, batchFirst: true);
         var k = Tensor.Randn([1, 3, 4]); var v = Tensor.Randn([1, 3, 6]);
         using (Autograd.NoGrad())
         {
             var expected = sep.Forward(q, k, v, needWeights: false).Output;
-            var first = sep.Forward(q, k, v, needWeights: false, memoryCache: memoryCache).Output;
-            var second = sep.Forward(q, k, v, needWeights: false, memoryCache: memoryCache).Output;
+            var first = IncrementalAttention.CrossAttention(sep, q, k, v, memoryCache);
+            var second = IncrementalAttention.CrossAttention(sep, q, k, v, memoryCache);
             Assert.True(memoryCache.Holds(k, v));
             AssertClose(expected, first, 1e-6, 1e-6);
             AssertClose(expected, second, 1e-6, 1e-6);
@@ -127,7 +127,7 @@ public class KeyValueCacheTests
         for (int t = 0; t < 5; t++)
         {
             var xt = x.Narrow(1, t, 1);
-            parts.Add(m.Forward(xt, xt, xt, needWeights: false, isCausal: true, cache: cache).Output);
+            parts.Add(IncrementalAttention.SelfAttention(m, xt, cache, isCausal: true));
         }
         var stepped = Tensor.Cat(parts, 1);
         AssertClose(full, stepped, 1e-5, 1e-5);
@@ -144,11 +144,41 @@ public class KeyValueCacheTests
                 using (TensorScope.Begin())
                 {
                     var xt = xd.Narrow(1, t, 1);
-                    m.Forward(xt, xt, xt, needWeights: false, isCausal: true, cache: c2);
+                    IncrementalAttention.SelfAttention(m, xt, c2, isCausal: true);
                 }
             Assert.Equal(5, c2.Length);
             Assert.Equal(new[] { 1, 2, 5, 4 }, c2.Keys!.Shape);
         }
+    }
+
+    [Fact]
+    public void IncrementalSelfAttentionTakesEveryLayoutAndMasksOverAllKeys()
+    {
+        DeepSharp.Random.Seed(6);
+        var m = new MultiheadAttention(8, 2);                                        // (L, N, E)
+        m.Eval();
+        var x = Tensor.Randn([6, 2, 8]);
+        var ignored = new bool[2 * 6];
+        ignored[1 * 6 + 1] = true;                                                    // batch entry 1 ignores key 1
+        var padding = Tensor.FromArray(ignored, 2, 6);
+        using (Autograd.NoGrad())
+        {
+            var full = m.Forward(x, x, x, padding, needWeights: false, isCausal: true).Output;
+            var cache = new LayerKeyValueCache();
+            var prompt = IncrementalAttention.SelfAttention(m, x.Narrow(0, 0, 4), cache, keyPaddingMask: padding.Narrow(1, 0, 4), isCausal: true);
+            AssertClose(full.Narrow(0, 0, 4), prompt, 1e-5, 1e-5);
+            for (int t = 4; t < 6; t++)                                               // masks cover the P + 1 keys
+                AssertClose(full.Narrow(0, t, 1), IncrementalAttention.SelfAttention(m, x.Narrow(0, t, 1), cache,
+                    attnMask: Tensor.Zeros(1, t + 1), keyPaddingMask: padding.Narrow(1, 0, t + 1), isCausal: true), 1e-5, 1e-5);
+            // unbatched (S, E)
+            var u = x.Select(1, 0);
+            var uFull = m.Forward(u, u, u, needWeights: false, isCausal: true).Output;
+            var uc = new LayerKeyValueCache();
+            var parts = Enumerable.Range(0, 6).Select(t => IncrementalAttention.SelfAttention(m, u.Narrow(0, t, 1), uc, isCausal: true)).ToList();
+            AssertClose(uFull, Tensor.Cat(parts, 0), 1e-5, 1e-5);
+        }
+        Assert.Contains("addBiasKv", Assert.Throws<ArgumentException>(() =>
+            IncrementalAttention.SelfAttention(new MultiheadAttention(8, 2, addBiasKv: true), x, new LayerKeyValueCache())).Message);
     }
 
     [Fact]

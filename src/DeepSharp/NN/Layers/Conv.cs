@@ -94,7 +94,7 @@ public class Conv1d(int inChannels, int outChannels, int kernelSize, int stride 
 /// Causal depthwise convolution along time over channels-last sequences (N, T, F) (<see cref="F.CausalDepthwiseConv1d"/>):
 /// the parameters, initialisation and printout of nn.Conv1d(F, F, k, padding=k−1, groups=F) — weight (F, 1, k),
 /// bias (F) — applied without transposing the sequence and cropped to the causal outputs. Primer's multi-dconv-head
-/// attention puts one after the q/k/v projections (<see cref="MultiheadAttention.ProjectionConv"/>).
+/// attention puts one after the q/k/v projections (the GPT's CausalSelfAttention in DeepSharp.Text).
 /// </summary>
 public class CausalDepthwiseConv1d(int channels, int kernelSize, bool bias = false, DType dtype = DType.Float32)
     : ConvBase(channels, channels, [kernelSize], [1], [kernelSize - 1], [1], channels, bias, false, [0], dtype)

@@ -99,7 +99,7 @@ public class LearnedPositionalEmbedding : Embedding
 /// as in the original interleaved formulation), each pair rotated by angle p·θ^(−2i/d). Checkpoints from models using
 /// the interleaved convention (GPT-J, the original RoFormer) need their q/k projection rows permuted.
 /// The cos/sin tables are cached as non-persistent buffers ("cos_cached", "sin_cached"), grown on demand.
-/// Use it inside an attention block, or set <see cref="MultiheadAttention.Rotary"/>.
+/// Use it inside an attention block, after the query and key projections (as the GPT's CausalSelfAttention in DeepSharp.Text does).
 /// </summary>
 public class RotaryEmbedding : Module
 {

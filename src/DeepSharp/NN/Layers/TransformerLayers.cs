@@ -131,7 +131,9 @@ public class TransformerEncoderLayer : Module
     }
 
     Tensor SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask, bool isCausal, LayerKeyValueCache? cache) =>
-        Dropout1.Forward(SelfAttn.Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal, cache: cache).Output);
+        Dropout1.Forward(cache == null
+            ? SelfAttn.Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output
+            : IncrementalAttention.SelfAttention(SelfAttn, x, cache, mask, keyPaddingMask, isCausal));
 
     Tensor FeedForwardBlock(Tensor x) => Dropout2.Forward(Linear2.Forward(Dropout.Forward(Activation.Apply(Linear1.Forward(x)))));
 
@@ -140,10 +142,7 @@ public class TransformerEncoderLayer : Module
     {
         TransformerEncoderLayer copy;
         using (DeepSharp.Random.UseOnThisThread(new Generator(0)))
-        {
             copy = new TransformerEncoderLayer(DModel, NHead, DimFeedforward, DropoutP, Activation, LayerNormEps, BatchFirst, NormFirst, HasBias, Linear1.Weight.DType);
-            SelfAttn.CopyOptionsTo(copy.SelfAttn);
-        }
         TransformerCopy.CopyState(this, copy);
         return copy;
     }
@@ -252,11 +251,14 @@ public class TransformerDecoderLayer : Module
     }
 
     Tensor SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask, bool isCausal, LayerKeyValueCache? cache) =>
-        Dropout1.Forward(SelfAttn.Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal, cache: cache).Output);
+        Dropout1.Forward(cache == null
+            ? SelfAttn.Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output
+            : IncrementalAttention.SelfAttention(SelfAttn, x, cache, mask, keyPaddingMask, isCausal));
 
     Tensor CrossAttentionBlock(Tensor x, Tensor memory, Tensor? mask, Tensor? keyPaddingMask, bool isCausal, LayerKeyValueCache? cache) =>
-        Dropout2.Forward(MultiheadAttn.Forward(x, memory, memory, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal,
-                                               memoryCache: cache?.Memory).Output);
+        Dropout2.Forward(cache == null
+            ? MultiheadAttn.Forward(x, memory, memory, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output
+            : IncrementalAttention.CrossAttention(MultiheadAttn, x, memory, memory, cache.Memory, mask, keyPaddingMask, isCausal));
 
     Tensor FeedForwardBlock(Tensor x) => Dropout3.Forward(Linear2.Forward(Dropout.Forward(Activation.Apply(Linear1.Forward(x)))));
 
@@ -265,11 +267,7 @@ public class TransformerDecoderLayer : Module
     {
         TransformerDecoderLayer copy;
         using (DeepSharp.Random.UseOnThisThread(new Generator(0)))
-        {
             copy = new TransformerDecoderLayer(DModel, NHead, DimFeedforward, DropoutP, Activation, LayerNormEps, BatchFirst, NormFirst, HasBias, Linear1.Weight.DType);
-            SelfAttn.CopyOptionsTo(copy.SelfAttn);
-            MultiheadAttn.CopyOptionsTo(copy.MultiheadAttn);
-        }
         TransformerCopy.CopyState(this, copy);
         return copy;
     }
