@@ -4,10 +4,11 @@ using DeepSharp.Training.Metrics;
 namespace DeepSharp.Training;
 
 /// <summary>
-/// What a custom training step gets (the arguments of Lightning's training_step(batch, batch_idx) plus self.log,
-/// self.manual_backward and the optimizers): the batch, a place to log values, the metrics to update and, with manual
-/// optimization, the backward pass and optimizer steps that go through the trainer's divergence check and clipping.
-/// One context is reused for every batch.
+/// What a custom training step gets (the batch of Lightning's training_step(batch, batch_idx), with what self.log and
+/// self.manual_backward do there): the batch, a place to log values, the metrics to update and, with manual optimization,
+/// the backward pass and optimizer steps that go through the trainer's divergence check and clipping. The trainer
+/// (<see cref="Trainer"/>: its model, optimizers, <see cref="Trainer.GlobalStep"/>, epoch) is at hand. One context is
+/// reused for every batch.
 /// </summary>
 public sealed class StepContext
 {
