@@ -35,7 +35,7 @@ public partial class Trainer
 
     int EpochLength => batchesPerEpoch ?? stream?.PassLength ?? 0;
 
-    double CurrentLearningRate => Optimizer.ParamGroups[0].Lr ?? double.NaN;
+    double CurrentLearningRate => Optimizer.ParamGroups[0].Lr;
 
     bool StepsOrTimeSpent => Budget is { } b && (b.MaxSteps is long s && GlobalStep >= s || b.MaxSeconds is double t && TrainingSeconds >= t);
 

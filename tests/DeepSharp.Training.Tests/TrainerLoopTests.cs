@@ -104,7 +104,7 @@ public class TrainerLoopTests
         var perEpoch = new Recorder();
         byEpochs.Fit(data, epochs: 2, callbacks: [perEpoch]);
         AssertClose(Enumerable.Range(0, 10).Select(k => 0.1 * factor(k / 10.0)), perEpoch.Batches.Select(b => b["lr"]));
-        Assert.Equal(0.01, byEpochs.Optimizer.ParamGroups[0].Lr!.Value, 12);   // the end of the budget: minFactor
+        Assert.Equal(0.01, byEpochs.Optimizer.ParamGroups[0].Lr, 12);   // the end of the budget: minFactor
     }
 
     static void AssertClose(IEnumerable<double> expected, IEnumerable<double> actual)
@@ -127,7 +127,7 @@ public class TrainerLoopTests
         trainer.Fit(new DataLoader(Line(50), 10), epochs: 2, callbacks: [new CsvLogger(csv)]);
         Assert.Equal(0.1, trainer.History[0]["lr"], 12);
         Assert.Equal(0.05, trainer.History[1]["lr"], 12);                 // cos(π·5/10): the rate of the epoch's first step
-        Assert.Equal(0.0, trainer.Optimizer.ParamGroups[0].Lr!.Value, 12);
+        Assert.Equal(0.0, trainer.Optimizer.ParamGroups[0].Lr, 12);
         var last = File.ReadAllLines(csv)[^1].Split(',');
         Assert.Equal(0.05, double.Parse(last[^1], System.Globalization.CultureInfo.InvariantCulture), 12);
         File.Delete(csv);
