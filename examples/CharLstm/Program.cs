@@ -1,5 +1,5 @@
 // A character-level LSTM language model on Debian's fortunes corpus (apt-get install fortunes): a seeded 90/10 split
-// of the fortunes, training under a time and/or step budget, validation bits per character, and a few samples drawn by
+// of the fortunes, training by the Trainer under a time and/or step budget, validation bits per character, and a few samples drawn by
 // feeding the LSTM state one character at a time.
 // Run: dotnet run -c Release --project examples/CharLstm -- --seconds 300
 // Options: --seconds S  --steps N  --hidden H  --layers L  --embedding E  --block T  --batch B  --lr LR  --eval-windows W  --seed S
@@ -8,6 +8,8 @@ using DeepSharp.NN;
 using DeepSharp.Optim;
 using DeepSharp.Text;
 using DeepSharp.Text.Datasets;
+using DeepSharp.Training;
+using DeepSharp.Training.Callbacks;
 
 var options = CharLstm.Options.Parse(args);
 CharLstm.Run(options, Console.WriteLine);
@@ -113,7 +115,7 @@ public static class CharLstm
     }
 
     /// <summary>What a run measured.</summary>
-    public sealed record Report(LanguageModelFitResult Fit, LanguageModelEvaluation Validation, string[] Samples);
+    public sealed record Report(long Steps, double Seconds, LanguageModelEvaluation Validation, string[] Samples);
 
     /// <summary>Trains, evaluates and samples; writes progress to <paramref name="log"/>.</summary>
     public static Report Run(Options o, Action<string> log)
@@ -125,13 +127,17 @@ public static class CharLstm
         var model = new Model(tokenizer.VocabSize, o.Embedding, o.Hidden, o.Layers);
         var optimizer = new AdamW(model.Parameters(), lr: o.LearningRate, weightDecay: 0.01);
         var budget = new TrainingBudget { MaxSeconds = o.Seconds, MaxSteps = o.Steps };
-        log($"LSTM({o.Embedding}, {o.Hidden}, layers {o.Layers}), {model.Parameters().Sum(p => p.NumEl):N0} parameters; " +
-            $"batch {o.BatchSize} x {o.BlockSize}, budget {(o.Seconds is double s ? $"{s} s" : "")}{(o.Seconds != null && o.Steps != null ? " / " : "")}{(o.Steps is int n ? $"{n} steps" : "")}");
-        var fit = data.Fit(model, optimizer, o.BatchSize, budget, clipGradNorm: 1.0, learningRate: LanguageModelRun.WarmupCosine(),
-                           generator: new Generator(o.Seed), logEvery: 50, log: p => log(p.ToString()));
+        log($"LSTM({o.Embedding}, {o.Hidden}, layers {o.Layers}), {model.Parameters().Sum(p => p.NumEl):N0} parameters; batch {o.BatchSize} x {o.BlockSize}, budget {budget}");
+        // The Trainer: next-token loss, gradient norm clipped at 1, warm-up then cosine decay over the budget in force.
+        var trainer = new Trainer(model, optimizer, LanguageModelRun.NextTokenLoss, metrics: [], progress: new PlainProgress(TextWriter.Null))
+        {
+            ClipGradNorm = 1.0, StepSchedulerPerBatch = true,
+        };
+        trainer.Scheduler = ProgressLR.WarmupCosine(optimizer, () => trainer.BudgetUsed);
+        trainer.Fit(data.TrainLoader(o.BatchSize, new Generator(o.Seed)), validation: null, budget, [new StepLogger(50, log)]);
         var validation = data.Evaluate(model, batchSize: 64, maxWindows: o.EvalWindows);
         log($"validation: {validation.BitsPerCharacter:F3} bits per character (loss {validation.Loss:F4} nats) over {validation.Tokens:N0} characters, " +
-            $"after {fit.Steps} steps in {fit.Seconds:F0} s");
+            $"after {trainer.GlobalStep} steps in {trainer.TrainingSeconds:F0} s");
 
         model.Eval();
         var sampling = new SamplingOptions { Temperature = 0.8, TopK = 40 };
@@ -140,6 +146,6 @@ public static class CharLstm
         var samples = prompts.Select(prompt =>
             prompt + Generation.GenerateText(tokenizer, Stepper(model), prompt, maxNewTokens: 240, sampling, generator: generator)).ToArray();
         foreach (var sample in samples) log($"--- sample (temperature 0.8, top-k 40)\n{sample}");
-        return new Report(fit, validation, samples);
+        return new Report(trainer.GlobalStep, trainer.TrainingSeconds, validation, samples);
     }
 }

@@ -1,6 +1,6 @@
 // A character-level GPT on Debian's fortunes corpus (apt-get install fortunes), set up like examples/CharLstm:
 // the same seeded 90/10 split of the fortunes, the same time/step budget, AdamW with warm-up and cosine decay, and the
-// same validation bits per character (LanguageModelRun). Samples are drawn through the model's key/value cache.
+// same validation bits per character (LanguageModelRun), trained by the Trainer. Samples are drawn through the model's key/value cache.
 // With --compare-lstm it then trains the char-LSTM of examples/CharLstm (its defaults) under the same budget and
 // prints both results.
 // --model lstm trains only the LSTM (to run the two side by side as separate processes, e.g. with --threads 1 each).
@@ -16,6 +16,8 @@ using DeepSharp.Optim;
 using DeepSharp.Text;
 using DeepSharp.Text.Datasets;
 using DeepSharp.Text.Models;
+using DeepSharp.Training;
+using DeepSharp.Training.Callbacks;
 
 var (options, compareLstm) = GptFortunes.Options.Parse(args);
 if (options.Threads is int threads) KernelThreadPool.SetThreadCount(threads);
@@ -24,8 +26,8 @@ var gpt = GptFortunes.Run(options, Console.WriteLine);
 if (compareLstm)
 {
     var lstm = GptFortunes.RunLstm(options, Console.WriteLine);
-    Console.WriteLine($"equal budget: GPT {gpt.Validation.BitsPerCharacter:F3} bpc ({gpt.Fit.Steps} steps, {gpt.Fit.Seconds:F0} s), " +
-                      $"LSTM {lstm.Validation.BitsPerCharacter:F3} bpc ({lstm.Fit.Steps} steps, {lstm.Fit.Seconds:F0} s)");
+    Console.WriteLine($"equal budget: GPT {gpt.Validation.BitsPerCharacter:F3} bpc ({gpt.Steps} steps, {gpt.Seconds:F0} s), " +
+                      $"LSTM {lstm.Validation.BitsPerCharacter:F3} bpc ({lstm.Steps} steps, {lstm.Seconds:F0} s)");
 }
 
 /// <summary>The example's pieces, public so the test suite runs the same code.</summary>
@@ -117,8 +119,8 @@ public static class GptFortunes
         return LanguageModelRun.SplitDocuments(fortunes, CharTokenizer.FromCorpus(fortunes), blockSize, validationFraction: 0.1, seed: seed);
     }
 
-    /// <summary>What a run measured.</summary>
-    public sealed record Report(LanguageModelFitResult Fit, LanguageModelEvaluation Validation, string[] Samples);
+    /// <summary>What a run measured: optimizer steps, seconds of training, validation scores, samples.</summary>
+    public sealed record Report(long Steps, double Seconds, LanguageModelEvaluation Validation, string[] Samples);
 
     /// <summary>Trains the GPT, evaluates and samples; writes progress to <paramref name="log"/>.</summary>
     public static Report Run(Options o, Action<string> log)
@@ -148,13 +150,17 @@ public static class GptFortunes
     {
         var optimizer = new AdamW(model.Parameters(), lr: learningRate, betas: (0.9, beta2), weightDecay: 0.01);
         var budget = new TrainingBudget { MaxSeconds = o.Seconds, MaxSteps = o.Steps };
-        log($"batch {o.BatchSize} x {o.BlockSize}, lr {learningRate}, budget " +
-            string.Join(" / ", new[] { o.Seconds is double s ? $"{s} s" : null, o.Steps is int n ? $"{n} steps" : null }.OfType<string>()));
-        var fit = data.Fit(model, optimizer, o.BatchSize, budget, clipGradNorm: 1.0, learningRate: LanguageModelRun.WarmupCosine(),
-                           generator: new Generator(o.Seed), logEvery: 50, log: p => log(p.ToString()));
+        log($"batch {o.BatchSize} x {o.BlockSize}, lr {learningRate}, budget {budget}");
+        // The Trainer: next-token loss, gradient norm clipped at 1, warm-up then cosine decay over the budget in force.
+        var trainer = new Trainer(model, optimizer, LanguageModelRun.NextTokenLoss, metrics: [], progress: new PlainProgress(TextWriter.Null))
+        {
+            ClipGradNorm = 1.0, StepSchedulerPerBatch = true,
+        };
+        trainer.Scheduler = ProgressLR.WarmupCosine(optimizer, () => trainer.BudgetUsed);
+        trainer.Fit(data.TrainLoader(o.BatchSize, new Generator(o.Seed)), validation: null, budget, [new StepLogger(50, log)]);
         var validation = data.Evaluate(model, batchSize: 64, maxWindows: o.EvalWindows);
         log($"validation: {validation.BitsPerCharacter:F3} bits per character (loss {validation.Loss:F4} nats) over {validation.Tokens:N0} characters, " +
-            $"after {fit.Steps} steps in {fit.Seconds:F0} s");
+            $"after {trainer.GlobalStep} steps in {trainer.TrainingSeconds:F0} s");
 
         var sampling = new SamplingOptions { Temperature = 0.8, TopK = 40 };
         var generator = new Generator(o.Seed);
@@ -163,6 +169,6 @@ public static class GptFortunes
         var samples = prompts.Select(prompt =>
             prompt + Generation.GenerateText(data.Tokenizer, model.CreateStepper(), prompt, maxNewTokens: 240, sampling, generator: generator)).ToArray();
         foreach (var sample in samples) log($"--- sample (temperature 0.8, top-k 40)\n{sample}");
-        return new Report(fit, validation, samples);
+        return new Report(trainer.GlobalStep, trainer.TrainingSeconds, validation, samples);
     }
 }

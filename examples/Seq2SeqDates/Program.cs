@@ -156,7 +156,7 @@ public static class Seq2SeqDates
         var rng = new Generator(seed + 2);
         var model = new Model();
         var optimizer = new AdamW(model.Parameters(), lr: lr, weightDecay: 1e-4);
-        var schedule = LanguageModelRun.WarmupCosine(warmup: 0.03, minFactor: 0.05);
+        var schedule = WarmupCosineLR.Factor(warmup: 0.03, minFactor: 0.05);
         log($"{trainDates.Length} training dates, {testDates.Length} held-out dates; {model.Parameters().Sum(p => p.NumEl):N0} parameters");
         var clock = Stopwatch.StartNew();
         double running = 0;

@@ -33,6 +33,9 @@ public static class Progress
         return interactive ? new LiveProgress() : new PlainProgress(output ?? Console.Out);
     }
 
+    /// <summary>"3/10", or "3" when the number of epochs is not known (0: a time budget).</summary>
+    internal static string Epoch(int epoch, int epochs) => epochs > 0 ? $"{epoch}/{epochs}" : $"{epoch}";
+
     internal static string Format(IReadOnlyDictionary<string, double> metrics) =>
         string.Join("  ", metrics.Select(kv => $"{kv.Key} {kv.Value:F4}"));
 }
@@ -56,12 +59,12 @@ public sealed class PlainProgress(TextWriter output) : IProgressReporter
         if (batch < nextReport || batch == batches) return;
         nextReport += Math.Max(1, batches / 10);
         double eta = batch == 0 ? 0 : clock.Elapsed.TotalSeconds / batch * (batches - batch);
-        output.WriteLine($"epoch {epoch}/{epochs}  batch {batch}/{batches}  {Progress.Format(running)}  {examplesPerSecond:F0} ex/s  eta {eta:F0}s");
+        output.WriteLine($"epoch {Progress.Epoch(epoch, epochs)}  batch {batch}/{batches}  {Progress.Format(running)}  {examplesPerSecond:F0} ex/s  eta {eta:F0}s");
     }
 
     /// <inheritdoc/>
     public void EpochFinished(int epoch, IReadOnlyDictionary<string, double> metrics, TimeSpan elapsed) =>
-        output.WriteLine($"epoch {epoch}/{epochs}  {Progress.Format(metrics)}  ({elapsed.TotalSeconds:F1}s)");
+        output.WriteLine($"epoch {Progress.Epoch(epoch, epochs)}  {Progress.Format(metrics)}  ({elapsed.TotalSeconds:F1}s)");
 
     /// <inheritdoc/>
     public void Message(string text) => output.WriteLine(text);
@@ -89,7 +92,7 @@ public sealed class LiveProgress : IProgressReporter
         int width = 30, filled = batches == 0 ? width : (int)((long)width * batch / batches);
         double eta = batch == 0 ? 0 : clock.Elapsed.TotalSeconds / batch * (batches - batch);
         var bar = new string('━', filled) + new string('─', width - filled);
-        var line = $"\r[bold]epoch {epoch}/{epochs}[/] [green]{bar}[/] {batch}/{batches}  {Markup.Escape(Progress.Format(running))}  {examplesPerSecond:F0} ex/s  eta {eta:F0}s ";
+        var line = $"\r[bold]epoch {Progress.Epoch(epoch, epochs)}[/] [green]{bar}[/] {batch}/{batches}  {Markup.Escape(Progress.Format(running))}  {examplesPerSecond:F0} ex/s  eta {eta:F0}s ";
         AnsiConsole.Markup(line);
     }
 
@@ -97,7 +100,7 @@ public sealed class LiveProgress : IProgressReporter
     public void EpochFinished(int epoch, IReadOnlyDictionary<string, double> metrics, TimeSpan elapsed)
     {
         AnsiConsole.Markup("\r" + new string(' ', Math.Max(0, Console.WindowWidth - 1)) + "\r");
-        AnsiConsole.MarkupLine($"[bold]epoch {epoch}/{epochs}[/]  {Markup.Escape(Progress.Format(metrics))}  [grey]({elapsed.TotalSeconds:F1}s)[/]");
+        AnsiConsole.MarkupLine($"[bold]epoch {Progress.Epoch(epoch, epochs)}[/]  {Markup.Escape(Progress.Format(metrics))}  [grey]({elapsed.TotalSeconds:F1}s)[/]");
     }
 
     /// <inheritdoc/>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using DeepSharp.IO;
 using DeepSharp.NN;
 using DeepSharp.Optim;
 using DeepSharp.Training.Callbacks;
@@ -7,173 +5,197 @@ using DeepSharp.Training.Metrics;
 
 namespace DeepSharp.Training;
 
-/// <summary>
-/// The training loop (Keras's Model.fit / Lightning's Trainer): <see cref="Fit"/> trains for a number of epochs with
-/// validation, metrics, callbacks and a progress display; <see cref="Evaluate"/> and <see cref="Predict"/> run the model
-/// without gradients. Each steady-state step runs inside a <see cref="TensorScope"/>, so its temporaries are recycled and
-/// a step allocates next to nothing.
-/// </summary>
-public sealed class Trainer
+/// <summary>What the trainer does when a batch's loss (or the gradient norm) is NaN or infinite.</summary>
+public enum NonFiniteLossAction
 {
-    readonly Func<Tensor, Tensor, Tensor> lossFunction;
-    readonly List<IMetric> metrics;
+    /// <summary>Throw a <see cref="TrainingDivergedException"/> before the optimizer step, so the weights stay finite (the default).</summary>
+    Throw,
+    /// <summary>Skip the batch: no backward pass and no optimizer step for it; <see cref="Trainer.SkippedBatches"/> counts them.</summary>
+    SkipBatch,
+}
 
-    /// <summary>Creates a trainer for <paramref name="model"/> optimised by <paramref name="optimizer"/> on <paramref name="loss"/>(output, target).</summary>
+/// <summary>The loss or the gradient norm became NaN or infinite; thrown before the optimizer step, so the weights are those of <see cref="Step"/>.</summary>
+public sealed class TrainingDivergedException(string message, long step, double value) : InvalidOperationException(message)
+{
+    /// <summary>The optimizer steps completed: the weights are those after this step.</summary>
+    public long Step { get; } = step;
+    /// <summary>The non-finite value (NaN, +∞ or −∞).</summary>
+    public double Value { get; } = value;
+}
+
+/// <summary>
+/// The training loop, the only one (Keras's Model.fit / Lightning's Trainer): <see cref="Fit(IEnumerable{Tensor[]}, IEnumerable{Tensor[]}?, TrainingBudget, IEnumerable{ICallback}?)"/>
+/// trains under a budget of steps, epochs or seconds with validation, metrics, callbacks, LR schedulers (per batch or
+/// per epoch), gradient accumulation and clipping, a divergence check before each optimizer step, and checkpoints that
+/// resume bit for bit; <see cref="Evaluate"/> and <see cref="Predict"/> run the model without gradients. The step is
+/// loss(model(x), y) by default, or a custom one (a delegate or an override of <see cref="TrainingStep"/>) for models
+/// whose loss is not, with one optimizer or several. Each steady-state step runs inside a <see cref="TensorScope"/>, so
+/// its temporaries are recycled and a step allocates next to nothing. Files: Trainer.Fit.cs (the loop and the budget),
+/// Trainer.Step.cs (one batch), Trainer.Checkpoint.cs (save and resume).
+/// </summary>
+public partial class Trainer
+{
+    readonly Func<Tensor, Tensor>? forward;            // the default step's model call: the one place the trainer calls the model
+    readonly Func<Tensor, Tensor, Tensor>? lossFunction;
+    readonly Func<StepContext, Tensor?>? customStep;
+    readonly List<IMetric> metrics;
+    readonly Optimizer[] optimizers;
+
+    /// <summary>Creates a trainer for <paramref name="model"/> optimised by <paramref name="optimizer"/> on <paramref name="loss"/>(model(input), target).</summary>
     public Trainer(Module model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, IEnumerable<IMetric>? metrics = null, IProgressReporter? progress = null)
+        : this(model, [optimizer], progress, metrics ?? [new Accuracy()])
     {
-        Model = model; Optimizer = optimizer; lossFunction = loss;
-        this.metrics = metrics?.ToList() ?? [new Accuracy()];
+        ArgumentNullException.ThrowIfNull(loss);
+        lossFunction = loss;
+        forward = model.Call;
+    }
+
+    /// <summary>
+    /// Creates a trainer whose step is <paramref name="step"/> (Lightning's training_step): it gets the batch in a
+    /// <see cref="StepContext"/> and returns the loss; the trainer does the backward pass, clipping and optimizer step
+    /// (or, with <see cref="AutomaticOptimization"/> off, the step does them itself). Returning null skips the batch.
+    /// </summary>
+    public Trainer(Module model, Optimizer optimizer, Func<StepContext, Tensor?> step, IEnumerable<IMetric>? metrics = null, IProgressReporter? progress = null)
+        : this(model, [optimizer], step, metrics, progress) { }
+
+    /// <summary>
+    /// Creates a trainer with several optimizers and a custom <paramref name="step"/>: with <see cref="AutomaticOptimization"/>
+    /// (the default) every optimizer steps after each backward pass; without it the step takes its own steps through
+    /// <see cref="StepContext.Backward"/> and <see cref="StepContext.Step"/> (a GAN's alternating updates).
+    /// </summary>
+    public Trainer(Module model, IEnumerable<Optimizer> optimizers, Func<StepContext, Tensor?> step, IEnumerable<IMetric>? metrics = null, IProgressReporter? progress = null)
+        : this(model, optimizers, progress, metrics ?? [])
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        customStep = step;
+    }
+
+    /// <summary>For a subclass that overrides <see cref="TrainingStep"/> (Keras's train_step override).</summary>
+    protected Trainer(Module model, IEnumerable<Optimizer> optimizers, IProgressReporter? progress = null, IEnumerable<IMetric>? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(optimizers);
+        this.optimizers = optimizers.ToArray();
+        if (this.optimizers.Length == 0 || this.optimizers.Any(o => o is null))
+            throw new ArgumentException($"Trainer: give at least one optimizer and no null ones (got {this.optimizers.Length})", nameof(optimizers));
+        Model = model;
+        this.metrics = metrics?.ToList() ?? [];
         Progress = progress ?? Training.Progress.ForConsole();
+        context = new StepContext(this);
     }
 
     /// <summary>The model being trained.</summary>
     public Module Model { get; }
-    /// <summary>The optimizer.</summary>
-    public Optimizer Optimizer { get; }
-    /// <summary>An LR scheduler stepped after every batch (OneCycleLR, warm-up) or every epoch (StepLR ...), see <see cref="StepSchedulerPerBatch"/>.</summary>
+    /// <summary>The (first) optimizer.</summary>
+    public Optimizer Optimizer => optimizers[0];
+    /// <summary>Every optimizer, in the order given (Lightning's trainer.optimizers).</summary>
+    public IReadOnlyList<Optimizer> Optimizers => optimizers;
+    /// <summary>An LR scheduler stepped after every optimizer step (OneCycleLR, <see cref="ProgressLR"/>) or every epoch (StepLR ...), see <see cref="StepSchedulerPerBatch"/>.</summary>
     public LRScheduler? Scheduler { get; set; }
-    /// <summary>Step <see cref="Scheduler"/> after each batch (true) or each epoch (false, the default).</summary>
+    /// <summary>Step <see cref="Scheduler"/> after each optimizer step (true) or each epoch (false, the default) (Lightning's interval "step"/"epoch").</summary>
     public bool StepSchedulerPerBatch { get; set; }
     /// <summary>When set, gradients are scaled so that their global L2 norm is at most this value before each optimizer
     /// step (torch.nn.utils.clip_grad_norm_; Lightning's gradient_clip_val). Null (the default) leaves them alone.</summary>
     public double? ClipGradNorm { get; set; }
+    /// <summary>When set, every gradient element is clamped to [−value, value] before each optimizer step
+    /// (torch.nn.utils.clip_grad_value_; Lightning's gradient_clip_algorithm="value"). Applied before <see cref="ClipGradNorm"/>.</summary>
+    public double? ClipGradValue { get; set; }
+    /// <summary>
+    /// Micro-batches whose gradients are summed before one optimizer step (Lightning's accumulate_grad_batches; default 1):
+    /// each micro-batch's loss is scaled by 1/K, so K batches of B act like one batch of K·B for a mean loss. An epoch's
+    /// last, shorter window is stepped too. Budgets, schedulers and <see cref="GlobalStep"/> count optimizer steps.
+    /// </summary>
+    public int AccumulateGradBatches
+    {
+        get => accumulateGradBatches;
+        set => accumulateGradBatches = value >= 1 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), $"Trainer.AccumulateGradBatches must be at least 1, got {value}");
+    }
+    int accumulateGradBatches = 1;
+    /// <summary>
+    /// Whether the trainer runs backward and the optimizer steps after the step returns the loss (true, the default), or the
+    /// step does them itself through <see cref="StepContext.Backward"/> and <see cref="StepContext.Step"/> (Lightning's
+    /// automatic_optimization = False, for GANs and other alternating updates; then <see cref="GlobalStep"/> counts batches).
+    /// </summary>
+    public bool AutomaticOptimization { get; set; } = true;
+    /// <summary>What to do when a loss or gradient norm is NaN or ±∞; checked before the optimizer step (Keras's TerminateOnNaN).</summary>
+    public NonFiniteLossAction OnNonFiniteLoss { get; set; }
+    /// <summary>
+    /// Batches per epoch, drawn from an endless stream of passes over the training data: an epoch ends after this many
+    /// batches and the next one carries on where it stopped, starting a new pass when one runs out (Keras's steps_per_epoch
+    /// over a repeated dataset). Null (the default): an epoch is one pass over the data.
+    /// </summary>
+    public int? BatchesPerEpoch
+    {
+        get => batchesPerEpoch;
+        set => batchesPerEpoch = value is null or >= 1 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), $"Trainer.BatchesPerEpoch must be at least 1, got {value}");
+    }
+    int? batchesPerEpoch;
     /// <summary>Where progress goes.</summary>
     public IProgressReporter Progress { get; set; }
     /// <summary>The metrics computed on training and validation data.</summary>
     public IReadOnlyList<IMetric> Metrics => metrics;
-    /// <summary>The last completed epoch (1-based; 0 before training).</summary>
+    /// <summary>Completed epochs (0 before training; an epoch cut short by the budget or a stop is not complete).</summary>
     public int Epoch { get; private set; }
-    /// <summary>Optimizer steps taken so far.</summary>
+    /// <summary>Optimizer steps taken so far (batches, with manual optimization) (Lightning's global_step).</summary>
     public long GlobalStep { get; private set; }
-    /// <summary>Set by a callback (early stopping) to end <see cref="Fit"/> after the current epoch.</summary>
+    /// <summary>Batches skipped because their loss was not finite (<see cref="NonFiniteLossAction.SkipBatch"/>).</summary>
+    public long SkippedBatches { get; private set; }
+    /// <summary>Set by a callback to end <see cref="Fit(IEnumerable{Tensor[]}, IEnumerable{Tensor[]}?, TrainingBudget, IEnumerable{ICallback}?)"/>:
+    /// after the current batch when set during a batch, after the epoch when set at its end (early stopping).</summary>
     public bool StopTraining { get; set; }
-    /// <summary>Per-epoch logs of the last <see cref="Fit"/>: "loss", "acc", "val_loss", "val_acc", "lr", ...</summary>
+    /// <summary>Per-epoch logs: "loss", metrics, values the step logged, "val_…", and "lr" (the learning rate in force at the epoch's start).</summary>
     public List<Dictionary<string, double>> History { get; } = new();
 
-    /// <summary>
-    /// Trains until epoch <paramref name="epochs"/> (continuing from <see cref="Epoch"/> after a resumed checkpoint).
-    /// Batches are (input, target) tensor pairs, e.g. from a <c>DataLoader</c>.
-    /// </summary>
-    public List<Dictionary<string, double>> Fit(IEnumerable<Tensor[]> train, IEnumerable<Tensor[]>? validation = null, int epochs = 1,
-        IEnumerable<ICallback>? callbacks = null)
-    {
-        var cbs = callbacks?.ToList() ?? [];
-        StopTraining = false;
-        foreach (var cb in cbs) cb.OnTrainBegin(this);
-        int batchesPerEpoch = train is System.Collections.ICollection c ? c.Count : train is Data.DataLoader dl ? dl.Count : 0;
-        var lossMean = new MeanValue();
-        while (Epoch < epochs && !StopTraining)
-        {
-            int epoch = Epoch + 1;
-            foreach (var cb in cbs) cb.OnEpochBegin(this, epoch);
-            Model.Train();
-            lossMean.Reset();
-            foreach (var m in metrics) m.Reset();
-            Progress.EpochStarted(epoch, epochs, batchesPerEpoch);
-            var clock = Stopwatch.StartNew();
-            long examples = 0;
-            int batch = 0;
-            var running = new Dictionary<string, double>();
-            foreach (var pair in train)
-            {
-                var (x, y) = Unpack(pair);
-                double lossValue = TrainStep(x, y);
-                lossMean.Add(lossValue, x.Shape[0]);
-                examples += x.Shape[0];
-                batch++;
-                if (Scheduler != null && StepSchedulerPerBatch) Scheduler.Step();
-                running["loss"] = lossMean.Compute();
-                foreach (var m in metrics) running[m.Name] = m.Compute();
-                Progress.BatchFinished(batch, running, examples / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
-                foreach (var cb in cbs) cb.OnBatchEnd(this, batch, lossValue);
-            }
-            var logs = new Dictionary<string, double> { ["loss"] = lossMean.Compute() };
-            foreach (var m in metrics) logs[m.Name] = m.Compute();
-            if (validation != null)
-                foreach (var (k, v) in Evaluate(validation)) logs["val_" + k] = v;
-            logs["lr"] = Optimizer.ParamGroups[0].Lr;
-            if (Scheduler != null && !StepSchedulerPerBatch) Scheduler.Step();
-            Epoch = epoch;
-            History.Add(logs);
-            Progress.EpochFinished(epoch, logs, clock.Elapsed);
-            foreach (var cb in cbs) cb.OnEpochEnd(this, epoch, logs);
-        }
-        foreach (var cb in cbs) cb.OnTrainEnd(this);
-        return History;
-    }
+    /// <summary>The predictions for one input batch: the default step's model call (kept in one place).</summary>
+    Tensor Forward(Tensor input) => (forward ?? throw new InvalidOperationException(
+        "Trainer: this trainer has a custom step, so it does not know how to call the model on an input; call the model yourself")).Invoke(input);
 
-    static (Tensor X, Tensor Y) Unpack(Tensor[] batch) => batch.Length >= 2 ? (batch[0], batch[1])
-        : throw new ArgumentException($"Trainer: each batch must hold (input, target) tensors, got {batch.Length} tensor(s)");
-
-    /// <summary>One optimisation step on a batch; returns the loss. Steps after the first run inside a <see cref="TensorScope"/>.</summary>
-    public double TrainStep(Tensor x, Tensor y)
-    {
-        // The first step creates gradients and optimizer state normally; later ones recycle their temporaries.
-        using var scope = GlobalStep == 0 ? null : TensorScope.Begin();
-        Optimizer.ZeroGrad(setToNone: GlobalStep == 0);
-        var output = Model.Call(x);
-        var loss = lossFunction(output, y);
-        if (loss.NumEl != 1) throw new InvalidOperationException($"Trainer: the loss must be a scalar, got shape ({string.Join(", ", loss.Shape)}); use a mean or sum reduction");
-        loss.Backward();
-        if (ClipGradNorm is double maxNorm) GradClip.ClipGradNorm(Optimizer.Parameters(), maxNorm);
-        Optimizer.Step();
-        GlobalStep++;
-        double value = loss.Item();
-        if (double.IsNaN(value)) throw new InvalidOperationException($"Trainer: the loss became NaN at step {GlobalStep}; lower the learning rate or check the data");
-        foreach (var m in metrics) m.Update(output, y);
-        return value;
-    }
-
-    /// <summary>Loss and metrics over <paramref name="data"/> in eval mode without gradients (Keras's evaluate).</summary>
+    /// <summary>Loss and metrics over <paramref name="data"/> in eval mode without gradients (Keras's evaluate), through <see cref="ValidationStep"/>.</summary>
     public Dictionary<string, double> Evaluate(IEnumerable<Tensor[]> data)
     {
+        ArgumentNullException.ThrowIfNull(data);
         bool wasTraining = Model.IsTraining;
         Model.Eval();
         var lossMean = new MeanValue();
-        var evalMetrics = metrics.Select(m => m).ToList();
-        foreach (var m in evalMetrics) m.Reset();
-        using (Autograd.NoGrad())
-            foreach (var pair in data)
-            {
-                var (x, y) = Unpack(pair);
-                using var scope = TensorScope.Begin();
-                var output = Model.Call(x);
-                lossMean.Add(lossFunction(output, y).Item(), x.Shape[0]);
-                foreach (var m in evalMetrics) m.Update(output, y);
-            }
-        Model.Train(wasTraining);
+        var logged = new Dictionary<string, MeanValue>();
+        foreach (var m in metrics) m.Reset();
+        try
+        {
+            using (Autograd.NoGrad())
+                foreach (var batch in data)
+                {
+                    using var scope = TensorScope.Begin();
+                    context.Begin(batch, evaluating: true);
+                    var loss = ValidationStep(context);
+                    long weight = context.BatchSize;
+                    if (loss != null) lossMean.Add(CheckScalar(loss).Item(), weight);
+                    context.Commit(metrics, logged, weight);
+                }
+        }
+        finally { Model.Train(wasTraining); }
         var result = new Dictionary<string, double> { ["loss"] = lossMean.Compute() };
-        foreach (var m in evalMetrics) result[m.Name] = m.Compute();
+        foreach (var m in metrics) result[m.Name] = m.Compute();
+        foreach (var (name, mean) in logged) result[name] = mean.Compute();
         return result;
     }
 
     /// <summary>Model outputs for every batch's input, concatenated along dim 0 (Keras's predict).</summary>
     public Tensor Predict(IEnumerable<Tensor[]> data)
     {
+        ArgumentNullException.ThrowIfNull(data);
         bool wasTraining = Model.IsTraining;
         Model.Eval();
         var outputs = new List<Tensor>();
-        using (Autograd.NoGrad())
-            foreach (var batch in data) outputs.Add(Model.Call(batch[0]));
-        Model.Train(wasTraining);
+        try
+        {
+            using (Autograd.NoGrad())
+                foreach (var batch in data) outputs.Add(Forward(batch[0]));
+        }
+        finally { Model.Train(wasTraining); }
         return Tensor.Cat(outputs.ToArray(), 0);
     }
 
-    /// <summary>Saves model, optimizer, scheduler, epoch, step and RNG state in one file, atomically.</summary>
-    public void SaveCheckpoint(string path)
-    {
-        var optimizerState = Optimizer.StateDict();
-        Checkpoint.Save(path, Model.StateDict(), optimizerState.Tensors, optimizerState.Scalars, Scheduler?.StateDict(), Epoch, GlobalStep);
-    }
-
-    /// <summary>Restores everything <see cref="SaveCheckpoint"/> wrote, so a following <see cref="Fit"/> continues the same run.</summary>
-    public void LoadCheckpoint(string path)
-    {
-        var ckpt = Checkpoint.Load(path);
-        Model.LoadStateDict(ckpt.Model);
-        Optimizer.LoadStateDict(new OptimizerState { Tensors = ckpt.OptimizerState, Scalars = ckpt.OptimizerScalars });
-        if (Scheduler != null && ckpt.SchedulerState.Count > 0) Scheduler.LoadStateDict(ckpt.SchedulerState);
-        Epoch = (int)ckpt.Epoch; GlobalStep = ckpt.Step;
-        ckpt.RestoreRngState();
-    }
+    static Tensor CheckScalar(Tensor loss) => loss.NumEl == 1 ? loss
+        : throw new InvalidOperationException($"Trainer: the loss must be a scalar, got shape ({string.Join(", ", loss.Shape)}); use a mean or sum reduction");
 }

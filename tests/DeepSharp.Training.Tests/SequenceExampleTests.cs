@@ -16,8 +16,8 @@ public class SequenceExampleTests(ITestOutputHelper output)
         var report = CharLstm.Run(options, lines.Add);
         // Uniform over ~113 characters is 6.8 bits; the unigram (character frequency) model of the corpus is ~4.8 bits
         // (CharLstmUnigramBaselineIsAboutFiveBits). 250 small steps (about 2 s) already learn bigram-like structure.
-        output.WriteLine($"validation bpc {report.Validation.BitsPerCharacter:F3}, {report.Fit.Seconds:F1} s");
-        Assert.Equal(250, report.Fit.Steps);
+        output.WriteLine($"validation bpc {report.Validation.BitsPerCharacter:F3}, {report.Seconds:F1} s");
+        Assert.Equal(250, report.Steps);
         Assert.True(report.Validation.BitsPerCharacter < 3.4, $"bpc {report.Validation.BitsPerCharacter:F3}");
         Assert.Equal(3, report.Samples.Length);
         Assert.All(report.Samples, s => Assert.True(s.Length > 200));

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -15,9 +14,9 @@ using DeepSharp.Training.Callbacks;
 namespace DeepSharp.Cli.Commands;
 
 /// <summary>
-/// `deepsharp train --dataset text:PATH|fortunes --model gpt|lstm`: trains a language model with the
-/// <see cref="Trainer"/> (its progress display, gradient clipping, per-batch learning-rate schedule) on the data split and
-/// budget of <see cref="LanguageModelRun"/>, reports validation bits per character, prints a sample and saves
+/// `deepsharp train --dataset text:PATH|fortunes --model gpt|lstm`: parses the arguments, then trains a language model
+/// with the <see cref="Trainer"/> (its budget, progress display, gradient clipping, warm-up and cosine schedule over the
+/// budget) on the data split of <see cref="LanguageModelRun"/>, reports validation bits per character, prints a sample and saves
 /// DIR/model.safetensors (weights, kind and configuration in the metadata), DIR/tokenizer.json and DIR/config.json.
 /// </summary>
 public static class TextTrainCommand
@@ -151,54 +150,31 @@ public static class TextTrainCommand
             : new LstmLanguageModel(new LstmLanguageModelConfig(tokenizer.VocabSize, embedding, width, layers, dropout));
         var optimizer = new AdamW(model.Parameters(), lr, weightDecay: 0.01);
 
-        // Budget: rounds of at most one epoch (one pass over the training tokens) between validations.
+        // Budget: epochs of at most one pass's worth of steps (as many windows as the text has tokens), a validation after each.
         int stepsPerEpoch = (int)Math.Max(1, run.Train.Tokens.Length / ((long)batchSize * context));
         int? totalSteps = steps ?? (epochs is int epochCount ? (int)Math.Min(int.MaxValue, (long)epochCount * stepsPerEpoch) : seconds == null ? stepsPerEpoch : null);
-        int perRound = Math.Min(stepsPerEpoch, totalSteps ?? stepsPerEpoch);
+        int perEpoch = Math.Min(stepsPerEpoch, totalSteps ?? stepsPerEpoch);
         var budget = new TrainingBudget { MaxSteps = totalSteps, MaxSeconds = seconds };
-        var batches = new BudgetedBatches(new DataLoader(run.Train, batchSize, shuffle: true, dropLast: run.Train.Count >= batchSize, generator: new Generator(seed)),
-                                          perRound, budget);
         output.WriteLine($"model {modelName}: {model.ParameterCount():N0} parameters, {model.ConfigJson()}");
-        output.WriteLine($"AdamW lr {lr.ToString(CultureInfo.InvariantCulture)}; batch {batchSize} x {context}; budget " +
-                         string.Join(" / ", new[] { totalSteps is int n ? $"{n} steps" : null, seconds is double s ? $"{s.ToString(CultureInfo.InvariantCulture)} s" : null }.OfType<string>()) +
-                         $" in rounds of {perRound} steps; seed {seed}; {threads} threads");
+        output.WriteLine($"AdamW lr {lr.ToString(CultureInfo.InvariantCulture)}; batch {batchSize} x {context}; budget {budget} " +
+                         $"in epochs of {perEpoch} steps; seed {seed}; {threads} threads");
 
-        int vocab = tokenizer.VocabSize;
-        var trainer = new Trainer(model, optimizer, (logits, y) => F.CrossEntropy(logits.Reshape(-1, vocab), y.Reshape(-1)), metrics: [],
+        var trainer = new Trainer(model, optimizer, LanguageModelRun.NextTokenLoss, metrics: [],
                                   progress: Training.Progress.ForConsole(output == Console.Out ? null : output))
         {
-            ClipGradNorm = 1.0,
-            Scheduler = new BudgetLR(optimizer, () => budget.Used(batches.Steps, batches.Seconds), LanguageModelRun.WarmupCosine()),
-            StepSchedulerPerBatch = true,
+            ClipGradNorm = 1.0, StepSchedulerPerBatch = true, BatchesPerEpoch = perEpoch,
         };
+        trainer.Scheduler = ProgressLR.WarmupCosine(optimizer, () => trainer.BudgetUsed);
         Directory.CreateDirectory(outDir);
         var csvPath = Path.Combine(outDir, "history.csv");
         if (File.Exists(csvPath)) File.Delete(csvPath);
         var validationWindows = Enumerable.Range(0, Math.Min(run.Validation.Count, evalWindows ?? int.MaxValue)).ToArray();
         var validation = new DataLoader(new Subset<Tensor[]>(run.Validation, validationWindows), 64);
-        var callbacks = new ICallback[] { new CsvLogger(csvPath), new StopWhenBudgetSpent(batches) };
-        if (totalSteps is int t)
-        {
-            int rounds = (t + perRound - 1) / perRound;
-            trainer.Fit(batches, rounds > 1 ? validation : null, rounds, callbacks);
-        }
-        else
-        {
-            // A time budget alone: the number of rounds is estimated from the speed so far (the first round, which
-            // includes warm-up, gives a low estimate) and raised until the time is up.
-            int rounds = 1;
-            while (!batches.Exhausted)
-            {
-                int before = batches.Steps;
-                trainer.Fit(batches, validation, rounds, callbacks);
-                if (batches.Steps == before) break;
-                double perRoundSeconds = batches.Seconds / trainer.Epoch;
-                rounds = trainer.Epoch + Math.Max(1, (int)Math.Ceiling((seconds!.Value - batches.Seconds) / perRoundSeconds));
-            }
-        }
+        bool severalEpochs = totalSteps is not int t || t > perEpoch;
+        trainer.Fit(run.TrainLoader(batchSize, new Generator(seed)), severalEpochs ? validation : null, budget, [new CsvLogger(csvPath)]);
 
         var result = run.Evaluate(model, batchSize: 64, maxWindows: evalWindows);
-        output.WriteLine($"trained {batches.Steps} steps in {batches.Seconds:F1}s ({batches.Steps * (long)batchSize * context / Math.Max(batches.Seconds, 1e-9):F0} tokens/s)");
+        output.WriteLine($"trained {trainer.GlobalStep} steps in {trainer.TrainingSeconds:F1}s ({trainer.GlobalStep * batchSize * context / Math.Max(trainer.TrainingSeconds, 1e-9):F0} tokens/s)");
         if (tokenizerName == "bpe")
             output.WriteLine($"validation loss: {F4(result.Loss)} nats per token (perplexity {Math.Exp(result.Loss).ToString("F2", CultureInfo.InvariantCulture)}), " +
                              $"{F4(result.BitsPerToken)} bits per token");
@@ -209,7 +185,7 @@ public static class TextTrainCommand
         {
             ["deepsharp.dataset"] = datasetName, ["deepsharp.tokenizer"] = tokenizerName,
             ["validation_bits_per_character"] = F4(result.BitsPerCharacter), ["validation_loss"] = F4(result.Loss),
-            ["steps"] = batches.Steps.ToString(CultureInfo.InvariantCulture), ["seconds"] = batches.Seconds.ToString("F1", CultureInfo.InvariantCulture),
+            ["steps"] = trainer.GlobalStep.ToString(CultureInfo.InvariantCulture), ["seconds"] = trainer.TrainingSeconds.ToString("F1", CultureInfo.InvariantCulture),
         };
         model.Save(modelPath, metadata);
         tokenizer.Save(Path.Combine(outDir, "tokenizer.json"));
@@ -229,65 +205,4 @@ public static class TextTrainCommand
     }
 
     static string F4(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
-
-    /// <summary>
-    /// Training batches for the <see cref="Trainer"/>: each enumeration is one round of up to <see cref="Count"/> batches
-    /// drawn from an endless stream of shuffled passes over the training windows, ending early when the budget is
-    /// spent. It counts steps and training time (the clock stops between rounds, so validation is not counted).
-    /// </summary>
-    sealed class BudgetedBatches(DataLoader loader, int perRound, TrainingBudget budget) : IEnumerable<Tensor[]>, ICollection
-    {
-        IEnumerator<Tensor[]>? stream;
-        readonly Stopwatch clock = new();
-
-        public int Steps { get; private set; }
-        public double Seconds => clock.Elapsed.TotalSeconds;
-        public bool Exhausted => budget.Used(Steps, Seconds) >= 1;
-        public int Count => perRound;
-
-        public IEnumerator<Tensor[]> GetEnumerator()
-        {
-            clock.Start();
-            try
-            {
-                for (int i = 0; i < perRound && !Exhausted; i++)
-                {
-                    stream ??= loader.GetEnumerator();
-                    if (!stream.MoveNext()) { stream = loader.GetEnumerator(); stream.MoveNext(); }
-                    Steps++;                       // counted before the step, so the scheduler after it sees the step done
-                    yield return stream.Current;   // the Trainer takes one step on it before asking for the next
-                }
-            }
-            finally { clock.Stop(); }
-        }
-
-        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-        bool ICollection.IsSynchronized => false;
-        object ICollection.SyncRoot => this;
-        void ICollection.CopyTo(Array array, int index) { foreach (var batch in this) array.SetValue(batch, index++); }
-    }
-
-    /// <summary>Ends <see cref="Trainer.Fit"/> after the round in which the budget ran out.</summary>
-    sealed class StopWhenBudgetSpent(BudgetedBatches batches) : ICallback
-    {
-        public void OnEpochEnd(Trainer trainer, int epoch, IReadOnlyDictionary<string, double> logs)
-        {
-            if (batches.Exhausted) trainer.StopTraining = true;
-        }
-    }
-
-    /// <summary>Learning rate = initial rate × factor(fraction of the budget used), stepped after every batch.</summary>
-    sealed class BudgetLR : LRScheduler
-    {
-        readonly Func<double> used;
-        readonly Func<double, double> factor;
-
-        public BudgetLR(Optimizer optimizer, Func<double> used, Func<double, double> factor) : base(optimizer)
-        {
-            this.used = used; this.factor = factor;
-            InitialStep();
-        }
-
-        protected override double ComputeLr(int groupIndex, ParamGroup group) => BaseLrs[groupIndex] * factor(used());
-    }
 }

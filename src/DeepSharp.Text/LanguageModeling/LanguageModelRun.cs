@@ -1,58 +1,8 @@
-using System.Diagnostics;
 using DeepSharp.Data;
 using DeepSharp.NN;
-using DeepSharp.Optim;
 using DeepSharp.Text.Datasets;
 
 namespace DeepSharp.Text;
-
-/// <summary>
-/// How long a training run may go: a number of optimizer steps, a wall-clock time, or both (whichever ends first).
-/// A step budget repeats exactly; a time budget is what makes two models comparable on one machine.
-/// (nanoGPT's <c>max_iters</c>; Lightning's <c>Trainer(max_steps=, max_time=)</c>.)
-/// </summary>
-public sealed record TrainingBudget
-{
-    /// <summary>Most optimizer steps to take; null for no step limit.</summary>
-    public int? MaxSteps { get; init; }
-
-    /// <summary>Most seconds of training (evaluation excluded); null for no time limit.</summary>
-    public double? MaxSeconds { get; init; }
-
-    /// <summary>A budget of <paramref name="steps"/> optimizer steps.</summary>
-    public static TrainingBudget Steps(int steps) => new() { MaxSteps = steps };
-
-    /// <summary>A budget of <paramref name="seconds"/> seconds of training.</summary>
-    public static TrainingBudget Seconds(double seconds) => new() { MaxSeconds = seconds };
-
-    /// <summary>The fraction of the budget used after <paramref name="steps"/> steps and <paramref name="seconds"/> seconds
-    /// (the larger of the two fractions, 0 to 1).</summary>
-    public double Used(int steps, double seconds) =>
-        Math.Clamp(Math.Max(MaxSteps is int s ? (double)steps / s : 0, MaxSeconds is double t ? seconds / t : 0), 0, 1);
-
-    internal void Validate()
-    {
-        if (MaxSteps is null && MaxSeconds is null)
-            throw new ArgumentException("TrainingBudget: set MaxSteps, MaxSeconds or both", "budget");
-        if (MaxSteps is < 1) throw new ArgumentOutOfRangeException("budget", $"TrainingBudget: MaxSteps must be at least 1, got {MaxSteps}");
-        if (MaxSeconds is double t && !(t > 0)) throw new ArgumentOutOfRangeException("budget", $"TrainingBudget: MaxSeconds must be positive, got {t}");
-    }
-}
-
-/// <summary>What <see cref="LanguageModelRun.Fit(Func{Tensor, Tensor}, Optimizer, int, TrainingBudget, double?, Func{double, double}?, Generator?, int, Action{LanguageModelProgress}?)"/> did.</summary>
-/// <param name="Steps">Optimizer steps taken.</param>
-/// <param name="Seconds">Training time in seconds.</param>
-/// <param name="Tokens">Target tokens trained on (steps × batch × block size).</param>
-/// <param name="TrainLoss">Mean training loss (nats per token) over the last logging interval.</param>
-public sealed record LanguageModelFitResult(int Steps, double Seconds, long Tokens, double TrainLoss);
-
-/// <summary>A progress line of a training run: step, time, running training loss, learning rate, throughput.</summary>
-public sealed record LanguageModelProgress(int Step, double Seconds, double TrainLoss, double LearningRate, double TokensPerSecond)
-{
-    /// <inheritdoc/>
-    public override string ToString() =>
-        $"step {Step,6}  {Seconds,7:F1}s  loss {TrainLoss:F4}  ({TrainLoss / Math.Log(2):F3} bits/token)  lr {LearningRate:G3}  {TokensPerSecond:F0} tok/s";
-}
 
 /// <summary>The result of <see cref="LanguageModelRun.Evaluate(Func{Tensor, Tensor}, int, int?)"/>.</summary>
 /// <param name="Loss">Mean cross-entropy per predicted token, in nats.</param>
@@ -69,20 +19,20 @@ public sealed record LanguageModelEvaluation(double Loss, long Tokens, long Char
 }
 
 /// <summary>
-/// One language-modelling setup shared by the example models (the char-level LSTM, a GPT), so that they train on the
-/// same data, under the same kind of budget, and are scored by the same validation bits-per-character. A model is any
-/// function from (B, T) int64 token ids to (B, T, V) logits, so it can be an LSTM, a Transformer or a lookup table.
+/// One language-modelling setup shared by the example models (the char-level LSTM, a GPT) and <c>deepsharp train</c>, so
+/// that they train on the same data and are scored by the same validation bits-per-character. A model is any function
+/// from (B, T) int64 token ids to (B, T, V) logits, so it can be an LSTM, a Transformer or a lookup table. Training is
+/// the Trainer's (DeepSharp.Training): this class holds the data and the scoring only.
 /// <list type="bullet">
 /// <item>Data: documents are split into training and validation sets by a seeded shuffle
-/// (<see cref="SplitDocuments"/>), each set joined with a separator and tokenized once.</item>
-/// <item>Training (<see cref="Fit(Func{Tensor, Tensor}, Optimizer, int, TrainingBudget, double?, Func{double, double}?, Generator?, int, Action{LanguageModelProgress}?)"/>):
-/// random windows of the training stream (every offset is a window, shuffled by a seeded data loader), mean
-/// next-token cross-entropy, optional gradient-norm clipping and learning-rate schedule, until the budget ends.</item>
+/// (<see cref="SplitDocuments"/>), each set joined with a separator and tokenized once; <see cref="TrainLoader"/> gives
+/// random windows of the training stream (every offset is a window, shuffled by a seeded data loader) and
+/// <see cref="NextTokenLoss"/> the mean next-token cross-entropy to train them on.</item>
 /// <item>Evaluation (<see cref="Evaluate(Func{Tensor, Tensor}, int, int?)"/>): the validation stream cut into
 /// non-overlapping windows, each scored from a fresh start (no state carried between windows, as nanoGPT's
 /// <c>estimate_loss</c>), mean cross-entropy over every position.</item>
 /// </list>
-/// PyTorch has no such class; it is the data/loop/eval part of nanoGPT's train.py (and of char-rnn) as a reusable object.
+/// PyTorch has no such class; it is the data and evaluation part of nanoGPT's train.py (and of char-rnn) as a reusable object.
 /// </summary>
 public sealed class LanguageModelRun
 {
@@ -142,85 +92,23 @@ public sealed class LanguageModelRun
     public TextWindowDataset Validation { get; }
 
     /// <summary>
-    /// Trains <paramref name="model"/> ((B, T) ids → (B, T, V) logits) with <paramref name="optimizer"/> on batches of
-    /// <paramref name="batchSize"/> random training windows until <paramref name="budget"/> is used. With
-    /// <paramref name="clipGradNorm"/> gradients are clipped to that global norm; with <paramref name="learningRate"/> each
-    /// group's learning rate is its initial one times learningRate(fraction of the budget used), e.g.
-    /// <see cref="WarmupCosine"/>. Batches are drawn with <paramref name="generator"/> (or the global one).
-    /// <paramref name="log"/> gets a line every <paramref name="logEvery"/> steps and at the end.
+    /// Batches of <paramref name="batchSize"/> random training windows, (ids (B, T), next ids (B, T)), reshuffled every
+    /// pass by <paramref name="generator"/> (or the global generator); a last short batch is dropped unless it is the only one.
     /// </summary>
-    public LanguageModelFitResult Fit(Func<Tensor, Tensor> model, Optimizer optimizer, int batchSize, TrainingBudget budget,
-                                      double? clipGradNorm = 1.0, Func<double, double>? learningRate = null, Generator? generator = null,
-                                      int logEvery = 100, Action<LanguageModelProgress>? log = null)
+    public DataLoader TrainLoader(int batchSize, Generator? generator = null)
     {
-        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(budget);
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"LanguageModelRun.Fit: batchSize must be at least 1, got {batchSize}");
-        if (logEvery < 1) throw new ArgumentOutOfRangeException(nameof(logEvery), $"LanguageModelRun.Fit: logEvery must be at least 1, got {logEvery}");
-        budget.Validate();
-        var baseRates = optimizer.ParamGroups.Select(g => g.Lr).ToArray();
-        var loader = new DataLoader(Train, batchSize, shuffle: true, dropLast: Train.Count >= batchSize, generator: generator);
-        var clock = Stopwatch.StartNew();
-        int step = 0;
-        double intervalLoss = 0, lastLoss = double.NaN;
-        int intervalSteps = 0;
-        long tokens = 0;
-        bool done = false;
-        while (!done)
-            foreach (var batch in loader)
-            {
-                double used = budget.Used(step, clock.Elapsed.TotalSeconds);
-                if (used >= 1) { done = true; break; }
-                if (learningRate != null)
-                    for (int g = 0; g < baseRates.Length; g++) optimizer.ParamGroups[g].Lr = baseRates[g] * learningRate(used);
-                double loss = TrainStep(model, optimizer, batch[0], batch[1], clipGradNorm, step);
-                step++;
-                tokens += batch[1].NumEl;
-                intervalLoss += loss; intervalSteps++;
-                if (step % logEvery == 0)
-                {
-                    lastLoss = intervalLoss / intervalSteps;
-                    log?.Invoke(Progress(step, clock.Elapsed.TotalSeconds, lastLoss, optimizer, tokens));
-                    intervalLoss = 0; intervalSteps = 0;
-                }
-            }
-        if (intervalSteps > 0)
-        {
-            lastLoss = intervalLoss / intervalSteps;
-            log?.Invoke(Progress(step, clock.Elapsed.TotalSeconds, lastLoss, optimizer, tokens));
-        }
-        return new LanguageModelFitResult(step, clock.Elapsed.TotalSeconds, tokens, lastLoss);
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"LanguageModelRun.TrainLoader: batchSize must be at least 1, got {batchSize}");
+        return new DataLoader(Train, batchSize, shuffle: true, dropLast: Train.Count >= batchSize, generator: generator);
     }
 
-    /// <summary>Like <see cref="Fit(Func{Tensor, Tensor}, Optimizer, int, TrainingBudget, double?, Func{double, double}?, Generator?, int, Action{LanguageModelProgress}?)"/>
-    /// for a module whose <c>Forward</c> returns the logits; it is put in training mode first.</summary>
-    public LanguageModelFitResult Fit(Module model, Optimizer optimizer, int batchSize, TrainingBudget budget,
-                                      double? clipGradNorm = 1.0, Func<double, double>? learningRate = null, Generator? generator = null,
-                                      int logEvery = 100, Action<LanguageModelProgress>? log = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        model.Train();
-        return Fit(model.Call, optimizer, batchSize, budget, clipGradNorm, learningRate, generator, logEvery, log);
-    }
+    /// <summary>
+    /// The mean next-token cross-entropy (nats per token) of <paramref name="logits"/> (B, T, V) against
+    /// <paramref name="targets"/> (B, T): F.cross_entropy(logits.view(-1, V), targets.view(-1)) as nanoGPT computes it;
+    /// the loss to give the Trainer.
+    /// </summary>
+    public static Tensor NextTokenLoss(Tensor logits, Tensor targets) => CheckedNextTokenLoss(logits, targets, "NextTokenLoss");
 
-    static LanguageModelProgress Progress(int step, double seconds, double loss, Optimizer optimizer, long tokens) =>
-        new(step, seconds, loss, optimizer.ParamGroups[0].Lr, tokens / Math.Max(seconds, 1e-9));
-
-    static double TrainStep(Func<Tensor, Tensor> model, Optimizer optimizer, Tensor x, Tensor y, double? clipGradNorm, int step)
-    {
-        // As the Trainer does: the first step creates gradients and optimizer state, later ones recycle their temporaries.
-        using var scope = step == 0 ? null : TensorScope.Begin();
-        optimizer.ZeroGrad(setToNone: step == 0);
-        var loss = NextTokenLoss(model(x), y, "Fit");
-        loss.Backward();
-        if (clipGradNorm is double maxNorm) GradClip.ClipGradNorm(optimizer.Parameters(), maxNorm);
-        optimizer.Step();
-        double value = loss.Item();
-        if (!double.IsFinite(value))
-            throw new InvalidOperationException($"LanguageModelRun.Fit: the loss became {value} at step {step + 1}; lower the learning rate or clip gradients");
-        return value;
-    }
-
-    static Tensor NextTokenLoss(Tensor logits, Tensor targets, string caller)
+    static Tensor CheckedNextTokenLoss(Tensor logits, Tensor targets, string caller)
     {
         if (logits.Rank != 3 || logits.Shape[0] != targets.Shape[0] || logits.Shape[1] != targets.Shape[1])
             throw new ArgumentException($"LanguageModelRun.{caller}: the model must map ids (B, T) = ({string.Join(", ", targets.Shape)}) to logits (B, T, V), " +
@@ -246,7 +134,7 @@ public sealed class LanguageModelRun
                 using var scope = TensorScope.Begin();
                 var indices = Enumerable.Range(start, Math.Min(batchSize, windows - start)).ToArray();
                 var batch = Validation.GetBatch(indices);
-                totalNats += NextTokenLoss(model(batch[0]), batch[1], "Evaluate").Item() * batch[1].NumEl;
+                totalNats += CheckedNextTokenLoss(model(batch[0]), batch[1], "Evaluate").Item() * batch[1].NumEl;
             }
         long tokens = (long)windows * BlockSize;
         // Targets are tokens 1 .. windows*T of the validation stream; count the characters they decode to.
@@ -263,21 +151,5 @@ public sealed class LanguageModelRun
         model.Eval();
         try { return Evaluate(model.Call, batchSize, maxWindows); }
         finally { model.Train(wasTraining); }
-    }
-
-    /// <summary>
-    /// A learning-rate factor for <c>Fit</c>: linear warm-up from 0 over the first <paramref name="warmup"/> of the budget,
-    /// then cosine decay to <paramref name="minFactor"/> at its end (nanoGPT's get_lr, in budget fractions).
-    /// </summary>
-    public static Func<double, double> WarmupCosine(double warmup = 0.02, double minFactor = 0.1)
-    {
-        if (!(warmup >= 0 && warmup < 1)) throw new ArgumentOutOfRangeException(nameof(warmup), $"WarmupCosine: warmup must be in [0, 1), got {warmup}");
-        if (!(minFactor >= 0 && minFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(minFactor), $"WarmupCosine: minFactor must be in [0, 1], got {minFactor}");
-        return used =>
-        {
-            if (used < warmup) return (used + 1e-3) / (warmup + 1e-3);
-            double decay = (used - warmup) / (1 - warmup);
-            return minFactor + (1 - minFactor) * 0.5 * (1 + Math.Cos(Math.PI * Math.Clamp(decay, 0, 1)));
-        };
     }
 }

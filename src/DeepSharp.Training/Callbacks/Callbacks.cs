@@ -3,15 +3,26 @@ using DeepSharp.IO;
 
 namespace DeepSharp.Training.Callbacks;
 
-/// <summary>Hooks into <see cref="Trainer.Fit"/> (keras.callbacks.Callback / Lightning's Callback). Override what you need.</summary>
+/// <summary>
+/// Hooks into <c>Trainer.Fit</c> (keras.callbacks.Callback / Lightning's Callback). Override what you need. A callback
+/// sees every batch and every epoch, and stops training by setting <see cref="Trainer.StopTraining"/> (after the current
+/// batch when set in a batch hook, after the epoch when set at its end).
+/// </summary>
 public interface ICallback
 {
     /// <summary>Before the first epoch.</summary>
     void OnTrainBegin(Trainer trainer) { }
     /// <summary>Before each epoch (1-based).</summary>
     void OnEpochBegin(Trainer trainer, int epoch) { }
-    /// <summary>After each training batch.</summary>
-    void OnBatchEnd(Trainer trainer, int batch, double loss) { }
+    /// <summary>Before each training batch (1-based within the epoch) (Lightning's on_train_batch_start).</summary>
+    void OnBatchBegin(Trainer trainer, int batch) { }
+    /// <summary>
+    /// After each training batch (Keras's on_train_batch_end), with its logs: "loss" (this batch's; NaN when it was
+    /// skipped), the values the step logged, the metrics so far this epoch, "lr" (the learning rate the batch was trained
+    /// with) and "examples_per_second" (this epoch's throughput). <see cref="Trainer.GlobalStep"/> tells which optimizer
+    /// step it was. The dictionary is reused: copy what you keep.
+    /// </summary>
+    void OnBatchEnd(Trainer trainer, int batch, IReadOnlyDictionary<string, double> logs) { }
     /// <summary>After each epoch with its logs ("loss", "acc", "val_loss", ...).</summary>
     void OnEpochEnd(Trainer trainer, int epoch, IReadOnlyDictionary<string, double> logs) { }
     /// <summary>After training ends.</summary>

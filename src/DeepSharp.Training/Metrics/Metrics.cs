@@ -223,4 +223,6 @@ public sealed class MeanValue(string name = "loss")
     public void Reset() { sum = 0; count = 0; }
     /// <summary>The weighted mean so far.</summary>
     public double Compute() => count == 0 ? double.NaN : sum / count;
+    /// <summary>The weighted sum and total weight, for a checkpoint of an unfinished epoch.</summary>
+    internal (double Sum, long Count) State { get => (sum, count); set => (sum, count) = value; }
 }

@@ -98,19 +98,32 @@ public class DataLoader<TItem, TBatch> : IEnumerable<TBatch>
     /// <summary>Number of batches per epoch (len(loader)).</summary>
     public int Count => BatchSampler.Count;
 
+    /// <summary>The generator that shuffles and seeds the batches, or null for the global one (DataLoader.generator).</summary>
+    public Generator? Generator => generator;
+
     /// <summary>Starts an epoch (iter(loader)): draws the epoch's indices and base seed, then yields batches in order.</summary>
-    public IEnumerator<TBatch> GetEnumerator()
+    public IEnumerator<TBatch> GetEnumerator() => GetEnumerator(startBatch: 0);
+
+    /// <summary>
+    /// Starts an epoch as <see cref="GetEnumerator()"/> does (the same random draws) but yields its batches from
+    /// <paramref name="startBatch"/> on without fetching the ones before: the batches are those the full epoch would give
+    /// from that point, so a run resumed in the middle of an epoch sees the same data (torchdata's StatefulDataLoader
+    /// resumes this way).
+    /// </summary>
+    public IEnumerator<TBatch> GetEnumerator(int startBatch)
     {
         var batches = BatchSampler.ToArray();
+        if (startBatch < 0 || startBatch > batches.Length)
+            throw new ArgumentOutOfRangeException(nameof(startBatch), $"DataLoader: startBatch must be in [0, {batches.Length}] (the batches of an epoch), got {startBatch}");
         long baseSeed = generator != null ? (long)generator.NextUInt64() : DeepSharp.Random.NextSeed();
-        return NumWorkers == 0 ? Serial(batches, baseSeed) : new ParallelEpoch(this, batches, baseSeed);
+        return NumWorkers == 0 ? Serial(batches, startBatch, baseSeed) : new ParallelEpoch(this, batches, startBatch, baseSeed);
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    IEnumerator<TBatch> Serial(int[][] batches, long baseSeed)
+    IEnumerator<TBatch> Serial(int[][] batches, int startBatch, long baseSeed)
     {
-        for (int k = 0; k < batches.Length; k++) yield return Fetch(batches, k, baseSeed, workerId: 0);
+        for (int k = startBatch; k < batches.Length; k++) yield return Fetch(batches, k, baseSeed, workerId: 0);
     }
 
     TBatch Fetch(int[][] batches, int k, long baseSeed, int workerId)
@@ -129,8 +142,8 @@ public class DataLoader<TItem, TBatch> : IEnumerable<TBatch>
     }
 
     /// <summary>
-    /// One epoch with background workers. Worker w fetches batches w, w + N, w + 2N, ... into its own bounded queue
-    /// (PrefetchFactor deep); the consumer takes batch k from queue k mod N, so order never depends on timing.
+    /// One epoch with background workers. Worker w fetches batches s + w, s + w + N, ... (s: the start batch) into its own
+    /// bounded queue (PrefetchFactor deep); the consumer takes batch k from queue (k − s) mod N, so order never depends on timing.
     /// </summary>
     sealed class ParallelEpoch : IEnumerator<TBatch>
     {
@@ -138,14 +151,15 @@ public class DataLoader<TItem, TBatch> : IEnumerable<TBatch>
 
         readonly BlockingCollection<Result>[] queues;
         readonly CancellationTokenSource cancellation = new();
-        readonly int batchCount;
+        readonly int batchCount, startBatch;
         int next;
         bool disposed;
 
-        public ParallelEpoch(DataLoader<TItem, TBatch> loader, int[][] batches, long baseSeed)
+        public ParallelEpoch(DataLoader<TItem, TBatch> loader, int[][] batches, int startBatch, long baseSeed)
         {
             batchCount = batches.Length;
-            int workers = Math.Min(loader.NumWorkers, Math.Max(1, batches.Length));
+            this.startBatch = next = startBatch;
+            int workers = Math.Min(loader.NumWorkers, Math.Max(1, batches.Length - startBatch));
             queues = new BlockingCollection<Result>[workers];
             for (int w = 0; w < workers; w++) queues[w] = new BlockingCollection<Result>(loader.PrefetchFactor);
             var token = cancellation.Token;
@@ -153,7 +167,7 @@ public class DataLoader<TItem, TBatch> : IEnumerable<TBatch>
             {
                 int workerId = w;
                 var workerQueues = queues;   // the thread must not capture `this`, so an abandoned epoch can be finalized
-                var thread = new Thread(() => Work(loader, batches, baseSeed, workerId, workers, workerQueues, token))
+                var thread = new Thread(() => Work(loader, batches, startBatch, baseSeed, workerId, workers, workerQueues, token))
                 {
                     IsBackground = true, Name = $"DataLoader worker {workerId}",
                 };
@@ -161,12 +175,12 @@ public class DataLoader<TItem, TBatch> : IEnumerable<TBatch>
             }
         }
 
-        static void Work(DataLoader<TItem, TBatch> loader, int[][] batches, long baseSeed, int workerId, int workers,
+        static void Work(DataLoader<TItem, TBatch> loader, int[][] batches, int startBatch, long baseSeed, int workerId, int workers,
                          BlockingCollection<Result>[] queues, CancellationToken token)
         {
             try
             {
-                for (int k = workerId; k < batches.Length && !token.IsCancellationRequested; k += workers)
+                for (int k = startBatch + workerId; k < batches.Length && !token.IsCancellationRequested; k += workers)
                 {
                     Result result;
                     try { result = new Result(loader.Fetch(batches, k, baseSeed, workerId), null); }
@@ -185,7 +199,7 @@ public class DataLoader<TItem, TBatch> : IEnumerable<TBatch>
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             if (next >= batchCount) { Current = default!; return false; }
-            var result = queues[next % queues.Length].Take();
+            var result = queues[(next - startBatch) % queues.Length].Take();
             next++;
             if (result.Error != null)
             {

@@ -25,6 +25,7 @@ public sealed class Checkpoint
     public const int FormatVersion = 1;
 
     const string UserPrefix = "meta.";
+    const string TrainerPrefix = "trainer.";
 
     /// <summary>The model's state dict (model.state_dict()), keyed like PyTorch ("fc1.weight").</summary>
     public Dictionary<string, Tensor> Model { get; init; } = new();
@@ -49,6 +50,13 @@ public sealed class Checkpoint
 
     /// <summary>Free-form string metadata (stored as "meta.&lt;key&gt;" entries of __metadata__).</summary>
     public Dictionary<string, string> Metadata { get; init; } = new();
+
+    /// <summary>
+    /// The training loop's own position, written and read by the Trainer (stored as "trainer.&lt;key&gt;" entries of
+    /// __metadata__): where it is in the data and the random states at the start of that pass, the training time, the
+    /// running loss of an unfinished epoch (Lightning's "loops" entry of a checkpoint).
+    /// </summary>
+    public Dictionary<string, string> TrainerState { get; init; } = new();
 
     /// <summary>
     /// Saves a checkpoint built from its parts (torch.save of a checkpoint dict). When <paramref name="captureRng"/> is
@@ -90,6 +98,7 @@ public sealed class Checkpoint
         };
         if (RngState != null) metadata["rng_state"] = Convert.ToBase64String(RngState);
         foreach (var (key, value) in Metadata) metadata[UserPrefix + key] = value;
+        foreach (var (key, value) in TrainerState) metadata[TrainerPrefix + key] = value;
         SafeTensors.Save(path, tensors, metadata);
     }
 
@@ -122,6 +131,7 @@ public sealed class Checkpoint
         }
         foreach (var (key, value) in metadata)
             if (key.StartsWith(UserPrefix, StringComparison.Ordinal)) checkpoint.Metadata[key[UserPrefix.Length..]] = value;
+            else if (key.StartsWith(TrainerPrefix, StringComparison.Ordinal)) checkpoint.TrainerState[key[TrainerPrefix.Length..]] = value;
         foreach (var (name, tensor) in tensors)
         {
             if (name.StartsWith(ModelPrefix, StringComparison.Ordinal)) checkpoint.Model[name[ModelPrefix.Length..]] = tensor;

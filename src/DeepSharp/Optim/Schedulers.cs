@@ -168,12 +168,33 @@ public sealed class WarmupCosineLR : LRScheduler
     protected override double ComputeLr(int groupIndex, ParamGroup group) => ClosedFormLr(groupIndex)!.Value;
 
     /// <inheritdoc/>
-    protected override double? ClosedFormLr(int groupIndex)
+    protected override double? ClosedFormLr(int groupIndex) =>
+        Curve(LastEpoch, warmupSteps, totalSteps, warmupStartFactor, minLr, BaseLrs[groupIndex]);
+
+    /// <summary>
+    /// The warm-up-then-cosine curve, the one place it is written: at <paramref name="t"/> &lt; <paramref name="warmup"/>
+    /// high·(s + (1 − s)·t / warmup); from warmup to <paramref name="total"/> a cosine from <paramref name="high"/> down to
+    /// <paramref name="low"/>; after total, low. t, warmup and total are in any one unit (steps, or fractions of a budget).
+    /// </summary>
+    static double Curve(double t, double warmup, double total, double startFactor, double low, double high)
     {
-        double baseLr = BaseLrs[groupIndex];
-        int e = LastEpoch;
-        if (e < warmupSteps) return baseLr * (warmupStartFactor + (1 - warmupStartFactor) * e / warmupSteps);
-        if (e >= totalSteps) return minLr;
-        return minLr + (baseLr - minLr) * (1 + Math.Cos(Math.PI * (e - warmupSteps) / (totalSteps - warmupSteps))) / 2;
+        if (t < warmup) return high * (startFactor + (1 - startFactor) * t / warmup);
+        if (t >= total) return low;
+        return low + (high - low) * (1 + Math.Cos(Math.PI * (t - warmup) / (total - warmup))) / 2;
+    }
+
+    /// <summary>
+    /// The same schedule as a factor of the initial learning rate over the fraction of a training budget used (0 to 1),
+    /// for <see cref="ProgressLR"/> and hand-written loops: linear warm-up over the first <paramref name="warmup"/> of the
+    /// budget, from 0.001 / (warmup + 0.001) (nanoGPT's (it + 1) / (warmup_iters + 1), in budget fractions, so the first
+    /// step is not wasted) up to 1, then cosine decay to <paramref name="minFactor"/> at the end of the budget (nanoGPT's
+    /// get_lr with min_lr = minFactor × lr).
+    /// </summary>
+    public static Func<double, double> Factor(double warmup = 0.02, double minFactor = 0.1)
+    {
+        if (!(warmup >= 0 && warmup < 1)) throw new ArgumentOutOfRangeException(nameof(warmup), warmup, "WarmupCosineLR.Factor: warmup must be in [0, 1)");
+        if (!(minFactor >= 0 && minFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(minFactor), minFactor, "WarmupCosineLR.Factor: minFactor must be in [0, 1]");
+        double startFactor = 1e-3 / (warmup + 1e-3);
+        return used => Curve(Math.Clamp(used, 0, 1), warmup, 1, startFactor, minFactor, 1);
     }
 }

@@ -86,6 +86,27 @@ public class DataLoaderTests
         }
     }
 
+    [Fact]
+    public void StartingAtABatchGivesTheRestOfTheSameEpoch()
+    {
+        // What a resumed run relies on: from the same generator state, GetEnumerator(k) yields batches k.. of the epoch
+        // GetEnumerator() would give, augmentations included, for any worker count, and leaves the generator alike.
+        var ds = Numbered(37).Map((item, g) => new[] { item[0].Add(Tensor.Scalar(g.NextSingle())), item[1] });
+        static List<float[]> Drain(IEnumerator<Tensor[]> e) { var r = new List<float[]>(); while (e.MoveNext()) r.Add([.. e.Current[0].ToArray<float>(), .. e.Current[1].ToArray<float>()]); return r; }
+        var full = new DataLoader(ds, batchSize: 5, shuffle: true, generator: new Generator(3));
+        var whole = Drain(full.GetEnumerator());
+        var after = full.Generator!.GetState();
+        foreach (int workers in new[] { 0, 3 })
+        {
+            var loader = new DataLoader(ds, batchSize: 5, shuffle: true, numWorkers: workers, generator: new Generator(3));
+            var rest = Drain(loader.GetEnumerator(startBatch: 6));
+            Assert.Equal(whole.Skip(6), rest);
+            Assert.Equal(after, loader.Generator!.GetState());
+            Assert.Empty(Drain(loader.GetEnumerator(loader.Count)));
+        }
+        Assert.Equal("startBatch", Assert.Throws<ArgumentOutOfRangeException>(() => full.GetEnumerator(9)).ParamName);
+    }
+
     sealed class Boom(string message) : Exception(message);
 
     [Fact]

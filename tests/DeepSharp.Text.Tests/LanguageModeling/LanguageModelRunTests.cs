@@ -1,6 +1,3 @@
-using DeepSharp.NN;
-using DeepSharp.Optim;
-
 namespace DeepSharp.Text.Tests.LanguageModeling;
 
 public class LanguageModelRunTests
@@ -57,60 +54,38 @@ public class LanguageModelRunTests
     }
 
     [Fact]
-    public void FitFollowsTheStepBudgetAndLearns()
+    public void TrainLoaderGivesShuffledWindowsAndTheirNextTokens()
     {
         var run = Run();
-        int vocab = run.Tokenizer.VocabSize;
-        DeepSharp.Random.Seed(0);
-        var bigram = new Embedding(vocab, vocab);   // logits of the next character given this one
-        var optimizer = new Adam(bigram.Parameters(), lr: 0.1);
-        var lines = new List<LanguageModelProgress>();
-        double before = run.Evaluate(bigram).BitsPerCharacter;
-        var fit = run.Fit(bigram, optimizer, batchSize: 8, TrainingBudget.Steps(60), learningRate: LanguageModelRun.WarmupCosine(0.1),
-                          generator: new Generator(0), logEvery: 25, log: lines.Add);
-        double after = run.Evaluate(bigram).BitsPerCharacter;
-        Assert.Equal(60, fit.Steps);
-        Assert.Equal(60L * 8 * 16, fit.Tokens);
-        Assert.Equal([25, 50, 60], lines.Select(l => l.Step));
-        Assert.True(after < 0.6 * before, $"bpc {before:F3} -> {after:F3}");
-        Assert.True(fit.TrainLoss < Math.Log(vocab) * 0.6);
-        // The schedule ended near its floor: 0.1 × minFactor (0.1).
-        Assert.InRange(optimizer.ParamGroups[0].Lr, 0.01, 0.0102);
-
-        // Same seeds, same run.
-        DeepSharp.Random.Seed(0);
-        var again = new Embedding(vocab, vocab);
-        run.Fit(again, new Adam(again.Parameters(), lr: 0.1), batchSize: 8, TrainingBudget.Steps(60),
-                learningRate: LanguageModelRun.WarmupCosine(0.1), generator: new Generator(0));
-        Assert.Equal(bigram.Weight.ToArray<float>(), again.Weight.ToArray<float>());
+        var loader = run.TrainLoader(batchSize: 8, new Generator(0));
+        var batch = loader.First();
+        Assert.Equal([8, 16], batch[0].Shape);
+        Assert.Equal(batch[0][.., 1..].ToArray<long>(), batch[1][.., ..^1].ToArray<long>());   // targets are the ids shifted by one
+        Assert.Equal(batch[0].ToArray<long>(), run.TrainLoader(8, new Generator(0)).First()[0].ToArray<long>());
+        Assert.Equal(run.Train.Count / 8, loader.Count);
     }
 
     [Fact]
-    public void TimeBudgetStopsTraining()
+    public void NextTokenLossIsTheMeanCrossEntropyPerToken()
     {
-        var run = Run();
-        int vocab = run.Tokenizer.VocabSize;
-        var bigram = new Embedding(vocab, vocab);
-        var fit = run.Fit(bigram, new Adam(bigram.Parameters()), batchSize: 4, TrainingBudget.Seconds(0.3));
-        Assert.True(fit.Steps > 0);
-        Assert.InRange(fit.Seconds, 0.3, 5);
+        int vocab = 5;
+        var targets = Tensor.FromArray(new long[] { 0, 1, 2, 3, 4, 0 }, 2, 3);
+        var uniform = LanguageModelRun.NextTokenLoss(Tensor.Zeros(2, 3, vocab), targets);
+        Assert.Equal(Math.Log(vocab), uniform.Item(), 5);
+        var wrongShape = Assert.Throws<ArgumentException>(() => LanguageModelRun.NextTokenLoss(Tensor.Zeros(2, vocab), targets));
+        Assert.Contains("(B, T, V)", wrongShape.Message);
     }
 
     [Fact]
     public void BadArgumentsAreNamed()
     {
         var run = Run();
-        var bigram = new Embedding(run.Tokenizer.VocabSize, run.Tokenizer.VocabSize);
-        var optimizer = new Adam(bigram.Parameters());
-        Assert.Equal("budget", Assert.Throws<ArgumentException>(() => run.Fit(bigram, optimizer, 4, new TrainingBudget())).ParamName);
-        Assert.Equal("budget", Assert.Throws<ArgumentOutOfRangeException>(() => run.Fit(bigram, optimizer, 4, TrainingBudget.Steps(0))).ParamName);
+        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => run.TrainLoader(0)).ParamName);
         var wrongShape = Assert.Throws<ArgumentException>(() => run.Evaluate(ids => Tensor.Zeros(ids.Shape[0], 3)));
         Assert.Contains("(B, T, V)", wrongShape.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => LanguageModelRun.SplitDocuments(Documents, run.Tokenizer, 16, validationFraction: 1));
         Assert.Throws<ArgumentException>(() => LanguageModelRun.SplitDocuments(Documents, run.Tokenizer, blockSize: 5000));
         var noNewline = CharTokenizer.FromCorpus(Documents);
         Assert.Equal("separator", Assert.Throws<ArgumentException>(() => LanguageModelRun.SplitDocuments(Documents, noNewline, 16)).ParamName);
-        Assert.Equal(0.1, LanguageModelRun.WarmupCosine(0, 0.1)(1.0), 12);
-        Assert.Equal(1.0, LanguageModelRun.WarmupCosine(0.2)(0.2), 12);
     }
 }
