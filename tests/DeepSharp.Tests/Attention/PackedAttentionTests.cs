@@ -1,3 +1,4 @@
+using DeepSharp.Kernels;
 using DeepSharp.NN;
 using static DeepSharp.Tests.TestUtil;
 
