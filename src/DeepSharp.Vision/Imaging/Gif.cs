@@ -41,7 +41,7 @@ public static class Gif
                 continue;
             }
             if (block != 0x2C) throw new InvalidDataException($"GIF: unknown block 0x{block:X2} at byte {pos - 1}");
-            return DecodeFrame(data, pos, screenW, screenH, globalTable, background, transparent);
+            return DecodeFrame(data, pos, screenW, screenH, globalTable, background, transparent, options ?? ImageDecodeOptions.Default);
         }
     }
 
@@ -71,13 +71,15 @@ public static class Gif
         }
     }
 
-    static Image DecodeFrame(ReadOnlySpan<byte> data, int pos, int screenW, int screenH, byte[]? globalTable, int background, int transparent)
+    static Image DecodeFrame(ReadOnlySpan<byte> data, int pos, int screenW, int screenH, byte[]? globalTable, int background, int transparent, ImageDecodeOptions options)
     {
         if (data.Length - pos < 9) throw new InvalidDataException("GIF: the file ends inside an image descriptor (truncated file)");
         int left = BinaryPrimitives.ReadUInt16LittleEndian(data[pos..]), top = BinaryPrimitives.ReadUInt16LittleEndian(data[(pos + 2)..]);
         int w = BinaryPrimitives.ReadUInt16LittleEndian(data[(pos + 4)..]), h = BinaryPrimitives.ReadUInt16LittleEndian(data[(pos + 6)..]);
         int flags = data[pos + 8];
         pos += 9;
+        if (w == 0 || h == 0) throw new InvalidDataException($"GIF: the first frame is {w}x{h}");
+        options.CheckSize("GIF frame", w, h);
         var table = (flags & 0x80) != 0 ? ReadColorTable(data, ref pos, flags & 7) : globalTable
             ?? throw new InvalidDataException("GIF: the image has neither a local nor a global colour table");
         if (pos >= data.Length) throw new InvalidDataException("GIF: the file ends before the image data (truncated file)");

@@ -28,6 +28,9 @@ internal sealed class JpegHuffmanTable
         for (int length = 1; length <= 16; length++)
         {
             int n = counts[length - 1];
+            // the codes of this length must fit in `length` bits, leaving the all-ones code unused (T.81 C.2)
+            if (code + n >= 1 << length)
+                throw new InvalidDataException($"JPEG: Huffman table overflows: {k + n} codes of up to {length} bits do not form a prefix code");
             valueOffset[length] = k - code;
             maxCode[length] = n > 0 ? code + n - 1 : -1;
             for (int i = 0; i < n; i++, k++, code++)
@@ -36,9 +39,6 @@ internal sealed class JpegHuffmanTable
                     int first = code << (LookupBits - length), span = 1 << (LookupBits - length);
                     for (int j = 0; j < span; j++) lookup[first + j] = (ushort)((length << 8) | symbols[k]);
                 }
-            // the codes of this length must fit in `length` bits, leaving the all-ones code unused (T.81 C.2)
-            if (code >= 1 << length)
-                throw new InvalidDataException($"JPEG: Huffman table overflows: {k} codes of up to {length} bits do not form a prefix code");
             code <<= 1;
         }
         if (k != symbols.Length) throw new InvalidDataException($"JPEG: Huffman table lists {symbols.Length} symbols for {k} codes");
