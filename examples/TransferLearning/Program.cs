@@ -3,12 +3,14 @@
 // sneaker, bag, ankle boot) that sees only 500 labelled images: fine-tuned end to end (backbone and head with their own
 // learning rates), or with the backbone frozen as a feature extractor; a model trained from scratch on the same 500
 // images is the baseline. All three are evaluated on the 5000 test images of classes 5-9. The comparison is repeated
-// with 100 labelled images (20 per class) from the same pretrained weights.
+// with 100 labelled images (20 per class) from the same pretrained weights. The labelled images of the new task arrive
+// the way a user's own pictures do: as JPEG files in a folder per class, read back with ImageFolderDataset.
 // Run: dotnet run -c Release --project examples/TransferLearning [-- --threads 2 --width 16 --per-class 100,20 ...]
 using DeepSharp;
 using DeepSharp.NN;
 using DeepSharp.Optim;
 using DeepSharp.Vision.Datasets;
+using DeepSharp.Vision.Imaging;
 using DeepSharp.Vision.Models;
 
 var options = TransferLearningExample.Options.Parse(args);
@@ -81,6 +83,33 @@ public static class TransferLearningExample
         return (data.Images.IndexSelect(0, index), data.Labels.IndexSelect(0, index) - firstClass);
     }
 
+    /// <summary>
+    /// Writes images (N, 1, H, W) in [0, 1] with labels <paramref name="y"/> as JPEG files (quality
+    /// <paramref name="quality"/>) into <paramref name="root"/>/&lt;label&gt;_&lt;class name&gt;/&lt;n&gt;.jpg, so the
+    /// folder names sort in label order.
+    /// </summary>
+    public static void WriteJpegFolder(string root, Tensor x, Tensor y, IReadOnlyList<string> classNames, int quality = 90)
+    {
+        var labels = y.ToArray<long>();
+        for (int i = 0; i < labels.Length; i++)
+        {
+            var folder = Path.Combine(root, $"{labels[i]}_{classNames[(int)labels[i]].Replace('/', '-').Replace(' ', '-')}");
+            Directory.CreateDirectory(folder);
+            Image.FromTensor(x.Select(0, i)).Save(Path.Combine(folder, $"{i:D5}.jpg"), quality);
+        }
+    }
+
+    /// <summary>
+    /// Reads a folder of class sub-folders with <see cref="ImageFolderDataset"/> (any format; grey, as the model takes one
+    /// channel) into one (N, 1, H, W) batch and its labels.
+    /// </summary>
+    public static (Tensor X, Tensor Y) ReadImageFolder(string root)
+    {
+        var folder = new ImageFolderDataset(root, loader: path => Image.Load(path).ToGrayscale().ToTensor());
+        var items = Enumerable.Range(0, folder.Count).Select(folder.Get).ToArray();
+        return (Tensor.Stack(items.Select(item => item[0]).ToArray()), Tensor.Stack(items.Select(item => item[1]).ToArray()));
+    }
+
     /// <summary>Mini-batch training with cross-entropy, shuffled each epoch, the learning rate on a per-batch cosine to 0.</summary>
     public static void Train(Module model, Optimizer optimizer, Tensor x, Tensor y, int epochs, int batchSize, Generator generator, bool frozenBackbone = false)
     {
@@ -142,8 +171,15 @@ public static class TransferLearningExample
         var targets = new List<TargetResult>();
         foreach (int perClass in o.PerClass)
         {
-            var (targetX, targetY) = Select(train, 5, 5, perClass: perClass);
+            // the new task's labelled images, as a user has them: JPEG files in a folder per class
+            var (pickedX, pickedY) = Select(train, 5, 5, perClass: perClass);
+            var folder = Path.Combine(Path.GetTempPath(), $"deepsharp-transfer-{Environment.ProcessId}-{perClass}");
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            WriteJpegFolder(folder, pickedX, pickedY, MnistDataset.FashionClasses[5..]);
+            var (targetX, targetY) = ReadImageFolder(folder);
+            Directory.Delete(folder, recursive: true);
             int n = targetX.Shape[0];
+            log.WriteLine($"{n} labelled images of classes 5-9 written as JPEG (quality 90) to a folder per class and read back with ImageFolderDataset");
             int epochs = (int)Math.Ceiling(o.TargetSteps / Math.Ceiling(n / (double)o.BatchSize));   // same steps for every size
 
             // 2. fine-tune everything on the target images: a fresh head, the backbone at a tenth of the head's rate

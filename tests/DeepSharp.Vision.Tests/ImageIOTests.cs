@@ -115,8 +115,8 @@ public class ImageIOTests
         var pgm = Path.Combine(dir, "x.pgm");
         rgb.Save(pgm);
         Assert.Equal(rgb.ToGrayscale().Samples, Image.Load(pgm).Samples);
-        var ex = Assert.Throws<ArgumentException>(() => rgb.Save(Path.Combine(dir, "x.jpg")));
-        Assert.Contains(".jpg", ex.Message);
+        var ex = Assert.Throws<ArgumentException>(() => rgb.Save(Path.Combine(dir, "x.tiff")));
+        Assert.Contains(".tiff", ex.Message);
         Assert.Throws<ArgumentException>(() => Netpbm.Encode(Image.Load(FixturePath("rgba8.png"))));
     }
 
@@ -206,7 +206,7 @@ public class ImageIOTests
             Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(1, 1, 16, 3, [0, 0, 0]))).Message);
         Assert.Contains("unknown colour type 5",
             Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(1, 1, 8, 5, [0, 0]))).Message);
-        Assert.Contains("not a PNG, PPM or PGM", Assert.Throws<InvalidDataException>(() => Image.Decode("GIF89a"u8)).Message);
+        Assert.Contains("not a JPEG, PNG, BMP, GIF, PPM or PGM", Assert.Throws<InvalidDataException>(() => Image.Decode("RIFF\0\0\0\0WEBP"u8)).Message);
     }
 
     [Fact]
@@ -216,10 +216,11 @@ public class ImageIOTests
             Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(2, 2, 8, 0, [0, 1, 2, 7, 3, 4]))).Message);
         Assert.Contains("ends after 4 of 6 bytes",
             Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(2, 2, 8, 0, [0, 1, 2, 0]))).Message);
-        // a header promising a huge image with little data fails on the data, without allocating the whole image
+        // a header promising a huge image (under ImageDecodeOptions.MaxPixels) with little data fails on the data, without
+        // allocating the whole image
         Assert.Contains("ends after 2 of",
-            Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(20000, 20000, 8, 0, [0, 1]))).Message);
-        Assert.Contains("cannot fit", Assert.Throws<InvalidDataException>(() => Netpbm.Decode("P6 20000 20000 255\n"u8)).Message);
+            Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(12000, 12000, 8, 0, [0, 1]))).Message);
+        Assert.Contains("cannot fit", Assert.Throws<InvalidDataException>(() => Netpbm.Decode("P6 12000 12000 255\n"u8)).Message);
         Assert.Contains("palette index 3 but the palette has 2 entries",
             Assert.Throws<InvalidDataException>(() => Png.Decode(BuildPng(1, 1, 8, 3, [0, 3], ("PLTE", [1, 2, 3, 4, 5, 6])))).Message);
         Assert.Contains("without a PLTE",

@@ -17,7 +17,8 @@ public static class EvaluateCommand
         var (tensors, metadata) = SafeTensors.LoadWithMetadata(path);
         if (!metadata.TryGetValue("deepsharp.model", out var name))
             throw new InvalidDataException($"{path} has no 'deepsharp.model' metadata; it was not written by 'deepsharp train'");
-        var data = ImageTraining.DatasetInfo(metadata.GetValueOrDefault("deepsharp.dataset", "fashion-mnist"));
+        var datasetName = metadata.GetValueOrDefault("deepsharp.dataset", "fashion-mnist");
+        var data = FolderImages.IsFolder(datasetName) ? FolderImages.FromMetadata(datasetName, metadata) : ImageTraining.DatasetInfo(datasetName);
         var model = ImageTraining.CreateModel(name, data);
         model.LoadStateDict(tensors);
         model.Eval();
@@ -36,7 +37,7 @@ public static class EvaluateCommand
         }
         Kernels.KernelThreadPool.SetThreadCount(p.Int("threads", Environment.ProcessorCount, 1, 1024));
         var (model, data) = LoadModel(p.Positionals[0]);
-        var (test, classes, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"));
+        var (test, classes, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), imageSize: data.Size);
         var confusion = new Training.Metrics.ConfusionMatrix(classes.Length);
         var trainer = new Trainer(model, new Optim.SGD(model.Parameters(), 0.0), F.CrossEntropy, [new Training.Metrics.Accuracy(), confusion]);
         var result = trainer.Evaluate(new DataLoader(test, 1000));
@@ -46,14 +47,17 @@ public static class EvaluateCommand
         return 0;
     }
 
-    /// <summary>`deepsharp predict MODEL IMAGE`: IMAGE is a 28×28 PGM file (a PNG/PPM/PGM of the dataset's size for CIFAR models), or test:N for the N-th test image.</summary>
+    /// <summary>
+    /// `deepsharp predict MODEL IMAGE`: IMAGE is a picture file (JPEG, PNG, BMP, GIF, PPM/PGM) or test:N for the N-th test
+    /// image. A picture of another size than the model's is resized (shorter side) and centre-cropped to it.
+    /// </summary>
     public static int Predict(string[] args, TextWriter output)
     {
         var p = new ArgParser("predict", args, ["data"]);
         if (p.Help || p.Positionals.Count != 2)
         {
-            if (!p.Help) throw new UsageException("deepsharp predict: give the model file and an image, e.g. 'deepsharp predict runs/cnn/model.safetensors test:0' or a 28x28 .pgm file.");
-            output.WriteLine("usage: deepsharp predict MODEL IMAGE [--data DIR]\n  IMAGE: a 28x28 grayscale PGM file (P2 or P5), or test:N for the N-th image of the test set.");
+            if (!p.Help) throw new UsageException("deepsharp predict: give the model file and an image, e.g. 'deepsharp predict runs/cnn/model.safetensors photo.jpg' or test:0.");
+            output.WriteLine("usage: deepsharp predict MODEL IMAGE [--data DIR]\n  IMAGE: a JPEG, PNG, BMP, GIF, PPM or PGM file (resized and centre-cropped to the model's size), or test:N for the N-th image of the test set.");
             return 0;
         }
         var (model, data) = LoadModel(p.Positionals[0]);
@@ -64,15 +68,14 @@ public static class EvaluateCommand
         if (image.StartsWith("test:"))
         {
             if (!int.TryParse(image[5..], out int index) || index < 0) throw new UsageException($"deepsharp predict: '{image}' is not test:N with N a non-negative number.");
-            var (test, testClasses, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"));
+            var (test, testClasses, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), imageSize: data.Size);
             if (index >= test.Count) throw new UsageException($"deepsharp predict: the test set has {test.Count} images; {index} is out of range.");
             var item = test.Get(index);
             x = item[0].Unsqueeze(0);
             classes = testClasses;
             truth = classes[(int)item[1].Item<long>()];
         }
-        else if (data.Channels == 1 && data.Size == 28) x = Pgm.Read(image).Reshape(1, 1, 28, 28);
-        else x = ReadImage(image, data);
+        else x = ReadImage(image, data, output);
         Tensor probabilities;
         using (Autograd.NoGrad()) probabilities = model.Call(x).Softmax(1);
         var probs = probabilities.ToArray<float>();
@@ -83,15 +86,24 @@ public static class EvaluateCommand
         return 0;
     }
 
-    /// <summary>A PNG, PPM or PGM file as a (1, C, H, W) batch in [0, 1] for a model of <paramref name="data"/>'s image shape.</summary>
-    static Tensor ReadImage(string path, ImageDatasetInfo data)
+    /// <summary>
+    /// A picture file as a (1, C, H, W) batch for a model of <paramref name="data"/>'s image shape: grey or RGB as the
+    /// model takes, resized (shorter side) and centre-cropped when its size differs; a folder model's evaluation transform
+    /// (resize, centre crop, ImageNet normalisation) is applied as in training.
+    /// </summary>
+    static Tensor ReadImage(string path, ImageDatasetInfo data, TextWriter output)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"image not found: {path}", path);
         var image = Vision.Imaging.Image.Load(path);
-        image = data.Channels == 3 ? image.ToRgb() : image.ToGrayscale();
+        if (FolderImages.IsFolder(data.Name))
+            return FolderImages.Transform(data.Size, train: false).Apply(image.ToRgb().ToTensor(), new Generator(0)).Unsqueeze(0);
+        var x = (data.Channels == 3 ? image.ToRgb() : image.ToGrayscale()).ToTensor();
         if (image.Height != data.Size || image.Width != data.Size)
-            throw new InvalidDataException($"{path}: the image is {image.Width}x{image.Height}; the model expects {data.Size}x{data.Size} ({data.Name})");
-        return image.ToTensor().Unsqueeze(0);
+        {
+            output.WriteLine($"resized {path} from {image.Width}x{image.Height} to {data.Size}x{data.Size} (shorter side, then centre crop)");
+            x = Vision.Transforms.TF.CenterCrop(Vision.Transforms.TF.Resize(x, data.Size), new NN.Size2(data.Size, data.Size));
+        }
+        return x.Unsqueeze(0);
     }
 }
 

@@ -35,30 +35,33 @@ public static class ImageTraining
     public static readonly string[] BuiltInModels = ["cnn", "mlp", "lenet"];
 
     /// <summary>The options and flags this file handles, for the argument parser.</summary>
-    public static readonly string[] Options = ["pretrained", "head-lr"];
+    public static readonly string[] Options = ["pretrained", "head-lr", "image-size"];
 
     /// <summary>The boolean flags this file handles.</summary>
     public static readonly string[] Flags = ["freeze-backbone"];
 
-    /// <summary>Names, classes and image shape of a dataset, without loading it.</summary>
-    public static ImageDatasetInfo DatasetInfo(string name) => name switch
+    /// <summary>
+    /// Names, classes and image shape of a dataset, without loading it; a `folder:PATH` dataset (<see cref="FolderImages"/>)
+    /// has 3 channels of <paramref name="imageSize"/> pixels square.
+    /// </summary>
+    public static ImageDatasetInfo DatasetInfo(string name, int imageSize = FolderImages.DefaultImageSize) => FolderImages.IsFolder(name) ? FolderImages.Info(name, imageSize) : name switch
     {
         "fashion-mnist" => new(name, MnistDataset.FashionClasses, 1, 28),
         "mnist" => new(name, MnistDataset.DigitClasses, 1, 28),
         "cifar10" => new(name, CifarClasses.Cifar10, 3, 32),
         "cifar100" => new(name, CifarClasses.Cifar100Fine, 3, 32),
-        _ => throw new UsageException($"deepsharp: unknown dataset '{name}'. Datasets: {string.Join(", ", DatasetNames)}."),
+        _ => throw new UsageException($"deepsharp: unknown dataset '{name}'. Datasets: {string.Join(", ", DatasetNames)}, folder:PATH."),
     };
 
     /// <summary>
     /// Loads both splits; <paramref name="limit"/> &gt; 0 keeps the first <paramref name="limit"/> training images and a sixth
     /// as many test images.
     /// </summary>
-    public static ImageData LoadData(string name, string? dataDir, bool download, int limit, TextWriter? log)
+    public static ImageData LoadData(string name, string? dataDir, bool download, int limit, TextWriter? log, int imageSize = FolderImages.DefaultImageSize)
     {
-        var (train, classes, source) = LoadSplit(name, train: true, dataDir, download, limit, log);
-        var (test, _, _) = LoadSplit(name, train: false, dataDir, download, limit > 0 ? Math.Max(1, limit / 6) : 0, log);
-        return new ImageData(DatasetInfo(name) with { Classes = classes }, train, test, source);
+        var (train, classes, source) = LoadSplit(name, train: true, dataDir, download, limit, log, imageSize);
+        var (test, _, _) = LoadSplit(name, train: false, dataDir, download, limit > 0 ? Math.Max(1, limit / 6) : 0, log, imageSize);
+        return new ImageData(DatasetInfo(name, imageSize) with { Classes = classes }, train, test, source);
     }
 
     /// <summary>
@@ -66,8 +69,9 @@ public static class ImageTraining
     /// names and the folder it was read from.
     /// </summary>
     public static (IDataset<Tensor[]> Items, string[] Classes, string Source) LoadSplit(string name, bool train, string? dataDir,
-        bool download = false, int limit = 0, TextWriter? log = null)
+        bool download = false, int limit = 0, TextWriter? log = null, int imageSize = FolderImages.DefaultImageSize)
     {
+        if (FolderImages.IsFolder(name)) return FolderImages.LoadSplit(name, train, imageSize, limit);
         DatasetInfo(name);   // a usage error for unknown names
         if (name is "fashion-mnist" or "mnist")
         {
@@ -87,9 +91,9 @@ public static class ImageTraining
     /// Checks a `--model` value against a dataset before anything is loaded: a built-in name or any model-zoo name, able to
     /// take that dataset's image size. Returns the name.
     /// </summary>
-    public static string CheckModelName(string name, string dataset)
+    public static string CheckModelName(string name, string dataset, int imageSize = FolderImages.DefaultImageSize)
     {
-        Resolve(name, DatasetInfo(dataset));
+        Resolve(name, DatasetInfo(dataset, imageSize));
         return name;
     }
 

@@ -15,7 +15,7 @@ namespace DeepSharp.Cli.Commands;
 public static class TrainCommand
 {
     const string Usage = """
-        usage: deepsharp train [--dataset fashion-mnist|mnist|cifar10|cifar100] [--model cnn|mlp|lenet|ZOO-NAME]
+        usage: deepsharp train [--dataset fashion-mnist|mnist|cifar10|cifar100|folder:PATH] [--image-size N] [--model cnn|mlp|lenet|ZOO-NAME]
                                [--epochs N] [--batch-size N] [--lr X] [--optimizer adam|adamw|sgd] [--seed N]
                                [--threads N] [--out DIR] [--data DIR] [--download] [--limit N] [--val-fraction X]
                                [--workers N] [--schedule cosine|none] [--pretrained FILE] [--freeze-backbone] [--head-lr X]
@@ -24,6 +24,8 @@ public static class TrainCommand
           lr 1e-3 (mlp 2e-3; sgd: 0.05 with momentum 0.9), seed 42, all cores, out runs/<model>, 10% of training data for validation,
           cosine decay of the learning rate to 0 over the run (stepped per batch).
           --model takes any model-zoo name too (resnet18, mobilenet_v2, vgg11_bn, ...) if it fits the image size.
+          folder:PATH trains on your own pictures (JPEG, PNG, BMP, GIF, PPM/PGM), one sub-folder per class (PATH/train and
+          PATH/val when present, else a sixth held out), cropped and resized to --image-size (default 64) pixels.
           Transfer learning: --pretrained FILE loads every tensor but the classifier head from a safetensors file (e.g. a
           model.safetensors of an earlier run of the same --model); --freeze-backbone then trains only the head;
           --head-lr X gives the head its own learning rate (the backbone keeps --lr).
@@ -39,8 +41,10 @@ public static class TrainCommand
         var p = new ArgParser("train", args, Options, ["download", .. ImageTraining.Flags]);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");
-        var datasetName = p.String("dataset", "fashion-mnist", ImageTraining.DatasetNames);
-        var modelName = ImageTraining.CheckModelName(p.String("model", "cnn"), datasetName);
+        var datasetName = p.OptionalString("dataset") is { } d && FolderImages.IsFolder(d) ? d
+            : p.String("dataset", "fashion-mnist", [.. ImageTraining.DatasetNames, "folder:PATH"]);
+        int imageSize = p.Int("image-size", FolderImages.DefaultImageSize, 8, 4096);
+        var modelName = ImageTraining.CheckModelName(p.String("model", "cnn"), datasetName, imageSize);
         int epochs = p.Int("epochs", 5, 1, 10_000);
         int batchSize = p.Int("batch-size", 128, 1, 65_536);
         var optimizerName = p.String("optimizer", "adam", "adam", "adamw", "sgd");
@@ -59,7 +63,7 @@ public static class TrainCommand
 
         KernelThreadPool.SetThreadCount(threads);
         DeepSharp.Random.Seed(seed);
-        var data = ImageTraining.LoadData(datasetName, p.OptionalString("data"), p.Flag("download"), limit, output);
+        var data = ImageTraining.LoadData(datasetName, p.OptionalString("data"), p.Flag("download"), limit, output, imageSize);
         output.WriteLine($"{datasetName}: {data.Train.Count} training and {data.Test.Count} test images from {data.Source}");
 
         var all = data.Train;
@@ -89,11 +93,13 @@ public static class TrainCommand
         trainer.Fit(trainLoader, valLoader, epochs, [new CsvLogger(csvPath)]);
         var test = trainer.Evaluate(testLoader);
         var modelPath = Path.Combine(outDir, "model.safetensors");
-        SafeTensors.Save(modelPath, model.StateDict(), new Dictionary<string, string>
+        var metadata = new Dictionary<string, string>
         {
-            ["deepsharp.model"] = modelName, ["deepsharp.dataset"] = datasetName,
+            ["deepsharp.model"] = modelName, ["deepsharp.dataset"] = data.Info.Name,
             ["test_accuracy"] = test["acc"].ToString("F4", CultureInfo.InvariantCulture),
-        });
+        };
+        if (FolderImages.IsFolder(datasetName)) foreach (var (key, value) in FolderImages.Metadata(data.Info)) metadata[key] = value;
+        SafeTensors.Save(modelPath, model.StateDict(), metadata);
         TrainingCurve.WriteSvg(Path.Combine(outDir, "curve.svg"), trainer.History, $"{modelName} on {datasetName}");
         output.WriteLine($"saved {modelPath}, {csvPath} and {Path.Combine(outDir, "curve.svg")} ({(DateTime.UtcNow - started).TotalSeconds:F0}s of training)");
         output.WriteLine($"test loss: {test["loss"].ToString("F4", CultureInfo.InvariantCulture)}");

@@ -6,7 +6,7 @@ namespace DeepSharp.Vision.Datasets;
 
 /// <summary>
 /// A classification dataset laid out as one folder per class (torchvision.datasets.ImageFolder):
-/// <c>root/dog/xxx.png</c>, <c>root/cat/nested/yyy.ppm</c>, ... Classes are the sub-folder names sorted by ordinal
+/// <c>root/dog/xxx.jpg</c>, <c>root/cat/nested/yyy.png</c>, ... Classes are the sub-folder names sorted by ordinal
 /// (code point) order, as Python's sorted() orders them; each class folder is searched recursively, folders in sorted
 /// path order and files in sorted name order, keeping files whose extension (case-insensitive) is accepted. Items are
 /// <c>[image, label]</c>: the loader's tensor (by default the image as RGB float32 (3, H, W) in [0, 1], ToTensor
@@ -14,8 +14,11 @@ namespace DeepSharp.Vision.Datasets;
 /// </summary>
 public sealed class ImageFolderDataset : IDataset<Tensor[]>
 {
-    /// <summary>The extensions the default loader can read (torchvision's IMG_EXTENSIONS, restricted to our decoders).</summary>
-    public static readonly string[] ImageExtensions = [".png", ".ppm", ".pgm", ".pnm"];
+    /// <summary>
+    /// The extensions the default loader can read: torchvision's IMG_EXTENSIONS (.jpg .jpeg .png .ppm .bmp .pgm; not .tif,
+    /// .tiff, .webp) plus .pnm and .gif (first frame). The loader recognises a file by its content, not its extension.
+    /// </summary>
+    public static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".pnm", ".gif"];
 
     readonly Func<string, Tensor> loader;
 
@@ -72,8 +75,9 @@ public sealed class ImageFolderDataset : IDataset<Tensor[]>
     }
 
     /// <summary>
-    /// The default loader (torchvision's default_loader + ToTensor): the file as RGB (grey replicated, alpha dropped, as
-    /// PIL's convert("RGB")) in a float32 (3, H, W) tensor scaled to [0, 1].
+    /// The default loader (torchvision's default_loader + ToTensor): the file (JPEG, PNG, BMP, GIF, PPM/PGM; a JPEG turned
+    /// upright by its EXIF orientation) as RGB (grey replicated, alpha dropped, as PIL's convert("RGB")) in a float32
+    /// (3, H, W) tensor scaled to [0, 1].
     /// </summary>
     public static Tensor DefaultLoader(string path) => Image.Load(path).ToRgb().ToTensor();
 

@@ -146,39 +146,55 @@ public sealed class Image
     }
 
     /// <summary>
-    /// Reads a PNG, PPM or PGM file, recognised by its first bytes (torchvision.io.read_image / PIL.Image.open).
+    /// Reads an image file of any supported format (JPEG, PNG, BMP, GIF, PPM/PGM), recognised by its first bytes, not its
+    /// extension (PIL.Image.open + load; torchvision.io.read_image). <paramref name="options"/> (default
+    /// <see cref="ImageDecodeOptions.Default"/>) caps the pixel count and says whether a JPEG's EXIF orientation is applied.
     /// </summary>
-    public static Image Load(string path)
+    public static Image Load(string path, ImageDecodeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Image.Load: file not found: {path}", path);
         var bytes = File.ReadAllBytes(path);
-        try { return Decode(bytes); }
+        try { return Decode(bytes, options); }
         catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
     }
 
-    /// <summary>Decodes PNG, PPM or PGM data, recognised by its first bytes (torchvision.io.decode_image).</summary>
-    public static Image Decode(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Decodes JPEG, PNG, BMP, GIF (first frame), PPM or PGM data, recognised by its first bytes
+    /// (torchvision.io.decode_image). Corrupt or hostile data gives an <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static Image Decode(ReadOnlySpan<byte> data, ImageDecodeOptions? options = null)
     {
-        if (Png.IsPng(data)) return Png.Decode(data);
-        if (Netpbm.IsNetpbm(data)) return Netpbm.Decode(data);
+        options ??= ImageDecodeOptions.Default;
+        if (Jpeg.IsJpeg(data)) return Jpeg.Decode(data, options);
+        if (Png.IsPng(data)) return Png.Decode(data, options);
+        if (Bmp.IsBmp(data)) return Bmp.Decode(data, options);
+        if (Gif.IsGif(data)) return Gif.Decode(data, options);
+        if (Netpbm.IsNetpbm(data)) return Netpbm.Decode(data, options);
         string head = Convert.ToHexString(data[..Math.Min(8, data.Length)]);
-        throw new InvalidDataException($"not a PNG, PPM or PGM image (first bytes {head})");
+        throw new InvalidDataException($"not a JPEG, PNG, BMP, GIF, PPM or PGM image (first bytes {head})");
     }
 
+    /// <summary>The file extensions <see cref="Save"/> understands.</summary>
+    public static readonly string[] SaveExtensions = [".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm"];
+
     /// <summary>
-    /// Writes the image in the format its extension names: .png (PNG), .ppm (binary P6; grey is written as RGB),
-    /// .pgm (binary P5; colour is converted to grey) (PIL Image.save).
+    /// Writes the image in the format its extension names (PIL Image.save): .jpg/.jpeg (baseline JPEG at
+    /// <paramref name="quality"/> 1..100, 4:2:0 chroma; alpha dropped; see <see cref="Jpeg.Encode"/> for other options),
+    /// .png, .bmp (24-bit RGB or 8-bit grey; alpha dropped), .ppm (binary P6; grey is written as RGB), .pgm (binary P5;
+    /// colour is converted to grey).
     /// </summary>
-    public void Save(string path)
+    public void Save(string path, int quality = 75)
     {
         ArgumentNullException.ThrowIfNull(path);
         byte[] bytes = Path.GetExtension(path).ToLowerInvariant() switch
         {
+            ".jpg" or ".jpeg" => Jpeg.Encode(this, quality),
             ".png" => Png.Encode(this),
+            ".bmp" => Bmp.Encode(this),
             ".ppm" => Netpbm.Encode(ToRgb(), ascii: false),
             ".pgm" => Netpbm.Encode(ToGrayscale(), ascii: false),
-            var ext => throw new ArgumentException($"Image.Save: unknown image extension '{ext}' in {path} (use .png, .ppm or .pgm)", nameof(path)),
+            var ext => throw new ArgumentException($"Image.Save: unknown image extension '{ext}' in {path} (use {string.Join(", ", SaveExtensions)})", nameof(path)),
         };
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);

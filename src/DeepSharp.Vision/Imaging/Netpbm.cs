@@ -12,8 +12,11 @@ public static class Netpbm
     /// <summary>Whether <paramref name="data"/> starts with a P2, P3, P5 or P6 magic number.</summary>
     public static bool IsNetpbm(ReadOnlySpan<byte> data) => data.Length >= 2 && data[0] == 'P' && data[1] is (byte)'2' or (byte)'3' or (byte)'5' or (byte)'6';
 
-    /// <summary>Decodes a PGM or PPM image (P2, P3, P5 or P6); samples keep the file's maxval.</summary>
-    public static Image Decode(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Decodes a PGM or PPM image (P2, P3, P5 or P6); samples keep the file's maxval. A header over
+    /// <paramref name="options"/>' MaxPixels (default <see cref="ImageDecodeOptions.Default"/>) is refused.
+    /// </summary>
+    public static Image Decode(ReadOnlySpan<byte> data, ImageDecodeOptions? options = null)
     {
         if (data.Length < 2 || data[0] != 'P')
             throw new InvalidDataException($"PNM: bad magic number (expected P2, P3, P5 or P6), file starts with {Convert.ToHexString(data[..Math.Min(2, data.Length)])}");
@@ -25,6 +28,7 @@ public static class Netpbm
         int width = ReadHeaderInt(data, ref pos, "width"), height = ReadHeaderInt(data, ref pos, "height");
         int maxValue = ReadHeaderInt(data, ref pos, "maxval");
         if (width <= 0 || height <= 0) throw new InvalidDataException($"PNM: invalid image size {width}x{height}");
+        (options ?? ImageDecodeOptions.Default).CheckSize("PNM", width, height);
         if (maxValue is < 1 or > 65535) throw new InvalidDataException($"PNM: maxval {maxValue} is outside [1, 65535]");
         long count = (long)width * height * channels;
         if (count > Array.MaxLength) throw new InvalidDataException($"PNM: image of {width}x{height} is too large");

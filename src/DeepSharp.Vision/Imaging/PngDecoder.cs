@@ -33,9 +33,9 @@ public static partial class Png
     /// <remarks>
     /// Palette images become RGB, or RGBA when a tRNS chunk gives any entry transparency. A grey or RGB image with a tRNS
     /// colour key gains an alpha channel (opaque except where the key matches). Samples keep their bit depth: MaxValue is
-    /// 2^depth − 1.
+    /// 2^depth − 1. A header over <paramref name="options"/>' MaxPixels (default <see cref="ImageDecodeOptions.Default"/>) is refused.
     /// </remarks>
-    public static Image Decode(ReadOnlySpan<byte> data)
+    public static Image Decode(ReadOnlySpan<byte> data, ImageDecodeOptions? options = null)
     {
         if (!IsPng(data))
             throw new InvalidDataException($"PNG: bad signature (first bytes {Convert.ToHexString(data[..Math.Min(8, data.Length)])}, expected 89504E470D0A1A0A)");
@@ -67,6 +67,7 @@ public static partial class Png
                 case "IHDR":
                     if (header != null) throw new InvalidDataException("PNG: more than one IHDR chunk");
                     header = ParseHeader(body);
+                    (options ?? ImageDecodeOptions.Default).CheckSize("PNG", header.Value.Width, header.Value.Height);
                     break;
                 case "PLTE":
                     if (length % 3 != 0 || length == 0 || length > 768) throw new InvalidDataException($"PNG: PLTE chunk of {length} bytes is not 1 to 256 RGB entries");
