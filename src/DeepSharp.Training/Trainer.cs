@@ -19,7 +19,7 @@ public sealed class Trainer
     readonly List<IMetric> metrics;
 
     /// <summary>Creates a trainer for <paramref name="model"/> optimised by <paramref name="optimizer"/> on <paramref name="loss"/>(output, target).</summary>
-    public Trainer(Module model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, IEnumerable<IMetric>? metrics = null, IProgressReporter? progress = null)
+    public Trainer(Module<Tensor, Tensor> model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, IEnumerable<IMetric>? metrics = null, IProgressReporter? progress = null)
     {
         Model = model; Optimizer = optimizer; lossFunction = loss;
         this.metrics = metrics?.ToList() ?? [new Accuracy()];
@@ -27,7 +27,7 @@ public sealed class Trainer
     }
 
     /// <summary>The model being trained.</summary>
-    public Module Model { get; }
+    public Module<Tensor, Tensor> Model { get; }
     /// <summary>The optimizer.</summary>
     public Optimizer Optimizer { get; }
     /// <summary>An LR scheduler stepped after every batch (OneCycleLR, warm-up) or every epoch (StepLR ...), see <see cref="StepSchedulerPerBatch"/>.</summary>

@@ -193,7 +193,7 @@ public sealed class LanguageModelRun
 
     /// <summary>Like <see cref="Fit(Func{Tensor, Tensor}, Optimizer, int, TrainingBudget, double?, Func{double, double}?, Generator?, int, Action{LanguageModelProgress}?)"/>
     /// for a module whose <c>Forward</c> returns the logits; it is put in training mode first.</summary>
-    public LanguageModelFitResult Fit(Module model, Optimizer optimizer, int batchSize, TrainingBudget budget,
+    public LanguageModelFitResult Fit(Module<Tensor, Tensor> model, Optimizer optimizer, int batchSize, TrainingBudget budget,
                                       double? clipGradNorm = 1.0, Func<double, double>? learningRate = null, Generator? generator = null,
                                       int logEvery = 100, Action<LanguageModelProgress>? log = null)
     {
@@ -256,7 +256,7 @@ public sealed class LanguageModelRun
     }
 
     /// <summary>Like <see cref="Evaluate(Func{Tensor, Tensor}, int, int?)"/> for a module, in evaluation mode (restored after).</summary>
-    public LanguageModelEvaluation Evaluate(Module model, int batchSize = 32, int? maxWindows = null)
+    public LanguageModelEvaluation Evaluate(Module<Tensor, Tensor> model, int batchSize = 32, int? maxWindows = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         bool wasTraining = model.IsTraining;

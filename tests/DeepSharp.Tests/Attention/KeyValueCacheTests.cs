@@ -7,7 +7,7 @@ namespace DeepSharp.Tests.Attention;
 public class KeyValueCacheTests
 {
     /// <summary>A small decoder-only model: token + position embeddings, pre-norm encoder layers with a causal mask, final norm, head.</summary>
-    sealed class TinyGpt : Module
+    sealed class TinyGpt : Module<Tensor, Tensor>
     {
         readonly Embedding tok = new(50, 16);
         readonly LearnedPositionalEmbedding pos = new(32, 16);
@@ -15,11 +15,11 @@ public class KeyValueCacheTests
         readonly LayerNorm ln = new(16);
         readonly Linear head = new(16, 50);
 
-        public override Tensor Forward(Tensor idx) => head.Forward(ln.Forward(enc.Forward(pos.Forward(tok.Forward(idx)), F.CausalMask(idx.Shape[1]))));
+        public override Tensor Forward(Tensor idx) => head.Call(ln.Call(enc.Call(pos.Call(tok.Call(idx)), F.CausalMask(idx.Shape[1]))));
 
         /// <summary>Logits of the new tokens, given the cache of everything before them.</summary>
         public Tensor Step(Tensor idx, KeyValueCache cache) =>
-            head.Forward(ln.Forward(enc.Forward(pos.Forward(tok.Forward(idx), cache.Length), isCausal: true, cache: cache)));
+            head.Call(ln.Call(enc.Call(pos.Call(tok.Call(idx), cache.Length), isCausal: true, cache: cache)));
     }
 
     [Fact]

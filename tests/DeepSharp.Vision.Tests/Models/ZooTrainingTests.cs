@@ -48,7 +48,7 @@ public class ZooTrainingTests
         Assert.True(second < first, $"the loss went from {first} to {second}");
     }
 
-    static Tensor CrossEntropy(Module m, Tensor x, Tensor y) => F.CrossEntropy(m.Call(x), y);
+    static Tensor CrossEntropy(Module m, Tensor x, Tensor y) => F.CrossEntropy(((Module<Tensor, Tensor>)m).Call(x), y);
 
     [Fact]
     public void ResNet18ForwardBackwardAndStep()

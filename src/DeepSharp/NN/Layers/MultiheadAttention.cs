@@ -23,7 +23,7 @@ public class NonDynamicallyQuantizableLinear(int inFeatures, int outFeatures, bo
 /// Without <c>needWeights</c> the heads are attended by the fused lean kernel straight from the projection's memory
 /// (one packed q|k|v projection for self-attention), with no reshaping copies in forward or backward.
 /// </summary>
-public class MultiheadAttention : Module
+public class MultiheadAttention : Module<Tensor, Tensor, Tensor, (Tensor Output, Tensor? Weights)>
 {
     /// <summary>Total size of the model (embed_dim).</summary>
     public int EmbedDim { get; }
@@ -128,8 +128,19 @@ public class MultiheadAttention : Module
         if (BiasV != null) Init.XavierNormal(BiasV, generator: generator);
     }
 
-    /// <summary>Self-attention of <paramref name="input"/> with itself, without weights (forward(x, x, x, need_weights=False)[0]).</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, input, input, needWeights: false).Output;
+    /// <summary>Attends <paramref name="query"/> over <paramref name="key"/>/<paramref name="value"/> with PyTorch's defaults (forward(query, key, value)).</summary>
+    public override (Tensor Output, Tensor? Weights) Forward(Tensor query, Tensor key, Tensor value) => Forward(query, key, value, null);
+
+    /// <summary>
+    /// Runs the layer through the hooks (<c>mha(query, key, value, key_padding_mask=..., need_weights=...)</c>); the
+    /// arguments are those of the full <c>Forward</c>.
+    /// </summary>
+    public (Tensor Output, Tensor? Weights) Call(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, bool needWeights = true,
+        Tensor? attnMask = null, bool averageAttnWeights = true, bool isCausal = false, LayerKeyValueCache? cache = null,
+        MemoryKeyValueCache? memoryCache = null) =>
+        Invoke(this, (query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights, isCausal, cache, memoryCache),
+            static (m, a) => m.Forward(a.query, a.key, a.value, a.keyPaddingMask, a.needWeights, a.attnMask, a.averageAttnWeights,
+                a.isCausal, a.cache, a.memoryCache));
 
     /// <summary>
     /// Attends <paramref name="query"/> over <paramref name="key"/>/<paramref name="value"/> (torch.nn.MultiheadAttention.forward).
@@ -228,7 +239,7 @@ public class MultiheadAttention : Module
         {
             // materialise the head views and transform them with recorded ops
             var (qh, kh, vh) = select(sources);
-            if (Rotary != null) { qh = Rotary.Forward(qh, past); kh = Rotary.Forward(kh, past); }
+            if (Rotary != null) { qh = Rotary.Call(qh, past); kh = Rotary.Call(kh, past); }
             if (cache != null) (kh, vh) = cache.Append(kh, vh);
             if (BiasK != null)
             {
@@ -259,7 +270,7 @@ public class MultiheadAttention : Module
             heads = ScaledDotProductAttentionOp.Lean(sources, select, mask, isCausal, past, scale, p, F.DropoutSeed(p, null), order);
         }
         var merged = batchFirst ? heads.Permute(0, 2, 1, 3).Reshape(n, l, EmbedDim) : heads.Permute(2, 0, 1, 3).Reshape(l, n, EmbedDim);
-        var output = OutProj.Forward(merged);
+        var output = OutProj.Call(merged);
         if (!batched) output = output.Squeeze(0);
         if (weights != null)
         {
@@ -298,7 +309,7 @@ public class MultiheadAttention : Module
         var x = batchFirst ? projection : projection.Transpose(0, 1);              // (N, T, 3E)
         int history = conv.KernelSize[0] - 1;
         Tensor y;
-        if (cache == null || history == 0) y = conv.Forward(x);
+        if (cache == null || history == 0) y = conv.Call(x);
         else
         {
             int n = x.shape[0], t = x.shape[1];
@@ -306,7 +317,7 @@ public class MultiheadAttention : Module
             if (state != null && (state.shape[0] != n || state.shape[1] != history || state.shape[2] != x.shape[2] || state.DType != x.DType))
                 throw new ArgumentException($"{op}: the cache's ConvState {ShapeUtil.Format(state.shape)} does not fit the new projections {ShapeUtil.Format(x.shape)} (expected ({n}, {history}, {x.shape[2]})); call Reset() to start a new sequence");
             var full = Tensor.Cat([state ?? Tensor.Zeros([n, history, x.shape[2]], x.DType), x], 1);  // (N, k−1+T, 3E)
-            y = conv.Forward(full).Narrow(1, history, t);
+            y = conv.Call(full).Narrow(1, history, t);
             var kept = full.Narrow(1, t, history);
             cache.ConvState = Autograd.IsGradEnabled && kept.RequiresGrad ? kept : TensorScope.Suspend(() => kept.Detach().Clone());
         }

@@ -26,12 +26,19 @@ public enum RNNNonlinearity
 /// concatenated); the final states are (numLayers·D, B, H), index layer·D + direction.
 /// </para>
 /// <para>
+/// The layers are two-input modules (input, initial state or null for zeros) returning the output and the final state,
+/// as <c>torch.nn.LSTM</c>'s <c>lstm(x, (h0, c0))</c>: <c>var (output, (h, c)) = lstm.Call(x)</c>. <c>Call(input)</c> starts from zeros
+/// and <c>Call(packed, state)</c> runs a <see cref="PackedSequence"/>; every call goes through the module's hooks.
+/// </para>
+/// <para>
 /// By default each layer and direction runs as one fused op (<see cref="UseFusedKernel"/>): one GEMM for every step's input
 /// projection, then per step one GEMM with W_hh and one fused gate kernel, and a backward through time of the same shape.
 /// Setting it to false runs the same maths composed from plain tensor ops (slower; the reference the fused path is tested against).
 /// </para>
 /// </summary>
-public abstract class RNNBase : Module
+/// <typeparam name="TState">The initial state argument: h0 (RNN, GRU) or (h0, c0) (LSTM), null for zeros.</typeparam>
+/// <typeparam name="TOutput">The result: the output and the final state.</typeparam>
+public abstract class RNNBase<TState, TOutput> : Module<Tensor, TState, TOutput>
 {
     private protected readonly RecurrentCell cell;
     readonly string[] weightNames;
@@ -282,9 +289,9 @@ public abstract class RNNBase : Module
 
 /// <summary>
 /// Multi-layer Elman RNN (torch.nn.RNN): h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh), or relu.
-/// See <see cref="RNNBase"/> for shapes, parameter names and packing.
+/// See <see cref="RNNBase{TState, TOutput}"/> for shapes, parameter names and packing.
 /// </summary>
-public class RNN : RNNBase
+public class RNN : RNNBase<Tensor?, (Tensor Output, Tensor HN)>
 {
     /// <summary>The non-linearity (nonlinearity).</summary>
     public RNNNonlinearity Nonlinearity { get; }
@@ -299,14 +306,18 @@ public class RNN : RNNBase
             bias, batchFirst, dropout, bidirectional, dtype)
         => Nonlinearity = nonlinearity;
 
-    /// <summary>Runs the layer from zero initial states and returns the output only (torch.nn.RNN.forward(input)[0]).</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, null).Output;
+    /// <summary>Runs the layer from zero initial states (torch.nn.RNN.forward(input), <c>rnn(x)</c>): <c>Call(input, null)</c>.</summary>
+    public (Tensor Output, Tensor HN) Call(Tensor input) => Call(input, null);
+
+    /// <summary>Runs the layer on a packed batch through the hooks (<c>rnn(packed, h_0)</c>); see <see cref="Forward(PackedSequence, Tensor?)"/>.</summary>
+    public (PackedSequence Output, Tensor HN) Call(PackedSequence input, Tensor? h0 = null) =>
+        Invoke(this, (input, h0), static (m, a) => m.Forward(a.input, a.h0));
 
     /// <summary>
     /// Runs the layer (torch.nn.RNN.forward(input, h_0)): input (T, B, input_size) (or batch-first / unbatched), h0
     /// (numLayers·D, B, H) or null for zeros. Returns the output (T, B, D·H) and h_n (numLayers·D, B, H).
     /// </summary>
-    public (Tensor Output, Tensor HN) Forward(Tensor input, Tensor? h0)
+    public override (Tensor Output, Tensor HN) Forward(Tensor input, Tensor? h0)
     {
         var (o, h, _) = ForwardTensor(input, h0, null);
         return (o, h);
@@ -323,9 +334,9 @@ public class RNN : RNNBase
 /// <summary>
 /// Multi-layer long short-term memory (torch.nn.LSTM): gates i, f, g, o = σ, σ, tanh, σ of x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh,
 /// c' = f·c + i·g, h' = o·tanh(c'), or with projections (proj_size P &gt; 0) h' = (o·tanh(c'))·W_hrᵀ of size P.
-/// See <see cref="RNNBase"/> for shapes, parameter names and packing.
+/// See <see cref="RNNBase{TState, TOutput}"/> for shapes, parameter names and packing.
 /// </summary>
-public class LSTM : RNNBase
+public class LSTM : RNNBase<(Tensor H, Tensor C)?, (Tensor Output, (Tensor H, Tensor C) State)>
 {
     /// <summary>
     /// Creates the layer and initialises it like PyTorch (torch.nn.LSTM(input_size, hidden_size, num_layers, bias,
@@ -337,15 +348,19 @@ public class LSTM : RNNBase
         bool bidirectional = false, DType dtype = DType.Float32, int projSize = 0)
         : base(RecurrentCell.Lstm, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype, projSize) { }
 
-    /// <summary>Runs the layer from zero initial states and returns the output only (torch.nn.LSTM.forward(input)[0]).</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, null).Output;
+    /// <summary>Runs the layer from zero initial states (torch.nn.LSTM.forward(input), <c>lstm(x)</c>): <c>Call(input, null)</c>.</summary>
+    public (Tensor Output, (Tensor H, Tensor C) State) Call(Tensor input) => Call(input, null);
+
+    /// <summary>Runs the layer on a packed batch through the hooks (<c>lstm(packed, (h_0, c_0))</c>); see <see cref="Forward(PackedSequence, ValueTuple{Tensor, Tensor}?)"/>.</summary>
+    public (PackedSequence Output, (Tensor H, Tensor C) State) Call(PackedSequence input, (Tensor H, Tensor C)? state = null) =>
+        Invoke(this, (input, state), static (m, a) => m.Forward(a.input, a.state));
 
     /// <summary>
     /// Runs the layer (torch.nn.LSTM.forward(input, (h_0, c_0))): input (T, B, input_size) (or batch-first / unbatched),
     /// state (h0, c0) each (numLayers·D, B, H), or null for zeros. Returns the output (T, B, D·H) and (h_n, c_n). With
     /// projections h0/h_n are (numLayers·D, B, P) and the output (T, B, D·P).
     /// </summary>
-    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state)
+    public override (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state)
     {
         var (o, h, c) = ForwardTensor(input, state?.H, state?.C);
         return (o, (h, c!));
@@ -362,9 +377,9 @@ public class LSTM : RNNBase
 /// <summary>
 /// Multi-layer gated recurrent unit (torch.nn.GRU): r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r·h_n),
 /// h' = (1 − z)·n + z·h, where x_* = x·W_i*ᵀ + b_i* and h_* = h·W_h*ᵀ + b_h* (b_hn inside the r product, as in PyTorch).
-/// See <see cref="RNNBase"/> for shapes, parameter names and packing.
+/// See <see cref="RNNBase{TState, TOutput}"/> for shapes, parameter names and packing.
 /// </summary>
-public class GRU : RNNBase
+public class GRU : RNNBase<Tensor?, (Tensor Output, Tensor HN)>
 {
     /// <summary>
     /// Creates the layer and initialises it like PyTorch (torch.nn.GRU(input_size, hidden_size, num_layers, bias,
@@ -374,14 +389,18 @@ public class GRU : RNNBase
         bool bidirectional = false, DType dtype = DType.Float32)
         : base(RecurrentCell.Gru, inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, dtype) { }
 
-    /// <summary>Runs the layer from zero initial states and returns the output only (torch.nn.GRU.forward(input)[0]).</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, null).Output;
+    /// <summary>Runs the layer from zero initial states (torch.nn.GRU.forward(input), <c>gru(x)</c>): <c>Call(input, null)</c>.</summary>
+    public (Tensor Output, Tensor HN) Call(Tensor input) => Call(input, null);
+
+    /// <summary>Runs the layer on a packed batch through the hooks (<c>gru(packed, h_0)</c>); see <see cref="Forward(PackedSequence, Tensor?)"/>.</summary>
+    public (PackedSequence Output, Tensor HN) Call(PackedSequence input, Tensor? h0 = null) =>
+        Invoke(this, (input, h0), static (m, a) => m.Forward(a.input, a.h0));
 
     /// <summary>
     /// Runs the layer (torch.nn.GRU.forward(input, h_0)): input (T, B, input_size) (or batch-first / unbatched), h0
     /// (numLayers·D, B, H) or null for zeros. Returns the output (T, B, D·H) and h_n (numLayers·D, B, H).
     /// </summary>
-    public (Tensor Output, Tensor HN) Forward(Tensor input, Tensor? h0)
+    public override (Tensor Output, Tensor HN) Forward(Tensor input, Tensor? h0)
     {
         var (o, h, _) = ForwardTensor(input, h0, null);
         return (o, h);
