@@ -100,7 +100,7 @@ public sealed class ViTEncoderBlock : Module<Tensor, Tensor>
         if (input.Rank != 3)
             throw new ArgumentException($"ViTEncoderBlock: expected (batch_size, seq_length, hidden_dim), got shape ({string.Join(", ", input.Shape)})", nameof(input));
         var x = ln1.Call(input);
-        x = dropout.Call(selfAttention.Forward(x, x, x, needWeights: false).Output);
+        x = dropout.Call(selfAttention.Call(x, x, x, needWeights: false).Output);
         x = x.Add(input);
         return x.Add(mlp.Call(ln2.Call(x)));
     }

@@ -70,7 +70,8 @@ public abstract partial class Module
                 if (hook(this, view, result) is { } newOutput) { result = newOutput; replaced = true; }
             if (replaced)
                 output = result is TResult typed ? typed
-                    : throw new InvalidOperationException($"{GetType().Name}: a forward hook returned a {result?.GetType().Name}, the module returns {typeof(TResult).Name}");
+                    : throw new InvalidOperationException($"{GetType().Name}: a forward hook returned a {result?.GetType().Name} where the module returns " +
+                        $"{typeof(TResult).Name}; return null to keep the output (a hook with a block body, {{ ... }}, only observes)");
         }
         return output;
     }
