@@ -68,19 +68,19 @@ public static class Seq2SeqDates
             var packed = RnnUtils.PackPaddedSequence(sourceEmbedding.Call(source), lengths, batchFirst: true, enforceSorted: false);
             var (outputPacked, hN) = encoder.Call(packed);                                 // hN (2, B, E)
             var values = RnnUtils.PadPackedSequence(outputPacked, batchFirst: true, totalLength: s).Padded;   // (B, S, 2E)
-            var hidden = bridge.Call(Tensor.Cat([hN.Select(0, 0), hN.Select(0, 1)], 1)).Tanh();           // (B, D)
+            var hidden = bridge.Call(Tensor.Cat([hN.Select(0, 0), hN.Select(0, 1)], 1)).Tanh();              // (B, D)
             return new Encoded(values, attentionKey.Call(values), source.Eq(0), hidden);
         }
 
         /// <summary>One decoder step: attend with the previous state, update the state, return (logits (B, V), state, weights (B, S)).</summary>
         public (Tensor Logits, Tensor Hidden, Tensor Weights) Step(Encoded enc, Tensor previousToken, Tensor hidden)
         {
-            var energy = (enc.Keys + attentionQuery.Call(hidden).Unsqueeze(1)).Tanh();         // (B, S, A)
+            var energy = (enc.Keys + attentionQuery.Call(hidden).Unsqueeze(1)).Tanh();            // (B, S, A)
             var scores = attentionScore.Call(energy).Squeeze(-1).MaskedFill(enc.PadMask, double.NegativeInfinity);   // (B, S)
             var weights = scores.Softmax(1);
             var context = weights.Unsqueeze(1).Bmm(enc.Values).Squeeze(1);                        // (B, 2E)
-            var embedded = targetEmbedding.Call(previousToken);                                 // (B, TE)
-            var next = decoder.Call(Tensor.Cat([embedded, context], 1), hidden);                // (B, D)
+            var embedded = targetEmbedding.Call(previousToken);                                    // (B, TE)
+            var next = decoder.Call(Tensor.Cat([embedded, context], 1), hidden);                   // (B, D)
             return (output.Call(Tensor.Cat([next, context, embedded], 1)), next, weights);
         }
 

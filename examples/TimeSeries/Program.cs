@@ -52,7 +52,7 @@ public static class TimeSeries
         public override Tensor Forward(Tensor windows)
         {
             var (output, _) = lstm.Call(windows.Unsqueeze(2));   // (B, window, hidden)
-            return head.Call(output.Select(1, -1));              // (B, horizon)
+            return head.Call(output.Select(1, -1));            // (B, horizon)
         }
     }
 

@@ -187,6 +187,9 @@ public sealed class GoogLeNet : Module<Tensor, Tensor>, IClassifierModel
     /// <summary>The main logits (N, classes), in training and evaluation alike (torchvision returns only these in eval mode).</summary>
     public override Tensor Forward(Tensor input) => ForwardWithAux(input).Logits;
 
+    /// <summary><see cref="ForwardWithAux"/> through the module's hooks (torchvision's <c>model(x)</c> in training mode).</summary>
+    public GoogLeNetOutputs CallWithAux(Tensor input) => Invoke(this, ValueTuple.Create(input), static (m, a) => m.ForwardWithAux(a.Item1));
+
     /// <summary>
     /// The main logits and, in training mode with auxiliary heads, the auxiliary ones (torchvision's GoogLeNetOutputs).
     /// Note that torchvision 0.14 swaps the two auxiliary outputs between its namedtuple's fields (aux_logits1 holds the
