@@ -91,7 +91,7 @@ public sealed class Trainer
             foreach (var m in metrics) logs[m.Name] = m.Compute();
             if (validation != null)
                 foreach (var (k, v) in Evaluate(validation)) logs["val_" + k] = v;
-            logs["lr"] = Optimizer.ParamGroups[0].Lr ?? double.NaN;
+            logs["lr"] = Optimizer.ParamGroups[0].Lr;
             if (Scheduler != null && !StepSchedulerPerBatch) Scheduler.Step();
             Epoch = epoch;
             History.Add(logs);

@@ -157,7 +157,7 @@ public sealed class LanguageModelRun
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), $"LanguageModelRun.Fit: batchSize must be at least 1, got {batchSize}");
         if (logEvery < 1) throw new ArgumentOutOfRangeException(nameof(logEvery), $"LanguageModelRun.Fit: logEvery must be at least 1, got {logEvery}");
         budget.Validate();
-        var baseRates = optimizer.ParamGroups.Select(g => g.Lr ?? 0).ToArray();
+        var baseRates = optimizer.ParamGroups.Select(g => g.Lr).ToArray();
         var loader = new DataLoader(Train, batchSize, shuffle: true, dropLast: Train.Count >= batchSize, generator: generator);
         var clock = Stopwatch.StartNew();
         int step = 0;
@@ -203,7 +203,7 @@ public sealed class LanguageModelRun
     }
 
     static LanguageModelProgress Progress(int step, double seconds, double loss, Optimizer optimizer, long tokens) =>
-        new(step, seconds, loss, optimizer.ParamGroups[0].Lr ?? double.NaN, tokens / Math.Max(seconds, 1e-9));
+        new(step, seconds, loss, optimizer.ParamGroups[0].Lr, tokens / Math.Max(seconds, 1e-9));
 
     static double TrainStep(Func<Tensor, Tensor> model, Optimizer optimizer, Tensor x, Tensor y, double? clipGradNorm, int step)
     {

@@ -137,7 +137,8 @@ public static class TransferLearning
     /// <summary>
     /// Two optimizer parameter groups, the trainable backbone parameters with learning rate <paramref name="backboneLr"/> and
     /// the trainable head parameters with <paramref name="headLr"/> (optim.Adam([{"params": backbone, "lr": ...},
-    /// {"params": head, "lr": ...}])). Frozen parameters are left out, and so is a group that would be empty (a frozen
+    /// {"params": head, "lr": ...}])). Each group sets only <see cref="ParamGroup.Lr"/>; the optimizer fills in its other
+    /// options from its defaults. Frozen parameters are left out, and so is a group that would be empty (a frozen
     /// backbone gives only the head group).
     /// </summary>
     public static List<ParamGroup> ParamGroups(Module model, double backboneLr, double headLr)

@@ -4,8 +4,9 @@ namespace DeepSharp.Optim;
 
 /// <summary>
 /// Base class of epoch/step-based learning-rate schedulers (torch.optim.lr_scheduler._LRScheduler). A scheduler
-/// writes each param group's "lr" when it steps; call <see cref="Step"/> after <see cref="Optimizer.Step()"/>. Like
-/// PyTorch, construction performs the first step (epoch 0) and sets "initial_lr" on every group that lacks it.
+/// writes each param group's <see cref="ParamGroup.Lr"/> when it steps; call <see cref="Step"/> after <see cref="Optimizer.Step()"/>. Like
+/// PyTorch, construction performs the first step (epoch 0) and sets <see cref="ParamGroup.InitialLr"/> ("initial_lr") on every
+/// group that lacks it.
 /// Subclasses compute the new lr of one group in <see cref="ComputeLr"/> (PyTorch's chainable get_lr()) and call
 /// <see cref="InitialStep"/> at the end of their constructor.
 /// </summary>
@@ -15,7 +16,7 @@ public abstract class LRScheduler
     readonly double[] lastLr;
     readonly double[] pending;
 
-    /// <summary>Attaches to <paramref name="optimizer"/>; <paramref name="lastEpoch"/> −1 starts fresh, otherwise resumes (groups then need "initial_lr").</summary>
+    /// <summary>Attaches to <paramref name="optimizer"/>; <paramref name="lastEpoch"/> −1 starts fresh, otherwise resumes (groups then need <see cref="ParamGroup.InitialLr"/>).</summary>
     protected LRScheduler(Optimizer optimizer, int lastEpoch = -1)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -23,12 +24,12 @@ public abstract class LRScheduler
         var groups = optimizer.ParamGroups;
         for (int i = 0; i < groups.Count; i++)
         {
-            if (lastEpoch == -1) groups[i].Options.TryAdd("initial_lr", groups[i]["lr"]);
-            else if (!groups[i].Has("initial_lr"))
+            if (lastEpoch == -1) groups[i].InitialLr ??= groups[i].Lr;
+            else if (groups[i].InitialLr is null)
                 throw new ArgumentException($"{GetType().Name}: param 'initial_lr' is not specified in param group {i} when resuming (lastEpoch {lastEpoch})", nameof(lastEpoch));
         }
-        baseLrs = groups.Select(g => g["initial_lr"]).ToArray();
-        lastLr = groups.Select(g => g["lr"]).ToArray();
+        baseLrs = groups.Select(g => g.InitialLr!.Value).ToArray();
+        lastLr = groups.Select(g => g.Lr).ToArray();
         pending = new double[groups.Count];
         LastEpoch = lastEpoch;
     }
@@ -49,7 +50,7 @@ public abstract class LRScheduler
     public IReadOnlyList<double> GetLastLr() => lastLr;
 
     /// <summary>Re-reads "initial_lr" from the groups into <see cref="BaseLrs"/> (for schedulers that set it themselves).</summary>
-    protected void RefreshBaseLrs() => baseLrs = Optimizer.ParamGroups.Select(g => g["initial_lr"]).ToArray();
+    protected void RefreshBaseLrs() => baseLrs = Optimizer.ParamGroups.Select(g => g.InitialLr!.Value).ToArray();
 
     /// <summary>Overwrites the values <see cref="GetLastLr"/> reports (for schedulers that delegate to others).</summary>
     protected void SetLastLr(IReadOnlyList<double> values)
@@ -89,7 +90,7 @@ public abstract class LRScheduler
             pending[i] = closedForm && ClosedFormLr(i) is { } v ? v : ComputeLr(i, groups[i]);
         for (int i = 0; i < groups.Count; i++)
         {
-            groups[i]["lr"] = pending[i];
+            groups[i].Lr = pending[i];
             lastLr[i] = pending[i];
         }
     }

@@ -14,17 +14,19 @@ public enum AnnealStrategy
 /// first pctStart of <c>totalSteps</c>, then falls to initial_lr / finalDivFactor (with threePhase, it first falls back
 /// to the initial lr, then to the minimum). With cycleMomentum the momentum (SGD, RMSprop) or beta1 (Adam, AdamW) moves
 /// inversely between maxMomentum and baseMomentum. Step it once per batch; stepping past totalSteps throws.
-/// Group keys set: "initial_lr", "max_lr", "min_lr", and with cycleMomentum "max_momentum", "base_momentum".
+/// Group values set: <see cref="ParamGroup.InitialLr"/>, <see cref="ParamGroup.MaxLr"/>, <see cref="ParamGroup.MinLr"/>,
+/// and with cycleMomentum <see cref="ParamGroup.MaxMomentum"/>, <see cref="ParamGroup.BaseMomentum"/>.
 /// </summary>
 public sealed class OneCycleLR : LRScheduler
 {
-    readonly record struct Phase(double EndStep, string StartLr, string EndLr, string StartMomentum, string EndMomentum);
+    enum Point { InitialLr, MaxLr, MinLr, MaxMomentum, BaseMomentum }
+
+    readonly record struct Phase(double EndStep, Point StartLr, Point EndLr, Point StartMomentum, Point EndMomentum);
 
     readonly int totalSteps;
     readonly Phase[] phases;
     readonly AnnealStrategy annealStrategy;
     readonly bool cycleMomentum;
-    readonly string momentumKey = "momentum";
 
     /// <summary>Creates the schedule with one maximum lr for every group (OneCycleLR(optimizer, max_lr, total_steps, ...)).</summary>
     public OneCycleLR(Optimizer optimizer, double maxLr, int totalSteps, double pctStart = 0.3, AnnealStrategy annealStrategy = AnnealStrategy.Cos,
@@ -49,34 +51,59 @@ public sealed class OneCycleLR : LRScheduler
         this.annealStrategy = annealStrategy;
         this.cycleMomentum = cycleMomentum;
         phases = threePhase
-            ? [new(pctStart * totalSteps - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-               new(2 * pctStart * totalSteps - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-               new(totalSteps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
-            : [new(pctStart * totalSteps - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-               new(totalSteps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")];
+            ? [new(pctStart * totalSteps - 1, Point.InitialLr, Point.MaxLr, Point.MaxMomentum, Point.BaseMomentum),
+               new(2 * pctStart * totalSteps - 2, Point.MaxLr, Point.InitialLr, Point.BaseMomentum, Point.MaxMomentum),
+               new(totalSteps - 1, Point.InitialLr, Point.MinLr, Point.MaxMomentum, Point.MaxMomentum)]
+            : [new(pctStart * totalSteps - 1, Point.InitialLr, Point.MaxLr, Point.MaxMomentum, Point.BaseMomentum),
+               new(totalSteps - 1, Point.MaxLr, Point.MinLr, Point.BaseMomentum, Point.MaxMomentum)];
         if (lastEpoch == -1)
             for (int i = 0; i < groups.Count; i++)
             {
-                groups[i]["initial_lr"] = maxLrs[i] / divFactor;
-                groups[i]["max_lr"] = maxLrs[i];
-                groups[i]["min_lr"] = groups[i]["initial_lr"] / finalDivFactor;
+                groups[i].InitialLr = maxLrs[i] / divFactor;
+                groups[i].MaxLr = maxLrs[i];
+                groups[i].MinLr = groups[i].InitialLr / finalDivFactor;
             }
         if (cycleMomentum)
         {
-            if (optimizer.Defaults.ContainsKey("beta1")) momentumKey = "beta1";
-            else if (!optimizer.Defaults.ContainsKey("momentum"))
+            if (Momentum(optimizer.Defaults) is null)
                 throw new ArgumentException($"OneCycleLR: optimizer {optimizer.GetType().Name} has no momentum or betas; pass cycleMomentum: false", nameof(optimizer));
             if (lastEpoch == -1)
                 foreach (var group in groups)
                 {
-                    group[momentumKey] = maxMomentum;
-                    group["max_momentum"] = maxMomentum;
-                    group["base_momentum"] = baseMomentum;
+                    SetMomentum(group, maxMomentum);
+                    group.MaxMomentum = maxMomentum;
+                    group.BaseMomentum = baseMomentum;
                 }
         }
         RefreshBaseLrs();
         InitialStep();
     }
+
+    /// <summary>The option that cycles: SGD's and RMSprop's momentum, Adam's and AdamW's beta1; null for other optimizers.</summary>
+    static double? Momentum(OptimizerOptions options) => options switch
+    {
+        AdamOptions adam => adam.Betas.Beta1,
+        SgdOptions sgd => sgd.Momentum,
+        RMSpropOptions rmsprop => rmsprop.Momentum,
+        _ => null,
+    };
+
+    static void SetMomentum(ParamGroup group, double momentum) => group.Options = group.Options switch
+    {
+        AdamOptions adam => adam with { Betas = (momentum, adam.Betas.Beta2) },
+        SgdOptions sgd => sgd with { Momentum = momentum },
+        RMSpropOptions rmsprop => rmsprop with { Momentum = momentum },
+        var other => throw new InvalidOperationException($"OneCycleLR: {other.GetType().Name} has no momentum or betas to cycle"),
+    };
+
+    static double Value(ParamGroup group, Point point) => (point switch
+    {
+        Point.InitialLr => group.InitialLr,
+        Point.MaxLr => group.MaxLr,
+        Point.MinLr => group.MinLr,
+        Point.MaxMomentum => group.MaxMomentum,
+        _ => group.BaseMomentum,
+    }) ?? throw new InvalidOperationException($"OneCycleLR: the param group has no {point} (resuming with lastEpoch needs the optimizer state saved with the schedule)");
 
     double Anneal(double start, double end, double pct) => annealStrategy == AnnealStrategy.Cos
         ? end + (start - end) / 2.0 * (Math.Cos(Math.PI * pct) + 1)
@@ -95,13 +122,13 @@ public sealed class OneCycleLR : LRScheduler
             if (stepNum <= phase.EndStep || i == phases.Length - 1)
             {
                 double pct = (stepNum - startStep) / (phase.EndStep - startStep);
-                lr = Anneal(group[phase.StartLr], group[phase.EndLr], pct);
-                if (cycleMomentum) momentum = Anneal(group[phase.StartMomentum], group[phase.EndMomentum], pct);
+                lr = Anneal(Value(group, phase.StartLr), Value(group, phase.EndLr), pct);
+                if (cycleMomentum) momentum = Anneal(Value(group, phase.StartMomentum), Value(group, phase.EndMomentum), pct);
                 break;
             }
             startStep = phase.EndStep;
         }
-        if (cycleMomentum) group[momentumKey] = momentum;
+        if (cycleMomentum) SetMomentum(group, momentum);
         return lr;
     }
 }

@@ -2,76 +2,127 @@ namespace DeepSharp.Optim;
 
 /// <summary>
 /// A group of parameters that share hyperparameters (one entry of torch.optim.Optimizer.param_groups).
-/// Hyperparameters live in <see cref="Options"/> under PyTorch's names ("lr", "momentum", "weight_decay", "eps" ...;
-/// Adam's betas are "beta1" and "beta2"; booleans are 0 or 1). The typed properties read and write the same
-/// dictionary: set one before handing the group to an optimizer to override that optimizer's default for this
-/// group only (<c>new ParamGroup(head.Parameters()) { Lr = 1e-4 }</c>); the optimizer fills every option left
-/// unset from its defaults, so after construction each property of an option the optimizer uses has a value.
-/// LR schedulers also keep their per-group values here ("initial_lr", "max_lr", "min_lr" ...), as PyTorch does.
+/// <see cref="Options"/> holds the group's typed hyperparameters, the optimizer's options record
+/// (<see cref="AdamOptions"/>, <see cref="SgdOptions"/> ...). A group created without options takes the optimizer's
+/// defaults when the optimizer adds it; a group created with options keeps them whole (build them from the defaults
+/// with <c>with</c> to change only some). <see cref="Lr"/> may be set before the group is added, to give it its own
+/// learning rate over either (<c>new ParamGroup(backbone.Parameters()) { Lr = 1e-4 }</c>), and afterwards, as
+/// schedulers do. LR schedulers keep their per-group values here too (<see cref="InitialLr"/>, <see cref="MaxLr"/> ...),
+/// as PyTorch keeps "initial_lr", "max_lr" ... in the group dict.
 /// </summary>
 public sealed class ParamGroup
 {
     internal readonly List<Tensor> ParamList;
+    OptimizerOptions? options;
+    double? pendingLr;
+    Optimizer? owner;
+    int ownerIndex;
 
-    /// <summary>Creates a group over <paramref name="parameters"/> (the "params" entry of a PyTorch param group dict).</summary>
-    public ParamGroup(IEnumerable<Tensor> parameters)
+    /// <summary>
+    /// Creates a group over <paramref name="parameters"/> (the "params" entry of a PyTorch param group dict) with its
+    /// own <paramref name="options"/>, or the optimizer's defaults when null.
+    /// </summary>
+    public ParamGroup(IEnumerable<Tensor> parameters, OptimizerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ParamList = parameters.ToList();
+        this.options = options;
     }
 
     /// <summary>The parameters of this group, in order (param_group["params"]).</summary>
     public IReadOnlyList<Tensor> Params => ParamList;
 
-    /// <summary>Every hyperparameter of the group by its PyTorch name (the param group dict without "params").</summary>
-    public Dictionary<string, double> Options { get; } = new();
-
-    /// <summary>Reads or writes one option by its PyTorch name (param_group[key]).</summary>
-    public double this[string key]
+    /// <summary>
+    /// The group's hyperparameters (the param group dict without "params"). Setting it on a group that an optimizer
+    /// holds checks the record's type and values first (ArgumentException naming the argument). Reading it before the
+    /// group was added to an optimizer or given options throws InvalidOperationException.
+    /// </summary>
+    public OptimizerOptions Options
     {
-        get => Options.TryGetValue(key, out var v) ? v
-            : throw new KeyNotFoundException($"ParamGroup: option '{key}' is not set; set options are {string.Join(", ", Options.Keys)}");
-        set => Options[key] = value;
+        get => options ?? throw new InvalidOperationException("ParamGroup: the group has no options yet; give it options or add it to an optimizer, which fills in its defaults");
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            owner?.CheckGroupOptions(value, ownerIndex);
+            options = value;
+            pendingLr = null;
+        }
     }
 
-    /// <summary>True when the option is set (key in param_group).</summary>
-    public bool Has(string key) => Options.ContainsKey(key);
+    /// <summary>True once the group has options (given, or filled in by an optimizer).</summary>
+    public bool HasOptions => options != null;
 
-    double? Get(string key) => Options.TryGetValue(key, out var v) ? v : null;
-    bool? GetBool(string key) => Options.TryGetValue(key, out var v) ? v != 0 : null;
-    void Set(string key, double? value) { if (value is { } v) Options[key] = v; else Options.Remove(key); }
-    void SetBool(string key, bool? value) => Set(key, value is { } b ? (b ? 1 : 0) : null);
-
-    /// <summary>Learning rate (param_group["lr"]).</summary>
-    public double? Lr { get => Get("lr"); set => Set("lr", value); }
-    /// <summary>Weight decay, L2 penalty (or decoupled decay for AdamW) (param_group["weight_decay"]).</summary>
-    public double? WeightDecay { get => Get("weight_decay"); set => Set("weight_decay", value); }
-    /// <summary>Momentum factor of SGD and RMSprop (param_group["momentum"]).</summary>
-    public double? Momentum { get => Get("momentum"); set => Set("momentum", value); }
-    /// <summary>SGD dampening for momentum (param_group["dampening"]).</summary>
-    public double? Dampening { get => Get("dampening"); set => Set("dampening", value); }
-    /// <summary>SGD Nesterov momentum (param_group["nesterov"]).</summary>
-    public bool? Nesterov { get => GetBool("nesterov"); set => SetBool("nesterov", value); }
-    /// <summary>Maximise the objective instead of minimising it (param_group["maximize"]).</summary>
-    public bool? Maximize { get => GetBool("maximize"); set => SetBool("maximize", value); }
-    /// <summary>Adam/AdamW running-average coefficients (param_group["betas"]); stored as "beta1" and "beta2".</summary>
-    public (double Beta1, double Beta2)? Betas
+    /// <summary>
+    /// Learning rate (param_group["lr"]), the one option schedulers change. Set before the group is added to an
+    /// optimizer, it overrides the lr of the defaults (or of the given options) for this group only; set afterwards, it
+    /// takes effect at the next step and, like writing param_group["lr"] in PyTorch, is not validated.
+    /// </summary>
+    public double Lr
     {
-        get => Get("beta1") is { } b1 && Get("beta2") is { } b2 ? (b1, b2) : null;
-        set { Set("beta1", value?.Beta1); Set("beta2", value?.Beta2); }
+        get => options?.Lr ?? pendingLr
+            ?? throw new InvalidOperationException("ParamGroup: the group has no learning rate yet; set Lr or add it to an optimizer, which fills in its defaults");
+        set
+        {
+            if (options is null) pendingLr = value;
+            else if (!options.Lr.Equals(value)) options = options with { Lr = value };
+        }
     }
-    /// <summary>Term added to the denominator for numerical stability (param_group["eps"]).</summary>
-    public double? Eps { get => Get("eps"); set => Set("eps", value); }
-    /// <summary>Adam/AdamW AMSGrad variant (param_group["amsgrad"]).</summary>
-    public bool? Amsgrad { get => GetBool("amsgrad"); set => SetBool("amsgrad", value); }
-    /// <summary>Adagrad learning-rate decay (param_group["lr_decay"]).</summary>
-    public double? LrDecay { get => Get("lr_decay"); set => Set("lr_decay", value); }
-    /// <summary>Adagrad starting value of the squared-gradient sum (param_group["initial_accumulator_value"]).</summary>
-    public double? InitialAccumulatorValue { get => Get("initial_accumulator_value"); set => Set("initial_accumulator_value", value); }
-    /// <summary>RMSprop smoothing constant (param_group["alpha"]).</summary>
-    public double? Alpha { get => Get("alpha"); set => Set("alpha", value); }
-    /// <summary>Centered RMSprop (param_group["centered"]).</summary>
-    public bool? Centered { get => GetBool("centered"); set => SetBool("centered", value); }
-    /// <summary>Adadelta running-average coefficient (param_group["rho"]).</summary>
-    public double? Rho { get => Get("rho"); set => Set("rho", value); }
+
+    /// <summary>The lr a scheduler starts from (param_group["initial_lr"]); set by the first LR scheduler attached, null before.</summary>
+    public double? InitialLr { get; set; }
+
+    /// <summary>OneCycleLR's peak lr (param_group["max_lr"]).</summary>
+    public double? MaxLr { get; set; }
+
+    /// <summary>OneCycleLR's final lr (param_group["min_lr"]).</summary>
+    public double? MinLr { get; set; }
+
+    /// <summary>OneCycleLR's upper momentum (param_group["max_momentum"]).</summary>
+    public double? MaxMomentum { get; set; }
+
+    /// <summary>OneCycleLR's lower momentum (param_group["base_momentum"]).</summary>
+    public double? BaseMomentum { get; set; }
+
+    /// <summary>
+    /// Resolves the group's options when <paramref name="optimizer"/> adds it as group <paramref name="index"/>: its own
+    /// options or <paramref name="defaults"/>, with a pending <see cref="Lr"/> applied, checked by the optimizer.
+    /// </summary>
+    internal void Attach(Optimizer optimizer, int index, OptimizerOptions defaults)
+    {
+        var resolved = options ?? defaults;
+        if (pendingLr is { } lr) resolved = resolved with { Lr = lr };
+        optimizer.CheckGroupOptions(resolved, index);
+        options = resolved;
+        pendingLr = null;
+        owner = optimizer;
+        ownerIndex = index;
+    }
+
+    /// <summary>Replaces the options without checks (loading a state dict, which the optimizer checks itself).</summary>
+    internal void SetOptionsUnchecked(OptimizerOptions value) { options = value; pendingLr = null; }
+
+    static readonly string[] ScheduleKeys = ["initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"];
+
+    /// <summary>True for the param-group keys that hold scheduler values rather than optimizer options.</summary>
+    internal static bool IsScheduleKey(string key) => Array.IndexOf(ScheduleKeys, key) >= 0;
+
+    /// <summary>Writes the scheduler values that are set, under PyTorch's keys.</summary>
+    internal void WriteScheduleValues(IDictionary<string, double> values)
+    {
+        if (InitialLr is { } initialLr) values["initial_lr"] = initialLr;
+        if (MaxLr is { } maxLr) values["max_lr"] = maxLr;
+        if (MinLr is { } minLr) values["min_lr"] = minLr;
+        if (MaxMomentum is { } maxMomentum) values["max_momentum"] = maxMomentum;
+        if (BaseMomentum is { } baseMomentum) values["base_momentum"] = baseMomentum;
+    }
+
+    /// <summary>Replaces the scheduler values with those in <paramref name="values"/> (absent keys become null).</summary>
+    internal void ReadScheduleValues(IReadOnlyDictionary<string, double> values)
+    {
+        InitialLr = values.TryGetValue("initial_lr", out var v) ? v : null;
+        MaxLr = values.TryGetValue("max_lr", out v) ? v : null;
+        MinLr = values.TryGetValue("min_lr", out v) ? v : null;
+        MaxMomentum = values.TryGetValue("max_momentum", out v) ? v : null;
+        BaseMomentum = values.TryGetValue("base_momentum", out v) ? v : null;
+    }
 }

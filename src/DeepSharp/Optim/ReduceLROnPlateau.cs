@@ -50,7 +50,7 @@ public sealed class ReduceLROnPlateau
         Mode = mode; ThresholdMode = thresholdMode;
         this.factor = factor; this.patience = patience; this.threshold = threshold; this.cooldown = cooldown; this.eps = eps;
         this.minLrs = minLrs.ToArray();
-        lastLr = optimizer.ParamGroups.Select(g => g["lr"]).ToArray();
+        lastLr = optimizer.ParamGroups.Select(g => g.Lr).ToArray();
         Best = WorstValue;
     }
 
@@ -94,13 +94,13 @@ public sealed class ReduceLROnPlateau
             var groups = Optimizer.ParamGroups;
             for (int i = 0; i < groups.Count; i++)
             {
-                double oldLr = groups[i]["lr"], newLr = Math.Max(oldLr * factor, minLrs[i]);
-                if (oldLr - newLr > eps) groups[i]["lr"] = newLr;
+                double oldLr = groups[i].Lr, newLr = Math.Max(oldLr * factor, minLrs[i]);
+                if (oldLr - newLr > eps) groups[i].Lr = newLr;
             }
             CooldownCounter = cooldown;
             NumBadEpochs = 0;
         }
-        for (int i = 0; i < lastLr.Length; i++) lastLr[i] = Optimizer.ParamGroups[i]["lr"];
+        for (int i = 0; i < lastLr.Length; i++) lastLr[i] = Optimizer.ParamGroups[i].Lr;
     }
 
     /// <summary>The mutable state (state_dict()): "best", "num_bad_epochs", "cooldown_counter", "last_epoch", "last_lr.{i}".</summary>

@@ -16,7 +16,7 @@ public sealed class StepLR : LRScheduler
 
     /// <inheritdoc/>
     protected override double ComputeLr(int groupIndex, ParamGroup group) =>
-        LastEpoch == 0 || LastEpoch % stepSize != 0 ? group["lr"] : group["lr"] * gamma;
+        LastEpoch == 0 || LastEpoch % stepSize != 0 ? group.Lr : group.Lr * gamma;
 
     /// <inheritdoc/>
     protected override double? ClosedFormLr(int groupIndex) => BaseLrs[groupIndex] * Math.Pow(gamma, Math.Floor((double)LastEpoch / stepSize));
@@ -43,7 +43,7 @@ public sealed class MultiStepLR : LRScheduler
     protected override double ComputeLr(int groupIndex, ParamGroup group)
     {
         int count = Count(LastEpoch);
-        return count == 0 ? group["lr"] : group["lr"] * Math.Pow(gamma, count);
+        return count == 0 ? group.Lr : group.Lr * Math.Pow(gamma, count);
     }
 
     /// <inheritdoc/>
@@ -63,7 +63,7 @@ public sealed class ExponentialLR : LRScheduler
     }
 
     /// <inheritdoc/>
-    protected override double ComputeLr(int groupIndex, ParamGroup group) => LastEpoch == 0 ? group["lr"] : group["lr"] * gamma;
+    protected override double ComputeLr(int groupIndex, ParamGroup group) => LastEpoch == 0 ? group.Lr : group.Lr * gamma;
 
     /// <inheritdoc/>
     protected override double? ClosedFormLr(int groupIndex) => BaseLrs[groupIndex] * Math.Pow(gamma, LastEpoch);
@@ -89,7 +89,7 @@ public sealed class CosineAnnealingLR : LRScheduler
     /// <inheritdoc/>
     protected override double ComputeLr(int groupIndex, ParamGroup group)
     {
-        double lr = group["lr"], baseLr = BaseLrs[groupIndex];
+        double lr = group.Lr, baseLr = BaseLrs[groupIndex];
         if (LastEpoch == 0) return lr;
         if (StepCount == 1 && LastEpoch > 0)
             return etaMin + (baseLr - etaMin) * (1 + Math.Cos(LastEpoch * Math.PI / tMax)) / 2;
@@ -128,7 +128,7 @@ public sealed class LinearLR : LRScheduler
     /// <inheritdoc/>
     protected override double ComputeLr(int groupIndex, ParamGroup group)
     {
-        double lr = group["lr"];
+        double lr = group.Lr;
         if (LastEpoch == 0) return lr * startFactor;
         if (LastEpoch > totalIters) return lr;
         return lr * (1.0 + (endFactor - startFactor) / (totalIters * startFactor + (LastEpoch - 1) * (endFactor - startFactor)));

@@ -27,7 +27,7 @@ public sealed class SequentialLR : LRScheduler
         this.schedulers = schedulers.ToArray();
         this.milestones = milestones.ToArray();
         LastEpoch = lastEpoch + 1;
-        foreach (var group in optimizer.ParamGroups) group["lr"] = group["initial_lr"];
+        foreach (var group in optimizer.ParamGroups) group.Lr = group.InitialLr!.Value;
         foreach (var s in this.schedulers) s.LastEpoch -= 1;
         this.schedulers[0].InitialStep();
         SetLastLr(this.schedulers[0].GetLastLr());
@@ -48,7 +48,7 @@ public sealed class SequentialLR : LRScheduler
     }
 
     /// <inheritdoc/>
-    protected override double ComputeLr(int groupIndex, ParamGroup group) => group["lr"];
+    protected override double ComputeLr(int groupIndex, ParamGroup group) => group.Lr;
 
     /// <inheritdoc/>
     public override Dictionary<string, double> StateDict()

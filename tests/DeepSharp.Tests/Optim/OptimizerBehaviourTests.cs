@@ -118,14 +118,16 @@ public class OptimizerBehaviourTests
     {
         var a = Tensor.Zeros([2], requiresGrad: true);
         var b = Tensor.Zeros([2], requiresGrad: true);
-        var opt = new SGD([new ParamGroup([a]), new ParamGroup([b]) { Lr = 1.0, Momentum = 0.5 }], lr: 0.1, weightDecay: 0.01);
+        var defaults = new SgdOptions(0.1) { WeightDecay = 0.01 };
+        var opt = new SGD([new ParamGroup([a]), new ParamGroup([b], defaults with { Lr = 1.0, Momentum = 0.5 })], defaults);
         Assert.Equal(2, opt.ParamGroups.Count);
         Assert.Equal(0.1, opt.ParamGroups[0].Lr);
-        Assert.Equal(0.0, opt.ParamGroups[0].Momentum);
+        Assert.Equal(0.0, opt.GroupOptions(0).Momentum);
+        Assert.Same(defaults, opt.ParamGroups[0].Options);
         Assert.Equal(1.0, opt.ParamGroups[1].Lr);
-        Assert.Equal(0.5, opt.ParamGroups[1]["momentum"]);
-        Assert.Equal(0.01, opt.ParamGroups[1].WeightDecay);
-        Assert.Equal(false, opt.ParamGroups[1].Nesterov);
+        Assert.Equal(0.5, opt.GroupOptions(1).Momentum);
+        Assert.Equal(0.01, opt.GroupOptions(1).WeightDecay);
+        Assert.False(opt.GroupOptions(1).Nesterov);
         a.Grad = Tensor.Ones([2]); b.Grad = Tensor.Ones([2]);
         opt.Step();
         AssertClose(new[] { -0.1, -0.1 }, a, 1e-6, 1e-7);
@@ -136,7 +138,85 @@ public class OptimizerBehaviourTests
         var c = Tensor.Zeros([1], requiresGrad: true);
         opt.AddParamGroup(new ParamGroup([c]) { Lr = 3 });
         Assert.Equal(3, opt.ParamGroups[2].Lr);
-        Assert.Equal(0.01, opt.ParamGroups[2].WeightDecay);
+        Assert.Equal(0.01, opt.GroupOptions(2).WeightDecay);
+        Assert.Equal(0.1, opt.Defaults.Lr);                     // an Lr override leaves the defaults alone
+    }
+
+    [Fact]
+    public void OptionRecordsHaveTorchsDefaults()
+    {
+        var adam = new AdamOptions();
+        Assert.Equal((1e-3, (0.9, 0.999), 1e-8, 0.0, false, false), (adam.Lr, adam.Betas, adam.Eps, adam.WeightDecay, adam.Amsgrad, adam.Maximize));
+        var adamw = new AdamWOptions();
+        Assert.Equal((1e-3, (0.9, 0.999), 1e-8, 1e-2, false, false), (adamw.Lr, adamw.Betas, adamw.Eps, adamw.WeightDecay, adamw.Amsgrad, adamw.Maximize));
+        var sgd = new SgdOptions(0.1);
+        Assert.Equal((0.1, 0.0, 0.0, 0.0, false, false), (sgd.Lr, sgd.Momentum, sgd.Dampening, sgd.WeightDecay, sgd.Nesterov, sgd.Maximize));
+        var adagrad = new AdagradOptions();
+        Assert.Equal((1e-2, 0.0, 0.0, 0.0, 1e-10, false), (adagrad.Lr, adagrad.LrDecay, adagrad.WeightDecay, adagrad.InitialAccumulatorValue, adagrad.Eps, adagrad.Maximize));
+        var rmsprop = new RMSpropOptions();
+        Assert.Equal((1e-2, 0.99, 1e-8, 0.0, 0.0, false, false), (rmsprop.Lr, rmsprop.Alpha, rmsprop.Eps, rmsprop.WeightDecay, rmsprop.Momentum, rmsprop.Centered, rmsprop.Maximize));
+        var adadelta = new AdadeltaOptions();
+        Assert.Equal((1.0, 0.9, 1e-6, 0.0, false), (adadelta.Lr, adadelta.Rho, adadelta.Eps, adadelta.WeightDecay, adadelta.Maximize));
+        // the named-argument constructors build the same records
+        var p = Tensor.Zeros([1], requiresGrad: true);
+        Assert.Equal(adam, new Adam([p]).Defaults);
+        Assert.Equal(adamw, new AdamW([p]).Defaults);
+        Assert.Equal(new AdamWOptions { Lr = 1e-3, WeightDecay = 0.01 }, new AdamW([p], lr: 1e-3, weightDecay: 0.01).Defaults);
+        Assert.Equal(sgd, new SGD([p], lr: 0.1).Defaults);
+        Assert.Equal(adagrad, new Adagrad([p]).Defaults);
+        Assert.Equal(rmsprop, new RMSprop([p]).Defaults);
+        Assert.Equal(adadelta, new Adadelta([p]).Defaults);
+    }
+
+    [Fact]
+    public void GroupOptionsAreTypedAndChecked()
+    {
+        var a = Tensor.Zeros([2], requiresGrad: true);
+        var b = Tensor.Zeros([2], requiresGrad: true);
+        var backbone = new ParamGroup([a]) { Lr = 1e-4 };
+        Assert.Equal(1e-4, backbone.Lr);                        // readable before the optimizer fills the rest in
+        Assert.False(backbone.HasOptions);
+        Assert.Throws<InvalidOperationException>(() => backbone.Options);
+        Assert.Throws<InvalidOperationException>(() => new ParamGroup([b]).Lr);
+        var opt = new AdamW([backbone, new ParamGroup([b], new AdamWOptions { Amsgrad = true }) { Lr = 0.5 }], weightDecay: 0.1);
+        Assert.Equal(new AdamWOptions { Lr = 1e-4, WeightDecay = 0.1 }, opt.ParamGroups[0].Options);
+        Assert.Equal(new AdamWOptions { Lr = 0.5, Amsgrad = true }, opt.ParamGroups[1].Options);  // given options are kept whole
+        opt.ParamGroups[1].Options = opt.GroupOptions(1) with { Betas = (0.5, 0.9) };
+        Assert.Equal((0.5, 0.9), opt.GroupOptions(1).Betas);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => opt.ParamGroups[1].Options = opt.GroupOptions(1) with { Eps = -1 });
+        Assert.Equal("eps", e.ParamName);
+        Assert.Contains("AdamW, parameter group 1: Invalid epsilon value: -1", e.Message);
+        Assert.Contains("takes AdamOptions", Assert.Throws<ArgumentException>(() => opt.ParamGroups[0].Options = new SgdOptions(0.1)).Message);
+        Assert.Contains("SgdOptions", Assert.Throws<ArgumentException>(() =>
+            new Adam([new ParamGroup([Tensor.Zeros([1], requiresGrad: true)], new SgdOptions(0.1))])).Message);
+        Assert.Equal(new AdamWOptions { Lr = 1e-4, WeightDecay = 0.1 }, opt.ParamGroups[0].Options);  // failed sets change nothing
+    }
+
+    [Fact]
+    public void StateDictsInTodaysLayoutStillLoad()
+    {
+        // The scalars exactly as DeepSharp wrote them before options were typed: Adam's betas as beta1/beta2,
+        // booleans as 0/1, a scheduler's initial_lr beside the options.
+        var a = Tensor.Zeros([2], DType.Float64, requiresGrad: true);
+        var opt = new Adam([a]);
+        var saved = new OptimizerState();
+        foreach (var (k, v) in new Dictionary<string, double>
+        {
+            ["param_groups.0.lr"] = 0.02, ["param_groups.0.beta1"] = 0.8, ["param_groups.0.beta2"] = 0.99, ["param_groups.0.eps"] = 1e-6,
+            ["param_groups.0.weight_decay"] = 0.1, ["param_groups.0.amsgrad"] = 1, ["param_groups.0.maximize"] = 0,
+            ["param_groups.0.initial_lr"] = 0.05, ["param_groups.0.num_params"] = 1, ["state.0.step"] = 3,
+        }) saved.Scalars[k] = v;
+        saved.Tensors["state.0.exp_avg"] = Tensor.Ones([2], DType.Float64);
+        opt.LoadStateDict(saved);
+        Assert.Equal(new AdamOptions { Lr = 0.02, Betas = (0.8, 0.99), Eps = 1e-6, WeightDecay = 0.1, Amsgrad = true }, opt.GroupOptions(0));
+        Assert.Equal(0.05, opt.ParamGroups[0].InitialLr);
+        Assert.Equal(3, opt.State[a].Step);
+        var written = opt.StateDict().Scalars;
+        Assert.Equal(saved.Scalars.OrderBy(kv => kv.Key), written.OrderBy(kv => kv.Key));     // and they are written back the same way
+        saved.Scalars["param_groups.0.momentum"] = 0.9;
+        var e = Assert.Throws<ArgumentException>(() => opt.LoadStateDict(saved));
+        Assert.Contains("'param_groups.0.momentum' is not an option of Adam", e.Message);
+        Assert.Equal(0.02, opt.ParamGroups[0].Lr);                                             // a failed load changes nothing
     }
 
     [Fact]
@@ -204,10 +284,18 @@ public class OptimizerBehaviourTests
         Assert.Contains("more than one parameter group", Assert.Throws<ArgumentException>(() =>
             new SGD([new ParamGroup([p]), new ParamGroup([p])], lr: 0.1)).Message);
         Assert.Contains("empty", Assert.Throws<ArgumentException>(() => new Adam(Array.Empty<ParamGroup>())).Message);
-        Assert.Contains("lr", Assert.Throws<ArgumentOutOfRangeException>(() => new SGD([p], lr: -1)).Message);
-        Assert.Contains("beta2", Assert.Throws<ArgumentOutOfRangeException>(() => new Adam([p], betas: (0.9, 1.0))).Message);
+        var lr = Assert.Throws<ArgumentOutOfRangeException>(() => new SGD([p], lr: -1));
+        Assert.Equal("lr", lr.ParamName);
+        Assert.Contains("SGD: Invalid learning rate: -1", lr.Message);
+        var beta = Assert.Throws<ArgumentOutOfRangeException>(() => new Adam([p], betas: (0.9, 1.0)));
+        Assert.Equal("betas", beta.ParamName);
+        Assert.Contains("Invalid beta parameter at index 1: 1; betas must be in [0, 1)", beta.Message);
+        Assert.Contains("Invalid beta parameter at index 0", Assert.Throws<ArgumentOutOfRangeException>(() => new AdamW([p], betas: (double.NaN, 0.9))).Message);
+        Assert.Contains("weight_decay", Assert.Throws<ArgumentOutOfRangeException>(() => new RMSprop([p], weightDecay: -0.1)).Message);
+        Assert.Contains("Invalid rho value", Assert.Throws<ArgumentOutOfRangeException>(() => new Adadelta([p], rho: 1.5)).Message);
+        Assert.Contains("Invalid lr_decay value", Assert.Throws<ArgumentOutOfRangeException>(() => new Adagrad([p], lrDecay: -1)).Message);
         Assert.Contains("group 1", Assert.Throws<ArgumentOutOfRangeException>(() =>
-            new Adam([new ParamGroup([p]), new ParamGroup([Tensor.Zeros([1], requiresGrad: true)]) { Eps = -1 }])).Message);
+            new Adam([new ParamGroup([p]), new ParamGroup([Tensor.Zeros([1], requiresGrad: true)], new AdamOptions { Eps = -1 })])).Message);
         Assert.Contains("Nesterov", Assert.Throws<ArgumentException>(() => new SGD([p], lr: 0.1, nesterov: true)).Message);
         var opt = new SGD([p], lr: 0.1);
         p.Grad = Tensor.Zeros([3]);

@@ -38,16 +38,15 @@ public class SchedulerTests
     {
         var lrs = c.Outputs[0]!;
         var moms = c.Outputs.Length > 1 ? c.Outputs[1] : null;
-        bool adam = opt is Adam;
         for (int i = from; i < to; i++)
         {
             for (int g = 0; g < opt.ParamGroups.Count; g++)
             {
-                Assert.True(Math.Abs(lrs.At(i, g) - opt.ParamGroups[g].Lr!.Value) <= 1e-12 + 1e-9 * Math.Abs(lrs.At(i, g)),
+                Assert.True(Math.Abs(lrs.At(i, g) - opt.ParamGroups[g].Lr) <= 1e-12 + 1e-9 * Math.Abs(lrs.At(i, g)),
                     $"{c.Name}: lr of group {g} before step {i} is {opt.ParamGroups[g].Lr}, expected {lrs.At(i, g)}");
                 if (moms != null)
                 {
-                    double m = adam ? opt.ParamGroups[g]["beta1"] : opt.ParamGroups[g]["momentum"];
+                    double m = opt.ParamGroups[g].Options is AdamOptions a ? a.Betas.Beta1 : ((SgdOptions)opt.ParamGroups[g].Options).Momentum;
                     Assert.True(Math.Abs(moms.At(i, g) - m) <= 1e-12, $"{c.Name}: momentum of group {g} before step {i} is {m}, expected {moms.At(i, g)}");
                 }
             }
@@ -65,7 +64,7 @@ public class SchedulerTests
         var (opt, ps) = MakeOptimizer(lrs, adam);
         var sched = make(opt);
         var c = Golden.Golden.Case("optim", name);
-        Assert.Equal(opt.ParamGroups.Select(g => g.Lr!.Value), sched.GetLastLr());
+        Assert.Equal(opt.ParamGroups.Select(g => g.Lr), sched.GetLastLr());
         CheckSequence(c, opt, ps, sched.Step);
     }
 
@@ -134,8 +133,8 @@ public class SchedulerTests
         Assert.Equal(1.0, s2.Best);
         Assert.Equal(1, s2.NumBadEpochs);
         s.Step(3.0); s2.Step(3.0);
-        Assert.Equal(0.01, opt.ParamGroups[0].Lr!.Value, 15);
-        Assert.Equal(0.01, opt2.ParamGroups[0].Lr!.Value, 15);
+        Assert.Equal(0.01, opt.ParamGroups[0].Lr, 15);
+        Assert.Equal(0.01, opt2.ParamGroups[0].Lr, 15);
     }
 
     [Fact]
