@@ -24,7 +24,7 @@ if (what == "loop-tiny")
 if (what.StartsWith("loop-"))
 {
     // run one workload's steps for 15 s, for a sampling profiler: dotnet-trace collect --profile cpu-sampling -- dotnet StepProfile.dll loop-lenet 1
-    Module model = what == "loop-cnn" ? new FashionCnn() : what == "loop-mlp" ? new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10)) : new LeNet5();
+    Module<Tensor, Tensor> model = what == "loop-cnn" ? new FashionCnn() : what == "loop-mlp" ? new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10)) : new LeNet5();
     int batch = what == "loop-lenet" ? 64 : 128;
     var x = what == "loop-mlp" ? Tensor.Randn(batch, 784) : Tensor.Randn(batch, 1, 28, 28);
     var y = Tensor.RandInt(0, 10, [batch]);
@@ -137,7 +137,7 @@ static long AllocPerCall(Action a, int reps)
     return (GC.GetAllocatedBytesForCurrentThread() - b0) / reps;
 }
 
-static void ProfileStep(string name, Module model, int batch, Func<Module, Optimizer> makeOpt, bool flat = false)
+static void ProfileStep(string name, Module<Tensor, Tensor> model, int batch, Func<Module, Optimizer> makeOpt, bool flat = false)
 {
     DeepSharp.Random.Seed(0);
     var x = flat ? Tensor.Randn(batch, 784) : Tensor.Randn(batch, 1, 28, 28);

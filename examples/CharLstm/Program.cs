@@ -70,7 +70,7 @@ public static class CharLstm
     }
 
     /// <summary>Embedding → LSTM (batch first) → linear head over the characters.</summary>
-    public sealed class Model(int vocabSize, int embedding, int hidden, int layers) : Module
+    public sealed class Model(int vocabSize, int embedding, int hidden, int layers) : Module<Tensor, Tensor>
     {
         readonly Embedding embed = new(vocabSize, embedding);
         readonly LSTM lstm = new(embedding, hidden, numLayers: layers, batchFirst: true);
@@ -82,9 +82,13 @@ public static class CharLstm
         /// <summary>Logits (B, T, V) and the state after the last step, starting from <paramref name="state"/>.</summary>
         public (Tensor Logits, (Tensor H, Tensor C) State) Forward(Tensor ids, (Tensor H, Tensor C)? state)
         {
-            var (output, next) = lstm.Forward(embed.Forward(ids), state);   // (B, T, H)
-            return (head.Forward(output), next);
+            var (output, next) = lstm.Call(embed.Call(ids), state);         // (B, T, H)
+            return (head.Call(output), next);
         }
+
+        /// <summary><see cref="Forward(Tensor, ValueTuple{Tensor, Tensor}?)"/> through the module's hooks, as <c>model(ids, state)</c>.</summary>
+        public (Tensor Logits, (Tensor H, Tensor C) State) Call(Tensor ids, (Tensor H, Tensor C)? state) =>
+            Invoke(this, (ids, state), static (m, a) => m.Forward(a.ids, a.state));
     }
 
     /// <summary>The fortunes split 90/10 by a shuffle seeded with <paramref name="seed"/>, with a character tokenizer.</summary>
@@ -108,7 +112,7 @@ public static class CharLstm
             var fresh = new long[context.Count - seen];
             for (int i = 0; i < fresh.Length; i++) fresh[i] = context[seen + i];
             seen = context.Count;
-            var (logits, next) = model.Forward(Tensor.FromArray(fresh, 1, fresh.Length), state);
+            var (logits, next) = model.Call(Tensor.FromArray(fresh, 1, fresh.Length), state);
             state = next;
             return logits;   // (1, n, V): Generation samples from the last row
         };

@@ -45,7 +45,7 @@ public static class Seq2SeqDates
     }
 
     /// <summary>Bidirectional GRU encoder, GRU-cell decoder with additive attention (Bahdanau et al., 2015).</summary>
-    public sealed class Model : Module
+    public sealed class Model : Module<Tensor, Tensor>
     {
         const int Embedding = 32, EncoderHidden = 64, DecoderHidden = 128, AttentionSize = 64, TargetEmbedding = 16;
         readonly Embedding sourceEmbedding = new(SourceTokenizer.VocabSize, Embedding, paddingIdx: 0);
@@ -65,23 +65,23 @@ public static class Seq2SeqDates
         public Encoded Encode(Tensor source, int[] lengths)
         {
             int s = source.Shape[1];
-            var packed = RnnUtils.PackPaddedSequence(sourceEmbedding.Forward(source), lengths, batchFirst: true, enforceSorted: false);
-            var (outputPacked, hN) = encoder.Forward(packed, null);                       // hN (2, B, E)
+            var packed = RnnUtils.PackPaddedSequence(sourceEmbedding.Call(source), lengths, batchFirst: true, enforceSorted: false);
+            var (outputPacked, hN) = encoder.Call(packed);                                 // hN (2, B, E)
             var values = RnnUtils.PadPackedSequence(outputPacked, batchFirst: true, totalLength: s).Padded;   // (B, S, 2E)
-            var hidden = bridge.Forward(Tensor.Cat([hN.Select(0, 0), hN.Select(0, 1)], 1)).Tanh();           // (B, D)
-            return new Encoded(values, attentionKey.Forward(values), source.Eq(0), hidden);
+            var hidden = bridge.Call(Tensor.Cat([hN.Select(0, 0), hN.Select(0, 1)], 1)).Tanh();              // (B, D)
+            return new Encoded(values, attentionKey.Call(values), source.Eq(0), hidden);
         }
 
         /// <summary>One decoder step: attend with the previous state, update the state, return (logits (B, V), state, weights (B, S)).</summary>
         public (Tensor Logits, Tensor Hidden, Tensor Weights) Step(Encoded enc, Tensor previousToken, Tensor hidden)
         {
-            var energy = (enc.Keys + attentionQuery.Forward(hidden).Unsqueeze(1)).Tanh();         // (B, S, A)
-            var scores = attentionScore.Forward(energy).Squeeze(-1).MaskedFill(enc.PadMask, double.NegativeInfinity);   // (B, S)
+            var energy = (enc.Keys + attentionQuery.Call(hidden).Unsqueeze(1)).Tanh();            // (B, S, A)
+            var scores = attentionScore.Call(energy).Squeeze(-1).MaskedFill(enc.PadMask, double.NegativeInfinity);   // (B, S)
             var weights = scores.Softmax(1);
             var context = weights.Unsqueeze(1).Bmm(enc.Values).Squeeze(1);                        // (B, 2E)
-            var embedded = targetEmbedding.Forward(previousToken);                                 // (B, TE)
-            var next = decoder.Forward(Tensor.Cat([embedded, context], 1), hidden);                // (B, D)
-            return (output.Forward(Tensor.Cat([next, context, embedded], 1)), next, weights);
+            var embedded = targetEmbedding.Call(previousToken);                                    // (B, TE)
+            var next = decoder.Call(Tensor.Cat([embedded, context], 1), hidden);                   // (B, D)
+            return (output.Call(Tensor.Cat([next, context, embedded], 1)), next, weights);
         }
 
         /// <summary>
@@ -107,6 +107,9 @@ public static class Seq2SeqDates
 
         /// <summary>Teacher-forced logits (B, T, V) of a training batch.</summary>
         public Tensor Forward(Batch batch) => Decode(batch.Source, batch.Lengths, batch.DecoderInput);
+
+        /// <summary><see cref="Forward(Batch)"/> through the module's hooks, as <c>model(batch)</c>.</summary>
+        public Tensor Call(Batch batch) => Invoke(this, ValueTuple.Create(batch), static (m, a) => m.Forward(a.Item1));
 
         /// <summary>Greedy-decoded logits (B, T, V) for sources (B, S) padded with 0 (lengths: the non-pad counts).</summary>
         public override Tensor Forward(Tensor source) =>
@@ -166,7 +169,7 @@ public static class Seq2SeqDates
             var batch = MakeBatch(Dates.Sample(trainDates, batchSize, rng));
             using var scope = step == 0 ? null : TensorScope.Begin();
             optimizer.ZeroGrad(setToNone: step == 0);
-            var logits = model.Forward(batch);                                                  // (B, T, V)
+            var logits = model.Call(batch);                                                     // (B, T, V)
             var loss = F.CrossEntropy(logits.Reshape(-1, logits.Shape[2]), batch.Target.Reshape(-1));
             loss.Backward();
             GradClip.ClipGradNorm(model.Parameters(), 1.0);

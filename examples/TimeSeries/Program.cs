@@ -43,7 +43,7 @@ public static class TimeSeries
     }
 
     /// <summary>An LSTM reads the window one value per step; a linear head maps its last state to the next values.</summary>
-    public sealed class Forecaster(int hidden, int horizon) : Module
+    public sealed class Forecaster(int hidden, int horizon) : Module<Tensor, Tensor>
     {
         readonly LSTM lstm = new(1, hidden, batchFirst: true);
         readonly Linear head = new(hidden, horizon);
@@ -51,8 +51,8 @@ public static class TimeSeries
         /// <summary>Windows (B, window) → forecasts (B, horizon).</summary>
         public override Tensor Forward(Tensor windows)
         {
-            var output = lstm.Forward(windows.Unsqueeze(2));   // (B, window, hidden)
-            return head.Forward(output.Select(1, -1));         // (B, horizon)
+            var (output, _) = lstm.Call(windows.Unsqueeze(2));   // (B, window, hidden)
+            return head.Call(output.Select(1, -1));            // (B, horizon)
         }
     }
 

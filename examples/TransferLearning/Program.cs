@@ -111,7 +111,7 @@ public static class TransferLearningExample
     }
 
     /// <summary>Mini-batch training with cross-entropy, shuffled each epoch, the learning rate on a per-batch cosine to 0.</summary>
-    public static void Train(Module model, Optimizer optimizer, Tensor x, Tensor y, int epochs, int batchSize, Generator generator, bool frozenBackbone = false)
+    public static void Train(Module<Tensor, Tensor> model, Optimizer optimizer, Tensor x, Tensor y, int epochs, int batchSize, Generator generator, bool frozenBackbone = false)
     {
         int n = x.Shape[0], batches = (n + batchSize - 1) / batchSize;
         var schedule = new CosineAnnealingLR(optimizer, epochs * batches);
@@ -132,7 +132,7 @@ public static class TransferLearningExample
     }
 
     /// <summary>Top-1 accuracy in evaluation mode.</summary>
-    public static double Accuracy(Module model, Tensor x, Tensor y)
+    public static double Accuracy(Module<Tensor, Tensor> model, Tensor x, Tensor y)
     {
         model.Eval();
         long correct = 0;

@@ -42,7 +42,7 @@ public partial class Trainer
     readonly Optimizer[] optimizers;
 
     /// <summary>Creates a trainer for <paramref name="model"/> optimised by <paramref name="optimizer"/> on <paramref name="loss"/>(model(input), target).</summary>
-    public Trainer(Module model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, IEnumerable<IMetric>? metrics = null, IProgressReporter? progress = null)
+    public Trainer(Module<Tensor, Tensor> model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, IEnumerable<IMetric>? metrics = null, IProgressReporter? progress = null)
         : this(model, [optimizer], progress, metrics ?? [new Accuracy()])
     {
         ArgumentNullException.ThrowIfNull(loss);

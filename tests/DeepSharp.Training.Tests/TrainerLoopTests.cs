@@ -21,7 +21,7 @@ public class TrainerLoopTests
         return new TensorDataset(x, y);
     }
 
-    static Trainer Regression(Module model, double lr = 0.05, Optimizer? optimizer = null) =>
+    static Trainer Regression(Module<Tensor, Tensor> model, double lr = 0.05, Optimizer? optimizer = null) =>
         new(model, optimizer ?? new SGD(model.Parameters(), lr), (output, target) => F.MseLoss(output, target), metrics: [], progress: Quiet);
 
     /// <summary>Records every batch's logs.</summary>

@@ -33,7 +33,7 @@ public static class BenchCommand
         return Median(ts);
     }
 
-    static Func<double> TrainStep(Module model, Tensor x, Tensor y, Optimizer opt) => () =>
+    static Func<double> TrainStep(Module<Tensor, Tensor> model, Tensor x, Tensor y, Optimizer opt) => () =>
     {
         // the same step as the Trainer's: temporaries recycled through a TensorScope
         return Time(() =>
@@ -46,11 +46,11 @@ public static class BenchCommand
     };
 
     /// <summary>pytorch_workloads.py's LSTMNet: LSTM(64, 256, num_layers=2, batch_first=True), fc on the last step's output.</summary>
-    sealed class LstmNet : Module
+    sealed class LstmNet : Module<Tensor, Tensor>
     {
         readonly LSTM lstm = new(64, 256, numLayers: 2, batchFirst: true);
         readonly Linear fc = new(256, 10);
-        public override Tensor Forward(Tensor x) => fc.Forward(lstm.Forward(x).Select(1, -1));
+        public override Tensor Forward(Tensor x) => fc.Call(lstm.Call(x).Output.Select(1, -1));
     }
 
     static Workload[] Workloads() =>
@@ -172,7 +172,7 @@ public static class BenchCommand
     /// The TinyGPT of benchmarks/pytorch_workloads.py: token and position embeddings, two pre-norm encoder layers
     /// (d=128, 4 heads, ff=512, dropout 0, batch first) under a causal −∞ mask, a final LayerNorm and a 256-way head.
     /// </summary>
-    sealed class TinyGpt : Module
+    sealed class TinyGpt : Module<Tensor, Tensor>
     {
         readonly DeepSharp.NN.Embedding tok = new(256, 128);
         readonly DeepSharp.NN.Embedding pos = new(64, 128);
@@ -185,8 +185,8 @@ public static class BenchCommand
         public override Tensor Forward(Tensor idx)
         {
             int t = idx.Shape[1];
-            var h = tok.Forward(idx).Add(pos.Forward(positions.Narrow(0, 0, t)));
-            return head.Forward(ln.Forward(enc.Forward(h, mask.Narrow(0, 0, t).Narrow(1, 0, t))));
+            var h = tok.Call(idx).Add(pos.Call(positions.Narrow(0, 0, t)));
+            return head.Call(ln.Call(enc.Call(h, mask.Narrow(0, 0, t).Narrow(1, 0, t))));
         }
     }
 

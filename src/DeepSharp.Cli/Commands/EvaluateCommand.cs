@@ -11,7 +11,7 @@ namespace DeepSharp.Cli.Commands;
 public static class EvaluateCommand
 {
     /// <summary>Loads a model saved by `deepsharp train`, rebuilding the architecture named in its metadata.</summary>
-    public static (Module Model, ImageDatasetInfo Data) LoadModel(string path)
+    public static (Module<Tensor, Tensor> Model, ImageDatasetInfo Data) LoadModel(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"model file not found: {path} (train one with 'deepsharp train --out DIR')", path);
         var (tensors, metadata) = SafeTensors.LoadWithMetadata(path);

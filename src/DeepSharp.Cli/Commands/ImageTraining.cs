@@ -117,7 +117,7 @@ public static class ImageTraining
     /// Builds the model <paramref name="name"/> for the dataset's classes, channels and image size. A model that cannot take
     /// images of that size gets a usage error naming what it needs and the models that fit.
     /// </summary>
-    public static Module CreateModel(string name, ImageDatasetInfo data) =>
+    public static Module<Tensor, Tensor> CreateModel(string name, ImageDatasetInfo data) =>
         Resolve(name, data) is { } info
             ? info.Factory(data.Classes.Length, data.Channels)
             : new Mlp(data.Channels * data.Size * data.Size, [512, 256], data.Classes.Length);

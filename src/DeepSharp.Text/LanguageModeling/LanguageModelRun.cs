@@ -144,7 +144,7 @@ public sealed class LanguageModelRun
     }
 
     /// <summary>Like <see cref="Evaluate(Func{Tensor, Tensor}, int, int?)"/> for a module, in evaluation mode (restored after).</summary>
-    public LanguageModelEvaluation Evaluate(Module model, int batchSize = 32, int? maxWindows = null)
+    public LanguageModelEvaluation Evaluate(Module<Tensor, Tensor> model, int batchSize = 32, int? maxWindows = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         bool wasTraining = model.IsTraining;

@@ -17,7 +17,7 @@ namespace DeepSharp.Text.Models;
 /// Without rotary embeddings or a cache, the fused attention kernel reads the heads straight from the packed projection
 /// (<see cref="F.PackedScaledDotProductAttention"/>); otherwise from the rotated head views and the cache's buffers.
 /// </summary>
-public sealed class CausalSelfAttention : Module
+public sealed class CausalSelfAttention : Module<Tensor, Tensor>
 {
     /// <summary>Model width C (n_embd).</summary>
     public int Width { get; }
@@ -80,6 +80,10 @@ public sealed class CausalSelfAttention : Module
     /// <summary>Causal self-attention of <paramref name="x"/> (B, T, C) → (B, T, C).</summary>
     public override Tensor Forward(Tensor x) => Forward(x, null);
 
+    /// <summary><see cref="Forward(Tensor, LayerKeyValueCache?)"/> through the hooks.</summary>
+    public Tensor Call(Tensor x, LayerKeyValueCache? cache) =>
+        cache == null ? Call(x) : Invoke(this, (x, cache), static (m, a) => m.Forward(a.x, a.cache));
+
     /// <summary>
     /// Causal self-attention of the new tokens <paramref name="x"/> (B, T, C) that follow the P tokens held by
     /// <paramref name="cache"/> (none when null or empty): token i attends to the cached tokens and to new tokens ≤ i,
@@ -93,15 +97,15 @@ public sealed class CausalSelfAttention : Module
         var qkv = F.Linear(x, InProjWeight, InProjBias);                       // (B, T, 3C) every token's q|k|v
         if (ProjectionConv != null) qkv = Convolve(qkv, cache);                // each channel a mix of the last k tokens'
         if (Rotary == null && cache == null)                                   // the kernel reads the heads in place
-            return OutProj.Forward(F.PackedScaledDotProductAttention(qkv, NumHeads, p, isCausal: true));
+            return OutProj.Call(F.PackedScaledDotProductAttention(qkv, NumHeads, p, isCausal: true));
         var heads = qkv.Reshape(b, t, 3, NumHeads, HeadDim);                   // (B, T, 3, H, D) view
         var q = heads.Select(2, 0).Transpose(1, 2);                            // (B, H, T, D) views
         var k = heads.Select(2, 1).Transpose(1, 2);
         var v = heads.Select(2, 2).Transpose(1, 2);
-        if (Rotary != null) { q = Rotary.Forward(q, past); k = Rotary.Forward(k, past); }   // positions P .. P+T−1
+        if (Rotary != null) { q = Rotary.Call(q, past); k = Rotary.Call(k, past); }   // positions P .. P+T−1
         if (cache != null) (k, v) = cache.Append(k, v);                        // (B, H, P+T, D)
         var y = F.ScaledDotProductAttention(q, k, v, LaterKeysMask(t, past), p, isCausal: past == 0);   // (B, H, T, D)
-        return OutProj.Forward(y.Transpose(1, 2).Reshape(b, t, Width));        // heads side by side: (B, T, C)
+        return OutProj.Call(y.Transpose(1, 2).Reshape(b, t, Width));        // heads side by side: (B, T, C)
     }
 
     /// <summary>
@@ -125,7 +129,7 @@ public sealed class CausalSelfAttention : Module
     {
         var conv = ProjectionConv!;
         int history = conv.KernelSize[0] - 1;
-        if (cache == null || history == 0) return conv.Forward(qkv);
+        if (cache == null || history == 0) return conv.Call(qkv);
         int b = qkv.Shape[0], t = qkv.Shape[1], channels = qkv.Shape[2];
         var state = cache.ConvState;
         if (state != null && (state.Shape[0] != b || state.Shape[1] != history || state.Shape[2] != channels || state.DType != qkv.DType))
@@ -133,7 +137,7 @@ public sealed class CausalSelfAttention : Module
         var full = Tensor.Cat([state ?? Tensor.Zeros([b, history, channels], qkv.DType), qkv], 1);   // (B, k−1+T, 3C)
         var kept = full.Narrow(1, t, history);
         cache.ConvState = Autograd.IsGradEnabled && kept.RequiresGrad ? kept : TensorScope.Suspend(() => kept.Detach().Clone());
-        return conv.Forward(full).Narrow(1, history, t);
+        return conv.Call(full).Narrow(1, history, t);
     }
 
     void CheckInput(Tensor x)

@@ -147,6 +147,9 @@ public sealed class Gpt : LanguageModel
     /// <summary>Next-token logits (B, T, V) for token ids (B, T), T ≤ <see cref="GptConfig.ContextLength"/> (GPT.forward).</summary>
     public override Tensor Forward(Tensor ids) => Forward(ids, null);
 
+    /// <summary>Next-token logits through the hooks (<c>model(ids, cache)</c>), as <see cref="Forward(Tensor, KeyValueCache?)"/>.</summary>
+    public Tensor Call(Tensor ids, KeyValueCache? cache) => Invoke(this, (ids, cache), static (m, a) => m.Forward(a.ids, a.cache));
+
     /// <summary>
     /// Next-token logits (B, T, V) for the new token ids (B, T) that follow the <paramref name="cache"/>'s
     /// <c>cache.Length</c> tokens (all of them when the cache is null or empty). The new tokens' keys and values are
@@ -160,13 +163,13 @@ public sealed class Gpt : LanguageModel
             throw new ArgumentException($"Gpt: {start} cached + {t} new tokens exceed the context length {Config.ContextLength}; " +
                                         "crop the input (or reset the cache and feed the last tokens again)", nameof(ids));
 
-        var x = tokenEmbedding.Forward(ids);                        // (B, T, C) token vectors
-        if (positions != null) x = positions.Forward(x, start);     // (B, T, C) + position vectors start .. start+T-1
+        var x = tokenEmbedding.Call(ids);                           // (B, T, C) token vectors
+        if (positions != null) x = positions.Call(x, start);        // (B, T, C) + position vectors start .. start+T-1
                                                                     // (with rotary embeddings, attention rotates q and k instead)
-        x = embeddingDropout.Forward(x);
-        x = blocks.Forward(x, cache);                               // (B, T, C), token i attends to tokens <= i
-        if (finalNorm != null) x = finalNorm.Forward(x);            // (B, T, C)
-        return head != null ? head.Forward(x)                        // (B, T, V)
+        x = embeddingDropout.Call(x);
+        x = blocks.Call(x, cache);                                  // (B, T, C), token i attends to tokens <= i
+        if (finalNorm != null) x = finalNorm.Call(x);               // (B, T, C)
+        return head != null ? head.Call(x)                           // (B, T, V)
                             : F.Linear(x, tokenEmbedding.Weight);   // (B, T, V) through the tied (V, C) embedding
     }
 
@@ -206,7 +209,7 @@ public sealed class Gpt : LanguageModel
             var ids = Tensor.FromArray(fresh.Select(t => (long)t).ToArray(), 1, fresh.Count);   // (1, n)
             bool wasTraining = IsTraining;
             Eval();
-            try { using (Autograd.NoGrad()) return Forward(ids, cache); }                       // (1, n, V)
+            try { using (Autograd.NoGrad()) return Call(ids, cache); }                          // (1, n, V)
             finally { Train(wasTraining); }
         };
     }

@@ -9,7 +9,7 @@ namespace DeepSharp.Text.Models;
 /// <see cref="TransformerEncoderLayer"/> GPT checkpoints have always used: "self_attn.*", "linear1.*", "linear2.*",
 /// "norm1.*", "norm2.*" (nanoGPT: attn, mlp.c_fc, mlp.c_proj, ln_1, ln_2).
 /// </summary>
-public sealed class GptBlock : Module
+public sealed class GptBlock : Module<Tensor, Tensor>
 {
     /// <summary>Whether the LayerNorms come before the sublayers (pre-norm) rather than after the residual sums.</summary>
     public bool PreNorm { get; }
@@ -54,26 +54,30 @@ public sealed class GptBlock : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => Forward(x, null);
 
+    /// <summary><see cref="Forward(Tensor, LayerKeyValueCache?)"/> through the hooks.</summary>
+    public Tensor Call(Tensor x, LayerKeyValueCache? cache) =>
+        cache == null ? Call(x) : Invoke(this, (x, cache), static (m, a) => m.Forward(a.x, a.cache));
+
     /// <summary>The block on (B, T, C); with <paramref name="cache"/> the attention decodes incrementally (see <see cref="CausalSelfAttention"/>).</summary>
     public Tensor Forward(Tensor x, LayerKeyValueCache? cache)
     {
         if (PreNorm)
         {
-            x = x.Add(attentionDropout.Forward(Attention.Forward(Norm1.Forward(x), cache)));
-            return x.Add(FeedForward(Norm2.Forward(x)));
+            x = x.Add(attentionDropout.Call(Attention.Call(Norm1.Call(x), cache)));
+            return x.Add(FeedForward(Norm2.Call(x)));
         }
-        x = Norm1.Forward(x.Add(attentionDropout.Forward(Attention.Forward(x, cache))));
-        return Norm2.Forward(x.Add(FeedForward(x)));
+        x = Norm1.Call(x.Add(attentionDropout.Call(Attention.Call(x, cache))));
+        return Norm2.Call(x.Add(FeedForward(x)));
     }
 
-    Tensor FeedForward(Tensor x) => outputDropout.Forward(Linear2.Forward(feedForwardDropout.Forward(Activation.Apply(Linear1.Forward(x)))));
+    Tensor FeedForward(Tensor x) => outputDropout.Call(Linear2.Call(feedForwardDropout.Call(Activation.Apply(Linear1.Call(x)))));
 }
 
 /// <summary>
 /// The stack of a <see cref="Gpt"/>'s blocks (nanoGPT's transformer.h), under "layers.0", "layers.1", ... as the
 /// <see cref="TransformerEncoder"/> that earlier GPT checkpoints were saved from.
 /// </summary>
-internal sealed class GptBlocks(IEnumerable<GptBlock> blocks) : Module
+internal sealed class GptBlocks(IEnumerable<GptBlock> blocks) : Module<Tensor, Tensor>
 {
     [TorchName("layers")] readonly ModuleList layers = new(blocks);
 
@@ -86,10 +90,14 @@ internal sealed class GptBlocks(IEnumerable<GptBlock> blocks) : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => Forward(x, null);
 
+    /// <summary><see cref="Forward(Tensor, KeyValueCache?)"/> through the hooks.</summary>
+    public Tensor Call(Tensor x, KeyValueCache? cache) =>
+        cache == null ? Call(x) : Invoke(this, (x, cache), static (m, a) => m.Forward(a.x, a.cache));
+
     /// <summary>Every block in turn; block i appends to and attends over <c>cache[i]</c>.</summary>
     public Tensor Forward(Tensor x, KeyValueCache? cache)
     {
-        for (int i = 0; i < Count; i++) x = this[i].Forward(x, cache?[i]);
+        for (int i = 0; i < Count; i++) x = this[i].Call(x, cache?[i]);
         return x;
     }
 }

@@ -11,7 +11,7 @@ namespace DeepSharp.Text.Models;
 /// configuration, so that <see cref="Save"/> / <see cref="Load"/> round-trip them through one safetensors file.
 /// (PyTorch has no such base class; it is the role of Hugging Face's PreTrainedModel + save_pretrained/from_pretrained.)
 /// </summary>
-public abstract class LanguageModel : Module
+public abstract class LanguageModel : Module<Tensor, Tensor>
 {
     /// <summary>Metadata key of the model kind ("gpt", "lstm") in a saved file.</summary>
     public const string KindKey = "deepsharp.model";

@@ -66,6 +66,10 @@ public sealed class LstmLanguageModel : LanguageModel
     /// <summary>Logits (B, T, V) for ids (B, T), starting from a zero state.</summary>
     public override Tensor Forward(Tensor ids) => Forward(ids, null).Logits;
 
+    /// <summary>Logits and the next state through the hooks (<c>model(ids, state)</c>), as <see cref="Forward(Tensor, ValueTuple{Tensor, Tensor}?)"/>.</summary>
+    public (Tensor Logits, (Tensor H, Tensor C) State) Call(Tensor ids, (Tensor H, Tensor C)? state) =>
+        Invoke(this, (ids, state), static (m, a) => m.Forward(a.ids, a.state));
+
     /// <summary>
     /// Logits (B, T, V) for ids (B, T) starting from <paramref name="state"/> ((Layers, B, H) each; null = zeros), and the
     /// state after the last step (torch.nn.LSTM's (h_n, c_n)).
@@ -73,9 +77,9 @@ public sealed class LstmLanguageModel : LanguageModel
     public (Tensor Logits, (Tensor H, Tensor C) State) Forward(Tensor ids, (Tensor H, Tensor C)? state)
     {
         CheckIds(ids, "LstmLanguageModel");
-        var x = embed.Forward(ids);                       // (B, T, E)
-        var (output, next) = lstm.Forward(x, state);     // (B, T, H); h, c (Layers, B, H)
-        return (head.Forward(output), next);             // (B, T, V)
+        var x = embed.Call(ids);                          // (B, T, E)
+        var (output, next) = lstm.Call(x, state);        // (B, T, H); h, c (Layers, B, H)
+        return (head.Call(output), next);                // (B, T, V)
     }
 
     /// <summary>A stateful next-token function (see <see cref="LanguageModel.CreateStepper"/>) that carries the LSTM state:
@@ -98,7 +102,7 @@ public sealed class LstmLanguageModel : LanguageModel
             {
                 using (Autograd.NoGrad())
                 {
-                    var (logits, next) = Forward(Tensor.FromArray(fresh, 1, fresh.Length), state);   // (1, n, V)
+                    var (logits, next) = Call(Tensor.FromArray(fresh, 1, fresh.Length), state);      // (1, n, V)
                     state = next;
                     return logits;
                 }

@@ -8,7 +8,7 @@ namespace DeepSharp.Vision.Models;
 /// State-dict keys and shapes match torchvision ("features.0.weight" … "classifier.6.bias"); every layer keeps PyTorch's
 /// default initialisation, as torchvision does. Inputs must be at least 63×63.
 /// </summary>
-public sealed class AlexNet : Module, IClassifierModel
+public sealed class AlexNet : Module<Tensor, Tensor>, IClassifierModel
 {
     readonly Sequential features;
     readonly AdaptiveAvgPool2d avgpool = new(6);

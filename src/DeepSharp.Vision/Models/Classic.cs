@@ -6,7 +6,7 @@ namespace DeepSharp.Vision.Models;
 /// A multilayer perceptron for flattened images: Flatten, then Linear-ReLU blocks, then a Linear classifier
 /// (the benchmark's 784-512-256-10 by default).
 /// </summary>
-public sealed class Mlp : Module, IClassifierModel
+public sealed class Mlp : Module<Tensor, Tensor>, IClassifierModel
 {
     readonly Flatten flatten = new();
     readonly Sequential layers = new();
@@ -45,7 +45,7 @@ public sealed class Mlp : Module, IClassifierModel
 }
 
 /// <summary>LeNet-5 for 28×28 inputs (LeCun et al. 1998, with ReLU and max pooling): conv 6@5×5 pad 2, pool, conv 16@5×5, pool, 120-84-classes.</summary>
-public sealed class LeNet5 : Module, IClassifierModel
+public sealed class LeNet5 : Module<Tensor, Tensor>, IClassifierModel
 {
     readonly Sequential features, classifier;
 
@@ -81,7 +81,7 @@ public sealed class LeNet5 : Module, IClassifierModel
 /// The Fashion-MNIST CNN of the benchmark: two conv blocks of 32 then 64 channels (3×3, pad 1, batch norm on the first
 /// conv of each block, ReLU, 2×2 max pooling), then 3136-256-classes with dropout 0.5.
 /// </summary>
-public sealed class FashionCnn : Module, IClassifierModel
+public sealed class FashionCnn : Module<Tensor, Tensor>, IClassifierModel
 {
     readonly Sequential features, classifier;
 

@@ -14,7 +14,7 @@ public sealed class Conv2dNormActivation : Sequential
     /// groups=groups, activation_layer=...)). A null <paramref name="activation"/> means ReLU.
     /// </summary>
     public Conv2dNormActivation(int inChannels, int outChannels, int kernelSize = 3, int stride = 1, int groups = 1,
-        int dilation = 1, Func<Module>? activation = null)
+        int dilation = 1, Func<Module<Tensor, Tensor>>? activation = null)
         : base(
             new Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: (kernelSize - 1) / 2 * dilation,
                 dilation: dilation, groups: groups, bias: false),

@@ -12,7 +12,7 @@ namespace DeepSharp.Vision.Models;
 public readonly record struct GoogLeNetOutputs(Tensor Logits, Tensor? Aux2, Tensor? Aux1);
 
 /// <summary>Convolution without bias, batch norm (eps 0.001) and ReLU (torchvision.models.googlenet.BasicConv2d).</summary>
-public sealed class BasicConv2d : Module
+public sealed class BasicConv2d : Module<Tensor, Tensor>
 {
     readonly Conv2d conv;
     readonly BatchNorm2d bn;
@@ -33,7 +33,7 @@ public sealed class BasicConv2d : Module
 /// 1×1; 1×1 then 3×3; 1×1 then 3×3 (torchvision keeps this 3×3 where the paper has 5×5, so its weights load);
 /// 3×3 max pooling then 1×1.
 /// </summary>
-public sealed class Inception : Module
+public sealed class Inception : Module<Tensor, Tensor>
 {
     readonly BasicConv2d branch1;
     readonly Sequential branch2, branch3, branch4;
@@ -56,7 +56,7 @@ public sealed class Inception : Module
 /// An auxiliary classifier (torchvision.models.googlenet.InceptionAux): adaptive average pooling to 4×4, a 1×1
 /// BasicConv2d to 128 channels, then 2048-1024-classes with ReLU and dropout.
 /// </summary>
-public sealed class InceptionAux : Module
+public sealed class InceptionAux : Module<Tensor, Tensor>
 {
     readonly BasicConv2d conv;
     readonly Linear fc1;
@@ -99,7 +99,7 @@ public sealed class InceptionAux : Module
 /// <c>transformInput</c> re-normalises inputs prepared with ImageNet mean/std to the (x−0.5)/0.5 scaling of the original
 /// weights (torchvision sets it for its pretrained weights).
 /// </summary>
-public sealed class GoogLeNet : Module, IClassifierModel
+public sealed class GoogLeNet : Module<Tensor, Tensor>, IClassifierModel
 {
     readonly BasicConv2d conv1;
     readonly MaxPool2d maxpool1 = new(3, stride: 2, ceilMode: true);
@@ -186,6 +186,9 @@ public sealed class GoogLeNet : Module, IClassifierModel
 
     /// <summary>The main logits (N, classes), in training and evaluation alike (torchvision returns only these in eval mode).</summary>
     public override Tensor Forward(Tensor input) => ForwardWithAux(input).Logits;
+
+    /// <summary><see cref="ForwardWithAux"/> through the module's hooks (torchvision's <c>model(x)</c> in training mode).</summary>
+    public GoogLeNetOutputs CallWithAux(Tensor input) => Invoke(this, ValueTuple.Create(input), static (m, a) => m.ForwardWithAux(a.Item1));
 
     /// <summary>
     /// The main logits and, in training mode with auxiliary heads, the auxiliary ones (torchvision's GoogLeNetOutputs).

@@ -7,7 +7,7 @@ namespace DeepSharp.Vision.Models;
 /// inp·t channels (skipped when t = 1), a 3×3 depthwise convolution, each with batch norm and ReLU6, then a linear 1×1
 /// projection with batch norm; the input is added back when the stride is 1 and the channels match.
 /// </summary>
-public sealed class InvertedResidual : Module
+public sealed class InvertedResidual : Module<Tensor, Tensor>
 {
     readonly Sequential conv;
 
@@ -40,7 +40,7 @@ public sealed class InvertedResidual : Module
 /// initialisation too: convolutions kaiming_normal_(mode="fan_out") with zero bias, batch norm weight 1 and bias 0,
 /// linear N(0, 0.01²) with zero bias.
 /// </summary>
-public sealed class MobileNetV2 : Module, IClassifierModel
+public sealed class MobileNetV2 : Module<Tensor, Tensor>, IClassifierModel
 {
     /// <summary>(expansion t, channels c, repeats n, first stride s) per stage, as in the paper and torchvision.</summary>
     static readonly int[][] settings =

@@ -11,7 +11,7 @@ namespace DeepSharp.Vision.Models;
 /// <param name="DefaultInputSize">The image size the model was designed for (224 for the ImageNet models).</param>
 /// <param name="Factory">Builds the model from (numClasses, inChannels).</param>
 public sealed record ModelInfo(string Name, string Family, string Description, int MinInputSize, int DefaultInputSize,
-    Func<int, int, Module> Factory)
+    Func<int, int, Module<Tensor, Tensor>> Factory)
 {
     /// <summary>True when the model accepts only <see cref="DefaultInputSize"/> (a Vision Transformer's position embedding has a fixed length).</summary>
     public bool FixedInputSize { get; init; }
@@ -94,7 +94,7 @@ public static class ModelZoo
     /// <paramref name="inChannels"/>-channel images, freshly initialised as torchvision initialises it
     /// (torchvision.models.get_model(name, num_classes=)).
     /// </summary>
-    public static Module Create(string name, int numClasses = 1000, int inChannels = 3) => GetInfo(name).Factory(numClasses, inChannels);
+    public static Module<Tensor, Tensor> Create(string name, int numClasses = 1000, int inChannels = 3) => GetInfo(name).Factory(numClasses, inChannels);
 
     /// <summary>
     /// Loads a safetensors state dict into <paramref name="model"/> (torch.nn.Module.load_state_dict(safetensors.torch.load_file(path))),

@@ -15,7 +15,7 @@ public enum ResNetBlock
 /// The residual block of ResNet-18/34 (torchvision.models.resnet.BasicBlock): conv3×3-BN-ReLU-conv3×3-BN, plus the input
 /// (through <c>downsample</c> when the shape changes), then ReLU.
 /// </summary>
-public sealed class BasicBlock : Module
+public sealed class BasicBlock : Module<Tensor, Tensor>
 {
     /// <summary>Output channels per <c>planes</c> (BasicBlock.expansion = 1).</summary>
     public const int Expansion = 1;
@@ -55,7 +55,7 @@ public sealed class BasicBlock : Module
 /// the 3×3 convolution): conv1×1-BN-ReLU-conv3×3-BN-ReLU-conv1×1-BN, plus the input (through <c>downsample</c>), then
 /// ReLU. The inner width is planes·(baseWidth/64)·groups, which gives ResNeXt and Wide ResNet.
 /// </summary>
-public sealed class Bottleneck : Module
+public sealed class Bottleneck : Module<Tensor, Tensor>
 {
     /// <summary>Output channels per <c>planes</c> (Bottleneck.expansion = 4).</summary>
     public const int Expansion = 4;
@@ -110,7 +110,7 @@ public sealed class Bottleneck : Module
 /// stages of 16/32/64/128 planes). Keys stay the same; shapes follow the widths.
 /// </para>
 /// </summary>
-public sealed class ResNet : Module, IClassifierModel
+public sealed class ResNet : Module<Tensor, Tensor>, IClassifierModel
 {
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;

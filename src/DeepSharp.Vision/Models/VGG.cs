@@ -10,7 +10,7 @@ namespace DeepSharp.Vision.Models;
 /// kaiming_normal_(mode="fan_out", nonlinearity="relu") with zero bias, batch norm weight 1 and bias 0, linear layers
 /// N(0, 0.01²) with zero bias. Inputs must be at least 32×32 (five poolings).
 /// </summary>
-public sealed class VGG : Module, IClassifierModel
+public sealed class VGG : Module<Tensor, Tensor>, IClassifierModel
 {
     /// <summary>Channel counts per convolution, 0 marking a max pooling (torchvision's cfgs, "M" written as 0).</summary>
     static readonly Dictionary<int, int[]> configs = new()

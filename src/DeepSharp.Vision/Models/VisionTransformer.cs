@@ -76,7 +76,7 @@ public sealed class ViTMlpBlock : Sequential
 /// <c>x = x + dropout(attention(ln_1(x)))</c>, then <c>x = x + mlp(ln_2(x))</c>, LayerNorms with eps 1e-6 and a
 /// batch-first <see cref="MultiheadAttention"/>. Keys "ln_1", "self_attention", "ln_2", "mlp".
 /// </summary>
-public sealed class ViTEncoderBlock : Module
+public sealed class ViTEncoderBlock : Module<Tensor, Tensor>
 {
     [TorchName("ln_1")] readonly LayerNorm ln1;
     [TorchName("self_attention")] readonly MultiheadAttention selfAttention;
@@ -100,7 +100,7 @@ public sealed class ViTEncoderBlock : Module
         if (input.Rank != 3)
             throw new ArgumentException($"ViTEncoderBlock: expected (batch_size, seq_length, hidden_dim), got shape ({string.Join(", ", input.Shape)})", nameof(input));
         var x = ln1.Call(input);
-        x = dropout.Call(selfAttention.Forward(x, x, x, needWeights: false).Output);
+        x = dropout.Call(selfAttention.Call(x, x, x, needWeights: false).Output);
         x = x.Add(input);
         return x.Add(mlp.Call(ln2.Call(x)));
     }
@@ -111,7 +111,7 @@ public sealed class ViTEncoderBlock : Module
 /// "pos_embedding" (1, seq_length, hidden), N(0, 0.02²) as in BERT, applies dropout, the blocks
 /// "layers.encoder_layer_0" … and a final LayerNorm "ln" (eps 1e-6).
 /// </summary>
-public sealed class ViTEncoder : Module
+public sealed class ViTEncoder : Module<Tensor, Tensor>
 {
     [TorchName("pos_embedding")] readonly Tensor posEmbedding;
     readonly Dropout dropout;
@@ -150,7 +150,7 @@ public sealed class ViTEncoder : Module
 /// and a zero head. The position embedding is fixed to <see cref="ViTConfig.ImageSize"/>, so inputs must have exactly
 /// that size. torchvision's conv_stem_configs (a convolutional stem) is not provided.
 /// </summary>
-public sealed class VisionTransformer : Module, IClassifierModel
+public sealed class VisionTransformer : Module<Tensor, Tensor>, IClassifierModel
 {
     [TorchName("conv_proj")] readonly Conv2d convProj;
     [TorchName("class_token")] readonly Tensor classToken;

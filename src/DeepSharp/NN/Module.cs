@@ -18,6 +18,12 @@ namespace DeepSharp.NN;
 /// the name of a field assigns that field and takes precedence over what discovery decided.
 /// </para>
 /// <para>
+/// This class has no forward: a module's signature comes from its typed base, <see cref="Module{TInput, TOutput}"/>
+/// (most layers and models: <c>sealed class Net : Module&lt;Tensor, Tensor&gt;</c>), <see cref="Module{T1, T2, TOutput}"/> or
+/// <see cref="Module{T1, T2, T3, TOutput}"/>, whose <c>Call</c> runs the hooks registered here (Module.Hooks.cs).
+/// Containers without a forward (<see cref="ModuleList"/>, <see cref="ModuleDict"/>) derive from this class directly.
+/// </para>
+/// <para>
 /// Values of field members are always read from the field, so reassigning a (non-readonly) field is seen by
 /// <see cref="Parameters"/>, <see cref="StateDict"/> and the rest.
 /// </para>
@@ -47,9 +53,6 @@ public abstract partial class Module
 
     /// <summary>Whether the module is in training mode (torch.nn.Module.training). Set by <see cref="Train"/>/<see cref="Eval"/>.</summary>
     public bool IsTraining { get; private set; } = true;
-
-    /// <summary>The forward computation on one input (torch.nn.Module.forward). Prefer <see cref="Call"/>, which also runs hooks.</summary>
-    public abstract Tensor Forward(Tensor input);
 
     // ---- parameters ---------------------------------------------------------------------------------------
 

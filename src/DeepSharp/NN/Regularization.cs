@@ -5,7 +5,7 @@ namespace DeepSharp.NN;
 /// <summary>
 /// Penalty terms to add to a loss (what PyTorch users write by hand as sum(p.abs().sum() for p in ...)).
 /// Both are differentiable scalars in the dtype of the first parameter.
-/// <code>var loss = F.CrossEntropy(model.Forward(x), y) + 1e-4 * Regularization.L2(Regularization.Weights(model));</code>
+/// <code>var loss = F.CrossEntropy(model.Call(x), y) + 1e-4 * Regularization.L2(Regularization.Weights(model));</code>
 /// </summary>
 public static class Regularization
 {

@@ -6,33 +6,34 @@ namespace DeepSharp.NN;
 /// A chain of modules applied in order (torch.nn.Sequential). Children are named "0", "1", ... (or by the names given),
 /// so state-dict keys read "0.weight", "2.bias" as in PyTorch:
 /// <code>var model = new Sequential(new Linear(784, 128), new ReLU(), new Linear(128, 10));</code>
-/// Collection initializers work too: <c>new Sequential { new Linear(4, 8), new ReLU() }</c>.
+/// Collection initializers work too: <c>new Sequential { new Linear(4, 8), new ReLU() }</c>. Its children are
+/// one-input, one-output modules (<see cref="Module{TInput, TOutput}"/> of tensors), each called through its <c>Call</c>.
 /// </summary>
-public class Sequential : Module, IEnumerable<Module>
+public class Sequential : Module<Tensor, Tensor>, IEnumerable<Module<Tensor, Tensor>>
 {
-    readonly List<Module> layers = [];
+    readonly List<Module<Tensor, Tensor>> layers = [];
     readonly List<string> names = [];
 
-    /// <summary>Builds an empty chain; add modules with <see cref="Add(Module)"/> or a collection initializer.</summary>
+    /// <summary>Builds an empty chain; add modules with <see cref="Add(Module{Tensor, Tensor})"/> or a collection initializer.</summary>
     public Sequential() { }
 
     /// <summary>Builds a chain from <paramref name="modules"/>, named "0", "1", ... (torch.nn.Sequential(*modules)).</summary>
-    public Sequential(params Module[] modules)
+    public Sequential(params Module<Tensor, Tensor>[] modules)
     {
         foreach (var m in modules) Add(m);
     }
 
     /// <summary>Builds a chain of named modules (torch.nn.Sequential(OrderedDict(...))).</summary>
-    public Sequential(params (string Name, Module Module)[] modules)
+    public Sequential(params (string Name, Module<Tensor, Tensor> Module)[] modules)
     {
         foreach (var (name, m) in modules) Add(name, m);
     }
 
     /// <summary>Appends a module named by its position (torch.nn.Sequential.append). Returns this.</summary>
-    public Sequential Add(Module module) => Add(layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module);
+    public Sequential Add(Module<Tensor, Tensor> module) => Add(layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module);
 
     /// <summary>Appends a module under <paramref name="name"/> (torch.nn.Module.add_module). Returns this.</summary>
-    public Sequential Add(string name, Module module)
+    public Sequential Add(string name, Module<Tensor, Tensor> module)
     {
         ArgumentNullException.ThrowIfNull(module);
         if (names.Contains(name))
@@ -47,7 +48,7 @@ public class Sequential : Module, IEnumerable<Module>
     /// Gets the module at <paramref name="index"/> (negative counts from the end), or replaces it in place, keeping its name
     /// and position (sequential[i], sequential[i] = module).
     /// </summary>
-    public Module this[int index]
+    public Module<Tensor, Tensor> this[int index]
     {
         get => layers[Position(index)];
         set
@@ -60,7 +61,7 @@ public class Sequential : Module, IEnumerable<Module>
     }
 
     /// <summary>Gets or replaces the module named <paramref name="name"/> (getattr(sequential, name), setattr for an existing name).</summary>
-    public Module this[string name]
+    public Module<Tensor, Tensor> this[string name]
     {
         get => this[IndexOf(name)];
         set => this[IndexOf(name)] = value;
@@ -86,7 +87,7 @@ public class Sequential : Module, IEnumerable<Module>
     /// <summary>Number of modules (len(sequential)).</summary>
     public int Count => layers.Count;
 
-    /// <summary>Feeds the input through every module in turn, through <see cref="Module.Call"/> so hooks run (torch.nn.Sequential.forward).</summary>
+    /// <summary>Feeds the input through every module in turn, through its <c>Call</c> so hooks run (torch.nn.Sequential.forward).</summary>
     public override Tensor Forward(Tensor input)
     {
         var x = input;
@@ -95,13 +96,13 @@ public class Sequential : Module, IEnumerable<Module>
     }
 
     /// <inheritdoc/>
-    public IEnumerator<Module> GetEnumerator() => layers.GetEnumerator();
+    public IEnumerator<Module<Tensor, Tensor>> GetEnumerator() => layers.GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
 /// <summary>
-/// A list of modules whose parameters are registered, named "0", "1", ... (torch.nn.ModuleList). It has no forward of
-/// its own: index it or loop over it inside a parent's Forward.
+/// A list of modules whose parameters are registered, named "0", "1", ... (torch.nn.ModuleList). Like PyTorch's, it
+/// has no forward (it is a plain <see cref="Module"/>): index it or loop over it inside a parent's Forward.
 /// </summary>
 public class ModuleList : Module, IReadOnlyList<Module>
 {
@@ -138,10 +139,6 @@ public class ModuleList : Module, IReadOnlyList<Module>
     /// <summary>Number of modules (len(module_list)).</summary>
     public int Count => items.Count;
 
-    /// <summary>A ModuleList has no forward (as in PyTorch); always throws.</summary>
-    public override Tensor Forward(Tensor input) =>
-        throw new NotSupportedException("ModuleList has no Forward; iterate over it in the parent module's Forward");
-
     /// <inheritdoc/>
     public IEnumerator<Module> GetEnumerator() => items.GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
@@ -149,7 +146,7 @@ public class ModuleList : Module, IReadOnlyList<Module>
 
 /// <summary>
 /// A dictionary of named modules whose parameters are registered under those names, in insertion order
-/// (torch.nn.ModuleDict). It has no forward of its own.
+/// (torch.nn.ModuleDict). Like PyTorch's, it has no forward (it is a plain <see cref="Module"/>).
 /// </summary>
 public class ModuleDict : Module, IEnumerable<KeyValuePair<string, Module>>
 {
@@ -189,10 +186,6 @@ public class ModuleDict : Module, IEnumerable<KeyValuePair<string, Module>>
 
     /// <summary>Number of modules (len(module_dict)).</summary>
     public int Count => keys.Count;
-
-    /// <summary>A ModuleDict has no forward (as in PyTorch); always throws.</summary>
-    public override Tensor Forward(Tensor input) =>
-        throw new NotSupportedException("ModuleDict has no Forward; look modules up by key in the parent module's Forward");
 
     /// <inheritdoc/>
     public IEnumerator<KeyValuePair<string, Module>> GetEnumerator() => keys.Select(k => new KeyValuePair<string, Module>(k, items[k])).GetEnumerator();

@@ -7,7 +7,7 @@ namespace DeepSharp.Tests.Attention;
 public class KeyValueCacheTests
 {
     /// <summary>A small decoder-only model: token + position embeddings, pre-norm encoder layers with a causal mask, final norm, head.</summary>
-    sealed class TinyGpt : Module
+    sealed class TinyGpt : Module<Tensor, Tensor>
     {
         readonly Embedding tok = new(50, 16);
         readonly LearnedPositionalEmbedding pos = new(32, 16);
@@ -15,11 +15,11 @@ public class KeyValueCacheTests
         readonly LayerNorm ln = new(16);
         readonly Linear head = new(16, 50);
 
-        public override Tensor Forward(Tensor idx) => head.Forward(ln.Forward(enc.Forward(pos.Forward(tok.Forward(idx)), F.CausalMask(idx.Shape[1]))));
+        public override Tensor Forward(Tensor idx) => head.Call(ln.Call(enc.Call(pos.Call(tok.Call(idx)), F.CausalMask(idx.Shape[1]))));
 
         /// <summary>Logits of the new tokens, given the cache of everything before them.</summary>
         public Tensor Step(Tensor idx, KeyValueCache cache) =>
-            head.Forward(ln.Forward(enc.Forward(pos.Forward(tok.Forward(idx), cache.Length), isCausal: true, cache: cache)));
+            head.Call(ln.Call(enc.Call(pos.Call(tok.Call(idx), cache.Length), isCausal: true, cache: cache)));
     }
 
     [Fact]
@@ -61,6 +61,25 @@ public class KeyValueCacheTests
             var parts = Enumerable.Range(0, 6).Select(t => dec.Forward(tgt.Narrow(1, t, 1), memory, tgtIsCausal: true, cache: cache)).ToList();
             AssertClose(full, Tensor.Cat(parts, 1), 1e-5, 1e-5);
         }
+    }
+
+    [Fact]
+    public void CachedDecodingRunsTheAttentionHooks()
+    {
+        DeepSharp.Random.Seed(2);
+        var dec = new TransformerDecoder(new TransformerDecoderLayer(8, 2, 16, 0.0, batchFirst: true), 1);
+        dec.Eval();
+        var layer = (TransformerDecoderLayer)dec.Layers[0];
+        var seen = new List<(int Arguments, Type Output)>();
+        using var selfHook = layer.SelfAttn.RegisterForwardHook((m, inputs, output) => seen.Add((inputs.Count, output!.GetType())));
+        using var crossHook = layer.MultiheadAttn.RegisterForwardHook((m, inputs, output) => seen.Add((inputs.Count, output!.GetType())));
+        var tgt = Tensor.Randn([1, 3, 8]); var memory = Tensor.Randn([1, 2, 8]);
+        var cache = new KeyValueCache();
+        using (Autograd.NoGrad())
+            for (int t = 0; t < 3; t++) dec.Forward(tgt.Narrow(1, t, 1), memory, tgtIsCausal: true, cache: cache);
+        Assert.Equal(6, seen.Count);                                            // self- and cross-attention, every token
+        Assert.All(seen, s => Assert.Equal(typeof((Tensor, Tensor?)), s.Output));
+        Assert.All(seen, s => Assert.Equal(9, s.Arguments));                    // Call's eight arguments, then the cache
     }
 
     [Fact]

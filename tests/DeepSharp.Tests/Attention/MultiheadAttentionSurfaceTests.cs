@@ -16,10 +16,15 @@ public class MultiheadAttentionSurfaceTests
     {
         var forwards = typeof(MultiheadAttention).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
             .Where(m => m.Name == "Forward").ToList();
-        Assert.Equal(2, forwards.Count);                                            // Forward(input) and torch's forward
-        var forward = forwards.Single(m => m.GetParameters().Length > 1).GetParameters();
-        Assert.Equal(["query", "key", "value", "keyPaddingMask", "needWeights", "attnMask", "averageAttnWeights", "isCausal"], forward.Select(p => p.Name!));
+        Assert.Equal(2, forwards.Count);                                            // the typed base's Forward(q, k, v) and torch's forward
+        Assert.Single(forwards, m => m.GetParameters().Length == 3);
+        var forward = forwards.Single(m => m.GetParameters().Length > 3).GetParameters();
+        string[] torchArguments = ["query", "key", "value", "keyPaddingMask", "needWeights", "attnMask", "averageAttnWeights", "isCausal"];
+        Assert.Equal(torchArguments, forward.Select(p => p.Name!));
         Assert.Equal([true, true, false], new[] { "needWeights", "averageAttnWeights", "isCausal" }.Select(n => (bool)forward.Single(p => p.Name == n).DefaultValue!));
+        // module(q, k, v, ...) through the hooks takes the same arguments
+        var call = Assert.Single(typeof(MultiheadAttention).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly), m => m.Name == "Call");
+        Assert.Equal(torchArguments, call.GetParameters().Select(p => p.Name!));
         var constructor = Assert.Single(typeof(MultiheadAttention).GetConstructors()).GetParameters();
         Assert.Equal(["embedDim", "numHeads", "dropout", "bias", "addBiasKv", "addZeroAttn", "kdim", "vdim", "batchFirst", "dtype"], constructor.Select(p => p.Name!));
     }

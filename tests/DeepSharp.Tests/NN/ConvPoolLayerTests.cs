@@ -7,11 +7,11 @@ namespace DeepSharp.Tests.NN;
 public class ConvPoolLayerTests
 {
     /// <summary>The GUIDE's example model.</summary>
-    sealed class Net : Module
+    sealed class Net : Module<Tensor, Tensor>
     {
         readonly Conv2d conv1 = new(1, 32, 3, padding: 1);
         readonly Linear fc = new(32 * 14 * 14, 10);
-        public override Tensor Forward(Tensor x) => fc.Forward(F.MaxPool2d(conv1.Forward(x), 2).Flatten(1));
+        public override Tensor Forward(Tensor x) => fc.Call(F.MaxPool2d(conv1.Call(x), 2).Flatten(1));
     }
 
     [Fact]

@@ -89,8 +89,8 @@ public class RecurrentProjectionTests
         var m32 = new LSTM(4, 6, 2, bidirectional: true, projSize: 3);
         m32.LoadStateDict(m64.StateDict());
         var x = Tensor.Randn([5, 3, 4], DType.Float64);
-        var y32 = m32.Forward(x.To(DType.Float32));
-        AssertClose(m64.Forward(x), y32, 1e-4, 1e-5, "float32 output");
+        var y32 = m32.Call(x.To(DType.Float32)).Output;
+        AssertClose(m64.Call(x).Output, y32, 1e-4, 1e-5, "float32 output");
         y32.Sum().Backward();
         Assert.Equal([3, 6], m32.GetParameter("weight_hr_l1_reverse").Grad!.Shape);
     }
@@ -154,10 +154,10 @@ public class RecurrentProjectionTests
         var m = new LSTM(3, 8, numLayers: 2, dropout: 0.5, projSize: 4);
         var x = Tensor.Randn(4, 2, 3);
         m.Eval();
-        var a = m.Forward(x);
+        var a = m.Call(x).Output;
         m.Train();
-        m.Generator = new Generator(1); var t1 = m.Forward(x);
-        m.Generator = new Generator(1); var t2 = m.Forward(x);
+        m.Generator = new Generator(1); var t1 = m.Call(x).Output;
+        m.Generator = new Generator(1); var t2 = m.Call(x).Output;
         AssertClose(t1, t2, 0, 0, "same generator, same mask");
         Assert.Equal([4, 2, 4], t1.Shape);
         Assert.True(t1.Sub(a).Abs().Max().Item() > 1e-4, "training output differs from evaluation");

@@ -18,7 +18,7 @@ public class RecurrentTests
     public void CellsGradCheck(string kind)
     {
         Random.Seed(1);
-        RNNCellBase cell = kind switch
+        Module cell = kind switch
         {
             "lstm" => new LSTMCell(3, 4, dtype: DType.Float64),
             "gru" => new GRUCell(3, 4, dtype: DType.Float64),
@@ -35,7 +35,8 @@ public class RecurrentTests
         }, [x, h, c, .. ps]);
     }
 
-    static RNNBase Layer(string kind, int input, int hidden, int layers, bool bidir, bool batchFirst = false) => kind switch
+    /// <summary>RNN and GRU share one signature (h0 in, output and h_n out); LSTM carries (h, c).</summary>
+    static Module Layer(string kind, int input, int hidden, int layers, bool bidir, bool batchFirst = false) => kind switch
     {
         "lstm" => new LSTM(input, hidden, layers, batchFirst: batchFirst, bidirectional: bidir, dtype: DType.Float64),
         "gru" => new GRU(input, hidden, layers, batchFirst: batchFirst, bidirectional: bidir, dtype: DType.Float64),
@@ -44,18 +45,26 @@ public class RecurrentTests
     };
 
     /// <summary>Output, h_n and c_n of any layer kind, flattened into one tensor.</summary>
-    static Tensor Run(RNNBase m, Tensor x, Tensor? h0, Tensor? c0) => m switch
+    static Tensor Run(Module m, Tensor x, Tensor? h0, Tensor? c0) => m switch
     {
         LSTM l => Flat(l.Forward(x, h0 == null ? null : (h0, c0!)).Output, l.Forward(x, h0 == null ? null : (h0, c0!)).State.H, l.Forward(x, h0 == null ? null : (h0, c0!)).State.C),
         GRU g => FlatPair(g.Forward(x, h0)),
         _ => FlatPair(((RNN)m).Forward(x, h0)),
     };
 
+    static bool BatchFirst(Module m) => m is LSTM l ? l.BatchFirst : ((RNNBase<Tensor?, (Tensor Output, Tensor HN)>)m).BatchFirst;
+
+    static void UseFusedKernel(Module m, bool fused)
+    {
+        if (m is LSTM l) l.UseFusedKernel = fused;
+        else ((RNNBase<Tensor?, (Tensor Output, Tensor HN)>)m).UseFusedKernel = fused;
+    }
+
     static Tensor FlatPair((Tensor Output, Tensor HN) r) => Flat(r.Output, r.HN);
 
-    static Tensor RunPacked(RNNBase m, Tensor x, int[] lengths, Tensor? h0, Tensor? c0)
+    static Tensor RunPacked(Module m, Tensor x, int[] lengths, Tensor? h0, Tensor? c0)
     {
-        var packed = RnnUtils.PackPaddedSequence(x, lengths, m.BatchFirst, enforceSorted: false);
+        var packed = RnnUtils.PackPaddedSequence(x, lengths, BatchFirst(m), enforceSorted: false);
         PackedSequence o; Tensor hN; Tensor? cN = null;
         switch (m)
         {
@@ -63,7 +72,7 @@ public class RecurrentTests
             case GRU g: (o, hN) = g.Forward(packed, h0); break;
             default: (o, hN) = ((RNN)m).Forward(packed, h0); break;
         }
-        return Flat(RnnUtils.PadPackedSequence(o, m.BatchFirst).Padded, hN, cN);
+        return Flat(RnnUtils.PadPackedSequence(o, BatchFirst(m)).Padded, hN, cN);
     }
 
     [Theory]
@@ -106,7 +115,7 @@ public class RecurrentTests
         {
             Tensor Eval(bool fused)
             {
-                m.UseFusedKernel = fused;
+                UseFusedKernel(m, fused);
                 return packed ? RunPacked(m, x, [5, 7, 2], h0, c0) : Run(m, x, h0, c0);
             }
             var a = Eval(true); var b = Eval(false);
@@ -130,12 +139,12 @@ public class RecurrentTests
     }
 
     /// <summary>A gradient penalty (second-order gradients of every parameter) through the fused op equals the composed reference's.</summary>
-    internal static void AssertFusedSecondOrderMatchesComposed(RNNBase m, Tensor x)
+    internal static void AssertFusedSecondOrderMatchesComposed(LSTM m, Tensor x)
     {
         Tensor Penalty(bool fused)
         {
             m.UseFusedKernel = fused;
-            var y = m.Forward(x);
+            var y = m.Call(x).Output;
             var g = Autograd.Grad(y.Pow(2).Sum(), x, createGraph: true);
             return g.Pow(2).Sum();
         }
@@ -153,9 +162,9 @@ public class RecurrentTests
         var m32 = new GRU(4, 5, 2, bidirectional: true);
         m32.LoadStateDict(m64.StateDict());
         var x = Tensor.Randn([6, 3, 4], DType.Float64);
-        var y64 = m64.Forward(x);
+        var y64 = m64.Call(x).Output;
         var x32 = x.To(DType.Float32).RequiresGrad_();
-        var y32 = m32.Forward(x32);
+        var y32 = m32.Call(x32).Output;
         AssertClose(y64, y32, 1e-4, 1e-5, "float32 output");
         y32.Sum().Backward();
         Assert.Equal(DType.Float32, m32.FlatWeights[0].Grad!.DType);
@@ -265,9 +274,9 @@ public class RecurrentTests
         var (ou, (hu, cu)) = m.Forward(Tensor.Randn(7, 3), null);   // unbatched
         Assert.Equal([7, 8], ou.Shape); Assert.Equal([4, 4], hu.Shape); Assert.Equal([4, 4], cu.Shape);
         var r = new RNN(3, 4);
-        Assert.Equal([6, 2, 4], r.Forward(Tensor.Randn(6, 2, 3)).Shape);
+        Assert.Equal([6, 2, 4], r.Call(Tensor.Randn(6, 2, 3)).Output.Shape);
         var cell = new LSTMCell(3, 4);
-        Assert.Equal([4], cell.Forward(Tensor.Randn(3)).Shape);
+        Assert.Equal([4], cell.Call(Tensor.Randn(3)).H.Shape);
         Assert.Equal([2, 4], cell.Forward(Tensor.Randn(2, 3), (Tensor.Zeros(2, 4), Tensor.Zeros(2, 4))).C.Shape);
     }
 
@@ -302,17 +311,17 @@ public class RecurrentTests
         var m = new LSTM(3, 8, numLayers: 2, dropout: 0.5);
         var x = Tensor.Randn(4, 2, 3);
         m.Eval();
-        var a = m.Forward(x); var b = m.Forward(x);
+        var a = m.Call(x).Output; var b = m.Call(x).Output;
         AssertClose(a, b, 0, 0, "eval is deterministic");
         m.Train();
-        m.Generator = new Generator(1); var t1 = m.Forward(x);
-        m.Generator = new Generator(1); var t2 = m.Forward(x);
+        m.Generator = new Generator(1); var t1 = m.Call(x).Output;
+        m.Generator = new Generator(1); var t2 = m.Call(x).Output;
         AssertClose(t1, t2, 0, 0, "same generator, same mask");
         Assert.True(t1.Sub(a).Abs().Max().Item() > 1e-4, "training output differs from evaluation");
         // a single layer has nothing to drop between layers
         var single = new GRU(3, 4, dropout: 0.5);
-        var s1 = single.Forward(x); single.Eval();
-        AssertClose(single.Forward(x), s1, 0, 0, "one layer");
+        var s1 = single.Call(x).Output; single.Eval();
+        AssertClose(single.Call(x).Output, s1, 0, 0, "one layer");
     }
 
     [Fact]
@@ -328,7 +337,7 @@ public class RecurrentTests
         for (int i = 0; i < 60; i++)
         {
             opt.ZeroGrad();
-            var loss = F.MseLoss(head.Forward(m.Forward(x).Select(1, -1)), y);
+            var loss = F.MseLoss(head.Call(m.Call(x).Output.Select(1, -1)), y);
             loss.Backward(); opt.Step();
             if (i == 0) first = loss.Item(); last = loss.Item();
         }
@@ -341,7 +350,7 @@ public class RecurrentTests
         var m = new LSTM(3, 4);
         m.To(DType.Float64);
         Assert.Equal(DType.Float64, m.FlatWeights[3].DType);
-        Assert.Equal(DType.Float64, m.Forward(Tensor.Randn([2, 1, 3], DType.Float64)).DType);
+        Assert.Equal(DType.Float64, m.Call(Tensor.Randn([2, 1, 3], DType.Float64)).Output.DType);
     }
 
     // ---- errors -------------------------------------------------------------------------------------------------
@@ -350,28 +359,28 @@ public class RecurrentTests
     public void BadInputsThrowClearErrors()
     {
         var lstm = new LSTM(3, 4, numLayers: 2);
-        var e = Assert.Throws<ArgumentException>(() => lstm.Forward(Tensor.Randn(5, 2, 4)));
+        var e = Assert.Throws<ArgumentException>(() => lstm.Call(Tensor.Randn(5, 2, 4)));
         Assert.Contains("Expected 3, got 4", e.Message); Assert.Equal("input", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => lstm.Forward(Tensor.Randn(5, 2, 3), (Tensor.Zeros(1, 2, 4), Tensor.Zeros(2, 2, 4))));
         Assert.Contains("(2, 2, 4)", e.Message); Assert.Contains("(1, 2, 4)", e.Message); Assert.Equal("h0", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => lstm.Forward(Tensor.Randn(5, 2, 3), (Tensor.Zeros(2, 2, 4), Tensor.Zeros(2, 3, 4))));
         Assert.Equal("c0", e.ParamName); Assert.Contains("hidden[1]", e.Message);
-        e = Assert.Throws<ArgumentException>(() => lstm.Forward(Tensor.Randn(5, 2, 3, 1)));
+        e = Assert.Throws<ArgumentException>(() => lstm.Call(Tensor.Randn(5, 2, 3, 1)));
         Assert.Contains("(5, 2, 3, 1)", e.Message);
-        e = Assert.Throws<ArgumentException>(() => lstm.Forward(Tensor.Randn([5, 2, 3], DType.Float64)));
+        e = Assert.Throws<ArgumentException>(() => lstm.Call(Tensor.Randn([5, 2, 3], DType.Float64)));
         Assert.Contains("float64", e.Message);
         e = Assert.Throws<ArgumentException>(() => lstm.Forward(Tensor.Randn(5, 3), (Tensor.Zeros(2, 1, 4), Tensor.Zeros(2, 1, 4))));
         Assert.Contains("2-D", e.Message);
         var gru = new GRU(3, 4);
         e = Assert.Throws<ArgumentException>(() => gru.Forward(Tensor.Randn(5, 2, 3), Tensor.Zeros(1, 3, 4)));
         Assert.Contains("(1, 2, 4)", e.Message); Assert.Contains("(1, 3, 4)", e.Message);
-        e = Assert.Throws<ArgumentException>(() => gru.Forward(RnnUtils.PackSequence([Tensor.Randn(3, 5)])));
+        e = Assert.Throws<ArgumentException>(() => gru.Call(RnnUtils.PackSequence([Tensor.Randn(3, 5)])));
         Assert.Contains("input_size=3", e.Message);
 
         var cell = new GRUCell(3, 4);
         e = Assert.Throws<ArgumentException>(() => cell.Forward(Tensor.Randn(2, 3), Tensor.Zeros(3, 4)));
         Assert.Contains("(2, 4)", e.Message); Assert.Contains("(3, 4)", e.Message); Assert.Equal("hx", e.ParamName);
-        e = Assert.Throws<ArgumentException>(() => cell.Forward(Tensor.Randn(2, 5)));
+        e = Assert.Throws<ArgumentException>(() => cell.Call(Tensor.Randn(2, 5)));
         Assert.Contains("got 5 expected 3", e.Message);
 
         Assert.Throws<ArgumentOutOfRangeException>(() => new LSTM(3, 0));

@@ -3,7 +3,7 @@ using DeepSharp.NN;
 namespace DeepSharp.Tests.NN;
 
 /// <summary>A two-layer perceptron with tanh written from exp (the activation ops live on another branch).</summary>
-sealed class XorNet : Module
+sealed class XorNet : Module<Tensor, Tensor>
 {
     readonly Linear fc1 = new(2, 8);
     readonly Linear fc2 = new(8, 1);

@@ -24,7 +24,7 @@ public class TransferLearningTests
         { "vit_small", "heads.head", 3, 16 },
     };
 
-    static Module Build(string name, int classes, int channels) => name switch
+    static Module<Tensor, Tensor> Build(string name, int classes, int channels) => name switch
     {
         "mlp" => new Mlp(784, [32, 16], classes),
         "vgg11_noinit" => new VGG(11, numClasses: classes, initWeights: false),
@@ -76,7 +76,7 @@ public class TransferLearningTests
         Assert.Equal([10, 128], small.GetParameter("fc.weight").Shape);
         // stage 4 sees 4×4 maps for 28×28 input (no stride-2 stem, no max pooling)
         Tensor? layer4Out = null;
-        small.GetSubmodule("layer4").RegisterForwardHook((_, _, o) => { layer4Out = o; });
+        small.GetSubmodule("layer4").RegisterForwardHook((_, _, o) => { layer4Out = (Tensor?)o; });
         small.Eval();
         using (Autograd.NoGrad()) Assert.Equal([2, 10], small.Call(Tensor.Rand(2, 1, 28, 28)).Shape);
         Assert.Equal([2, 128, 4, 4], layer4Out!.Shape);

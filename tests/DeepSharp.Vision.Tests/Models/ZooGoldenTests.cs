@@ -72,7 +72,7 @@ public class ZooGoldenTests(ITestOutputHelper output)
     /// Builds a registry model the cheap way: VGG without its re-initialisation (torchvision's init_weights=False; the same
     /// layers and keys) since drawing 130 M normal samples dominates; the weights are overwritten by the tests anyway.
     /// </summary>
-    static Module Build(string name, int classes, int channels) =>
+    static Module<Tensor, Tensor> Build(string name, int classes, int channels) =>
         name.StartsWith("vgg", StringComparison.Ordinal)
             ? new VGG(int.Parse(name[3..5], System.Globalization.CultureInfo.InvariantCulture), name.EndsWith("_bn", StringComparison.Ordinal), classes, channels, initWeights: false)
             : ModelZoo.Create(name, classes, channels);
@@ -87,7 +87,7 @@ public class ZooGoldenTests(ITestOutputHelper output)
     }
 
     /// <summary>Builds the case's model with the same options as the Python side.</summary>
-    internal static Module BuildCase(JsonElement c)
+    internal static Module<Tensor, Tensor> BuildCase(JsonElement c)
     {
         string name = c.GetProperty("model").GetString()!;
         int classes = c.GetProperty("num_classes").GetInt32(), channels = c.GetProperty("in_channels").GetInt32();

@@ -53,7 +53,7 @@ public class ZooInitTests
         foreach (var (name, m) in bottleneck.NamedModules())
             if (m is BatchNorm2d bn) AssertConstant(bn.Weight, name.EndsWith(".bn3", StringComparison.Ordinal) ? 0 : 1, name);
         // with zeroed residual branches each block starts as identity + ReLU: a non-negative input passes the stages unchanged in shape and value
-        var block = (Module)basic.GetSubmodule("layer1.0");
+        var block = (Module<Tensor, Tensor>)basic.GetSubmodule("layer1.0");
         block.Eval();
         var x = Tensor.Rand(1, 64, 5, 5);
         using (Autograd.NoGrad()) Assert.Equal(x.ToArray<float>(), block.Call(x).ToArray<float>());

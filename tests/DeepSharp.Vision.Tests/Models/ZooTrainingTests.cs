@@ -48,7 +48,7 @@ public class ZooTrainingTests
         Assert.True(second < first, $"the loss went from {first} to {second}");
     }
 
-    static Tensor CrossEntropy(Module m, Tensor x, Tensor y) => F.CrossEntropy(m.Call(x), y);
+    static Tensor CrossEntropy(Module m, Tensor x, Tensor y) => F.CrossEntropy(((Module<Tensor, Tensor>)m).Call(x), y);
 
     [Fact]
     public void ResNet18ForwardBackwardAndStep()
@@ -66,7 +66,7 @@ public class ZooTrainingTests
         // the paper's loss: main + 0.3·(aux1 + aux2); every parameter, the auxiliary heads' included, gets a gradient
         static Tensor Loss(Module m, Tensor x, Tensor y)
         {
-            var o = ((GoogLeNet)m).ForwardWithAux(x);
+            var o = ((GoogLeNet)m).CallWithAux(x);
             if (!m.IsTraining) return F.CrossEntropy(o.Logits, y);
             return F.CrossEntropy(o.Logits, y) + (F.CrossEntropy(o.Aux1!, y) + F.CrossEntropy(o.Aux2!, y)) * 0.3;
         }

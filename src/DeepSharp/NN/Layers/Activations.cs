@@ -1,7 +1,7 @@
 namespace DeepSharp.NN;
 
 /// <summary>max(0, x) (torch.nn.ReLU).</summary>
-public class ReLU : Module
+public class ReLU : Module<Tensor, Tensor>
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input.Relu();
@@ -10,7 +10,7 @@ public class ReLU : Module
 /// <summary>
 /// Clamps to [<see cref="MinVal"/>, <see cref="MaxVal"/>], with zero gradient outside (torch.nn.Hardtanh(min_val=-1, max_val=1)).
 /// </summary>
-public class Hardtanh : Module
+public class Hardtanh : Module<Tensor, Tensor>
 {
     /// <summary>Lower bound (min_val).</summary>
     public double MinVal { get; }
@@ -40,7 +40,7 @@ public class ReLU6 : Hardtanh
 }
 
 /// <summary>x for x ≥ 0, slope·x otherwise (torch.nn.LeakyReLU).</summary>
-public class LeakyReLU(double negativeSlope = 0.01) : Module
+public class LeakyReLU(double negativeSlope = 0.01) : Module<Tensor, Tensor>
 {
     /// <summary>Slope for negative inputs (negative_slope).</summary>
     public double NegativeSlope { get; } = negativeSlope;
@@ -51,7 +51,7 @@ public class LeakyReLU(double negativeSlope = 0.01) : Module
 }
 
 /// <summary>x for x > 0, α·(eˣ − 1) otherwise (torch.nn.ELU).</summary>
-public class ELU(double alpha = 1.0) : Module
+public class ELU(double alpha = 1.0) : Module<Tensor, Tensor>
 {
     /// <summary>Scale of the negative part (alpha).</summary>
     public double Alpha { get; } = alpha;
@@ -62,7 +62,7 @@ public class ELU(double alpha = 1.0) : Module
 }
 
 /// <summary>Gaussian error linear unit, exact or tanh-approximated (torch.nn.GELU(approximate='none'|'tanh')).</summary>
-public class GELU(string approximate = "none") : Module
+public class GELU(string approximate = "none") : Module<Tensor, Tensor>
 {
     /// <summary>"none" for the exact erf form, "tanh" for the approximation (approximate).</summary>
     public string Approximate { get; } = approximate is "none" or "tanh" ? approximate
@@ -74,28 +74,28 @@ public class GELU(string approximate = "none") : Module
 }
 
 /// <summary>x·σ(x), also called swish (torch.nn.SiLU).</summary>
-public class SiLU : Module
+public class SiLU : Module<Tensor, Tensor>
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input.Silu();
 }
 
 /// <summary>1 / (1 + e⁻ˣ) (torch.nn.Sigmoid).</summary>
-public class Sigmoid : Module
+public class Sigmoid : Module<Tensor, Tensor>
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input.Sigmoid();
 }
 
 /// <summary>Hyperbolic tangent (torch.nn.Tanh).</summary>
-public class Tanh : Module
+public class Tanh : Module<Tensor, Tensor>
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input.Tanh();
 }
 
 /// <summary>Softmax along <see cref="Dim"/> (torch.nn.Softmax(dim)).</summary>
-public class Softmax(int dim) : Module
+public class Softmax(int dim) : Module<Tensor, Tensor>
 {
     /// <summary>The dimension that sums to one (dim).</summary>
     public int Dim { get; } = dim;
@@ -106,7 +106,7 @@ public class Softmax(int dim) : Module
 }
 
 /// <summary>Log of the softmax along <see cref="Dim"/> (torch.nn.LogSoftmax(dim)).</summary>
-public class LogSoftmax(int dim) : Module
+public class LogSoftmax(int dim) : Module<Tensor, Tensor>
 {
     /// <summary>The dimension normalised over (dim).</summary>
     public int Dim { get; } = dim;

@@ -5,7 +5,7 @@ namespace DeepSharp.NN;
 /// "weight" — (out, in/groups, *kernel), or (in, out/groups, *kernel) when transposed — and "bias" (out,), and
 /// PyTorch's default initialisation.
 /// </summary>
-public abstract class ConvBase : Module
+public abstract class ConvBase : Module<Tensor, Tensor>
 {
     /// <summary>Input channels (in_channels).</summary>
     public int InChannels { get; }

@@ -4,7 +4,7 @@ namespace DeepSharp.NN;
 /// Zeroes elements with probability p during training and scales the rest by 1/(1−p); identity in evaluation
 /// (torch.nn.Dropout).
 /// </summary>
-public class Dropout : Module
+public class Dropout : Module<Tensor, Tensor>
 {
     /// <summary>Probability of zeroing an element (p).</summary>
     public double P { get; }

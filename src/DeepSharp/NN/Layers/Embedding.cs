@@ -5,7 +5,7 @@ namespace DeepSharp.NN;
 /// Input: int64 indices of any shape; output: that shape + (embedding_dim,). Parameter "weight" initialised N(0, 1),
 /// with the padding row zeroed; the padding row gets no gradient.
 /// </summary>
-public class Embedding : Module
+public class Embedding : Module<Tensor, Tensor>
 {
     /// <summary>Size of the table (num_embeddings).</summary>
     public int NumEmbeddings { get; }

@@ -9,6 +9,22 @@ namespace DeepSharp.NN;
 internal static class IncrementalAttention
 {
     /// <summary>
+    /// <see cref="SelfAttention"/> through the layer's hooks (<see cref="Module.Invoke"/>): hooks see the arguments of
+    /// <see cref="MultiheadAttention.Call"/> (x as query, key and value; needWeights false) followed by the cache, and the
+    /// output as (Output, Weights: null).
+    /// </summary>
+    public static Tensor CallSelfAttention(MultiheadAttention attention, Tensor x, LayerKeyValueCache cache, Tensor? attnMask = null,
+        Tensor? keyPaddingMask = null, bool isCausal = false) =>
+        Module.Invoke(attention, (x, x, x, keyPaddingMask, false, attnMask, true, isCausal, cache),
+            static (m, a) => ((Tensor Output, Tensor? Weights))(SelfAttention(m, a.Item1, a.Item9, a.Item6, a.Item4, a.Item8), null)).Output;
+
+    /// <summary><see cref="CrossAttention"/> through the layer's hooks, seen as by <see cref="CallSelfAttention"/>.</summary>
+    public static Tensor CallCrossAttention(MultiheadAttention attention, Tensor query, Tensor key, Tensor value, MemoryKeyValueCache cache,
+        Tensor? attnMask = null, Tensor? keyPaddingMask = null, bool isCausal = false) =>
+        Module.Invoke(attention, (query, key, value, keyPaddingMask, false, attnMask, true, isCausal, cache),
+            static (m, a) => ((Tensor Output, Tensor? Weights))(CrossAttention(m, a.Item1, a.Item2, a.Item3, a.Item9, a.Item6, a.Item4, a.Item8), null)).Output;
+
+    /// <summary>
     /// Self-attention of the new tokens <paramref name="x"/> over the P cached tokens and themselves; their keys and values
     /// are appended to <paramref name="cache"/>. Masks cover all P + S keys; <paramref name="isCausal"/> hides key j from new
     /// token i when j &gt; P + i. The output of forward(x, x, x, need_weights=False) over the whole sequence, for the new rows.

@@ -4,7 +4,7 @@ namespace DeepSharp.NN;
 /// Fully connected layer y = x·Wᵀ + b (torch.nn.Linear). Input (*, in_features), output (*, out_features).
 /// Parameters "weight" (out_features, in_features) and "bias" (out_features,).
 /// </summary>
-public class Linear : Module
+public class Linear : Module<Tensor, Tensor>
 {
     /// <summary>Size of each input sample (in_features).</summary>
     public int InFeatures { get; }
@@ -51,10 +51,10 @@ public class Linear : Module
 }
 
 /// <summary>
-/// Bilinear layer y = x1ᵀ·A·x2 + b (torch.nn.Bilinear). Call <see cref="Forward(Tensor, Tensor)"/> with both inputs.
+/// Bilinear layer y = x1ᵀ·A·x2 + b (torch.nn.Bilinear), a two-input module: <c>bilinear.Call(x1, x2)</c>.
 /// Parameters "weight" (out, in1, in2) and "bias" (out,).
 /// </summary>
-public class Bilinear : Module
+public class Bilinear : Module<Tensor, Tensor, Tensor>
 {
     /// <summary>Size of the first input (in1_features).</summary>
     public int In1Features { get; }
@@ -88,12 +88,8 @@ public class Bilinear : Module
         if (Bias != null) Init.Uniform(Bias, -bound, bound, generator);
     }
 
-    /// <summary>Bilinear takes two inputs; this single-input form throws. Use <see cref="Forward(Tensor, Tensor)"/>.</summary>
-    public override Tensor Forward(Tensor input) =>
-        throw new NotSupportedException("Bilinear takes two inputs: call Forward(input1, input2)");
-
-    /// <summary>Applies the layer to a pair of inputs (torch.nn.Bilinear.forward(input1, input2)).</summary>
-    public Tensor Forward(Tensor input1, Tensor input2) => F.Bilinear(input1, input2, Weight, Bias);
+    /// <summary>Applies the layer to a pair of inputs (torch.nn.Bilinear.forward(input1, input2)); call it as <c>Call(x1, x2)</c>.</summary>
+    public override Tensor Forward(Tensor input1, Tensor input2) => F.Bilinear(input1, input2, Weight, Bias);
 
     /// <inheritdoc/>
     public override string ExtraRepr() =>

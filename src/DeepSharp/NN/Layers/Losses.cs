@@ -1,20 +1,16 @@
 namespace DeepSharp.NN;
 
 /// <summary>
-/// Base of the loss modules (torch.nn.modules.loss._Loss): a module that compares an input with a target.
-/// Call <see cref="Forward(Tensor, Tensor)"/>; the single-input Forward throws.
+/// Base of the loss modules (torch.nn.modules.loss._Loss): a two-input module that compares an input with a target,
+/// <c>loss.Call(input, target)</c>. The losses of three tensors derive from <see cref="TripleInputLoss"/>.
 /// </summary>
-public abstract class Loss(Reduction reduction) : Module
+public abstract class Loss(Reduction reduction) : Module<Tensor, Tensor, Tensor>
 {
     /// <summary>How per-element losses are combined (reduction).</summary>
     public Reduction Reduction { get; } = reduction;
 
-    /// <summary>Losses take an input and a target; this single-input form throws.</summary>
-    public override Tensor Forward(Tensor input) =>
-        throw new NotSupportedException($"{GetType().Name} takes an input and a target: call Forward(input, target)");
-
-    /// <summary>Computes the loss (forward(input, target)).</summary>
-    public abstract Tensor Forward(Tensor input, Tensor target);
+    /// <summary>Computes the loss (forward(input, target)); call it as <c>Call(input, target)</c> so hooks run.</summary>
+    public abstract override Tensor Forward(Tensor input, Tensor target);
 
     /// <inheritdoc/>
     public override string ExtraRepr() => "";
@@ -152,16 +148,16 @@ public class SigmoidFocalLoss(double alpha = 0.25, double gamma = 2.0, Reduction
 
 /// <summary>
 /// Base of the losses that compare two inputs under a third tensor (a label or a negative example), such as
-/// torch.nn.CosineEmbeddingLoss and torch.nn.TripletMarginLoss. Call the three-tensor Forward.
+/// torch.nn.CosineEmbeddingLoss and torch.nn.TripletMarginLoss (torch.nn.modules.loss._Loss with a three-argument
+/// forward): a three-input module, <c>loss.Call(input1, input2, third)</c>.
 /// </summary>
-public abstract class TripleInputLoss(Reduction reduction) : Loss(reduction)
+public abstract class TripleInputLoss(Reduction reduction) : Module<Tensor, Tensor, Tensor, Tensor>
 {
-    /// <summary>Three-input losses need three tensors; this two-input form throws.</summary>
-    public sealed override Tensor Forward(Tensor input, Tensor target) =>
-        throw new NotSupportedException($"{GetType().Name} takes three tensors: call Forward(input1, input2, third)");
+    /// <summary>How per-element losses are combined (reduction).</summary>
+    public Reduction Reduction { get; } = reduction;
 
-    /// <summary>Computes the loss from the two inputs and the third tensor (label or negative).</summary>
-    public abstract Tensor Forward(Tensor input1, Tensor input2, Tensor third);
+    /// <summary>Computes the loss from the two inputs and the third tensor (label or negative); call it through <c>Call</c>.</summary>
+    public abstract override Tensor Forward(Tensor input1, Tensor input2, Tensor third);
 }
 
 /// <summary>1 − cos for similar pairs (y = 1), max(0, cos − margin) for dissimilar ones (torch.nn.CosineEmbeddingLoss).</summary>

@@ -112,7 +112,7 @@ public partial class MultiheadAttention
     {
         var (n, l) = (inputs.N, inputs.L);
         var merged = inputs.BatchFirst ? heads.Permute(0, 2, 1, 3).Reshape(n, l, EmbedDim) : heads.Permute(2, 0, 1, 3).Reshape(l, n, EmbedDim);
-        var output = OutProj.Forward(merged);
+        var output = OutProj.Call(merged);
         if (!inputs.Batched) output = output.Squeeze(0);
         if (weights != null)
         {

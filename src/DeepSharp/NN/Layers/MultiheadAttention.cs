@@ -23,7 +23,7 @@ public class NonDynamicallyQuantizableLinear(int inFeatures, int outFeatures, bo
 /// Without <c>needWeights</c> the heads are attended by the fused lean kernel straight from the projection's memory
 /// (one packed q|k|v projection for self-attention), with no reshaping copies in forward or backward.
 /// </summary>
-public partial class MultiheadAttention : Module
+public partial class MultiheadAttention : Module<Tensor, Tensor, Tensor, (Tensor Output, Tensor? Weights)>
 {
     /// <summary>Total size of the model (embed_dim).</summary>
     public int EmbedDim { get; }
@@ -111,8 +111,17 @@ public partial class MultiheadAttention : Module
         if (BiasV != null) Init.XavierNormal(BiasV, generator: generator);
     }
 
-    /// <summary>Self-attention of <paramref name="input"/> with itself, without weights (forward(x, x, x, need_weights=False)[0]).</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, input, input, needWeights: false).Output;
+    /// <summary>Attends <paramref name="query"/> over <paramref name="key"/>/<paramref name="value"/> with PyTorch's defaults (forward(query, key, value)).</summary>
+    public override (Tensor Output, Tensor? Weights) Forward(Tensor query, Tensor key, Tensor value) => Forward(query, key, value, null);
+
+    /// <summary>
+    /// Runs the layer through the hooks (<c>mha(query, key, value, key_padding_mask=..., need_weights=...)</c>); the
+    /// arguments are those of the full <c>Forward</c>.
+    /// </summary>
+    public (Tensor Output, Tensor? Weights) Call(Tensor query, Tensor key, Tensor value, Tensor? keyPaddingMask = null, bool needWeights = true,
+        Tensor? attnMask = null, bool averageAttnWeights = true, bool isCausal = false) =>
+        Invoke(this, (query, key, value, keyPaddingMask, needWeights, attnMask, averageAttnWeights, isCausal),
+            static (m, a) => m.Forward(a.query, a.key, a.value, a.keyPaddingMask, a.needWeights, a.attnMask, a.averageAttnWeights, a.isCausal));
 
     /// <summary>
     /// Attends <paramref name="query"/> over <paramref name="key"/>/<paramref name="value"/> (torch.nn.MultiheadAttention.forward(query,

@@ -5,7 +5,7 @@ namespace DeepSharp.NN;
 /// "bias" (β, zeros) when affine; buffers "running_mean", "running_var" and "num_batches_tracked" when tracking running
 /// statistics. Training normalises with the batch statistics and updates the running ones; evaluation uses the running ones.
 /// </summary>
-public abstract class BatchNormBase : Module
+public abstract class BatchNormBase : Module<Tensor, Tensor>
 {
     /// <summary>Number of channels C (num_features).</summary>
     public int NumFeatures { get; }
@@ -120,7 +120,7 @@ public class BatchNorm2d(int numFeatures, double eps = 1e-5, double? momentum = 
 /// Layer normalisation over the trailing dims given by <see cref="NormalizedShape"/> (torch.nn.LayerNorm). Parameters
 /// "weight" (ones) and "bias" (zeros) of that shape when elementwise-affine.
 /// </summary>
-public class LayerNorm : Module
+public class LayerNorm : Module<Tensor, Tensor>
 {
     readonly int[] normalizedShape;
 
@@ -173,7 +173,7 @@ public class LayerNorm : Module
 /// Group normalisation (torch.nn.GroupNorm): channels split into groups normalised per sample, then a per-channel
 /// "weight" (ones) and "bias" (zeros) when affine. Input (N, C, *).
 /// </summary>
-public class GroupNorm : Module
+public class GroupNorm : Module<Tensor, Tensor>
 {
     /// <summary>Number of channel groups (num_groups).</summary>
     public int NumGroups { get; }

@@ -1,7 +1,7 @@
 namespace DeepSharp.NN;
 
 /// <summary>2-D max pooling over (N, C, H, W) inputs (torch.nn.MaxPool2d); stride defaults to the kernel size.</summary>
-public class MaxPool2d(Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false) : Module
+public class MaxPool2d(Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false) : Module<Tensor, Tensor>
 {
     /// <summary>Window size (kernel_size).</summary>
     public Size2 KernelSize { get; } = kernelSize;
@@ -25,7 +25,7 @@ public class MaxPool2d(Size2 kernelSize, Size2? stride = null, Size2? padding = 
 }
 
 /// <summary>1-D max pooling over (N, C, L) inputs (torch.nn.MaxPool1d).</summary>
-public class MaxPool1d(int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) : Module
+public class MaxPool1d(int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) : Module<Tensor, Tensor>
 {
     /// <summary>Window size (kernel_size).</summary>
     public int KernelSize { get; } = kernelSize;
@@ -47,7 +47,7 @@ public class MaxPool1d(int kernelSize, int? stride = null, int padding = 0, int 
 }
 
 /// <summary>2-D average pooling over (N, C, H, W) inputs (torch.nn.AvgPool2d); stride defaults to the kernel size.</summary>
-public class AvgPool2d(Size2 kernelSize, Size2? stride = null, Size2? padding = null, bool ceilMode = false, bool countIncludePad = true) : Module
+public class AvgPool2d(Size2 kernelSize, Size2? stride = null, Size2? padding = null, bool ceilMode = false, bool countIncludePad = true) : Module<Tensor, Tensor>
 {
     /// <summary>Window size (kernel_size).</summary>
     public Size2 KernelSize { get; } = kernelSize;
@@ -69,7 +69,7 @@ public class AvgPool2d(Size2 kernelSize, Size2? stride = null, Size2? padding = 
 }
 
 /// <summary>Average pooling to a fixed output size (torch.nn.AdaptiveAvgPool2d); <c>new AdaptiveAvgPool2d(1)</c> is global average pooling.</summary>
-public class AdaptiveAvgPool2d(Size2 outputSize) : Module
+public class AdaptiveAvgPool2d(Size2 outputSize) : Module<Tensor, Tensor>
 {
     /// <summary>Target (H, W) (output_size).</summary>
     public Size2 OutputSize { get; } = outputSize;

@@ -7,7 +7,7 @@ namespace DeepSharp.NN;
 /// it is not saved in the state dict. Input (N, T, d_model) with <see cref="BatchFirst"/>, else (T, N, d_model), or
 /// unbatched (T, d_model); dropout is applied to the sum.
 /// </summary>
-public class SinusoidalPositionalEncoding : Module
+public class SinusoidalPositionalEncoding : Module<Tensor, Tensor>
 {
     /// <summary>Embedding size (d_model).</summary>
     public int DModel { get; }
@@ -42,12 +42,16 @@ public class SinusoidalPositionalEncoding : Module
     /// <summary>Adds the encodings of positions 0 … T − 1 (PositionalEncoding.forward).</summary>
     public override Tensor Forward(Tensor input) => Forward(input, 0);
 
+    /// <summary>Adds the encodings of positions <paramref name="startPosition"/> … through the hooks, as <see cref="Forward(Tensor, int)"/>.</summary>
+    public Tensor Call(Tensor input, int startPosition) =>
+        Invoke(this, (input, startPosition), static (m, a) => m.Forward(a.input, a.startPosition));
+
     /// <summary>Adds the encodings of positions <paramref name="startPosition"/> … startPosition + T − 1 (for incremental decoding).</summary>
     public Tensor Forward(Tensor input, int startPosition)
     {
         ArgumentNullException.ThrowIfNull(input);
         var table = PositionTable(GetType().Name, Pe, input, startPosition, BatchFirst, DModel);
-        return dropout.Forward(input.Add(table));
+        return dropout.Call(input.Add(table));
     }
 
     /// <summary>Rows start … start + T − 1 of a (max, d) table, shaped to broadcast against (N, T, d), (T, N, d) or (T, d) input.</summary>
@@ -83,6 +87,10 @@ public class LearnedPositionalEmbedding : Embedding
     /// <summary>Adds the embeddings of positions 0 … T − 1 to <paramref name="input"/> (x + wpe(arange(T))).</summary>
     public override Tensor Forward(Tensor input) => Forward(input, 0);
 
+    /// <summary>Adds the embeddings of positions <paramref name="startPosition"/> … through the hooks, as <see cref="Forward(Tensor, int)"/>.</summary>
+    public Tensor Call(Tensor input, int startPosition) =>
+        Invoke(this, (input, startPosition), static (m, a) => m.Forward(a.input, a.startPosition));
+
     /// <summary>Adds the embeddings of positions <paramref name="startPosition"/> … startPosition + T − 1 (for incremental decoding).</summary>
     public Tensor Forward(Tensor input, int startPosition)
     {
@@ -101,7 +109,7 @@ public class LearnedPositionalEmbedding : Embedding
 /// The cos/sin tables are cached as non-persistent buffers ("cos_cached", "sin_cached"), grown on demand.
 /// Use it inside an attention block, after the query and key projections (as the GPT's CausalSelfAttention in DeepSharp.Text does).
 /// </summary>
-public class RotaryEmbedding : Module
+public class RotaryEmbedding : Module<Tensor, Tensor>
 {
     /// <summary>Number of rotated features per head (≤ head_dim, even); the rest pass through.</summary>
     public int Dim { get; }
@@ -138,6 +146,10 @@ public class RotaryEmbedding : Module
 
     /// <summary>Rotates <paramref name="x"/> (..., T, head_dim) as positions 0 … T − 1.</summary>
     public override Tensor Forward(Tensor x) => Forward(x, 0);
+
+    /// <summary>Rotates <paramref name="x"/> as positions <paramref name="startPosition"/> … through the hooks, as <see cref="Forward(Tensor, int)"/>.</summary>
+    public Tensor Call(Tensor x, int startPosition) =>
+        Invoke(this, (x, startPosition), static (m, a) => m.Forward(a.x, a.startPosition));
 
     /// <summary>Rotates <paramref name="x"/> (..., T, head_dim) as positions <paramref name="startPosition"/> … startPosition + T − 1.</summary>
     public Tensor Forward(Tensor x, int startPosition)

@@ -3,9 +3,12 @@ namespace DeepSharp.NN;
 /// <summary>
 /// Base of the single-step cells <see cref="RNNCell"/>, <see cref="LSTMCell"/> and <see cref="GRUCell"/> (torch.nn.RNNCellBase).
 /// Parameters weight_ih (G·H, input_size), weight_hh (G·H, H) and, with bias, bias_ih and bias_hh (G·H), initialised from
-/// U(−1/√H, 1/√H) like PyTorch. Input is (B, input_size) or unbatched (input_size); states (B, H) or (H).
+/// U(−1/√H, 1/√H) like PyTorch. Input is (B, input_size) or unbatched (input_size); states (B, H) or (H). The cells are
+/// two-input modules (input, state or null for zeros): <c>h = cell.Call(x, h)</c>; <c>Call(input)</c> starts from zeros.
 /// </summary>
-public abstract class RNNCellBase : Module
+/// <typeparam name="TState">The state argument: hx (RNNCell, GRUCell) or (h, c) (LSTMCell), null for zeros.</typeparam>
+/// <typeparam name="TOutput">The next state.</typeparam>
+public abstract class RNNCellBase<TState, TOutput> : Module<Tensor, TState, TOutput>
 {
     private protected readonly RecurrentCell cell;
 
@@ -103,7 +106,7 @@ public abstract class RNNCellBase : Module
 }
 
 /// <summary>An Elman RNN cell (torch.nn.RNNCell): h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh), or relu.</summary>
-public class RNNCell : RNNCellBase
+public class RNNCell : RNNCellBase<Tensor?, Tensor>
 {
     /// <summary>The non-linearity (nonlinearity).</summary>
     public RNNNonlinearity Nonlinearity { get; }
@@ -113,11 +116,11 @@ public class RNNCell : RNNCellBase
         : base(nonlinearity == RNNNonlinearity.ReLU ? RecurrentCell.RnnRelu : RecurrentCell.RnnTanh, inputSize, hiddenSize, bias, dtype)
         => Nonlinearity = nonlinearity;
 
-    /// <summary>One step from a zero state (torch.nn.RNNCell.forward(input)).</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, null);
+    /// <summary>One step from a zero state (torch.nn.RNNCell.forward(input), <c>cell(x)</c>): <c>Call(input, null)</c>.</summary>
+    public Tensor Call(Tensor input) => Call(input, null);
 
     /// <summary>One step (torch.nn.RNNCell.forward(input, hx)): input (B, input_size) or (input_size), hx (B, H) or (H), null for zeros. Returns h'.</summary>
-    public Tensor Forward(Tensor input, Tensor? hx)
+    public override Tensor Forward(Tensor input, Tensor? hx)
     {
         var (x, h, _, batched) = Prepare(input, hx, null);
         var (hNext, _) = Step(x, h, null);
@@ -129,17 +132,17 @@ public class RNNCell : RNNCellBase
 }
 
 /// <summary>A long short-term memory cell (torch.nn.LSTMCell): gates i, f, g, o; c' = f·c + i·g, h' = o·tanh(c').</summary>
-public class LSTMCell : RNNCellBase
+public class LSTMCell : RNNCellBase<(Tensor H, Tensor C)?, (Tensor H, Tensor C)>
 {
     /// <summary>Creates the cell (torch.nn.LSTMCell(input_size, hidden_size, bias, dtype=)).</summary>
     public LSTMCell(int inputSize, int hiddenSize, bool bias = true, DType dtype = DType.Float32)
         : base(RecurrentCell.Lstm, inputSize, hiddenSize, bias, dtype) { }
 
-    /// <summary>One step from zero states, returning h' only (torch.nn.LSTMCell.forward(input)[0]).</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, null).H;
+    /// <summary>One step from zero states (torch.nn.LSTMCell.forward(input), <c>cell(x)</c>): <c>Call(input, null)</c>, returning (h', c').</summary>
+    public (Tensor H, Tensor C) Call(Tensor input) => Call(input, null);
 
     /// <summary>One step (torch.nn.LSTMCell.forward(input, (h_0, c_0))): input (B, input_size) or (input_size), states (B, H) or (H), null for zeros. Returns (h', c').</summary>
-    public (Tensor H, Tensor C) Forward(Tensor input, (Tensor H, Tensor C)? state)
+    public override (Tensor H, Tensor C) Forward(Tensor input, (Tensor H, Tensor C)? state)
     {
         var (x, h, c, batched) = Prepare(input, state?.H, state?.C);
         var (hNext, cNext) = Step(x, h, c);
@@ -148,17 +151,17 @@ public class LSTMCell : RNNCellBase
 }
 
 /// <summary>A gated recurrent unit cell (torch.nn.GRUCell): r, z, n gates; h' = (1 − z)·n + z·h with n = tanh(x_n + r·(W_hn·h + b_hn)).</summary>
-public class GRUCell : RNNCellBase
+public class GRUCell : RNNCellBase<Tensor?, Tensor>
 {
     /// <summary>Creates the cell (torch.nn.GRUCell(input_size, hidden_size, bias, dtype=)).</summary>
     public GRUCell(int inputSize, int hiddenSize, bool bias = true, DType dtype = DType.Float32)
         : base(RecurrentCell.Gru, inputSize, hiddenSize, bias, dtype) { }
 
-    /// <summary>One step from a zero state (torch.nn.GRUCell.forward(input)).</summary>
-    public override Tensor Forward(Tensor input) => Forward(input, null);
+    /// <summary>One step from a zero state (torch.nn.GRUCell.forward(input), <c>cell(x)</c>): <c>Call(input, null)</c>.</summary>
+    public Tensor Call(Tensor input) => Call(input, null);
 
     /// <summary>One step (torch.nn.GRUCell.forward(input, hx)): input (B, input_size) or (input_size), hx (B, H) or (H), null for zeros. Returns h'.</summary>
-    public Tensor Forward(Tensor input, Tensor? hx)
+    public override Tensor Forward(Tensor input, Tensor? hx)
     {
         var (x, h, _, batched) = Prepare(input, hx, null);
         var (hNext, _) = Step(x, h, null);

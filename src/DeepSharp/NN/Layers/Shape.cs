@@ -1,7 +1,7 @@
 namespace DeepSharp.NN;
 
 /// <summary>Returns its input unchanged (torch.nn.Identity); a placeholder that keeps a model's structure.</summary>
-public class Identity : Module
+public class Identity : Module<Tensor, Tensor>
 {
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input;
@@ -11,7 +11,7 @@ public class Identity : Module
 /// Flattens dimensions <see cref="StartDim"/>..<see cref="EndDim"/> into one (torch.nn.Flatten). The default keeps the
 /// batch dimension: (N, C, H, W) → (N, C·H·W).
 /// </summary>
-public class Flatten : Module
+public class Flatten : Module<Tensor, Tensor>
 {
     /// <summary>First dimension to flatten (start_dim), 1 by default.</summary>
     public int StartDim { get; }
@@ -29,7 +29,7 @@ public class Flatten : Module
 }
 
 /// <summary>Expands one dimension into several (torch.nn.Unflatten): dim 1 of (N, 784) with (1, 28, 28) → (N, 1, 28, 28).</summary>
-public class Unflatten : Module
+public class Unflatten : Module<Tensor, Tensor>
 {
     readonly int[] sizes;
 

@@ -5,18 +5,18 @@ namespace DeepSharp.NN;
 /// the given layer (deep copies, so all start with its weights, as in PyTorch) under "layers.0", "layers.1", ..., then
 /// an optional final "norm".
 /// </summary>
-public class TransformerEncoder : Module
+public class TransformerEncoder : Module<Tensor, Tensor>
 {
     /// <summary>The copies of the layer (layers).</summary>
     [TorchName("layers")] public ModuleList Layers { get; private set; }
     /// <summary>The optional final normalisation (norm), e.g. a LayerNorm for pre-norm stacks.</summary>
-    [TorchName("norm")] public Module? Norm { get; private set; }
+    [TorchName("norm")] public Module<Tensor, Tensor>? Norm { get; private set; }
 
     /// <summary>Number of layers (num_layers).</summary>
     public int NumLayers => Layers.Count;
 
     /// <summary>Builds the stack from copies of <paramref name="encoderLayer"/> (torch.nn.TransformerEncoder(encoder_layer, num_layers, norm)).</summary>
-    public TransformerEncoder(TransformerEncoderLayer encoderLayer, int numLayers, Module? norm = null)
+    public TransformerEncoder(TransformerEncoderLayer encoderLayer, int numLayers, Module<Tensor, Tensor>? norm = null)
     {
         ArgumentNullException.ThrowIfNull(encoderLayer);
         if (numLayers < 0) throw new ArgumentOutOfRangeException(nameof(numLayers), $"TransformerEncoder: numLayers must be non-negative, got {numLayers}");
@@ -30,6 +30,10 @@ public class TransformerEncoder : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor src) => Forward(src, null);
 
+    /// <summary>Runs the stack through the hooks (<c>encoder(src, mask, ...)</c>); see <see cref="Forward(Tensor, Tensor?, Tensor?, bool, KeyValueCache?)"/>.</summary>
+    public Tensor Call(Tensor src, Tensor? mask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false, KeyValueCache? cache = null) =>
+        Invoke(this, (src, mask, srcKeyPaddingMask, isCausal, cache), static (m, a) => m.Forward(a.src, a.mask, a.srcKeyPaddingMask, a.isCausal, a.cache));
+
     /// <summary>
     /// Runs every layer then the norm (torch.nn.TransformerEncoder.forward(src, mask, src_key_padding_mask, is_causal)).
     /// With <paramref name="cache"/>, layer i appends to and attends over <c>cache[i]</c> (incremental decoding of a
@@ -38,7 +42,7 @@ public class TransformerEncoder : Module
     public Tensor Forward(Tensor src, Tensor? mask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false, KeyValueCache? cache = null)
     {
         var x = src;
-        for (int i = 0; i < Layers.Count; i++) x = this[i].Forward(x, mask, srcKeyPaddingMask, isCausal, cache?[i]);
+        for (int i = 0; i < Layers.Count; i++) x = this[i].Call(x, mask, srcKeyPaddingMask, isCausal, cache?[i]);
         return Norm != null ? Norm.Call(x) : x;
     }
 }
@@ -47,18 +51,18 @@ public class TransformerEncoder : Module
 /// A stack of <see cref="TransformerDecoderLayer"/>s (torch.nn.TransformerDecoder): deep copies under "layers.0", ...,
 /// then an optional final "norm".
 /// </summary>
-public class TransformerDecoder : Module
+public class TransformerDecoder : Module<Tensor, Tensor, Tensor>
 {
     /// <summary>The copies of the layer (layers).</summary>
     [TorchName("layers")] public ModuleList Layers { get; private set; }
     /// <summary>The optional final normalisation (norm).</summary>
-    [TorchName("norm")] public Module? Norm { get; private set; }
+    [TorchName("norm")] public Module<Tensor, Tensor>? Norm { get; private set; }
 
     /// <summary>Number of layers (num_layers).</summary>
     public int NumLayers => Layers.Count;
 
     /// <summary>Builds the stack from copies of <paramref name="decoderLayer"/> (torch.nn.TransformerDecoder(decoder_layer, num_layers, norm)).</summary>
-    public TransformerDecoder(TransformerDecoderLayer decoderLayer, int numLayers, Module? norm = null)
+    public TransformerDecoder(TransformerDecoderLayer decoderLayer, int numLayers, Module<Tensor, Tensor>? norm = null)
     {
         ArgumentNullException.ThrowIfNull(decoderLayer);
         if (numLayers < 0) throw new ArgumentOutOfRangeException(nameof(numLayers), $"TransformerDecoder: numLayers must be non-negative, got {numLayers}");
@@ -69,9 +73,15 @@ public class TransformerDecoder : Module
     /// <summary>The layer at <paramref name="index"/>.</summary>
     public TransformerDecoderLayer this[int index] => (TransformerDecoderLayer)Layers[index];
 
-    /// <summary>A decoder needs the memory too; this single-input form throws. Use Forward(tgt, memory, ...).</summary>
-    public override Tensor Forward(Tensor input) =>
-        throw new NotSupportedException("TransformerDecoder takes the target and the encoder memory: call Forward(tgt, memory, ...)");
+    /// <summary>Decodes <paramref name="tgt"/> against <paramref name="memory"/> without masks (torch.nn.TransformerDecoder.forward(tgt, memory)).</summary>
+    public override Tensor Forward(Tensor tgt, Tensor memory) => Forward(tgt, memory, null);
+
+    /// <summary>Runs the stack through the hooks (<c>decoder(tgt, memory, ...)</c>); see the full <c>Forward</c>.</summary>
+    public Tensor Call(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
+        Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false, bool memoryIsCausal = false, KeyValueCache? cache = null) =>
+        Invoke(this, (tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal, cache),
+            static (m, a) => m.Forward(a.tgt, a.memory, a.tgtMask, a.memoryMask, a.tgtKeyPaddingMask, a.memoryKeyPaddingMask,
+                a.tgtIsCausal, a.memoryIsCausal, a.cache));
 
     /// <summary>
     /// Runs every layer then the norm (torch.nn.TransformerDecoder.forward(tgt, memory, tgt_mask, memory_mask,
@@ -83,7 +93,7 @@ public class TransformerDecoder : Module
     {
         var x = tgt;
         for (int i = 0; i < Layers.Count; i++)
-            x = this[i].Forward(x, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal, cache?[i]);
+            x = this[i].Call(x, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal, cache?[i]);
         return Norm != null ? Norm.Call(x) : x;
     }
 }
@@ -93,7 +103,7 @@ public class TransformerDecoder : Module
 /// <see cref="TransformerEncoder"/> ("encoder") and a <see cref="TransformerDecoder"/> ("decoder"), each with a final
 /// LayerNorm; every parameter with more than one dim re-initialised with xavier_uniform, as in PyTorch.
 /// </summary>
-public class Transformer : Module
+public class Transformer : Module<Tensor, Tensor, Tensor>
 {
     /// <summary>Model size (d_model).</summary>
     public int DModel { get; }
@@ -129,9 +139,16 @@ public class Transformer : Module
         foreach (var p in Parameters()) if (p.Rank > 1) Init.XavierUniform(p, generator: generator);
     }
 
-    /// <summary>The Transformer needs a source and a target; this single-input form throws. Use Forward(src, tgt, ...).</summary>
-    public override Tensor Forward(Tensor input) =>
-        throw new NotSupportedException("Transformer takes a source and a target sequence: call Forward(src, tgt, ...)");
+    /// <summary>Encodes <paramref name="src"/> and decodes <paramref name="tgt"/> without masks (torch.nn.Transformer.forward(src, tgt)).</summary>
+    public override Tensor Forward(Tensor src, Tensor tgt) => Forward(src, tgt, null);
+
+    /// <summary>Runs the model through the hooks (<c>transformer(src, tgt, ...)</c>); see the full <c>Forward</c>.</summary>
+    public Tensor Call(Tensor src, Tensor tgt, Tensor? srcMask = null, Tensor? tgtMask = null, Tensor? memoryMask = null,
+        Tensor? srcKeyPaddingMask = null, Tensor? tgtKeyPaddingMask = null, Tensor? memoryKeyPaddingMask = null,
+        bool srcIsCausal = false, bool tgtIsCausal = false, bool memoryIsCausal = false) =>
+        Invoke(this, (src, tgt, srcMask, tgtMask, memoryMask, srcKeyPaddingMask, tgtKeyPaddingMask, memoryKeyPaddingMask, srcIsCausal, tgtIsCausal, memoryIsCausal),
+            static (m, a) => m.Forward(a.src, a.tgt, a.srcMask, a.tgtMask, a.memoryMask, a.srcKeyPaddingMask, a.tgtKeyPaddingMask,
+                a.memoryKeyPaddingMask, a.srcIsCausal, a.tgtIsCausal, a.memoryIsCausal));
 
     /// <summary>
     /// Encodes <paramref name="src"/> and decodes <paramref name="tgt"/> against it (torch.nn.Transformer.forward(src, tgt,
@@ -149,8 +166,8 @@ public class Transformer : Module
             throw new ArgumentException($"Transformer: the batch number of src {ShapeUtil.Format(src.shape)} and tgt {ShapeUtil.Format(tgt.shape)} must be equal");
         if (src.shape[^1] != DModel || tgt.shape[^1] != DModel)
             throw new ArgumentException($"Transformer: the feature number of src {ShapeUtil.Format(src.shape)} and tgt {ShapeUtil.Format(tgt.shape)} must be equal to d_model ({DModel})");
-        var memory = Encoder.Forward(src, srcMask, srcKeyPaddingMask, srcIsCausal);
-        return Decoder.Forward(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal);
+        var memory = Encoder.Call(src, srcMask, srcKeyPaddingMask, srcIsCausal);
+        return Decoder.Call(tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal);
     }
 
     /// <summary>An additive (size, size) mask with −∞ above the diagonal (torch.nn.Transformer.generate_square_subsequent_mask).</summary>

@@ -47,7 +47,7 @@ public readonly struct TransformerActivation
 /// Keys as in PyTorch: self_attn.in_proj_weight, self_attn.out_proj.weight, linear1.weight, linear2.weight, norm1.weight, ...
 /// Input (S, N, E), (N, S, E) with batchFirst, or unbatched (S, E).
 /// </summary>
-public class TransformerEncoderLayer : Module
+public class TransformerEncoderLayer : Module<Tensor, Tensor>
 {
     /// <summary>Model size (d_model).</summary>
     public int DModel { get; }
@@ -108,6 +108,10 @@ public class TransformerEncoderLayer : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor src) => Forward(src, null);
 
+    /// <summary>Runs the block through the hooks (<c>layer(src, src_mask, ...)</c>); see the full <c>Forward</c>.</summary>
+    public Tensor Call(Tensor src, Tensor? srcMask = null, Tensor? srcKeyPaddingMask = null, bool isCausal = false, LayerKeyValueCache? cache = null) =>
+        Invoke(this, (src, srcMask, srcKeyPaddingMask, isCausal, cache), static (m, a) => m.Forward(a.src, a.srcMask, a.srcKeyPaddingMask, a.isCausal, a.cache));
+
     /// <summary>
     /// Runs the block (torch.nn.TransformerEncoderLayer.forward(src, src_mask, src_key_padding_mask, is_causal)).
     /// Masks follow <see cref="MultiheadAttention"/> (bool true = masked out, or additive float). <paramref name="isCausal"/>
@@ -119,23 +123,23 @@ public class TransformerEncoderLayer : Module
         var x = src;
         if (NormFirst)
         {
-            x = x.Add(SelfAttentionBlock(Norm1.Forward(x), srcMask, srcKeyPaddingMask, isCausal, cache));
-            x = x.Add(FeedForwardBlock(Norm2.Forward(x)));
+            x = x.Add(SelfAttentionBlock(Norm1.Call(x), srcMask, srcKeyPaddingMask, isCausal, cache));
+            x = x.Add(FeedForwardBlock(Norm2.Call(x)));
         }
         else
         {
-            x = Norm1.Forward(x.Add(SelfAttentionBlock(x, srcMask, srcKeyPaddingMask, isCausal, cache)));
-            x = Norm2.Forward(x.Add(FeedForwardBlock(x)));
+            x = Norm1.Call(x.Add(SelfAttentionBlock(x, srcMask, srcKeyPaddingMask, isCausal, cache)));
+            x = Norm2.Call(x.Add(FeedForwardBlock(x)));
         }
         return x;
     }
 
     Tensor SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask, bool isCausal, LayerKeyValueCache? cache) =>
-        Dropout1.Forward(cache == null
-            ? SelfAttn.Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output
-            : IncrementalAttention.SelfAttention(SelfAttn, x, cache, mask, keyPaddingMask, isCausal));
+        Dropout1.Call(cache == null
+            ? SelfAttn.Call(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output
+            : IncrementalAttention.CallSelfAttention(SelfAttn, x, cache, mask, keyPaddingMask, isCausal));
 
-    Tensor FeedForwardBlock(Tensor x) => Dropout2.Forward(Linear2.Forward(Dropout.Forward(Activation.Apply(Linear1.Forward(x)))));
+    Tensor FeedForwardBlock(Tensor x) => Dropout2.Call(Linear2.Call(Dropout.Call(Activation.Apply(Linear1.Call(x)))));
 
     /// <summary>An independent copy with equal parameters and mode (copy.deepcopy(layer)); the global random stream is not used.</summary>
     public TransformerEncoderLayer Clone()
@@ -154,7 +158,7 @@ public class TransformerEncoderLayer : Module
 /// post-norm by default or pre-norm with <see cref="NormFirst"/>. Keys: self_attn.*, multihead_attn.*, linear1.*,
 /// linear2.*, norm1/2/3.*. Target (T, N, E), memory (S, N, E), or batch-first, or unbatched.
 /// </summary>
-public class TransformerDecoderLayer : Module
+public class TransformerDecoderLayer : Module<Tensor, Tensor, Tensor>
 {
     /// <summary>Model size (d_model).</summary>
     public int DModel { get; }
@@ -221,9 +225,15 @@ public class TransformerDecoderLayer : Module
         Dropout3 = new Dropout(dropout);
     }
 
-    /// <summary>A decoder block needs the memory too; this single-input form throws. Use <see cref="Forward(Tensor, Tensor, Tensor?, Tensor?, Tensor?, Tensor?, bool, bool, LayerKeyValueCache?)"/>.</summary>
-    public override Tensor Forward(Tensor input) =>
-        throw new NotSupportedException("TransformerDecoderLayer takes the target and the encoder memory: call Forward(tgt, memory, ...)");
+    /// <summary>Runs the block without masks (torch.nn.TransformerDecoderLayer.forward(tgt, memory)).</summary>
+    public override Tensor Forward(Tensor tgt, Tensor memory) => Forward(tgt, memory, null);
+
+    /// <summary>Runs the block through the hooks (<c>layer(tgt, memory, ...)</c>); see the full <c>Forward</c>.</summary>
+    public Tensor Call(Tensor tgt, Tensor memory, Tensor? tgtMask = null, Tensor? memoryMask = null, Tensor? tgtKeyPaddingMask = null,
+        Tensor? memoryKeyPaddingMask = null, bool tgtIsCausal = false, bool memoryIsCausal = false, LayerKeyValueCache? cache = null) =>
+        Invoke(this, (tgt, memory, tgtMask, memoryMask, tgtKeyPaddingMask, memoryKeyPaddingMask, tgtIsCausal, memoryIsCausal, cache),
+            static (m, a) => m.Forward(a.tgt, a.memory, a.tgtMask, a.memoryMask, a.tgtKeyPaddingMask, a.memoryKeyPaddingMask,
+                a.tgtIsCausal, a.memoryIsCausal, a.cache));
 
     /// <summary>
     /// Runs the block (torch.nn.TransformerDecoderLayer.forward(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
@@ -237,30 +247,30 @@ public class TransformerDecoderLayer : Module
         var x = tgt;
         if (NormFirst)
         {
-            x = x.Add(SelfAttentionBlock(Norm1.Forward(x), tgtMask, tgtKeyPaddingMask, tgtIsCausal, cache));
-            x = x.Add(CrossAttentionBlock(Norm2.Forward(x), memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal, cache));
-            x = x.Add(FeedForwardBlock(Norm3.Forward(x)));
+            x = x.Add(SelfAttentionBlock(Norm1.Call(x), tgtMask, tgtKeyPaddingMask, tgtIsCausal, cache));
+            x = x.Add(CrossAttentionBlock(Norm2.Call(x), memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal, cache));
+            x = x.Add(FeedForwardBlock(Norm3.Call(x)));
         }
         else
         {
-            x = Norm1.Forward(x.Add(SelfAttentionBlock(x, tgtMask, tgtKeyPaddingMask, tgtIsCausal, cache)));
-            x = Norm2.Forward(x.Add(CrossAttentionBlock(x, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal, cache)));
-            x = Norm3.Forward(x.Add(FeedForwardBlock(x)));
+            x = Norm1.Call(x.Add(SelfAttentionBlock(x, tgtMask, tgtKeyPaddingMask, tgtIsCausal, cache)));
+            x = Norm2.Call(x.Add(CrossAttentionBlock(x, memory, memoryMask, memoryKeyPaddingMask, memoryIsCausal, cache)));
+            x = Norm3.Call(x.Add(FeedForwardBlock(x)));
         }
         return x;
     }
 
     Tensor SelfAttentionBlock(Tensor x, Tensor? mask, Tensor? keyPaddingMask, bool isCausal, LayerKeyValueCache? cache) =>
-        Dropout1.Forward(cache == null
-            ? SelfAttn.Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output
-            : IncrementalAttention.SelfAttention(SelfAttn, x, cache, mask, keyPaddingMask, isCausal));
+        Dropout1.Call(cache == null
+            ? SelfAttn.Call(x, x, x, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output
+            : IncrementalAttention.CallSelfAttention(SelfAttn, x, cache, mask, keyPaddingMask, isCausal));
 
     Tensor CrossAttentionBlock(Tensor x, Tensor memory, Tensor? mask, Tensor? keyPaddingMask, bool isCausal, LayerKeyValueCache? cache) =>
-        Dropout2.Forward(cache == null
-            ? MultiheadAttn.Forward(x, memory, memory, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output
-            : IncrementalAttention.CrossAttention(MultiheadAttn, x, memory, memory, cache.Memory, mask, keyPaddingMask, isCausal));
+        Dropout2.Call(cache == null
+            ? MultiheadAttn.Call(x, memory, memory, keyPaddingMask, needWeights: false, attnMask: mask, isCausal: isCausal).Output
+            : IncrementalAttention.CallCrossAttention(MultiheadAttn, x, memory, memory, cache.Memory, mask, keyPaddingMask, isCausal));
 
-    Tensor FeedForwardBlock(Tensor x) => Dropout3.Forward(Linear2.Forward(Dropout.Forward(Activation.Apply(Linear1.Forward(x)))));
+    Tensor FeedForwardBlock(Tensor x) => Dropout3.Call(Linear2.Call(Dropout.Call(Activation.Apply(Linear1.Call(x)))));
 
     /// <summary>An independent copy with equal parameters and mode (copy.deepcopy(layer)); the global random stream is not used.</summary>
     public TransformerDecoderLayer Clone()

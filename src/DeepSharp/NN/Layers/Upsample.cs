@@ -1,7 +1,7 @@
 namespace DeepSharp.NN;
 
 /// <summary>Resizes (N, C, H, W) inputs to a size or by a scale factor (torch.nn.Upsample).</summary>
-public class Upsample : Module
+public class Upsample : Module<Tensor, Tensor>
 {
     /// <summary>Target size, or null when a scale factor is used (size).</summary>
     public Size2? Size { get; }
