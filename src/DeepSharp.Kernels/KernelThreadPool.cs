@@ -189,7 +189,7 @@ public static unsafe class KernelThreadPool
         public Worker(int index)
         {
             thread = new Thread(Loop) { IsBackground = true, Name = $"DeepSharp kernel worker {index}" };
-            thread.Start();
+            thread.UnsafeStart();   // no ExecutionContext: a persistent worker must not keep its creator's async-locals
         }
 
         public void Start(int loop)

@@ -3,6 +3,7 @@ using DeepSharp.Kernels;
 namespace DeepSharp.Kernels.Tests;
 
 /// <summary>The im2col + GEMM convolution kernels against the direct-loop reference, over awkward geometries.</summary>
+[Collection("KernelThreads")]
 public class ConvKernelTests
 {
     static double[] Rand(int n, System.Random rng) => Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1).ToArray();

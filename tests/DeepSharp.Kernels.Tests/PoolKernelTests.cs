@@ -3,6 +3,7 @@ using DeepSharp.Kernels;
 namespace DeepSharp.Kernels.Tests;
 
 /// <summary>The fast max-pooling paths (2x2/2 AVX2, parallel planes, pointer loops) against the plain reference.</summary>
+[Collection("KernelThreads")]
 public class PoolKernelTests
 {
     /// <summary>Random values with ties (many zeros, as after ReLU), -inf and NaN sprinkled in.</summary>

@@ -3,6 +3,7 @@ using DeepSharp.IO;
 namespace DeepSharp.Training.Tests;
 
 /// <summary>`deepsharp train` with model-zoo models, CIFAR, and transfer learning (--pretrained, --freeze-backbone, --head-lr).</summary>
+[Collection(SerialCollection.Name)]
 public class CliImageTests
 {
     static (int Code, string Out, string Err) Run(params string[] args)
@@ -46,7 +47,7 @@ public class CliImageTests
     [Fact]
     public void PretrainedFrozenBackboneTrainsOnlyTheHead()
     {
-        Assert.True(Directory.Exists("/usr/share/datasets/fashion-mnist"), "Fashion-MNIST is missing: apt-get install dataset-fashion-mnist");
+        Requires.FashionMnist();
         var dir = TempDir();
         string source = Path.Combine(dir, "source"), target = Path.Combine(dir, "target");
         var (code, output, err) = Run("train", "--model", "lenet", "--epochs", "1", "--limit", "600", "--out", source, "--threads", "1");

@@ -2,6 +2,7 @@ using DeepSharp.Kernels;
 
 namespace DeepSharp.Training.Tests;
 
+[Collection(SerialCollection.Name)]
 public class ExampleTests
 {
     [Theory]

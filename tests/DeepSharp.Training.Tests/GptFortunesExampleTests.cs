@@ -1,5 +1,3 @@
-using DeepSharp.Text.Datasets;
-using Xunit.Abstractions;
 
 namespace DeepSharp.Training.Tests;
 
@@ -9,7 +7,7 @@ public class GptFortunesExampleTests(ITestOutputHelper output)
     [Fact]
     public void SmallGptLearnsFortunesBelowTheUnigramBaseline()
     {
-        if (!Directory.Exists(Fortunes.DefaultDirectory)) return;   // tools/ensure-datasets.sh installs it for CI
+        Requires.Fortunes();
         var lines = new List<string>();
         var options = new GptFortunes.Options { Seconds = null, Steps = 300, Layers = 2, Heads = 2, Width = 32, BlockSize = 32, BatchSize = 16, EvalWindows = 64 };
         var report = GptFortunes.Run(options, lines.Add);

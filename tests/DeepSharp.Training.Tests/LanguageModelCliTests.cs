@@ -3,6 +3,7 @@ using DeepSharp.Text.Models;
 
 namespace DeepSharp.Training.Tests;
 
+[Collection(SerialCollection.Name)]
 public class LanguageModelCliTests
 {
     static (int Code, string Out, string Err) Run(params string[] args)

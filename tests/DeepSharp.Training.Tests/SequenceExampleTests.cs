@@ -1,6 +1,4 @@
 using DeepSharp.Text;
-using Xunit.Abstractions;
-using DeepSharp.Text.Datasets;
 
 namespace DeepSharp.Training.Tests;
 
@@ -10,7 +8,7 @@ public class SequenceExampleTests(ITestOutputHelper output)
     [Fact]
     public void CharLstmLearnsFortunesWellBelowTheUnigramBaseline()
     {
-        if (!Directory.Exists(Fortunes.DefaultDirectory)) return;   // tools/ensure-datasets.sh installs it for CI
+        Requires.Fortunes();
         var lines = new List<string>();
         var options = new CharLstm.Options { Seconds = null, Steps = 250, Hidden = 128, Embedding = 32, BlockSize = 64, BatchSize = 16, EvalWindows = 48 };
         var report = CharLstm.Run(options, lines.Add);
@@ -27,7 +25,7 @@ public class SequenceExampleTests(ITestOutputHelper output)
     [Fact]
     public void CharLstmUnigramBaselineIsAboutFiveBits()
     {
-        if (!Directory.Exists(Fortunes.DefaultDirectory)) return;
+        Requires.Fortunes();
         var data = CharLstm.Data(blockSize: 64);
         // Entropy of the training set's character frequencies, measured on the validation set (cross-entropy).
         var counts = new double[data.Tokenizer.VocabSize];

@@ -9,6 +9,7 @@ using DeepSharp.Vision.Models;
 
 namespace DeepSharp.Training.Tests;
 
+[Collection(SerialCollection.Name)]
 public class TrainerTests
 {
     static readonly StringWriter quiet = new();
@@ -20,12 +21,10 @@ public class TrainerTests
         return (new TensorDataset(train.Images, train.Labels), new TensorDataset(test.Images, test.Labels));
     }
 
-    static bool HaveData => Directory.Exists("/usr/share/datasets/fashion-mnist");
-
     [Fact]
     public void OneEpochOnASliceOfFashionMnistIsWellAboveChance()
     {
-        Assert.True(HaveData, "Fashion-MNIST is missing: apt-get install dataset-fashion-mnist (.ci/run does it)");
+        Requires.FashionMnist();
         DeepSharp.Random.Seed(1);
         var (train, test) = Slice(3000);
         var model = new Mlp(784, [128], 10);

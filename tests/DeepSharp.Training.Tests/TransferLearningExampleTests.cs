@@ -2,13 +2,14 @@ using DeepSharp.Kernels;
 
 namespace DeepSharp.Training.Tests;
 
+[Collection(SerialCollection.Name)]
 public class TransferLearningExampleTests
 {
     /// <summary>The example end to end at toy size (width 4, a few hundred images): it runs, reports four accuracies and the load.</summary>
     [Fact]
     public void TransferLearningExampleRunsAtToySize()
     {
-        Assert.True(Directory.Exists("/usr/share/datasets/fashion-mnist"), "Fashion-MNIST is missing: apt-get install dataset-fashion-mnist");
+        Requires.FashionMnist();
         int saved = KernelThreadPool.ThreadCount;
         KernelThreadPool.SetThreadCount(1);
         try
@@ -51,7 +52,7 @@ public class TransferLearningExampleTests
     [Fact]
     public void SelectTakesClassesAndShiftsLabels()
     {
-        Assert.True(Directory.Exists("/usr/share/datasets/fashion-mnist"), "Fashion-MNIST is missing: apt-get install dataset-fashion-mnist");
+        Requires.FashionMnist();
         var test = DeepSharp.Vision.Datasets.MnistDataset.Load(DeepSharp.Vision.Datasets.MnistDataset.FashionMnist, train: false);
         var (x, y) = TransferLearningExample.Select(test, 5, 5, perClass: 3);
         Assert.Equal([15, 1, 28, 28], x.Shape);

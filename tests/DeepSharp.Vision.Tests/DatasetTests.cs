@@ -84,7 +84,7 @@ public class DatasetTests
                 else ctx.Response.StatusCode = 404;
                 ctx.Response.Close();
             }
-        });
+        }, TestContext.Current.CancellationToken);
         try
         {
             var good = new MnistDataset.Spec("tiny", [$"http://127.0.0.1:{port}/missing/", $"http://127.0.0.1:{port}/"],
@@ -108,7 +108,7 @@ public class DatasetTests
     [Fact]
     public void LoadsRealFashionMnistWhenInstalled()
     {
-        if (!Directory.Exists("/usr/share/datasets/fashion-mnist")) return; // .ci/run installs it; nothing to check without it
+        Requires.FashionMnist();
         var test = MnistDataset.LoadFashion(train: false);
         Assert.Equal(10000, test.Count);
         Assert.Equal([10000, 1, 28, 28], test.Images.Shape);

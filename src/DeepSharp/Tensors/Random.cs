@@ -97,20 +97,50 @@ public sealed class Generator
 /// <summary>
 /// The global random stream used by every random op that is not given its own <see cref="Generator"/>
 /// (torch.manual_seed / torch.random). Access is synchronised, so data-loader workers may share it.
+/// Inside a <see cref="Fork(long)"/> scope the scope's stream stands in for the global one.
 /// </summary>
 public static class Random
 {
     static readonly Generator global = new(0);
-    internal static readonly object Lock = new();
 
-    /// <summary>Seeds the global generator so every random op is reproducible (torch.manual_seed).</summary>
-    public static void Seed(long seed) { lock (Lock) global.ManualSeed(seed); }
+    /// <summary>The stream of the innermost <see cref="Fork(Generator)"/> scope of this async flow; null outside any.</summary>
+    static readonly AsyncLocal<Generator?> forked = new();
 
-    /// <summary>The global generator's state (torch.get_rng_state()).</summary>
-    public static byte[] GetState() { lock (Lock) return global.GetState(); }
+    /// <summary>The stream that <see cref="Seed"/>, <see cref="GetState"/> and unowned random ops use here.</summary>
+    static Generator Ambient => forked.Value ?? global;
 
-    /// <summary>Restores the global generator's state (torch.set_rng_state()).</summary>
-    public static void SetState(byte[] state) { lock (Lock) global.SetState(state); }
+    /// <summary>Seeds the global generator so every random op is reproducible (torch.manual_seed); inside a fork, the fork's.</summary>
+    public static void Seed(long seed) { var g = Ambient; lock (g) g.ManualSeed(seed); }
+
+    /// <summary>The global generator's state (torch.get_rng_state()); inside a fork, the fork's.</summary>
+    public static byte[] GetState() { var g = Ambient; lock (g) return g.GetState(); }
+
+    /// <summary>Restores the global generator's state (torch.set_rng_state()); inside a fork, the fork's.</summary>
+    public static void SetState(byte[] state) { var g = Ambient; lock (g) g.SetState(state); }
+
+    /// <summary>
+    /// Gives the code that runs until the returned scope is disposed its own random stream, a new generator seeded with
+    /// <paramref name="seed"/>: every random op without a generator, and <see cref="Seed"/>, <see cref="GetState"/>,
+    /// <see cref="SetState"/> and <see cref="NextSeed"/>, use it instead of the global stream, which stays untouched.
+    /// The scope follows the async flow (an <see cref="AsyncLocal{T}"/>): awaits, tasks and threads started inside it share
+    /// the stream (synchronised), while code running concurrently elsewhere does not see it. Scopes nest; dispose them in
+    /// reverse order, on the flow that opened them. The test suite gives every test such a scope (docs/testing.md).
+    /// PyTorch's nearest equivalent is <c>torch.random.fork_rng()</c>, which saves the global state around a block and
+    /// restores it after; a fork here is a separate stream, so concurrent blocks do not disturb each other either.
+    /// </summary>
+    public static RandomScope Fork(long seed) => Fork(new Generator(seed));
+
+    /// <summary>
+    /// Makes <paramref name="generator"/> the stream of this async flow until the returned scope is disposed; see
+    /// <see cref="Fork(long)"/> (torch.random.fork_rng).
+    /// </summary>
+    public static RandomScope Fork(Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        var previous = forked.Value;
+        forked.Value = generator;
+        return new RandomScope(generator, previous, forked);
+    }
 
     /// <summary>
     /// A generator that stands in for the global one on this thread only (set by the data loader while it fetches a
@@ -118,12 +148,16 @@ public static class Random
     /// </summary>
     [ThreadStatic] static Generator? threadOverride;
 
-    /// <summary>Runs <paramref name="action"/> with exclusive use of the given generator, or of the global one.</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/> with exclusive use of the given generator, else of this thread's override, else of
+    /// the fork's or the global one.
+    /// </summary>
     internal static void With(Generator? generator, Action<Generator> action)
     {
         if (generator != null) { action(generator); return; }
         if (threadOverride is { } local) { action(local); return; }
-        lock (Lock) action(global);
+        var g = Ambient;
+        lock (g) action(g);
     }
 
     /// <summary>
@@ -142,10 +176,37 @@ public static class Random
         public void Dispose() => threadOverride = previous;
     }
 
-    /// <summary>Draws a seed for a derived stream (e.g. one per data-loader worker) from the global generator.</summary>
+    /// <summary>Draws a seed for a derived stream (e.g. one per data-loader worker) from the global generator (or the fork's).</summary>
     public static long NextSeed()
     {
         if (threadOverride is { } local) return (long)local.NextUInt64();
-        lock (Lock) return (long)global.NextUInt64();
+        var g = Ambient;
+        lock (g) return (long)g.NextUInt64();
+    }
+}
+
+/// <summary>
+/// The scope returned by <see cref="Random.Fork(long)"/>: disposing it gives the async flow back the stream it had before
+/// (torch.random.fork_rng's context manager).
+/// </summary>
+public readonly struct RandomScope : IDisposable
+{
+    readonly Generator? previous;
+    readonly AsyncLocal<Generator?>? slot;
+
+    internal RandomScope(Generator generator, Generator? previous, AsyncLocal<Generator?> slot)
+    {
+        Generator = generator;
+        this.previous = previous;
+        this.slot = slot;
+    }
+
+    /// <summary>The generator this scope's random ops draw from.</summary>
+    public Generator Generator { get; }
+
+    /// <summary>Restores the stream that was in force when the scope was opened.</summary>
+    public void Dispose()
+    {
+        if (slot != null) slot.Value = previous;
     }
 }

@@ -5,6 +5,7 @@ using static DeepSharp.Tests.TestUtil;
 namespace DeepSharp.Tests.Attention;
 
 /// <summary>Scaled dot-product attention: the lean (fused) path against the plain one, gradient checks, errors.</summary>
+[Collection(SerialCollection.Name)]
 public class SdpaTests
 {
     /// <summary>Runs <paramref name="body"/> with small kernel tiles, so short sequences span several query and key blocks.</summary>

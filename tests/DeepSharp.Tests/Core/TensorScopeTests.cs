@@ -1,5 +1,6 @@
 namespace DeepSharp.Tests.Core;
 
+[Collection(SerialCollection.Name)]
 public class TensorScopeTests
 {
     [Fact]

@@ -3,6 +3,7 @@ using static DeepSharp.Tests.TestUtil;
 
 namespace DeepSharp.Tests.Optim;
 
+[Collection(SerialCollection.Name)]
 public class OptimizerBehaviourTests
 {
     static readonly Func<IEnumerable<Tensor>, Optimizer>[] AllKinds =

@@ -51,7 +51,7 @@ public class FortunesTests
     [Fact]
     public void ReadsTheInstalledCorpus()
     {
-        if (!Directory.Exists(Fortunes.DefaultDirectory)) return;               // tools/ensure-datasets.sh installs it for CI
+        Requires.Fortunes();
         var entries = Fortunes.Load();
         Assert.True(entries.Count > 5000, $"only {entries.Count} entries");
         Assert.DoesNotContain(entries, e => e.Split('\n').Contains("%"));

@@ -2,19 +2,13 @@ using System.Diagnostics;
 using System.Text.Json;
 using DeepSharp.NN;
 using DeepSharp.Vision.Models;
-using Xunit.Abstractions;
 
 namespace DeepSharp.Vision.Tests.Models;
-
-/// <summary>The zoo tests build big models; running them one at a time keeps memory and the 2 cores in check.</summary>
-[CollectionDefinition("Zoo", DisableParallelization = true)]
-public class ZooCollection;
 
 /// <summary>
 /// Every architecture against torchvision 0.14 (fixture: tools/golden/vision_models.py): state-dict keys, shapes and
 /// parameter counts, and logits of formula-filled models (tools/golden/vision_fill.py) on a formula input.
 /// </summary>
-[Collection("Zoo")]
 public class ZooGoldenTests(ITestOutputHelper output)
 {
     [Fact]

@@ -3,7 +3,6 @@ using DeepSharp.Vision.Models;
 
 namespace DeepSharp.Vision.Tests.Models;
 
-[Collection("Zoo")]
 public class ZooRegistryTests
 {
     [Fact]

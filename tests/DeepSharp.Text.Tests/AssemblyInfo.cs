@@ -1,2 +1,0 @@
-// Sampling and generation tests seed the global generator (DeepSharp.Random), which every test class shares.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
