@@ -15,10 +15,21 @@ public static class Requires
     /// </summary>
     public static void Dataset(string directory, string package)
     {
-        if (Directory.Exists(directory)) return;
+        var (message, fail) = MissingDataset(directory, package, InCi);
+        if (message == null) return;
+        if (fail) Assert.Fail(message);
+        Assert.Skip(message);
+    }
+
+    /// <summary>
+    /// What <see cref="Dataset"/> reports: null when the dataset is there, else the message and whether it is a failure
+    /// (in CI) rather than a skip.
+    /// </summary>
+    public static (string? Message, bool Fail) MissingDataset(string directory, string package, bool inCi)
+    {
+        if (Directory.Exists(directory)) return (null, false);
         string missing = $"{directory} is missing: sudo apt-get install {package} (./test.sh installs it when run as root)";
-        if (InCi) Assert.Fail($"CI must install this dataset (tools/ensure-datasets.sh), but {missing}");
-        Assert.Skip(missing);
+        return inCi ? ($"CI must install this dataset (tools/ensure-datasets.sh), but {missing}", true) : (missing, false);
     }
 
     /// <summary>Fashion-MNIST from Debian's dataset-fashion-mnist.</summary>

@@ -96,3 +96,29 @@ public class RandomForkTests
     public void ForkRejectsANullGenerator() =>
         Assert.Throws<ArgumentNullException>(() => DeepSharp.Random.Fork(null!));
 }
+
+/// <summary>Kernel-pool workers are persistent threads: they must not keep the async-locals (the stream) of the test that started them.</summary>
+[Collection(SerialCollection.Name)]
+public class KernelPoolExecutionContextTests
+{
+    [Fact]
+    public void KernelPoolWorkersCarryNoAsyncLocalsOfTheCodeThatStartedThem()
+    {
+        var probe = new AsyncLocal<string?> { Value = "set by the test" };
+        int saved = Kernels.KernelThreadPool.ThreadCount;
+        try
+        {
+            Kernels.KernelThreadPool.SetThreadCount(2);                  // new workers, started from inside this test
+            var seenOnWorkers = new System.Collections.Concurrent.ConcurrentBag<string?>();
+            for (int attempt = 0; attempt < 200 && seenOnWorkers.IsEmpty; attempt++)
+                Kernels.KernelThreadPool.ParallelFor(64, i =>
+                {
+                    if (Thread.CurrentThread.Name?.StartsWith("DeepSharp kernel worker") == true) seenOnWorkers.Add(probe.Value);
+                    Thread.SpinWait(2000);
+                });
+            Assert.SkipWhen(seenOnWorkers.IsEmpty, "the kernel worker never got a core to take part in a loop");
+            Assert.All(seenOnWorkers, Assert.Null);
+        }
+        finally { Kernels.KernelThreadPool.SetThreadCount(saved); }
+    }
+}

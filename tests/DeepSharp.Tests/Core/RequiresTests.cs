@@ -1,21 +1,23 @@
-using Xunit.Sdk;
-
 namespace DeepSharp.Tests.Core;
 
 /// <summary>The suite's skip policy (tests/Shared/Requires.cs): a missing dataset skips a test, but fails it in CI.</summary>
 public class RequiresTests
 {
-    [Fact]
-    public void AMissingDatasetSkipsOutsideCiAndFailsInCi()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AMissingDatasetIsASkipOutsideCiAndAFailureInCi(bool inCi)
     {
-        var e = Record.Exception(() => Requires.Dataset("/nonexistent/dataset-dir", "dataset-example"));
-        Assert.NotNull(e);
-        Assert.IsType(Requires.InCi ? typeof(FailException) : typeof(SkipException), e);
-        Assert.Contains("/nonexistent/dataset-dir", e.Message);
-        Assert.Contains("apt-get install dataset-example", e.Message);
+        var (message, fail) = Requires.MissingDataset("/nonexistent/dataset-dir", "dataset-example", inCi);
+        Assert.Equal(inCi, fail);
+        Assert.Contains("/nonexistent/dataset-dir is missing: sudo apt-get install dataset-example", message);
+        if (inCi) Assert.StartsWith("CI must install this dataset", message);
     }
 
     [Fact]
-    public void AnInstalledDatasetLetsTheTestRun() =>
+    public void AnInstalledDatasetLetsTheTestRun()
+    {
+        Assert.Equal((null, false), Requires.MissingDataset(AppContext.BaseDirectory, "never-needed", inCi: true));
         Requires.Dataset(AppContext.BaseDirectory, "never-needed");
+    }
 }

@@ -10,6 +10,7 @@ namespace DeepSharp.Vision.Tests.Models;
 /// old-style .pth and converted by the script (tools/golden/vision_convert_fixture.py), loads strictly into our model
 /// and gives torchvision's logits.
 /// </summary>
+[Collection("Zoo")]
 public class ConvertedWeightsTests
 {
     static string Golden(string file) => Path.Combine(AppContext.BaseDirectory, "Golden", file);

@@ -6,6 +6,7 @@ using DeepSharp.Vision.Models;
 namespace DeepSharp.Vision.Tests.Models;
 
 /// <summary>IClassifierModel on the zoo models, ResNet's small-input options, and the TransferLearning helper.</summary>
+[Collection("Zoo")]
 public class TransferLearningTests
 {
     /// <summary>Cheap-to-build models of every family with their head's key prefix and input size.</summary>

@@ -9,6 +9,7 @@ namespace DeepSharp.Vision.Tests.Models;
 /// The Vision Transformer against torchvision 0.14 (fixture: tools/golden/vision_vit.py): keys, shapes, parameter counts and
 /// hyperparameters of the registry models, logits and gradients of formula-filled models, initialisation, errors.
 /// </summary>
+[Collection("Zoo")]
 public class VisionTransformerTests(ITestOutputHelper output)
 {
     static readonly Lazy<JsonDocument> document = new(() =>

@@ -4,6 +4,7 @@ using DeepSharp.Vision.Models;
 namespace DeepSharp.Vision.Tests.Models;
 
 /// <summary>Freshly built models are initialised as torchvision 0.14 initialises them (distribution checks).</summary>
+[Collection("Zoo")]
 public class ZooInitTests
 {
     /// <summary>Mean ≈ 0 and std within 5% of <paramref name="std"/> (thousands of samples: the sampling error is ~1-2%).</summary>

@@ -3,6 +3,7 @@ using DeepSharp.Vision.Models;
 
 namespace DeepSharp.Vision.Tests.Models;
 
+[Collection("Zoo")]
 public class ZooRegistryTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using DeepSharp.Vision.Models;
 namespace DeepSharp.Vision.Tests.Models;
 
 /// <summary>The zoo models train: gradients reach every parameter and an optimizer step changes them.</summary>
+[Collection("Zoo")]
 public class ZooTrainingTests
 {
     /// <summary>
