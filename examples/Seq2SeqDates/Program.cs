@@ -8,6 +8,8 @@ using DeepSharp;
 using DeepSharp.NN;
 using DeepSharp.Optim;
 using DeepSharp.Text;
+using DeepSharp.Training;
+using DeepSharp.Training.Callbacks;
 
 int steps = args.Length >= 2 && args[0] == "--steps" ? int.Parse(args[1]) : 800;
 Seq2SeqDates.Run(steps, Console.WriteLine);
@@ -159,25 +161,21 @@ public static class Seq2SeqDates
         var rng = new Generator(seed + 2);
         var model = new Model();
         var optimizer = new AdamW(model.Parameters(), lr: lr, weightDecay: 1e-4);
-        var schedule = WarmupCosineLR.Factor(warmup: 0.03, minFactor: 0.05);
         log($"{trainDates.Length} training dates, {testDates.Length} held-out dates; {model.Parameters().Sum(p => p.NumEl):N0} parameters");
-        var clock = Stopwatch.StartNew();
+        // The Trainer with a custom step (the model takes a Batch, not one tensor): teacher-forced cross-entropy, the
+        // gradient norm clipped at 1, warm-up then cosine decay over the step budget; batches are drawn fresh each step.
         double running = 0;
-        for (int step = 0; step < steps; step++)
+        var trainer = new Trainer(model, optimizer, ctx =>
         {
-            optimizer.ParamGroups[0].Lr = lr * schedule((double)step / steps);
-            var batch = MakeBatch(Dates.Sample(trainDates, batchSize, rng));
-            using var scope = step == 0 ? null : TensorScope.Begin();
-            optimizer.ZeroGrad(setToNone: step == 0);
+            var batch = new Batch(ctx.Batch[0], ctx.Batch[1].ToArray<int>(), ctx.Batch[2], ctx.Batch[3]);
             var logits = model.Call(batch);                                                     // (B, T, V)
             var loss = F.CrossEntropy(logits.Reshape(-1, logits.Shape[2]), batch.Target.Reshape(-1));
-            loss.Backward();
-            GradClip.ClipGradNorm(model.Parameters(), 1.0);
-            optimizer.Step();
-            running = step == 0 ? loss.Item() : 0.98 * running + 0.02 * loss.Item();
-            if ((step + 1) % 250 == 0 || step + 1 == steps)
-                log($"step {step + 1,5}  loss {running:F4}  {clock.Elapsed.TotalSeconds:F0}s");
-        }
+            running = ctx.Trainer.GlobalStep == 0 ? loss.Item() : 0.98 * running + 0.02 * loss.Item();
+            return loss;
+        }, progress: new PlainProgress(TextWriter.Null)) { ClipGradNorm = 1.0, StepSchedulerPerBatch = true };
+        trainer.Scheduler = ProgressLR.WarmupCosine(optimizer, () => trainer.BudgetUsed, warmup: 0.03, minFactor: 0.05);
+        var clock = Stopwatch.StartNew();
+        trainer.Fit(Batches(trainDates, batchSize, rng), validation: null, TrainingBudget.Steps(steps), [new StepLogger(250, log)]);
         double seconds = clock.Elapsed.TotalSeconds;
         double accuracy = ExactMatch(model, test);
         log($"held-out exact match: {accuracy:P2} of {test.Length} ({steps} steps, {seconds:F0} s of training)");
@@ -189,6 +187,17 @@ public static class Seq2SeqDates
         log("  " + AttentionPeaks(model, "the twenty-first of june, nineteen eighty-four"));
         log("  " + AttentionPeaks(model, "Sat Feb 29 2020"));
         return new Report(steps, seconds, running, accuracy, model);
+    }
+
+    /// <summary>Endless training batches of <paramref name="batchSize"/> dates drawn with <paramref name="rng"/>, as
+    /// (source, lengths (int32), decoder input, target) for the Trainer.</summary>
+    static IEnumerable<Tensor[]> Batches(DateOnly[] dates, int batchSize, Generator rng)
+    {
+        while (true)
+        {
+            var batch = MakeBatch(Dates.Sample(dates, batchSize, rng));
+            yield return [batch.Source, Tensor.FromArray(batch.Lengths, batch.Lengths.Length), batch.DecoderInput, batch.Target];
+        }
     }
 
     /// <summary>Each output character of the greedy translation with the source position it attends to most.</summary>
