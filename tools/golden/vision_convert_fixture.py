@@ -4,7 +4,8 @@ old checkpoints look (a DataParallel "module." prefix, no num_batches_tracked), 
 float64 logits torchvision computes for the formula input of vision_fill.py.
 
 Run with Debian's interpreter: /usr/bin/python3 tools/golden/vision_convert_fixture.py
-Outputs (committed, ~450 KB): tests/DeepSharp.Vision.Tests/Golden/mobilenet_v2_w01.safetensors and mobilenet_v2_w01.json
+Outputs (committed, ~900 KB): tests/DeepSharp.Vision.Tests/Golden/mobilenet_v2_w01.safetensors, mobilenet_v2_w01.pth (the
+old-style checkpoint itself) and mobilenet_v2_w01.json
 """
 import json, os, sys, tempfile, warnings
 import torch
@@ -31,11 +32,10 @@ def main():
                 m.running_var.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.1, 0.1)
     old_style = {'module.' + k: v for k, v in model.state_dict().items() if not k.endswith('num_batches_tracked')}
-    with tempfile.TemporaryDirectory() as tmp:
-        pth = os.path.join(tmp, 'mobilenet_v2_w01.pth')
-        torch.save({'epoch': 3, 'state_dict': old_style}, pth)
-        target = os.path.join(OUT, 'mobilenet_v2_w01.safetensors')
-        convert_torchvision.main(['mobilenet_v2', '--weights', pth, '--width-mult', '0.1', '-o', target])
+    pth = os.path.join(OUT, 'mobilenet_v2_w01.pth')       # also read directly by DeepSharp's TorchFile (ModelZoo.LoadWeights)
+    torch.save({'epoch': 3, 'state_dict': old_style}, pth)
+    target = os.path.join(OUT, 'mobilenet_v2_w01.safetensors')
+    convert_torchvision.main(['mobilenet_v2', '--weights', pth, '--width-mult', '0.1', '-o', target])
     shape = [2, 3, 48, 48]
     model = model.double().eval()
     with torch.no_grad():

@@ -97,14 +97,26 @@ public static class ModelZoo
     public static Module<Tensor, Tensor> Create(string name, int numClasses = 1000, int inChannels = 3) => GetInfo(name).Factory(numClasses, inChannels);
 
     /// <summary>
-    /// Loads a safetensors state dict into <paramref name="model"/> (torch.nn.Module.load_state_dict(safetensors.torch.load_file(path))),
-    /// e.g. torchvision weights converted by tools/convert_torchvision.py. With <paramref name="strict"/> every key and shape
-    /// must match; otherwise the missing and unexpected keys are returned.
+    /// Loads a state dict into <paramref name="model"/> (torch.nn.Module.load_state_dict(torch.load(path))) from a safetensors
+    /// file or a PyTorch checkpoint (<see cref="StateDictFile"/>): torchvision's downloaded .pth weights load directly. As
+    /// BatchNorm's loader does in PyTorch, a <c>num_batches_tracked</c> buffer missing from an old checkpoint is taken as 0.
+    /// With <paramref name="strict"/> every key and shape must match; otherwise the missing and unexpected keys are returned.
     /// </summary>
     public static LoadStateDictResult LoadWeights(Module model, string path, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
-        return model.LoadStateDict(SafeTensors.Load(path), strict);
+        return model.LoadStateDict(WithBatchCounters(model, StateDictFile.Load(path)), strict);
+    }
+
+    /// <summary>Adds a zero num_batches_tracked for every BatchNorm whose running_mean the checkpoint has but whose counter it lacks.</summary>
+    internal static Dictionary<string, Tensor> WithBatchCounters(Module model, Dictionary<string, Tensor> stateDict)
+    {
+        const string counter = "num_batches_tracked";
+        foreach (var (key, value) in model.StateDict())
+            if (key.EndsWith(counter, StringComparison.Ordinal) && !stateDict.ContainsKey(key)
+                && stateDict.ContainsKey(key[..^counter.Length] + "running_mean"))
+                stateDict[key] = Tensor.Zeros([.. value.Shape], value.DType);
+        return stateDict;
     }
 }

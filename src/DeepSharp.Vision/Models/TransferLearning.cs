@@ -51,14 +51,14 @@ public sealed record PretrainedLoadReport(IReadOnlyList<string> Loaded, IReadOnl
 public static class TransferLearning
 {
     /// <summary>
-    /// Loads a safetensors checkpoint into <paramref name="model"/>, reporting instead of failing on what does not fit (see
+    /// Loads a safetensors or PyTorch (.pth) checkpoint (<see cref="StateDictFile"/>) into <paramref name="model"/>, reporting instead of failing on what does not fit (see
     /// <see cref="LoadPretrained(Module, IReadOnlyDictionary{string, Tensor}, bool, bool)"/>).
     /// </summary>
     public static PretrainedLoadReport LoadPretrained(Module model, string path, bool skipHead = false, bool skipMismatched = true)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"TransferLearning.LoadPretrained: no checkpoint at {path}", path);
-        return LoadPretrained(model, SafeTensors.Load(path), skipHead, skipMismatched);
+        return LoadPretrained(model, ModelZoo.WithBatchCounters(model, StateDictFile.Load(path)), skipHead, skipMismatched);
     }
 
     /// <summary>

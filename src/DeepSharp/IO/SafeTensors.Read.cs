@@ -184,7 +184,7 @@ public static partial class SafeTensors
         }
     }
 
-    static Tensor ReadTensor(Stream stream, SafeTensorInfo info)
+    internal static Tensor ReadTensor(Stream stream, SafeTensorInfo info)
     {
         var result = Tensor.AllocUninit(info.DType.LoadedAs(), (int[])info.Shape.Clone());
         switch (info.DType)

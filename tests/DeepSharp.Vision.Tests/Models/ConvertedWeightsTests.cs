@@ -33,6 +33,28 @@ public class ConvertedWeightsTests
         Assert.Equal("mobilenet_v2", metadata["arch"]);
     }
 
+    /// <summary>The old-style .pth itself (a "module." prefix, no num_batches_tracked, under "state_dict") loads without
+    /// Python or the converter, through TorchFile, and gives the same logits.</summary>
+    [Fact]
+    public void ThePyTorchCheckpointLoadsDirectly()
+    {
+        var expected = JsonDocument.Parse(File.ReadAllText(Golden("mobilenet_v2_w01.json"))).RootElement;
+        Assert.Equal("pytorch-zip", StateDictFile.DetectFormat(Golden("mobilenet_v2_w01.pth")));
+        var model = new MobileNetV2(numClasses: 10, widthMult: 0.1);
+        var result = ModelZoo.LoadWeights(model, Golden("mobilenet_v2_w01.pth"));
+        Assert.Empty(result.MissingKeys);
+        Assert.Empty(result.UnexpectedKeys);
+        model.Eval();
+        var x = WeightFill.Input(ZooFixture.Ints(expected.GetProperty("input_shape")));
+        using (Autograd.NoGrad())
+            ZooGoldenTests.AssertLogits(ZooFixture.Doubles(expected.GetProperty("logits")), model.Call(x), "mobilenet_v2 from .pth");
+        // and what the converter wrote is what TorchFile reads, tensor for tensor
+        var converted = SafeTensors.Load(Golden("mobilenet_v2_w01.safetensors"));
+        var direct = ModelZoo.WithBatchCounters(model, StateDictFile.Load(Golden("mobilenet_v2_w01.pth")));
+        Assert.Equal(converted.Keys.Order(), direct.Keys.Order());
+        foreach (var (key, value) in converted) Assert.True(value.Eq(direct[key]).All().Item<bool>(), key);
+    }
+
     [Fact]
     public void WrongArchitectureIsRejectedNamingTheKeys()
     {
