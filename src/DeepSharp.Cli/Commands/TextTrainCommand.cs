@@ -120,6 +120,7 @@ public static class TextTrainCommand
         int sampleTokens = p.Int("sample-tokens", 200, 0, 1_000_000);
         double temperature = p.Double("temperature", 0.8, 0);
         var outDir = p.OptionalString("out") ?? Path.Combine("runs", modelName);
+        RunFolder.CheckNotAFile(outDir);
 
         KernelThreadPool.SetThreadCount(threads);
         DeepSharp.Random.Seed(seed);
@@ -165,9 +166,8 @@ public static class TextTrainCommand
             ClipGradNorm = 1.0, StepSchedulerPerBatch = true, BatchesPerEpoch = perEpoch,
         };
         trainer.Scheduler = ProgressLR.WarmupCosine(optimizer, () => trainer.BudgetUsed);
-        Directory.CreateDirectory(outDir);
+        outDir = RunFolder.Create(outDir, output);
         var csvPath = Path.Combine(outDir, "history.csv");
-        if (File.Exists(csvPath)) File.Delete(csvPath);
         var validationWindows = Enumerable.Range(0, Math.Min(run.Validation.Count, evalWindows ?? int.MaxValue)).ToArray();
         var validation = new DataLoader(new Subset<Tensor[]>(run.Validation, validationWindows), 64);
         bool severalEpochs = totalSteps is not int t || t > perEpoch;

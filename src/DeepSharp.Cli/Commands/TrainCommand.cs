@@ -17,12 +17,16 @@ public static class TrainCommand
     const string Usage = """
         usage: deepsharp train [--dataset fashion-mnist|mnist|cifar10|cifar100|folder:PATH] [--image-size N] [--model cnn|mlp|lenet|ZOO-NAME]
                                [--epochs N] [--batch-size N] [--lr X] [--optimizer adam|adamw|sgd] [--seed N]
-                               [--threads N] [--out DIR] [--data DIR] [--download] [--limit N] [--val-fraction X]
-                               [--workers N] [--schedule cosine|none] [--pretrained FILE] [--freeze-backbone] [--head-lr X]
+                               [--threads N] [--out DIR] [--data DIR] [--download] [--no-verify] [--limit N] [--test-limit N]
+                               [--val-fraction X] [--workers N] [--schedule cosine|none] [--pretrained FILE] [--freeze-backbone]
+                               [--head-lr X]
           Trains the model, shows progress, saves DIR/model.safetensors, DIR/history.csv and DIR/curve.svg,
           and ends with the line "test accuracy: 0.XXXX". Defaults: fashion-mnist, cnn, 5 epochs, batch 128, adam,
           lr 1e-3 (mlp 2e-3; sgd: 0.05 with momentum 0.9), seed 42, all cores, out runs/<model>, 10% of training data for validation,
-          cosine decay of the learning rate to 0 over the run (stepped per batch).
+          cosine decay of the learning rate to 0 over the run (stepped per batch). --data DIR reads the dataset from DIR
+          only (no fallback); local Fashion-MNIST/MNIST files must match the official checksums unless --no-verify.
+          --limit N uses the first N training images, --test-limit N the first N test images (default: all).
+          A DIR that holds an earlier run is kept: the new run writes to DIR/version_2 (then version_3, ...).
           --model takes any model-zoo name too (resnet18, mobilenet_v2, vgg11_bn, ...) if it fits the image size.
           folder:PATH trains on your own pictures (JPEG, PNG, BMP, GIF, PPM/PGM), one sub-folder per class (PATH/train and
           PATH/val when present, else a sixth held out), cropped and resized to --image-size (default 64) pixels.
@@ -32,13 +36,14 @@ public static class TrainCommand
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
         """;
 
-    static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "val-fraction", "workers", "schedule", .. ImageTraining.Options];
+    static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "test-limit",
+                                        "val-fraction", "workers", "schedule", .. ImageTraining.Options];
 
     /// <summary>Runs the command.</summary>
     public static int Run(string[] args, TextWriter output)
     {
         if (TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
-        var p = new ArgParser("train", args, Options, ["download", .. ImageTraining.Flags]);
+        var p = new ArgParser("train", args, Options, ["download", "no-verify", .. ImageTraining.Flags]);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");
         var datasetName = p.OptionalString("dataset") is { } d && FolderImages.IsFolder(d) ? d
@@ -51,19 +56,20 @@ public static class TrainCommand
         double lr = p.Double("lr", optimizerName == "sgd" ? 0.05 : modelName == "mlp" ? 2e-3 : 1e-3, 0);
         int seed = p.Int("seed", 42, 0);
         int threads = p.Int("threads", Environment.ProcessorCount, 1, 1024);
-        int limit = p.Int("limit", 0, 0);
+        int limit = Limit(p, "limit", "training"), testLimit = Limit(p, "test-limit", "test");
         int workers = p.Int("workers", 1, 0, 64);
         double valFraction = p.Double("val-fraction", 0.1, 0);
         var schedule = p.String("schedule", "cosine", "cosine", "none");
         if (valFraction >= 1) throw new UsageException("deepsharp train: --val-fraction must be below 1.");
         var outDir = p.OptionalString("out") ?? Path.Combine("runs", modelName);
+        RunFolder.CheckNotAFile(outDir);
         double? headLr = p.Has("head-lr") ? p.Double("head-lr", lr, 0) : null;
         if (p.Flag("freeze-backbone") && !p.Has("pretrained"))
             throw new UsageException("deepsharp train: --freeze-backbone needs --pretrained FILE (a frozen random backbone learns little).");
 
         KernelThreadPool.SetThreadCount(threads);
         DeepSharp.Random.Seed(seed);
-        var data = ImageTraining.LoadData(datasetName, p.OptionalString("data"), p.Flag("download"), limit, output, imageSize);
+        var data = ImageTraining.LoadData(datasetName, p.OptionalString("data"), p.Flag("download"), limit, testLimit, output, imageSize, verify: !p.Flag("no-verify"));
         output.WriteLine($"{datasetName}: {data.Train.Count} training and {data.Test.Count} test images from {data.Source}");
 
         var all = data.Train;
@@ -78,9 +84,8 @@ public static class TrainCommand
         var optimizer = ImageTraining.CreateOptimizer(optimizerName, model, lr, headLr, p.Flag("freeze-backbone"), output);
         output.WriteLine($"model {modelName}: {model.ParameterCount():N0} parameters; {optimizerName} lr {lr.ToString(CultureInfo.InvariantCulture)}; " +
                          $"batch {batchSize}; {epochs} epochs; {schedule} schedule; seed {seed}; {threads} threads");
-        Directory.CreateDirectory(outDir);
+        outDir = RunFolder.Create(outDir, output);
         var csvPath = Path.Combine(outDir, "history.csv");
-        if (File.Exists(csvPath)) File.Delete(csvPath);
         var trainer = new Trainer(model, optimizer, F.CrossEntropy);
         if (schedule == "cosine")
         {
@@ -105,5 +110,14 @@ public static class TrainCommand
         output.WriteLine($"test loss: {test["loss"].ToString("F4", CultureInfo.InvariantCulture)}");
         output.WriteLine($"test accuracy: {test["acc"].ToString("F4", CultureInfo.InvariantCulture)}");
         return 0;
+    }
+
+    /// <summary>A `--limit`-style option: absent means every image; present, it must be at least 1.</summary>
+    static int Limit(ArgParser p, string name, string split)
+    {
+        if (!p.Has(name)) return 0;
+        int n = p.Int(name, 0);
+        if (n < 1) throw new UsageException($"deepsharp train: --{name} must be at least 1 (got {n}); leave it out to use every {split} image.");
+        return n;
     }
 }
