@@ -26,12 +26,14 @@ public static class ExitCodes
     /// <summary>The exit code and the one-line message for an exception that ended <paramref name="command"/>.</summary>
     public static (int Code, string Line) Describe(string command, Exception e)
     {
+        while (e is AggregateException { InnerExceptions.Count: 1 } or System.Reflection.TargetInvocationException && e.InnerException != null)
+            e = e.InnerException!;   // a failure in a loader thread arrives wrapped
         string prefix = $"deepsharp {command}: ";
         string message = OneLine(e.Message);
         return e switch
         {
             UsageException => (Usage, message.StartsWith("deepsharp", StringComparison.Ordinal) ? message : prefix + message),
-            _ when IsDivergence(e) => (Diverged, prefix + "training diverged: " + message),
+            _ when IsDivergence(e) => (Diverged, prefix + "training diverged: " + DivergenceLine(e)),
             OutOfMemoryException or InsufficientMemoryException =>
                 (OutOfMemory, prefix + $"out of memory: {message} (try a smaller --batch-size or --workers 0)"),
             FileNotFoundException or DirectoryNotFoundException or InvalidDataException or UnauthorizedAccessException
@@ -40,9 +42,18 @@ public static class ExitCodes
         };
     }
 
-    /// <summary>True for the Trainer's divergence error (a NaN or infinite loss or gradient norm).</summary>
-    static bool IsDivergence(Exception e) =>
-        e.GetType().Name == "TrainingDivergedException" || e is InvalidOperationException && e.Message.Contains("loss became NaN", StringComparison.Ordinal);
+    /// <summary>True for the Trainer's divergence error (a NaN or infinite loss or gradient norm, found before the optimizer step).</summary>
+    static bool IsDivergence(Exception e) => e is Training.TrainingDivergedException;
+
+    /// <summary>The Trainer's divergence message without its library advice, with the command-line options that help instead.</summary>
+    static string DivergenceLine(Exception e)
+    {
+        string message = OneLine(e.Message);
+        if (message.StartsWith("Trainer: ", StringComparison.Ordinal)) message = message["Trainer: ".Length..];
+        int cut = message.IndexOf(". Lower the learning rate", StringComparison.Ordinal);
+        if (cut > 0) message = message[..cut];
+        return message + ". Lower --lr, or pass --on-nan skip to skip such batches";
+    }
 
     static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

@@ -4,12 +4,13 @@ using DeepSharp.Text;
 using DeepSharp.Text.Models;
 using DeepSharp.Vision.Imaging;
 
-namespace DeepSharp.Training.Tests.CommandLine;
+namespace DeepSharp.Cli.Tests;
 
 /// <summary>
 /// Saved models through the real command: the kind of model decides which commands take it, `predict` takes PNG for
 /// Fashion-MNIST models, and a second run into the same --out is numbered instead of overwriting (issue 13).
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class CliModelTests
 {
     /// <summary>An untrained Fashion-MNIST mlp saved as `deepsharp train` saves it.</summary>
@@ -76,7 +77,7 @@ public class CliModelTests
     [Fact]
     public void ASecondRunIntoTheSameOutIsNumberedAndTheFirstIsKept()
     {
-        Assert.True(Directory.Exists("/usr/share/datasets/fashion-mnist"), "Fashion-MNIST is missing: apt-get install dataset-fashion-mnist");
+        Requires.FashionMnist();
         var root = CliProcess.TempDir();
         string[] args = ["train", "--model", "mlp", "--limit", "64", "--test-limit", "16", "--epochs", "1", "--threads", "1", "--out", "runs/mlp"];
         var (code, output, err) = CliProcess.Run(args, root);

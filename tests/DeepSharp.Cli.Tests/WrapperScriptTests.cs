@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace DeepSharp.Training.Tests.CommandLine;
+namespace DeepSharp.Cli.Tests;
 
 /// <summary>
 /// The ./deepsharp wrapper prints nothing of the build when it succeeds and the errors when it fails (issue 13: build

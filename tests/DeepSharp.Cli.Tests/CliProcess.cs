@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace DeepSharp.Training.Tests.CommandLine;
+namespace DeepSharp.Cli.Tests;
 
 /// <summary>
 /// Runs the real `deepsharp` command (DeepSharp.Cli.dll beside the tests, under `dotnet`) as a separate process, so a
@@ -29,17 +29,7 @@ public static class CliProcess
     public static (int Code, string Out, string Err) Run(string[] args, string? workingDirectory = null,
         IReadOnlyDictionary<string, string>? environment = null, int timeoutSeconds = 300)
     {
-        var start = new ProcessStartInfo(Dotnet)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? TempDir(),
-        };
-        start.ArgumentList.Add(Dll);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment["CI"] = null;
-        start.Environment["DEEPSHARP_VERBOSE"] = null;
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
-        using var process = Process.Start(start)!;
+        using var process = Start(args, workingDirectory ?? TempDir(), environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(timeoutSeconds * 1000))
@@ -49,6 +39,22 @@ public static class CliProcess
         }
         process.WaitForExit();
         return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts `deepsharp ARGS` in <paramref name="workingDirectory"/> with its output redirected (read it, or it may block).</summary>
+    public static Process Start(string[] args, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(Dotnet)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        start.ArgumentList.Add(Dll);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["CI"] = null;
+        start.Environment["DEEPSHARP_VERBOSE"] = null;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        return Process.Start(start)!;
     }
 
     /// <summary>Runs the command and checks the exit code and that standard error is exactly one line holding <paramref name="expected"/>.</summary>

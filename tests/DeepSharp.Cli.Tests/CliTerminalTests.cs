@@ -1,11 +1,12 @@
 using System.Diagnostics;
 
-namespace DeepSharp.Training.Tests.CommandLine;
+namespace DeepSharp.Cli.Tests;
 
 /// <summary>
 /// The progress display as a person sees it: the real command runs in a tmux pane of a given width and the pane is read
 /// back with `tmux capture-pane` (issue 13: every refresh used to print a new line). Without a terminal, plain lines.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class CliTerminalTests
 {
     static string Tmux(string socket, params string[] args)
@@ -36,8 +37,8 @@ public class CliTerminalTests
     [InlineData(160)]
     public void TheLiveDisplayRedrawsInPlaceAndLeavesOneLinePerEpoch(int width)
     {
-        Assert.True(HasTmux(), "tmux is missing: apt-get install -y tmux");
-        Assert.True(Directory.Exists("/usr/share/datasets/fashion-mnist"), "Fashion-MNIST is missing: apt-get install dataset-fashion-mnist");
+        Assert.SkipUnless(HasTmux(), "tmux is missing: apt-get install -y tmux");
+        Requires.FashionMnist();
         var dir = CliProcess.TempDir("tmux");
         string socket = "deepsharp-test-" + Guid.NewGuid().ToString("N")[..8], raw = Path.Combine(dir, "raw.txt"), done = Path.Combine(dir, "done");
         string command = $"cd '{dir}' && LANG=C.UTF-8 '{CliProcess.Dotnet}' '{CliProcess.Dll}' train --model mlp --limit 6000 --test-limit 100 --epochs 2 " +
@@ -68,7 +69,7 @@ public class CliTerminalTests
     [Fact]
     public void RedirectedOutputGetsPlainLines()
     {
-        Assert.True(Directory.Exists("/usr/share/datasets/fashion-mnist"), "Fashion-MNIST is missing: apt-get install dataset-fashion-mnist");
+        Requires.FashionMnist();
         var (code, output, err) = CliProcess.Run(["train", "--model", "mlp", "--limit", "2000", "--test-limit", "100", "--epochs", "1",
                                                   "--batch-size", "32", "--threads", "1", "--out", "run"]);
         Assert.True(code == 0, err);
