@@ -13,7 +13,7 @@ namespace DeepSharp.Training;
 /// </summary>
 public sealed class LiveProgress : IProgressReporter
 {
-    const int MaxBar = 30, MinBar = 10;
+    const int MaxBar = 30, MinBar = 10, RedrawMilliseconds = 100;
     const string EraseToEnd = "\u001b[K";
 
     readonly TextWriter output;
@@ -21,7 +21,7 @@ public sealed class LiveProgress : IProgressReporter
     readonly bool color, unicode;
     readonly Stopwatch clock = new();
     int epoch, epochs, batches;
-    long lastDraw = long.MinValue;
+    long lastDraw = -RedrawMilliseconds;
     bool lineOnScreen;
 
     /// <summary>The display that last drew a live line (for <see cref="Progress.EndLiveLine"/>).</summary>
@@ -58,14 +58,14 @@ public sealed class LiveProgress : IProgressReporter
     public void EpochStarted(int epoch, int epochs, int batches)
     {
         this.epoch = epoch; this.epochs = epochs; this.batches = batches;
-        clock.Restart(); lastDraw = long.MinValue;
+        clock.Restart(); lastDraw = -RedrawMilliseconds;   // the first batch draws at once
     }
 
     /// <inheritdoc/>
     public void BatchFinished(int batch, IReadOnlyDictionary<string, double> running, double examplesPerSecond)
     {
         long now = clock.ElapsedMilliseconds;
-        if (now - lastDraw < 100 && batch != batches) return;
+        if (now - lastDraw < RedrawMilliseconds && batch != batches) return;
         lastDraw = now;
         double eta = batch == 0 || batches == 0 ? 0 : clock.Elapsed.TotalSeconds / batch * (batches - batch);
         var pieces = new List<Piece> { new($"epoch {Progress.Epoch(epoch, epochs)}", 100), Piece.Bar, new(batches > 0 ? $"{batch}/{batches}" : $"{batch}", 95) };
