@@ -56,6 +56,27 @@ public class CliFailureTests
         Assert.Contains("--on-nan skip", line);
     }
 
+    [Fact]
+    public void ADivergingLanguageModelEndsWithExitCode3AndOneLine()
+    {
+        var root = CliProcess.TempDir();
+        var text = Path.Combine(root, "input.txt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog. ", 200)));
+        CliProcess.Fails(3, "training diverged", "train", "--dataset", $"text:{text}", "--model", "gpt", "--layers", "1", "--heads", "2",
+            "--width", "16", "--context", "16", "--steps", "30", "--lr", "1000", "--sample-tokens", "0", "--threads", "1", "--out", Path.Combine(root, "run"));
+    }
+
+    [Fact]
+    public void OnNanSkipSkipsTheBadBatchesInsteadOfStopping()
+    {
+        Requires.FashionMnist();
+        var (code, output, err) = CliProcess.Run(["train", "--model", "mlp", "--limit", "512", "--test-limit", "10", "--epochs", "1",
+                                                  "--lr", "1e30", "--on-nan", "skip", "--threads", "1", "--out", "run"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("skipped a batch: the loss is", output);
+        Assert.Matches(@"skipped \d+ batches whose loss or gradients were not finite", output);
+    }
+
     [Theory]
     [InlineData("missing", "does not exist")]
     [InlineData("file", "is a file")]
