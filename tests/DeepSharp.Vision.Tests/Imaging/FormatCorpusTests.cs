@@ -1,5 +1,4 @@
 using DeepSharp.Vision.Imaging;
-using Xunit.Abstractions;
 
 namespace DeepSharp.Vision.Tests.Imaging;
 

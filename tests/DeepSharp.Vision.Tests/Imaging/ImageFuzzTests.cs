@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using DeepSharp.Vision.Imaging;
-using Xunit.Abstractions;
 
 namespace DeepSharp.Vision.Tests.Imaging;
 
