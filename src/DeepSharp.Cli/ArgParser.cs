@@ -73,12 +73,14 @@ public sealed class ArgParser
         return v;
     }
 
-    /// <summary>A positive floating-point option.</summary>
+    /// <summary>A finite floating-point option of at least <paramref name="min"/>: NaN, ±Infinity and values that overflow (1e400) are refused.</summary>
     public double Double(string name, double fallback, double min = double.MinValue)
     {
         if (!values.TryGetValue(name, out var s) || s == null) return fallback;
-        if (!double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) || double.IsNaN(v))
+        if (!double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v))
             throw new UsageException($"deepsharp {command}: --{name} must be a number (got '{s}').");
+        if (!double.IsFinite(v))
+            throw new UsageException($"deepsharp {command}: --{name} must be a finite number (got '{s}', which is {(double.IsNaN(v) ? "not a number" : "infinite")}).");
         if (v < min) throw new UsageException($"deepsharp {command}: --{name} must be at least {min} (got {v}).");
         return v;
     }

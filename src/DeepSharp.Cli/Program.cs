@@ -5,7 +5,7 @@ return Cli.Run(args, Console.Out, Console.Error);
 
 namespace DeepSharp.Cli
 {
-    /// <summary>Entry point of the `deepsharp` command: dispatches to a sub-command and turns user mistakes into one-line errors.</summary>
+    /// <summary>Entry point of the `deepsharp` command: dispatches to a sub-command and turns every failure into one line and an exit code.</summary>
     public static class Cli
     {
         /// <summary>The sub-commands, their one-line descriptions and handlers.</summary>
@@ -19,26 +19,37 @@ namespace DeepSharp.Cli
             ("info", "version, SIMD level and threads", InfoCommand.Run),
         ];
 
-        /// <summary>Runs the command line; returns the process exit code (0 ok, 1 failure, 2 usage error).</summary>
+        /// <summary>
+        /// Runs the command line and returns the process exit code (<see cref="ExitCodes"/>: 0 ok, 1 data/model/file problem,
+        /// 2 usage error, 3 training diverged, 4 out of memory, 70 internal error). Every failure is one line on
+        /// <paramref name="error"/>; `--verbose` (anywhere on the line) adds the stack trace.
+        /// </summary>
         public static int Run(string[] args, TextWriter output, TextWriter error)
         {
+            bool verbose = args.Contains("--verbose") || Environment.GetEnvironmentVariable("DEEPSHARP_VERBOSE") == "1";
+            args = args.Where(a => a != "--verbose").ToArray();
             if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
             {
-                output.WriteLine("usage: deepsharp COMMAND [OPTIONS]\n\ncommands:");
+                output.WriteLine("usage: deepsharp COMMAND [OPTIONS] [--verbose]\n\ncommands:");
                 foreach (var c in Commands) output.WriteLine($"  {c.Name,-10} {c.Summary}");
-                output.WriteLine("\nRun 'deepsharp COMMAND --help' for the options of a command.");
-                return args.Length == 0 ? 2 : 0;
+                output.WriteLine("\nRun 'deepsharp COMMAND --help' for the options of a command; --verbose adds the stack trace to an error.");
+                return args.Length == 0 ? ExitCodes.Usage : ExitCodes.Ok;
             }
             var command = Commands.FirstOrDefault(c => c.Name == args[0]);
             if (command.Run == null)
             {
                 error.WriteLine($"deepsharp: unknown command '{args[0]}'. Commands: {string.Join(", ", Commands.Select(c => c.Name))}.");
-                return 2;
+                return ExitCodes.Usage;
             }
             try { return command.Run(args[1..], output); }
-            catch (UsageException e) { error.WriteLine(e.Message); return 2; }
-            catch (FileNotFoundException e) { error.WriteLine($"deepsharp {args[0]}: {e.Message}"); return 1; }
-            catch (InvalidDataException e) { error.WriteLine($"deepsharp {args[0]}: {e.Message}"); return 1; }
+            catch (Exception e)
+            {
+                Training.Progress.EndLiveLine();
+                var (code, line) = ExitCodes.Describe(args[0], e);
+                error.WriteLine(line);
+                if (verbose) error.WriteLine(e.ToString());
+                return code;
+            }
         }
     }
 }

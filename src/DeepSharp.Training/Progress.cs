@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Spectre.Console;
 
 namespace DeepSharp.Training;
 
@@ -20,18 +19,27 @@ public interface IProgressReporter
 }
 
 /// <summary>
-/// Picks the live Spectre.Console display when the output is an interactive terminal and plain lines otherwise
-/// (CI logs, files, pipes).
+/// Picks the live display (<see cref="LiveProgress"/>: one line redrawn in place) when the output is an interactive
+/// terminal and plain periodic lines (<see cref="PlainProgress"/>) otherwise (CI logs, files, pipes).
 /// </summary>
 public static class Progress
 {
-    /// <summary>The reporter suited to the current console.</summary>
+    /// <summary>
+    /// The reporter suited to the console: live when <paramref name="output"/> is null (the console), standard output is a
+    /// terminal, TERM is not "dumb" and CI is not set; plain lines on <paramref name="output"/> (or standard output) otherwise.
+    /// </summary>
     public static IProgressReporter ForConsole(TextWriter? output = null)
     {
-        bool interactive = output == null && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive
+        bool interactive = output == null && !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("TERM") != "dumb"
             && Environment.GetEnvironmentVariable("CI") == null;
         return interactive ? new LiveProgress() : new PlainProgress(output ?? Console.Out);
     }
+
+    /// <summary>
+    /// Clears the live progress line if one is on screen, so an error message that follows starts on a clean line (the
+    /// command line calls it before printing a failure).
+    /// </summary>
+    public static void EndLiveLine() => LiveProgress.Active?.ClearLine();
 
     /// <summary>"3/10", or "3" when the number of epochs is not known (0: a time budget).</summary>
     internal static string Epoch(int epoch, int epochs) => epochs > 0 ? $"{epoch}/{epochs}" : $"{epoch}";
@@ -68,41 +76,4 @@ public sealed class PlainProgress(TextWriter output) : IProgressReporter
 
     /// <inheritdoc/>
     public void Message(string text) => output.WriteLine(text);
-}
-
-/// <summary>A live Spectre.Console bar: epoch, batch, loss and metrics, throughput and ETA.</summary>
-public sealed class LiveProgress : IProgressReporter
-{
-    int epoch, epochs, batches;
-    readonly Stopwatch clock = new();
-    long lastDraw;
-
-    /// <inheritdoc/>
-    public void EpochStarted(int epoch, int epochs, int batches)
-    {
-        this.epoch = epoch; this.epochs = epochs; this.batches = batches; clock.Restart(); lastDraw = 0;
-    }
-
-    /// <inheritdoc/>
-    public void BatchFinished(int batch, IReadOnlyDictionary<string, double> running, double examplesPerSecond)
-    {
-        long now = clock.ElapsedMilliseconds;
-        if (now - lastDraw < 100 && batch != batches) return;
-        lastDraw = now;
-        int width = 30, filled = batches == 0 ? width : (int)((long)width * batch / batches);
-        double eta = batch == 0 ? 0 : clock.Elapsed.TotalSeconds / batch * (batches - batch);
-        var bar = new string('━', filled) + new string('─', width - filled);
-        var line = $"\r[bold]epoch {Progress.Epoch(epoch, epochs)}[/] [green]{bar}[/] {batch}/{batches}  {Markup.Escape(Progress.Format(running))}  {examplesPerSecond:F0} ex/s  eta {eta:F0}s ";
-        AnsiConsole.Markup(line);
-    }
-
-    /// <inheritdoc/>
-    public void EpochFinished(int epoch, IReadOnlyDictionary<string, double> metrics, TimeSpan elapsed)
-    {
-        AnsiConsole.Markup("\r" + new string(' ', Math.Max(0, Console.WindowWidth - 1)) + "\r");
-        AnsiConsole.MarkupLine($"[bold]epoch {Progress.Epoch(epoch, epochs)}[/]  {Markup.Escape(Progress.Format(metrics))}  [grey]({elapsed.TotalSeconds:F1}s)[/]");
-    }
-
-    /// <inheritdoc/>
-    public void Message(string text) => AnsiConsole.MarkupLine(Markup.Escape(text));
 }

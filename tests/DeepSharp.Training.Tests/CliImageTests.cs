@@ -71,7 +71,8 @@ public class CliImageTests
         (code, output, err) = Run("train", "--model", "lenet", "--epochs", "1", "--limit", "600", "--out", target, "--threads", "1",
             "--pretrained", pretrained, "--head-lr", "0.01");
         Assert.True(code == 0, err);
-        after = SafeTensors.Load(Path.Combine(target, "model.safetensors"));
+        Assert.Contains("this run writes to " + Path.Combine(target, "version_2"), output);   // the frozen run's folder is kept
+        after = SafeTensors.Load(Path.Combine(target, "version_2", "model.safetensors"));
         Assert.NotEqual(before["features.0.weight"].ToArray<float>(), after["features.0.weight"].ToArray<float>());
 
         // a checkpoint of another architecture is refused with a pointer to the right --model

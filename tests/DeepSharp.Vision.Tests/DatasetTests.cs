@@ -30,7 +30,7 @@ public class DatasetTests
     {
         var dir = TempDir();
         var (images, labels) = WriteTiny(dir, gzip);
-        var ds = MnistDataset.Load(MnistDataset.FashionMnist, train: true, dataDir: dir, cacheRoot: TempDir());
+        var ds = MnistDataset.Load(MnistDataset.FashionMnist, train: true, dataDir: dir, cacheRoot: TempDir(), verify: false);
         Assert.Equal([5, 1, 28, 28], ds.Images.Shape);
         Assert.Equal(images[100] / 255f, (float)ds.Images.At(0, 0, 3, 16), 6);
         Assert.Equal(labels.Select(b => (long)b), ds.Labels.ToArray<long>());
@@ -41,7 +41,7 @@ public class DatasetTests
     public void MissingDataGivesActionableError()
     {
         var spec = MnistDataset.FashionMnist with { SystemFolder = "/nonexistent" };
-        var ex = Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(spec, true, dataDir: TempDir(), cacheRoot: TempDir()));
+        var ex = Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(spec, true, cacheRoot: TempDir()));
         Assert.Contains("--data", ex.Message);
         Assert.Contains("apt-get install dataset-fashion-mnist", ex.Message);
     }

@@ -10,10 +10,15 @@ namespace DeepSharp.Cli.Commands;
 /// <summary>`deepsharp evaluate MODEL` and `deepsharp predict MODEL IMAGE`.</summary>
 public static class EvaluateCommand
 {
-    /// <summary>Loads a model saved by `deepsharp train`, rebuilding the architecture named in its metadata.</summary>
-    public static (Module<Tensor, Tensor> Model, ImageDatasetInfo Data) LoadModel(string path)
+    /// <summary>
+    /// Loads an image classifier saved by `deepsharp train` (the file or its run folder), rebuilding the architecture named
+    /// in its metadata. A language model is refused with the command that fits it.
+    /// </summary>
+    public static (Module<Tensor, Tensor> Model, ImageDatasetInfo Data) LoadModel(string path, string command = "evaluate")
     {
+        if (Directory.Exists(path)) path = Path.Combine(path, "model.safetensors");
         if (!File.Exists(path)) throw new FileNotFoundException($"model file not found: {path} (train one with 'deepsharp train --out DIR')", path);
+        ModelKinds.RequireImageClassifier(path, command);
         var (tensors, metadata) = SafeTensors.LoadWithMetadata(path);
         if (!metadata.TryGetValue("deepsharp.model", out var name))
             throw new InvalidDataException($"{path} has no 'deepsharp.model' metadata; it was not written by 'deepsharp train'");
@@ -28,16 +33,16 @@ public static class EvaluateCommand
     /// <summary>`deepsharp evaluate MODEL [--data DIR]`: test loss and accuracy.</summary>
     public static int Run(string[] args, TextWriter output)
     {
-        var p = new ArgParser("evaluate", args, ["data", "threads"]);
+        var p = new ArgParser("evaluate", args, ["data", "threads"], ["no-verify"]);
         if (p.Help || p.Positionals.Count != 1)
         {
             if (!p.Help) throw new UsageException("deepsharp evaluate: give the model file, e.g. 'deepsharp evaluate runs/cnn/model.safetensors'.");
-            output.WriteLine("usage: deepsharp evaluate MODEL [--data DIR] [--threads N]\n  Reports the test loss, accuracy and per-class precision/recall/F1 of a model saved by 'deepsharp train'.");
+            output.WriteLine("usage: deepsharp evaluate MODEL [--data DIR] [--no-verify] [--threads N]\n  Reports the test loss, accuracy and per-class precision/recall/F1 of a model saved by 'deepsharp train'.");
             return 0;
         }
         Kernels.KernelThreadPool.SetThreadCount(p.Int("threads", Environment.ProcessorCount, 1, 1024));
         var (model, data) = LoadModel(p.Positionals[0]);
-        var (test, classes, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), imageSize: data.Size);
+        var (test, classes, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), imageSize: data.Size, verify: !p.Flag("no-verify"));
         var confusion = new Training.Metrics.ConfusionMatrix(classes.Length);
         var trainer = new Trainer(model, new Optim.SGD(model.Parameters(), 0.0), F.CrossEntropy, [new Training.Metrics.Accuracy(), confusion]);
         var result = trainer.Evaluate(new DataLoader(test, 1000));
@@ -53,14 +58,14 @@ public static class EvaluateCommand
     /// </summary>
     public static int Predict(string[] args, TextWriter output)
     {
-        var p = new ArgParser("predict", args, ["data"]);
+        var p = new ArgParser("predict", args, ["data"], ["no-verify"]);
         if (p.Help || p.Positionals.Count != 2)
         {
             if (!p.Help) throw new UsageException("deepsharp predict: give the model file and an image, e.g. 'deepsharp predict runs/cnn/model.safetensors photo.jpg' or test:0.");
-            output.WriteLine("usage: deepsharp predict MODEL IMAGE [--data DIR]\n  IMAGE: a JPEG, PNG, BMP, GIF, PPM or PGM file (resized and centre-cropped to the model's size), or test:N for the N-th image of the test set.");
+            output.WriteLine("usage: deepsharp predict MODEL IMAGE [--data DIR] [--no-verify]\n  IMAGE: a JPEG, PNG, BMP, GIF, PPM or PGM file (resized and centre-cropped to the model's size), or test:N for the N-th image of the test set.");
             return 0;
         }
-        var (model, data) = LoadModel(p.Positionals[0]);
+        var (model, data) = LoadModel(p.Positionals[0], "predict");
         var image = p.Positionals[1];
         var classes = data.Classes;
         Tensor x;
@@ -68,7 +73,7 @@ public static class EvaluateCommand
         if (image.StartsWith("test:"))
         {
             if (!int.TryParse(image[5..], out int index) || index < 0) throw new UsageException($"deepsharp predict: '{image}' is not test:N with N a non-negative number.");
-            var (test, testClasses, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), imageSize: data.Size);
+            var (test, testClasses, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), imageSize: data.Size, verify: !p.Flag("no-verify"));
             if (index >= test.Count) throw new UsageException($"deepsharp predict: the test set has {test.Count} images; {index} is out of range.");
             var item = test.Get(index);
             x = item[0].Unsqueeze(0);
@@ -104,44 +109,5 @@ public static class EvaluateCommand
             x = Vision.Transforms.TF.CenterCrop(Vision.Transforms.TF.Resize(x, data.Size), new NN.Size2(data.Size, data.Size));
         }
         return x.Unsqueeze(0);
-    }
-}
-
-/// <summary>Reads 8-bit grayscale PGM images (P2 ascii or P5 binary) into a float tensor (H, W) scaled to [0, 1].</summary>
-public static class Pgm
-{
-    /// <summary>Reads <paramref name="path"/>; the image must be 28×28 for the bundled models.</summary>
-    public static Tensor Read(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"image not found: {path}", path);
-        var bytes = File.ReadAllBytes(path);
-        int pos = 0;
-        string Token()
-        {
-            while (pos < bytes.Length)
-            {
-                if (bytes[pos] == '#') { while (pos < bytes.Length && bytes[pos] != '\n') pos++; }
-                else if (char.IsWhiteSpace((char)bytes[pos])) pos++;
-                else break;
-            }
-            int start = pos;
-            while (pos < bytes.Length && !char.IsWhiteSpace((char)bytes[pos])) pos++;
-            if (start == pos) throw new InvalidDataException($"{path}: truncated PGM header");
-            return System.Text.Encoding.ASCII.GetString(bytes, start, pos - start);
-        }
-        var magic = Token();
-        if (magic is not ("P2" or "P5")) throw new InvalidDataException($"{path}: not a PGM image (magic '{magic}', expected P2 or P5)");
-        int w = int.Parse(Token(), CultureInfo.InvariantCulture), h = int.Parse(Token(), CultureInfo.InvariantCulture), max = int.Parse(Token(), CultureInfo.InvariantCulture);
-        if (w != 28 || h != 28) throw new InvalidDataException($"{path}: the image is {w}x{h}; the models expect 28x28 grayscale");
-        if (max <= 0 || max > 255) throw new InvalidDataException($"{path}: maximum value {max} is not supported (1..255)");
-        var data = new float[w * h];
-        if (magic == "P5")
-        {
-            pos++;
-            if (bytes.Length - pos < data.Length) throw new InvalidDataException($"{path}: {bytes.Length - pos} pixel bytes for a {w}x{h} image");
-            for (int i = 0; i < data.Length; i++) data[i] = bytes[pos + i] / (float)max;
-        }
-        else for (int i = 0; i < data.Length; i++) data[i] = int.Parse(Token(), CultureInfo.InvariantCulture) / (float)max;
-        return Tensor.FromArray(data, h, w);
     }
 }

@@ -49,6 +49,7 @@ public static class GenerateCommand
         var modelPath = Directory.Exists(path) ? Path.Combine(path, "model.safetensors") : path;
         if (!File.Exists(modelPath))
             throw new UsageException($"deepsharp generate: model not found: {modelPath} (train one with 'deepsharp train --model gpt --dataset text:FILE --out DIR').");
+        ModelKinds.RequireLanguageModel(modelPath);
         var tokenizerPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "tokenizer.json");
         if (!File.Exists(tokenizerPath))
             throw new UsageException($"deepsharp generate: tokenizer not found: {tokenizerPath} ('deepsharp train' writes it beside model.safetensors).");

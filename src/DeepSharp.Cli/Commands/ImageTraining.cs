@@ -54,28 +54,30 @@ public static class ImageTraining
     };
 
     /// <summary>
-    /// Loads both splits; <paramref name="limit"/> &gt; 0 keeps the first <paramref name="limit"/> training images and a sixth
-    /// as many test images.
+    /// Loads both splits: the first <paramref name="trainLimit"/> training images and the first <paramref name="testLimit"/>
+    /// test images (0: all of them); <paramref name="verify"/> checks local files against the official checksums.
     /// </summary>
-    public static ImageData LoadData(string name, string? dataDir, bool download, int limit, TextWriter? log, int imageSize = FolderImages.DefaultImageSize)
+    public static ImageData LoadData(string name, string? dataDir, bool download, int trainLimit, int testLimit, TextWriter? log,
+        int imageSize = FolderImages.DefaultImageSize, bool verify = true)
     {
-        var (train, classes, source) = LoadSplit(name, train: true, dataDir, download, limit, log, imageSize);
-        var (test, _, _) = LoadSplit(name, train: false, dataDir, download, limit > 0 ? Math.Max(1, limit / 6) : 0, log, imageSize);
+        var (train, classes, source) = LoadSplit(name, train: true, dataDir, download, trainLimit, log, imageSize, verify);
+        var (test, _, _) = LoadSplit(name, train: false, dataDir, download, testLimit, log, imageSize, verify);
         return new ImageData(DatasetInfo(name, imageSize) with { Classes = classes }, train, test, source);
     }
 
     /// <summary>
     /// One split of a dataset, its first <paramref name="limit"/> items when positive: the items [image, label], the class
-    /// names and the folder it was read from.
+    /// names and the folder it was read from. <paramref name="verify"/> checks (Fashion-)MNIST files against the official
+    /// release's checksums (CIFAR archives are always checked when extracted).
     /// </summary>
     public static (IDataset<Tensor[]> Items, string[] Classes, string Source) LoadSplit(string name, bool train, string? dataDir,
-        bool download = false, int limit = 0, TextWriter? log = null, int imageSize = FolderImages.DefaultImageSize)
+        bool download = false, int limit = 0, TextWriter? log = null, int imageSize = FolderImages.DefaultImageSize, bool verify = true)
     {
         if (FolderImages.IsFolder(name)) return FolderImages.LoadSplit(name, train, imageSize, limit);
         DatasetInfo(name);   // a usage error for unknown names
         if (name is "fashion-mnist" or "mnist")
         {
-            var mnist = MnistDataset.Load(name == "mnist" ? MnistDataset.Mnist : MnistDataset.FashionMnist, train, dataDir, download, log: log);
+            var mnist = MnistDataset.Load(name == "mnist" ? MnistDataset.Mnist : MnistDataset.FashionMnist, train, dataDir, download, log: log, verify: verify);
             if (limit > 0) mnist = mnist.Take(limit);
             return (new TensorDataset(mnist.Images, mnist.Labels), mnist.Classes, mnist.Source);
         }

@@ -27,7 +27,7 @@ public static class TextTrainCommand
                                [--dropout X] [--activation relu|gelu] [--conv K] [--learned-positions] [--post-norm] [--untied-head]
                                [--epochs N | --steps N] [--time SECONDS]
                                [--batch-size N] [--lr X] [--seed N] [--threads N] [--out DIR] [--val-fraction X]
-                               [--eval-windows N] [--prompt TEXT] [--sample-tokens N] [--temperature T]
+                               [--eval-windows N] [--prompt TEXT] [--sample-tokens N] [--temperature T] [--on-nan stop|skip]
           Trains a character-level (or byte-BPE) language model on a UTF-8 text file (text:PATH; the last 10% is the
           validation text) or Debian's fortunes (fortunes: a seeded 90/10 split of the fortunes, the examples' split),
           shows progress, prints the validation bits per character (and loss/perplexity per token for bpe) and a sample,
@@ -44,7 +44,7 @@ public static class TextTrainCommand
 
     static readonly string[] Options = ["dataset", "model", "tokenizer", "vocab-size", "context", "layers", "heads", "width", "embedding", "dropout", "activation", "conv",
                                         "epochs", "steps", "time", "batch-size", "lr", "seed", "threads", "out", "val-fraction", "eval-windows",
-                                        "prompt", "sample-tokens", "temperature"];
+                                        "prompt", "sample-tokens", "temperature", "on-nan"];
 
     /// <summary>True when the arguments ask for a language model (a text dataset or --model gpt|lstm), not an image classifier.</summary>
     public static bool Handles(string[] args)
@@ -119,7 +119,9 @@ public static class TextTrainCommand
         string prompt = p.OptionalString("prompt") ?? "";
         int sampleTokens = p.Int("sample-tokens", 200, 0, 1_000_000);
         double temperature = p.Double("temperature", 0.8, 0);
+        var onNan = p.String("on-nan", "stop", "stop", "skip");
         var outDir = p.OptionalString("out") ?? Path.Combine("runs", modelName);
+        RunFolder.CheckNotAFile(outDir);
 
         KernelThreadPool.SetThreadCount(threads);
         DeepSharp.Random.Seed(seed);
@@ -163,11 +165,11 @@ public static class TextTrainCommand
                                   progress: Training.Progress.ForConsole(output == Console.Out ? null : output))
         {
             ClipGradNorm = 1.0, StepSchedulerPerBatch = true, BatchesPerEpoch = perEpoch,
+            OnNonFiniteLoss = onNan == "skip" ? NonFiniteLossAction.SkipBatch : NonFiniteLossAction.Throw,
         };
         trainer.Scheduler = ProgressLR.WarmupCosine(optimizer, () => trainer.BudgetUsed);
-        Directory.CreateDirectory(outDir);
+        outDir = RunFolder.Create(outDir, output);
         var csvPath = Path.Combine(outDir, "history.csv");
-        if (File.Exists(csvPath)) File.Delete(csvPath);
         var validationWindows = Enumerable.Range(0, Math.Min(run.Validation.Count, evalWindows ?? int.MaxValue)).ToArray();
         var validation = new DataLoader(new Subset<Tensor[]>(run.Validation, validationWindows), 64);
         bool severalEpochs = totalSteps is not int t || t > perEpoch;

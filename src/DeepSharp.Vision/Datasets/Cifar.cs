@@ -146,7 +146,10 @@ public sealed class CifarDataset : IBatchDataset
         return Transform == null ? image : Transform.Apply(image, generator);
     }
 
-    /// <summary>The folders searched for the batch files (and the archive) of <paramref name="spec"/>, in order.</summary>
+    /// <summary>
+    /// The folders searched for the batch files (and the archive) of <paramref name="spec"/>, in order: only the data
+    /// folder and its sub-folders when <paramref name="dataDir"/> is given, else the cache folder.
+    /// </summary>
     public static IEnumerable<string> SearchFolders(Spec spec, string? dataDir, string? cacheRoot = null)
     {
         if (dataDir != null)
@@ -155,6 +158,7 @@ public sealed class CifarDataset : IBatchDataset
             yield return Path.Combine(dataDir, spec.Folder);
             yield return Path.Combine(dataDir, spec.Name);
             yield return Path.Combine(dataDir, spec.Name, spec.Folder);
+            yield break;
         }
         var cache = Path.Combine(cacheRoot ?? MnistDataset.DefaultCacheRoot, spec.Name);
         yield return cache;
@@ -165,7 +169,8 @@ public sealed class CifarDataset : IBatchDataset
     /// Loads the training or test split (CIFAR10(root, train, download=...)). The batch files are looked for in the
     /// <paramref name="dataDir"/> (the <c>--data</c> folder) and in the cache folder, directly or in the archive's folder;
     /// an archive found there instead is checked and extracted; with <paramref name="download"/> the archive is fetched into
-    /// the cache folder (MD5-verified) and extracted. Otherwise a <see cref="FileNotFoundException"/> says where it looked.
+    /// the data folder or the cache folder (MD5-verified) and extracted. Otherwise a <see cref="FileNotFoundException"/> says
+    /// where it looked; a <paramref name="dataDir"/> that is not a folder is a <see cref="DirectoryNotFoundException"/>.
     /// </summary>
     public static CifarDataset Load(Spec spec, bool train, string? dataDir = null, bool download = false,
         CifarLabelMode labelMode = CifarLabelMode.Fine, ITransform? transform = null, string? cacheRoot = null,
@@ -175,13 +180,14 @@ public sealed class CifarDataset : IBatchDataset
         if (labelMode == CifarLabelMode.Coarse && spec.LabelBytes < 2)
             throw new ArgumentException($"{spec.Name}: coarse labels exist only in CIFAR-100 (records with two label bytes)", nameof(labelMode));
         var files = train ? spec.TrainFiles : spec.TestFiles;
+        MnistDataset.CheckDataFolder(spec.Name, dataDir, download);
         var folders = SearchFolders(spec, dataDir, cacheRoot).ToArray();
         string? folder = folders.FirstOrDefault(f => files.All(name => File.Exists(Path.Combine(f, name))));
         if (folder == null)
         {
             var archive = folders.Select(f => Path.Combine(f, spec.Archive.FileName)).FirstOrDefault(File.Exists);
             if (archive == null && download)
-                archive = Downloader.Fetch(spec.Mirrors, spec.Archive, Path.Combine(cacheRoot ?? MnistDataset.DefaultCacheRoot, spec.Name), client, log);
+                archive = Downloader.Fetch(spec.Mirrors, spec.Archive, Path.Combine(dataDir ?? cacheRoot ?? MnistDataset.DefaultCacheRoot, spec.Name), client, log);
             if (archive == null)
                 throw new FileNotFoundException(
                     $"{spec.Name}: {string.Join(", ", files)} were not found in {string.Join(", ", folders)}, and neither was {spec.Archive.FileName}. " +

@@ -2,8 +2,14 @@ using System.Security.Cryptography;
 
 namespace DeepSharp.Vision.Datasets;
 
-/// <summary>One downloadable file of a dataset: its name and the MD5 of the published file (torchvision's resources).</summary>
-public sealed record DatasetFile(string FileName, string Md5);
+/// <summary>
+/// One downloadable file of a dataset: its name, the MD5 of the published file (torchvision's resources) and, for a
+/// compressed file, the MD5 of its decompressed content, which identifies a local copy however it was recompressed.
+/// </summary>
+/// <param name="FileName">The published file name ("train-images-idx3-ubyte.gz").</param>
+/// <param name="Md5">MD5 of the published file, checked after a download.</param>
+/// <param name="ContentMd5">MD5 of the decompressed content, checked when a local copy is loaded; null when not known.</param>
+public sealed record DatasetFile(string FileName, string Md5, string? ContentMd5 = null);
 
 /// <summary>
 /// Downloads dataset files from their official mirrors, verifies their MD5 checksum, and stores them atomically
@@ -53,7 +59,8 @@ public static class Downloader
             }
         }
         finally { if (client == null) http.Dispose(); }
-        throw new IOException($"Could not download {file.FileName}: " + string.Join("; ", errors));
+        throw new IOException($"could not download {file.FileName} ({string.Join("; ", errors)}). Check the network connection, " +
+                              $"or fetch the file elsewhere and pass the folder that holds it (--data DIR)");
     }
 
     /// <summary>Lower-case hex MD5 of a file.</summary>

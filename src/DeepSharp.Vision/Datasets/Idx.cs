@@ -18,7 +18,20 @@ public static class Idx
     }
 
     /// <summary>Reads an IDX stream of unsigned bytes (gzip detected from the first two bytes).</summary>
-    public static (byte[] Data, int[] Shape) ReadBytes(Stream stream, string name = "stream")
+    public static (byte[] Data, int[] Shape) ReadBytes(Stream stream, string name = "stream") => Parse(ReadContent(stream, name), name);
+
+    /// <summary>
+    /// The IDX content of a file, decompressed when it is gzipped: the bytes whose checksum identifies a dataset file
+    /// however it was compressed (Debian's packages recompress the official files).
+    /// </summary>
+    public static byte[] ReadContent(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"IDX file not found: {path}", path);
+        using var file = File.OpenRead(path);
+        return ReadContent(file, path);
+    }
+
+    static byte[] ReadContent(Stream stream, string name)
     {
         var raw = ReadAll(stream);
         if (raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b)
@@ -27,6 +40,13 @@ public static class Idx
             try { raw = ReadAll(gz); }
             catch (InvalidDataException e) { throw new InvalidDataException($"IDX {name}: corrupt gzip data ({e.Message})", e); }
         }
+        return raw;
+    }
+
+    /// <summary>Parses IDX content of unsigned bytes (see <see cref="ReadContent(string)"/>): the values and the shape.</summary>
+    public static (byte[] Data, int[] Shape) Parse(byte[] raw, string name = "stream")
+    {
+        ArgumentNullException.ThrowIfNull(raw);
         if (raw.Length < 4) throw new InvalidDataException($"IDX {name}: file too short ({raw.Length} bytes) for an IDX header");
         if (raw[0] != 0 || raw[1] != 0) throw new InvalidDataException($"IDX {name}: bad magic number (first bytes {raw[0]:x2} {raw[1]:x2}, expected 00 00)");
         if (raw[2] != 0x08) throw new InvalidDataException($"IDX {name}: element type 0x{raw[2]:x2} is not unsigned byte (0x08)");

@@ -27,6 +27,7 @@ public static partial class SafeTensors
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) LoadWithMetadata(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        AtomicFile.RemoveStaleTemporaries(path);   // left by a save that was killed
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         return WithSource(path, () => LoadWithMetadata(stream));
     }

@@ -182,6 +182,8 @@ public static class Init
     public static Tensor KaimingUniform(Tensor tensor, double a = 0, FanMode mode = FanMode.FanIn,
         Nonlinearity nonlinearity = Nonlinearity.LeakyReLU, Generator? generator = null)
     {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.NumEl == 0) return tensor;   // PyTorch: "Initializing zero-element tensors is a no-op" (Linear(0, n))
         double bound = Math.Sqrt(3.0) * KaimingStd(tensor, a, mode, nonlinearity);
         return Uniform(tensor, -bound, bound, generator);
     }
@@ -189,7 +191,10 @@ public static class Init
     /// <summary>He/Kaiming normal: N(0, std²) with std = gain / √fan (torch.nn.init.kaiming_normal_).</summary>
     public static Tensor KaimingNormal(Tensor tensor, double a = 0, FanMode mode = FanMode.FanIn,
         Nonlinearity nonlinearity = Nonlinearity.LeakyReLU, Generator? generator = null)
-        => Normal(tensor, 0, KaimingStd(tensor, a, mode, nonlinearity), generator);
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        return tensor.NumEl == 0 ? tensor : Normal(tensor, 0, KaimingStd(tensor, a, mode, nonlinearity), generator);
+    }
 
     /// <summary>
     /// A (semi-)orthogonal matrix scaled by <paramref name="gain"/> (torch.nn.init.orthogonal_): the Q factor of the QR

@@ -15,11 +15,12 @@ public sealed partial class Tensor
         int inFeatures = weight.shape[1], outFeatures = weight.shape[0];
         var outShape = (int[])input.shape.Clone();
         outShape[^1] = outFeatures;
+        int m = 1;
+        for (int d = 0; d < input.shape.Length - 1; d++) m *= input.shape[d];   // rows, also when in = 0 (Reshape(-1, 0) cannot infer them)
         Tensor output;
         using (Autograd.NoGrad())
         {
-            var x2 = input.Reshape(-1, inFeatures);
-            int m = x2.shape[0];
+            var x2 = input.Reshape(m, inFeatures);
             output = AllocUninit(input.DType, [m, outFeatures]);
             if (bias != null && m > 0)
             {
@@ -35,9 +36,9 @@ public sealed partial class Tensor
         {
             Autograd.Record(output, "LinearBackward", bias == null ? [input, weight] : [input, weight, bias], g =>
             {
-                var g2 = g.Reshape(-1, outFeatures);
+                var g2 = g.Reshape(m, outFeatures);
                 var gx = input.RequiresGrad ? g2.MatMul(weight).Reshape(input.shape) : null;
-                var gw = weight.RequiresGrad ? g2.MT.MatMul(input.Reshape(-1, inFeatures)) : null;
+                var gw = weight.RequiresGrad ? g2.MT.MatMul(input.Reshape(m, inFeatures)) : null;
                 var gb = bias is { RequiresGrad: true } ? g2.Sum(0) : null;
                 return bias == null ? [gx, gw] : [gx, gw, gb];
             }, input, weight);

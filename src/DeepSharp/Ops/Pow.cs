@@ -108,6 +108,19 @@ public sealed partial class Tensor
     }
 
     /// <summary>
+    /// Elementwise this^exponent for an integer exponent (torch.pow(input, exponent) with a Python int): as
+    /// <see cref="Pow(double)"/>, except that an integer tensor raised to a negative integer power throws, as in PyTorch
+    /// ("Integers to negative integer powers are not allowed"); pass a double (-1.0) for a float result.
+    /// </summary>
+    public Tensor Pow(long exponent)
+    {
+        if (!IsFloatingPoint && exponent < 0)
+            throw new ArgumentException($"Pow: integers to negative integer powers are not allowed ({DType.TorchName()} tensor to the power {exponent}); " +
+                                        "convert the tensor to a floating type or pass a floating exponent", nameof(exponent));
+        return Pow((double)exponent);
+    }
+
+    /// <summary>
     /// Elementwise this^exponent for a scalar exponent (torch.pow(input, exponent), the ** operator). Integer tensors keep
     /// their dtype for non-negative integral exponents and become float32 otherwise.
     /// </summary>

@@ -7,7 +7,8 @@ internal static class ShapeUtil
     {
         long n = 1;
         foreach (var d in shape) n *= d;
-        if (n > int.MaxValue) throw new ArgumentException($"Shape {Format(shape)} has {n} elements, more than the 2^31-1 a tensor can hold");
+        if (n > Array.MaxLength)
+            throw new ArgumentException($"Shape {Format(shape)} has {n} elements, more than the {Array.MaxLength} (about 2^31) a tensor can hold");
         return (int)n;
     }
 

@@ -67,6 +67,16 @@ internal static class ArrayCache
             if (clear) System.Array.Clear(array);
             return array;
         }
+        try { return Allocate(dtype, length, clear); }
+        catch (OutOfMemoryException e)
+        {
+            throw new OutOfMemoryException($"DeepSharp: not enough memory for a {dtype.TorchName()} tensor of {length} elements " +
+                $"({(long)length * dtype.ElementSize() / (1024.0 * 1024.0):F0} MiB)", e);
+        }
+    }
+
+    static Array Allocate(DType dtype, int length, bool clear)
+    {
         return (dtype, clear) switch
         {
             (DType.Float32, true) => new float[length],

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using DeepSharp.IO;
+
+namespace DeepSharp.Cli.Tests;
+
+/// <summary>
+/// `deepsharp train` saves periodic checkpoints and `--resume RUN` continues a killed run to the weights an uninterrupted
+/// run reaches; a kill during a save leaves a temporary that the next save or load removes (issue 13).
+/// </summary>
+[Collection(SerialCollection.Name)]
+public class ResumeTests
+{
+    static readonly string[] RunArgs = ["train", "--model", "mlp", "--limit", "6000", "--test-limit", "200", "--epochs", "3", "--batch-size", "16",
+                                        "--threads", "1", "--checkpoint-every", "40steps"];
+
+    static Dictionary<string, float[]> Weights(string runFolder) =>
+        SafeTensors.Load(Path.Combine(runFolder, "model.safetensors")).ToDictionary(kv => kv.Key, kv => kv.Value.ToArray<float>());
+
+    [Fact]
+    public void AKilledRunResumesToTheWeightsOfAnUninterruptedRun()
+    {
+        Requires.FashionMnist();
+        var root = CliProcess.TempDir("resume");
+        var (code, _, err) = CliProcess.Run([.. RunArgs, "--out", "whole"], root);
+        Assert.True(code == 0, err);
+
+        // the same run, killed as soon as its first checkpoint is on disk (mid-epoch: 40 of 338 steps)
+        string cut = Path.Combine(root, "cut"), checkpoint = Path.Combine(cut, "checkpoint.safetensors");
+        using (var process = CliProcess.Start([.. RunArgs, "--out", "cut"], root))
+        {
+            _ = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken); _ = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(checkpoint) && !process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(10);
+            Assert.True(File.Exists(checkpoint), "no checkpoint was saved");
+            Assert.False(process.HasExited, "the run ended before it could be killed");
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        Assert.False(File.Exists(Path.Combine(cut, "model.safetensors")));
+        var stale = checkpoint + ".tmp-2147483646-deadbeef";   // what a kill during a save leaves (no such process)
+        File.WriteAllBytes(stale, new byte[4096]);
+
+        var (resumeCode, output, resumeErr) = CliProcess.Run(["train", "--resume", "cut"], root);
+        Assert.True(resumeCode == 0, resumeErr);
+        Assert.Contains("resuming cut from its checkpoint: step ", output);
+        Assert.Contains("test accuracy: 0.", output);
+        Assert.False(File.Exists(stale), "the stale temporary was not removed");
+        var whole = Weights(Path.Combine(root, "whole"));
+        var resumed = Weights(cut);
+        Assert.Equal(whole.Keys.Order(), resumed.Keys.Order());
+        foreach (var (name, values) in whole) Assert.True(values.AsSpan().SequenceEqual(resumed[name]), $"{name} differs after resuming");
+        var epochs = File.ReadAllLines(Path.Combine(cut, "history.csv")).Skip(1).Select(l => l.Split(',')[0]);
+        Assert.Equal(["1", "2", "3"], epochs);   // each epoch logged once, across the kill
+        Assert.Equal(File.ReadAllLines(Path.Combine(root, "whole", "history.csv")).Length, File.ReadAllLines(Path.Combine(cut, "history.csv")).Length);
+    }
+
+    [Fact]
+    public void ResumeTakesOnlyTheRunsOwnSettings()
+    {
+        var root = CliProcess.TempDir("resume-bad");
+        CliProcess.Fails(2, "only --threads and --workers may go with it (got --lr)", "train", "--resume", root, "--lr", "0.1");
+        CliProcess.Fails(1, "no such run folder", "train", "--resume", Path.Combine(root, "missing"));
+        CliProcess.Fails(1, "has no run.json", "train", "--resume", root);
+        File.WriteAllText(Path.Combine(root, "run.json"), """{"Command":"train","Args":["--model","mlp"]}""");
+        CliProcess.Fails(1, "saved no checkpoint.safetensors yet", "train", "--resume", root);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("5minutes")]
+    [InlineData("steps")]
+    public void ABadCheckpointIntervalIsAUsageError(string value) =>
+        CliProcess.Fails(2, "--checkpoint-every must be N (epochs), Nepochs, Nsteps or none", "train", "--model", "mlp", "--checkpoint-every", value);
+}
