@@ -100,7 +100,10 @@ public static class Attribution
             default: throw new ArgumentException($"Explain: unknown method {method}", nameof(method));
         }
         var sign = method is ExplainMethod.InputXGradient or ExplainMethod.IntegratedGradients or ExplainMethod.Occlusion ? HeatmapSign.Positive : HeatmapSign.Absolute;
-        return new Explanation(attributions, Heatmap.FromAttribution(attributions, sign), layer, delta);
+        // the CAMs are smooth and non-negative: scaled by their maximum (pytorch-grad-cam's min-max with min 0), the pixel
+        // attributions as Captum's visualize_image_attr with 2 % outliers
+        double outliers = layer != null ? 0 : 2;
+        return new Explanation(attributions, Heatmap.FromAttribution(attributions, sign, outliers), layer, delta);
     }
 
     /// <summary>The picture of an explanation: the input, the heat map and the overlay side by side, enlarged <paramref name="scale"/> times.</summary>

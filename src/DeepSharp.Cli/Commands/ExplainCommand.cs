@@ -47,7 +47,7 @@ public static class ExplainCommand
 
         Explanation explanation;
         try { explanation = Attribution.Explain(model, x, target, Methods[methodName], p.OptionalString("layer")); }
-        catch (ArgumentException e) when (e.ParamName is "name" or "layerName" or "model") { throw new UsageException($"deepsharp explain: {e.Message}"); }
+        catch (ArgumentException e) when (e.ParamName is "name" or "layerName" or "model") { throw new UsageException($"deepsharp explain: {e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)}"); }
         var image = x.Select(0, 0);
         if (FolderImages.IsFolder(data.Name)) image = Unnormalise(image);
         int scale = p.Int("scale", Math.Max(1, 112 / Math.Max(1, x.Shape[2])), 1, 16);
