@@ -67,7 +67,8 @@ public static class Attribution
     /// Explains one image (1, C, H, W) for <paramref name="target"/> with <paramref name="method"/>: SmoothGrad takes 20
     /// samples with noise of 15 % of the input's range (Smilkov et al.'s advice; Captum's stdevs=1.0 suits standardised
     /// inputs), Integrated Gradients 50 Gauss–Legendre steps from a black image, occlusion a window of about a seventh of
-    /// the side with half-window strides, Grad-CAM(++) <paramref name="layerName"/> or else the last Conv2d.
+    /// the side with half-window strides, Grad-CAM(++) <paramref name="layerName"/> or else the last Conv2d with a feature map larger than 1×1
+    /// (<see cref="Layers.DefaultCamLayer"/>).
     /// </summary>
     public static Explanation Explain(Module<Tensor, Tensor> model, Tensor input, int target, ExplainMethod method, string? layerName = null, long seed = 0)
     {
@@ -75,7 +76,7 @@ public static class Attribution
         AttributionCore.CheckInput(input, "Explain");
         if (input.Rank != 4 || input.Shape[0] != 1)
             throw new ArgumentException($"Explain: expects one image (1, C, H, W), got shape ({string.Join(", ", input.Shape)})", nameof(input));
-        string? layer = method is ExplainMethod.GradCam or ExplainMethod.GradCamPlusPlus ? layerName ?? Layers.LastConv(model) : null;
+        string? layer = method is ExplainMethod.GradCam or ExplainMethod.GradCamPlusPlus ? layerName ?? Layers.DefaultCamLayer(model, input) : null;
         double? delta = null;
         Tensor attributions;
         switch (method)

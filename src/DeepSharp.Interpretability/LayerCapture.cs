@@ -27,6 +27,23 @@ public static class Layers
             ?? throw new ArgumentException($"{model.GetType().Name} has no Conv2d layer; name a layer for Grad-CAM", nameof(model));
     }
 
+    /// <summary>
+    /// The Grad-CAM layer used when none is named: the last Conv2d (in the order the forward runs them) whose output for
+    /// <paramref name="input"/> is larger than 1×1 (a 1×1 map, as ResNet's layer4 gives on 28×28 images, makes a constant CAM).
+    /// </summary>
+    public static string DefaultCamLayer(Module<Tensor, Tensor> model, Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        string? chosen = null;
+        var handles = model.NamedModules().Where(p => p.Module is Conv2d).Select(p => p.Module.RegisterForwardHook((_, _, output) =>
+        {
+            if (output is Tensor { Rank: 4 } t && t.Shape[2] * t.Shape[3] > 1) chosen = p.Name;
+        })).ToArray();
+        try { using (Autograd.NoGrad()) model.Call(input); }
+        finally { foreach (var h in handles) h.Dispose(); }
+        return chosen ?? LastConv(model);
+    }
+
     /// <summary>The first Conv2d in registration order (the filters of <see cref="FeatureVisualization.FilterGrid"/>).</summary>
     public static Conv2d FirstConv(Module model)
     {

@@ -63,7 +63,7 @@ public class PictureTests
     /// <summary>`deepsharp explain` on a saved (untrained) Fashion CNN and a zoo ResNet-18: top classes, the PNG, and a wrong layer's list.</summary>
     [Theory]
     [InlineData("cnn", "gradcam", "features.9")]
-    [InlineData("resnet18", "gradcam++", "layer4.1.conv2")]
+    [InlineData("resnet18", "gradcam++", "layer3.1.conv2")]
     [InlineData("resnet18", "occlusion", null)]
     [InlineData("cnn", "ig", null)]
     public void ExplainCommandWritesTheOverlay(string modelName, string method, string? layer)

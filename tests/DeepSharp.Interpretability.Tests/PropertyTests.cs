@@ -100,6 +100,8 @@ public class PropertyTests
         var layer = name == "resnet18" ? "layer4" : "features.10";
         Assert.Equal(new[] { 1, 1, 28, 28 }, Attribution.GradCam(model, layer, x, 3).Shape);
         Assert.Equal(name == "resnet18" ? "layer4.1.conv2" : "features.9", Layers.LastConv(model));
+        // on 28×28 images ResNet-18's layer4 is 1×1: the default CAM layer is the last convolution with a larger map
+        Assert.Equal(name == "resnet18" ? "layer3.1.conv2" : "features.9", Layers.DefaultCamLayer(model, x));
         var dream = FeatureVisualization.Channel(model, layer, 0, [1, 1, 28, 28], new FeatureVisualizationOptions(Steps: 3));
         Assert.Equal(new[] { 1, 1, 28, 28 }, dream.Shape);
     }

@@ -19,7 +19,7 @@ public static class ExplainCommand
         "                         [--target CLASS] [--colormap viridis|jet] [--scale N] [--out explain.png] [--data DIR]\n" +
         "  Prints the top classes of IMAGE (test:N for the N-th test image, or a picture file) and writes the image, the heat map\n" +
         "  of the method's attribution for the predicted class (or --target) and their overlay side by side as PNG.\n" +
-        "  --layer: the layer of gradcam/gradcam++ (default: the last Conv2d); a wrong name lists the model's layers.";
+        "  --layer: the layer of gradcam/gradcam++ (default: the last Conv2d with a feature map larger than 1x1); a wrong name lists the model's layers.";
 
     /// <summary>Runs the command; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter output)
