@@ -14,6 +14,7 @@ namespace DeepSharp.Cli
             ("train", "train an image classifier (Fashion-MNIST, MNIST) or a language model (--model gpt|lstm on text)", TrainCommand.Run),
             ("evaluate", "test accuracy and per-class report of a saved model", EvaluateCommand.Run),
             ("predict", "classify one image with a saved model", EvaluateCommand.Predict),
+            ("explain", "attribution map of one prediction (saliency, smoothgrad, ig, gradcam, gradcam++, occlusion) as PNG", ExplainCommand.Run),
             ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
             ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),

@@ -96,7 +96,7 @@ public static class EvaluateCommand
     /// model takes, resized (shorter side) and centre-cropped when its size differs; a folder model's evaluation transform
     /// (resize, centre crop, ImageNet normalisation) is applied as in training.
     /// </summary>
-    static Tensor ReadImage(string path, ImageDatasetInfo data, TextWriter output)
+    internal static Tensor ReadImage(string path, ImageDatasetInfo data, TextWriter output)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"image not found: {path}", path);
         var image = Vision.Imaging.Image.Load(path);
