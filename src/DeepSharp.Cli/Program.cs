@@ -15,6 +15,7 @@ namespace DeepSharp.Cli
             ("evaluate", "test accuracy and per-class report of a saved model", EvaluateCommand.Run),
             ("predict", "classify one image with a saved model", EvaluateCommand.Predict),
             ("explain", "attribution map of one prediction (saliency, smoothgrad, ig, gradcam, gradcam++, occlusion) as PNG", ExplainCommand.Run),
+            ("convert", "convert a state dict between safetensors and PyTorch .pth (torch.save) files", ConvertCommand.Run),
             ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
             ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),
