@@ -40,8 +40,9 @@ public class CliTerminalTests
         Assert.SkipUnless(HasTmux(), "tmux is missing: apt-get install -y tmux");
         Requires.FashionMnist();
         var dir = CliProcess.TempDir("tmux");
+        // CI=true (as .ci/run sets it) makes the command print plain lines even on a terminal; a person's shell has no CI
         string socket = "deepsharp-test-" + Guid.NewGuid().ToString("N")[..8], raw = Path.Combine(dir, "raw.txt"), done = Path.Combine(dir, "done");
-        string command = $"cd '{dir}' && LANG=C.UTF-8 '{CliProcess.Dotnet}' '{CliProcess.Dll}' train --model mlp --limit 6000 --test-limit 100 --epochs 2 " +
+        string command = $"cd '{dir}' && env -u CI LANG=C.UTF-8 '{CliProcess.Dotnet}' '{CliProcess.Dll}' train --model mlp --limit 6000 --test-limit 100 --epochs 2 " +
                          $"--batch-size 32 --threads 1 --out run; echo \"exit code $?\"; touch '{done}'; sleep 600";
         Tmux(socket, "-u", "new-session", "-d", "-x", width.ToString(), "-y", "40", "-s", "train", command);
         try
