@@ -14,6 +14,7 @@ namespace DeepSharp.Cli
             ("train", "train an image classifier (Fashion-MNIST, MNIST) or a language model (--model gpt|lstm on text)", TrainCommand.Run),
             ("evaluate", "test accuracy and per-class report of a saved model", EvaluateCommand.Run),
             ("predict", "classify one image with a saved model", EvaluateCommand.Predict),
+            ("attack", "robust accuracy of a saved model under FGSM/PGD and a picture of adversarial examples", AttackCommand.Run),
             ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
             ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),

@@ -19,8 +19,11 @@ public static class RobustEvaluation
     /// <summary>
     /// Accuracy of <paramref name="model"/> on the (input, label) batches of <paramref name="data"/> after
     /// <paramref name="attack"/> (null: clean accuracy), over the first <paramref name="limit"/> examples (0: all).
+    /// <paramref name="onBatch"/>, when given, sees each batch's (clean images, attacked images, labels), e.g. to keep a
+    /// few for a picture (clone what you keep: each batch's temporaries are recycled afterwards).
     /// </summary>
-    public static RobustAccuracy Accuracy(Module<Tensor, Tensor> model, IEnumerable<Tensor[]> data, Attack? attack = null, int limit = 0)
+    public static RobustAccuracy Accuracy(Module<Tensor, Tensor> model, IEnumerable<Tensor[]> data, Attack? attack = null, int limit = 0,
+        Action<Tensor, Tensor, Tensor>? onBatch = null)
     {
         ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(data);
         if (limit < 0) throw new ArgumentException($"RobustEvaluation: limit must be non-negative, got {limit}", nameof(limit));
@@ -33,8 +36,9 @@ public static class RobustEvaluation
             var (x, y) = (batch[0], batch[1]);
             if (limit > 0 && seen + x.Shape[0] > limit) { x = x.Narrow(0, 0, limit - seen); y = y.Narrow(0, 0, limit - seen); }
             using var scope = TensorScope.Begin();
-            if (attack is not null) x = attack.Perturb(x, y);
-            correct += CountCorrect(model, x, y);
+            var attacked = attack is null ? x : attack.Perturb(x, y);
+            correct += CountCorrect(model, attacked, y);
+            onBatch?.Invoke(x, attacked, y);
             seen += x.Shape[0];
             if (limit > 0 && seen >= limit) break;
         }

@@ -29,10 +29,12 @@ public static class TrainCommand
           Transfer learning: --pretrained FILE loads every tensor but the classifier head from a safetensors file (e.g. a
           model.safetensors of an earlier run of the same --model); --freeze-backbone then trains only the head;
           --head-lr X gives the head its own learning rate (the backbone keeps --lr).
+          Adversarial training: --adversarial pgd|trades --eps X [--attack-steps N] trains on PGD examples (Madry et al.) or
+          with the TRADES loss (beta 6) within an L-inf ball of eps (default 0.1, 10 steps); see 'deepsharp attack'.
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
         """;
 
-    static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "val-fraction", "workers", "schedule", .. ImageTraining.Options];
+    static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "val-fraction", "workers", "schedule", "adversarial", "eps", "attack-steps", .. ImageTraining.Options];
 
     /// <summary>Runs the command.</summary>
     public static int Run(string[] args, TextWriter output)
@@ -81,7 +83,10 @@ public static class TrainCommand
         Directory.CreateDirectory(outDir);
         var csvPath = Path.Combine(outDir, "history.csv");
         if (File.Exists(csvPath)) File.Delete(csvPath);
-        var trainer = new Trainer(model, optimizer, F.CrossEntropy);
+        var adversarial = p.String("adversarial", "none", "none", "pgd", "trades");
+        var trainer = adversarial == "none" ? new Trainer(model, optimizer, F.CrossEntropy)
+            : new Trainer(model, optimizer, Robustness.AdversarialTraining.Step(Robustness.AdversarialTraining.ParseMethod(adversarial), model,
+                p.Double("eps", 0.1, 0), p.Int("attack-steps", 10, 1)), [new Training.Metrics.Accuracy()]);
         if (schedule == "cosine")
         {
             // cosine decay of the learning rate to zero over every batch of the run (CosineAnnealingLR stepped per batch)
@@ -98,6 +103,7 @@ public static class TrainCommand
             ["deepsharp.model"] = modelName, ["deepsharp.dataset"] = data.Info.Name,
             ["test_accuracy"] = test["acc"].ToString("F4", CultureInfo.InvariantCulture),
         };
+        if (adversarial != "none") metadata["deepsharp.adversarial"] = $"{adversarial} eps={p.Double("eps", 0.1, 0).ToString(CultureInfo.InvariantCulture)}";
         if (FolderImages.IsFolder(datasetName)) foreach (var (key, value) in FolderImages.Metadata(data.Info)) metadata[key] = value;
         SafeTensors.Save(modelPath, model.StateDict(), metadata);
         TrainingCurve.WriteSvg(Path.Combine(outDir, "curve.svg"), trainer.History, $"{modelName} on {datasetName}");
