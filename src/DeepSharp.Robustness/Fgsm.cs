@@ -59,10 +59,11 @@ public sealed class Pgd : Attack
         var adversarial = start is null ? images : (images + start).Clamp(0, 1);
         for (int step = 0; step < Steps; step++)
         {
+            using var scope = TensorScope.Begin();          // each step's temporaries are recycled by the next
             var grad = LossGradient(adversarial, labels, targeted);
-            adversarial = adversarial + grad.Sign() * Alpha;
-            var delta = (adversarial - images).Clamp(-Epsilon, Epsilon);
-            adversarial = (images + delta).Clamp(0, 1);
+            var moved = adversarial + grad.Sign() * Alpha;
+            var delta = (moved - images).Clamp(-Epsilon, Epsilon);
+            adversarial = scope.Keep((images + delta).Clamp(0, 1));
         }
         return adversarial;
     }
@@ -113,12 +114,13 @@ public sealed class PgdL2 : Attack
         var adversarial = start is null ? images : (images + start).Clamp(0, 1);
         for (int step = 0; step < Steps; step++)
         {
+            using var scope = TensorScope.Begin();
             var grad = LossGradient(adversarial, labels, targeted);
             var gradNorm = grad.Reshape(n, -1).Norm(2, 1) + EpsForDivision;
             adversarial = adversarial + grad / gradNorm.Reshape(perExample) * Alpha;
             var delta = adversarial - images;
             var factor = (Epsilon / delta.Reshape(n, -1).Norm(2, 1)).ClampMax(1);      // ε / 0 = ∞ → 1
-            adversarial = (images + delta * factor.Reshape(perExample)).Clamp(0, 1);
+            adversarial = scope.Keep((images + delta * factor.Reshape(perExample)).Clamp(0, 1));
         }
         return adversarial;
     }

@@ -64,12 +64,13 @@ public sealed class Trades
         Tensor lower = natural - Epsilon, upper = natural + Epsilon;
         for (int step = 0; step < Steps; step++)
         {
+            using var stepScope = TensorScope.Begin();      // each step's temporaries are recycled by the next
             var x = adversarial.Detach().RequiresGrad_();
             var kl = F.KLDivLoss(Model.Call(x).LogSoftmax(1), target, Reduction.Sum);
-            adversarial = x.Detach() + Autograd.Grad(kl, x).Sign() * StepSize;
-            adversarial = Tensor.Where(adversarial.Gt(lower), adversarial, lower);   // torch.max(x', x − ε)
-            adversarial = Tensor.Where(adversarial.Lt(upper), adversarial, upper);   // torch.min(x', x + ε)
-            adversarial = adversarial.Clamp(0, 1);
+            var moved = x.Detach() + Autograd.Grad(kl, x).Sign() * StepSize;
+            moved = Tensor.Where(moved.Gt(lower), moved, lower);   // torch.max(x', x − ε)
+            moved = Tensor.Where(moved.Lt(upper), moved, upper);   // torch.min(x', x + ε)
+            adversarial = stepScope.Keep(moved.Clamp(0, 1));
         }
         return adversarial.Clamp(0, 1).Detach();
     }
