@@ -2,7 +2,7 @@
 // training, PGD adversarial training (Madry et al.) and TRADES, each as a custom step of the one Trainer. Each model is
 // then attacked with FGSM and with PGD at ε = 0.05, 0.1, 0.2 (pixels in [0, 1]), and the accuracies are printed side by
 // side as a Markdown table; a PNG shows test images, their PGD versions against the standard model and the perturbation.
-// Run: dotnet run -c Release --project examples/AdversarialFashion [-- --train-images 10000 --epochs 2 --out runs/adv ...]
+// Run: dotnet run -c Release --project examples/AdversarialFashion [-- --train-images 10000 --epochs 2 --train-steps 5 --out runs/adv ...]
 using DeepSharp;
 using DeepSharp.Data;
 using DeepSharp.NN;
@@ -23,13 +23,13 @@ public static class AdversarialFashionExample
     /// <summary>Sizes of the run; the defaults are the recorded run (docs/robustness.md).</summary>
     public sealed record Options
     {
-        public int TrainImages { get; init; } = 10000;    // first images of the training split
-        public int Epochs { get; init; } = 2;
+        public int TrainImages { get; init; } = 3000;     // first images of the training split
+        public int Epochs { get; init; } = 1;
         public double Epsilon { get; init; } = 0.1;       // the training budget of PGD and TRADES
-        public int TrainSteps { get; init; } = 5;         // PGD steps while training (step 2.5·ε/steps)
+        public int TrainSteps { get; init; } = 3;         // PGD steps while training (step 2.5·ε/steps)
         public double Beta { get; init; } = 6.0;          // TRADES's trade-off
-        public int TestImages { get; init; } = 1000;
-        public int AttackSteps { get; init; } = 20;       // PGD steps of the evaluation
+        public int TestImages { get; init; } = 300; 
+        public int AttackSteps { get; init; } = 10;       // PGD steps of the evaluation
         public string[] Methods { get; init; } = ["standard", "pgd", "trades"];
         public int BatchSize { get; init; } = 128;
         public int Seed { get; init; } = 0;
