@@ -37,11 +37,13 @@ public static class TrainCommand
           Transfer learning: --pretrained FILE loads every tensor but the classifier head from a safetensors file (e.g. a
           model.safetensors of an earlier run of the same --model); --freeze-backbone then trains only the head;
           --head-lr X gives the head its own learning rate (the backbone keeps --lr).
+          Adversarial training: --adversarial pgd|trades --eps X [--attack-steps N] trains on PGD examples (Madry et al.) or
+          with the TRADES loss (beta 6) within an L-inf ball of eps (default 0.1, 10 steps); see 'deepsharp attack'.
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
         """;
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "test-limit",
-                                        "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", .. ImageTraining.Options];
+                                        "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", "adversarial", "eps", "attack-steps", .. ImageTraining.Options];
 
     static readonly string[] Flags = ["download", "no-verify", .. ImageTraining.Flags];
 
@@ -109,10 +111,11 @@ public static class TrainCommand
             RunResume.WriteRunFile(outDir, args, threads);
         }
         var csvPath = Path.Combine(outDir, "history.csv");
-        var trainer = new Trainer(model, optimizer, F.CrossEntropy)
-        {
-            OnNonFiniteLoss = onNan == "skip" ? NonFiniteLossAction.SkipBatch : NonFiniteLossAction.Throw,
-        };
+        var adversarial = p.String("adversarial", "none", "none", "pgd", "trades");
+        var trainer = adversarial == "none" ? new Trainer(model, optimizer, F.CrossEntropy)
+            : new Trainer(model, optimizer, Robustness.AdversarialTraining.Step(Robustness.AdversarialTraining.ParseMethod(adversarial), model,
+                p.Double("eps", 0.1, 0), p.Int("attack-steps", 10, 1)), [new Training.Metrics.Accuracy()]);
+        trainer.OnNonFiniteLoss = onNan == "skip" ? NonFiniteLossAction.SkipBatch : NonFiniteLossAction.Throw;
         if (schedule == "cosine")
         {
             // cosine decay of the learning rate to zero over every batch of the run (CosineAnnealingLR stepped per batch)
@@ -126,7 +129,8 @@ public static class TrainCommand
         var started = DateTime.UtcNow;
         trainer.Fit(trainLoader, valLoader, epochs, callbacks);
         if (trainer.SkippedBatches > 0) output.WriteLine($"skipped {trainer.SkippedBatches} batches whose loss or gradients were not finite (--on-nan skip)");
-        Finish(trainer, data, modelName, datasetName, outDir, csvPath, DateTime.UtcNow - started, output);
+        Finish(trainer, data, modelName, datasetName, outDir, csvPath, DateTime.UtcNow - started, output,
+               adversarial == "none" ? null : $"{adversarial} eps={p.Double("eps", 0.1, 0).ToString(CultureInfo.InvariantCulture)}");
         return 0;
     }
 
@@ -138,7 +142,8 @@ public static class TrainCommand
     }
 
     /// <summary>Tests the trained model, saves it with the curve, and prints the closing lines.</summary>
-    static void Finish(Trainer trainer, ImageData data, string modelName, string datasetName, string outDir, string csvPath, TimeSpan elapsed, TextWriter output)
+    static void Finish(Trainer trainer, ImageData data, string modelName, string datasetName, string outDir, string csvPath, TimeSpan elapsed, TextWriter output,
+                       string? adversarial = null)
     {
         var test = trainer.Evaluate(new DataLoader(data.Test, 1000));
         var modelPath = Path.Combine(outDir, "model.safetensors");
@@ -147,6 +152,7 @@ public static class TrainCommand
             ["deepsharp.model"] = modelName, ["deepsharp.dataset"] = data.Info.Name,
             ["test_accuracy"] = test["acc"].ToString("F4", CultureInfo.InvariantCulture),
         };
+        if (adversarial != null) metadata["deepsharp.adversarial"] = adversarial;
         if (FolderImages.IsFolder(datasetName)) foreach (var (key, value) in FolderImages.Metadata(data.Info)) metadata[key] = value;
         SafeTensors.Save(modelPath, trainer.Model.StateDict(), metadata);
         TrainingCurve.WriteSvg(Path.Combine(outDir, "curve.svg"), trainer.History, $"{modelName} on {datasetName}");
