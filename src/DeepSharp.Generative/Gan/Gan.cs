@@ -62,7 +62,17 @@ public sealed class Gan : Module
             throw new ArgumentException($"GradientPenalty: real ({string.Join(", ", real.Shape)}) and fake ({string.Join(", ", fake.Shape)}) differ", nameof(fake));
         var shape = new int[real.Rank]; Array.Fill(shape, 1); shape[0] = real.Shape[0];
         var epsilon = Tensor.Rand(shape, real.DType, generator: generator);
-        var interpolates = (real.Detach() * epsilon + fake.Detach() * (1 - epsilon)).RequiresGrad_();
+        return PenaltyAt(critic, (real.Detach() * epsilon + fake.Detach() * (1 - epsilon)).RequiresGrad_());
+    }
+
+    /// <summary>
+    /// The penalty at given points: mean over the batch of (‖∇ₓ D(x)‖₂ − 1)², the gradient taken with createGraph (the
+    /// part of <see cref="GradientPenalty"/> after the interpolation; torch.autograd.grad(..., create_graph=True)).
+    /// </summary>
+    public static Tensor PenaltyAt(Func<Tensor, Tensor> critic, Tensor interpolates)
+    {
+        ArgumentNullException.ThrowIfNull(critic); ArgumentNullException.ThrowIfNull(interpolates);
+        if (!interpolates.RequiresGrad) throw new ArgumentException("PenaltyAt: the points must require grad (RequiresGrad_())", nameof(interpolates));
         var scores = critic(interpolates);
         var gradient = Autograd.Grad([scores.Sum()], [interpolates], createGraph: true)[0]!;
         var norm = (gradient.Flatten(1).Square().Sum(1) + 1e-12).Sqrt();     // (N,), ε keeps the backward finite at 0
