@@ -24,10 +24,11 @@ internal static class OrtRunner
     /// DeepSharp's eval-mode forward at each of <paramref name="batches"/>. Returns the largest relative error seen.
     /// </summary>
     public static double ExportAndCompare(Module<Tensor, Tensor> model, int[] itemShape, int sampleBatch = 2, int[]? batches = null,
-        double rtol = 1e-5, double atol = 1e-5)
+        double rtol = 1e-5, double atol = 1e-5, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
     {
         model.Eval();
         var bytes = OnnxExport.ToBytes(model, Tensor.Randn([sampleBatch, .. itemShape]));
+        Dump(bytes, name);
         double worst = 0;
         foreach (int batch in batches ?? [1, 5])
         {
@@ -39,6 +40,18 @@ internal static class OrtRunner
             worst = Math.Max(worst, AssertClose(expected.ToArray<float>(), actual, rtol, atol));
         }
         return worst;
+    }
+
+    /// <summary>
+    /// With DEEPSHARP_ONNX_DUMP=DIR set, keeps each exported file as DIR/NAME.onnx for tools/onnx/check_onnx.py
+    /// (onnx.checker); the tests never need Python.
+    /// </summary>
+    static void Dump(byte[] bytes, string name)
+    {
+        var directory = Environment.GetEnvironmentVariable("DEEPSHARP_ONNX_DUMP");
+        if (string.IsNullOrEmpty(directory)) return;
+        Directory.CreateDirectory(directory);
+        File.WriteAllBytes(Path.Combine(directory, name + ".onnx"), bytes);
     }
 
     /// <summary>|actual − expected| ≤ atol·max|expected| + rtol·|expected| elementwise; returns the largest |diff| / max|expected|.</summary>
