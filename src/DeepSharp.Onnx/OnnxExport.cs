@@ -84,7 +84,14 @@ public static class OnnxExport
     /// <summary>The walk reproduces the model's forward on the sample (a forward hook or an unknown override would not).</summary>
     static void CheckWalk(Module model, Tensor walked, Tensor expected)
     {
-        bool same = walked.Shape.SequenceEqual(expected.Shape) && walked.ToArray<float>().AsSpan().SequenceEqual(expected.ToArray<float>());
+        // the same kernels on the same shapes: equal up to a threaded reduction's last bits, so allow 1e-6 of the scale
+        bool same = walked.Shape.SequenceEqual(expected.Shape);
+        if (same)
+        {
+            float[] a = walked.ToArray<float>(), b = expected.ToArray<float>();
+            double scale = Math.Max(1.0, b.Length == 0 ? 0 : b.Max(v => Math.Abs((double)v)));
+            for (int i = 0; i < a.Length && same; i++) same = Math.Abs((double)a[i] - b[i]) <= 1e-6 * scale;   // NaN fails too
+        }
         if (!same)
             throw new NotSupportedException($"ONNX export: walking {model.GetType().Name}'s modules does not reproduce its forward on the sample " +
                 "(a forward hook or a custom forward changes it); remove the hooks or export the modules the forward applies");
