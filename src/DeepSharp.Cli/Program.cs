@@ -16,6 +16,7 @@ namespace DeepSharp.Cli
             ("predict", "classify one image with a saved model", EvaluateCommand.Predict),
             ("explain", "attribution map of one prediction (saliency, smoothgrad, ig, gradcam, gradcam++, occlusion) as PNG", ExplainCommand.Run),
             ("convert", "convert a state dict between safetensors and PyTorch .pth (torch.save) files", ConvertCommand.Run),
+            ("export", "write a saved model as an ONNX file (--format onnx) for ONNX Runtime and other runtimes", ExportCommand.Run),
             ("attack", "robust accuracy of a saved model under FGSM/PGD and a picture of adversarial examples", AttackCommand.Run),
             ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
             ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
