@@ -11,13 +11,14 @@ namespace DeepSharp.Cli
         /// <summary>The sub-commands, their one-line descriptions and handlers.</summary>
         public static readonly (string Name, string Summary, Func<string[], TextWriter, int> Run)[] Commands =
         [
-            ("train", "train an image classifier (Fashion-MNIST, MNIST) or a language model (--model gpt|lstm on text)", TrainCommand.Run),
+            ("train", "train an image classifier (Fashion-MNIST, MNIST), a generative model (--model ae|dae|vae|dcgan|wgan-gp|ddpm) or a language model (--model gpt|lstm on text)", TrainCommand.Run),
             ("evaluate", "test accuracy and per-class report of a saved model", EvaluateCommand.Run),
             ("predict", "classify one image with a saved model", EvaluateCommand.Predict),
             ("explain", "attribution map of one prediction (saliency, smoothgrad, ig, gradcam, gradcam++, occlusion) as PNG", ExplainCommand.Run),
             ("convert", "convert a state dict between safetensors and PyTorch .pth (torch.save) files", ConvertCommand.Run),
             ("export", "write a saved model as an ONNX file (--format onnx) for ONNX Runtime and other runtimes", ExportCommand.Run),
             ("attack", "robust accuracy of a saved model under FGSM/PGD and a picture of adversarial examples", AttackCommand.Run),
+            ("sample", "a PNG grid of images drawn from a generative model saved by 'deepsharp train --model vae|dcgan|wgan-gp|ddpm'", SampleCommand.Run),
             ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
             ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),

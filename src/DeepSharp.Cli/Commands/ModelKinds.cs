@@ -23,13 +23,20 @@ public static class ModelKinds
         if (IsLanguageModel(kind))
             throw new UsageException($"deepsharp {command}: {path} is a language model ({kind}); '{command}' takes image classifiers. " +
                                      $"Continue a prompt with it: deepsharp generate {path} --prompt \"...\"");
+        if (GenerativeConfig.IsGenerative(kind))
+            throw new UsageException($"deepsharp {command}: {path} is a generative model ({kind}); '{command}' takes image classifiers. " +
+                                     $"Draw images from it: deepsharp sample {path} --count 64 --out grid.png");
     }
 
     /// <summary>`generate` takes language models: an image classifier gets a usage error naming `predict` and `evaluate`.</summary>
     public static void RequireLanguageModel(string path)
     {
         var header = SafeTensors.ReadHeader(path).Metadata;
-        if (header.TryGetValue(LanguageModel.KindKey, out var kind) && !IsLanguageModel(kind))
+        var kind = header.GetValueOrDefault(LanguageModel.KindKey);
+        if (GenerativeConfig.IsGenerative(kind))
+            throw new UsageException($"deepsharp generate: {path} is a generative image model ({kind}); 'generate' takes language models. " +
+                                     $"Draw images from it: deepsharp sample {path} --count 64 --out grid.png");
+        if (kind != null && !IsLanguageModel(kind))
         {
             var dataset = header.TryGetValue("deepsharp.dataset", out var d) ? $" trained on {d}" : "";
             throw new UsageException($"deepsharp generate: {path} is an image classifier ({kind}{dataset}); 'generate' takes language models. " +

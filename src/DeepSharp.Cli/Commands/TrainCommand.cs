@@ -39,6 +39,7 @@ public static class TrainCommand
           --head-lr X gives the head its own learning rate (the backbone keeps --lr).
           Adversarial training: --adversarial pgd|trades --eps X [--attack-steps N] trains on PGD examples (Madry et al.) or
           with the TRADES loss (beta 6) within an L-inf ball of eps (default 0.1, 10 steps); see 'deepsharp attack'.
+        Generative models: deepsharp train --model ae|dae|vae|dcgan|wgan-gp|ddpm ...  (see 'deepsharp train --model vae --help')
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
         """;
 
@@ -51,6 +52,7 @@ public static class TrainCommand
     public static int Run(string[] args, TextWriter output)
     {
         if (TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
+        if (GenerativeTraining.Handles(args)) return GenerativeTraining.Run(args, output);
         var p = new ArgParser("train", args, Options, Flags);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");

@@ -98,16 +98,33 @@ public sealed class Ddpm
         var x = Tensor.Randn([count, Model.Shape.Channels, Model.Shape.Size, Model.Shape.Size], generator: generator);
         var times = Enumerable.Range(0, steps).Select(i => (int)((long)i * Schedule.Steps / steps)).Reverse().ToArray();
         for (int i = 0; i < times.Length; i++)
-        {
-            int t = times[i];
-            double alphaBar = Schedule.AlphasCumprod[t], alphaBarPrev = i + 1 < times.Length ? Schedule.AlphasCumprod[times[i + 1]] : 1.0;
-            var eps = Epsilon(model, x, t, labels, guidance);
-            var x0 = ((x - eps * Math.Sqrt(1 - alphaBar)) / Math.Sqrt(alphaBar)).Clamp(-1, 1);
-            double sigma = eta * Math.Sqrt((1 - alphaBarPrev) / (1 - alphaBar) * (1 - alphaBar / alphaBarPrev));
-            x = x0 * Math.Sqrt(alphaBarPrev) + eps * Math.Sqrt(Math.Max(1 - alphaBarPrev - sigma * sigma, 0));
-            if (sigma > 0) x = x + Tensor.RandnLike(x, generator) * sigma;
-        }
+            x = DdimUpdate(model, x, times[i], i + 1 < times.Length ? times[i + 1] : -1, labels, guidance, eta, generator);
         return x.Clamp(-1, 1);
+    }
+
+    /// <summary>
+    /// One DDIM update (Song et al. 2021, eq. 12) of <paramref name="x"/> (N, C, S, S) from timestep <paramref name="t"/> to
+    /// <paramref name="previous"/> (−1: to the clean image, ᾱ = 1), with ε̂ guided by <paramref name="guidance"/> when
+    /// <paramref name="labels"/> are given; <see cref="SampleDdim"/> chains these. Runs under no-grad in eval mode.
+    /// </summary>
+    public Tensor DdimStep(Tensor x, int t, int previous, Tensor? labels = null, double guidance = 0, double eta = 0, UNet? model = null, Generator? generator = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (t < 0 || t >= Schedule.Steps || previous < -1 || previous >= t)
+            throw new ArgumentOutOfRangeException(nameof(previous), $"DdimStep: need 0 ≤ t < {Schedule.Steps} and −1 ≤ previous < t, got t = {t}, previous = {previous}");
+        model = Begin(x.Shape[0], labels, model);
+        using var _ = Autograd.NoGrad();
+        return DdimUpdate(model, x, t, previous, labels, guidance, eta, generator);
+    }
+
+    Tensor DdimUpdate(UNet model, Tensor x, int t, int previous, Tensor? labels, double guidance, double eta, Generator? generator)
+    {
+        double alphaBar = Schedule.AlphasCumprod[t], alphaBarPrev = previous >= 0 ? Schedule.AlphasCumprod[previous] : 1.0;
+        var eps = Epsilon(model, x, t, labels, guidance);
+        var x0 = ((x - eps * Math.Sqrt(1 - alphaBar)) / Math.Sqrt(alphaBar)).Clamp(-1, 1);
+        double sigma = eta * Math.Sqrt((1 - alphaBarPrev) / (1 - alphaBar) * (1 - alphaBar / alphaBarPrev));
+        x = x0 * Math.Sqrt(alphaBarPrev) + eps * Math.Sqrt(Math.Max(1 - alphaBarPrev - sigma * sigma, 0));
+        return sigma > 0 ? x + Tensor.RandnLike(x, generator) * sigma : x;
     }
 
     UNet Begin(int count, Tensor? labels, UNet? model)
