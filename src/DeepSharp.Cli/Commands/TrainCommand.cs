@@ -98,7 +98,9 @@ public static class TrainCommand
         int valCount = (int)Math.Round(all.Count * valFraction);
         var split = DeepSharp.Data.Dataset.RandomSplit(all, [all.Count - valCount, valCount], new Generator(seed));
         var trainLoader = new DataLoader(split[0], batchSize, shuffle: true, numWorkers: workers);
-        var valLoader = valCount > 0 ? new DataLoader(split[1], 1000) : null;
+        // Validation and test batches have the training batch's size, so evaluation reuses the buffers the training step's
+        // forward pass gave back to the array cache instead of adding a second set several times larger (docs/cli.md, memory).
+        var valLoader = valCount > 0 ? new DataLoader(split[1], batchSize) : null;
 
         var model = ImageTraining.CreateModel(modelName, data.Info);
         if (p.OptionalString("pretrained") is { } pretrained) ImageTraining.LoadPretrained(model, modelName, pretrained, output);
@@ -129,7 +131,7 @@ public static class TrainCommand
         var started = DateTime.UtcNow;
         trainer.Fit(trainLoader, valLoader, epochs, callbacks);
         if (trainer.SkippedBatches > 0) output.WriteLine($"skipped {trainer.SkippedBatches} batches whose loss or gradients were not finite (--on-nan skip)");
-        Finish(trainer, data, modelName, datasetName, outDir, csvPath, DateTime.UtcNow - started, output,
+        Finish(trainer, data, batchSize, modelName, datasetName, outDir, csvPath, DateTime.UtcNow - started, output,
                adversarial == "none" ? null : $"{adversarial} eps={p.Double("eps", 0.1, 0).ToString(CultureInfo.InvariantCulture)}");
         return 0;
     }
@@ -142,10 +144,10 @@ public static class TrainCommand
     }
 
     /// <summary>Tests the trained model, saves it with the curve, and prints the closing lines.</summary>
-    static void Finish(Trainer trainer, ImageData data, string modelName, string datasetName, string outDir, string csvPath, TimeSpan elapsed, TextWriter output,
+    static void Finish(Trainer trainer, ImageData data, int batchSize, string modelName, string datasetName, string outDir, string csvPath, TimeSpan elapsed, TextWriter output,
                        string? adversarial = null)
     {
-        var test = trainer.Evaluate(new DataLoader(data.Test, 1000));
+        var test = trainer.Evaluate(new DataLoader(data.Test, batchSize));
         var modelPath = Path.Combine(outDir, "model.safetensors");
         var metadata = new Dictionary<string, string>
         {
@@ -160,6 +162,7 @@ public static class TrainCommand
         output.WriteLine($"test loss: {test["loss"].ToString("F4", CultureInfo.InvariantCulture)}");
         output.WriteLine($"test accuracy: {test["acc"].ToString("F4", CultureInfo.InvariantCulture)}");
     }
+
 
     /// <summary>A `--limit`-style option: absent means every image; present, it must be at least 1.</summary>
     static int Limit(ArgParser p, string name, string split)
