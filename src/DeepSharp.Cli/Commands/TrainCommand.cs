@@ -50,7 +50,8 @@ public static class TrainCommand
     /// <summary>Runs the command: a new run, or `--resume RUN` to continue one from its checkpoint.</summary>
     public static int Run(string[] args, TextWriter output)
     {
-        if (TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
+        bool resuming = args.Any(a => a == "--resume" || a.StartsWith("--resume=", StringComparison.Ordinal));
+        if (!resuming && TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
         var p = new ArgParser("train", args, Options, Flags);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");
@@ -60,6 +61,11 @@ public static class TrainCommand
         if (others.Count > 0)
             throw new UsageException($"deepsharp train: --resume continues a run with its own settings; only --threads and --workers may go with it (got --{others[0]}).");
         var stored = RunResume.ReadRunFile(resume, p);
+        if (TextTrainCommand.Handles(stored))
+        {
+            if (p.Has("workers")) throw new UsageException("deepsharp train: a language-model run has no --workers; only --threads may go with --resume.");
+            return TextTrainCommand.Run(stored, output, resume);
+        }
         return Train(new ArgParser("train", stored, Options, Flags), stored, resume, output);
     }
 
