@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics.Tensors;
 using DeepSharp.Optim;
 
 namespace DeepSharp.Training;
@@ -94,11 +95,32 @@ public partial class Trainer
         OptimizerStep();
     }
 
-    /// <summary>Clips gradients by value then by norm as configured; returns the norm before clipping, or null when not clipping by norm.</summary>
+    /// <summary>
+    /// Clips gradients by value then by norm as configured; returns the norm before clipping. Without norm clipping the
+    /// gradients are only checked (before any clipping by value, which would hide an infinity): NaN or +∞ when one is not
+    /// finite (so is their norm), else null; a pass of <c>MaxMagnitude</c> over each gradient, no norm computed.
+    /// </summary>
     double? Clip(IEnumerable<Tensor> parameters)
     {
+        double? nonFinite = ClipGradNorm == null ? NonFiniteGradient(parameters) : null;
+        if (nonFinite != null) return nonFinite;
         if (ClipGradValue is double value) GradClip.ClipGradValue(parameters, value);
         return ClipGradNorm is double maxNorm ? GradClip.ClipGradNorm(parameters, maxNorm) : null;
+    }
+
+    /// <summary>NaN when a gradient holds a NaN, +∞ when one holds an infinity, null when every gradient is finite.</summary>
+    static double? NonFiniteGradient(IEnumerable<Tensor> parameters)
+    {
+        foreach (var p in parameters)
+        {
+            if (p.Grad is not { IsFloatingPoint: true } g) continue;
+            if (g.NumEl == 0) continue;
+            var work = g.Contiguous();
+            double largest = work.DType == DType.Float64 ? TensorPrimitives.MaxMagnitude(work.AsReadOnlySpan<double>())
+                : TensorPrimitives.MaxMagnitude(work.AsReadOnlySpan<float>());   // NaN when any element is NaN
+            if (!double.IsFinite(largest)) return Math.Abs(largest);
+        }
+        return null;
     }
 
     internal bool CheckedBackward(Tensor loss)

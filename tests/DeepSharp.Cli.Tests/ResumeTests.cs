@@ -55,6 +55,42 @@ public class ResumeTests
     }
 
     [Fact]
+    public void AKilledLanguageModelRunResumesToTheWeightsOfAnUninterruptedRun()
+    {
+        var root = CliProcess.TempDir("resume-lm");
+        var lines = Enumerable.Range(0, 60).Select(i => $"The quick brown fox jumps over the lazy dog {i % 7}. A stitch in time saves nine.");
+        File.WriteAllText(Path.Combine(root, "tiny.txt"), string.Join("\n", lines) + "\n");
+        string[] args = ["train", "--dataset", "text:tiny.txt", "--model", "gpt", "--context", "16", "--layers", "1", "--heads", "2", "--width", "16",
+                         "--steps", "1500", "--batch-size", "8", "--threads", "1", "--sample-tokens", "10", "--checkpoint-every", "25steps"];
+        var (code, wholeOut, err) = CliProcess.Run([.. args, "--out", "whole"], root);
+        Assert.True(code == 0, err);
+
+        string cut = Path.Combine(root, "cut"), checkpoint = Path.Combine(cut, "checkpoint.safetensors");
+        using (var process = CliProcess.Start([.. args, "--out", "cut"], root))
+        {
+            _ = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken); _ = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(checkpoint) && !process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(1)) Thread.Sleep(5);
+            Assert.True(File.Exists(checkpoint), "no checkpoint was saved");
+            Assert.False(process.HasExited, "the run ended before it could be killed");
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        Assert.False(File.Exists(Path.Combine(cut, "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(cut, "run.json")));
+
+        var (resumeCode, output, resumeErr) = CliProcess.Run(["train", "--resume", "cut", "--threads", "1"], root);
+        Assert.True(resumeCode == 0, resumeErr);
+        Assert.Contains("resuming cut from its checkpoint: step ", output);
+        Assert.Equal(wholeOut.Trim().Split('\n')[^1], output.Trim().Split('\n')[^1]);   // the same validation bits per character
+        var whole = Weights(Path.Combine(root, "whole"));
+        var resumed = Weights(cut);
+        Assert.Equal(whole.Keys.Order(), resumed.Keys.Order());
+        foreach (var (name, values) in whole) Assert.True(values.AsSpan().SequenceEqual(resumed[name]), $"{name} differs after resuming");
+        CliProcess.Fails(2, "a language-model run has no --workers", "train", "--resume", cut, "--workers", "2");
+    }
+
+    [Fact]
     public void ResumeTakesOnlyTheRunsOwnSettings()
     {
         var root = CliProcess.TempDir("resume-bad");

@@ -204,6 +204,39 @@ public class TrainerLoopTests
         Assert.True(double.IsFinite(tolerant.History[0]["loss"]));
     }
 
+    [Theory]
+    [InlineData(false, float.PositiveInfinity)]   // d sqrt(z)/dz at z = 0
+    [InlineData(false, float.NaN)]                // the same times 0
+    [InlineData(true, float.PositiveInfinity)]    // clipping by value would turn the infinity into 0.5: checked before it
+    public void NonFiniteGradientWithAFiniteLossStopsBeforeTheStepWithoutNormClipping(bool clipByValue, float bad)
+    {
+        // A finite loss (the extra term is sqrt(0) = 0) whose gradient is not: no ClipGradNorm, so no norm is computed,
+        // yet the gradients are checked before the optimizer step.
+        DeepSharp.Random.Seed(11);
+        var model = new Linear(4, 1);
+        Tensor Extra(StepContext ctx)
+        {
+            var zero = model.Bias! - model.Bias!.Detach();
+            return ctx.Trainer.GlobalStep == 1 && ctx.Trainer.SkippedBatches == 0 ? (float.IsNaN(bad) ? (zero * 0f).Sqrt() * 0f : zero.Sqrt()).Sum() : zero.Sum();
+        }
+        var trainer = new Trainer(model, new SGD(model.Parameters(), 0.05),
+            ctx => F.MseLoss(model.Call(ctx.Input), ctx.Target) + Extra(ctx), progress: Quiet) { ClipGradValue = clipByValue ? 0.5 : null };
+        float[]? afterOne = null;
+        var snapshot = new Recorder { StopWhen = t => { if (t.GlobalStep == 1) afterOne = model.Bias!.ToArray<float>(); return false; } };
+        var error = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(new DataLoader(Line(40), 10), epochs: 1, callbacks: [snapshot]));
+        Assert.Equal(1, error.Step);
+        Assert.Contains($"the gradient norm is {bad.ToString(System.Globalization.CultureInfo.InvariantCulture)} at step 2", error.Message);
+        Assert.Equal(afterOne, model.Bias!.ToArray<float>());              // the bad gradient never reached the weights
+
+        DeepSharp.Random.Seed(11);
+        model = new Linear(4, 1);
+        var tolerant = new Trainer(model, new SGD(model.Parameters(), 0.05),
+            ctx => F.MseLoss(model.Call(ctx.Input), ctx.Target) + Extra(ctx), progress: Quiet) { OnNonFiniteLoss = NonFiniteLossAction.SkipBatch };
+        tolerant.Fit(new DataLoader(Line(40), 10), epochs: 1);
+        Assert.Equal(1L, tolerant.SkippedBatches);
+        Assert.All(model.Bias!.ToArray<float>(), w => Assert.True(float.IsFinite(w)));
+    }
+
     [Fact]
     public void DivergingDefaultStepIsCaughtOnTheFirstBadLoss()
     {

@@ -59,7 +59,9 @@ public static class RunResume
             string value = eq > 0 ? a[(eq + 1)..] : args[++i];
             if (name == "--out") continue;   // the run folder is where run.json lies
             stored.Add(name);
-            stored.Add(name == "--dataset" ? (FolderImages.IsFolder(value) ? "folder:" + Path.GetFullPath(value[7..]) : value) : Path.GetFullPath(value));
+            stored.Add(name != "--dataset" ? Path.GetFullPath(value)
+                       : FolderImages.IsFolder(value) ? "folder:" + Path.GetFullPath(value[7..])
+                       : value.StartsWith("text:", StringComparison.Ordinal) && value.Length > 5 ? "text:" + Path.GetFullPath(value[5..]) : value);
         }
         stored.AddRange(["--threads", threads.ToString(CultureInfo.InvariantCulture)]);
         File.WriteAllText(Path.Combine(folder, RunFile), JsonSerializer.Serialize(new RunRecord("train", [.. stored])) + "\n");
@@ -71,8 +73,7 @@ public static class RunResume
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"--resume {folder}: no such run folder");
         var runFile = Path.Combine(folder, RunFile);
         if (!File.Exists(runFile))
-            throw new FileNotFoundException($"--resume {folder}: the folder has no {RunFile}, so it was not started by 'deepsharp train' for an image classifier " +
-                                            "(language-model runs cannot be resumed yet)", runFile);
+            throw new FileNotFoundException($"--resume {folder}: the folder has no {RunFile}, so it was not started by 'deepsharp train'", runFile);
         if (!File.Exists(Path.Combine(folder, CheckpointFile)))
             throw new FileNotFoundException($"--resume {folder}: the run saved no {CheckpointFile} yet (it stopped before its first checkpoint, or ran with " +
                                             "--checkpoint-every none); start it again", Path.Combine(folder, CheckpointFile));

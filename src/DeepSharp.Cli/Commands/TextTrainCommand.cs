@@ -28,10 +28,12 @@ public static class TextTrainCommand
                                [--epochs N | --steps N] [--time SECONDS]
                                [--batch-size N] [--lr X] [--seed N] [--threads N] [--out DIR] [--val-fraction X]
                                [--eval-windows N] [--prompt TEXT] [--sample-tokens N] [--temperature T] [--on-nan stop|skip]
+                               [--checkpoint-every N|Nepochs|Nsteps|none]   (continue a killed run: deepsharp train --resume DIR)
           Trains a character-level (or byte-BPE) language model on a UTF-8 text file (text:PATH; the last 10% is the
           validation text) or Debian's fortunes (fortunes: a seeded 90/10 split of the fortunes, the examples' split),
           shows progress, prints the validation bits per character (and loss/perplexity per token for bpe) and a sample,
-          and saves DIR/model.safetensors, DIR/tokenizer.json, DIR/config.json and DIR/history.csv for 'deepsharp generate'.
+          and saves DIR/model.safetensors, DIR/tokenizer.json, DIR/config.json and DIR/history.csv for 'deepsharp generate'
+          (and run.json with checkpoint.safetensors, every epoch by default, for --resume DIR).
           Models: gpt (default: 2 layers, 4 heads, width 128, rotary positions, relu, Primer's q/k/v convolution over
           --conv 4 steps (0: none), pre-norm, tied head; the GPT-2 setup is --layers 4 --learned-positions
           --activation gelu --conv 0) or lstm (embedding 64, hidden = --width 256, 1 layer).
@@ -44,7 +46,7 @@ public static class TextTrainCommand
 
     static readonly string[] Options = ["dataset", "model", "tokenizer", "vocab-size", "context", "layers", "heads", "width", "embedding", "dropout", "activation", "conv",
                                         "epochs", "steps", "time", "batch-size", "lr", "seed", "threads", "out", "val-fraction", "eval-windows",
-                                        "prompt", "sample-tokens", "temperature", "on-nan"];
+                                        "prompt", "sample-tokens", "temperature", "on-nan", "checkpoint-every"];
 
     /// <summary>True when the arguments ask for a language model (a text dataset or --model gpt|lstm), not an image classifier.</summary>
     public static bool Handles(string[] args)
@@ -84,8 +86,8 @@ public static class TextTrainCommand
         throw new UsageException($"deepsharp train: --model gpt and lstm train on text: use --dataset text:PATH or --dataset fortunes (got '{dataset}').");
     }
 
-    /// <summary>Runs the command.</summary>
-    public static int Run(string[] args, TextWriter output)
+    /// <summary>Runs the command: a new run, or the run of <paramref name="resumeFolder"/> (its run.json's arguments) from its checkpoint.</summary>
+    public static int Run(string[] args, TextWriter output, string? resumeFolder = null)
     {
         var p = new ArgParser("train", args, Options, ["post-norm", "untied-head", "learned-positions"]);
         if (p.Help) { output.WriteLine(Usage); return 0; }
@@ -120,7 +122,8 @@ public static class TextTrainCommand
         int sampleTokens = p.Int("sample-tokens", 200, 0, 1_000_000);
         double temperature = p.Double("temperature", 0.8, 0);
         var onNan = p.String("on-nan", "stop", "stop", "skip");
-        var outDir = p.OptionalString("out") ?? Path.Combine("runs", modelName);
+        var every = RunResume.ParseEvery(p);
+        var outDir = resumeFolder ?? p.OptionalString("out") ?? Path.Combine("runs", modelName);
         RunFolder.CheckNotAFile(outDir);
 
         KernelThreadPool.SetThreadCount(threads);
@@ -168,12 +171,24 @@ public static class TextTrainCommand
             OnNonFiniteLoss = onNan == "skip" ? NonFiniteLossAction.SkipBatch : NonFiniteLossAction.Throw,
         };
         trainer.Scheduler = ProgressLR.WarmupCosine(optimizer, () => trainer.BudgetUsed);
-        outDir = RunFolder.Create(outDir, output);
+        if (resumeFolder == null)
+        {
+            outDir = RunFolder.Create(outDir, output);
+            RunResume.WriteRunFile(outDir, args, threads);
+        }
         var csvPath = Path.Combine(outDir, "history.csv");
+        if (resumeFolder != null)
+        {
+            trainer.LoadCheckpoint(Path.Combine(outDir, RunResume.CheckpointFile));
+            RunResume.RestoreHistory(trainer, csvPath);
+            output.WriteLine($"resuming {outDir} from its checkpoint: step {trainer.GlobalStep} of {budget}");
+        }
+        var callbacks = new List<ICallback> { new CsvLogger(csvPath) };
+        if (every.Callback(outDir) is { } checkpoints) callbacks.Add(checkpoints);
         var validationWindows = Enumerable.Range(0, Math.Min(run.Validation.Count, evalWindows ?? int.MaxValue)).ToArray();
         var validation = new DataLoader(new Subset<Tensor[]>(run.Validation, validationWindows), 64);
         bool severalEpochs = totalSteps is not int t || t > perEpoch;
-        trainer.Fit(run.TrainLoader(batchSize, new Generator(seed)), severalEpochs ? validation : null, budget, [new CsvLogger(csvPath)]);
+        trainer.Fit(run.TrainLoader(batchSize, new Generator(seed)), severalEpochs ? validation : null, budget, callbacks);
 
         var result = run.Evaluate(model, batchSize: 64, maxWindows: evalWindows);
         output.WriteLine($"trained {trainer.GlobalStep} steps in {trainer.TrainingSeconds:F1}s ({trainer.GlobalStep * batchSize * context / Math.Max(trainer.TrainingSeconds, 1e-9):F0} tokens/s)");

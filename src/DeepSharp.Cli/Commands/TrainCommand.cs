@@ -51,8 +51,9 @@ public static class TrainCommand
     /// <summary>Runs the command: a new run, or `--resume RUN` to continue one from its checkpoint.</summary>
     public static int Run(string[] args, TextWriter output)
     {
-        if (TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
-        if (GenerativeTraining.Handles(args)) return GenerativeTraining.Run(args, output);
+        bool resuming = args.Any(a => a == "--resume" || a.StartsWith("--resume=", StringComparison.Ordinal));
+        if (!resuming && TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
+        if (!resuming && GenerativeTraining.Handles(args)) return GenerativeTraining.Run(args, output);
         var p = new ArgParser("train", args, Options, Flags);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");
@@ -62,6 +63,11 @@ public static class TrainCommand
         if (others.Count > 0)
             throw new UsageException($"deepsharp train: --resume continues a run with its own settings; only --threads and --workers may go with it (got --{others[0]}).");
         var stored = RunResume.ReadRunFile(resume, p);
+        if (TextTrainCommand.Handles(stored))
+        {
+            if (p.Has("workers")) throw new UsageException("deepsharp train: a language-model run has no --workers; only --threads may go with --resume.");
+            return TextTrainCommand.Run(stored, output, resume);
+        }
         return Train(new ArgParser("train", stored, Options, Flags), stored, resume, output);
     }
 
@@ -100,7 +106,9 @@ public static class TrainCommand
         int valCount = (int)Math.Round(all.Count * valFraction);
         var split = DeepSharp.Data.Dataset.RandomSplit(all, [all.Count - valCount, valCount], new Generator(seed));
         var trainLoader = new DataLoader(split[0], batchSize, shuffle: true, numWorkers: workers);
-        var valLoader = valCount > 0 ? new DataLoader(split[1], 1000) : null;
+        // Validation and test batches have the training batch's size, so evaluation reuses the buffers the training step's
+        // forward pass gave back to the array cache instead of adding a second set several times larger (docs/cli.md, memory).
+        var valLoader = valCount > 0 ? new DataLoader(split[1], batchSize) : null;
 
         var model = ImageTraining.CreateModel(modelName, data.Info);
         if (p.OptionalString("pretrained") is { } pretrained) ImageTraining.LoadPretrained(model, modelName, pretrained, output);
@@ -131,7 +139,7 @@ public static class TrainCommand
         var started = DateTime.UtcNow;
         trainer.Fit(trainLoader, valLoader, epochs, callbacks);
         if (trainer.SkippedBatches > 0) output.WriteLine($"skipped {trainer.SkippedBatches} batches whose loss or gradients were not finite (--on-nan skip)");
-        Finish(trainer, data, modelName, datasetName, outDir, csvPath, DateTime.UtcNow - started, output,
+        Finish(trainer, data, batchSize, modelName, datasetName, outDir, csvPath, DateTime.UtcNow - started, output,
                adversarial == "none" ? null : $"{adversarial} eps={p.Double("eps", 0.1, 0).ToString(CultureInfo.InvariantCulture)}");
         return 0;
     }
@@ -144,10 +152,10 @@ public static class TrainCommand
     }
 
     /// <summary>Tests the trained model, saves it with the curve, and prints the closing lines.</summary>
-    static void Finish(Trainer trainer, ImageData data, string modelName, string datasetName, string outDir, string csvPath, TimeSpan elapsed, TextWriter output,
+    static void Finish(Trainer trainer, ImageData data, int batchSize, string modelName, string datasetName, string outDir, string csvPath, TimeSpan elapsed, TextWriter output,
                        string? adversarial = null)
     {
-        var test = trainer.Evaluate(new DataLoader(data.Test, 1000));
+        var test = trainer.Evaluate(new DataLoader(data.Test, batchSize));
         var modelPath = Path.Combine(outDir, "model.safetensors");
         var metadata = new Dictionary<string, string>
         {
@@ -162,6 +170,7 @@ public static class TrainCommand
         output.WriteLine($"test loss: {test["loss"].ToString("F4", CultureInfo.InvariantCulture)}");
         output.WriteLine($"test accuracy: {test["acc"].ToString("F4", CultureInfo.InvariantCulture)}");
     }
+
 
     /// <summary>A `--limit`-style option: absent means every image; present, it must be at least 1.</summary>
     static int Limit(ArgParser p, string name, string split)
