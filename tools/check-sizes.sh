@@ -17,7 +17,7 @@ MAX_FILE=${MAX_FILE:-400}
 MAX_METHOD=${MAX_METHOD:-80}
 dirs=("$@"); [ ${#dirs[@]} -eq 0 ] && dirs=(src)
 
-mapfile -t files < <(find "${dirs[@]}" -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*' | sort)
+mapfile -t files < <(find "${dirs[@]}" -name '*.cs' -not -name '*.g.cs' -not -path '*/obj/*' -not -path '*/bin/*' | sort)   # *.g.cs: generated (protoc)
 [ ${#files[@]} -eq 0 ] && { echo "no .cs files under ${dirs[*]}"; exit 0; }
 
 awk -v maxFile="$MAX_FILE" -v maxMethod="$MAX_METHOD" '

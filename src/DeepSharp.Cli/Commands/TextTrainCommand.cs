@@ -97,15 +97,7 @@ public static class TextTrainCommand
         var tokenizerName = p.String("tokenizer", "char", "char", "bpe");
         int vocabSize = p.Int("vocab-size", 512, 257, 1 << 20);
         int context = p.Int("context", 128, 1, 1 << 16);
-        int layers = p.Int("layers", modelName == "gpt" ? 2 : 1, 1, 256);
-        int heads = p.Int("heads", 4, 1, 1024);
-        int width = p.Int("width", modelName == "gpt" ? 128 : 256, 1, 1 << 16);
-        int embedding = p.Int("embedding", 64, 1, 1 << 16);
-        double dropout = p.Double("dropout", 0.0, 0);
-        var activation = p.String("activation", "relu", "relu", "gelu");
-        int convKernel = p.Int("conv", 4, 0, 64);
-        if (dropout >= 1) throw new UsageException("deepsharp train: --dropout must be below 1.");
-        if (modelName == "gpt" && width % heads != 0) throw new UsageException($"deepsharp train: --width ({width}) must be a multiple of --heads ({heads}).");
+        var createModel = ModelFactory(p, modelName, context);
         int? epochs = p.Has("epochs") ? p.Int("epochs", 1, 1, 1_000_000) : null;
         int? steps = p.Has("steps") ? p.Int("steps", 1, 1, int.MaxValue) : null;
         double? seconds = p.Has("time") ? p.Double("time", 0, 0) : null;
@@ -133,26 +125,11 @@ public static class TextTrainCommand
         // Tokenizer (its vocabulary or merges come from the whole corpus) and the shared split of LanguageModelRun.
         var clock = Stopwatch.StartNew();
         ITokenizer tokenizer = tokenizerName == "bpe" ? ByteBpeTokenizer.Train(corpus.All, vocabSize) : CharTokenizer.FromCorpus(corpus.All);
-        LanguageModelRun run;
-        try
-        {
-            if (corpus.Documents != null)
-                run = LanguageModelRun.SplitDocuments(corpus.Documents, tokenizer, context, valFraction, seed: 0);
-            else
-            {
-                int cut = (int)(corpus.Text!.Length * (1 - valFraction));
-                if (cut > 0 && char.IsLowSurrogate(corpus.Text[cut])) cut--;   // never split a surrogate pair
-                run = new LanguageModelRun(tokenizer, corpus.Text[..cut], corpus.Text[cut..], context);
-            }
-        }
-        catch (ArgumentException e) { throw new UsageException($"deepsharp train: {datasetName} is too small for --context {context}: {e.Message}"); }
+        var run = Split(corpus, tokenizer, context, valFraction, datasetName);
         output.WriteLine($"{corpus.Name}: {run.Train.Tokens.Length:N0} training and {run.Validation.Tokens.Length:N0} validation tokens; " +
                          $"{tokenizerName} tokenizer, vocabulary {tokenizer.VocabSize} ({clock.Elapsed.TotalSeconds:F1}s)");
 
-        LanguageModel model = modelName == "gpt"
-            ? new Gpt(new GptConfig(tokenizer.VocabSize, context, layers, heads, width, dropout, PreNorm: !p.Flag("post-norm"), TiedHead: !p.Flag("untied-head"),
-                                    Rotary: !p.Flag("learned-positions"), Activation: activation, ConvKernel: convKernel))
-            : new LstmLanguageModel(new LstmLanguageModelConfig(tokenizer.VocabSize, embedding, width, layers, dropout));
+        var model = createModel(tokenizer.VocabSize);
         var optimizer = new AdamW(model.Parameters(), lr, weightDecay: 0.01);
 
         // Budget: epochs of at most one pass's worth of steps (as many windows as the text has tokens), a validation after each.
@@ -171,18 +148,8 @@ public static class TextTrainCommand
             OnNonFiniteLoss = onNan == "skip" ? NonFiniteLossAction.SkipBatch : NonFiniteLossAction.Throw,
         };
         trainer.Scheduler = ProgressLR.WarmupCosine(optimizer, () => trainer.BudgetUsed);
-        if (resumeFolder == null)
-        {
-            outDir = RunFolder.Create(outDir, output);
-            RunResume.WriteRunFile(outDir, args, threads);
-        }
+        outDir = PrepareFolder(trainer, outDir, resumeFolder, args, threads, budget, output);
         var csvPath = Path.Combine(outDir, "history.csv");
-        if (resumeFolder != null)
-        {
-            trainer.LoadCheckpoint(Path.Combine(outDir, RunResume.CheckpointFile));
-            RunResume.RestoreHistory(trainer, csvPath);
-            output.WriteLine($"resuming {outDir} from its checkpoint: step {trainer.GlobalStep} of {budget}");
-        }
         var callbacks = new List<ICallback> { new CsvLogger(csvPath) };
         if (every.Callback(outDir) is { } checkpoints) callbacks.Add(checkpoints);
         var validationWindows = Enumerable.Range(0, Math.Min(run.Validation.Count, evalWindows ?? int.MaxValue)).ToArray();
@@ -191,12 +158,48 @@ public static class TextTrainCommand
         trainer.Fit(run.TrainLoader(batchSize, new Generator(seed)), severalEpochs ? validation : null, budget, callbacks);
 
         var result = run.Evaluate(model, batchSize: 64, maxWindows: evalWindows);
-        output.WriteLine($"trained {trainer.GlobalStep} steps in {trainer.TrainingSeconds:F1}s ({trainer.GlobalStep * batchSize * context / Math.Max(trainer.TrainingSeconds, 1e-9):F0} tokens/s)");
-        if (tokenizerName == "bpe")
-            output.WriteLine($"validation loss: {F4(result.Loss)} nats per token (perplexity {Math.Exp(result.Loss).ToString("F2", CultureInfo.InvariantCulture)}), " +
-                             $"{F4(result.BitsPerToken)} bits per token");
+        Report(trainer, result, (long)batchSize * context, tokenizerName == "bpe", output);
 
         // Save before sampling, so a long sample cannot lose the model.
+        Save(model, tokenizer, trainer, result, outDir, datasetName, tokenizerName, output);
+
+        if (sampleTokens > 0) Sample(model, tokenizer, prompt, sampleTokens, temperature, seed, output);
+        output.WriteLine($"validation bits per character: {F4(result.BitsPerCharacter)}");
+        return 0;
+    }
+
+    /// <summary>The shared split of LanguageModelRun: by documents (fortunes), or the last <paramref name="valFraction"/> of one text.</summary>
+    static LanguageModelRun Split(Corpus corpus, ITokenizer tokenizer, int context, double valFraction, string datasetName)
+    {
+        try
+        {
+            if (corpus.Documents != null) return LanguageModelRun.SplitDocuments(corpus.Documents, tokenizer, context, valFraction, seed: 0);
+            int cut = (int)(corpus.Text!.Length * (1 - valFraction));
+            if (cut > 0 && char.IsLowSurrogate(corpus.Text[cut])) cut--;   // never split a surrogate pair
+            return new LanguageModelRun(tokenizer, corpus.Text[..cut], corpus.Text[cut..], context);
+        }
+        catch (ArgumentException e) { throw new UsageException($"deepsharp train: {datasetName} is too small for --context {context}: {e.Message}"); }
+    }
+
+    /// <summary>A new numbered run folder with its run.json, or the resumed run's folder with the trainer restored from its checkpoint.</summary>
+    static string PrepareFolder(Trainer trainer, string outDir, string? resumeFolder, string[] args, int threads, TrainingBudget budget, TextWriter output)
+    {
+        if (resumeFolder == null)
+        {
+            outDir = RunFolder.Create(outDir, output);
+            RunResume.WriteRunFile(outDir, args, threads);
+            return outDir;
+        }
+        trainer.LoadCheckpoint(Path.Combine(outDir, RunResume.CheckpointFile));
+        RunResume.RestoreHistory(trainer, Path.Combine(outDir, "history.csv"));
+        output.WriteLine($"resuming {outDir} from its checkpoint: step {trainer.GlobalStep} of {budget}");
+        return outDir;
+    }
+
+    /// <summary>model.safetensors (with the run's figures as metadata), tokenizer.json and config.json in <paramref name="outDir"/>.</summary>
+    static void Save(LanguageModel model, ITokenizer tokenizer, Trainer trainer, LanguageModelEvaluation result, string outDir,
+                     string datasetName, string tokenizerName, TextWriter output)
+    {
         var modelPath = Path.Combine(outDir, "model.safetensors");
         var metadata = new Dictionary<string, string>
         {
@@ -209,16 +212,41 @@ public static class TextTrainCommand
         File.WriteAllText(Path.Combine(outDir, "config.json"),
             $"{{\"model\": \"{model.Kind}\", \"config\": {model.ConfigJson()}, \"training\": {JsonSerializer.Serialize(metadata)}}}\n");
         output.WriteLine($"saved {modelPath}, tokenizer.json, config.json and history.csv in {outDir}");
+    }
 
-        if (sampleTokens > 0)
-        {
-            output.WriteLine($"--- sample (temperature {temperature.ToString(CultureInfo.InvariantCulture)}):");
-            GenerateCommand.Sample(model, tokenizer, prompt, sampleTokens, new SamplingOptions { Temperature = temperature }, new Generator(seed), output);
-            output.WriteLine();
-            output.WriteLine("---");
-        }
-        output.WriteLine($"validation bits per character: {F4(result.BitsPerCharacter)}");
-        return 0;
+    /// <summary>Parses and checks the model options (validated before any data is read); the model is built once the vocabulary is known.</summary>
+    static Func<int, LanguageModel> ModelFactory(ArgParser p, string modelName, int context)
+    {
+        int layers = p.Int("layers", modelName == "gpt" ? 2 : 1, 1, 256);
+        int heads = p.Int("heads", 4, 1, 1024);
+        int width = p.Int("width", modelName == "gpt" ? 128 : 256, 1, 1 << 16);
+        int embedding = p.Int("embedding", 64, 1, 1 << 16);
+        double dropout = p.Double("dropout", 0.0, 0);
+        var activation = p.String("activation", "relu", "relu", "gelu");
+        int convKernel = p.Int("conv", 4, 0, 64);
+        if (dropout >= 1) throw new UsageException("deepsharp train: --dropout must be below 1.");
+        if (modelName == "gpt" && width % heads != 0) throw new UsageException($"deepsharp train: --width ({width}) must be a multiple of --heads ({heads}).");
+        bool preNorm = !p.Flag("post-norm"), tiedHead = !p.Flag("untied-head"), rotary = !p.Flag("learned-positions");
+        return vocab => modelName == "gpt"
+            ? new Gpt(new GptConfig(vocab, context, layers, heads, width, dropout, PreNorm: preNorm, TiedHead: tiedHead,
+                                    Rotary: rotary, Activation: activation, ConvKernel: convKernel))
+            : new LstmLanguageModel(new LstmLanguageModelConfig(vocab, embedding, width, layers, dropout));
+    }
+
+    static void Sample(LanguageModel model, ITokenizer tokenizer, string prompt, int tokens, double temperature, int seed, TextWriter output)
+    {
+        output.WriteLine($"--- sample (temperature {temperature.ToString(CultureInfo.InvariantCulture)}):");
+        GenerateCommand.Sample(model, tokenizer, prompt, tokens, new SamplingOptions { Temperature = temperature }, new Generator(seed), output);
+        output.WriteLine();
+        output.WriteLine("---");
+    }
+
+    static void Report(Trainer trainer, LanguageModelEvaluation result, long tokensPerStep, bool perToken, TextWriter output)
+    {
+        output.WriteLine($"trained {trainer.GlobalStep} steps in {trainer.TrainingSeconds:F1}s ({trainer.GlobalStep * tokensPerStep / Math.Max(trainer.TrainingSeconds, 1e-9):F0} tokens/s)");
+        if (perToken)
+            output.WriteLine($"validation loss: {F4(result.Loss)} nats per token (perplexity {Math.Exp(result.Loss).ToString("F2", CultureInfo.InvariantCulture)}), " +
+                             $"{F4(result.BitsPerToken)} bits per token");
     }
 
     static string F4(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
