@@ -142,6 +142,10 @@ public static partial class SafeTensors
         stream.Flush();
     }
 
+    /// <summary>Writes <paramref name="tensor"/>'s elements in row-major order as little-endian bytes of its own dtype (bool as
+    /// one byte each): the data layout that safetensors and PyTorch's storages share (used by <see cref="TorchFile"/>).</summary>
+    internal static void WriteData(Stream stream, Tensor tensor) => WriteTensor(stream, new Entry("", tensor, tensor.DType.SavedAs(), 0, 0));
+
     static void WriteTensor(Stream stream, Entry entry)
     {
         var tensor = entry.Tensor.IsContiguous ? entry.Tensor : Tensor.CopyToContiguous(entry.Tensor);

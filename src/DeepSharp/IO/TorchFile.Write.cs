@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace DeepSharp.IO;
@@ -29,7 +28,11 @@ public static partial class TorchFile
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
             WriteEntry(zip, $"{archive}/data.pkl", StateDictPickle(entries));
-            for (int i = 0; i < entries.Count; i++) WriteEntry(zip, $"{archive}/data/{i}", StorageBytes(entries[i].Value));
+            for (int i = 0; i < entries.Count; i++)
+            {
+                using var storage = zip.CreateEntry($"{archive}/data/{i}", CompressionLevel.NoCompression).Open();
+                SafeTensors.WriteData(storage, entries[i].Value.Detach());   // the same little-endian layout as safetensors
+            }
             WriteEntry(zip, $"{archive}/version", "3\n"u8.ToArray());
         });
     }
@@ -54,22 +57,6 @@ public static partial class TorchFile
         DType.Int32 => "IntStorage", DType.Bool => "BoolStorage",
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), $"TorchFile.Save: no PyTorch storage for {dtype}"),
     };
-
-    /// <summary>The tensor's elements in row-major order as little-endian bytes (bool as one byte each).</summary>
-    static byte[] StorageBytes(Tensor tensor)
-    {
-        var t = tensor.Detach().Contiguous();
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("TorchFile.Save: a big-endian machine");
-        return t.DType switch
-        {
-            DType.Float32 => MemoryMarshal.AsBytes(t.ToArray<float>().AsSpan()).ToArray(),
-            DType.Float64 => MemoryMarshal.AsBytes(t.ToArray<double>().AsSpan()).ToArray(),
-            DType.Int64 => MemoryMarshal.AsBytes(t.ToArray<long>().AsSpan()).ToArray(),
-            DType.Int32 => MemoryMarshal.AsBytes(t.ToArray<int>().AsSpan()).ToArray(),
-            DType.Bool => t.ToArray<bool>().Select(b => b ? (byte)1 : (byte)0).ToArray(),
-            _ => throw new ArgumentOutOfRangeException(nameof(tensor), $"TorchFile.Save: no PyTorch storage for {t.DType}"),
-        };
-    }
 
     /// <summary>OrderedDict([(name, _rebuild_tensor_v2(storage i, 0, size, stride, False, OrderedDict())), ...]) as protocol 2.</summary>
     static byte[] StateDictPickle(List<KeyValuePair<string, Tensor>> entries)
