@@ -18,14 +18,16 @@ internal sealed record PickleCall(PickleGlobal Callable, object?[] Arguments);
 /// </summary>
 internal sealed class PickleDict
 {
+    readonly Dictionary<object, int> positions = [];
+
     public List<KeyValuePair<object, object?>> Items { get; } = [];
     public Dictionary<string, object?> Attributes { get; } = [];
 
     public void Set(object? key, object? value)
     {
         if (key is null) throw new InvalidDataException("pickle: a dictionary key is None");
-        int at = Items.FindIndex(kv => Equals(kv.Key, key));
-        if (at >= 0) Items[at] = new(key, value); else Items.Add(new(key, value));
+        if (positions.TryGetValue(key, out int at)) Items[at] = new(key, value);
+        else { positions[key] = Items.Count; Items.Add(new(key, value)); }
     }
 }
 
