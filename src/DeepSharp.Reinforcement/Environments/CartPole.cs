@@ -65,9 +65,9 @@ public sealed class CartPole : Env
     {
         double force = action == 1 ? ForceMag : -ForceMag;
         double cosTheta = Math.Cos(theta), sinTheta = Math.Sin(theta);
-        double temp = (force + PoleMassLength * thetaDot * thetaDot * sinTheta) / TotalMass;
+        double temp = (force + PoleMassLength * (thetaDot * thetaDot) * sinTheta) / TotalMass;
         double thetaAcc = (Gravity * sinTheta - cosTheta * temp)
-                          / (Length * (4.0 / 3.0 - MassPole * cosTheta * cosTheta / TotalMass));
+                          / (Length * (4.0 / 3.0 - MassPole * (cosTheta * cosTheta) / TotalMass));
         double xAcc = temp - PoleMassLength * thetaAcc * cosTheta / TotalMass;
         x += Tau * xDot;                  // Euler: positions from the old velocities
         xDot += Tau * xAcc;
