@@ -20,6 +20,7 @@ namespace DeepSharp.Cli
             ("attack", "robust accuracy of a saved model under FGSM/PGD and a picture of adversarial examples", AttackCommand.Run),
             ("sample", "a PNG grid of images drawn from a generative model saved by 'deepsharp train --model vae|dcgan|wgan-gp|ddpm'", SampleCommand.Run),
             ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
+            ("rl", "train a DQN or PPO agent on CartPole-v1 or Acrobot-v1 (--env cartpole|acrobot --algo dqn|ppo), or replay one (rl play RUN)", RlCommand.Run),
             ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),
         ];
