@@ -20,6 +20,8 @@ namespace DeepSharp.Cli
             ("attack", "robust accuracy of a saved model under FGSM/PGD and a picture of adversarial examples", AttackCommand.Run),
             ("sample", "a PNG grid of images drawn from a generative model saved by 'deepsharp train --model vae|dcgan|wgan-gp|ddpm'", SampleCommand.Run),
             ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
+            ("prune", "magnitude pruning of a saved model with fine-tuning (--sparsity X, --structured for a smaller dense model)", PruneCommand.Run),
+            ("distill", "knowledge distillation of a saved model into a quarter-size student (--teacher MODEL --student small-cnn)", DistillCommand.Run),
             ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),
         ];

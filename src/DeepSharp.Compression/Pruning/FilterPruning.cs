@@ -24,7 +24,7 @@ public static class FilterPruning
     /// then made dense). Pruning masks in force are made permanent first.
     /// </summary>
     public static ShrinkReport Shrink(Module model, PruningAmount amount, double n = 1) =>
-        Run(model, w =>
+        Run(model, (_, w) =>
         {
             var shape = w.Shape.ToArray();
             int size = shape[0], keep = size - amount.ToPrune(size);
@@ -38,12 +38,30 @@ public static class FilterPruning
     /// or batch norm contributed. Pruning masks in force are made permanent first.
     /// </summary>
     public static ShrinkReport Compact(Module model) =>
-        Run(model, w =>
+        Run(model, (_, w) =>
         {
             var shape = w.Shape.ToArray();
             var live = MaskMath.LiveChannels(MaskMath.Values(w), shape, 0);
             return live.Length > 0 ? live : [0];
         });
+
+    /// <summary>
+    /// Cuts a freshly built model to the layer widths of <paramref name="stateDict"/> (a state dict saved after
+    /// <see cref="Shrink"/>), keeping the first channels of each layer, so that <c>LoadStateDict</c> then fits.
+    /// </summary>
+    public static ShrinkReport ShrinkTo(Module model, IReadOnlyDictionary<string, Tensor> stateDict)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        return Run(model, (name, w) =>
+        {
+            var key = name + ".weight";
+            if (!stateDict.TryGetValue(key, out var saved))
+                throw new ArgumentException($"FilterPruning.ShrinkTo: the state dict has no \"{key}\"", nameof(stateDict));
+            if (saved.Shape[0] > w.Shape[0])
+                throw new ArgumentException($"FilterPruning.ShrinkTo: \"{key}\" has {saved.Shape[0]} output channels, the model only {w.Shape[0]}", nameof(stateDict));
+            return Enumerable.Range(0, saved.Shape[0]).ToArray();
+        });
+    }
 
     sealed record Leaf(string Name, Sequential Parent, int Index, Module Layer);
 
@@ -66,7 +84,7 @@ public static class FilterPruning
         return leaves;
     }
 
-    static ShrinkReport Run(Module model, Func<Tensor, int[]> chooseOutputs)
+    static ShrinkReport Run(Module model, Func<string, Tensor, int[]> chooseOutputs)
     {
         ArgumentNullException.ThrowIfNull(model);
         foreach (var m in model.Modules())
@@ -88,7 +106,7 @@ public static class FilterPruning
                 {
                     if (conv.Groups != 1) throw new ArgumentException($"FilterPruning: grouped convolution \"{leaf.Name}\" is not supported", nameof(model));
                     var w = keepIn != null ? conv.Weight.IndexSelect(1, Index(keepIn)) : conv.Weight;
-                    var keepOut = i < lastWeighted ? chooseOutputs(w) : Enumerable.Range(0, conv.OutChannels).ToArray();
+                    var keepOut = i < lastWeighted ? chooseOutputs(leaf.Name, w) : Enumerable.Range(0, conv.OutChannels).ToArray();
                     var small = new Conv2d(w.Shape[1], keepOut.Length, (conv.KernelSize[0], conv.KernelSize[1]), (conv.Stride[0], conv.Stride[1]),
                         (conv.Padding[0], conv.Padding[1]), (conv.Dilation[0], conv.Dilation[1]), 1, conv.Bias != null, conv.Weight.DType);
                     small.Weight.CopyFrom(w.IndexSelect(0, Index(keepOut)));
@@ -122,7 +140,7 @@ public static class FilterPruning
                         inputs = keepIn.SelectMany(c => Enumerable.Range(c * per, per)).ToArray();
                     }
                     var w = inputs != null ? fc.Weight.IndexSelect(1, Index(inputs)) : fc.Weight;
-                    var keepOut = i < lastWeighted ? chooseOutputs(w) : Enumerable.Range(0, fc.OutFeatures).ToArray();
+                    var keepOut = i < lastWeighted ? chooseOutputs(leaf.Name, w) : Enumerable.Range(0, fc.OutFeatures).ToArray();
                     var small = new Linear(w.Shape[1], keepOut.Length, fc.Bias != null, fc.Weight.DType);
                     small.Weight.CopyFrom(w.IndexSelect(0, Index(keepOut)));
                     small.Bias?.CopyFrom(fc.Bias!.IndexSelect(0, Index(keepOut)));
