@@ -21,6 +21,8 @@ namespace DeepSharp.Cli
             ("sample", "a PNG grid of images drawn from a generative model saved by 'deepsharp train --model vae|dcgan|wgan-gp|ddpm'", SampleCommand.Run),
             ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
             ("rl", "train a DQN or PPO agent on CartPole-v1 or Acrobot-v1 (--env cartpole|acrobot --algo dqn|ppo), or replay one (rl play RUN)", RlCommand.Run),
+            ("prune", "magnitude pruning of a saved model with fine-tuning (--sparsity X, --structured for a smaller dense model)", PruneCommand.Run),
+            ("distill", "knowledge distillation of a saved model into a quarter-size student (--teacher MODEL --student small-cnn)", DistillCommand.Run),
             ("bench", "standard workloads, optionally against PyTorch (--compare-pytorch)", BenchCommand.Run),
             ("info", "version, SIMD level and threads", InfoCommand.Run),
         ];

@@ -25,6 +25,7 @@ public static class EvaluateCommand
         var datasetName = metadata.GetValueOrDefault("deepsharp.dataset", "fashion-mnist");
         var data = FolderImages.IsFolder(datasetName) ? FolderImages.FromMetadata(datasetName, metadata) : ImageTraining.DatasetInfo(datasetName);
         var model = ImageTraining.CreateModel(name, data);
+        if (metadata.GetValueOrDefault("deepsharp.shrunk") == "true") Compression.Pruning.FilterPruning.ShrinkTo(model, tensors);   // deepsharp prune --structured, distill
         model.LoadStateDict(tensors);
         model.Eval();
         return (model, data);

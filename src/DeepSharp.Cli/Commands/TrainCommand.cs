@@ -19,7 +19,7 @@ public static class TrainCommand
                                [--epochs N] [--batch-size N] [--lr X] [--optimizer adam|adamw|sgd] [--seed N]
                                [--threads N] [--out DIR] [--data DIR] [--download] [--no-verify] [--limit N] [--test-limit N]
                                [--val-fraction X] [--workers N] [--schedule cosine|none] [--pretrained FILE] [--freeze-backbone]
-                               [--head-lr X] [--checkpoint-every N|Nepochs|Nsteps|none] [--resume DIR] [--on-nan stop|skip]
+                               [--head-lr X] [--checkpoint-every N|Nepochs|Nsteps|none] [--resume DIR] [--on-nan stop|skip] [--precision fp32|bf16|fp16]
           Trains the model, shows progress, saves DIR/model.safetensors, DIR/history.csv and DIR/curve.svg,
           and ends with the line "test accuracy: 0.XXXX". Defaults: fashion-mnist, cnn, 5 epochs, batch 128, adam,
           lr 1e-3 (mlp 2e-3; sgd: 0.05 with momentum 0.9), seed 42, all cores, out runs/<model>, 10% of training data for validation,
@@ -44,7 +44,7 @@ public static class TrainCommand
         """;
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "test-limit",
-                                        "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", "adversarial", "eps", "attack-steps", .. ImageTraining.Options];
+                                        "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", "adversarial", "eps", "attack-steps", "precision", .. ImageTraining.Options];
 
     static readonly string[] Flags = ["download", "no-verify", .. ImageTraining.Flags];
 
@@ -122,9 +122,9 @@ public static class TrainCommand
         }
         var csvPath = Path.Combine(outDir, "history.csv");
         var adversarial = p.String("adversarial", "none", "none", "pgd", "trades");
-        var trainer = adversarial == "none" ? new Trainer(model, optimizer, F.CrossEntropy)
+        var trainer = PrecisionTraining.Create(p, model, optimizer, output) ?? (adversarial == "none" ? new Trainer(model, optimizer, F.CrossEntropy)
             : new Trainer(model, optimizer, Robustness.AdversarialTraining.Step(Robustness.AdversarialTraining.ParseMethod(adversarial), model,
-                p.Double("eps", 0.1, 0), p.Int("attack-steps", 10, 1)), [new Training.Metrics.Accuracy()]);
+                p.Double("eps", 0.1, 0), p.Int("attack-steps", 10, 1)), [new Training.Metrics.Accuracy()]));
         trainer.OnNonFiniteLoss = onNan == "skip" ? NonFiniteLossAction.SkipBatch : NonFiniteLossAction.Throw;
         if (schedule == "cosine")
         {
@@ -138,6 +138,7 @@ public static class TrainCommand
         if (every.Callback(outDir) is { } checkpoints) callbacks.Add(checkpoints);
         var started = DateTime.UtcNow;
         trainer.Fit(trainLoader, valLoader, epochs, callbacks);
+        PrecisionTraining.Report(output);
         if (trainer.SkippedBatches > 0) output.WriteLine($"skipped {trainer.SkippedBatches} batches whose loss or gradients were not finite (--on-nan skip)");
         Finish(trainer, data, batchSize, modelName, datasetName, outDir, csvPath, DateTime.UtcNow - started, output,
                adversarial == "none" ? null : $"{adversarial} eps={p.Double("eps", 0.1, 0).ToString(CultureInfo.InvariantCulture)}");

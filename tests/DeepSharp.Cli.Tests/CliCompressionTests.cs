@@ -1,0 +1,24 @@
+namespace DeepSharp.Cli.Tests;
+
+/// <summary>Bad input to `deepsharp prune`, `distill` and `train --precision` gets one line and exit code 2 (docs/compression-pruning.md).</summary>
+[Collection(SerialCollection.Name)]
+public class CliCompressionTests
+{
+    [Theory]
+    [InlineData("1")]
+    [InlineData("1.5")]
+    [InlineData("-0.1")]
+    public void SparsityOutsideZeroOneIsAUsageError(string sparsity)
+    {
+        var line = CliProcess.Fails(2, "--sparsity must lie in [0, 1)", "prune", "runs/cnn/model.safetensors", "--sparsity", sparsity);
+        Assert.StartsWith("deepsharp prune: ", line);
+    }
+
+    [Fact]
+    public void MissingArgumentsAreUsageErrors()
+    {
+        CliProcess.Fails(2, "--sparsity X is required", "prune", "runs/cnn/model.safetensors");
+        CliProcess.Fails(2, "give the teacher", "distill", "--student", "small-cnn");
+        CliProcess.Fails(2, "--precision", "train", "--model", "mlp", "--precision", "fp8");
+    }
+}
