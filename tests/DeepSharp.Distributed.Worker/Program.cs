@@ -5,6 +5,9 @@ using DeepSharp.Distributed.Worker;
 var scenarios = new Dictionary<string, Action<ProcessGroup, string[]>>
 {
     ["collectives"] = CollectiveScenarios.Run,
+    ["ddp-trainer"] = DdpScenarios.Trainer,
+    ["ddp-nosync"] = DdpScenarios.NoSync,
+    ["ddp-mismatch"] = DdpScenarios.Mismatch,
 };
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))
 {
