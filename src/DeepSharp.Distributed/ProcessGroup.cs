@@ -72,7 +72,7 @@ public sealed partial class ProcessGroup
             MpiNative.Check(MpiNative.MPI_Comm_rank(MpiNative.CommWorld, &rank), "MPI_Comm_rank");
             MpiNative.Check(MpiNative.MPI_Comm_size(MpiNative.CommWorld, &size), "MPI_Comm_size");
             var group = new ProcessGroup(rank, size, timeout ?? DefaultTimeout());
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => group.Destroy();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => group.FinalizeAtExit();
             return world = group;
         }
     }
@@ -104,6 +104,18 @@ public sealed partial class ProcessGroup
             finalized = true;
             MpiNative.MPI_Finalize();
         }
+    }
+
+    /// <summary>
+    /// At process exit: MPI_Finalize only after a clean run (exit code 0), and for at most 10 s, because it waits for the
+    /// peers and a rank that is failing must not hang on a peer that is stuck or dead; the launcher then sees the exit code.
+    /// </summary>
+    void FinalizeAtExit()
+    {
+        if (Environment.ExitCode != 0) return;
+        var finalizer = new Thread(Destroy) { IsBackground = true };
+        finalizer.Start();
+        finalizer.Join(TimeSpan.FromSeconds(10));
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ var scenarios = new Dictionary<string, Action<ProcessGroup, string[]>>
     ["ddp-trainer"] = DdpScenarios.Trainer,
     ["ddp-nosync"] = DdpScenarios.NoSync,
     ["ddp-mismatch"] = DdpScenarios.Mismatch,
+    ["rank-dies"] = FaultScenarios.RankDies,
 };
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))
 {
