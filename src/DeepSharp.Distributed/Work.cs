@@ -74,10 +74,13 @@ public sealed unsafe class Work
         long start = Stopwatch.GetTimestamp();
         for (int spins = 0; !IsCompleted(); spins++)
         {
-            if (spins < 64) Thread.SpinWait(32);
-            else if (spins < 1024) Thread.Yield();
+            // MPI progresses only inside MPI calls (MPI_Test here), so poll without sleeping for the first 200 ms: a sleep
+            // on either side stalls every chunk of a pipelined transfer. A wait that lasts longer backs off to 1 ms naps.
+            var waited = Stopwatch.GetElapsedTime(start);
+            if (spins < 64) Thread.SpinWait(16);
+            else if (waited < TimeSpan.FromMilliseconds(200)) Thread.Yield();
             else Thread.Sleep(1);
-            if ((spins & 15) == 0 && Stopwatch.GetElapsedTime(start) > limit)
+            if ((spins & 15) == 0 && waited > limit)
             {
                 group.MarkBroken();
                 throw new DistributedTimeoutException(

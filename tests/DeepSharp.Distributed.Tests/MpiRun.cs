@@ -40,14 +40,19 @@ static class MpiRun
         return null;
     }
 
-    /// <summary>Runs <c>mpiexec -np ranks [launcherArgs] dotnet worker.dll scenario args</c>, killing it after <paramref name="timeout"/>.</summary>
+    /// <summary>Runs <c>mpiexec -np ranks [launcherArgs] dotnet worker.dll scenario args</c>, killing it after <paramref name="timeoutSeconds"/>.</summary>
     public static Result Worker(int ranks, string scenario, string[]? args = null, string[]? launcherArgs = null,
+        Dictionary<string, string>? environment = null, int timeoutSeconds = 120) =>
+        Program(ranks, "DeepSharp.Distributed.Worker.dll", [scenario, .. args ?? []], launcherArgs, environment, timeoutSeconds);
+
+    /// <summary>Runs <c>mpiexec -np ranks [launcherArgs] dotnet PROGRAM.dll args</c> for a program built beside the tests.</summary>
+    public static Result Program(int ranks, string dll, string[] args, string[]? launcherArgs = null,
         Dictionary<string, string>? environment = null, int timeoutSeconds = 120)
     {
         RequireMpich();
-        string worker = Path.Combine(AppContext.BaseDirectory, "DeepSharp.Distributed.Worker.dll");
-        Assert.True(File.Exists(worker), $"the worker program is missing at {worker}");
-        List<string> argv = ["-np", ranks.ToString(), .. launcherArgs ?? [], "dotnet", worker, scenario, .. args ?? []];
+        string program = Path.Combine(AppContext.BaseDirectory, dll);
+        Assert.True(File.Exists(program), $"the program is missing at {program}");
+        List<string> argv = ["-np", ranks.ToString(), .. launcherArgs ?? [], "dotnet", program, .. args];
         var watch = Stopwatch.StartNew();
         var timeout = TimeSpan.FromSeconds(timeoutSeconds);
         var (code, output) = Execute(Launcher.Value!, argv, timeout, environment ?? []);

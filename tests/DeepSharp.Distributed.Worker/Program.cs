@@ -9,6 +9,7 @@ var scenarios = new Dictionary<string, Action<ProcessGroup, string[]>>
     ["ddp-nosync"] = DdpScenarios.NoSync,
     ["ddp-mismatch"] = DdpScenarios.Mismatch,
     ["rank-dies"] = FaultScenarios.RankDies,
+    ["bench-allreduce"] = BenchScenarios.AllReduce,
 };
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))
 {
