@@ -39,6 +39,8 @@ public static class TrainCommand
           --head-lr X gives the head its own learning rate (the backbone keeps --lr).
           Adversarial training: --adversarial pgd|trades --eps X [--attack-steps N] trains on PGD examples (Madry et al.) or
           with the TRADES loss (beta 6) within an L-inf ball of eps (default 0.1, 10 steps); see 'deepsharp attack'.
+          Data-parallel: mpirun -np N deepsharp train --distributed ... splits each batch of --batch-size over N MPI ranks
+          (MPICH; docs/distributed.md); rank 0 prints and writes the run folder.
         Generative models: deepsharp train --model ae|dae|vae|dcgan|wgan-gp|ddpm ...  (see 'deepsharp train --model vae --help')
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
         """;
@@ -46,7 +48,7 @@ public static class TrainCommand
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "test-limit",
                                         "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", "adversarial", "eps", "attack-steps", "precision", .. ImageTraining.Options];
 
-    static readonly string[] Flags = ["download", "no-verify", .. ImageTraining.Flags];
+    static readonly string[] Flags = ["download", "no-verify", DistributedTrain.Flag, .. ImageTraining.Flags];
 
     /// <summary>Runs the command: a new run, or `--resume RUN` to continue one from its checkpoint.</summary>
     public static int Run(string[] args, TextWriter output)
@@ -97,6 +99,8 @@ public static class TrainCommand
         if (p.Flag("freeze-backbone") && !p.Has("pretrained"))
             throw new UsageException("deepsharp train: --freeze-backbone needs --pretrained FILE (a frozen random backbone learns little).");
 
+        var distributed = DistributedTrain.Start(p, ref output, ref threads);   // null without --distributed
+        if (distributed != null) outDir = distributed.RunFolder(outDir);
         KernelThreadPool.SetThreadCount(threads);
         DeepSharp.Random.Seed(seed);
         var data = ImageTraining.LoadData(datasetName, p.OptionalString("data"), p.Flag("download"), limit, testLimit, output, imageSize, verify: !p.Flag("no-verify"));
@@ -105,7 +109,7 @@ public static class TrainCommand
         var all = data.Train;
         int valCount = (int)Math.Round(all.Count * valFraction);
         var split = DeepSharp.Data.Dataset.RandomSplit(all, [all.Count - valCount, valCount], new Generator(seed));
-        var trainLoader = new DataLoader(split[0], batchSize, shuffle: true, numWorkers: workers);
+        var trainLoader = distributed?.Loader(split[0], batchSize, workers, seed) ?? new DataLoader(split[0], batchSize, shuffle: true, numWorkers: workers);
         // Validation and test batches have the training batch's size, so evaluation reuses the buffers the training step's
         // forward pass gave back to the array cache instead of adding a second set several times larger (docs/cli.md, memory).
         var valLoader = valCount > 0 ? new DataLoader(split[1], batchSize) : null;
@@ -122,7 +126,7 @@ public static class TrainCommand
         }
         var csvPath = Path.Combine(outDir, "history.csv");
         var adversarial = p.String("adversarial", "none", "none", "pgd", "trades");
-        var trainer = PrecisionTraining.Create(p, model, optimizer, output) ?? (adversarial == "none" ? new Trainer(model, optimizer, F.CrossEntropy)
+        var trainer = PrecisionTraining.Create(p, model, optimizer, output) ?? (adversarial == "none" ? new Trainer(distributed?.Wrap(model) ?? model, optimizer, F.CrossEntropy)
             : new Trainer(model, optimizer, Robustness.AdversarialTraining.Step(Robustness.AdversarialTraining.ParseMethod(adversarial), model,
                 p.Double("eps", 0.1, 0), p.Int("attack-steps", 10, 1)), [new Training.Metrics.Accuracy()]));
         trainer.OnNonFiniteLoss = onNan == "skip" ? NonFiniteLossAction.SkipBatch : NonFiniteLossAction.Throw;
@@ -136,12 +140,14 @@ public static class TrainCommand
         if (resumeFolder != null) Resume(trainer, outDir, csvPath, epochs, output);
         var callbacks = new List<ICallback> { new CsvLogger(csvPath) };
         if (every.Callback(outDir) is { } checkpoints) callbacks.Add(checkpoints);
+        distributed?.Configure(trainer, callbacks);
         var started = DateTime.UtcNow;
         trainer.Fit(trainLoader, valLoader, epochs, callbacks);
         PrecisionTraining.Report(output);
         if (trainer.SkippedBatches > 0) output.WriteLine($"skipped {trainer.SkippedBatches} batches whose loss or gradients were not finite (--on-nan skip)");
         Finish(trainer, data, batchSize, modelName, datasetName, outDir, csvPath, DateTime.UtcNow - started, output,
                adversarial == "none" ? null : $"{adversarial} eps={p.Double("eps", 0.1, 0).ToString(CultureInfo.InvariantCulture)}");
+        distributed?.Finish();
         return 0;
     }
 
@@ -165,7 +171,7 @@ public static class TrainCommand
         };
         if (adversarial != null) metadata["deepsharp.adversarial"] = adversarial;
         if (FolderImages.IsFolder(datasetName)) foreach (var (key, value) in FolderImages.Metadata(data.Info)) metadata[key] = value;
-        SafeTensors.Save(modelPath, trainer.Model.StateDict(), metadata);
+        SafeTensors.Save(modelPath, DistributedTrain.Unwrap(trainer.Model).StateDict(), metadata);
         TrainingCurve.WriteSvg(Path.Combine(outDir, "curve.svg"), trainer.History, $"{modelName} on {datasetName}");
         output.WriteLine($"saved {modelPath}, {csvPath} and {Path.Combine(outDir, "curve.svg")} ({elapsed.TotalSeconds:F0}s of training)");
         output.WriteLine($"test loss: {test["loss"].ToString("F4", CultureInfo.InvariantCulture)}");

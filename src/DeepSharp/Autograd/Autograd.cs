@@ -4,7 +4,7 @@ namespace DeepSharp;
 /// Reverse-mode automatic differentiation (torch.autograd): grad mode, the backward engine, and
 /// Grad() for gradients that can themselves be differentiated.
 /// </summary>
-public static class Autograd
+public static partial class Autograd
 {
     [ThreadStatic] static bool gradDisabled;
 
@@ -106,6 +106,8 @@ public static class Autograd
             }
         }
 
+        var leafHooks = captured == null ? PostAccumulateTracker.Create(dependencies.Keys, roots) : null;
+        using var callbacks = captured == null ? new BackwardCallbackScope() : default;
         var pending = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < roots.Length; i++)
         {
@@ -126,7 +128,7 @@ public static class Autograd
                 grad = Tensor.OnesLike(root);
             }
             if (root.GradFn is { } rn) Accumulate(pending, rn, grad);
-            else DeliverToLeaf(root, grad, createGraph, captured);
+            else { DeliverToLeaf(root, grad, createGraph, captured); leafHooks?.Delivered(root); }
         }
 
         var ready = new Queue<Node>();
@@ -156,9 +158,12 @@ public static class Autograd
                 else if (g != null)
                 {
                     DeliverToLeaf(input, g, createGraph, captured);
+                    leafHooks?.Delivered(input);
                 }
+                else leafHooks?.Delivered(input, received: false);
             }
         }
+        callbacks.Complete();
     }
 
     static ref int CollectionsMarshalDec(Dictionary<Node, int> deps, Node n) =>

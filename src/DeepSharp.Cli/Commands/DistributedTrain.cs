@@ -1,0 +1,76 @@
+using DeepSharp.Data;
+using DeepSharp.Distributed;
+using DeepSharp.NN;
+using DeepSharp.Training;
+
+namespace DeepSharp.Cli.Commands;
+
+/// <summary>
+/// `deepsharp train --distributed` under `mpirun -np N`: the image-classifier run, data-parallel (docs/distributed.md).
+/// Every rank trains a replica on its 1/N of each global batch of --batch-size examples (a DistributedSampler, shuffled
+/// per epoch), gradients averaged by DistributedDataParallel; rank 0 alone prints and writes the run folder, the other
+/// ranks write into a temporary folder they delete at the end. Default threads per rank: the cores divided by the ranks.
+/// </summary>
+sealed class DistributedTrain
+{
+    /// <summary>The flag that turns it on.</summary>
+    public const string Flag = "distributed";
+
+    readonly ProcessGroup group;
+    string? scratch;
+    DistributedSampler? sampler;
+
+    DistributedTrain(ProcessGroup group) => this.group = group;
+
+    /// <summary>Joins the MPI job when --distributed is given (null otherwise); silences <paramref name="output"/> off rank 0.</summary>
+    public static DistributedTrain? Start(ArgParser p, ref TextWriter output, ref int threads)
+    {
+        if (!p.Flag(Flag)) return null;
+        if (p.Has("adversarial") || p.Has("resume"))
+            throw new UsageException("deepsharp train: --distributed trains the plain image classifier; it does not take --adversarial or --resume.");
+        var group = ProcessGroup.Init();
+        if (!p.Has("threads")) threads = Math.Max(1, Environment.ProcessorCount / group.WorldSize);
+        if (group.Rank != 0) output = TextWriter.Null;
+        output.WriteLine($"distributed: {group.WorldSize} ranks over MPI ({ProcessGroup.LibraryVersion()}), {threads} threads each");
+        return new DistributedTrain(group);
+    }
+
+    /// <summary>The run folder: unchanged on rank 0, a temporary one elsewhere.</summary>
+    public string RunFolder(string outDir)
+    {
+        if (group.Rank == 0) return outDir;
+        scratch = Path.Combine(Path.GetTempPath(), $"deepsharp-rank{group.Rank}-{Environment.ProcessId}");
+        return Path.Combine(scratch, "run");
+    }
+
+    /// <summary>This rank's loader: batches of batchSize / N from its share of every epoch.</summary>
+    public DataLoader Loader(IDataset<Tensor[]> train, int batchSize, int workers, int seed)
+    {
+        if (batchSize % group.WorldSize != 0)
+            throw new UsageException($"deepsharp train: --batch-size {batchSize} must be a multiple of the {group.WorldSize} ranks (each takes an equal share).");
+        sampler = new DistributedSampler(train.Count, seed: seed);
+        return new DataLoader(train, batchSize / group.WorldSize, sampler: sampler, numWorkers: workers);
+    }
+
+    /// <summary>The replica wrapped for data-parallel training.</summary>
+    public DistributedDataParallel Wrap(Module<Tensor, Tensor> model) => new(model, group);
+
+    /// <summary>Rank-0-only progress and per-epoch shuffles for <paramref name="trainer"/>; <paramref name="callbacks"/> run on rank 0 only.</summary>
+    public void Configure(Trainer trainer, List<Training.Callbacks.ICallback> callbacks)
+    {
+        trainer.Progress = new RankZeroProgress(trainer.Progress, group);
+        var wrapped = callbacks.Select(c => (Training.Callbacks.ICallback)new RankZeroOnly(c, group)).ToList();
+        wrapped.Add(new SetEpochCallback(sampler ?? throw new InvalidOperationException("DistributedTrain: Loader first")));
+        callbacks.Clear(); callbacks.AddRange(wrapped);
+    }
+
+    /// <summary>The model without the data-parallel wrapper (for saving plain state-dict keys).</summary>
+    public static Module Unwrap(Module model) => model is DistributedDataParallel ddp ? ddp.Module : model;
+
+    /// <summary>Waits for every rank and removes this rank's temporary folder.</summary>
+    public void Finish()
+    {
+        group.Barrier();
+        if (scratch != null && Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
+    }
+}
