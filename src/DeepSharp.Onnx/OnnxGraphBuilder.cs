@@ -59,7 +59,7 @@ internal sealed class OnnxGraphBuilder
     }
 
     /// <summary>Adds a float32 scalar constant (0-d initializer).</summary>
-    public string Scalar(string name, float value) => Initializer(name, Tensor.FromArray(new[] { value }, Array.Empty<int>()));
+    public string Scalar(string name, float value) => Initializer(name, Tensor.Scalar(value));
 
     /// <summary>Adds a 1-D int64 constant, such as the target shape of a Reshape.</summary>
     public string Int64s(string name, params long[] values)
@@ -97,6 +97,9 @@ internal sealed class OnnxGraphBuilder
 
     /// <summary>A FLOAT attribute.</summary>
     public static AttributeProto Attr(string name, float value) => new() { Name = name, Type = AttributeType.Float, F = value };
+
+    /// <summary>A STRING attribute.</summary>
+    public static AttributeProto Attr(string name, string value) => new() { Name = name, Type = AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
     /// <summary>An INTS attribute.</summary>
     public static AttributeProto Attr(string name, params long[] values)
