@@ -35,6 +35,8 @@ public sealed class ImportTests
     [InlineData("transformer_opset17", 1e-5)]
     [InlineData("transformer_opset14", 1e-5)]
     [InlineData("ops", 1e-5)]
+    [InlineData("mobilenet_v2", 1e-5)]
+    [InlineData("vit", 1e-5)]
     public void MatchesPyTorch(string name, double tolerance)
     {
         var (model, input, expected) = Fixture(name);

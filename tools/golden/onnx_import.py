@@ -13,6 +13,9 @@ output are stored beside the file. Every file also passes onnx.checker (Debian's
 - inception (opset 13): parallel branches joined by torch.cat, AvgPool2d(3, 1, 1), ReLU6 (Clip), a 1x1 conv
 - transformer (opsets 17 and 14): nn.TransformerEncoder (batch_first, 2 heads, GELU, 2 layers) + Linear head on the
   mean over time; opset 17 writes LayerNormalization, opset 14 its ReduceMean/Sub/Pow/Sqrt/Div decomposition
+- mobilenet_v2 (opset 13): torchvision's mobilenet_v2(width_mult=0.25, num_classes=10): depthwise convs, ReLU6 (Clip)
+- vit (opset 14): torchvision's VisionTransformer (16x16 images, 8x8 patches, 1 layer, 2 heads, hidden 16): class token
+  Expand + Concat, position embedding, nn.MultiheadAttention, GELU
 - ops (opset 13): permute (Transpose), matmul with a parameter, elementwise Mul/Sub/Div/Pow/Sqrt/Neg/Exp/Tanh/
   LeakyRelu/Elu, mean (ReduceMean), unsqueeze/squeeze, slicing (Slice), chunk (Split), Where over a comparison
 
@@ -23,7 +26,9 @@ import json, os, warnings
 import torch
 import torch.nn as nn
 import onnx
+from torchvision.models import mobilenet_v2
 from torchvision.models.resnet import BasicBlock
+from torchvision.models.vision_transformer import VisionTransformer
 
 warnings.filterwarnings('ignore')
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -160,6 +165,13 @@ def main():
     export('transformer_opset17', encoder, [5, 16], 17)
     export('transformer_opset14', encoder, [5, 16], 14)
     export('ops', Ops(), [6, 4], 13)
+    mobilenet = mobilenet_v2(width_mult=0.25, num_classes=10); warm(mobilenet, [3, 32, 32])
+    export('mobilenet_v2', mobilenet, [3, 32, 32], 13)
+    vit = VisionTransformer(image_size=16, patch_size=8, num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=32, num_classes=5)
+    with torch.no_grad():
+        for p in vit.parameters():
+            p.add_(torch.randn_like(p) * 0.1)   # zero-initialised head and class token would hide mistakes
+    export('vit', vit, [3, 16, 16], 14)
 
 
 if __name__ == '__main__':
