@@ -40,6 +40,34 @@ public sealed class RoundTripTests
         imported.LoadStateDict(original);
     }
 
+    /// <summary>
+    /// Models whose export writes GELU by its formula, attention by MatMul/Softmax and masks as constants: the import
+    /// computes the same function by other kernels (1e-5 of the scale), keeps every state-dict key, and makes no
+    /// parameter of the causal mask.
+    /// </summary>
+    [Theory]
+    [InlineData("gpt")]
+    [InlineData("vit")]
+    [InlineData("mobilenet")]
+    public void ExportThenImportOfTheZoo(string name)
+    {
+        Module<Tensor, Tensor> model = name switch
+        {
+            "gpt" => new Text.Models.Gpt(new Text.Models.GptConfig(VocabSize: 30, ContextLength: 12, Layers: 2, Heads: 2, Width: 16)),
+            "vit" => new VisionTransformer(imageSize: 8, patchSize: 4, numLayers: 1, numHeads: 2, hiddenDim: 8, mlpDim: 16, numClasses: 3),
+            _ => new MobileNetV2(numClasses: 4, widthMult: 0.25),
+        };
+        model.Eval();
+        Func<int[], Tensor> input = name == "gpt" ? shape => Tensor.RandInt(0, 30, [shape[0], 7]) : shape => Tensor.Randn([shape[0], 3, name == "vit" ? 8 : 32, name == "vit" ? 8 : 32]);
+        var imported = OnnxModel.Load(OnnxExport.ToBytes(model, input([2])));
+        var x = input([3]);
+        Tensor expected, actual;
+        using (Autograd.NoGrad()) { expected = model.Call(x); actual = imported.Call(x); }
+        OrtRunner.AssertClose(expected.ToArray<float>(), actual.ToArray<float>(), 1e-5, 1e-5);
+        var keys = model.StateDict().Keys.Where(k => !k.EndsWith("num_batches_tracked")).Order();
+        Assert.Equal(keys, imported.StateDict().Keys.Order());
+    }
+
     static ModelProto Graph(string opType, string nodeName, int opset, params AttributeProto[] attributes)
     {
         var node = new NodeProto { OpType = opType, Name = nodeName };
