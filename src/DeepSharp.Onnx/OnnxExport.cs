@@ -21,13 +21,16 @@ public static class OnnxExport
     /// Exports <paramref name="model"/> to the ONNX file <paramref name="path"/> (torch.onnx.export(model, args, f,
     /// opset_version, input_names, output_names, dynamic_axes)). <paramref name="sampleInput"/> fixes every dimension
     /// but the first, which is the symbolic "batch" when <paramref name="dynamicBatch"/> is true. The file is replaced
-    /// atomically. Throws <see cref="NotSupportedException"/> naming the first module that has no ONNX mapping.
+    /// atomically; <paramref name="metadata"/> goes into metadata_props. Throws <see cref="NotSupportedException"/> naming the
+    /// first module that has no ONNX mapping.
     /// </summary>
     public static void Export(Module model, string path, Tensor sampleInput, int opset = 17, bool dynamicBatch = true,
-        string inputName = "input", string outputName = "output")
+        string inputName = "input", string outputName = "output", IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var proto = ToModelProto(model, sampleInput, opset, dynamicBatch, inputName, outputName);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });   // ModelProto.metadata_props
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var temporary = full + ".tmp";

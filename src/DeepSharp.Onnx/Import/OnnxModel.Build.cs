@@ -20,6 +20,7 @@ public sealed partial class OnnxModel
         var graph = proto.Graph;
         Opset = DefaultOpset(proto);
         ProducerName = proto.ProducerName;
+        Metadata = proto.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
         var slots = new Dictionary<string, int>(StringComparer.Ordinal);
         var constantValues = new List<Tensor?>();
         int Define(string name, Tensor? constant = null)

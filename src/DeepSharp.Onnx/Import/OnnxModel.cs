@@ -34,6 +34,9 @@ public sealed partial class OnnxModel : Module<Tensor, Tensor>
     /// <summary>The file's producer ("pytorch", "DeepSharp", ...).</summary>
     public string ProducerName { get; }
 
+    /// <summary>The file's metadata_props (`deepsharp export` records the model and dataset there).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
     /// <summary>The graph's input names (initializers listed as inputs are not counted), in order.</summary>
     public IReadOnlyList<string> InputNames => inputs.Select(i => i.Name).ToArray();
 
