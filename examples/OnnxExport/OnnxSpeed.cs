@@ -12,7 +12,7 @@ using Microsoft.ML.OnnxRuntime;
 /// </summary>
 public static class OnnxSpeed
 {
-    public sealed record Timing(string Workload, double[] DeepSharpMs, double[] OrtMs);
+    public sealed record Timing(string Workload, double[] DeepSharpMs, double[] OrtMs, double[] NativeMs);
 
     public static IReadOnlyList<Timing> Compare(TextWriter log, int runs = 3, int batch = 1, int reps = 5, bool small = false)
     {
@@ -33,20 +33,23 @@ public static class OnnxSpeed
             using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
             using var session = new InferenceSession(bytes, sessionOptions);
             var x = Tensor.Randn([batch, .. item]);
+            double NativeOnce() { var sw = Stopwatch.StartNew(); using (Autograd.NoGrad()) model.Call(x); return sw.Elapsed.TotalMilliseconds; }
             double OursOnce() { var sw = Stopwatch.StartNew(); using (Autograd.NoGrad()) imported.Call(x); return sw.Elapsed.TotalMilliseconds; }
             double OrtOnce() { var sw = Stopwatch.StartNew(); OnnxExportExample.RunOrt(session, x); return sw.Elapsed.TotalMilliseconds; }
-            for (int i = 0; i < 2; i++) { OursOnce(); OrtOnce(); }   // warm-up: JIT, buffer pools, ORT's graph optimisation
+            for (int i = 0; i < 2; i++) { OursOnce(); OrtOnce(); NativeOnce(); }   // warm-up: JIT, buffer pools, ORT's graph optimisation
             var ours = new double[runs];
             var ort = new double[runs];
+            var native = new double[runs];
             for (int r = 0; r < runs; r++)
             {
                 ours[r] = Median(Enumerable.Range(0, reps).Select(_ => OursOnce()));
                 ort[r] = Median(Enumerable.Range(0, reps).Select(_ => OrtOnce()));
+                native[r] = Median(Enumerable.Range(0, reps).Select(_ => NativeOnce()));
             }
-            results.Add(new Timing(name, ours, ort));
+            results.Add(new Timing(name, ours, ort, native));
             var ratios = ours.Zip(ort, (a, b) => a / b).ToArray();
             log.WriteLine($"  {name}: DeepSharp (imported) {ours.Min():F2}-{ours.Max():F2} ms, ONNX Runtime {ort.Min():F2}-{ort.Max():F2} ms, " +
-                          $"ratio {ratios.Min():F2}-{ratios.Max():F2}x");
+                          $"ratio {ratios.Min():F2}-{ratios.Max():F2}x; the DeepSharp module itself {native.Min():F2}-{native.Max():F2} ms");
         }
         return results;
     }

@@ -39,6 +39,7 @@ internal sealed partial class OnnxModuleWalker(OnnxGraphBuilder graph, bool dyna
             TransformerEncoder encoder => Encoder(encoder, path, x),
             TransformerEncoderLayer encoderLayer => EncoderLayer(encoderLayer, path, x),
             Gpt gpt => GptModel(gpt, path, x),
+            LstmLanguageModel lstmModel => LstmLanguage(lstmModel, path, x),
             GptBlock gptBlock => GptBlockModel(gptBlock, path, x),
             ModuleList list => Chain(list.Select((m, i) => (m, i.ToString())), path, x),   // reached only from the blocks of a known model
             LayerNorm layerNorm => LayerNormalization(layerNorm, path, x),
@@ -107,5 +108,5 @@ internal sealed partial class OnnxModuleWalker(OnnxGraphBuilder graph, bool dyna
             "Supported: Sequential, Linear, Conv1d/Conv2d, BatchNorm1d/2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, " +
             "ReLU, ReLU6/Hardtanh, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout, Identity, " +
             "LayerNorm, Embedding, and the Mlp, LeNet5, FashionCnn, ResNet, VGG, GoogLeNet, MobileNetV2, VisionTransformer, " +
-            "TransformerEncoder(Layer) and Gpt models.");
+            "TransformerEncoder(Layer), Gpt and LstmLanguageModel models.");
 }

@@ -37,6 +37,7 @@ public sealed class ImportTests
     [InlineData("ops", 1e-5)]
     [InlineData("mobilenet_v2", 1e-5)]
     [InlineData("vit", 1e-5)]
+    [InlineData("lstm", 1e-5)]
     public void MatchesPyTorch(string name, double tolerance)
     {
         var (model, input, expected) = Fixture(name);

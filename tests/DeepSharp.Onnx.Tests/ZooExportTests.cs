@@ -66,6 +66,22 @@ public sealed class ZooExportTests
         OrtRunner.ExportAndCompare(model, [9], batches: [1, 3], makeInput: shape => Tensor.RandInt(0, 40, shape));
     }
 
+    /// <summary>LSTM as ONNX LSTM ops (gates reordered from PyTorch's i f g o to ONNX's i o f c); then imported back.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void LstmLanguageModel(int layers)
+    {
+        var model = new LstmLanguageModel(new LstmLanguageModelConfig(VocabSize: 20, EmbeddingDim: 8, HiddenSize: 12, Layers: layers));
+        OrtRunner.ExportAndCompare(model, [6], batches: [1, 3], makeInput: shape => Tensor.RandInt(0, 20, shape));
+        model.Eval();
+        var imported = OnnxModel.Load(OnnxExport.ToBytes(model, Tensor.RandInt(0, 20, [2, 6])));
+        var ids = Tensor.RandInt(0, 20, [3, 6]);
+        Tensor expected, actual;
+        using (Autograd.NoGrad()) { expected = model.Call(ids); actual = imported.Call(ids); }
+        OrtRunner.AssertClose(expected.ToArray<float>(), actual.ToArray<float>(), 1e-5, 1e-5);
+    }
+
     [Fact]
     public void UnmappedModuleIsNamed()
     {

@@ -16,6 +16,7 @@ output are stored beside the file. Every file also passes onnx.checker (Debian's
 - mobilenet_v2 (opset 13): torchvision's mobilenet_v2(width_mult=0.25, num_classes=10): depthwise convs, ReLU6 (Clip)
 - vit (opset 14): torchvision's VisionTransformer (16x16 images, 8x8 patches, 1 layer, 2 heads, hidden 16): class token
   Expand + Concat, position embedding, nn.MultiheadAttention, GELU
+- lstm (opset 13): a 2-layer bidirectional batch_first nn.LSTM and a Linear on its last step (ONNX LSTM ops)
 - ops (opset 13): permute (Transpose), matmul with a parameter, elementwise Mul/Sub/Div/Pow/Sqrt/Neg/Exp/Tanh/
   LeakyRelu/Elu, mean (ReduceMean), unsqueeze/squeeze, slicing (Slice), chunk (Split), Where over a comparison
 
@@ -102,6 +103,16 @@ class Encoder(nn.Module):
         return self.head(self.encoder(x).mean(1))
 
 
+class Lstm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 6, num_layers=2, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(12, 3)
+
+    def forward(self, x):
+        return self.fc(self.lstm(x)[0][:, -1])
+
+
 class Ops(nn.Module):
     def __init__(self):
         super().__init__()
@@ -172,6 +183,7 @@ def main():
         for p in vit.parameters():
             p.add_(torch.randn_like(p) * 0.1)   # zero-initialised head and class token would hide mistakes
     export('vit', vit, [3, 16, 16], 14)
+    export('lstm', Lstm(), [7, 5], 13)
 
 
 if __name__ == '__main__':

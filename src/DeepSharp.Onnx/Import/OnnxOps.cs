@@ -37,6 +37,7 @@ internal static partial class OnnxOps
             ["Softmax"] = n => SoftmaxLike(n, log: false),
             ["LogSoftmax"] = n => SoftmaxLike(n, log: true),
             ["Dropout"] = Dropout,
+            ["LSTM"] = Lstm,
         };
         AddElementwise(f);
         AddShape(f);
