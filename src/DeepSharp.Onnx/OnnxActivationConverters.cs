@@ -26,10 +26,13 @@ internal sealed partial class OnnxModuleWalker
         return Out(graph.Node("Mul", [x.Name, sigmoid], Key(path, "mul")), layer, x);
     }
 
-    OnnxValue Gelu(GELU layer, string path, OnnxValue x)
+    OnnxValue Gelu(GELU layer, string path, OnnxValue x) => Out(GeluNodes(path, x, layer.Approximate), layer, x);
+
+    /// <summary>The GELU formula's nodes on <paramref name="x"/> (exact with Erf, or the tanh approximation); returns the output name.</summary>
+    string GeluNodes(string path, OnnxValue x, string approximate)
     {
         string inner;
-        if (layer.Approximate == "tanh")
+        if (approximate == "tanh")
         {
             var cube = graph.Node("Mul", [x.Name, graph.Node("Mul", [x.Name, x.Name], Key(path, "square"))], Key(path, "cube"));
             var poly = graph.Node("Add", [x.Name, graph.Node("Mul", [cube, graph.Scalar(Key(path, "c"), 0.044715f)], Key(path, "cubic"))], Key(path, "poly"));
@@ -43,7 +46,7 @@ internal sealed partial class OnnxModuleWalker
         }
         var onePlus = graph.Node("Add", [inner, graph.Scalar(Key(path, "one"), 1f)], Key(path, "one_plus"));
         var times = graph.Node("Mul", [x.Name, onePlus], Key(path, "times_x"));
-        return Out(graph.Node("Mul", [times, graph.Scalar(Key(path, "half"), 0.5f)], Key(path, "gelu")), layer, x);
+        return graph.Node("Mul", [times, graph.Scalar(Key(path, "half"), 0.5f)], Key(path, "gelu"));
     }
 
     /// <summary>Dropout in eval mode and nn.Identity: an Identity node (ONNX Runtime removes it).</summary>

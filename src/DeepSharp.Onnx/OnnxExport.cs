@@ -21,13 +21,16 @@ public static class OnnxExport
     /// Exports <paramref name="model"/> to the ONNX file <paramref name="path"/> (torch.onnx.export(model, args, f,
     /// opset_version, input_names, output_names, dynamic_axes)). <paramref name="sampleInput"/> fixes every dimension
     /// but the first, which is the symbolic "batch" when <paramref name="dynamicBatch"/> is true. The file is replaced
-    /// atomically. Throws <see cref="NotSupportedException"/> naming the first module that has no ONNX mapping.
+    /// atomically; <paramref name="metadata"/> goes into metadata_props. Throws <see cref="NotSupportedException"/> naming the
+    /// first module that has no ONNX mapping.
     /// </summary>
     public static void Export(Module model, string path, Tensor sampleInput, int opset = 17, bool dynamicBatch = true,
-        string inputName = "input", string outputName = "output")
+        string inputName = "input", string outputName = "output", IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var proto = ToModelProto(model, sampleInput, opset, dynamicBatch, inputName, outputName);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+            proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });   // ModelProto.metadata_props
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var temporary = full + ".tmp";
@@ -50,8 +53,8 @@ public static class OnnxExport
         ArgumentNullException.ThrowIfNull(sampleInput);
         if (opset < MinOpset || opset > MaxOpset)
             throw new ArgumentOutOfRangeException(nameof(opset), opset, $"ONNX export writes opsets {MinOpset} to {MaxOpset}");
-        if (sampleInput.DType != DType.Float32)
-            throw new ArgumentException($"ONNX export: the sample input must be float32, got {sampleInput.DType.TorchName()}", nameof(sampleInput));
+        if (sampleInput.DType is not (DType.Float32 or DType.Int64))
+            throw new ArgumentException($"ONNX export: the sample input must be float32 (or int64 token ids), got {sampleInput.DType.TorchName()}", nameof(sampleInput));
         if (sampleInput.Rank < 1 || (dynamicBatch && sampleInput.Rank < 2))
             throw new ArgumentException($"ONNX export: the sample input of shape ({string.Join(", ", sampleInput.Shape)}) needs a batch dimension", nameof(sampleInput));
         if (inputName == outputName) throw new ArgumentException($"ONNX export: input and output are both named '{inputName}'", nameof(outputName));
@@ -67,7 +70,7 @@ public static class OnnxExport
             model.Eval();
             using (Autograd.NoGrad())
             {
-                result = new OnnxModuleWalker(graph, dynamicBatch).Emit(model, "", new OnnxValue(inputName, sampleInput));
+                result = new OnnxModuleWalker(graph, dynamicBatch, opset).Emit(model, "", new OnnxValue(inputName, sampleInput));
                 expected = model is Module<Tensor, Tensor> typed ? typed.Call(sampleInput)
                     : throw new NotSupportedException($"ONNX export: {model.GetType().Name} does not take one tensor to one tensor");
             }
@@ -103,8 +106,8 @@ public static class OnnxExport
         var g = new GraphProto { Name = model.GetType().Name };
         g.Node.AddRange(graph.Nodes);
         g.Initializer.AddRange(graph.Initializers);
-        g.Input.Add(ValueInfo(inputName, input.Shape, dynamicBatch));
-        g.Output.Add(ValueInfo(outputName, output.Shape, dynamicBatch));
+        g.Input.Add(ValueInfo(inputName, input.Shape, dynamicBatch, input.DType));
+        g.Output.Add(ValueInfo(outputName, output.Shape, dynamicBatch, output.DType));
         var proto = new ModelProto
         {
             IrVersion = IrVersion(opset),
@@ -120,13 +123,14 @@ public static class OnnxExport
     /// <summary>The IR version that introduced each opset range (the ONNX versioning table): 13-14 → 7, 15-17 → 8, 18-19 → 9, 20-21 → 10.</summary>
     static long IrVersion(int opset) => opset switch { <= 14 => 7, <= 17 => 8, <= 19 => 9, _ => 10 };
 
-    static ValueInfoProto ValueInfo(string name, IReadOnlyList<int> shape, bool dynamicBatch)
+    static ValueInfoProto ValueInfo(string name, IReadOnlyList<int> shape, bool dynamicBatch, DType dtype)
     {
         var tensorShape = new TensorShapeProto();
         for (int i = 0; i < shape.Count; i++)
             tensorShape.Dim.Add(i == 0 && dynamicBatch ? new TensorShapeProto.Types.Dimension { DimParam = "batch" }
                 : new TensorShapeProto.Types.Dimension { DimValue = shape[i] });
-        var type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = tensorShape } };
+        var elemType = dtype == DType.Int64 ? TensorProto.Types.DataType.Int64 : TensorProto.Types.DataType.Float;
+        var type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)elemType, Shape = tensorShape } };
         return new ValueInfoProto { Name = name, Type = type };
     }
 }

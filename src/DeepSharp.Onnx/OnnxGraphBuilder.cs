@@ -59,7 +59,7 @@ internal sealed class OnnxGraphBuilder
     }
 
     /// <summary>Adds a float32 scalar constant (0-d initializer).</summary>
-    public string Scalar(string name, float value) => Initializer(name, Tensor.FromArray(new[] { value }, Array.Empty<int>()));
+    public string Scalar(string name, float value) => Initializer(name, Tensor.Scalar(value));
 
     /// <summary>Adds a 1-D int64 constant, such as the target shape of a Reshape.</summary>
     public string Int64s(string name, params long[] values)
@@ -92,11 +92,37 @@ internal sealed class OnnxGraphBuilder
         nodes.Add(node);
     }
 
+    /// <summary>Adds a node with several outputs, each already named (by <see cref="Fresh"/>).</summary>
+    public void AddNode(string opType, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = opType, Name = $"{opType}:{outputs[0]}" };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        node.Attribute.AddRange(attributes);
+        nodes.Add(node);
+    }
+
+    /// <summary>
+    /// A float32 constant written as a Constant node rather than an initializer (a causal mask): ONNX import keeps it a
+    /// constant instead of making it a trainable parameter.
+    /// </summary>
+    public string ConstantNode(string stem, Tensor value)
+    {
+        var data = value.Detach().ToArray<float>();
+        var tensor = new TensorProto { DataType = (int)TensorProto.Types.DataType.Float };
+        tensor.Dims.AddRange(value.Shape.Select(d => (long)d));
+        tensor.FloatData.AddRange(data);
+        return Node("Constant", [], stem, new AttributeProto { Name = "value", Type = AttributeType.Tensor, T = tensor });
+    }
+
     /// <summary>An INT attribute.</summary>
     public static AttributeProto Attr(string name, long value) => new() { Name = name, Type = AttributeType.Int, I = value };
 
     /// <summary>A FLOAT attribute.</summary>
     public static AttributeProto Attr(string name, float value) => new() { Name = name, Type = AttributeType.Float, F = value };
+
+    /// <summary>A STRING attribute.</summary>
+    public static AttributeProto Attr(string name, string value) => new() { Name = name, Type = AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
     /// <summary>An INTS attribute.</summary>
     public static AttributeProto Attr(string name, params long[] values)

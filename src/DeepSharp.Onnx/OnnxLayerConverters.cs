@@ -76,6 +76,8 @@ internal sealed partial class OnnxModuleWalker
         var (oh, ow) = (pool.OutputSize.H, pool.OutputSize.W);
         if (oh == 1 && ow == 1) return Out(graph.Node("GlobalAveragePool", [x.Name], Key(path, "avgpool")), pool, x);
         int h = x.Sample.Shape[^2], w = x.Sample.Shape[^1];
+        if (h == 1 && w == 1)   // every output cell averages the one input cell (VGG on small images): broadcast it
+            return Out(graph.Node("Expand", [x.Name, graph.Int64s(Key(path, "shape"), 1, 1, oh, ow)], Key(path, "avgpool")), pool, x);
         if (h % oh != 0 || w % ow != 0)
             throw Unsupported(pool, path, $"output {oh}×{ow} from input {h}×{w} needs windows of varying size, which no ONNX pooling op has");
         var y = graph.Node("AveragePool", [x.Name], Key(path, "avgpool"),

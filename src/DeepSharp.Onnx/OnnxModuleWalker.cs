@@ -1,6 +1,7 @@
 using System.Reflection;
 using Module = DeepSharp.NN.Module;
 using DeepSharp.NN;
+using DeepSharp.Text.Models;
 using DeepSharp.Vision.Models;
 using static DeepSharp.Onnx.OnnxGraphBuilder;
 
@@ -12,9 +13,9 @@ namespace DeepSharp.Onnx;
 /// <c>OnnxActivationConverters.cs</c>. A module of any other type, or a subclass that overrides Forward outside
 /// DeepSharp, fails with <see cref="NotSupportedException"/> naming its type and path.
 /// </summary>
-internal sealed partial class OnnxModuleWalker(OnnxGraphBuilder graph, bool dynamicBatch)
+internal sealed partial class OnnxModuleWalker(OnnxGraphBuilder graph, bool dynamicBatch, int opset)
 {
-    static readonly Assembly[] knownAssemblies = [typeof(Module).Assembly, typeof(ResNet).Assembly];
+    static readonly Assembly[] knownAssemblies = [typeof(Module).Assembly, typeof(ResNet).Assembly, typeof(Gpt).Assembly];
 
     /// <summary>Writes the nodes of <paramref name="module"/> (at state-dict path <paramref name="path"/>) applied to <paramref name="x"/>.</summary>
     public OnnxValue Emit(Module module, string path, OnnxValue x)
@@ -26,6 +27,24 @@ internal sealed partial class OnnxModuleWalker(OnnxGraphBuilder graph, bool dyna
             Mlp or LeNet5 or FashionCnn => Chain(module.NamedChildren().Select(c => (c.Module, c.Name)), path, x),
             ResNet resnet => ResNetModel(resnet, path, x),
             BasicBlock or Bottleneck => ResidualBlock(module, path, x),
+            VGG vgg => Vgg(vgg, path, x),
+            GoogLeNet googLeNet => GoogLeNetModel(googLeNet, path, x),
+            BasicConv2d basicConv => BasicConv(basicConv, path, x),
+            Inception inception => InceptionBlock(inception, path, x),
+            MobileNetV2 mobileNet => MobileNet(mobileNet, path, x),
+            InvertedResidual inverted => InvertedResidualBlock(inverted, path, x),
+            VisionTransformer vit => VisionTransformerModel(vit, path, x),
+            ViTEncoder vitEncoder => ViTEncoderModel(vitEncoder, path, x),
+            ViTEncoderBlock vitBlock => ViTBlock(vitBlock, path, x),
+            TransformerEncoder encoder => Encoder(encoder, path, x),
+            TransformerEncoderLayer encoderLayer => EncoderLayer(encoderLayer, path, x),
+            Gpt gpt => GptModel(gpt, path, x),
+            LstmLanguageModel lstmModel => LstmLanguage(lstmModel, path, x),
+            GptBlock gptBlock => GptBlockModel(gptBlock, path, x),
+            ModuleList list => Chain(list.Select((m, i) => (m, i.ToString())), path, x),   // reached only from the blocks of a known model
+            LayerNorm layerNorm => LayerNormalization(layerNorm, path, x),
+            LearnedPositionalEmbedding => throw Unsupported(module, path, "it adds positions to embeddings; only the GPT's use is mapped"),
+            Embedding embedding => Out(graph.Node("Gather", [graph.Initializer(Key(path, "weight"), embedding.Weight), x.Name], Key(path, "gather"), Attr("axis", 0L)), embedding, x),
             NN.Linear linear => Linear(linear, path, x),
             Conv1d or Conv2d => Conv((ConvBase)module, path, x),
             BatchNorm1d or BatchNorm2d => BatchNorm((BatchNormBase)module, path, x),
@@ -88,5 +107,6 @@ internal sealed partial class OnnxModuleWalker(OnnxGraphBuilder graph, bool dyna
         new($"ONNX export: module {module.GetType().Name} at '{(path.Length == 0 ? "<root>" : path)}' cannot be exported: {why}. " +
             "Supported: Sequential, Linear, Conv1d/Conv2d, BatchNorm1d/2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, " +
             "ReLU, ReLU6/Hardtanh, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout, Identity, " +
-            "and the Mlp, LeNet5, FashionCnn and ResNet models.");
+            "LayerNorm, Embedding, and the Mlp, LeNet5, FashionCnn, ResNet, VGG, GoogLeNet, MobileNetV2, VisionTransformer, " +
+            "TransformerEncoder(Layer), Gpt and LstmLanguageModel models.");
 }

@@ -12,7 +12,8 @@ internal static class OrtRunner
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         using var session = new InferenceSession(onnx, options);
         var shape = input.Shape.Select(d => (long)d).ToArray();
-        using var value = OrtValue.CreateTensorValueFromMemory(input.ToArray<float>(), shape);
+        using var value = input.DType == DType.Int64 ? OrtValue.CreateTensorValueFromMemory(input.ToArray<long>(), shape)
+            : OrtValue.CreateTensorValueFromMemory(input.ToArray<float>(), shape);
         using var runOptions = new RunOptions();
         using var outputs = session.Run(runOptions, new Dictionary<string, OrtValue> { [inputName] = value }, [outputName]);
         var output = outputs[0];
@@ -24,15 +25,16 @@ internal static class OrtRunner
     /// DeepSharp's eval-mode forward at each of <paramref name="batches"/>. Returns the largest relative error seen.
     /// </summary>
     public static double ExportAndCompare(Module<Tensor, Tensor> model, int[] itemShape, int sampleBatch = 2, int[]? batches = null,
-        double rtol = 1e-5, double atol = 1e-5, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
+        double rtol = 1e-5, double atol = 1e-5, Func<int[], Tensor>? makeInput = null, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
     {
         model.Eval();
-        var bytes = OnnxExport.ToBytes(model, Tensor.Randn([sampleBatch, .. itemShape]));
+        var sample = makeInput?.Invoke([sampleBatch, .. itemShape]) ?? Tensor.Randn([sampleBatch, .. itemShape]);
+        var bytes = OnnxExport.ToBytes(model, sample);
         Dump(bytes, name);
         double worst = 0;
         foreach (int batch in batches ?? [1, 5])
         {
-            var x = Tensor.Randn([batch, .. itemShape]);
+            var x = makeInput?.Invoke([batch, .. itemShape]) ?? Tensor.Randn([batch, .. itemShape]);
             Tensor expected;
             using (Autograd.NoGrad()) expected = model.Call(x);
             var (actual, shape) = Run(bytes, x);

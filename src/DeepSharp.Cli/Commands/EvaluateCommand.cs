@@ -34,15 +34,15 @@ public static class EvaluateCommand
     /// <summary>`deepsharp evaluate MODEL [--data DIR]`: test loss and accuracy.</summary>
     public static int Run(string[] args, TextWriter output)
     {
-        var p = new ArgParser("evaluate", args, ["data", "threads"], ["no-verify"]);
+        var p = new ArgParser("evaluate", args, ["data", "threads", .. ModelFiles.Options], ["no-verify"]);
         if (p.Help || p.Positionals.Count != 1)
         {
             if (!p.Help) throw new UsageException("deepsharp evaluate: give the model file, e.g. 'deepsharp evaluate runs/cnn/model.safetensors'.");
-            output.WriteLine("usage: deepsharp evaluate MODEL [--data DIR] [--no-verify] [--threads N]\n  Reports the test loss, accuracy and per-class precision/recall/F1 of a model saved by 'deepsharp train'.");
+            output.WriteLine("usage: deepsharp evaluate MODEL [--data DIR] [--no-verify] [--threads N] [--model NAME] [--dataset NAME]\n  Reports the test loss, accuracy and per-class precision/recall/F1 of a model saved by 'deepsharp train' (.safetensors),\n  exported to ONNX (.onnx; --dataset if its metadata lacks it) or saved as a PyTorch state dict (.pth/.pt; --model and --dataset).");
             return 0;
         }
         Kernels.KernelThreadPool.SetThreadCount(p.Int("threads", Environment.ProcessorCount, 1, 1024));
-        var (model, data) = LoadModel(p.Positionals[0]);
+        var (model, data) = ModelFiles.Load(p.Positionals[0], "evaluate", p.OptionalString("model"), p.OptionalString("dataset"));
         var (test, classes, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), imageSize: data.Size, verify: !p.Flag("no-verify"));
         var confusion = new Training.Metrics.ConfusionMatrix(classes.Length);
         var trainer = new Trainer(model, new Optim.SGD(model.Parameters(), 0.0), F.CrossEntropy, [new Training.Metrics.Accuracy(), confusion]);
@@ -59,14 +59,14 @@ public static class EvaluateCommand
     /// </summary>
     public static int Predict(string[] args, TextWriter output)
     {
-        var p = new ArgParser("predict", args, ["data"], ["no-verify"]);
+        var p = new ArgParser("predict", args, ["data", .. ModelFiles.Options], ["no-verify"]);
         if (p.Help || p.Positionals.Count != 2)
         {
             if (!p.Help) throw new UsageException("deepsharp predict: give the model file and an image, e.g. 'deepsharp predict runs/cnn/model.safetensors photo.jpg' or test:0.");
             output.WriteLine("usage: deepsharp predict MODEL IMAGE [--data DIR] [--no-verify]\n  IMAGE: a JPEG, PNG, BMP, GIF, PPM or PGM file (resized and centre-cropped to the model's size), or test:N for the N-th image of the test set.");
             return 0;
         }
-        var (model, data) = LoadModel(p.Positionals[0], "predict");
+        var (model, data) = ModelFiles.Load(p.Positionals[0], "predict", p.OptionalString("model"), p.OptionalString("dataset"));
         var image = p.Positionals[1];
         var classes = data.Classes;
         Tensor x;

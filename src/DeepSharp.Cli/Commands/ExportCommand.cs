@@ -30,7 +30,9 @@ public static class ExportCommand
         bool dynamicBatch = !p.Flag("static-batch");
         try
         {
-            OnnxExport.Export(model, target, sample, opset, dynamicBatch);
+            var metadata = IO.SafeTensors.LoadWithMetadata(Directory.Exists(source) ? modelFile : source).Metadata
+                .Where(kv => kv.Key.StartsWith("deepsharp.", StringComparison.Ordinal)).ToDictionary();   // the model and dataset, for evaluate/predict
+            OnnxExport.Export(model, target, sample, opset, dynamicBatch, metadata: metadata);
         }
         catch (NotSupportedException e)
         {
