@@ -43,6 +43,7 @@ public static class TrainCommand
           (MPICH; docs/distributed.md); rank 0 prints and writes the run folder.
         Generative models: deepsharp train --model ae|dae|vae|dcgan|wgan-gp|ddpm ...  (see 'deepsharp train --model vae --help')
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
+        Graphs: deepsharp train --model gcn|sage|gat|mlp --dataset karate|debian-packages, --model gin --dataset cycles (see 'deepsharp train --dataset karate --help')
         """;
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "test-limit",
@@ -56,6 +57,7 @@ public static class TrainCommand
         bool resuming = args.Any(a => a == "--resume" || a.StartsWith("--resume=", StringComparison.Ordinal));
         if (!resuming && TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
         if (!resuming && GenerativeTraining.Handles(args)) return GenerativeTraining.Run(args, output);
+        if (!resuming && GraphTrainCommand.Handles(args)) return GraphTrainCommand.Run(args, output);
         var p = new ArgParser("train", args, Options, Flags);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");
