@@ -6,13 +6,16 @@ namespace DeepSharp.Quantization.Tests;
 /// <summary>The PyTorch reference values written by tools/golden/quantization.py (Golden/quantization.json).</summary>
 static class GoldenFile
 {
-    static readonly Lazy<JsonElement> root = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", "quantization.json"))).RootElement.GetProperty("cases"));
+    // quantization.json (primitives) and quantized_modules.json (layers and models), merged by case name
+    static readonly Lazy<Dictionary<string, JsonElement>> cases = new(() =>
+        new[] { "quantization.json", "quantized_modules.json" }
+            .SelectMany(f => JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", f))).RootElement.GetProperty("cases").EnumerateObject())
+            .ToDictionary(p => p.Name, p => p.Value));
 
-    public static JsonElement Case(string name) => root.Value.GetProperty(name);
+    public static JsonElement Case(string name) => cases.Value[name];
 
     public static IEnumerable<string> Names(string prefix) =>
-        root.Value.EnumerateObject().Select(p => p.Name).Where(n => n.StartsWith(prefix, StringComparison.Ordinal));
+        cases.Value.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal));
 
     public static double[] Vals(JsonElement entry) => entry.GetProperty("data").EnumerateArray().Select(e => e.GetDouble()).ToArray();
 
@@ -20,7 +23,7 @@ static class GoldenFile
 
     /// <summary>An array entry {shape, data} as a tensor of <paramref name="dtype"/>.</summary>
     public static Tensor Tensor(JsonElement entry, DType dtype = DType.Float32) =>
-        DeepSharp.Tensor.FromArray(Vals(entry), ShapeOf(entry)).To(dtype);
+        DeepSharp.Tensor.FromArray(Vals(entry)).Reshape(ShapeOf(entry)).To(dtype);
 
     public static QuantDType QDType(string s) => s == "qint8" ? QuantDType.QInt8 : QuantDType.QUInt8;
 
