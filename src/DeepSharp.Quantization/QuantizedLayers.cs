@@ -52,26 +52,33 @@ public sealed class QuantizedLinear(QuantizedLinearWeights weights, OutputQParam
 /// dequantization, so it runs on the bytes and keeps the input's scale and zero point.</summary>
 public sealed class QuantizedMaxPool2d(Size2 kernel, Size2 stride, Size2 padding) : Module<QuantizedTensor, QuantizedTensor>
 {
+    /// <summary>Window size (kernel_size).</summary>
+    public Size2 Kernel { get; } = kernel;
+    /// <summary>Window step (stride).</summary>
+    public Size2 Stride { get; } = stride;
+    /// <summary>Padding (never selected: padded positions are skipped).</summary>
+    public Size2 Padding { get; } = padding;
+
     /// <summary>Pools (forward).</summary>
     public override QuantizedTensor Forward(QuantizedTensor input)
     {
         Requantize.CheckActivation(input, "QuantizedMaxPool2d", 4);
         int b = input.Shape[0], c = input.Shape[1], h = input.Shape[2], w = input.Shape[3];
-        int oh = (h + 2 * padding.H - kernel.H) / stride.H + 1, ow = (w + 2 * padding.W - kernel.W) / stride.W + 1;
-        if (oh <= 0 || ow <= 0) throw new ArgumentException($"QuantizedMaxPool2d: kernel {kernel} is larger than the padded input ({h}, {w})", nameof(input));
+        int oh = (h + 2 * Padding.H - Kernel.H) / Stride.H + 1, ow = (w + 2 * Padding.W - Kernel.W) / Stride.W + 1;
+        if (oh <= 0 || ow <= 0) throw new ArgumentException($"QuantizedMaxPool2d: kernel {Kernel} is larger than the padded input ({h}, {w})", nameof(input));
         var x = input.Data; var y = new byte[b * c * oh * ow];
         for (int plane = 0; plane < b * c; plane++)
             for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++)
                 {
                     int best = -1;
-                    for (int u = 0; u < kernel.H; u++)
+                    for (int u = 0; u < Kernel.H; u++)
                     {
-                        int r = i * stride.H - padding.H + u;
+                        int r = i * Stride.H - Padding.H + u;
                         if ((uint)r >= (uint)h) continue;
-                        for (int v = 0; v < kernel.W; v++)
+                        for (int v = 0; v < Kernel.W; v++)
                         {
-                            int s = j * stride.W - padding.W + v;
+                            int s = j * Stride.W - Padding.W + v;
                             if ((uint)s < (uint)w) best = Math.Max(best, x[(plane * h + r) * w + s]);
                         }
                     }
