@@ -16,6 +16,7 @@ namespace DeepSharp.Cli
             ("predict", "classify one image with a saved model", EvaluateCommand.Predict),
             ("explain", "attribution map of one prediction (saliency, smoothgrad, ig, gradcam, gradcam++, occlusion) as PNG", ExplainCommand.Run),
             ("convert", "convert a state dict between safetensors and PyTorch .pth (torch.save) files", ConvertCommand.Run),
+            ("quantize", "int8 quantization of a saved model (--mode static|dynamic, --calibrate N) into a smaller, faster file", QuantizeCommand.Run),
             ("export", "write a saved model as an ONNX file (--format onnx) for ONNX Runtime and other runtimes", ExportCommand.Run),
             ("attack", "robust accuracy of a saved model under FGSM/PGD and a picture of adversarial examples", AttackCommand.Run),
             ("sample", "a PNG grid of images drawn from a generative model saved by 'deepsharp train --model vae|dcgan|wgan-gp|ddpm'", SampleCommand.Run),

@@ -42,6 +42,7 @@ public static class EvaluateCommand
             return 0;
         }
         Kernels.KernelThreadPool.SetThreadCount(p.Int("threads", Environment.ProcessorCount, 1, 1024));
+        if (QuantizeCommand.IsQuantizedFile(p.Positionals[0])) return QuantizeCommand.Evaluate(p.Positionals[0], p.OptionalString("data"), !p.Flag("no-verify"), output);
         var (model, data) = ModelFiles.Load(p.Positionals[0], "evaluate", p.OptionalString("model"), p.OptionalString("dataset"));
         var (test, classes, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), imageSize: data.Size, verify: !p.Flag("no-verify"));
         var confusion = new Training.Metrics.ConfusionMatrix(classes.Length);

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Globalization;
+using DeepSharp.Data;
+using DeepSharp.IO;
+using DeepSharp.NN;
+using DeepSharp.Quantization;
+
+namespace DeepSharp.Cli.Commands;
+
+/// <summary>`deepsharp quantize MODEL --mode static|dynamic [--calibrate N] --out FILE`, and `deepsharp evaluate` on its output.</summary>
+public static class QuantizeCommand
+{
+    /// <summary>Quantizes a model saved by `deepsharp train` (docs/compression.md).</summary>
+    public static int Run(string[] args, TextWriter output)
+    {
+        var p = new ArgParser("quantize", args, ["mode", "calibrate", "out", "data"], ["no-verify"]);
+        if (p.Help || p.Positionals.Count != 1)
+        {
+            if (!p.Help) throw new UsageException("deepsharp quantize: give the model file, e.g. 'deepsharp quantize runs/cnn/model.safetensors --mode static --out q.safetensors'.");
+            output.WriteLine("usage: deepsharp quantize MODEL --mode static|dynamic [--calibrate N] --out FILE [--data DIR] [--no-verify]\n" +
+                "  static: int8 weights and activations, calibrated on N training images (default 512); dynamic: int8 Linear weights,\n" +
+                "  activation scales computed per batch. Evaluate the result with 'deepsharp evaluate FILE'.");
+            return 0;
+        }
+        string mode = p.String("mode", "static", "static", "dynamic");
+        string outPath = p.OptionalString("out") ?? throw new UsageException("deepsharp quantize: give the output file with --out FILE.");
+        int calibrate = p.Int("calibrate", 512, 0);
+        string path = Directory.Exists(p.Positionals[0]) ? Path.Combine(p.Positionals[0], "model.safetensors") : p.Positionals[0];
+        var (model, data) = EvaluateCommand.LoadModel(path, "quantize");
+        var metadata = SafeTensors.LoadWithMetadata(path).Metadata;
+        if (mode == "static")
+        {
+            if (calibrate == 0) throw new UsageException("deepsharp quantize: static quantization needs calibration data: give --calibrate N with N > 0 (or use --mode dynamic).");
+            var (train, _, _) = ImageTraining.LoadSplit(data.Name, train: true, p.OptionalString("data"), limit: calibrate, imageSize: data.Size, verify: !p.Flag("no-verify"));
+            var batches = new DataLoader(train, 64).Select(b => b[0]);
+            QuantizedModel quantized;
+            try { quantized = StaticQuantization.Quantize(model, batches); }
+            catch (ArgumentException e) { throw new UsageException($"deepsharp quantize: {e.Message}"); }
+            QuantizedFile.SaveStatic(quantized, outPath, metadata);
+        }
+        else
+        {
+            try { DynamicQuantization.Quantize(model); }
+            catch (ArgumentException e) { throw new UsageException($"deepsharp quantize: {e.Message}"); }
+            QuantizedFile.SaveDynamic(model, outPath, metadata);
+        }
+        long before = new FileInfo(path).Length, after = new FileInfo(outPath).Length;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{mode} int8 model written to {outPath}: {after / 1024.0:F1} KiB (float32 {before / 1024.0:F1} KiB, {(double)before / after:F2}x smaller)"));
+        return 0;
+    }
+
+    /// <summary>True when <paramref name="path"/> (a file or run folder) holds a quantized model.</summary>
+    public static bool IsQuantizedFile(string path)
+    {
+        if (Directory.Exists(path)) path = Path.Combine(path, "model.safetensors");
+        return File.Exists(path) && QuantizedFile.IsQuantized(RawSafeTensors.ReadMetadata(path));
+    }
+
+    /// <summary>`deepsharp evaluate QFILE`: test accuracy, file size and batch-64 latency of a quantized model.</summary>
+    public static int Evaluate(string path, string? dataDir, bool verify, TextWriter output)
+    {
+        if (Directory.Exists(path)) path = Path.Combine(path, "model.safetensors");
+        var metadata = RawSafeTensors.ReadMetadata(path);
+        var data = ImageTraining.DatasetInfo(metadata.GetValueOrDefault("deepsharp.dataset", "fashion-mnist"));
+        Module<Tensor, Tensor> model;
+        if (metadata[QuantizedFile.ModeKey] == "static") model = QuantizedFile.LoadStatic(path);
+        else
+        {
+            model = ImageTraining.CreateModel(metadata["deepsharp.model"], data);
+            QuantizedFile.LoadDynamic(path, model);
+            model.Eval();
+        }
+        var (test, _, _) = ImageTraining.LoadSplit(data.Name, train: false, dataDir, imageSize: data.Size, verify: verify);
+        long correct = 0, total = 0, ticks = 0; int batches = 0;
+        using (Autograd.NoGrad())
+            foreach (var batch in new DataLoader(test, 64))
+            {
+                var start = Stopwatch.GetTimestamp();
+                var logits = model.Call(batch[0]);
+                ticks += Stopwatch.GetTimestamp() - start; batches++;
+                var predicted = logits.ArgMax(1).ToArray<long>(); var labels = batch[1].ToArray<long>();
+                for (int i = 0; i < labels.Length; i++) if (predicted[i] == labels[i]) correct++;
+                total += labels.Length;
+            }
+        output.WriteLine($"quantized ({metadata[QuantizedFile.ModeKey]} int8) model {path}");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {(double)correct / total:F4}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"file size: {new FileInfo(path).Length / 1024.0:F1} KiB"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"latency: {Stopwatch.GetElapsedTime(0, ticks).TotalMilliseconds / batches:F2} ms per batch of 64"));
+        return 0;
+    }
+}

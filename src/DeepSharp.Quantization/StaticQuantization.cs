@@ -1,0 +1,115 @@
+using DeepSharp.NN;
+
+namespace DeepSharp.Quantization;
+
+/// <summary>
+/// Static post-training quantization of a feed-forward CNN (torch.ao.quantization eager mode: fuse_modules, prepare,
+/// calibrate, convert, with get_default_qconfig('onednn'): HistogramObserver activations without reduce_range and
+/// per-channel symmetric qint8 weights). The model's leaf modules, in registration order, must form the chain the forward
+/// runs: Conv2d [BatchNorm2d] [ReLU], Linear [ReLU], MaxPool2d, Flatten, Dropout, ReLU (the Fashion CNN is such a chain).
+/// </summary>
+public static class StaticQuantization
+{
+    /// <summary>One fused group of leaf modules: its head (Conv2d/Linear/other), an optional BatchNorm2d and ReLU.</summary>
+    internal sealed record Stage(Module Head, BatchNorm2d? Norm, bool Relu, Module Last);
+
+    /// <summary>
+    /// Quantizes <paramref name="model"/>: groups its leaves (Conv2d+BatchNorm2d+ReLU, Conv2d+ReLU, Linear+ReLU), calibrates
+    /// activation observers through forward hooks while the float model (in eval mode) runs every calibration batch, folds
+    /// batch norms into the convolutions (fuse_conv_bn_weights) and builds the quantized layers.
+    /// </summary>
+    public static QuantizedModel Quantize(Module<Tensor, Tensor> model, IEnumerable<Tensor> calibration, Func<Observer>? activationObserver = null)
+    {
+        var stages = Fuse(model);
+        var observe = activationObserver ?? (() => new HistogramObserver());
+        var inputObserver = observe();
+        var observers = stages.Select(s => s.Head is Conv2d or Linear ? observe() : null).ToArray();
+        var hooks = new List<HookHandle> { model.RegisterForwardPreHook((Module _, Tensor x) => { inputObserver.Call(x); }) };
+        for (int i = 0; i < stages.Length; i++)
+            if (observers[i] is { } obs)
+                hooks.Add(((Module<Tensor, Tensor>)stages[i].Last).RegisterForwardHook((Module _, Tensor _, Tensor y) => { obs.Call(y); }));
+        bool wasTraining = model.IsTraining;
+        int batches = 0;
+        try
+        {
+            model.Eval();
+            using (Autograd.NoGrad())
+                foreach (var batch in calibration) { model.Call(batch); batches++; }
+        }
+        finally
+        {
+            foreach (var h in hooks) h.Dispose();
+            model.Train(wasTraining);
+        }
+        if (batches == 0)
+            throw new ArgumentException("StaticQuantization: static quantization needs calibration data (no batch was given); use dynamic quantization or pass calibration batches", nameof(calibration));
+        var layers = new List<Module<QuantizedTensor, QuantizedTensor>>();
+        for (int i = 0; i < stages.Length; i++)
+            if (Convert(stages[i], observers[i]) is { } layer) layers.Add(layer);
+        return new QuantizedModel(OutputQParams.From(inputObserver.CalculateQParams()), layers);
+    }
+
+    internal static Stage[] Fuse(Module model)
+    {
+        var leaves = model.Modules().Where(m => !m.Children().Any() && !ReferenceEquals(m, model)).ToList();
+        if (leaves.Count == 0) throw new ArgumentException($"StaticQuantization: {model.GetType().Name} has no layers to quantize", nameof(model));
+        var stages = new List<Stage>();
+        for (int i = 0; i < leaves.Count; i++)
+        {
+            var head = leaves[i];
+            if (head is not (Conv2d or Linear or MaxPool2d or Flatten or Dropout or ReLU))
+                throw new ArgumentException($"StaticQuantization: layer {i} ({head.GetType().Name}) has no quantized form here (supported: Conv2d, BatchNorm2d after a Conv2d, Linear, ReLU, MaxPool2d, Flatten, Dropout)", nameof(model));
+            if (head is Conv2d { Groups: not 1 } or Conv2d { Transposed: true })
+                throw new ArgumentException($"StaticQuantization: layer {i} is a grouped or transposed Conv2d, which is not supported", nameof(model));
+            BatchNorm2d? norm = null; bool relu = false; var last = head;
+            if (head is Conv2d && i + 1 < leaves.Count && leaves[i + 1] is BatchNorm2d bn) { norm = bn; last = bn; i++; }
+            if (head is Conv2d or Linear && i + 1 < leaves.Count && leaves[i + 1] is ReLU r) { relu = true; last = r; i++; }
+            stages.Add(new Stage(head, norm, relu, last));
+        }
+        return [.. stages];
+    }
+
+    static Module<QuantizedTensor, QuantizedTensor>? Convert(Stage stage, Observer? observer)
+    {
+        switch (stage.Head)
+        {
+            case Conv2d conv:
+            {
+                var (w, b) = FoldBatchNorm(conv, stage.Norm);
+                var weights = QuantizedLinearWeights.FromFloat(w.Reshape(conv.OutChannels, -1), b);
+                return new QuantizedConv2d(weights, conv.InChannels, (conv.KernelSize[0], conv.KernelSize[1]), (conv.Stride[0], conv.Stride[1]),
+                    (conv.Padding[0], conv.Padding[1]), (conv.Dilation[0], conv.Dilation[1]), OutputQParams.From(observer!.CalculateQParams()), stage.Relu);
+            }
+            case Linear linear:
+                return new QuantizedLinear(QuantizedLinearWeights.FromFloat(linear.Weight, linear.Bias), OutputQParams.From(observer!.CalculateQParams()), stage.Relu);
+            case MaxPool2d pool:
+                if (pool.Dilation != new Size2(1, 1) || pool.CeilMode)
+                    throw new ArgumentException("StaticQuantization: MaxPool2d with dilation or ceil_mode is not supported");
+                return new QuantizedMaxPool2d(pool.KernelSize, pool.Stride, pool.Padding);
+            case Flatten: return new QuantizedFlatten();
+            case ReLU: return new QuantizedReLU();
+            default: return null;   // Dropout: identity in eval mode
+        }
+    }
+
+    /// <summary>
+    /// Folds an eval-mode batch norm into the preceding convolution (torch.nn.utils.fusion.fuse_conv_bn_weights):
+    /// w' = w·γ/√(var + eps) per output channel, b' = (b − mean)·γ/√(var + eps) + β.
+    /// </summary>
+    public static (Tensor Weight, Tensor Bias) FoldBatchNorm(Conv2d conv, BatchNorm2d? norm)
+    {
+        using var _ = Autograd.NoGrad();
+        var w = conv.Weight.Detach();
+        var b = conv.Bias?.Detach() ?? Tensor.Zeros(conv.OutChannels);
+        if (norm == null) return (w, b);
+        if (norm.RunningMean == null || norm.RunningVar == null)
+            throw new ArgumentException("StaticQuantization: a BatchNorm2d without running statistics cannot be folded", nameof(norm));
+        var rsqrt = norm.RunningVar.Add(Tensor.Full([conv.OutChannels], norm.Eps)).Rsqrt();
+        var gamma = norm.Weight?.Detach() ?? Tensor.Ones(conv.OutChannels);
+        var beta = norm.Bias?.Detach() ?? Tensor.Zeros(conv.OutChannels);
+        var factor = gamma.Mul(rsqrt);
+        var foldedW = w.Mul(factor.Reshape(conv.OutChannels, 1, 1, 1));
+        var foldedB = b.Sub(norm.RunningMean).Mul(rsqrt).Mul(gamma).Add(beta);
+        return (foldedW, foldedB);
+    }
+}

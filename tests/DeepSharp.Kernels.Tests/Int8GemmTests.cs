@@ -1,0 +1,91 @@
+using DeepSharp.Kernels;
+
+namespace DeepSharp.Kernels.Tests;
+
+[Collection("KernelThreads")]
+public class Int8GemmTests
+{
+    static readonly (int M, int N, int K)[] Shapes =
+    [
+        (1, 1, 1), (1, 16, 4), (3, 5, 7), (4, 17, 9), (5, 15, 3), (7, 33, 17), (9, 31, 64), (13, 48, 65),
+        (2, 1, 130), (64, 10, 784), (65, 129, 27), (200, 40, 50),
+    ];
+
+    public static TheoryData<Int8GemmPath> Paths() =>
+        new(Int8GemmPath.Auto, Int8GemmPath.Scalar, Int8GemmPath.Avx2Widening, Int8GemmPath.Avx2, Int8GemmPath.Avx512BW, Int8GemmPath.AvxVnni);
+
+    static (byte[] A, sbyte[] B) Operands(int m, int n, int k, int maxA, int seed)
+    {
+        var rng = new System.Random(seed);
+        var a = new byte[m * k]; var b = new sbyte[n * k];
+        for (int i = 0; i < a.Length; i++) a[i] = (byte)rng.Next(0, maxA + 1);
+        for (int i = 0; i < b.Length; i++) b[i] = (sbyte)rng.Next(-128, 128);
+        return (a, b);
+    }
+
+    static bool SaturationFree(Int8GemmPath path) => path is not (Int8GemmPath.Avx2 or Int8GemmPath.Avx512BW);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void EveryPathMatchesScalarReferenceOnOddSizes(Int8GemmPath path)
+    {
+        if (!Int8Gemm.IsSupported(path)) Assert.Skip($"{path} is not supported on this CPU");
+        // vpmaddubsw paths are exact for 7-bit activations (reduce_range); the others for the full u8 range
+        int maxA = SaturationFree(path) ? 255 : 127;
+        foreach (var (m, n, k) in Shapes)
+        {
+            var (a, b) = Operands(m, n, k, maxA, m * 1000 + n * 10 + k);
+            var expected = new int[m * n]; var actual = new int[m * n];
+            Int8Gemm.Reference(a, b, expected, m, n, k);
+            Int8Gemm.Multiply(a, Int8Gemm.Pack(b, n, k), actual, m, path);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"{path} differs from the reference at M={m} N={n} K={k}");
+        }
+    }
+
+    [Fact]
+    public void AutoIsExactOnExtremeValues()
+    {
+        // every product at its extreme: a = 255 against b = -128 / 127, where vpmaddubsw alone would saturate
+        int m = 5, n = 19, k = 33;
+        var a = Enumerable.Repeat((byte)255, m * k).ToArray();
+        var b = Enumerable.Range(0, n * k).Select(i => (sbyte)(i % 3 == 0 ? 127 : -128)).ToArray();
+        var packed = Int8Gemm.Pack(b, n, k);
+        var expected = new int[m * n]; var actual = new int[m * n];
+        Int8Gemm.Reference(a, b, expected, m, n, k);
+        Int8Gemm.Multiply(a, packed, actual, m);
+        Assert.Equal(expected, actual);
+        Assert.NotEqual(Int8GemmPath.Avx2, Int8Gemm.Select(packed, 255));
+        Assert.NotEqual(Int8GemmPath.Avx512BW, Int8Gemm.Select(packed, 255));
+    }
+
+    [Fact]
+    public void Avx2MaddubsSaturatesOnFullRangeInputs()
+    {
+        if (!Int8Gemm.IsSupported(Int8GemmPath.Avx2)) Assert.Skip("AVX2 is not supported on this CPU");
+        // the reason for the dispatcher's check: 255·(-128) + 255·(-128) = -65280 clamps to -32768 in vpmaddubsw
+        var a = new byte[] { 255, 255, 255, 255 };
+        var b = new sbyte[] { -128, -128, -128, -128 };
+        var c = new int[1];
+        Int8Gemm.Multiply(a, Int8Gemm.Pack(b, 1, 4), c, 1, Int8GemmPath.Avx2);
+        Assert.Equal(-65536, c[0]);
+        Int8Gemm.Multiply(a, Int8Gemm.Pack(b, 1, 4), c, 1, Int8GemmPath.Avx2Widening);
+        Assert.Equal(-130560, c[0]);
+    }
+
+    [Fact]
+    public void PackRecordsColumnSumsAndPairBound()
+    {
+        var packed = Int8Gemm.Pack(new sbyte[] { 1, -2, 3, 100, -90, 5 }, 2, 3);
+        Assert.Equal(new[] { 2, 15 }, packed.ColumnSums);
+        Assert.Equal(190, packed.MaxPairAbsSum);
+    }
+
+    [Fact]
+    public void BadSizesAreNamed()
+    {
+        var packed = Int8Gemm.Pack(new sbyte[12], 3, 4);
+        var e = Assert.Throws<ArgumentException>(() => Int8Gemm.Multiply(new byte[7], packed, new int[6], 2));
+        Assert.Contains("M×K = 2×4", e.Message);
+        Assert.Throws<ArgumentException>(() => Int8Gemm.Multiply(new byte[8], packed, new int[5], 2));
+    }
+}
