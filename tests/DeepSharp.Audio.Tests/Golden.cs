@@ -18,9 +18,9 @@ static class Golden
         var dtype = e.GetProperty("dtype").GetString();
         var values = e.GetProperty("data").EnumerateArray();
         if (dtype is "int64" or "int32")
-            return Tensor.FromArray(values.Select(v => v.GetInt64()).ToArray(), shape);
+            return Tensor.FromArray(values.Select(v => v.GetInt64()).ToArray(), [values.Count()]).Reshape(shape);
         return Tensor.FromArray(values.Select(v => v.ValueKind == JsonValueKind.String
-            ? double.Parse(v.GetString()!.Replace("inf", "Infinity"), System.Globalization.CultureInfo.InvariantCulture) : v.GetDouble()).ToArray(), shape);
+            ? double.Parse(v.GetString()!.Replace("inf", "Infinity"), System.Globalization.CultureInfo.InvariantCulture) : v.GetDouble()).ToArray(), [values.Count()]).Reshape(shape);
     }
 
     public static Tensor Input(string name, int i) => Decode(Case(name).GetProperty("inputs")[i]);
