@@ -1,0 +1,146 @@
+using DeepSharp.NN;
+
+namespace DeepSharp.Audio;
+
+/// <summary>
+/// Power spectrogram module (torchaudio.transforms.Spectrogram(n_fft=400, win_length=None, hop_length=None, pad=0,
+/// window_fn=hann_window, power=2.0, normalized=False, center=True, pad_mode="reflect", onesided=True)): win_length
+/// defaults to n_fft and hop_length to win_length // 2 (torchaudio's default, not torch.stft's n_fft // 4).
+/// (..., time) → (..., n_fft/2+1, frames). Differentiable.
+/// </summary>
+public sealed class Spectrogram : Module<Tensor, Tensor>
+{
+    /// <summary>n_fft, win_length, hop_length and pad as torchaudio names them.</summary>
+    public int NFft { get; }
+    /// <summary>Window length (win_length).</summary>
+    public int WinLength { get; }
+    /// <summary>Hop between frames (hop_length).</summary>
+    public int HopLength { get; }
+    /// <summary>Zero padding on both sides before the STFT (pad).</summary>
+    public int Pad { get; }
+    /// <summary>Exponent of the magnitude (power); 2 gives power, 1 magnitude.</summary>
+    public double Power { get; }
+    /// <summary>Divides by the window's L2 norm (normalized=True).</summary>
+    public bool Normalized { get; }
+    /// <summary>Centre padding (center) and its mode (pad_mode).</summary>
+    public bool Center { get; }
+    /// <summary>Padding mode used when centring (pad_mode).</summary>
+    public PadMode PadMode { get; }
+    /// <summary>The window (the window buffer): a periodic Hann window of win_length unless one is given.</summary>
+    public Tensor Window { get; }
+
+    /// <summary>Creates the transform (torchaudio.transforms.Spectrogram.__init__).</summary>
+    public Spectrogram(int nFft = 400, int? winLength = null, int? hopLength = null, int pad = 0, double power = 2.0,
+        bool normalized = false, bool center = true, PadMode padMode = PadMode.Reflect, Tensor? window = null)
+    {
+        if (nFft < 1) throw new ArgumentException($"Spectrogram: nFft must be positive, got {nFft}", nameof(nFft));
+        NFft = nFft; WinLength = winLength ?? nFft; HopLength = hopLength ?? WinLength / 2; Pad = pad;
+        Power = power; Normalized = normalized; Center = center; PadMode = padMode;
+        Window = window ?? Spectral.HannWindow(WinLength, dtype: DType.Float64);   // cast to the input's dtype per call
+    }
+
+    /// <summary>(..., time) → (..., n_fft/2+1, frames) (torchaudio.transforms.Spectrogram.forward).</summary>
+    public override Tensor Forward(Tensor waveform) =>
+        Spectral.Spectrogram(waveform, NFft, HopLength, WinLength, Window.To(waveform.DType), Power, Pad, Center, PadMode, Normalized);
+}
+
+/// <summary>
+/// Mel filter bank applied to a spectrogram (torchaudio.transforms.MelScale(n_mels=128, sample_rate=16000, f_min=0,
+/// f_max=None, n_stft=201, norm=None, mel_scale="htk")): (..., n_stft, time) → (..., n_mels, time).
+/// </summary>
+public sealed class MelScale : Module<Tensor, Tensor>
+{
+    /// <summary>The (n_stft, n_mels) filter bank (the fb buffer).</summary>
+    public Tensor FilterBank { get; }
+
+    /// <summary>Creates the transform (torchaudio.transforms.MelScale.__init__); f_max defaults to sample_rate / 2.</summary>
+    public MelScale(int nMels = 128, int sampleRate = 16000, double fMin = 0, double? fMax = null, int nStft = 201,
+        MelNorm norm = MelNorm.None, MelScaleKind melScale = MelScaleKind.Htk)
+    {
+        FilterBank = Spectral.MelFilterBank(nStft, fMin, fMax ?? sampleRate / 2.0, nMels, sampleRate, norm, melScale, DType.Float64);
+    }
+
+    /// <summary>(..., n_stft, time) → (..., n_mels, time) (torchaudio.transforms.MelScale.forward).</summary>
+    public override Tensor Forward(Tensor specgram) => Spectral.ApplyMel(specgram, FilterBank);
+}
+
+/// <summary>
+/// Spectrogram followed by MelScale (torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=400, win_length=None,
+/// hop_length=None, f_min=0, f_max=None, pad=0, n_mels=128, power=2.0, normalized=False, center=True,
+/// pad_mode="reflect", norm=None, mel_scale="htk")): (..., time) → (..., n_mels, frames). Differentiable.
+/// </summary>
+public sealed class MelSpectrogram : Module<Tensor, Tensor>
+{
+    /// <summary>The spectrogram stage (spectrogram).</summary>
+    public Spectrogram Spectrogram { get; }
+    /// <summary>The mel stage (mel_scale).</summary>
+    public MelScale MelScale { get; }
+
+    /// <summary>Creates the transform (torchaudio.transforms.MelSpectrogram.__init__).</summary>
+    public MelSpectrogram(int sampleRate = 16000, int nFft = 400, int? winLength = null, int? hopLength = null, double fMin = 0,
+        double? fMax = null, int pad = 0, int nMels = 128, double power = 2.0, bool normalized = false, bool center = true,
+        PadMode padMode = PadMode.Reflect, MelNorm norm = MelNorm.None, MelScaleKind melScale = MelScaleKind.Htk)
+    {
+        Spectrogram = new Spectrogram(nFft, winLength, hopLength, pad, power, normalized, center, padMode);
+        MelScale = new MelScale(nMels, sampleRate, fMin, fMax, nFft / 2 + 1, norm, melScale);
+    }
+
+    /// <summary>(..., time) → (..., n_mels, frames) (torchaudio.transforms.MelSpectrogram.forward).</summary>
+    public override Tensor Forward(Tensor waveform) => MelScale.Call(Spectrogram.Call(waveform));
+}
+
+/// <summary>
+/// Power or amplitude to decibels (torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)): 10·log10 for
+/// power, 20·log10 for amplitude, amin 1e-10, reference 1.
+/// </summary>
+public sealed class AmplitudeToDB : Module<Tensor, Tensor>
+{
+    /// <summary>10 for stype="power", 20 for "magnitude".</summary>
+    public double Multiplier { get; }
+    /// <summary>The dynamic range kept below the per-item maximum (top_db); null keeps everything.</summary>
+    public double? TopDb { get; }
+
+    /// <summary>Creates the transform (torchaudio.transforms.AmplitudeToDB.__init__); <paramref name="power"/> is stype=="power".</summary>
+    public AmplitudeToDB(bool power = true, double? topDb = null)
+    {
+        if (topDb is < 0) throw new ArgumentException($"AmplitudeToDB: topDb must be non-negative, got {topDb}", nameof(topDb));
+        Multiplier = power ? 10.0 : 20.0; TopDb = topDb;
+    }
+
+    /// <summary>(torchaudio.transforms.AmplitudeToDB.forward).</summary>
+    public override Tensor Forward(Tensor x) => Spectral.AmplitudeToDb(x, Multiplier, 1e-10, 0.0, TopDb);
+}
+
+/// <summary>
+/// Mel-frequency cepstral coefficients (torchaudio.transforms.MFCC(sample_rate=16000, n_mfcc=40, dct_type=2,
+/// norm="ortho", log_mels=False, melkwargs=None)): a MelSpectrogram with its defaults, decibels with top_db 80 (or
+/// log(mel + 1e-6) when logMels), then a DCT-II over the mel axis. (..., time) → (..., n_mfcc, frames).
+/// </summary>
+public sealed class Mfcc : Module<Tensor, Tensor>
+{
+    /// <summary>The mel spectrogram stage (MelSpectrogram).</summary>
+    public MelSpectrogram MelSpectrogram { get; }
+    readonly AmplitudeToDB toDb = new(power: true, topDb: 80.0);
+    /// <summary>The (n_mels, n_mfcc) DCT matrix (the dct_mat buffer).</summary>
+    public Tensor DctMatrix { get; }
+    /// <summary>log(mel + 1e-6) instead of decibels (log_mels).</summary>
+    public bool LogMels { get; }
+
+    /// <summary>Creates the transform (torchaudio.transforms.MFCC.__init__); <paramref name="melSpectrogram"/> stands for melkwargs.</summary>
+    public Mfcc(int sampleRate = 16000, int nMfcc = 40, bool ortho = true, bool logMels = false, MelSpectrogram? melSpectrogram = null)
+    {
+        MelSpectrogram = melSpectrogram ?? new MelSpectrogram(sampleRate);
+        int nMels = MelSpectrogram.MelScale.FilterBank.Size(1);
+        if (nMfcc > nMels) throw new ArgumentException($"MFCC: nMfcc={nMfcc} cannot exceed n_mels={nMels}", nameof(nMfcc));
+        DctMatrix = Spectral.CreateDct(nMfcc, nMels, ortho, DType.Float64);
+        LogMels = logMels;
+    }
+
+    /// <summary>(..., time) → (..., n_mfcc, frames) (torchaudio.transforms.MFCC.forward).</summary>
+    public override Tensor Forward(Tensor waveform)
+    {
+        var mel = MelSpectrogram.Call(waveform);
+        mel = LogMels ? (mel + 1e-6).Log() : toDb.Call(mel);
+        return mel.Transpose(-1, -2).MatMul(DctMatrix.To(mel.DType)).Transpose(-1, -2);
+    }
+}
