@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace DeepSharp.Kernels;
@@ -144,6 +145,7 @@ public static unsafe partial class Int8Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int MaxOf(ReadOnlySpan<byte> a)
     {
         byte max = 0;

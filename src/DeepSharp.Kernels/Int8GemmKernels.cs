@@ -16,6 +16,7 @@ public static unsafe partial class Int8Gemm
         public int M, N, KPadded, Quads;
         public Int8GemmPath Path;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int group)
         {
             int r0 = group * RowsPerTile, rows = Math.Min(RowsPerTile, M - r0);
@@ -44,6 +45,7 @@ public static unsafe partial class Int8Gemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TileScalar(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int quads, int* tile)
     {
         byte** rows = stackalloc byte*[] { a0, a1, a2, a3 };
@@ -60,6 +62,7 @@ public static unsafe partial class Int8Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<byte> Quad256(byte* row, int q) => Vector256.Create(*(int*)(row + q * 4)).AsByte();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TileVnni(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int quads, int* tile)
     {
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -78,6 +81,7 @@ public static unsafe partial class Int8Gemm
     static Vector256<int> Madd(Vector256<byte> a, Vector256<sbyte> b) =>
         Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b), Vector256.Create((short)1));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TileAvx2(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int quads, int* tile)
     {
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -92,6 +96,7 @@ public static unsafe partial class Int8Gemm
         Store8(tile, c00, c01, c10, c11, c20, c21, c30, c31);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void TileAvx512(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int quads, int* tile)
     {
         Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default;
@@ -112,6 +117,7 @@ public static unsafe partial class Int8Gemm
     /// vpmaddwd, which sums s16·s16 pairs into s32 exactly. Each product vector holds 4 outputs × (k01, k23) partial sums;
     /// a final vphaddd + permute folds the pairs into 8 outputs.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void RowWidening(byte* a, sbyte* b, int quads, int* outRow)
     {
         Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace DeepSharp.Quantization;
 
 /// <summary>
@@ -29,6 +30,7 @@ public static class DynamicQParams
     /// Quantizes float activations to u8 with the given parameters (ATen's quantize_val), writing into
     /// <paramref name="destination"/>; returns nothing so callers reuse buffers.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeU8(ReadOnlySpan<float> x, float scale, int zeroPoint, Span<byte> destination, int qmin = 0, int qmax = 255)
     {
         float inv = 1f / scale;

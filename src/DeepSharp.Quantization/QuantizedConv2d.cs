@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DeepSharp.NN;
 
 namespace DeepSharp.Quantization;
@@ -37,6 +38,7 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
     public bool Relu { get; }
 
     /// <summary>Runs the convolution (forward).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override QuantizedTensor Forward(QuantizedTensor input)
     {
         Requantize.CheckActivation(input, "QuantizedConv2d", 4);
@@ -61,6 +63,7 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
     }
 
     // row p = (batch, oh, ow), column = (channel, u, v) as the weight (out, C, kh, kw) flattens
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Im2Col(ReadOnlySpan<byte> x, byte[] columns, int b, int c, int h, int w, int oh, int ow, byte pad)
     {
         int k = c * Kernel.H * Kernel.W, row = 0;

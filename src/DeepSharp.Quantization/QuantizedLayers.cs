@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DeepSharp.NN;
 
 namespace DeepSharp.Quantization;
@@ -60,6 +61,7 @@ public sealed class QuantizedMaxPool2d(Size2 kernel, Size2 stride, Size2 padding
     public Size2 Padding { get; } = padding;
 
     /// <summary>Pools (forward).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override QuantizedTensor Forward(QuantizedTensor input)
     {
         Requantize.CheckActivation(input, "QuantizedMaxPool2d", 4);

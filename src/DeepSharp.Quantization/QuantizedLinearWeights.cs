@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DeepSharp.Kernels;
 
 namespace DeepSharp.Quantization;
@@ -55,6 +56,7 @@ public sealed class QuantizedLinearWeights
     /// y[m, n] = sx·sw[n]·(Σ_k qx[m, k]·qw[n, k] − zx·Σ_k qw[n, k]) + bias[n]: the int8 GEMM with int32 accumulation, then
     /// the zero-point correction and the rescale to float.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Apply(ReadOnlySpan<byte> xq, int m, float inputScale, int inputZeroPoint, Span<float> y, int[]? accumulator = null)
     {
         int n = OutFeatures;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace DeepSharp.Quantization;
@@ -46,6 +47,7 @@ public sealed class QuantizedTensor
     }
 
     /// <summary>(q − zero_point)·scale as float32 (torch.Tensor.dequantize()).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Dequantize()
     {
         var y = new float[data.Length];
@@ -88,6 +90,7 @@ public sealed class QuantizedTensor
         ? QuantizePerTensor(input, qparams.Scale[0], qparams.ZeroPoint[0], dtype)
         : QuantizePerChannel(input, Array.ConvertAll(qparams.Scale, s => (double)s), qparams.ZeroPoint, qparams.Axis, dtype);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static QuantizedTensor Quantize(Tensor input, double[] scales, long[] zeroPoints, int axis, QuantDType dtype)
     {
         if (!input.IsFloatingPoint) throw new ArgumentException($"Quantize: input must be float32 or float64, got {input.DType.TorchName()}", nameof(input));
