@@ -25,7 +25,7 @@ static class PrecisionTraining
         current = new MixedPrecisionStep(model, optimizer, precision);
         output.WriteLine($"precision {p.String("precision", "fp32")}: Linear/conv inputs and weights rounded to {precision} with float32 accumulation and master weights" +
                          (current.Scaler != null ? $"; dynamic loss scale from {current.Scaler.ScaleValue:G}" : ""));
-        return new Trainer(model, optimizer, current.Step, [new Training.Metrics.Accuracy()]) { AutomaticOptimization = false };
+        return new MixedPrecisionTrainer(model, optimizer, current) { AutomaticOptimization = false };
     }
 
     /// <summary>Prints the loss scaler's outcome and warnings after training (a collapsed fp16 scale).</summary>
@@ -33,5 +33,12 @@ static class PrecisionTraining
     {
         if (current?.Scaler is { } s) output.WriteLine($"loss scale {s.ScaleValue:G}, {s.SkippedSteps} steps skipped for inf/NaN gradients");
         foreach (var w in current?.Warnings ?? []) output.WriteLine("warning: " + w);
+    }
+
+    /// <summary>A trainer whose validation runs the same step, which only scores (no update) when the context is not training.</summary>
+    sealed class MixedPrecisionTrainer(Module model, Optimizer optimizer, MixedPrecisionStep amp)
+        : Trainer(model, optimizer, amp.Step, [new Training.Metrics.Accuracy()])
+    {
+        protected override Tensor? ValidationStep(StepContext context) => amp.Step(context);
     }
 }
