@@ -58,6 +58,7 @@ public static class TrainCommand
         if (!resuming && TextTrainCommand.Handles(args)) return TextTrainCommand.Run(args, output);
         if (!resuming && GenerativeTraining.Handles(args)) return GenerativeTraining.Run(args, output);
         if (!resuming && GraphTrainCommand.Handles(args)) return GraphTrainCommand.Run(args, output);
+        if (!resuming && AudioTraining.Handles(args)) return AudioTraining.Run(args, output);
         var p = new ArgParser("train", args, Options, Flags);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --help'.");
