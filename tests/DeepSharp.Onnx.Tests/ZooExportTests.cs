@@ -20,7 +20,7 @@ public sealed class ZooExportTests
         classifier[3] = new Linear(64, 64);
         classifier[6] = new Linear(64, 10);
         OrtRunner.WarmBatchNorm(model, [3, 32, 32]);
-        OrtRunner.ExportAndCompare(model, [3, 32, 32], batches: [1, 3]);
+        OrtRunner.ExportAndCompare(model, [3, 32, 32], batches: [3]);   // the heaviest test here: one batch size other than the sample's
     }
 
     [Fact]
