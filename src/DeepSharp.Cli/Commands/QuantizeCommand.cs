@@ -54,7 +54,9 @@ public static class QuantizeCommand
     public static bool IsQuantizedFile(string path)
     {
         if (Directory.Exists(path)) path = Path.Combine(path, "model.safetensors");
-        return File.Exists(path) && QuantizedFile.IsQuantized(RawSafeTensors.ReadMetadata(path));
+        // only a safetensors file can hold a quantized model; .onnx and .pth files go to their own loaders
+        bool safetensors = path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+        return safetensors && File.Exists(path) && QuantizedFile.IsQuantized(RawSafeTensors.ReadMetadata(path));
     }
 
     /// <summary>`deepsharp evaluate QFILE`: test accuracy, file size and batch-64 latency of a quantized model.</summary>
