@@ -21,4 +21,11 @@ public class CliCompressionTests
         CliProcess.Fails(2, "give the teacher", "distill", "--student", "small-cnn");
         CliProcess.Fails(2, "--precision", "train", "--model", "mlp", "--precision", "fp8");
     }
+
+    [Fact]
+    public void PrecisionWithDistributedIsRefused()
+    {
+        // the mixed-precision trainer would otherwise replace the data-parallel wrapper silently
+        CliProcess.Fails(2, "does not take --adversarial, --resume or --precision", "train", "--model", "mlp", "--distributed", "--precision", "bf16");
+    }
 }

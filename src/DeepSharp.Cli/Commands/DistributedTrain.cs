@@ -26,8 +26,8 @@ sealed class DistributedTrain
     public static DistributedTrain? Start(ArgParser p, ref TextWriter output, ref int threads)
     {
         if (!p.Flag(Flag)) return null;
-        if (p.Has("adversarial") || p.Has("resume"))
-            throw new UsageException("deepsharp train: --distributed trains the plain image classifier; it does not take --adversarial or --resume.");
+        if (p.Has("adversarial") || p.Has("resume") || p.Has("precision"))
+            throw new UsageException("deepsharp train: --distributed trains the plain image classifier; it does not take --adversarial, --resume or --precision.");
         var group = ProcessGroup.Init();
         if (!p.Has("threads")) threads = Math.Max(1, Environment.ProcessorCount / group.WorldSize);
         if (group.Rank != 0) output = TextWriter.Null;
