@@ -9,9 +9,11 @@ public sealed class IdentityPruning : PruningMethod
     internal override double[] Compute(double[] t, double[] defaultMask, int[] shape) => (double[])defaultMask.Clone();
 }
 
-/// <summary>Zeroes the <c>amount</c> entries of smallest absolute value (torch.nn.utils.prune.L1Unstructured).
-/// Among equal magnitudes the lower flat index goes first (PyTorch's topk leaves ties unspecified).</summary>
-public sealed class L1Unstructured(PruningAmount amount) : PruningMethod
+/// <summary>
+/// An unstructured method that zeroes the <c>amount</c> entries it picks from the flat tensor (the shared body of
+/// torch.nn.utils.prune's L1Unstructured and RandomUnstructured: only the choice of entries differs).
+/// </summary>
+public abstract class UnstructuredPruningMethod(PruningAmount amount) : PruningMethod
 {
     /// <summary>The fraction or count to prune.</summary>
     public PruningAmount Amount { get; } = amount;
@@ -19,35 +21,32 @@ public sealed class L1Unstructured(PruningAmount amount) : PruningMethod
     /// <inheritdoc/>
     public override PruningType Type => PruningType.Unstructured;
 
-    internal override double[] Compute(double[] t, double[] defaultMask, int[] shape)
+    /// <summary>The flat indices of the <paramref name="k"/> entries of <paramref name="t"/> to zero (k &gt; 0).</summary>
+    internal abstract int[] Choose(double[] t, int k);
+
+    internal sealed override double[] Compute(double[] t, double[] defaultMask, int[] shape)
     {
         int k = Amount.ToPrune(t.Length);
         var mask = (double[])defaultMask.Clone();
         if (k == 0) return mask;
-        foreach (int i in MaskMath.Smallest(t.Select(Math.Abs).ToArray(), k)) mask[i] = 0;
+        foreach (int i in Choose(t, k)) mask[i] = 0;
         return mask;
     }
 }
 
+/// <summary>Zeroes the <c>amount</c> entries of smallest absolute value (torch.nn.utils.prune.L1Unstructured).
+/// Among equal magnitudes the lower flat index goes first (PyTorch's topk leaves ties unspecified).</summary>
+public sealed class L1Unstructured(PruningAmount amount) : UnstructuredPruningMethod(amount)
+{
+    internal override int[] Choose(double[] t, int k) => MaskMath.Smallest(t.Select(Math.Abs).ToArray(), k);
+}
+
 /// <summary>Zeroes <c>amount</c> entries chosen uniformly at random (torch.nn.utils.prune.RandomUnstructured).
 /// The draw uses DeepSharp's generator, so the entries differ from PyTorch's for the same seed; the count does not.</summary>
-public sealed class RandomUnstructured(PruningAmount amount, Generator? generator = null) : PruningMethod
+public sealed class RandomUnstructured(PruningAmount amount, Generator? generator = null) : UnstructuredPruningMethod(amount)
 {
-    /// <summary>The fraction or count to prune.</summary>
-    public PruningAmount Amount { get; } = amount;
-
-    /// <inheritdoc/>
-    public override PruningType Type => PruningType.Unstructured;
-
-    internal override double[] Compute(double[] t, double[] defaultMask, int[] shape)
-    {
-        int k = Amount.ToPrune(t.Length);
-        var mask = (double[])defaultMask.Clone();
-        if (k == 0) return mask;
-        var prob = Tensor.Rand([t.Length], DType.Float64, generator: generator).ToArray<double>();
-        foreach (int i in MaskMath.Largest(prob, k)) mask[i] = 0;
-        return mask;
-    }
+    internal override int[] Choose(double[] t, int k) =>
+        MaskMath.Largest(Tensor.Rand([t.Length], DType.Float64, generator: generator).ToArray<double>(), k);
 }
 
 /// <summary>Base of the structured methods: checks the tensor has a channel dimension <see cref="Dim"/>.</summary>
