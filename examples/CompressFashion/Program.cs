@@ -141,21 +141,10 @@ public static class CompressFashionExample
     /// <summary>Accuracy against sparsity as a small SVG line chart.</summary>
     public static void WriteCurve(string path, IReadOnlyList<(double Sparsity, double Accuracy)> curve)
     {
-        const int W = 480, H = 300, L = 50, B = 40;
-        string X(double s) => (L + s * (W - L - 20)).ToString("F1", CultureInfo.InvariantCulture);
-        string Y(double a) => (H - B - a * (H - B - 20)).ToString("F1", CultureInfo.InvariantCulture);
-        var points = string.Join(" ", curve.Select(c => $"{X(c.Sparsity)},{Y(c.Accuracy)}"));
-        var svg = $"""
-            <svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">
-            <rect width="{W}" height="{H}" fill="white"/>
-            <line x1="{L}" y1="{H - B}" x2="{W - 20}" y2="{H - B}" stroke="black"/><line x1="{L}" y1="20" x2="{L}" y2="{H - B}" stroke="black"/>
-            {string.Concat(Enumerable.Range(0, 6).Select(i => $"<text x=\"{X(i / 5.0)}\" y=\"{H - B + 15}\" text-anchor=\"middle\">{i * 20}%</text><text x=\"{L - 5}\" y=\"{Y(i / 5.0)}\" text-anchor=\"end\">{i / 5.0:F1}</text>"))}
-            <text x="{W / 2}" y="{H - 5}" text-anchor="middle">weight sparsity (global L1, fine-tuned)</text>
-            <text x="12" y="{H / 2}" transform="rotate(-90 12 {H / 2})" text-anchor="middle">test accuracy</text>
-            <polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2"/>
-            {string.Concat(curve.Select(c => $"<circle cx=\"{X(c.Sparsity)}\" cy=\"{Y(c.Accuracy)}\" r=\"3\" fill=\"#1f77b4\"/>"))}
-            </svg>
-            """;
-        File.WriteAllText(path, svg);
+        var chart = new SvgChart("accuracy against sparsity", width: 480, height: 300, left: 50, bottom: 40);
+        for (int i = 0; i <= 5; i++) chart.XTick(i / 5.0, $"{i * 20}%").YTick(i / 5.0, (i / 5.0).ToString("F1", CultureInfo.InvariantCulture));
+        chart.XLabel("weight sparsity (global L1, fine-tuned)").YLabel("test accuracy");
+        var points = curve.Select(c => (c.Sparsity, c.Accuracy)).ToList();
+        chart.Polyline(points, "#1f77b4").Dots(points, "#1f77b4", 3).Save(path);
     }
 }
