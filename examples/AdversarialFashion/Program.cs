@@ -36,32 +36,8 @@ public static class AdversarialFashionExample
         public int Threads { get; init; } = Environment.ProcessorCount;
         public string Out { get; init; } = "runs/adversarial";
 
-        /// <summary>Reads "--train-images 10000 --epochs 2 --methods standard,pgd ..." (every property, dashed).</summary>
-        public static Options Parse(string[] args)
-        {
-            var o = new Options();
-            for (int i = 0; i + 1 < args.Length; i += 2)
-            {
-                string v = args[i + 1];
-                o = args[i] switch
-                {
-                    "--train-images" => o with { TrainImages = int.Parse(v) },
-                    "--epochs" => o with { Epochs = int.Parse(v) },
-                    "--epsilon" => o with { Epsilon = double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) },
-                    "--train-steps" => o with { TrainSteps = int.Parse(v) },
-                    "--beta" => o with { Beta = double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) },
-                    "--test-images" => o with { TestImages = int.Parse(v) },
-                    "--attack-steps" => o with { AttackSteps = int.Parse(v) },
-                    "--methods" => o with { Methods = v.Split(',') },
-                    "--batch-size" => o with { BatchSize = int.Parse(v) },
-                    "--seed" => o with { Seed = int.Parse(v) },
-                    "--threads" => o with { Threads = int.Parse(v) },
-                    "--out" => o with { Out = v },
-                    _ => throw new ArgumentException($"unknown option {args[i]}; see Options in examples/AdversarialFashion/Program.cs"),
-                };
-            }
-            return o;
-        }
+        /// <summary>Reads "--train-images 1000 --out dir ..." (every property, dashed; examples/Shared/ExampleOptions.cs).</summary>
+        public static Options Parse(string[] args) => ExampleOptions.Parse<Options>(args, "examples/AdversarialFashion");
     }
 
     /// <summary>One trained model's results: accuracy against PGD along the ε list, and against FGSM at the training ε.</summary>

@@ -34,23 +34,8 @@ public static class CompressFashionExample
         public string Out { get; init; } = "runs/compress";
         public int Threads { get; init; } = Environment.ProcessorCount;
 
-        public static Options Parse(string[] args)
-        {
-            var o = new Options();
-            for (int i = 0; i + 1 < args.Length; i += 2)
-                o = args[i] switch
-                {
-                    "--train-images" => o with { TrainImages = int.Parse(args[i + 1]) },
-                    "--test-images" => o with { TestImages = int.Parse(args[i + 1]) },
-                    "--epochs" => o with { Epochs = int.Parse(args[i + 1]) },
-                    "--batch-size" => o with { BatchSize = int.Parse(args[i + 1]) },
-                    "--sparsities" => o with { Sparsities = args[i + 1].Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray() },
-                    "--out" => o with { Out = args[i + 1] },
-                    "--threads" => o with { Threads = int.Parse(args[i + 1]) },
-                    _ => throw new ArgumentException($"unknown option {args[i]}"),
-                };
-            return o;
-        }
+        /// <summary>Reads "--train-images 1000 --out dir ..." (every property, dashed; examples/Shared/ExampleOptions.cs).</summary>
+        public static Options Parse(string[] args) => ExampleOptions.Parse<Options>(args, "examples/CompressFashion");
     }
 
     /// <summary>What the run measured.</summary>

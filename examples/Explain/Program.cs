@@ -32,28 +32,8 @@ public static class ExplainExample
         public int Seed { get; init; } = 0;
         public string? DataDir { get; init; }
 
-        /// <summary>Reads "--train-images 12000 --images 4 ..." (every property, dashed).</summary>
-        public static Options Parse(string[] args)
-        {
-            var o = new Options();
-            for (int i = 0; i + 1 < args.Length; i += 2)
-            {
-                string v = args[i + 1];
-                o = args[i] switch
-                {
-                    "--train-images" => o with { TrainImages = int.Parse(v) },
-                    "--epochs" => o with { Epochs = int.Parse(v) },
-                    "--test-images" => o with { TestImages = int.Parse(v) },
-                    "--images" => o with { Images = int.Parse(v) },
-                    "--visualization-steps" => o with { VisualizationSteps = int.Parse(v) },
-                    "--out" => o with { Out = v },
-                    "--seed" => o with { Seed = int.Parse(v) },
-                    "--data" => o with { DataDir = v },
-                    _ => throw new ArgumentException($"unknown option {args[i]}; see Options in examples/Explain/Program.cs"),
-                };
-            }
-            return o;
-        }
+        /// <summary>Reads "--train-images 1000 --out dir ..." (every property, dashed; examples/Shared/ExampleOptions.cs).</summary>
+        public static Options Parse(string[] args) => ExampleOptions.Parse<Options>(args, "examples/Explain", new Dictionary<string, string> { ["--data"] = "DataDir" });
     }
 
     /// <summary>What the run measured and wrote.</summary>

@@ -32,28 +32,8 @@ public static class OnnxExportExample
         public int BenchRuns { get; init; } = 3;
         public int BenchBatch { get; init; } = 1;
 
-        /// <summary>Reads "--train-images 6000 --epochs 1 --bench true ..." (every property, dashed).</summary>
-        public static Options Parse(string[] args)
-        {
-            var o = new Options();
-            for (int i = 0; i + 1 < args.Length; i += 2)
-            {
-                string v = args[i + 1];
-                o = args[i] switch
-                {
-                    "--train-images" => o with { TrainImages = int.Parse(v) },
-                    "--epochs" => o with { Epochs = int.Parse(v) },
-                    "--test-images" => o with { TestImages = int.Parse(v) },
-                    "--batch-size" => o with { BatchSize = int.Parse(v) },
-                    "--out" => o with { Out = v },
-                    "--bench" => o with { Bench = bool.Parse(v) },
-                    "--bench-runs" => o with { BenchRuns = int.Parse(v) },
-                    "--bench-batch" => o with { BenchBatch = int.Parse(v) },
-                    _ => throw new ArgumentException($"unknown option {args[i]}; see Options in examples/OnnxExport/Program.cs"),
-                };
-            }
-            return o;
-        }
+        /// <summary>Reads "--train-images 1000 --out dir ..." (every property, dashed; examples/Shared/ExampleOptions.cs).</summary>
+        public static Options Parse(string[] args) => ExampleOptions.Parse<Options>(args, "examples/OnnxExport");
     }
 
     /// <summary>Test accuracy in DeepSharp, in ONNX Runtime and in the re-imported model; how many predictions agree; largest logit difference.</summary>

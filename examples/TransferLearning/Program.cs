@@ -34,30 +34,8 @@ public static class TransferLearningExample
         public int Threads { get; init; } = Environment.ProcessorCount;
         public string? DataDir { get; init; }
 
-        /// <summary>Reads "--width 16 --source-images 30000 ..." (every property, dashed).</summary>
-        public static Options Parse(string[] args)
-        {
-            var o = new Options();
-            for (int i = 0; i + 1 < args.Length; i += 2)
-            {
-                string v = args[i + 1];
-                o = args[i] switch
-                {
-                    "--width" => o with { Width = int.Parse(v) },
-                    "--source-images" => o with { SourceImages = int.Parse(v) },
-                    "--source-epochs" => o with { SourceEpochs = int.Parse(v) },
-                    "--per-class" => o with { PerClass = v.Split(',').Select(int.Parse).ToArray() },
-                    "--target-steps" => o with { TargetSteps = int.Parse(v) },
-                    "--test-images" => o with { TestImages = int.Parse(v) },
-                    "--batch-size" => o with { BatchSize = int.Parse(v) },
-                    "--seed" => o with { Seed = int.Parse(v) },
-                    "--threads" => o with { Threads = int.Parse(v) },
-                    "--data" => o with { DataDir = v },
-                    _ => throw new ArgumentException($"unknown option {args[i]}; see Options in examples/TransferLearning/Program.cs"),
-                };
-            }
-            return o;
-        }
+        /// <summary>Reads "--train-images 1000 --out dir ..." (every property, dashed; examples/Shared/ExampleOptions.cs).</summary>
+        public static Options Parse(string[] args) => ExampleOptions.Parse<Options>(args, "examples/TransferLearning", new Dictionary<string, string> { ["--data"] = "DataDir" });
     }
 
     /// <summary>Test accuracies on classes 5-9 of the three models trained on <paramref name="Images"/> labelled images.</summary>
