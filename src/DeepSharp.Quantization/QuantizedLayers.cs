@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using DeepSharp.Kernels;
 using DeepSharp.NN;
 
 namespace DeepSharp.Quantization;
@@ -40,11 +41,12 @@ public sealed class QuantizedLinear(QuantizedLinearWeights weights, OutputQParam
         Requantize.CheckActivation(input, "QuantizedLinear", 2);
         int m = input.Shape[0], k = input.Shape[1], n = Weights.OutFeatures;
         if (k != Weights.InFeatures) throw new ArgumentException($"QuantizedLinear: input shape ({m}, {k}) does not match {Weights.InFeatures} input features", nameof(input));
-        var y = new float[m * n];
-        Weights.Apply(input.Data, m, (float)input.Scales[0], (int)input.ZeroPoints[0], y);
         var q = new byte[m * n];
-        float inv = 1f / Output.Scale; int lo = Relu ? Output.ZeroPoint : 0;
-        for (int i = 0; i < q.Length; i++) q[i] = Requantize.One(y[i], inv, Output.ZeroPoint, lo);
+        var scale = new float[n];
+        float sx = (float)input.Scales[0];
+        for (int j = 0; j < n; j++) scale[j] = sx * Weights.Scales[j];
+        Int8Gemm.MultiplyRequantize(input.Data, k, Weights.Packed, q, m,
+            new Int8Requantization((int)input.ZeroPoints[0], scale, Weights.Bias, 1f / Output.Scale, Output.ZeroPoint, Relu ? Output.ZeroPoint : 0));
         return Requantize.Wrap(q, [m, n], Output);
     }
 }

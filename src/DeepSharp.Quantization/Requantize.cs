@@ -28,3 +28,43 @@ internal static class Requantize
             throw new ArgumentException($"{op}: expected a {rank}-D input, got shape ({string.Join(", ", x.Shape)})", "input");
     }
 }
+
+/// <summary>Byte layout transposes between NCHW and channels-last (NHWC), blocked so both sides stay in cache.</summary>
+internal static class Layout
+{
+    /// <summary>(B, C, P) → (B, P, C).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void ToChannelsLast(ReadOnlySpan<byte> x, Span<byte> y, int b, int c, int plane)
+    {
+        const int Block = 32;
+        for (int batch = 0; batch < b; batch++)
+        {
+            var src = x.Slice(batch * c * plane, c * plane); var dst = y.Slice(batch * c * plane, c * plane);
+            for (int p0 = 0; p0 < plane; p0 += Block)
+                for (int c0 = 0; c0 < c; c0 += Block)
+                {
+                    int pe = Math.Min(plane, p0 + Block), ce = Math.Min(c, c0 + Block);
+                    for (int p = p0; p < pe; p++)
+                        for (int ch = c0; ch < ce; ch++) dst[p * c + ch] = src[ch * plane + p];
+                }
+        }
+    }
+
+    /// <summary>(B, P, C) → (B, C, P).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void ToChannelsFirst(ReadOnlySpan<byte> x, Span<byte> y, int b, int c, int plane)
+    {
+        const int Block = 32;
+        for (int batch = 0; batch < b; batch++)
+        {
+            var src = x.Slice(batch * c * plane, c * plane); var dst = y.Slice(batch * c * plane, c * plane);
+            for (int c0 = 0; c0 < c; c0 += Block)
+                for (int p0 = 0; p0 < plane; p0 += Block)
+                {
+                    int pe = Math.Min(plane, p0 + Block), ce = Math.Min(c, c0 + Block);
+                    for (int ch = c0; ch < ce; ch++)
+                        for (int p = p0; p < pe; p++) dst[ch * plane + p] = src[p * c + ch];
+                }
+        }
+    }
+}
