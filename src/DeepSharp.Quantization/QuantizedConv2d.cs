@@ -75,8 +75,8 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
         var rowMajor = ArrayPool<byte>.Shared.Rent(m * n);
         try
         {
-            ReadOnlySpan<byte> x = input.Data;
-            if (nhwc != null) { Layout.ToChannelsLast(x, nhwc, b, c, h * w); x = nhwc.AsSpan(0, input.NumEl); }
+            var x = input.RawData;
+            if (nhwc != null) { Layout.ToChannelsLast(x, nhwc, b, c, h * w); x = nhwc; }
             Im2ColChannelsLast(x, columns, b, c, h, w, oh, ow, lda, (byte)zx);
             var scale = new float[n];
             float sx = (float)input.Scales[0];
@@ -97,12 +97,15 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
 
     // row p = (batch, oh, ow), column = (u, v, channel) as ChannelsLastWeights flattens; x is (B, H, W, C); columns K..lda are 0
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Im2ColChannelsLast(ReadOnlySpan<byte> x, Span<byte> columns, int b, int c, int h, int w, int oh, int ow, int lda, byte pad)
+    void Im2ColChannelsLast(byte[] x, byte[] columns, int b, int c, int h, int w, int oh, int ow, int lda, byte pad) =>
+        KernelThreadPool.ParallelFor(b, batch => Im2ColImage(x, columns, batch, c, h, w, oh, ow, lda, pad));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void Im2ColImage(ReadOnlySpan<byte> x, Span<byte> columns, int batch, int c, int h, int w, int oh, int ow, int lda, byte pad)
     {
-        int kh = Kernel.H, kw = Kernel.W, k = c * kh * kw, run = kw * c, row = 0;
+        int kh = Kernel.H, kw = Kernel.W, k = c * kh * kw, run = kw * c, row = batch * oh * ow;
         bool dense = Dilation.W == 1;
-        for (int batch = 0; batch < b; batch++)
-            for (int i = 0; i < oh; i++)
+        for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++, row++)
                 {
                     var dst = columns.Slice(row * lda, lda);
@@ -114,7 +117,12 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
                         var part = dst.Slice(u * run, run);
                         if ((uint)r >= (uint)h) { part.Fill(pad); continue; }
                         int rowBase = ((batch * h + r) * w) * c;
-                        if (dense && s0 >= 0 && s0 + kw <= w) { x.Slice(rowBase + s0 * c, run).CopyTo(part); continue; }
+                        if (dense && s0 >= 0 && s0 + kw <= w)
+                        {
+                            if (run <= 16) for (int t = 0; t < run; t++) part[t] = x[rowBase + s0 * c + t];
+                            else x.Slice(rowBase + s0 * c, run).CopyTo(part);
+                            continue;
+                        }
                         for (int v = 0; v < kw; v++)
                         {
                             int s = s0 + v * Dilation.W;

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using DeepSharp.Kernels;
+
 namespace DeepSharp.Quantization;
 
 /// <summary>Output parameters of a static quantized layer (torch.ao.nn.quantized modules' scale / zero_point).</summary>
@@ -29,42 +33,32 @@ internal static class Requantize
     }
 }
 
-/// <summary>Byte layout transposes between NCHW and channels-last (NHWC), blocked so both sides stay in cache.</summary>
+/// <summary>Byte layout transposes between NCHW and channels-last (NHWC), blocked so both sides stay in cache, one batch
+/// image per <see cref="KernelThreadPool"/> task.</summary>
 internal static class Layout
 {
     /// <summary>(B, C, P) → (B, P, C).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void ToChannelsLast(ReadOnlySpan<byte> x, Span<byte> y, int b, int c, int plane)
-    {
-        const int Block = 32;
-        for (int batch = 0; batch < b; batch++)
-        {
-            var src = x.Slice(batch * c * plane, c * plane); var dst = y.Slice(batch * c * plane, c * plane);
-            for (int p0 = 0; p0 < plane; p0 += Block)
-                for (int c0 = 0; c0 < c; c0 += Block)
-                {
-                    int pe = Math.Min(plane, p0 + Block), ce = Math.Min(c, c0 + Block);
-                    for (int p = p0; p < pe; p++)
-                        for (int ch = c0; ch < ce; ch++) dst[p * c + ch] = src[ch * plane + p];
-                }
-        }
-    }
+    public static void ToChannelsLast(byte[] x, byte[] y, int b, int c, int plane) =>
+        KernelThreadPool.ParallelFor(b, batch => Transpose(x, y, batch * c * plane, c, plane));
 
     /// <summary>(B, P, C) → (B, C, P).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void ToChannelsFirst(ReadOnlySpan<byte> x, Span<byte> y, int b, int c, int plane)
+    public static void ToChannelsFirst(byte[] x, byte[] y, int b, int c, int plane) =>
+        KernelThreadPool.ParallelFor(b, batch => Transpose(x, y, batch * c * plane, plane, c));
+
+    // y[offset + col·rows + row] = x[offset + row·cols + col] for a rows × cols block
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Transpose(byte[] x, byte[] y, int offset, int rows, int cols)
     {
         const int Block = 32;
-        for (int batch = 0; batch < b; batch++)
-        {
-            var src = x.Slice(batch * c * plane, c * plane); var dst = y.Slice(batch * c * plane, c * plane);
-            for (int c0 = 0; c0 < c; c0 += Block)
-                for (int p0 = 0; p0 < plane; p0 += Block)
-                {
-                    int pe = Math.Min(plane, p0 + Block), ce = Math.Min(c, c0 + Block);
-                    for (int ch = c0; ch < ce; ch++)
-                        for (int p = p0; p < pe; p++) dst[ch * plane + p] = src[p * c + ch];
-                }
-        }
+        if ((long)offset + (long)rows * cols > Math.Min(x.Length, y.Length)) throw new ArgumentException("Layout: buffer too small");
+        ref byte src = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), offset);
+        ref byte dst = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(y), offset);
+        for (int r0 = 0; r0 < rows; r0 += Block)
+            for (int c0 = 0; c0 < cols; c0 += Block)
+            {
+                int re = Math.Min(rows, r0 + Block), ce = Math.Min(cols, c0 + Block);
+                for (int col = c0; col < ce; col++)
+                    for (int row = r0; row < re; row++) Unsafe.Add(ref dst, col * rows + row) = Unsafe.Add(ref src, row * cols + col);
+            }
     }
 }
