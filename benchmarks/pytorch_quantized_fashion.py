@@ -4,7 +4,7 @@ Loads the float FashionCnn that examples/QuantizeFashion trained (a safetensors 
 package), quantizes it statically (fuse, prepare, calibrate on the first N training images in batches of 64, convert) with
 the given engine's default qconfig, and prints test accuracy on the first T test images and the median batch-64 latency of
 float32 and int8, the two taking turns.
-Run: /usr/bin/python3 benchmarks/pytorch_quantized_fashion.py runs/quantize/float.safetensors [onednn|qnnpack] (Debian's 1.13 build has no fbgemm) [calib] [test] [rounds]
+Run: /usr/bin/python3 benchmarks/pytorch_quantized_fashion.py runs/quantize/float.safetensors [onednn|qnnpack] (Debian's 1.13 build has no fbgemm) [calib] [test] [rounds] [threads]
 """
 import gzip, json, struct, sys, time
 import numpy as np
@@ -15,6 +15,8 @@ path = sys.argv[1]
 engine = sys.argv[2] if len(sys.argv) > 2 else 'onednn'
 calib, ntest, rounds = (int(a) for a in (sys.argv[3:6] + ['512', '2000', '10'][len(sys.argv[3:6]):]))
 torch.backends.quantized.engine = engine
+if len(sys.argv) > 6:
+    torch.set_num_threads(int(sys.argv[6]))
 
 
 def load_safetensors(file):
