@@ -96,18 +96,14 @@ public static unsafe partial class Int8Gemm
         int j = 0;
         if (Avx2.IsSupported && cols == 16)
         {
-            int* packed = stackalloc int[16];
             var vzx = Vector256.Create(zx); var vinv = Vector256.Create(inv);
             var vzp = Vector256.Create((float)zp); var vlo = Vector256.Create((float)lo); var vhi = Vector256.Create(255f);
-            for (; j < 16; j += 8)
-            {
-                var a = Avx2.Subtract(Avx.LoadVector256(acc + j), Avx2.MultiplyLow(vzx, Avx.LoadVector256(sums + j)));
-                var y = Avx.Add(Avx.Multiply(Avx.ConvertToVector256Single(a), Avx.LoadVector256(scale + j)), Avx.LoadVector256(bias + j));
-                var v = Avx.Add(vzp, Avx.RoundToNearestInteger(Avx.Multiply(y, vinv)));
-                v = Avx.Min(Avx.Max(v, vlo), vhi);
-                Avx.ConvertToVector256Int32(v).Store(packed + j);
-            }
-            for (int t = 0; t < 16; t++) output[t] = (byte)packed[t];
+            var lo8 = Epilogue8(acc, sums, scale, bias, vzx, vinv, vzp, vlo, vhi);
+            var hi8 = Epilogue8(acc + 8, sums + 8, scale + 8, bias + 8, vzx, vinv, vzp, vlo, vhi);
+            // int32 → int16 → uint8 (values are already in [lo, 255]); the packs work per 128-bit lane, the permutes restore order
+            var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(lo8, hi8).AsInt64(), 0b11_01_10_00).AsInt16();
+            var bytes = Avx2.Permute4x64(Avx2.PackUnsignedSaturate(words, words).AsInt64(), 0b11_01_10_00).AsByte();
+            bytes.GetLower().Store(output);
             return;
         }
         for (; j < cols; j++)
@@ -116,5 +112,15 @@ public static unsafe partial class Int8Gemm
             float v = zp + MathF.Round(y * inv);
             output[j] = (byte)(v < lo ? lo : v > 255 ? 255 : (int)v);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Epilogue8(int* acc, int* sums, float* scale, float* bias, Vector256<int> vzx, Vector256<float> vinv,
+        Vector256<float> vzp, Vector256<float> vlo, Vector256<float> vhi)
+    {
+        var a = Avx2.Subtract(Avx.LoadVector256(acc), Avx2.MultiplyLow(vzx, Avx.LoadVector256(sums)));
+        var y = Avx.Add(Avx.Multiply(Avx.ConvertToVector256Single(a), Avx.LoadVector256(scale)), Avx.LoadVector256(bias));
+        var v = Avx.Add(vzp, Avx.RoundToNearestInteger(Avx.Multiply(y, vinv)));
+        return Avx.ConvertToVector256Int32(Avx.Min(Avx.Max(v, vlo), vhi));
     }
 }
