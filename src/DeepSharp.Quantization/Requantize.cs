@@ -11,15 +11,9 @@ public readonly record struct OutputQParams(float Scale, int ZeroPoint)
     public static OutputQParams From(QParams p) => new(p.Scale[0], (int)p.ZeroPoint[0]);
 }
 
-/// <summary>Float → quint8 with ATen's quantize_val rounding (half to even), clamped to [lo, 255] (lo = zero point after a fused ReLU).</summary>
+/// <summary>Helpers of the static quantized layers (the requantization itself is Int8Gemm.MultiplyRequantize's epilogue).</summary>
 internal static class Requantize
 {
-    public static byte One(float y, float invScale, int zeroPoint, int lo)
-    {
-        float v = zeroPoint + MathF.Round(y * invScale);
-        return (byte)(v < lo ? lo : v > 255 ? 255 : (int)v);
-    }
-
     /// <summary>Quantized tensor of a float result with per-tensor quint8 parameters.</summary>
     public static QuantizedTensor Wrap(byte[] data, int[] shape, OutputQParams q) =>
         QuantizedTensor.FromRaw(data, shape, QuantDType.QUInt8, [q.Scale], [q.ZeroPoint]);
