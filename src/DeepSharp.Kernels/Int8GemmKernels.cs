@@ -15,6 +15,8 @@ public static unsafe partial class Int8Gemm
         public byte* A; public sbyte* B; public int* C;
         public int M, N, KPadded, Quads;
         public Int8GemmPath Path;
+        // requantizing epilogue (MultiplyRequantize): Out is non-null, C is unused
+        public byte* Out; public int* Sums; public float* Scale; public float* Bias; public float Inv; public int Zx, Zp, Lo;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int group)
@@ -39,6 +41,12 @@ public static unsafe partial class Int8Gemm
                     default: TileScalar(a0, a1, a2, a3, b, Quads, tile); break;
                 }
                 int cols = Math.Min(16, N - jb * 16);
+                if (Out != null)
+                {
+                    for (int r = 0; r < rows; r++)
+                        RequantizeRow(tile + r * 16, Out + (long)(r0 + r) * N + jb * 16, cols, Sums + jb * 16, Scale + jb * 16, Bias + jb * 16, Inv, Zx, Zp, Lo);
+                    continue;
+                }
                 for (int r = 0; r < rows; r++)
                     new ReadOnlySpan<int>(tile + r * 16, cols).CopyTo(new Span<int>(C + (long)(r0 + r) * N + jb * 16, cols));
             }

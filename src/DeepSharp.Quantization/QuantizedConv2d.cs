@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
+using DeepSharp.Kernels;
 using DeepSharp.NN;
 
 namespace DeepSharp.Quantization;
@@ -37,7 +39,26 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
     /// <summary>Whether a ReLU is fused (ConvReLU2d).</summary>
     public bool Relu { get; }
 
-    /// <summary>Runs the convolution (forward).</summary>
+    /// <summary>The weight reordered to (out, kh, kw, in) and packed: the column order of the channels-last im2col.</summary>
+    PackedInt8Weights ChannelsLastWeights => channelsLast ??= PackChannelsLast();
+    PackedInt8Weights? channelsLast;
+
+    PackedInt8Weights PackChannelsLast()
+    {
+        var w = Weights.Weight.Int8Data;
+        int n = Weights.OutFeatures, c = InChannels, kh = Kernel.H, kw = Kernel.W, k = c * kh * kw;
+        var permuted = new sbyte[n * k];
+        for (int o = 0; o < n; o++)
+            for (int ch = 0; ch < c; ch++)
+                for (int u = 0; u < kh; u++)
+                    for (int v = 0; v < kw; v++)
+                        permuted[o * k + (u * kw + v) * c + ch] = w[o * k + (ch * kh + u) * kw + v];
+        return Int8Gemm.Pack(permuted, n, k);
+    }
+
+    /// <summary>Runs the convolution (forward): NCHW → channels-last bytes, im2col in (kh, kw, in) order into a pooled
+    /// buffer (contiguous kw·C runs copied as blocks), the int8 GEMM with the requantization fused into its epilogue, and
+    /// the (batch·OH·OW, out) result transposed back to NCHW.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override QuantizedTensor Forward(QuantizedTensor input)
     {
@@ -47,42 +68,66 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
         int oh = (h + 2 * Padding.H - Dilation.H * (Kernel.H - 1) - 1) / Stride.H + 1;
         int ow = (w + 2 * Padding.W - Dilation.W * (Kernel.W - 1) - 1) / Stride.W + 1;
         if (oh <= 0 || ow <= 0) throw new ArgumentException($"QuantizedConv2d: kernel {Kernel} does not fit the padded input ({h}, {w})", nameof(input));
-        int k = Weights.InFeatures, n = Weights.OutFeatures, m = b * oh * ow, zx = (int)input.ZeroPoints[0];
-        var columns = new byte[(long)m * k];
-        Im2Col(input.Data, columns, b, c, h, w, oh, ow, (byte)zx);
-        var y = new float[(long)m * n];
-        Weights.Apply(columns, m, (float)input.Scales[0], zx, y);
-        var q = new byte[(long)m * n];
-        float inv = 1f / Output.Scale; int lo = Relu ? Output.ZeroPoint : 0, plane = oh * ow;
-        for (int p = 0; p < m; p++)
+        var packed = ChannelsLastWeights;
+        int k = Weights.InFeatures, lda = packed.KQuads * 4, n = Weights.OutFeatures, m = b * oh * ow, zx = (int)input.ZeroPoints[0];
+        byte[]? nhwc = c == 1 ? null : ArrayPool<byte>.Shared.Rent(input.NumEl);
+        var columns = ArrayPool<byte>.Shared.Rent(m * lda);
+        var rowMajor = ArrayPool<byte>.Shared.Rent(m * n);
+        try
         {
-            int batch = p / plane, pos = p % plane;
-            for (int j = 0; j < n; j++) q[((long)batch * n + j) * plane + pos] = Requantize.One(y[(long)p * n + j], inv, Output.ZeroPoint, lo);
+            var x = input.RawData;
+            if (nhwc != null) { Layout.ToChannelsLast(x, nhwc, b, c, h * w); x = nhwc; }
+            Im2ColChannelsLast(x, columns, b, c, h, w, oh, ow, lda, (byte)zx);
+            var scale = new float[n];
+            float sx = (float)input.Scales[0];
+            for (int j = 0; j < n; j++) scale[j] = sx * Weights.Scales[j];
+            Int8Gemm.MultiplyRequantize(columns.AsSpan(0, m * lda), lda, packed, rowMajor, m,
+                new Int8Requantization(zx, scale, Weights.Bias, 1f / Output.Scale, Output.ZeroPoint, Relu ? Output.ZeroPoint : 0));
+            var q = new byte[(long)m * n];
+            Layout.ToChannelsFirst(rowMajor, q, b, n, oh * ow);
+            return Requantize.Wrap(q, [b, n, oh, ow], Output);
         }
-        return Requantize.Wrap(q, [b, n, oh, ow], Output);
+        finally
+        {
+            if (nhwc != null) ArrayPool<byte>.Shared.Return(nhwc);
+            ArrayPool<byte>.Shared.Return(columns);
+            ArrayPool<byte>.Shared.Return(rowMajor);
+        }
     }
 
-    // row p = (batch, oh, ow), column = (channel, u, v) as the weight (out, C, kh, kw) flattens
+    // row p = (batch, oh, ow), column = (u, v, channel) as ChannelsLastWeights flattens; x is (B, H, W, C); columns K..lda are 0
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Im2Col(ReadOnlySpan<byte> x, byte[] columns, int b, int c, int h, int w, int oh, int ow, byte pad)
+    void Im2ColChannelsLast(byte[] x, byte[] columns, int b, int c, int h, int w, int oh, int ow, int lda, byte pad) =>
+        KernelThreadPool.ParallelFor(b, batch => Im2ColImage(x, columns, batch, c, h, w, oh, ow, lda, pad));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void Im2ColImage(ReadOnlySpan<byte> x, Span<byte> columns, int batch, int c, int h, int w, int oh, int ow, int lda, byte pad)
     {
-        int k = c * Kernel.H * Kernel.W, row = 0;
-        for (int batch = 0; batch < b; batch++)
-            for (int i = 0; i < oh; i++)
+        int kh = Kernel.H, kw = Kernel.W, k = c * kh * kw, run = kw * c, row = batch * oh * ow;
+        bool dense = Dilation.W == 1;
+        for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++, row++)
                 {
-                    int col = row * k;
-                    for (int ch = 0; ch < c; ch++)
+                    var dst = columns.Slice(row * lda, lda);
+                    if (lda > k) dst[k..].Clear();
+                    int s0 = j * Stride.W - Padding.W;
+                    for (int u = 0; u < kh; u++)
                     {
-                        int planeBase = (batch * c + ch) * h;
-                        for (int u = 0; u < Kernel.H; u++)
+                        int r = i * Stride.H - Padding.H + u * Dilation.H;
+                        var part = dst.Slice(u * run, run);
+                        if ((uint)r >= (uint)h) { part.Fill(pad); continue; }
+                        int rowBase = ((batch * h + r) * w) * c;
+                        if (dense && s0 >= 0 && s0 + kw <= w)
                         {
-                            int r = i * Stride.H - Padding.H + u * Dilation.H;
-                            for (int v = 0; v < Kernel.W; v++, col++)
-                            {
-                                int s = j * Stride.W - Padding.W + v * Dilation.W;
-                                columns[col] = (uint)r < (uint)h && (uint)s < (uint)w ? x[(planeBase + r) * w + s] : pad;
-                            }
+                            if (run <= 16) for (int t = 0; t < run; t++) part[t] = x[rowBase + s0 * c + t];
+                            else x.Slice(rowBase + s0 * c, run).CopyTo(part);
+                            continue;
+                        }
+                        for (int v = 0; v < kw; v++)
+                        {
+                            int s = s0 + v * Dilation.W;
+                            var cell = part.Slice(v * c, c);
+                            if ((uint)s < (uint)w) x.Slice(rowBase + s * c, c).CopyTo(cell); else cell.Fill(pad);
                         }
                     }
                 }

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using DeepSharp.Kernels;
 using DeepSharp.NN;
 
 namespace DeepSharp.Quantization;
@@ -40,11 +42,12 @@ public sealed class QuantizedLinear(QuantizedLinearWeights weights, OutputQParam
         Requantize.CheckActivation(input, "QuantizedLinear", 2);
         int m = input.Shape[0], k = input.Shape[1], n = Weights.OutFeatures;
         if (k != Weights.InFeatures) throw new ArgumentException($"QuantizedLinear: input shape ({m}, {k}) does not match {Weights.InFeatures} input features", nameof(input));
-        var y = new float[m * n];
-        Weights.Apply(input.Data, m, (float)input.Scales[0], (int)input.ZeroPoints[0], y);
         var q = new byte[m * n];
-        float inv = 1f / Output.Scale; int lo = Relu ? Output.ZeroPoint : 0;
-        for (int i = 0; i < q.Length; i++) q[i] = Requantize.One(y[i], inv, Output.ZeroPoint, lo);
+        var scale = new float[n];
+        float sx = (float)input.Scales[0];
+        for (int j = 0; j < n; j++) scale[j] = sx * Weights.Scales[j];
+        Int8Gemm.MultiplyRequantize(input.Data, k, Weights.Packed, q, m,
+            new Int8Requantization((int)input.ZeroPoints[0], scale, Weights.Bias, 1f / Output.Scale, Output.ZeroPoint, Relu ? Output.ZeroPoint : 0));
         return Requantize.Wrap(q, [m, n], Output);
     }
 }
@@ -68,25 +71,70 @@ public sealed class QuantizedMaxPool2d(Size2 kernel, Size2 stride, Size2 padding
         int b = input.Shape[0], c = input.Shape[1], h = input.Shape[2], w = input.Shape[3];
         int oh = (h + 2 * Padding.H - Kernel.H) / Stride.H + 1, ow = (w + 2 * Padding.W - Kernel.W) / Stride.W + 1;
         if (oh <= 0 || ow <= 0) throw new ArgumentException($"QuantizedMaxPool2d: kernel {Kernel} is larger than the padded input ({h}, {w})", nameof(input));
-        var x = input.Data; var y = new byte[b * c * oh * ow];
-        for (int plane = 0; plane < b * c; plane++)
+        var x = input.RawData; var y = new byte[b * c * oh * ow];
+        KernelThreadPool.ParallelFor(b, batch => PoolImage(x, y, batch * c, c, h, w, oh, ow));
+        return QuantizedTensor.FromRaw(y, [b, c, oh, ow], input.DType, input.Scales, input.ZeroPoints);
+    }
+
+    // planes p0..p0+count of one image; windows wholly inside the input take a branch-free path
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void PoolImage(byte[] input, byte[] output, int p0, int count, int h, int w, int oh, int ow)
+    {
+        ReadOnlySpan<byte> x = input; Span<byte> y = output;
+        int kh = Kernel.H, kw = Kernel.W, sh = Stride.H, sw = Stride.W, ph = Padding.H, pw = Padding.W;
+        if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && 2 * oh <= h && 2 * ow <= w)
+        {
+            // the common 2×2/2 pool: two input rows per output row, no bounds tests in the inner loop
+            ref byte xs = ref MemoryMarshal.GetArrayDataReference(input);
+            ref byte ys = ref MemoryMarshal.GetArrayDataReference(output);
+            if ((long)(p0 + count) * h * w > input.Length || (long)(p0 + count) * oh * ow > output.Length) throw new ArgumentException("QuantizedMaxPool2d: buffer too small");
+            for (int plane = p0; plane < p0 + count; plane++)
+                for (int i = 0; i < oh; i++)
+                {
+                    ref byte top = ref Unsafe.Add(ref xs, (plane * h + 2 * i) * w);
+                    ref byte bottom = ref Unsafe.Add(ref top, w);
+                    ref byte dst = ref Unsafe.Add(ref ys, (plane * oh + i) * ow);
+                    for (int j = 0; j < ow; j++)
+                    {
+                        int a = Math.Max(Unsafe.Add(ref top, 2 * j), Unsafe.Add(ref top, 2 * j + 1));
+                        int b = Math.Max(Unsafe.Add(ref bottom, 2 * j), Unsafe.Add(ref bottom, 2 * j + 1));
+                        Unsafe.Add(ref dst, j) = (byte)Math.Max(a, b);
+                    }
+                }
+            return;
+        }
+        for (int plane = p0; plane < p0 + count; plane++)
+        {
+            var src = x.Slice(plane * h * w, h * w); var dst = y.Slice(plane * oh * ow, oh * ow);
             for (int i = 0; i < oh; i++)
                 for (int j = 0; j < ow; j++)
                 {
-                    int best = -1;
-                    for (int u = 0; u < Kernel.H; u++)
+                    int r0 = i * sh - ph, s0 = j * sw - pw, best = 0;
+                    if (r0 >= 0 && s0 >= 0 && r0 + kh <= h && s0 + kw <= w)
                     {
-                        int r = i * Stride.H - Padding.H + u;
-                        if ((uint)r >= (uint)h) continue;
-                        for (int v = 0; v < Kernel.W; v++)
+                        for (int u = 0; u < kh; u++)
                         {
-                            int s = j * Stride.W - Padding.W + v;
-                            if ((uint)s < (uint)w) best = Math.Max(best, x[(plane * h + r) * w + s]);
+                            var line = src.Slice((r0 + u) * w + s0, kw);
+                            for (int v = 0; v < line.Length; v++) if (line[v] > best) best = line[v];
                         }
                     }
-                    y[(plane * oh + i) * ow + j] = (byte)best;
+                    else
+                    {
+                        best = -1;
+                        for (int u = 0; u < kh; u++)
+                        {
+                            int r = r0 + u;
+                            if ((uint)r >= (uint)h) continue;
+                            for (int v = 0; v < kw; v++)
+                            {
+                                int s = s0 + v;
+                                if ((uint)s < (uint)w) best = Math.Max(best, src[r * w + s]);
+                            }
+                        }
+                    }
+                    dst[i * ow + j] = (byte)best;
                 }
-        return QuantizedTensor.FromRaw(y, [b, c, oh, ow], input.DType, input.Scales, input.ZeroPoints);
+        }
     }
 }
 

@@ -32,6 +32,7 @@ public sealed class QuantizedTensor
     public QScheme QScheme => Axis < 0 ? QScheme.PerTensorAffine : QScheme.PerChannelAffine;
     /// <summary>Number of elements (torch.Tensor.numel()).</summary>
     public int NumEl => data.Length;
+    internal byte[] RawData => data;
     /// <summary>The raw bytes, row-major.</summary>
     public ReadOnlySpan<byte> Data => data;
     /// <summary>The values of a qint8 tensor.</summary>

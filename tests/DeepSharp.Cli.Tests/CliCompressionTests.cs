@@ -1,6 +1,6 @@
 namespace DeepSharp.Cli.Tests;
 
-/// <summary>Bad input to `deepsharp prune`, `distill` and `train --precision` gets one line and exit code 2 (docs/compression-pruning.md).</summary>
+/// <summary>Bad input to `deepsharp prune`, `distill` and `train --precision` gets one line and exit code 2 (docs/compression.md).</summary>
 [Collection(SerialCollection.Name)]
 public class CliCompressionTests
 {

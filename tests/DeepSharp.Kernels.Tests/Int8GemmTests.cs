@@ -88,4 +88,42 @@ public class Int8GemmTests
         Assert.Contains("M×K = 2×4", e.Message);
         Assert.Throws<ArgumentException>(() => Int8Gemm.Multiply(new byte[8], packed, new int[5], 2));
     }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void RequantizingGemmMatchesScalarReferenceOnOddSizes(Int8GemmPath path)
+    {
+        if (!Int8Gemm.IsSupported(path)) Assert.Skip($"{path} is not supported on this CPU");
+        int maxA = SaturationFree(path) ? 255 : 127;
+        foreach (var (m, n, k) in Shapes)
+            foreach (bool relu in new[] { false, true })
+            {
+                var (a, b) = Operands(m, n, k, maxA, m * 7 + n * 3 + k);
+                var rng = new System.Random(m + n + k);
+                var scale = new float[n]; var bias = new float[n];
+                for (int j = 0; j < n; j++) { scale[j] = (float)(0.0005 + rng.NextDouble() * 0.002); bias[j] = (float)(rng.NextDouble() * 4 - 2); }
+                // output scale chosen so that values spread over the u8 range and some clamp at both ends
+                var r = new Int8Requantization(37, scale, bias, 1f / (0.05f * MathF.Sqrt(k)), 100, relu ? 100 : 0);
+                var expected = new byte[m * n];
+                Int8Gemm.RequantizeReference(a, b, expected, m, n, k, r);
+                // rows stored with a stride larger than K (lda = K + 5), as a caller's pooled buffer may be
+                int lda = k + 5;
+                var strided = new byte[m * lda];
+                for (int i = 0; i < m; i++) a.AsSpan(i * k, k).CopyTo(strided.AsSpan(i * lda));
+                var actual = new byte[m * n];
+                Int8Gemm.MultiplyRequantize(strided, lda, Int8Gemm.Pack(b, n, k), actual, m, r, path);
+                Assert.True(expected.AsSpan().SequenceEqual(actual), $"{path} M={m} N={n} K={k} relu={relu}: first difference at {expected.AsSpan().CommonPrefixLength(actual)}");
+                if (m * n > 20) Assert.True(expected.Distinct().Count() > 10, "the test values should spread over the u8 range");
+            }
+    }
+
+    [Fact]
+    public void RequantizingGemmRejectsBadShapes()
+    {
+        var packed = Int8Gemm.Pack(new sbyte[12], 3, 4);
+        var r = new Int8Requantization(0, new float[3], null, 1f, 0, 0);
+        Assert.Contains("lda", Assert.Throws<ArgumentException>(() => Int8Gemm.MultiplyRequantize(new byte[8], 3, packed, new byte[6], 2, r)).Message);
+        Assert.Contains("scales", Assert.Throws<ArgumentException>(() =>
+            Int8Gemm.MultiplyRequantize(new byte[8], 4, packed, new byte[6], 2, r with { Scale = new float[2] })).Message);
+    }
 }

@@ -5,7 +5,7 @@ using DeepSharp.Training;
 
 namespace DeepSharp.Cli.Commands;
 
-/// <summary>`deepsharp train --precision fp32|bf16|fp16`: the trainer for a mixed-precision run (docs/compression-pruning.md).</summary>
+/// <summary>`deepsharp train --precision fp32|bf16|fp16`: the trainer for a mixed-precision run (docs/compression.md).</summary>
 static class PrecisionTraining
 {
     static MixedPrecisionStep? current;

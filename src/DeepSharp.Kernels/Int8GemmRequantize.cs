@@ -1,0 +1,126 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DeepSharp.Kernels;
+
+/// <summary>
+/// Parameters of the requantizing epilogue of <see cref="Int8Gemm.MultiplyRequantize"/> (what FBGEMM's ReQuantizeOutput does):
+/// y[m, n] = (acc[m, n] − aZeroPoint·Σ_k B[n, k])·Scale[n] + Bias[n] in float32, then
+/// q = clamp(OutputZeroPoint + round_half_even(y·OutputScaleInverse), Lo, 255).
+/// </summary>
+/// <param name="AZeroPoint">Zero point of the u8 activations A.</param>
+/// <param name="Scale">Per output: input scale × weight scale (float32).</param>
+/// <param name="Bias">Per output float bias, or null.</param>
+/// <param name="OutputScaleInverse">1 / output scale (float32, as ATen's quantize_val).</param>
+/// <param name="OutputZeroPoint">Output zero point.</param>
+/// <param name="Lo">Lower clamp: 0, or the output zero point for a fused ReLU.</param>
+public sealed record Int8Requantization(int AZeroPoint, float[] Scale, float[]? Bias, float OutputScaleInverse, int OutputZeroPoint, int Lo);
+
+public static unsafe partial class Int8Gemm
+{
+    /// <summary>Scalar reference of <see cref="MultiplyRequantize"/> (B unpacked N×K row-major, A M×K).</summary>
+    public static void RequantizeReference(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b, Span<byte> c, int m, int n, int k, Int8Requantization r)
+    {
+        var acc = new int[m * n];
+        Reference(a, b, acc, m, n, k);
+        for (int j = 0; j < n; j++)
+        {
+            int sum = 0;
+            for (int kk = 0; kk < k; kk++) sum += b[j * k + kk];
+            for (int i = 0; i < m; i++)
+            {
+                float y = (acc[i * n + j] - r.AZeroPoint * sum) * r.Scale[j] + (r.Bias?[j] ?? 0f);
+                float v = r.OutputZeroPoint + MathF.Round(y * r.OutputScaleInverse);
+                c[i * n + j] = (byte)(v < r.Lo ? r.Lo : v > 255 ? 255 : (int)v);
+            }
+        }
+    }
+
+    /// <summary>
+    /// C (M×N u8, row-major) = requantize(A · Bᵀ): the int8 GEMM with the zero-point correction, rescale, bias and
+    /// requantization fused into the tile epilogue, so no int32 or float M×N buffer exists. A rows are
+    /// <paramref name="lda"/> bytes apart (lda ≥ K; when lda is K rounded up to a multiple of 4 and the pad bytes are 0, A
+    /// is used in place, otherwise it is copied once).
+    /// </summary>
+    public static void MultiplyRequantize(ReadOnlySpan<byte> a, int lda, PackedInt8Weights b, Span<byte> c, int m, Int8Requantization r,
+        Int8GemmPath path = Int8GemmPath.Auto)
+    {
+        if (lda < b.K) throw new ArgumentException($"Int8Gemm.MultiplyRequantize: lda ({lda}) is smaller than K ({b.K})", nameof(lda));
+        if (m < 0) throw new ArgumentException($"Int8Gemm.MultiplyRequantize: M ({m}) must not be negative", nameof(m));
+        if (m > 0 && a.Length < (long)(m - 1) * lda + b.K) throw new ArgumentException($"Int8Gemm.MultiplyRequantize: A has {a.Length} bytes, M = {m} rows of lda {lda} need {(long)(m - 1) * lda + b.K}", nameof(a));
+        if (c.Length < (long)m * b.N) throw new ArgumentException($"Int8Gemm.MultiplyRequantize: C has {c.Length} bytes, M×N = {m}×{b.N} needs {(long)m * b.N}", nameof(c));
+        if (r.Scale.Length != b.N || (r.Bias != null && r.Bias.Length != b.N))
+            throw new ArgumentException($"Int8Gemm.MultiplyRequantize: {r.Scale.Length} scales / {r.Bias?.Length} biases for N = {b.N} outputs", nameof(r));
+        if (m == 0) return;
+        int kPadded = b.KQuads * 4;
+        byte[]? copy = null;
+        if (lda != kPadded)
+        {
+            copy = ArrayPool<byte>.Shared.Rent(m * kPadded);
+            for (int i = 0; i < m; i++)
+            {
+                a.Slice(i * lda, b.K).CopyTo(copy.AsSpan(i * kPadded));
+                copy.AsSpan(i * kPadded + b.K, kPadded - b.K).Clear();
+            }
+            a = copy.AsSpan(0, m * kPadded);
+        }
+        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * kPadded)]));
+        if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.MultiplyRequantize: the {path} path is not supported on this CPU");
+        var bias = r.Bias ?? new float[b.N];
+        try
+        {
+            fixed (byte* pa = a) fixed (sbyte* pb = b.Data) fixed (byte* pc = c) fixed (int* sums = b.ColumnSums) fixed (float* scale = r.Scale) fixed (float* pbias = bias)
+            {
+                var body = new RowBody
+                {
+                    A = pa, B = pb, Out = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path,
+                    Sums = sums, Scale = scale, Bias = pbias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
+                };
+                int groups = (m + RowsPerTile - 1) / RowsPerTile;
+                if ((long)m * b.N * b.K < 1 << 18) for (int g = 0; g < groups; g++) body.Invoke(g);
+                else KernelThreadPool.ParallelFor(groups, ref body);
+            }
+        }
+        finally
+        {
+            if (copy != null) ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    /// <summary>Requantizes one tile row of ≤ 16 int32 sums (columns j0..j0+cols) into bytes (AVX2 8 at a time, scalar rest).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void RequantizeRow(int* acc, byte* output, int cols, int* sums, float* scale, float* bias, float inv, int zx, int zp, int lo)
+    {
+        int j = 0;
+        if (Avx2.IsSupported && cols == 16)
+        {
+            var vzx = Vector256.Create(zx); var vinv = Vector256.Create(inv);
+            var vzp = Vector256.Create((float)zp); var vlo = Vector256.Create((float)lo); var vhi = Vector256.Create(255f);
+            var lo8 = Epilogue8(acc, sums, scale, bias, vzx, vinv, vzp, vlo, vhi);
+            var hi8 = Epilogue8(acc + 8, sums + 8, scale + 8, bias + 8, vzx, vinv, vzp, vlo, vhi);
+            // int32 → int16 → uint8 (values are already in [lo, 255]); the packs work per 128-bit lane, the permutes restore order
+            var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(lo8, hi8).AsInt64(), 0b11_01_10_00).AsInt16();
+            var bytes = Avx2.Permute4x64(Avx2.PackUnsignedSaturate(words, words).AsInt64(), 0b11_01_10_00).AsByte();
+            bytes.GetLower().Store(output);
+            return;
+        }
+        for (; j < cols; j++)
+        {
+            float y = (acc[j] - zx * sums[j]) * scale[j] + bias[j];
+            float v = zp + MathF.Round(y * inv);
+            output[j] = (byte)(v < lo ? lo : v > 255 ? 255 : (int)v);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Epilogue8(int* acc, int* sums, float* scale, float* bias, Vector256<int> vzx, Vector256<float> vinv,
+        Vector256<float> vzp, Vector256<float> vlo, Vector256<float> vhi)
+    {
+        var a = Avx2.Subtract(Avx.LoadVector256(acc), Avx2.MultiplyLow(vzx, Avx.LoadVector256(sums)));
+        var y = Avx.Add(Avx.Multiply(Avx.ConvertToVector256Single(a), Avx.LoadVector256(scale)), Avx.LoadVector256(bias));
+        var v = Avx.Add(vzp, Avx.RoundToNearestInteger(Avx.Multiply(y, vinv)));
+        return Avx.ConvertToVector256Int32(Avx.Min(Avx.Max(v, vlo), vhi));
+    }
+}
