@@ -20,7 +20,7 @@ public static class QuantizedFile
     /// <summary>True when <paramref name="metadata"/> belongs to a quantized file.</summary>
     public static bool IsQuantized(IReadOnlyDictionary<string, string> metadata) => metadata.ContainsKey(ModeKey);
 
-    sealed record LayerInfo(string Kind, int[]? Kernel = null, int[]? Stride = null, int[]? Padding = null, int[]? Dilation = null,
+    internal sealed record LayerInfo(string Kind, int[]? Kernel = null, int[]? Stride = null, int[]? Padding = null, int[]? Dilation = null,
         int InChannels = 0, bool Relu = false, float Scale = 0, int ZeroPoint = 0);
 
     /// <summary>Writes a statically quantized model; <paramref name="metadata"/> (e.g. the float file's) is kept.</summary>
@@ -50,7 +50,7 @@ public static class QuantizedFile
         var meta = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>())
         {
             [ModeKey] = "static",
-            ["deepsharp.quantized.layers"] = JsonSerializer.Serialize(layers),
+            ["deepsharp.quantized.layers"] = JsonSerializer.Serialize(layers, QuantizationJsonContext.Default.ListLayerInfo),
             ["deepsharp.quantized.input"] = string.Create(CultureInfo.InvariantCulture, $"{model.Input.Scale:R},{model.Input.ZeroPoint}"),
         };
         RawSafeTensors.Save(path, tensors, meta);
@@ -61,7 +61,7 @@ public static class QuantizedFile
     {
         var (tensors, metadata) = RawSafeTensors.Load(path);
         if (metadata.GetValueOrDefault(ModeKey) != "static") throw new InvalidDataException($"{path} is not a statically quantized DeepSharp file");
-        var layers = JsonSerializer.Deserialize<List<LayerInfo>>(metadata["deepsharp.quantized.layers"])
+        var layers = JsonSerializer.Deserialize(metadata["deepsharp.quantized.layers"], QuantizationJsonContext.Default.ListLayerInfo)
             ?? throw new InvalidDataException($"{path}: no layer list");
         var input = metadata["deepsharp.quantized.input"].Split(',');
         var modules = new List<Module<QuantizedTensor, QuantizedTensor>>();

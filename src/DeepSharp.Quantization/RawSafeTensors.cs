@@ -34,16 +34,34 @@ public static class RawSafeTensors
     /// <summary>Writes <paramref name="tensors"/> (sorted by name, as the safetensors library does) with string metadata.</summary>
     public static void Save(string path, IReadOnlyDictionary<string, RawTensor> tensors, IReadOnlyDictionary<string, string> metadata)
     {
-        var header = new Dictionary<string, object> { ["__metadata__"] = metadata };
-        long offset = 0;
+        // the header {"__metadata__": {...}, name: {"dtype", "shape", "data_offsets"}, ...} written directly (no reflection)
+        using var headerStream = new MemoryStream();
         var names = tensors.Keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
-        foreach (var name in names)
+        using (var writer = new Utf8JsonWriter(headerStream))
         {
-            var t = tensors[name];
-            header[name] = new { dtype = t.DType, shape = t.Shape, data_offsets = new[] { offset, offset + t.Bytes.Length } };
-            offset += t.Bytes.Length;
+            writer.WriteStartObject();
+            writer.WriteStartObject("__metadata__");
+            foreach (var (key, value) in metadata) writer.WriteString(key, value);
+            writer.WriteEndObject();
+            long offset = 0;
+            foreach (var name in names)
+            {
+                var t = tensors[name];
+                writer.WriteStartObject(name);
+                writer.WriteString("dtype", t.DType);
+                writer.WriteStartArray("shape");
+                foreach (var d in t.Shape) writer.WriteNumberValue(d);
+                writer.WriteEndArray();
+                writer.WriteStartArray("data_offsets");
+                writer.WriteNumberValue(offset);
+                writer.WriteNumberValue(offset + t.Bytes.Length);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+                offset += t.Bytes.Length;
+            }
+            writer.WriteEndObject();
         }
-        var json = JsonSerializer.SerializeToUtf8Bytes(header);
+        var json = headerStream.ToArray();
         int padded = (json.Length + 7) / 8 * 8;
         using var file = File.Create(path);
         Span<byte> length = stackalloc byte[8];

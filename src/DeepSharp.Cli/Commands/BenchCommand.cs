@@ -147,7 +147,7 @@ public static class BenchCommand
             var json = proc.StandardOutput.ReadToEnd(); var err = proc.StandardError.ReadToEnd();
             proc.WaitForExit();
             if (proc.ExitCode != 0) throw new InvalidDataException($"the PyTorch workloads failed: {err.Trim().Split('\n').LastOrDefault()}");
-            foreach (var (k, v) in JsonSerializer.Deserialize<Dictionary<string, double>>(json.Trim().Split('\n')[^1])!)
+            foreach (var (k, v) in JsonSerializer.Deserialize(json.Trim().Split('\n')[^1], CliJsonContext.Default.DictionaryStringDouble)!)
             {
                 bool gflops = k.EndsWith("gflops");
                 if (!torch.TryGetValue(k, out var prev) || (gflops ? v > prev : v < prev)) torch[k] = v;
@@ -163,7 +163,7 @@ public static class BenchCommand
             rows.Add(new() { ["workload"] = w.Name, ["unit"] = w.Unit, ["deepsharp"] = Math.Round(ours[w.Name], 3), ["pytorch"] = Math.Round(tv, 3), ["ratio"] = Math.Round(ratio, 3) });
         }
         var outPath = p.OptionalString("out") ?? Path.Combine(Path.GetDirectoryName(script)!, "results.json");
-        File.WriteAllText(outPath, JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(outPath, JsonSerializer.Serialize(rows, new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }).ListDictionaryStringObject));
         output.WriteLine($"wrote {outPath}");
         return 0;
     }

@@ -83,7 +83,7 @@ public static class FolderImages
     /// <summary>The metadata `deepsharp train` saves beside a folder model, so predict/evaluate can rebuild it.</summary>
     public static Dictionary<string, string> Metadata(ImageDatasetInfo info) => new()
     {
-        ["deepsharp.classes"] = JsonSerializer.Serialize(info.Classes),
+        ["deepsharp.classes"] = JsonSerializer.Serialize(info.Classes, CliJsonContext.Default.StringArray),
         ["deepsharp.image_size"] = info.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
@@ -92,6 +92,6 @@ public static class FolderImages
     {
         if (!metadata.TryGetValue("deepsharp.classes", out var classes) || !metadata.TryGetValue("deepsharp.image_size", out var size))
             throw new InvalidDataException($"the model was trained on {name} but its file lacks deepsharp.classes / deepsharp.image_size metadata");
-        return new ImageDatasetInfo(name, JsonSerializer.Deserialize<string[]>(classes)!, 3, int.Parse(size, System.Globalization.CultureInfo.InvariantCulture));
+        return new ImageDatasetInfo(name, JsonSerializer.Deserialize(classes, CliJsonContext.Default.StringArray)!, 3, int.Parse(size, System.Globalization.CultureInfo.InvariantCulture));
     }
 }

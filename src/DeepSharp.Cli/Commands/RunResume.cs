@@ -64,7 +64,7 @@ public static class RunResume
                        : value.StartsWith("text:", StringComparison.Ordinal) && value.Length > 5 ? "text:" + Path.GetFullPath(value[5..]) : value);
         }
         stored.AddRange(["--threads", threads.ToString(CultureInfo.InvariantCulture)]);
-        File.WriteAllText(Path.Combine(folder, RunFile), JsonSerializer.Serialize(new RunRecord("train", [.. stored])) + "\n");
+        File.WriteAllText(Path.Combine(folder, RunFile), JsonSerializer.Serialize(new RunRecord("train", [.. stored]), CliJsonContext.Default.RunRecord) + "\n");
     }
 
     /// <summary>The command line recorded in <paramref name="folder"/>, then the options given with --resume (they win).</summary>
@@ -77,7 +77,7 @@ public static class RunResume
         if (!File.Exists(Path.Combine(folder, CheckpointFile)))
             throw new FileNotFoundException($"--resume {folder}: the run saved no {CheckpointFile} yet (it stopped before its first checkpoint, or ran with " +
                                             "--checkpoint-every none); start it again", Path.Combine(folder, CheckpointFile));
-        var record = JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(runFile))
+        var record = JsonSerializer.Deserialize(File.ReadAllText(runFile), CliJsonContext.Default.RunRecord)
                      ?? throw new InvalidDataException($"{runFile}: empty");
         var extra = new List<string>();
         foreach (var name in ResumeOptions.Skip(1))
@@ -113,5 +113,5 @@ public static class RunResume
         else File.WriteAllLines(csvPath, [lines[0], .. kept]);
     }
 
-    sealed record RunRecord(string Command, string[] Args);
+    internal sealed record RunRecord(string Command, string[] Args);
 }

@@ -210,7 +210,7 @@ public static class TextTrainCommand
         model.Save(modelPath, metadata);
         tokenizer.Save(Path.Combine(outDir, "tokenizer.json"));
         File.WriteAllText(Path.Combine(outDir, "config.json"),
-            $"{{\"model\": \"{model.Kind}\", \"config\": {model.ConfigJson()}, \"training\": {JsonSerializer.Serialize(metadata)}}}\n");
+            $"{{\"model\": \"{model.Kind}\", \"config\": {model.ConfigJson()}, \"training\": {JsonSerializer.Serialize(metadata, CliJsonContext.Default.DictionaryStringString)}}}\n");
         output.WriteLine($"saved {modelPath}, tokenizer.json, config.json and history.csv in {outDir}");
     }
 

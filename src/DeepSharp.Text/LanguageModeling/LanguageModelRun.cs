@@ -63,7 +63,7 @@ public sealed class LanguageModelRun
             throw new ArgumentOutOfRangeException(nameof(validationFraction), $"LanguageModelRun: validationFraction must be in (0, 1), got {validationFraction}");
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (tokenizer.Decode(tokenizer.Encode(separator)) != separator)
-            throw new ArgumentException($"LanguageModelRun: the tokenizer does not round-trip the separator {System.Text.Json.JsonSerializer.Serialize(separator)} " +
+            throw new ArgumentException($"LanguageModelRun: the tokenizer does not round-trip the separator {System.Text.Json.JsonSerializer.Serialize(separator, TextJsonContext.Default.String)} " +
                                         "(build a character tokenizer from a corpus that contains it)", nameof(separator));
         var order = Enumerable.Range(0, documents.Count).ToArray();
         var rng = new Generator(seed);

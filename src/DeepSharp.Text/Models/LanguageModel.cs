@@ -98,11 +98,14 @@ public abstract class LanguageModel : Module<Tensor, Tensor>
         return (model, metadata);
     }
 
-    static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     /// <summary>A configuration record as JSON (snake_case names, as a Hugging Face config.json).</summary>
-    protected static string Serialize<T>(T config) => JsonSerializer.Serialize(config, JsonOptions);
+    protected static string Serialize<T>(T config) => JsonSerializer.Serialize(config, TypeInfo<T>());
 
-    static T Deserialize<T>(string json) => JsonSerializer.Deserialize<T>(json, JsonOptions)
+    static T Deserialize<T>(string json) => JsonSerializer.Deserialize(json, TypeInfo<T>())
         ?? throw new InvalidDataException($"empty configuration: {json}");
+
+    /// <summary>The source-generated (trimming- and AOT-safe) JSON contract of a configuration record.</summary>
+    static System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> TypeInfo<T>() =>
+        TextJsonContext.Default.GetTypeInfo(typeof(T)) as System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>
+        ?? throw new InvalidOperationException($"{typeof(T).Name} is not registered in TextJsonContext");
 }

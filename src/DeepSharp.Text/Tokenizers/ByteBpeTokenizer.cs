@@ -246,7 +246,7 @@ public sealed partial class ByteBpeTokenizer : ITokenizer
         var root = TokenizerJson.NewRoot(TypeName);
         root["pre_tokenizer"] = "gpt2";
         var array = new JsonArray();
-        foreach (var (left, right) in merges) array.Add(new JsonArray(left, right));
+        foreach (var (left, right) in merges) array.Add((JsonNode)new JsonArray(left, right));
         root["merges"] = array;
         root["special_tokens"] = TokenizerJson.Strings(specialTokens);
         TokenizerJson.Write(path, root);

@@ -169,7 +169,7 @@ public sealed class CharTokenizer : ITokenizer
         var array = new JsonArray();
         // U+FFFD (when replacing) is re-added by the constructor; the rest are saved as code points, since JSON text
         // cannot carry a lone surrogate.
-        for (int i = UnknownId.HasValue ? 1 : 0; i < symbols.Length; i++) array.Add(symbols[i]);
+        for (int i = UnknownId.HasValue ? 1 : 0; i < symbols.Length; i++) array.Add((JsonNode?)JsonValue.Create(symbols[i]));
         root["symbols"] = array;
         TokenizerJson.Write(path, root);
     }

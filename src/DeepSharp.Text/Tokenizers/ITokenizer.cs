@@ -125,8 +125,9 @@ static class TokenizerJson
     internal static void Write(string path, JsonObject root)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(root, new JsonSerializerOptions { WriteIndented = true });
-        AtomicFile.WriteAllBytes(path, bytes);
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true })) root.WriteTo(writer);
+        AtomicFile.WriteAllBytes(path, stream.ToArray());
     }
 
     internal static JsonObject Read(string path, string? expectedType, out string type)
@@ -151,7 +152,7 @@ static class TokenizerJson
     internal static JsonArray Strings(IEnumerable<string> values)
     {
         var array = new JsonArray();
-        foreach (var v in values) array.Add(v);
+        foreach (var v in values) array.Add((JsonNode?)JsonValue.Create(v));
         return array;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace DeepSharp.NN;
@@ -35,7 +36,7 @@ public abstract partial class Module
     /// <code>public Tensor Call(Tensor input, int start) =>
     ///     Invoke(this, (input, start), static (m, a) => m.Forward(a.input, a.start));</code>
     /// </summary>
-    protected internal static TResult Invoke<TModule, TInputs, TResult>(TModule module, TInputs inputs, Func<TModule, TInputs, TResult> forward)
+    protected internal static TResult Invoke<TModule, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TInputs, TResult>(TModule module, TInputs inputs, Func<TModule, TInputs, TResult> forward)
         where TModule : Module where TInputs : struct, ITuple
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -43,7 +44,7 @@ public abstract partial class Module
         return module.InvokeHooked(inputs, forward);
     }
 
-    TResult InvokeHooked<TModule, TInputs, TResult>(TInputs inputs, Func<TModule, TInputs, TResult> forward)
+    TResult InvokeHooked<TModule, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TInputs, TResult>(TInputs inputs, Func<TModule, TInputs, TResult> forward)
         where TModule : Module where TInputs : struct, ITuple
     {
         var self = (TModule)this;
@@ -77,7 +78,9 @@ public abstract partial class Module
     }
 
     /// <summary>Builds the value tuple <paramref name="tupleType"/> from <paramref name="values"/> (Item1..Item7, then Rest), checking each type.</summary>
-    object PackInputs(Type tupleType, object?[] values, int offset)
+    // trimming: the tuple types come from Invoke's annotated TInputs; a Rest field (8 or more inputs) has no annotation
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Typed modules take at most seven inputs, so a ValueTuple's Rest is never reached")]
+    object PackInputs([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] Type tupleType, object?[] values, int offset)
     {
         var tuple = Activator.CreateInstance(tupleType)!;
         for (int k = 1; k <= 7; k++)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 
@@ -27,9 +28,18 @@ namespace DeepSharp.NN;
 /// Values of field members are always read from the field, so reassigning a (non-readonly) field is seen by
 /// <see cref="Parameters"/>, <see cref="StateDict"/> and the rest.
 /// </para>
+/// <para>
+/// Trimming and Native AOT: the attribute below makes the trimmer keep the fields and properties (with their attributes)
+/// (and public methods) of every class derived from Module, so discovery finds the same members in a trimmed or AOT-compiled program.
+/// </para>
 /// </summary>
+[DynamicallyAccessedMembers(DiscoveredMembers)]
 public abstract partial class Module
 {
+    const DynamicallyAccessedMemberTypes DiscoveredMembers = DynamicallyAccessedMemberTypes.PublicFields | DynamicallyAccessedMemberTypes.NonPublicFields
+        | DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.NonPublicProperties
+        | DynamicallyAccessedMemberTypes.PublicMethods;   // the ONNX exporter asks which class declares Forward
+
     enum SlotKind { Parameter, Buffer, Module, AutoTensor }
 
     /// <summary>One named member: bound to a field (value read live) or held directly.</summary>
@@ -79,6 +89,7 @@ public abstract partial class Module
     List<Slot> Slots => slots ??= layouts.GetOrAdd(GetType(), Discover).Select(s => s.Clone()).ToList();
 
     /// <summary>Fields of Module or Tensor type, per class from the base down, in declaration (metadata) order.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Every type walked derives from Module, whose [DynamicallyAccessedMembers] keeps their fields and properties")]
     static Slot[] Discover(Type type)
     {
         var chain = new List<Type>();
@@ -109,6 +120,7 @@ public abstract partial class Module
     }
 
     /// <summary>The C# name of a field, with an auto-property's backing field "&lt;Name&gt;k__BackingField" mapped to "Name".</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "declaring derives from Module, whose [DynamicallyAccessedMembers] keeps its properties")]
     static (string Name, MemberInfo Member) MemberName(FieldInfo field, Type declaring)
     {
         var n = field.Name;

@@ -1,0 +1,7 @@
+using System.Text.Json.Serialization;
+
+namespace DeepSharp.Quantization;
+
+/// <summary>The JSON contracts of quantized files, generated at compile time (trimming- and AOT-safe; docs/packaging.md).</summary>
+[JsonSerializable(typeof(List<QuantizedFile.LayerInfo>))]
+internal sealed partial class QuantizationJsonContext : JsonSerializerContext;
