@@ -25,7 +25,7 @@ namespace DeepSharp.Cli.Commands;
 /// </summary>
 public static class GenerativeTraining
 {
-    const string Usage = """
+    const string Usage = $"""
         usage: deepsharp train --model ae|dae|vae|dcgan|wgan-gp|ddpm [--dataset fashion-mnist|mnist] [--epochs N] [--batch-size N]
                                [--lr X] [--latent N] [--width N] [--seed N] [--threads N] [--out DIR] [--data DIR] [--download]
                                [--no-verify] [--limit N] [--test-limit N] [--noise P] [--anomaly-class K] [--critic-steps N]
@@ -43,11 +43,12 @@ public static class GenerativeTraining
           16 (vae), 64 (GANs); width 32; lr 1e-3 (ae, vae, ddpm), 2e-4 (dcgan), 1e-4 (wgan-gp, --critic-steps 5);
           ddpm: --timesteps 1000, cosine schedule, EMA 0.999 (the saved weights), DDIM --steps 50 with guidance 2.
           Sample from the saved model: deepsharp sample DIR/model.safetensors --count 64 --out grid.png
+          {DashboardOption.Usage}
         """;
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "latent", "width", "seed", "threads", "out", "data", "limit",
                                         "test-limit", "noise", "anomaly-class", "critic-steps", "timesteps", "schedule", "ema", "steps", "guidance",
-                                        "fid-samples", "fid-classifier"];
+                                        "fid-samples", "fid-classifier", .. DashboardOption.Options];
 
     /// <summary>True when --model names a generative model.</summary>
     public static bool Handles(string[] args)
@@ -65,7 +66,7 @@ public static class GenerativeTraining
     /// <summary>Runs the command; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter output)
     {
-        var p = new ArgParser("train", args, Options, ["download", "no-verify"]);
+        var p = new ArgParser("train", args, Options, ["download", "no-verify", DashboardOption.Flag]);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --model vae --help'.");
         var kind = p.String("model", "vae", GenerativeConfig.Kinds);
@@ -99,6 +100,9 @@ public static class GenerativeTraining
         var callbacks = new List<ICallback> { new CsvLogger(csvPath) };
         if (ema != null) callbacks.Add(ema);
         callbacks.Add(new EpochGrid(epoch => run.Grid(ema?.Averaged ?? model, data.TestImages), outDir, config.NumClasses > 0 ? config.NumClasses : 8));
+        var dashboard = DashboardOption.Start(p, "train", $"{kind} on {dataset}", new Dictionary<string, string> { ["model"] = $"{model.ParameterCount():N0} parameters",
+            ["lr"] = lr.ToString(CultureInfo.InvariantCulture), ["batch"] = $"{batchSize}", ["epochs"] = $"{epochs}", ["run"] = outDir }, output);
+        callbacks.AddRange([.. DashboardOption.Callbacks(dashboard), .. DashboardOption.SampleGrids(dashboard, outDir)]);
         var started = DateTime.UtcNow;
         trainer.Fit(loader, null, epochs, callbacks);
         var saved = ema?.Averaged ?? model;
@@ -106,6 +110,7 @@ public static class GenerativeTraining
         SafeTensors.Save(modelPath, saved.StateDict(), config.Metadata());
         output.WriteLine($"saved {modelPath} and {csvPath}{(ema != null ? " (EMA weights)" : "")} ({(DateTime.UtcNow - started).TotalSeconds:F0}s of training)");
         output.WriteLine(run.Quality(saved, data, anomalyClass, fidSamples, p.OptionalString("fid-classifier"), output));
+        DashboardOption.Finish(dashboard, outDir, output);
         return 0;
     }
 

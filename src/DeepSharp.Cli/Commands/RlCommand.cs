@@ -12,7 +12,7 @@ namespace DeepSharp.Cli.Commands;
 /// </summary>
 public static class RlCommand
 {
-    const string Usage = """
+    const string Usage = $"""
         usage: deepsharp rl --env cartpole|acrobot --algo dqn|ppo [--seed N] [--steps N] [--out DIR] [--eval-episodes N]
                deepsharp rl play RUN [--episodes N] [--seed N]
           Trains DQN or PPO (the RL Baselines3 Zoo's settings for the environment) for --steps environment steps (default:
@@ -20,13 +20,14 @@ public static class RlCommand
           policy.safetensors and returns.svg into --out (default runs/rl-ENV-ALGO-seedN) and ends with
           'mean return over 100 episodes: …' (greedy policy, evaluation seeds 1000000…).
           play: replays the policy of a run folder (or its policy.safetensors) for --episodes episodes (default 10).
+          {DashboardOption.Usage}
         """;
 
     /// <summary>Runs the command; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter output)
     {
         if (args.Length > 0 && args[0] == "play") return Play(args[1..], output);
-        var p = new ArgParser("rl", args, ["env", "algo", "seed", "steps", "out", "eval-episodes"]);
+        var p = new ArgParser("rl", args, ["env", "algo", "seed", "steps", "out", "eval-episodes", .. DashboardOption.Options], [DashboardOption.Flag]);
         if (p.Help) { output.WriteLine(Usage); return ExitCodes.Ok; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp rl: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp rl --help'.");
         string envName = p.OptionalString("env") ?? throw new UsageException("deepsharp rl: give an environment, --env cartpole or --env acrobot.");
@@ -43,6 +44,8 @@ public static class RlCommand
 
         var clock = Stopwatch.StartNew();
         var printer = new ProgressPrinter(output);
+        var dashboard = DashboardOption.Start(p, "rl", $"{algo.ToUpperInvariant()} on {envId}, seed {seed}", new Dictionary<string, string> { ["run"] = folder }, output);
+        var report = DashboardOption.Reinforcement(dashboard, printer.Report);
         EpisodeLog log;
         IPolicy policy;
         string policyPath = Path.Combine(folder, "policy.safetensors");
@@ -50,7 +53,7 @@ public static class RlCommand
         {
             var agent = new Dqn(Gym.Make(envId), seed: seed);
             output.WriteLine($"DQN on {envId}, seed {seed}: {steps ?? agent.Options.TotalSteps} steps, lr {agent.Options.LearningRate}, batch {agent.Options.BatchSize}, hidden [{string.Join(", ", agent.Options.Hidden)}]");
-            log = agent.Learn(steps, printer.Report);
+            log = agent.Learn(steps, report);
             PolicyFile.Save(policyPath, agent);
             policy = agent;
         }
@@ -58,7 +61,7 @@ public static class RlCommand
         {
             var agent = new Ppo(() => Gym.Make(envId), seed: seed);
             output.WriteLine($"PPO on {envId}, seed {seed}: {steps ?? agent.Options.TotalSteps} steps, {agent.Options.EnvCount} envs × {agent.Options.StepsPerRollout} steps, {agent.Options.Epochs} epochs, batch {agent.Options.BatchSize}");
-            log = agent.Learn(steps, printer.Report);
+            log = agent.Learn(steps, report);
             PolicyFile.Save(policyPath, agent);
             policy = agent;
         }
@@ -67,6 +70,7 @@ public static class RlCommand
         var returns = Evaluation.Run(policy, () => Gym.Make(envId), evalEpisodes);
         output.WriteLine($"trained {log.Episodes.Count} episodes in {trainSeconds.ToString("F1", CultureInfo.InvariantCulture)} s; wrote {policyPath} and {Path.Combine(folder, "returns.svg")}");
         output.WriteLine($"mean return over {evalEpisodes} episodes: {returns.Average().ToString("F1", CultureInfo.InvariantCulture)} (min {returns.Min().ToString("F0", CultureInfo.InvariantCulture)}, max {returns.Max().ToString("F0", CultureInfo.InvariantCulture)})");
+        DashboardOption.Finish(dashboard, folder, output, $"mean return {returns.Average().ToString("F1", CultureInfo.InvariantCulture)}");
         return ExitCodes.Ok;
     }
 

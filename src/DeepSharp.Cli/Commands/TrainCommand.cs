@@ -14,7 +14,7 @@ namespace DeepSharp.Cli.Commands;
 /// <summary>`deepsharp train`: trains an image classifier on (Fashion-)MNIST or CIFAR and reports the test accuracy.</summary>
 public static class TrainCommand
 {
-    const string Usage = """
+    const string Usage = $"""
         usage: deepsharp train [--dataset fashion-mnist|mnist|cifar10|cifar100|folder:PATH] [--image-size N] [--model cnn|mlp|lenet|ZOO-NAME]
                                [--epochs N] [--batch-size N] [--lr X] [--optimizer adam|adamw|sgd] [--seed N]
                                [--threads N] [--out DIR] [--data DIR] [--download] [--no-verify] [--limit N] [--test-limit N]
@@ -41,15 +41,16 @@ public static class TrainCommand
           with the TRADES loss (beta 6) within an L-inf ball of eps (default 0.1, 10 steps); see 'deepsharp attack'.
           Data-parallel: mpirun -np N deepsharp train --distributed ... splits each batch of --batch-size over N MPI ranks
           (MPICH; docs/distributed.md); rank 0 prints and writes the run folder.
+          {DashboardOption.Usage}
         Generative models: deepsharp train --model ae|dae|vae|dcgan|wgan-gp|ddpm ...  (see 'deepsharp train --model vae --help')
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
         Graphs: deepsharp train --model gcn|sage|gat|mlp --dataset karate|debian-packages, --model gin --dataset cycles (see 'deepsharp train --dataset karate --help')
         """;
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "test-limit",
-                                        "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", "adversarial", "eps", "attack-steps", "precision", .. ImageTraining.Options];
+                                        "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", "adversarial", "eps", "attack-steps", "precision", .. ImageTraining.Options, .. DashboardOption.Options];
 
-    static readonly string[] Flags = ["download", "no-verify", DistributedTrain.Flag, .. ImageTraining.Flags];
+    static readonly string[] Flags = ["download", "no-verify", DistributedTrain.Flag, DashboardOption.Flag, .. ImageTraining.Flags];
 
     /// <summary>Runs the command: a new run, or `--resume RUN` to continue one from its checkpoint.</summary>
     public static int Run(string[] args, TextWriter output)
@@ -144,12 +145,16 @@ public static class TrainCommand
         var callbacks = new List<ICallback> { new CsvLogger(csvPath) };
         if (every.Callback(outDir) is { } checkpoints) callbacks.Add(checkpoints);
         distributed?.Configure(trainer, callbacks);
+        var dashboard = DashboardOption.Start(p, "train", $"{modelName} on {datasetName}", new Dictionary<string, string> { ["model"] = $"{model.ParameterCount():N0} parameters",
+            ["optimizer"] = $"{optimizerName} lr {lr.ToString(CultureInfo.InvariantCulture)}", ["batch"] = $"{batchSize}", ["epochs"] = $"{epochs}", ["run"] = outDir }, output);
+        callbacks.AddRange(DashboardOption.Callbacks(dashboard, model, valCount > 0 ? split[1] : data.Test, data.Info.Classes));
         var started = DateTime.UtcNow;
         trainer.Fit(trainLoader, valLoader, epochs, callbacks);
         PrecisionTraining.Report(output);
         if (trainer.SkippedBatches > 0) output.WriteLine($"skipped {trainer.SkippedBatches} batches whose loss or gradients were not finite (--on-nan skip)");
         Finish(trainer, data, batchSize, modelName, datasetName, outDir, csvPath, DateTime.UtcNow - started, output,
                adversarial == "none" ? null : $"{adversarial} eps={p.Double("eps", 0.1, 0).ToString(CultureInfo.InvariantCulture)}");
+        DashboardOption.Finish(dashboard, outDir, output);
         distributed?.Finish();
         return 0;
     }
