@@ -71,8 +71,14 @@ public static class OnnxExport
             using (Autograd.NoGrad())
             {
                 result = new OnnxModuleWalker(graph, dynamicBatch, opset).Emit(model, "", new OnnxValue(inputName, sampleInput));
-                expected = model is Module<Tensor, Tensor> typed ? typed.Call(sampleInput)
-                    : throw new NotSupportedException($"ONNX export: {model.GetType().Name} does not take one tensor to one tensor");
+                expected = model switch
+                {
+                    Module<Tensor, Tensor> typed => typed.Call(sampleInput),
+                    LSTM lstm => lstm.Call(sampleInput).Output,   // a recurrent layer on its own: its output sequence
+                    GRU gru => gru.Call(sampleInput).Output,
+                    RNN rnn => rnn.Call(sampleInput).Output,
+                    _ => throw new NotSupportedException($"ONNX export: {model.GetType().Name} does not take one tensor to one tensor"),
+                };
             }
         }
         finally

@@ -124,6 +124,14 @@ internal sealed class OnnxGraphBuilder
     /// <summary>A STRING attribute.</summary>
     public static AttributeProto Attr(string name, string value) => new() { Name = name, Type = AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
+    /// <summary>A STRINGS attribute.</summary>
+    public static AttributeProto Attr(string name, params string[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeType.Strings };
+        a.Strings.AddRange(values.Select(ByteString.CopyFromUtf8));
+        return a;
+    }
+
     /// <summary>An INTS attribute.</summary>
     public static AttributeProto Attr(string name, params long[] values)
     {

@@ -41,6 +41,52 @@ internal sealed partial class OnnxModuleWalker
         return Out(y, conv, x);
     }
 
+    /// <summary>ConvTranspose2d as ONNX ConvTranspose (the same weight layout (C_in, C_out/groups, kH, kW), output_padding as such).</summary>
+    OnnxValue ConvTranspose(ConvTranspose2d conv, string path, OnnxValue x)
+    {
+        var weight = graph.Initializer(Key(path, "weight"), conv.Weight);
+        string[] inputs = conv.Bias is { } b ? [x.Name, weight, graph.Initializer(Key(path, "bias"), b)] : [x.Name, weight];
+        var pads = conv.Padding.Concat(conv.Padding).Select(p => (long)p).ToArray();
+        var y = graph.Node("ConvTranspose", inputs, Key(path, "convtranspose"),
+            Attr("kernel_shape", Longs(conv.KernelSize)), Attr("strides", Longs(conv.Stride)), Attr("pads", pads),
+            Attr("dilations", Longs(conv.Dilation)), Attr("output_padding", Longs(conv.OutputPadding)), Attr("group", (long)conv.Groups));
+        return Out(y, conv, x);
+    }
+
+    /// <summary>
+    /// Upsample as ONNX Resize (opset 13+), in the coordinate conventions of torch.onnx: nearest = asymmetric + floor,
+    /// (bi)linear = half_pixel or align_corners. A scale factor becomes the scales constant (the factor itself sets the
+    /// source positions, as in PyTorch); a size becomes sizes built from the input's batch and channels (Shape, Slice)
+    /// and the fixed spatial size, so the batch stays dynamic.
+    /// </summary>
+    OnnxValue Resize(Upsample upsample, string path, OnnxValue x)
+    {
+        int rank = x.Sample.Rank;
+        if (rank is not (3 or 4)) throw Unsupported(upsample, path, $"only (N, C, L) and (N, C, H, W) inputs are mapped, the sample has rank {rank}");
+        var attributes = upsample.Mode == UpsampleMode.Nearest
+            ? new[] { Attr("mode", "nearest"), Attr("coordinate_transformation_mode", "asymmetric"), Attr("nearest_mode", "floor") }
+            : [Attr("mode", "linear"), Attr("coordinate_transformation_mode", upsample.AlignCorners == true ? "align_corners" : "half_pixel")];
+        string[] inputs;
+        if (upsample.ScaleFactor is { } s)
+        {
+            float[] scales = rank == 3 ? [1f, 1f, (float)s.W] : [1f, 1f, (float)s.H, (float)s.W];
+            double[] wanted = rank == 3 ? [s.W] : [s.H, s.W];
+            if (scales.Skip(2).Select(v => (double)v).Zip(wanted).Any(p => p.First != p.Second))
+                throw Unsupported(upsample, path, $"scale factor {s} is not exact in float32, which ONNX Resize's scales are");
+            inputs = [x.Name, "", graph.ConstantNode(Key(path, "scales"), Tensor.FromArray(scales))];
+        }
+        else
+        {
+            var size = upsample.Size!.Value;
+            long[] spatial = rank == 3 ? [size.W] : [size.H, size.W];
+            var shape = graph.Node("Shape", [x.Name], Key(path, "shape"));
+            var batchChannels = graph.Node("Slice", [shape, graph.Int64s(Key(path, "starts"), 0), graph.Int64s(Key(path, "ends"), 2)], Key(path, "batch_channels"));
+            var sizes = graph.Node("Concat", [batchChannels, graph.Int64s(Key(path, "spatial"), spatial)], Key(path, "sizes"), Attr("axis", 0L));
+            inputs = [x.Name, "", "", sizes];
+        }
+        return Out(graph.Node("Resize", inputs, Key(path, "resize"), attributes), upsample, x);
+    }
+
     OnnxValue BatchNorm(BatchNormBase norm, string path, OnnxValue x)
     {
         if (norm.RunningMean is null || norm.RunningVar is null)

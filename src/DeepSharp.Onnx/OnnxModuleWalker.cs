@@ -40,6 +40,7 @@ internal sealed partial class OnnxModuleWalker(OnnxGraphBuilder graph, bool dyna
             TransformerEncoderLayer encoderLayer => EncoderLayer(encoderLayer, path, x),
             Gpt gpt => GptModel(gpt, path, x),
             LstmLanguageModel lstmModel => LstmLanguage(lstmModel, path, x),
+            LSTM or GRU or RNN => Recurrent(module, path, x),
             GptBlock gptBlock => GptBlockModel(gptBlock, path, x),
             ModuleList list => Chain(list.Select((m, i) => (m, i.ToString())), path, x),   // reached only from the blocks of a known model
             LayerNorm layerNorm => LayerNormalization(layerNorm, path, x),
@@ -47,6 +48,8 @@ internal sealed partial class OnnxModuleWalker(OnnxGraphBuilder graph, bool dyna
             Embedding embedding => Out(graph.Node("Gather", [graph.Initializer(Key(path, "weight"), embedding.Weight), x.Name], Key(path, "gather"), Attr("axis", 0L)), embedding, x),
             NN.Linear linear => Linear(linear, path, x),
             Conv1d or Conv2d => Conv((ConvBase)module, path, x),
+            ConvTranspose2d deconv => ConvTranspose(deconv, path, x),
+            Upsample upsample => Resize(upsample, path, x),
             BatchNorm1d or BatchNorm2d => BatchNorm((BatchNormBase)module, path, x),
             MaxPool2d pool => MaxPool(pool, path, x),
             AvgPool2d pool => AvgPool(pool, path, x),
@@ -105,8 +108,8 @@ internal sealed partial class OnnxModuleWalker(OnnxGraphBuilder graph, bool dyna
 
     static NotSupportedException Unsupported(Module module, string path, string why) =>
         new($"ONNX export: module {module.GetType().Name} at '{(path.Length == 0 ? "<root>" : path)}' cannot be exported: {why}. " +
-            "Supported: Sequential, Linear, Conv1d/Conv2d, BatchNorm1d/2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, " +
+            "Supported: Sequential, Linear, Conv1d/Conv2d, ConvTranspose2d, Upsample, BatchNorm1d/2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, " +
             "ReLU, ReLU6/Hardtanh, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout, Identity, " +
             "LayerNorm, Embedding, and the Mlp, LeNet5, FashionCnn, ResNet, VGG, GoogLeNet, MobileNetV2, VisionTransformer, " +
-            "TransformerEncoder(Layer), Gpt and LstmLanguageModel models.");
+            "TransformerEncoder(Layer), Gpt and LstmLanguageModel models, and an LSTM, GRU or RNN exported on its own.");
 }

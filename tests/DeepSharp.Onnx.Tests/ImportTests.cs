@@ -38,6 +38,13 @@ public sealed class ImportTests
     [InlineData("mobilenet_v2", 1e-5)]
     [InlineData("vit", 1e-5)]
     [InlineData("lstm", 1e-5)]
+    [InlineData("gru", 1e-5)]
+    [InlineData("gru_seq", 1e-5)]
+    [InlineData("rnn", 1e-5)]
+    [InlineData("deconv", 1e-5)]
+    [InlineData("upsample_nearest", 1e-5)]
+    [InlineData("upsample_linear", 1e-5)]
+    [InlineData("upsample_opset9", 1e-5)]
     public void MatchesPyTorch(string name, double tolerance)
     {
         var (model, input, expected) = Fixture(name);

@@ -25,7 +25,12 @@ internal static class OrtRunner
     /// DeepSharp's eval-mode forward at each of <paramref name="batches"/>. Returns the largest relative error seen.
     /// </summary>
     public static double ExportAndCompare(Module<Tensor, Tensor> model, int[] itemShape, int sampleBatch = 2, int[]? batches = null,
-        double rtol = 1e-5, double atol = 1e-5, Func<int[], Tensor>? makeInput = null, [System.Runtime.CompilerServices.CallerMemberName] string name = "")
+        double rtol = 1e-5, double atol = 1e-5, Func<int[], Tensor>? makeInput = null, [System.Runtime.CompilerServices.CallerMemberName] string name = "") =>
+        ExportAndCompare(model, model.Call, itemShape, sampleBatch, batches, rtol, atol, makeInput, name);
+
+    /// <summary>As above for a module whose forward is <paramref name="forward"/> (a recurrent layer's output sequence).</summary>
+    public static double ExportAndCompare(Module model, Func<Tensor, Tensor> forward, int[] itemShape, int sampleBatch, int[]? batches,
+        double rtol, double atol, Func<int[], Tensor>? makeInput, string name)
     {
         model.Eval();
         var sample = makeInput?.Invoke([sampleBatch, .. itemShape]) ?? Tensor.Randn([sampleBatch, .. itemShape]);
@@ -36,7 +41,7 @@ internal static class OrtRunner
         {
             var x = makeInput?.Invoke([batch, .. itemShape]) ?? Tensor.Randn([batch, .. itemShape]);
             Tensor expected;
-            using (Autograd.NoGrad()) expected = model.Call(x);
+            using (Autograd.NoGrad()) expected = forward(x);
             var (actual, shape) = Run(bytes, x);
             Assert.Equal(expected.Shape.Select(d => (long)d), shape);
             worst = Math.Max(worst, AssertClose(expected.ToArray<float>(), actual, rtol, atol));

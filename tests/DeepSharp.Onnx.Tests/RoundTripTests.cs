@@ -41,9 +41,10 @@ public sealed class RoundTripTests
     }
 
     /// <summary>
-    /// Models whose export writes GELU by its formula, attention by MatMul/Softmax and masks as constants: the import
-    /// computes the same function by other kernels (1e-5 of the scale), keeps every state-dict key, and makes no
-    /// parameter of the causal mask.
+    /// Models whose export writes GELU by its formula, attention by MatMul/Softmax and masks as constants: the ViT and
+    /// MobileNetV2 come back bit for bit; the GPT's causal attention (an additive −∞ mask before Softmax, where DeepSharp
+    /// masks inside its attention) and tied head are computed by other kernels, so 1e-5 of the scale. Every state-dict
+    /// key is kept, and the causal mask is no parameter.
     /// </summary>
     [Theory]
     [InlineData("gpt")]
@@ -63,7 +64,8 @@ public sealed class RoundTripTests
         var x = input([3]);
         Tensor expected, actual;
         using (Autograd.NoGrad()) { expected = model.Call(x); actual = imported.Call(x); }
-        OrtRunner.AssertClose(expected.ToArray<float>(), actual.ToArray<float>(), 1e-5, 1e-5);
+        if (name == "gpt") OrtRunner.AssertClose(expected.ToArray<float>(), actual.ToArray<float>(), 1e-5, 1e-5);
+        else Assert.Equal(expected.ToArray<float>(), actual.ToArray<float>());   // GELU's Erf formula and attention's MatMul/Softmax give the same bits
         var keys = model.StateDict().Keys.Where(k => !k.EndsWith("num_batches_tracked")).Order();
         Assert.Equal(keys, imported.StateDict().Keys.Order());
     }

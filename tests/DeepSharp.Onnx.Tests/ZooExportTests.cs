@@ -79,7 +79,7 @@ public sealed class ZooExportTests
         var ids = Tensor.RandInt(0, 20, [3, 6]);
         Tensor expected, actual;
         using (Autograd.NoGrad()) { expected = model.Call(ids); actual = imported.Call(ids); }
-        OrtRunner.AssertClose(expected.ToArray<float>(), actual.ToArray<float>(), 1e-5, 1e-5);
+        Assert.Equal(expected.ToArray<float>(), actual.ToArray<float>());   // the importer runs the LSTM's fused kernel
     }
 
     [Fact]

@@ -17,6 +17,17 @@ output are stored beside the file. Every file also passes onnx.checker (Debian's
 - vit (opset 14): torchvision's VisionTransformer (16x16 images, 8x8 patches, 1 layer, 2 heads, hidden 16): class token
   Expand + Concat, position embedding, nn.MultiheadAttention, GELU
 - lstm (opset 13): a 2-layer bidirectional batch_first nn.LSTM and a Linear on its last step (ONNX LSTM ops)
+- gru (opset 13): a 2-layer bidirectional batch_first nn.GRU and a Linear on its last step (ONNX GRU ops with
+  linear_before_reset=1, PyTorch's r z n gates reordered to ONNX's z r h by the exporter)
+- gru_seq (opset 14): a 1-layer forward batch_first nn.GRU without biases, its whole output sequence
+- rnn (opset 13): a 2-layer nn.RNN (tanh) and a 1-layer nn.RNN (relu), batch_first (ONNX RNN ops)
+- deconv (opset 13): ConvTranspose2d (stride 2, padding 1, output_padding 1), a grouped dilated ConvTranspose2d,
+  ConvTranspose1d on a reshaped view
+- upsample_nearest (opset 13): nn.Upsample(scale_factor=2) and F.interpolate(size=(9, 7)) in nearest mode (Resize with
+  scales / with sizes built from the input's Shape), nearest on a 1-D signal
+- upsample_linear (opset 13): nn.Upsample(scale_factor=2, mode='bilinear') (pytorch_half_pixel), F.interpolate(size=(5, 11),
+  mode='bilinear', align_corners=True) (align_corners), F.interpolate(mode='linear') on a 1-D signal
+- upsample_opset9 (opset 9): nn.Upsample(scale_factor=2, mode='nearest'), which opset 9 writes as the old Upsample op
 - ops (opset 13): permute (Transpose), matmul with a parameter, elementwise Mul/Sub/Div/Pow/Sqrt/Neg/Exp/Tanh/
   LeakyRelu/Elu, mean (ReduceMean), unsqueeze/squeeze, slicing (Slice), chunk (Split), Where over a comparison
 
@@ -113,6 +124,82 @@ class Lstm(nn.Module):
         return self.fc(self.lstm(x)[0][:, -1])
 
 
+class Gru(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(5, 6, num_layers=2, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(12, 3)
+
+    def forward(self, x):
+        return self.fc(self.gru(x)[0][:, -1])
+
+
+class GruSeq(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(5, 4, batch_first=True, bias=False)
+
+    def forward(self, x):
+        return self.gru(x)[0]
+
+
+class Rnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tanh = nn.RNN(5, 6, num_layers=2, batch_first=True)
+        self.relu = nn.RNN(6, 4, nonlinearity='relu', batch_first=True)
+
+    def forward(self, x):
+        return self.relu(self.tanh(x)[0])[0]
+
+
+class Deconv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1)
+        self.grouped = nn.ConvTranspose2d(4, 6, 3, stride=1, padding=2, dilation=2, groups=2, bias=False)
+        self.up1d = nn.ConvTranspose1d(6, 2, 4, stride=2, padding=1)
+
+    def forward(self, x):                       # (B, 3, 5, 6)
+        y = self.grouped(torch.relu(self.up(x)))  # (B, 6, 10, 12)
+        return self.up1d(y.flatten(2))           # (B, 2, 240)
+
+
+class UpNearest(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2, mode='nearest')
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+
+    def forward(self, x):                       # (B, 2, 4, 5)
+        y = self.conv(self.up(x))                # (B, 3, 8, 10)
+        z = nn.functional.interpolate(y, size=(9, 7), mode='nearest')
+        w = nn.functional.interpolate(z.flatten(2), scale_factor=3, mode='nearest')   # (B, 3, 189)
+        return w
+
+
+class UpLinear(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2, mode='bilinear')
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+
+    def forward(self, x):                       # (B, 2, 4, 5)
+        y = self.conv(self.up(x))                # (B, 3, 8, 10)
+        z = nn.functional.interpolate(y, size=(5, 11), mode='bilinear', align_corners=True)
+        return nn.functional.interpolate(z.flatten(2), scale_factor=1.5, mode='linear')   # (B, 3, 82)
+
+
+class UpOpset9(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+        self.up = nn.Upsample(scale_factor=2, mode='nearest')
+
+    def forward(self, x):
+        return self.up(self.conv(x))
+
+
 class Ops(nn.Module):
     def __init__(self):
         super().__init__()
@@ -184,6 +271,14 @@ def main():
             p.add_(torch.randn_like(p) * 0.1)   # zero-initialised head and class token would hide mistakes
     export('vit', vit, [3, 16, 16], 14)
     export('lstm', Lstm(), [7, 5], 13)
+    torch.manual_seed(1)   # the cases below were added later; their own seed keeps the files above unchanged
+    export('gru', Gru(), [7, 5], 13)
+    export('gru_seq', GruSeq(), [6, 5], 14)
+    export('rnn', Rnn(), [7, 5], 13)
+    export('deconv', Deconv(), [3, 5, 6], 13)
+    export('upsample_nearest', UpNearest(), [2, 4, 5], 13)
+    export('upsample_linear', UpLinear(), [2, 4, 5], 13)
+    export('upsample_opset9', UpOpset9(), [2, 4, 5], 9)
 
 
 if __name__ == '__main__':

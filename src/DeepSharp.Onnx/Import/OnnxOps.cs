@@ -38,6 +38,11 @@ internal static partial class OnnxOps
             ["LogSoftmax"] = n => SoftmaxLike(n, log: true),
             ["Dropout"] = Dropout,
             ["LSTM"] = Lstm,
+            ["GRU"] = Gru,
+            ["RNN"] = Rnn,
+            ["ConvTranspose"] = ConvTranspose,
+            ["Resize"] = Resize,
+            ["Upsample"] = Upsample,
         };
         AddElementwise(f);
         AddShape(f);
