@@ -196,6 +196,20 @@ public sealed class ZeroRedundancyOptimizer : IDisposable
         });
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> while the optimizer holds the whole state on every rank, then keeps this rank's shard
+    /// again: for code that reads the optimizer's StateDict(), such as the Trainer's SaveCheckpoint on rank 0.
+    /// Collective (see <see cref="ConsolidateStateDict"/>).
+    /// </summary>
+    public void WithWholeState(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        var whole = ConsolidateStateDict();
+        Optimizer.LoadStateDict(whole);
+        try { action(); }
+        finally { LoadStateDict(whole); }
+    }
+
     /// <summary>Removes the step hooks: the optimizer updates every parameter again (its state stays sharded).</summary>
     public void Dispose() { preHook.Dispose(); postHook.Dispose(); }
 }
