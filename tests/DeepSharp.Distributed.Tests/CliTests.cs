@@ -22,4 +22,24 @@ public sealed class CliTests
         }
         finally { if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); }
     }
+
+    [Fact]
+    public void TrainDistributedZeroGivesTheWeightsOfPlainDdpAndAWholeCheckpoint()
+    {
+        Requires.FashionMnist();
+        var root = Directory.CreateTempSubdirectory("deepsharp-zero-test-").FullName;
+        try
+        {
+            string[] common = ["train", "--distributed", "--model", "mlp", "--epochs", "1", "--limit", "1024", "--test-limit", "200", "--batch-size", "64"];
+            var plain = MpiRun.Program(2, "DeepSharp.Cli.dll", [.. common, "--out", Path.Combine(root, "plain")], timeoutSeconds: 240);
+            Assert.True(plain.ExitCode == 0, plain.ToString());
+            var zero = MpiRun.Program(2, "DeepSharp.Cli.dll", [.. common, "--zero", "--out", Path.Combine(root, "zero")], timeoutSeconds: 240);
+            Assert.True(zero.ExitCode == 0, zero.ToString());
+            Assert.Equal(1, zero.Count("optimizer state sharded (ZeRO-1)"));
+            Assert.Equal(File.ReadAllBytes(Path.Combine(root, "plain", "model.safetensors")), File.ReadAllBytes(Path.Combine(root, "zero", "model.safetensors")));
+            // the checkpoint holds the whole optimizer state, gathered from both ranks: as large as the plain run's
+            Assert.Equal(new FileInfo(Path.Combine(root, "plain", "checkpoint.safetensors")).Length, new FileInfo(Path.Combine(root, "zero", "checkpoint.safetensors")).Length);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
 }

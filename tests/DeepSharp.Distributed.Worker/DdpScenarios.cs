@@ -11,15 +11,15 @@ namespace DeepSharp.Distributed.Worker;
 /// </summary>
 static class DdpScenarios
 {
-    const int Examples = 512, Features = 20, Classes = 10, GlobalBatch = 128;
+    internal const int Examples = 512, Features = 20, Classes = 10, GlobalBatch = 128;
 
-    static Sequential BuildModel(int seed)
+    internal static Sequential BuildModel(int seed)
     {
         DeepSharp.Random.Seed(seed);
         return new Sequential(new Linear(Features, 64), new ReLU(), new Linear(64, 64), new ReLU(), new Linear(64, Classes));
     }
 
-    static TensorDataset Data()
+    internal static TensorDataset Data()
     {
         var g = new Generator(7);
         var x = Tensor.Randn([Examples, Features], generator: g);
@@ -98,7 +98,7 @@ static class DdpScenarios
         throw new InvalidOperationException("a mismatched model was not detected");
     }
 
-    static void CompareParameters(Module expected, Module actual, double tolerance, string what)
+    internal static void CompareParameters(Module expected, Module actual, double tolerance, string what)
     {
         var e = expected.NamedParameters().ToArray();
         var a = actual.NamedParameters().ToArray();

@@ -10,6 +10,10 @@ var scenarios = new Dictionary<string, Action<ProcessGroup, string[]>>
     ["ddp-mismatch"] = DdpScenarios.Mismatch,
     ["rank-dies"] = FaultScenarios.RankDies,
     ["bench-allreduce"] = BenchScenarios.AllReduce,
+    ["zero"] = ZeroScenarios.Trainer,
+    ["syncbn"] = SyncBatchNormScenarios.Run,
+    ["pipeline"] = PipelineScenarios.Run,
+    ["resume"] = ResumeScenarios.Run,
 };
 if (args.Length == 0 || !scenarios.TryGetValue(args[0], out var scenario))
 {

@@ -16,23 +16,29 @@ sealed class DistributedTrain
     /// <summary>The flag that turns it on.</summary>
     public const string Flag = "distributed";
 
+    /// <summary>The flag that shards the optimizer state over the ranks (ZeRO stage 1).</summary>
+    public const string ZeroFlag = "zero";
+
     readonly ProcessGroup group;
+    readonly bool zero;
     string? scratch;
     DistributedSampler? sampler;
 
-    DistributedTrain(ProcessGroup group) => this.group = group;
+    DistributedTrain(ProcessGroup group, bool zero) { this.group = group; this.zero = zero; }
 
     /// <summary>Joins the MPI job when --distributed is given (null otherwise); silences <paramref name="output"/> off rank 0.</summary>
     public static DistributedTrain? Start(ArgParser p, ref TextWriter output, ref int threads)
     {
-        if (!p.Flag(Flag)) return null;
+        bool zero = p.Flag(ZeroFlag);
+        if (!p.Flag(Flag))
+            return zero ? throw new UsageException("deepsharp train: --zero shards the optimizer state over MPI ranks; it needs --distributed (mpirun -np N deepsharp train --distributed --zero).") : null;
         if (p.Has("adversarial") || p.Has("resume") || p.Has("precision"))
             throw new UsageException("deepsharp train: --distributed trains the plain image classifier; it does not take --adversarial, --resume or --precision.");
         var group = ProcessGroup.Init();
         if (!p.Has("threads")) threads = Math.Max(1, Environment.ProcessorCount / group.WorldSize);
         if (group.Rank != 0) output = TextWriter.Null;
-        output.WriteLine($"distributed: {group.WorldSize} ranks over MPI ({ProcessGroup.LibraryVersion()}), {threads} threads each");
-        return new DistributedTrain(group);
+        output.WriteLine($"distributed: {group.WorldSize} ranks over MPI ({ProcessGroup.LibraryVersion()}), {threads} threads each{(zero ? ", optimizer state sharded (ZeRO-1)" : "")}");
+        return new DistributedTrain(group, zero);
     }
 
     /// <summary>The run folder: unchanged on rank 0, a temporary one elsewhere.</summary>
@@ -55,11 +61,16 @@ sealed class DistributedTrain
     /// <summary>The replica wrapped for data-parallel training.</summary>
     public DistributedDataParallel Wrap(Module<Tensor, Tensor> model) => new(model, group);
 
-    /// <summary>Rank-0-only progress and per-epoch shuffles for <paramref name="trainer"/>; <paramref name="callbacks"/> run on rank 0 only.</summary>
+    /// <summary>
+    /// Rank-0-only progress and per-epoch shuffles for <paramref name="trainer"/>; <paramref name="callbacks"/> run on rank 0
+    /// only. With --zero the optimizer is sharded and checkpoints gather its whole state first.
+    /// </summary>
     public void Configure(Trainer trainer, List<Training.Callbacks.ICallback> callbacks)
     {
         trainer.Progress = new RankZeroProgress(trainer.Progress, group);
-        var wrapped = callbacks.Select(c => (Training.Callbacks.ICallback)new RankZeroOnly(c, group)).ToList();
+        var sharded = zero ? new ZeroRedundancyOptimizer(trainer.Optimizer, group) : null;
+        var wrapped = callbacks.Select(c => c is Training.Callbacks.PeriodicCheckpoint checkpoint && sharded != null
+            ? new ZeroCheckpoint(checkpoint, sharded) : (Training.Callbacks.ICallback)new RankZeroOnly(c, group)).ToList();
         wrapped.Add(new SetEpochCallback(sampler ?? throw new InvalidOperationException("DistributedTrain: Loader first")));
         callbacks.Clear(); callbacks.AddRange(wrapped);
     }

@@ -40,7 +40,7 @@ public static class TrainCommand
           Adversarial training: --adversarial pgd|trades --eps X [--attack-steps N] trains on PGD examples (Madry et al.) or
           with the TRADES loss (beta 6) within an L-inf ball of eps (default 0.1, 10 steps); see 'deepsharp attack'.
           Data-parallel: mpirun -np N deepsharp train --distributed ... splits each batch of --batch-size over N MPI ranks
-          (MPICH; docs/distributed.md); rank 0 prints and writes the run folder.
+          (MPICH; docs/distributed.md); rank 0 prints and writes the run folder; --zero shards the optimizer state over the ranks (ZeRO-1).
           {DashboardOption.Usage}
         Generative models: deepsharp train --model ae|dae|vae|dcgan|wgan-gp|ddpm ...  (see 'deepsharp train --model vae --help')
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
@@ -50,7 +50,7 @@ public static class TrainCommand
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "test-limit",
                                         "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", "adversarial", "eps", "attack-steps", "precision", .. ImageTraining.Options, .. DashboardOption.Options];
 
-    static readonly string[] Flags = ["download", "no-verify", DistributedTrain.Flag, DashboardOption.Flag, .. ImageTraining.Flags];
+    static readonly string[] Flags = ["download", "no-verify", DistributedTrain.Flag, DistributedTrain.ZeroFlag, DashboardOption.Flag, .. ImageTraining.Flags];
 
     /// <summary>Runs the command: a new run, or `--resume RUN` to continue one from its checkpoint.</summary>
     public static int Run(string[] args, TextWriter output)

@@ -92,6 +92,7 @@ public abstract partial class Optimizer
     public void Step()
     {
         using var _ = Autograd.NoGrad();
+        RunHooks(stepPreHooks);
         foreach (var group in groups)
         {
             var ps = group.ParamList;
@@ -110,6 +111,7 @@ public abstract partial class Optimizer
                 p.BumpVersion();
             }
         }
+        RunHooks(stepPostHooks);
     }
 
     /// <summary>Re-evaluates the loss with <paramref name="closure"/> (gradients enabled), then steps (optimizer.step(closure)).</summary>
