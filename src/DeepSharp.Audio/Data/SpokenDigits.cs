@@ -4,112 +4,102 @@ namespace DeepSharp.Audio;
 
 /// <summary>
 /// Spoken digits "zero" … "nine" synthesised with espeak-ng (a Free Spoken Digit / Speech Commands stand-in that needs
-/// no download): voices × speaking rates × pitches, each clip placed at a random offset in one second at 16 kHz, with
-/// a random gain and Gaussian noise at a random SNR added in C#. Generated once from the seed into a safetensors cache;
-/// train and test are split by voice, so the test speakers are never heard in training.
+/// no download): voices × (speaking rate, pitch) variants, each word placed <c>copies</c> times at a random offset in one
+/// second at 16 kHz, with a random gain and Gaussian noise at a random SNR added in C#. Generated once from the seed into a
+/// safetensors cache; train and test are split by voice, so the test speakers are never heard in training.
+/// The default (8 voices × 3 variants, 240 clips) takes seconds; the full recipe is 24 voices × 9 variants × 2 copies (4320 clips).
 /// </summary>
 public sealed class SpokenDigits
 {
     /// <summary>The digit words, label = index.</summary>
     public static readonly string[] Words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
-    /// <summary>espeak-ng voices (language + variant); every fourth is held out for testing.</summary>
-    public static readonly string[] Voices =
-    [
-        "en-us+m1", "en-us+m2", "en+m3", "en-us+f4", "en-us+f1", "en+f2", "en-us+m4", "en+m5", "en-us+f3", "en+m6",
-        "en-us+m7", "en+f5", "en-us+klatt", "en+klatt2", "en-us+klatt3", "en-gb-scotland+m2", "en-us+adam", "en+anika",
-        "en-us+david", "en+edward", "en-us+Andy", "en+aunty", "en-us+grandpa", "en+Michael",
-    ];
-    static readonly int[] Rates = [120, 160, 200];
-    static readonly int[] Pitches = [30, 55, 80];
     /// <summary>Samples per clip (one second at 16 kHz).</summary>
-    public const int ClipLength = 16000;
+    public const int ClipLength = SpeechCorpus.SampleRate;
 
     /// <summary>(N, 16000) float32 waveforms.</summary>
     public Tensor Audio { get; }
     /// <summary>(N) int64 digit labels.</summary>
     public Tensor Labels { get; }
-    /// <summary>Voice index of each clip (into <see cref="Voices"/>).</summary>
+    /// <summary>Voice index of each clip (into <see cref="SpeechCorpus.Voices"/>).</summary>
     public int[] VoiceOf { get; }
 
     SpokenDigits(Tensor audio, Tensor labels, int[] voiceOf) { Audio = audio; Labels = labels; VoiceOf = voiceOf; }
 
-    /// <summary>Whether voice <paramref name="voice"/> belongs to the held-out test speakers.</summary>
-    public static bool IsTestVoice(int voice) => voice % 4 == 3;
-
     /// <summary>
     /// Loads the cached set for <paramref name="seed"/> from <paramref name="cacheDir"/> (default
-    /// $DEEPSHARP_DATA or ~/.cache/deepsharp, subfolder spoken-digits), synthesising it first when missing.
-    /// <paramref name="voices"/> limits the voice list (the first n) for quick runs.
+    /// <see cref="SpeechCorpus.DefaultCacheRoot"/>, subfolder spoken-digits), synthesising it first when missing: the
+    /// first <paramref name="voices"/> voices (4-24), the first <paramref name="variants"/> rate × pitch variants (1-9),
+    /// each word placed <paramref name="copies"/> times with its own offset, gain and noise.
     /// </summary>
-    public static SpokenDigits Load(string? cacheDir = null, int seed = 0, int? voices = null, Action<string>? log = null)
+    public static SpokenDigits Load(string? cacheDir = null, int seed = 0, int voices = 8, int variants = 3, int copies = 1, Action<string>? log = null)
     {
-        int voiceCount = Math.Clamp(voices ?? Voices.Length, 4, Voices.Length);
-        var folder = Path.Combine(cacheDir ?? DefaultCacheRoot, "spoken-digits");
-        var path = Path.Combine(folder, $"digits-v1-seed{seed}-voices{voiceCount}.safetensors");
+        if (voices < 4 || voices > SpeechCorpus.Voices.Length) throw new ArgumentException($"SpokenDigits: voices must be in [4, {SpeechCorpus.Voices.Length}] (every fourth is held out), got {voices}", nameof(voices));
+        if (copies < 1) throw new ArgumentException($"SpokenDigits: copies must be positive, got {copies}", nameof(copies));
+        var folder = Path.Combine(cacheDir ?? SpeechCorpus.DefaultCacheRoot, "spoken-digits");
+        var path = Path.Combine(folder, $"digits-v2-seed{seed}-voices{voices}-variants{variants}-copies{copies}.safetensors");
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(folder);
             log?.Invoke($"synthesising spoken digits with espeak-ng into {path} ...");
-            Generate(path, seed, voiceCount);
+            Generate(path, seed, voices, variants, copies);
         }
         var t = SafeTensors.Load(path);
         return new SpokenDigits(t["audio"], t["label"], t["voice"].ToArray<long>().Select(v => (int)v).ToArray());
     }
 
-    /// <summary>$DEEPSHARP_DATA, else ~/.cache/deepsharp.</summary>
-    public static string DefaultCacheRoot =>
-        Environment.GetEnvironmentVariable("DEEPSHARP_DATA") is { Length: > 0 } env ? env
-        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "deepsharp");
-
-    static void Generate(string path, int seed, int voiceCount)
+    static void Generate(string path, int seed, int voices, int variants, int copies)
     {
-        var jobs = (from v in Enumerable.Range(0, voiceCount) from r in Rates from p in Pitches select (v, r, p)).ToArray();
-        var results = new float[jobs.Length][][];
-        Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, j =>
-        {
-            var (v, r, p) = jobs[j];
-            results[j] = SpeechSynthesizer.Speak(Words, Voices[v], r, p)
-                ?? Words.Select(w => SpeechSynthesizer.Speak([w], Voices[v], r, p)?[0] ?? []).ToArray();
-        });
+        var spoken = SpeechCorpus.Synthesize(voices, variants, _ => Words);
         var rng = new System.Random(seed);
         var audio = new List<float>(); var labels = new List<long>(); var voiceOf = new List<long>();
-        for (int j = 0; j < jobs.Length; j++)
-            for (int d = 0; d < Words.Length; d++)
-            {
-                if (results[j][d].Length == 0) continue;
-                audio.AddRange(Augment.Place(results[j][d], ClipLength, rng));
-                labels.Add(d); voiceOf.Add(jobs[j].v);
-            }
+        foreach (var (voice, speech) in spoken)
+            for (int d = 0; d < speech.Length; d++)
+                for (int c = 0; c < copies && speech[d].Length > 0; c++)
+                {
+                    audio.AddRange(Augment.Place(speech[d], ClipLength, rng));
+                    labels.Add(d); voiceOf.Add(voice);
+                }
         int n = labels.Count;
-        SafeTensors.Save(path, new Dictionary<string, Tensor>
+        var partial = path + ".partial";
+        SafeTensors.Save(partial, new Dictionary<string, Tensor>
         {
             ["audio"] = Tensor.FromArray(audio.ToArray(), n, ClipLength),
             ["label"] = Tensor.FromArray(labels.ToArray(), n),
             ["voice"] = Tensor.FromArray(voiceOf.ToArray(), n),
         });
+        File.Move(partial, path, overwrite: true);
     }
 
     /// <summary>Indices of the training (seen voices) or test (held-out voices) clips.</summary>
-    public long[] Indices(bool test) => Enumerable.Range(0, VoiceOf.Length).Where(i => IsTestVoice(VoiceOf[i]) == test).Select(i => (long)i).ToArray();
+    public long[] Indices(bool test) => Enumerable.Range(0, VoiceOf.Length).Where(i => SpeechCorpus.IsTestVoice(VoiceOf[i]) == test).Select(i => (long)i).ToArray();
 
-    /// <summary>Log-mel features (N, 1, 40, 101): MelSpectrogram(n_fft 400 (25 ms), hop 160 (10 ms), 40 mels) in dB, top_db 80, scaled by 1/20.</summary>
-    public static Tensor Features(Tensor audio)
-    {
-        using var _ = Autograd.NoGrad();
-        var mel = LogMel.Call(audio);
-        return (mel / 20.0).Unsqueeze(1);
-    }
-
-    static readonly MelSpectrogram Mel = new(16000, 400, hopLength: 160, nMels: 40);
-    static readonly LogMelFeatures LogMel = new(Mel);
+    /// <summary>Log-mel features (N, 1, 40, 101) of (N, 16000) clips: <see cref="SpeechCorpus.LogMel"/> (25 ms windows, 10 ms hop, 40 mels, dB, per-clip normalised).</summary>
+    public static Tensor Features(Tensor audio) => SpeechCorpus.LogMel(audio).Unsqueeze(1);
 }
 
-/// <summary>Log-mel front end shared by the audio models: MelSpectrogram then AmplitudeToDB(top_db=80).</summary>
+/// <summary>
+/// Log-mel front end shared by the audio models: MelSpectrogram, then AmplitudeToDB(top_db=80) with the floor taken per
+/// clip (not across a batch), then <see cref="Normalize"/>.
+/// </summary>
 public sealed class LogMelFeatures(MelSpectrogram mel) : DeepSharp.NN.Module<Tensor, Tensor>
 {
     readonly AmplitudeToDB toDb = new(topDb: 80);
-    /// <summary>(..., time) → (..., n_mels, frames) in dB.</summary>
-    public override Tensor Forward(Tensor waveform) => toDb.Call(mel.Call(waveform));
+
+    /// <summary>(..., time) → (..., n_mels, frames) in dB, each clip floored at its own max − 80 dB.</summary>
+    public override Tensor Forward(Tensor waveform)
+    {
+        var power = mel.Call(waveform);
+        var shape = power.Shape.ToArray();
+        return toDb.Call(power.Reshape(-1, 1, shape[^2], shape[^1])).Reshape(shape);
+    }
+
+    /// <summary>Zero mean and unit variance over each (n_mels, frames) clip of a (..., n_mels, frames) tensor (per-utterance mean and variance normalisation).</summary>
+    public static Tensor Normalize(Tensor features)
+    {
+        var mean = features.Mean([-2, -1], keepDim: true);
+        var std = features.Std([-2, -1], unbiased: false, keepDim: true);
+        return (features - mean) / (std + 1e-5);
+    }
 }
 
 /// <summary>The C# side of the data recipe: placement in a fixed-length clip, gain and noise.</summary>
