@@ -19,6 +19,8 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
     {
         if (weights.InFeatures != inChannels * kernel.H * kernel.W)
             throw new ArgumentException($"QuantizedConv2d: weight has {weights.InFeatures} columns, in·kh·kw = {inChannels}·{kernel.H}·{kernel.W}", nameof(weights));
+        if (kernel.H < 1 || kernel.W < 1 || stride.H < 1 || stride.W < 1 || dilation.H < 1 || dilation.W < 1 || padding.H < 0 || padding.W < 0)
+            throw new ArgumentException($"QuantizedConv2d: kernel {kernel}, stride {stride} and dilation {dilation} must be at least 1 and padding {padding} not negative", nameof(kernel));
         Weights = weights; InChannels = inChannels; Kernel = kernel; Stride = stride; Padding = padding; Dilation = dilation; Output = output; Relu = relu;
     }
 

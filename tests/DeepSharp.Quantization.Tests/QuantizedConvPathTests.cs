@@ -17,7 +17,7 @@ public class QuantizedConvPathTests
 
     [Theory]
     [InlineData(2, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1, false)]
-    [InlineData(1, 4, 8, 7, 17, 3, 2, 2, 2, 1, 0, true)]
+    [InlineData(1, 4, 8, 7, 17, 3, 2, 2, 2, 1, 1, true)]
     [InlineData(3, 1, 6, 6, 8, 5, 5, 1, 2, 2, 1, false)]
     [InlineData(2, 6, 12, 13, 8, 3, 3, 2, 1, 1, 2, true)]
     public void ConvolutionMatchesIntegerLoops(int b, int c, int h, int w, int outC, int kh, int kw, int stride, int pad, int dilationH, int dilationW, bool relu)
@@ -55,6 +55,15 @@ public class QuantizedConvPathTests
                     }
         Assert.Equal(0, mismatches);
         Assert.True(distinct > 10, $"outputs should spread over the range, got {distinct} distinct values");
+    }
+
+    [Fact]
+    public void ZeroDilationOrStrideIsRefused()
+    {
+        var weights = QuantizedLinearWeights.FromFloat(Tensor.Ones(2, 9), null);
+        var e = Assert.Throws<ArgumentException>(() => new QuantizedConv2d(weights, 1, (3, 3), (1, 1), (1, 1), (0, 1), new OutputQParams(0.1f, 0)));
+        Assert.Contains("dilation", e.Message);
+        Assert.Throws<ArgumentException>(() => new QuantizedConv2d(weights, 1, (3, 3), (0, 1), (1, 1), (1, 1), new OutputQParams(0.1f, 0)));
     }
 
     [Theory]
