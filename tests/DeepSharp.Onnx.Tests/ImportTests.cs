@@ -45,6 +45,8 @@ public sealed class ImportTests
     [InlineData("upsample_nearest", 1e-5)]
     [InlineData("upsample_linear", 1e-5)]
     [InlineData("upsample_opset9", 1e-5)]
+    [InlineData("vgg", 1e-5)]
+    [InlineData("googlenet", 1e-5)]
     public void MatchesPyTorch(string name, double tolerance)
     {
         var (model, input, expected) = Fixture(name);

@@ -28,6 +28,11 @@ output are stored beside the file. Every file also passes onnx.checker (Debian's
 - upsample_linear (opset 13): nn.Upsample(scale_factor=2, mode='bilinear') (pytorch_half_pixel), F.interpolate(size=(5, 11),
   mode='bilinear', align_corners=True) (align_corners), F.interpolate(mode='linear') on a 1-D signal
 - upsample_opset9 (opset 9): nn.Upsample(scale_factor=2, mode='nearest'), which opset 9 writes as the old Upsample op
+- vgg (opset 13): torchvision's VGG forward (features, AdaptiveAvgPool2d((7, 7)), torch.flatten, classifier) with
+  torchvision's make_layers on a two-stage config with batch norm, 28x28 inputs (7x7 features, so the pooling is exact)
+  and a narrow classifier (torchvision's 4096-wide one would be 400 MB)
+- googlenet (opset 13): torchvision's BasicConv2d and Inception blocks, MaxPool2d(ceil_mode=True), the transform_input
+  rescaling (Gather, Unsqueeze, Mul, Add, Concat), GlobalAveragePool, Dropout, fc (the full GoogLeNet is 24 MB)
 - ops (opset 13): permute (Transpose), matmul with a parameter, elementwise Mul/Sub/Div/Pow/Sqrt/Neg/Exp/Tanh/
   LeakyRelu/Elu, mean (ReduceMean), unsqueeze/squeeze, slicing (Slice), chunk (Split), Where over a comparison
 
@@ -41,6 +46,8 @@ import onnx
 from torchvision.models import mobilenet_v2
 from torchvision.models.resnet import BasicBlock
 from torchvision.models.vision_transformer import VisionTransformer
+from torchvision.models.vgg import VGG, make_layers
+from torchvision.models.googlenet import BasicConv2d, Inception as TvInception
 
 warnings.filterwarnings('ignore')
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -200,6 +207,29 @@ class UpOpset9(nn.Module):
         return self.up(self.conv(x))
 
 
+class TinyGoogLeNet(nn.Module):
+    """torchvision.models.GoogLeNet's forward (transform_input, stem, inception blocks, pooling, fc), two blocks deep."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = BasicConv2d(3, 8, kernel_size=7, stride=2, padding=3)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception3a = TvInception(8, 4, 4, 8, 2, 4, 4)
+        self.inception3b = TvInception(20, 8, 4, 8, 2, 4, 4)
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
+        x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
+        x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
+        x = torch.cat((x_ch0, x_ch1, x_ch2), 1)
+        x = self.maxpool1(self.conv1(x))
+        x = self.maxpool3(self.inception3b(self.inception3a(x)))
+        return self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+
+
 class Ops(nn.Module):
     def __init__(self):
         super().__init__()
@@ -279,6 +309,12 @@ def main():
     export('upsample_nearest', UpNearest(), [2, 4, 5], 13)
     export('upsample_linear', UpLinear(), [2, 4, 5], 13)
     export('upsample_opset9', UpOpset9(), [2, 4, 5], 9)
+    vgg = VGG(make_layers([8, 'M', 16, 16, 'M'], batch_norm=True), num_classes=10)
+    vgg.classifier = nn.Sequential(nn.Linear(16 * 7 * 7, 32), nn.ReLU(True), nn.Dropout(), nn.Linear(32, 10))
+    warm(vgg, [3, 28, 28])
+    export('vgg', vgg, [3, 28, 28], 13)
+    googlenet = TinyGoogLeNet(); warm(googlenet, [3, 32, 32])
+    export('googlenet', googlenet, [3, 32, 32], 13)
 
 
 if __name__ == '__main__':
