@@ -17,6 +17,9 @@ static class MpiRun
 
     static readonly Lazy<string?> Launcher = new(FindHydra);
 
+    /// <summary>The name of MPICH's mpiexec on this machine (after <see cref="RequireMpich"/>).</summary>
+    public static string LauncherName => Launcher.Value ?? throw new InvalidOperationException("call RequireMpich first");
+
     /// <summary>Skips (locally) or fails (in CI) the test when MPICH's mpiexec is missing.</summary>
     public static void RequireMpich()
     {
@@ -59,7 +62,7 @@ static class MpiRun
         return new Result(code, output, watch.Elapsed, watch.Elapsed >= timeout);
     }
 
-    static (int Code, string Output) Execute(string file, IEnumerable<string> args, TimeSpan timeout, Dictionary<string, string> environment)
+    internal static (int Code, string Output) Execute(string file, IEnumerable<string> args, TimeSpan timeout, Dictionary<string, string> environment)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) info.ArgumentList.Add(a);
