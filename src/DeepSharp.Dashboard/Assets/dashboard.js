@@ -74,7 +74,8 @@
       const opts = {
         width: Math.max(300, el.clientWidth), height: 240,
         scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-        axes: [{ label: id === "episodes" ? "environment step" : "step" }, { size: 60 }],
+        axes: [{ label: id === "episodes" ? "environment step" : "step" },
+               { size: 64, values: (u, ticks) => ticks.map(v => v === null ? "" : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(1) : +v.toPrecision(3)) }],
         series: [{ label: "step" }, ...names.map((n, i) => ({
           label: n, stroke: palette[i % palette.length], width: 1.5, spanGaps: true,
           points: { show: n.startsWith("val ") || id === "episodes" && n === "return", size: 5 },
