@@ -20,6 +20,7 @@ namespace DeepSharp.Cli
             ("export", "write a saved model as an ONNX file (--format onnx) for ONNX Runtime and other runtimes", ExportCommand.Run),
             ("attack", "robust accuracy of a saved model under FGSM/PGD and a picture of adversarial examples", AttackCommand.Run),
             ("sample", "a PNG grid of images drawn from a generative model saved by 'deepsharp train --model vae|dcgan|wgan-gp|ddpm'", SampleCommand.Run),
+            ("transcribe", "the words a speech model (train --dataset spoken-digit-strings --model ctc) hears in a WAV file, and its spectrogram as PNG", TranscribeCommand.Run),
             ("generate", "continue a prompt with a language model saved by 'deepsharp train --model gpt|lstm'", GenerateCommand.Run),
             ("rl", "train a DQN or PPO agent on CartPole-v1 or Acrobot-v1 (--env cartpole|acrobot --algo dqn|ppo), or replay one (rl play RUN)", RlCommand.Run),
             ("prune", "magnitude pruning of a saved model with fine-tuning (--sparsity X, --structured for a smaller dense model)", PruneCommand.Run),

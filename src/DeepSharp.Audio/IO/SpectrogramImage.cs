@@ -29,4 +29,20 @@ public static class SpectrogramImage
             }
         Utils.SaveImage(Tensor.FromArray(rgb, 3, h, w), path, padding: 0);
     }
+
+    /// <summary>
+    /// Writes what the speech models hear: the 40-band log-mel spectrogram (25 ms windows, 10 ms hop, dB, 80 dB range) of
+    /// a 16 kHz waveform (samples) or (1, samples), as a PNG (<see cref="Save"/>).
+    /// </summary>
+    public static void SaveLogMel(Tensor waveform16k, string path, int scale = 3)
+    {
+        ArgumentNullException.ThrowIfNull(waveform16k);
+        if (waveform16k.Rank > 2 || (waveform16k.Rank == 2 && waveform16k.Size(0) != 1))
+            throw new ArgumentException($"SpectrogramImage.SaveLogMel: need a (samples) or (1, samples) waveform, got shape {Spectral.Shape(waveform16k)}", nameof(waveform16k));
+        using var _ = Autograd.NoGrad();
+        var db = Front.Call(waveform16k.Reshape(1, -1));              // (1, 40, frames)
+        Save(db.Reshape(db.Size(1), db.Size(2)), path, scale);
+    }
+
+    static readonly LogMelFeatures Front = new(new MelSpectrogram(SpeechCorpus.SampleRate, 400, hopLength: 160, nMels: 40));
 }
