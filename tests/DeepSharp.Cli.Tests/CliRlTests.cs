@@ -37,6 +37,21 @@ public class CliRlTests
     }
 
     [Fact]
+    public void ASecondRunIntoTheSameFolderGoesToAVersionFolder()
+    {
+        var root = CliProcess.TempDir("cli-rl-again");
+        string[] args = ["rl", "--env", "cartpole", "--algo", "dqn", "--steps", "300", "--eval-episodes", "1", "--out", "run"];
+        var first = CliProcess.Run(args, root, timeoutSeconds: 120);
+        Assert.True(first.Code == 0, $"exit {first.Code}: {first.Err}\n{first.Out}");
+        var policy = File.ReadAllBytes(Path.Combine(root, "run", "policy.safetensors"));
+        var second = CliProcess.Run([.. args[..^2], "--seed", "7", "--out", "run"], root, timeoutSeconds: 120);
+        Assert.True(second.Code == 0, $"exit {second.Code}: {second.Err}\n{second.Out}");
+        Assert.Contains("version_2", second.Out);
+        Assert.True(File.Exists(Path.Combine(root, "run", "version_2", "policy.safetensors")));
+        Assert.Equal(policy, File.ReadAllBytes(Path.Combine(root, "run", "policy.safetensors")));   // the first run is intact
+    }
+
+    [Fact]
     public void BadInputGetsOneLine()
     {
         CliProcess.Fails(2, "deepsharp rl: unknown environment 'pendulum': choose cartpole (CartPole-v1) or acrobot (Acrobot-v1).", "rl", "--env", "pendulum", "--algo", "dqn");

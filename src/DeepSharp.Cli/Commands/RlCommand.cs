@@ -39,8 +39,7 @@ public static class RlCommand
         int evalEpisodes = p.Int("eval-episodes", 100, 1, 100_000);
         var envId = Gym.Make(envName).Id;
         string folder = p.OptionalString("out") ?? Path.Combine("runs", $"rl-{envId.Split('-')[0].ToLowerInvariant()}-{algo}-seed{seed}");
-        RunFolder.CheckNotAFile(folder);
-        Directory.CreateDirectory(folder);
+        folder = RunFolder.Create(folder, output);   // a folder holding a run gets the new one in folder/version_N
 
         var clock = Stopwatch.StartNew();
         var printer = new ProgressPrinter(output);

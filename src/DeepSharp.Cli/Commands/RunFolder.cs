@@ -8,7 +8,7 @@ namespace DeepSharp.Cli.Commands;
 public static class RunFolder
 {
     /// <summary>The files whose presence marks a folder as holding a run.</summary>
-    public static readonly string[] RunFiles = ["model.safetensors", "history.csv", "checkpoint.safetensors", "tokenizer.json"];
+    public static readonly string[] RunFiles = ["model.safetensors", "history.csv", "checkpoint.safetensors", "tokenizer.json", "policy.safetensors"];
 
     /// <summary>True when <paramref name="folder"/> holds the files of a run.</summary>
     public static bool HoldsRun(string folder) => RunFiles.Any(f => File.Exists(Path.Combine(folder, f)));
