@@ -116,4 +116,18 @@ public class DatasetTests
         foreach (var l in test.Labels.ToArray<long>()) counts[l]++;
         Assert.All(counts, c => Assert.Equal(1000, c));
     }
+
+    [Fact]
+    public void ALimitDecodesOnlyTheFirstExamples()
+    {
+        Requires.FashionMnist();
+        var whole = MnistDataset.LoadFashion(train: false);
+        var first = MnistDataset.Load(MnistDataset.FashionMnist, train: false, limit: 250);
+        Assert.Equal(250, first.Count);
+        Assert.Equal(new[] { 250, 1, 28, 28 }, first.Images.Shape.ToArray());
+        Assert.Equal(whole.Take(250).Images.ToArray<float>(), first.Images.ToArray<float>());
+        Assert.Equal(whole.Take(250).Labels.ToArray<long>(), first.Labels.ToArray<long>());
+        Assert.Equal(10_000, MnistDataset.Load(MnistDataset.FashionMnist, train: false, limit: 50_000).Count);   // more than there are: all
+        Assert.Throws<ArgumentOutOfRangeException>(() => MnistDataset.Load(MnistDataset.FashionMnist, train: false, limit: -1));
+    }
 }

@@ -77,8 +77,8 @@ public static class ImageTraining
         DatasetInfo(name);   // a usage error for unknown names
         if (name is "fashion-mnist" or "mnist")
         {
-            var mnist = MnistDataset.Load(name == "mnist" ? MnistDataset.Mnist : MnistDataset.FashionMnist, train, dataDir, download, log: log, verify: verify);
-            if (limit > 0) mnist = mnist.Take(limit);
+            // only the first `limit` images are decoded (a quick run does not hold the whole split as float32)
+            var mnist = MnistDataset.Load(name == "mnist" ? MnistDataset.Mnist : MnistDataset.FashionMnist, train, dataDir, download, log: log, verify: verify, limit: limit);
             return (new TensorDataset(mnist.Images, mnist.Labels), mnist.Classes, mnist.Source);
         }
         var cifar = CifarDataset.Load(name == "cifar10" ? CifarDataset.Cifar10 : CifarDataset.Cifar100, train, dataDir, download, log: log);

@@ -78,12 +78,14 @@ public sealed class MnistDataset
     /// <see cref="DirectoryNotFoundException"/> when <paramref name="dataDir"/> is not a folder. With
     /// <paramref name="verify"/> (the default) a file whose decompressed content differs from the official release's
     /// (MD5) is refused with <see cref="InvalidDataException"/>. Downloads go into <paramref name="dataDir"/> when given,
-    /// else into the cache folder.
+    /// else into the cache folder. A positive <paramref name="limit"/> decodes only the first <paramref name="limit"/>
+    /// examples (the file is still checked whole), so a quick run does not hold the whole split as float32.
     /// </summary>
     public static MnistDataset Load(Spec spec, bool train, string? dataDir = null, bool download = false,
-        string? cacheRoot = null, HttpClient? client = null, TextWriter? log = null, bool verify = true)
+        string? cacheRoot = null, HttpClient? client = null, TextWriter? log = null, bool verify = true, int limit = 0)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var imagesFile = train ? spec.TrainImages : spec.TestImages;
         var labelsFile = train ? spec.TrainLabels : spec.TestLabels;
         CheckDataFolder(spec, dataDir, download);
@@ -108,6 +110,9 @@ public sealed class MnistDataset
         if (imageShape.Length != 3) throw new InvalidDataException($"{spec.Name}: images file has rank {imageShape.Length}, expected 3 (N, H, W)");
         if (labelShape.Length != 1 || labelShape[0] != imageShape[0])
             throw new InvalidDataException($"{spec.Name}: {labelShape[0]} labels for {imageShape[0]} images");
+        int count = limit > 0 ? Math.Min(limit, imageShape[0]) : imageShape[0];
+        pixels = pixels[..(count * imageShape[1] * imageShape[2])];
+        labelBytes = labelBytes[..count];
         var images = GC.AllocateUninitializedArray<float>(pixels.Length);
         for (int i = 0; i < pixels.Length; i++) images[i] = pixels[i] * (1f / 255f);
         var labels = new long[labelBytes.Length];
@@ -116,7 +121,7 @@ public sealed class MnistDataset
             labels[i] = labelBytes[i];
             if (labels[i] >= spec.Classes.Length) throw new InvalidDataException($"{spec.Name}: label {labels[i]} at index {i} is out of range for {spec.Classes.Length} classes");
         }
-        return new MnistDataset(Tensor.FromArray(images, imageShape[0], 1, imageShape[1], imageShape[2]),
+        return new MnistDataset(Tensor.FromArray(images, count, 1, imageShape[1], imageShape[2]),
             Tensor.FromArray(labels, labels.Length), spec.Classes, folder);
     }
 
