@@ -48,35 +48,36 @@ public sealed partial class Tensor
         if (!IsFloatingPoint) throw new ArgumentException($"{op}: input must be float32 or float64, got {DType.TorchName()}");
         var src = Contiguous();
         int n = NumEl;
-        // element i belongs to channel (i / inner) % channels
-        int inner = 1, channels = 1;
-        if (axis >= 0) { channels = shape[axis]; for (int d = axis + 1; d < Rank; d++) inner *= shape[d]; }
+        // the elements come in blocks of `inner` that share one channel: block b belongs to channel b % channels
+        int inner = n, channels = 1;
+        if (axis >= 0) { channels = shape[axis]; inner = 1; for (int d = axis + 1; d < Rank; d++) inner *= shape[d]; }
+        int blocks = inner == 0 ? 0 : n / inner;
         var result = AllocUninit(DType, shape);
         var mask = new bool[n];
-        if (DType == DType.Float32)
+        bool single = DType == DType.Float32;
+        for (int b = 0; b < blocks; b++)
         {
-            var x = src.Span<float>(); var y = result.Span<float>();
-            for (int i = 0; i < n; i++)
+            int c = b % channels, start = b * inner;
+            float s = scales[c], inv = 1f / s; long z = zeroPoints[c];
+            if (single)
             {
-                int c = axis >= 0 ? i / inner % channels : 0;
-                float s = scales[c], inv = 1f / s; long z = zeroPoints[c];
-                float qf = z + MathF.Round(x[i] * inv);
-                long q = (long)Math.Min(Math.Max(qf, quantMin), quantMax);
-                y[i] = (q - z) * s;
-                mask[i] = quantMin <= qf && qf <= quantMax;
+                var x = src.Span<float>().Slice(start, inner); var y = result.Span<float>().Slice(start, inner);
+                for (int i = 0; i < inner; i++)
+                {
+                    float qf = z + MathF.Round(x[i] * inv);
+                    y[i] = ((long)Math.Min(Math.Max(qf, quantMin), quantMax) - z) * s;
+                    mask[start + i] = quantMin <= qf && qf <= quantMax;
+                }
             }
-        }
-        else
-        {
-            var x = src.Span<double>(); var y = result.Span<double>();
-            for (int i = 0; i < n; i++)
+            else
             {
-                int c = axis >= 0 ? i / inner % channels : 0;
-                float s = scales[c], inv = 1f / s; long z = zeroPoints[c];
-                double qf = z + Math.Round(x[i] * inv);
-                long q = (long)Math.Min(Math.Max(qf, quantMin), quantMax);
-                y[i] = (q - z) * (double)s;
-                mask[i] = quantMin <= qf && qf <= quantMax;
+                var x = src.Span<double>().Slice(start, inner); var y = result.Span<double>().Slice(start, inner);
+                for (int i = 0; i < inner; i++)
+                {
+                    double qf = z + Math.Round(x[i] * inv);
+                    y[i] = ((long)Math.Min(Math.Max(qf, quantMin), quantMax) - z) * (double)s;
+                    mask[start + i] = quantMin <= qf && qf <= quantMax;
+                }
             }
         }
         if (Autograd.ShouldRecord(this))
