@@ -24,6 +24,32 @@ public static class SpeechCorpus
     /// <summary>Whether voice <paramref name="voice"/> belongs to the held-out test speakers.</summary>
     public static bool IsTestVoice(int voice) => voice % 4 == 3;
 
+    /// <summary>
+    /// The tensors cached in <paramref name="file"/> under <paramref name="cacheDir"/>/<paramref name="subfolder"/>,
+    /// made by <paramref name="synthesize"/> first when the file is missing (saved atomically, so an interrupted
+    /// synthesis never leaves a half file behind).
+    /// </summary>
+    internal static Dictionary<string, Tensor> LoadOrSynthesize(string? cacheDir, string subfolder, string file, string what,
+        Action<string>? log, Func<Dictionary<string, Tensor>> synthesize)
+    {
+        var folder = Path.Combine(cacheDir ?? DefaultCacheRoot, subfolder);
+        var path = Path.Combine(folder, file);
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(folder);
+            log?.Invoke($"synthesising {what} with espeak-ng into {path} ...");
+            DeepSharp.IO.SafeTensors.Save(path, synthesize());
+        }
+        return DeepSharp.IO.SafeTensors.Load(path);
+    }
+
+    /// <summary>Checks a dataset's voice count: at least 4 (every fourth voice is held out), at most the voices there are.</summary>
+    internal static void CheckVoices(string dataset, int voices)
+    {
+        if (voices < 4 || voices > Voices.Length)
+            throw new ArgumentException($"{dataset}: voices must be in [4, {Voices.Length}] (every fourth is held out), got {voices}", nameof(voices));
+    }
+
     /// <summary>$DEEPSHARP_DATA, else ~/.cache/deepsharp.</summary>
     public static string DefaultCacheRoot =>
         Environment.GetEnvironmentVariable("DEEPSHARP_DATA") is { Length: > 0 } env ? env

@@ -38,17 +38,10 @@ public sealed class SpokenDigitStrings
     /// </summary>
     public static SpokenDigitStrings Load(string? cacheDir = null, int seed = 0, int voices = 8, int variants = 3, int sentences = 10, Action<string>? log = null)
     {
-        if (voices < 4 || voices > SpeechCorpus.Voices.Length) throw new ArgumentException($"SpokenDigitStrings: voices must be in [4, {SpeechCorpus.Voices.Length}] (every fourth is held out), got {voices}", nameof(voices));
+        SpeechCorpus.CheckVoices("SpokenDigitStrings", voices);
         if (sentences < 1) throw new ArgumentException($"SpokenDigitStrings: sentences must be positive, got {sentences}", nameof(sentences));
-        var folder = Path.Combine(cacheDir ?? SpeechCorpus.DefaultCacheRoot, "spoken-digit-strings");
-        var path = Path.Combine(folder, $"strings-v1-seed{seed}-voices{voices}-variants{variants}-sentences{sentences}.safetensors");
-        if (!File.Exists(path))
-        {
-            Directory.CreateDirectory(folder);
-            log?.Invoke($"synthesising spoken digit strings with espeak-ng into {path} ...");
-            Generate(path, seed, voices, variants, sentences);
-        }
-        var t = SafeTensors.Load(path);
+        var t = SpeechCorpus.LoadOrSynthesize(cacheDir, "spoken-digit-strings", $"strings-v1-seed{seed}-voices{voices}-variants{variants}-sentences{sentences}.safetensors",
+            "spoken digit strings", log, () => Generate(seed, voices, variants, sentences));
         var digitOffsets = t["digit_offsets"].ToArray<long>();
         var flat = t["digits"].ToArray<long>();
         var digits = Enumerable.Range(0, digitOffsets.Length - 1)
@@ -57,7 +50,7 @@ public sealed class SpokenDigitStrings
             t["voice"].ToArray<long>().Select(v => (int)v).ToArray(), seed);
     }
 
-    static void Generate(string path, int seed, int voices, int variants, int sentences)
+    static Dictionary<string, Tensor> Generate(int seed, int voices, int variants, int sentences)
     {
         var strings = new List<int[]>[voices * variants];
         var spoken = SpeechCorpus.Synthesize(voices, variants, job =>
@@ -76,16 +69,14 @@ public sealed class SpokenDigitStrings
                 flat.AddRange(strings[job][s].Select(d => (long)d)); digitOffsets.Add(flat.Count);
                 voiceOf.Add(spoken[job].Voice);
             }
-        var partial = path + ".partial";
-        SafeTensors.Save(partial, new Dictionary<string, Tensor>
+        return new Dictionary<string, Tensor>
         {
             ["speech"] = Tensor.FromArray(audio.ToArray(), audio.Count),
             ["offsets"] = Tensor.FromArray(offsets.ToArray(), offsets.Count),
             ["digits"] = Tensor.FromArray(flat.ToArray(), flat.Count),
             ["digit_offsets"] = Tensor.FromArray(digitOffsets.ToArray(), digitOffsets.Count),
             ["voice"] = Tensor.FromArray(voiceOf.ToArray(), voiceOf.Count),
-        });
-        File.Move(partial, path, overwrite: true);
+        };
     }
 
     /// <summary>Indices of the training (seen voices) or test (held-out voices) clips.</summary>

@@ -33,21 +33,14 @@ public sealed class SpokenDigits
     /// </summary>
     public static SpokenDigits Load(string? cacheDir = null, int seed = 0, int voices = 8, int variants = 3, int copies = 1, Action<string>? log = null)
     {
-        if (voices < 4 || voices > SpeechCorpus.Voices.Length) throw new ArgumentException($"SpokenDigits: voices must be in [4, {SpeechCorpus.Voices.Length}] (every fourth is held out), got {voices}", nameof(voices));
+        SpeechCorpus.CheckVoices("SpokenDigits", voices);
         if (copies < 1) throw new ArgumentException($"SpokenDigits: copies must be positive, got {copies}", nameof(copies));
-        var folder = Path.Combine(cacheDir ?? SpeechCorpus.DefaultCacheRoot, "spoken-digits");
-        var path = Path.Combine(folder, $"digits-v2-seed{seed}-voices{voices}-variants{variants}-copies{copies}.safetensors");
-        if (!File.Exists(path))
-        {
-            Directory.CreateDirectory(folder);
-            log?.Invoke($"synthesising spoken digits with espeak-ng into {path} ...");
-            Generate(path, seed, voices, variants, copies);
-        }
-        var t = SafeTensors.Load(path);
+        var t = SpeechCorpus.LoadOrSynthesize(cacheDir, "spoken-digits", $"digits-v2-seed{seed}-voices{voices}-variants{variants}-copies{copies}.safetensors",
+            "spoken digits", log, () => Generate(seed, voices, variants, copies));
         return new SpokenDigits(t["audio"], t["label"], t["voice"].ToArray<long>().Select(v => (int)v).ToArray());
     }
 
-    static void Generate(string path, int seed, int voices, int variants, int copies)
+    static Dictionary<string, Tensor> Generate(int seed, int voices, int variants, int copies)
     {
         var spoken = SpeechCorpus.Synthesize(voices, variants, _ => Words);
         var rng = new System.Random(seed);
@@ -60,14 +53,12 @@ public sealed class SpokenDigits
                     labels.Add(d); voiceOf.Add(voice);
                 }
         int n = labels.Count;
-        var partial = path + ".partial";
-        SafeTensors.Save(partial, new Dictionary<string, Tensor>
+        return new Dictionary<string, Tensor>
         {
             ["audio"] = Tensor.FromArray(audio.ToArray(), n, ClipLength),
             ["label"] = Tensor.FromArray(labels.ToArray(), n),
             ["voice"] = Tensor.FromArray(voiceOf.ToArray(), n),
-        });
-        File.Move(partial, path, overwrite: true);
+        };
     }
 
     /// <summary>Indices of the training (seen voices) or test (held-out voices) clips.</summary>
