@@ -1,0 +1,216 @@
+using System.Numerics.Tensors;
+using DeepSharp.NN;
+
+namespace DeepSharp.Quantization;
+
+/// <summary>
+/// The shared engine of <see cref="DynamicQuantizedLSTM"/> and <see cref="DynamicQuantizedGRU"/> (ATen's quantized_lstm /
+/// quantized_gru with QuantizedCellParamsDynamic): per layer and direction, W_ih and W_hh are int8 (with their float
+/// biases); as on PyTorch's CPU path, the input projection of a whole layer input (T·B rows) is one dynamic int8 GEMM
+/// with one set of activation parameters, then each step quantizes h_{t−1} (B rows) with its own parameters for the
+/// W_hh GEMM; the gate arithmetic stays float32.
+/// </summary>
+public sealed class DynamicQuantizedRecurrent
+{
+    internal DynamicQuantizedRecurrent(bool lstm, int inputSize, int hiddenSize, int numLayers, bool bidirectional, bool batchFirst,
+        QuantizedLinearWeights[] ih, QuantizedLinearWeights[] hh, bool reduceRange)
+    {
+        IsLstm = lstm; InputSize = inputSize; HiddenSize = hiddenSize; NumLayers = numLayers; NumDirections = bidirectional ? 2 : 1;
+        BatchFirst = batchFirst; InputWeights = ih; HiddenWeights = hh; ReduceRange = reduceRange;
+    }
+
+    /// <summary>Quantizes a float LSTM/GRU's weights (quantize_dynamic's from_float): per-tensor symmetric qint8 by
+    /// default (default_dynamic_qconfig's MinMaxObserver), per output row with <paramref name="perChannel"/>.</summary>
+    internal static DynamicQuantizedRecurrent FromFloat<TS, TO>(RNNBase<TS, TO> rnn, bool lstm, bool perChannel, bool reduceRange)
+    {
+        ArgumentNullException.ThrowIfNull(rnn);
+        if (rnn.ProjSize > 0) throw new ArgumentException($"Dynamic quantization: LSTM with proj_size {rnn.ProjSize} is not supported (PyTorch 1.13's dynamic LSTM has no projections)", nameof(rnn));
+        var all = rnn.AllWeights;
+        var ih = new QuantizedLinearWeights[all.Count];
+        var hh = new QuantizedLinearWeights[all.Count];
+        for (int i = 0; i < all.Count; i++)
+        {
+            var w = all[i];
+            ih[i] = QuantizedLinearWeights.FromFloat(w[0], rnn.Bias ? w[2] : null, perChannel);
+            hh[i] = QuantizedLinearWeights.FromFloat(w[1], rnn.Bias ? w[3] : null, perChannel);
+        }
+        return new DynamicQuantizedRecurrent(lstm, rnn.InputSize, rnn.HiddenSize, rnn.NumLayers, rnn.Bidirectional, rnn.BatchFirst, ih, hh, reduceRange);
+    }
+
+    /// <summary>True for an LSTM, false for a GRU.</summary>
+    public bool IsLstm { get; }
+    /// <summary>Input features.</summary>
+    public int InputSize { get; }
+    /// <summary>Hidden size H.</summary>
+    public int HiddenSize { get; }
+    /// <summary>Stacked layers.</summary>
+    public int NumLayers { get; }
+    /// <summary>1, or 2 when bidirectional.</summary>
+    public int NumDirections { get; }
+    /// <summary>Whether inputs and outputs are (B, T, ·).</summary>
+    public bool BatchFirst { get; }
+    /// <summary>Whether activations use [0, 127] (reduce_range, as PyTorch's dynamic RNN cells of version 2).</summary>
+    public bool ReduceRange { get; }
+    /// <summary>W_ih (with b_ih) per layer·direction, in PyTorch's order (l0, l0_reverse, l1, ...).</summary>
+    public IReadOnlyList<QuantizedLinearWeights> InputWeights { get; }
+    /// <summary>W_hh (with b_hh) per layer·direction.</summary>
+    public IReadOnlyList<QuantizedLinearWeights> HiddenWeights { get; }
+
+    int Gates => IsLstm ? 4 : 3;
+
+    /// <summary>Runs the layers; returns output and h_n (and c_n for an LSTM) with PyTorch's shapes.</summary>
+    internal (Tensor Output, Tensor HN, Tensor? CN) Run(Tensor input, Tensor? h0, Tensor? c0, string who)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Rank is not (2 or 3) || input.Shape[^1] != InputSize)
+            throw new ArgumentException($"{who}: input must be (T, B, {InputSize}), (B, T, {InputSize}) with batch_first, or unbatched (T, {InputSize}); got ({string.Join(", ", input.Shape)})", nameof(input));
+        bool batched = input.Rank == 3;
+        int T = batched ? input.Shape[BatchFirst ? 1 : 0] : input.Shape[0];
+        int B = batched ? input.Shape[BatchFirst ? 0 : 1] : 1;
+        int H = HiddenSize, D = NumDirections, G = Gates * H, L = NumLayers * D;
+        var x = input.Contiguous().To(DType.Float32).ToArray<float>();
+        if (batched && BatchFirst) x = SwapTB(x, B, T, InputSize);          // → (T, B, I)
+        float[] hState = StateArray(h0, "h0", batched, L, B, H, who), cState = IsLstm ? StateArray(c0, "c0", batched, L, B, H, who) : [];
+
+        var xq = new byte[Math.Max(x.Length, T * B * D * H)];
+        var gx = new float[T * B * G];
+        var gh = new float[B * G];
+        var hq = new byte[B * H];
+        var acc = new int[T * B * G];
+        int qmax = ReduceRange ? 127 : 255;
+        float[] layerInput = x;
+        int inSize = InputSize;
+        for (int layer = 0; layer < NumLayers; layer++)
+        {
+            var output = new float[T * B * D * H];
+            int rows = T * B, n = rows * inSize;
+            var (xs, xz) = DynamicQParams.Choose(TensorPrimitives.Min(layerInput.AsSpan(0, n)), TensorPrimitives.Max(layerInput.AsSpan(0, n)), 0, qmax);
+            DynamicQParams.QuantizeU8(layerInput.AsSpan(0, n), xs, xz, xq);
+            for (int dir = 0; dir < D; dir++)
+            {
+                int index = layer * D + dir;
+                InputWeights[index].Apply(xq.AsSpan(0, n), rows, xs, xz, gx, acc);
+                var h = hState.AsSpan(index * B * H, B * H);
+                var c = IsLstm ? cState.AsSpan(index * B * H, B * H) : default;
+                for (int step = 0; step < T; step++)
+                {
+                    int t = dir == 0 ? step : T - 1 - step;
+                    var (hs, hz) = DynamicQParams.Choose(TensorPrimitives.Min(h), TensorPrimitives.Max(h), 0, qmax);
+                    DynamicQParams.QuantizeU8(h, hs, hz, hq);
+                    HiddenWeights[index].Apply(hq, B, hs, hz, gh, acc);
+                    var gxt = gx.AsSpan(t * B * G, B * G);
+                    for (int b = 0; b < B; b++)
+                    {
+                        var xg = gxt.Slice(b * G, G);
+                        var hg = gh.AsSpan(b * G, G);
+                        var hb = h.Slice(b * H, H);
+                        var ob = output.AsSpan((t * B + b) * D * H + dir * H, H);
+                        if (IsLstm)
+                        {
+                            var cb = c.Slice(b * H, H);
+                            for (int j = 0; j < H; j++)
+                            {
+                                float ig = Sigmoid(hg[j] + xg[j]), fg = Sigmoid(hg[H + j] + xg[H + j]);
+                                float cg = MathF.Tanh(hg[2 * H + j] + xg[2 * H + j]), og = Sigmoid(hg[3 * H + j] + xg[3 * H + j]);
+                                float cy = fg * cb[j] + ig * cg;
+                                cb[j] = cy;
+                                hb[j] = og * MathF.Tanh(cy);
+                            }
+                        }
+                        else
+                        {
+                            for (int j = 0; j < H; j++)
+                            {
+                                float r = Sigmoid(hg[j] + xg[j]), z = Sigmoid(hg[H + j] + xg[H + j]);
+                                float nn = MathF.Tanh(xg[2 * H + j] + hg[2 * H + j] * r);
+                                hb[j] = (hb[j] - nn) * z + nn;
+                            }
+                        }
+                        hb.CopyTo(ob);
+                    }
+                }
+            }
+            layerInput = output;
+            inSize = D * H;
+        }
+        var o = layerInput;
+        if (batched && BatchFirst) o = SwapTB(o, T, B, D * H);
+        var outShape = batched ? (BatchFirst ? new[] { B, T, D * H } : new[] { T, B, D * H }) : new[] { T, D * H };
+        var stateShape = batched ? new[] { L, B, H } : new[] { L, H };
+        return (Tensor.FromArray(o, outShape), Tensor.FromArray(hState, stateShape), IsLstm ? Tensor.FromArray(cState, stateShape) : null);
+    }
+
+    static float Sigmoid(float v) => 1f / (1f + MathF.Exp(-v));
+
+    static float[] SwapTB(float[] a, int d0, int d1, int f)
+    {
+        var r = new float[a.Length];
+        for (int i = 0; i < d0; i++)
+            for (int j = 0; j < d1; j++)
+                Array.Copy(a, (i * d1 + j) * f, r, (j * d0 + i) * f, f);
+        return r;
+    }
+
+    static float[] StateArray(Tensor? state, string name, bool batched, int layers, int batch, int hidden, string who)
+    {
+        if (state is null) return new float[layers * batch * hidden];
+        bool ok = batched ? state.Rank == 3 && state.Shape[0] == layers && state.Shape[1] == batch && state.Shape[2] == hidden
+                          : state.Rank == 2 && state.Shape[0] == layers && state.Shape[1] == hidden;
+        if (!ok)
+            throw new ArgumentException($"{who}: {name} must be ({layers}, {(batched ? batch + ", " : "")}{hidden}), got ({string.Join(", ", state.Shape)})", name);
+        return state.Contiguous().To(DType.Float32).ToArray<float>();
+    }
+}
+
+/// <summary>
+/// LSTM with int8 weights and activations quantized per call (torch.ao.nn.quantized.dynamic.LSTM, what
+/// <c>quantize_dynamic(model, {nn.LSTM})</c> builds): same call shape as <see cref="LSTM"/>, inference only (no autograd,
+/// no dropout, no packed sequences, no projections). See <see cref="DynamicQuantizedRecurrent"/>.
+/// </summary>
+public sealed class DynamicQuantizedLSTM : Module<Tensor, (Tensor H, Tensor C)?, (Tensor Output, (Tensor H, Tensor C) State)>
+{
+    DynamicQuantizedLSTM(DynamicQuantizedRecurrent core) => Core = core;
+
+    /// <summary>Quantizes a float LSTM (per-tensor symmetric int8 weights as default_dynamic_qconfig, or per output row).</summary>
+    public static DynamicQuantizedLSTM FromFloat(LSTM lstm, bool perChannel = false, bool reduceRange = true) =>
+        new(DynamicQuantizedRecurrent.FromFloat(lstm, true, perChannel, reduceRange));
+
+    /// <summary>The quantized weights and sizes.</summary>
+    public DynamicQuantizedRecurrent Core { get; }
+
+    /// <summary>Runs from zero states.</summary>
+    public (Tensor Output, (Tensor H, Tensor C) State) Call(Tensor input) => Call(input, null);
+
+    /// <summary>input (T, B, I) (or batch-first / unbatched), state (h0, c0) each (layers·D, B, H) or null → output (T, B, D·H), (h_n, c_n).</summary>
+    public override (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state)
+    {
+        var (o, h, c) = Core.Run(input, state?.H, state?.C, nameof(DynamicQuantizedLSTM));
+        return (o, (h, c!));
+    }
+}
+
+/// <summary>
+/// GRU with int8 weights and activations quantized per call (torch.ao.nn.quantized.dynamic.GRU): same call shape as
+/// <see cref="GRU"/>, inference only. See <see cref="DynamicQuantizedRecurrent"/>.
+/// </summary>
+public sealed class DynamicQuantizedGRU : Module<Tensor, Tensor?, (Tensor Output, Tensor HN)>
+{
+    DynamicQuantizedGRU(DynamicQuantizedRecurrent core) => Core = core;
+
+    /// <summary>Quantizes a float GRU (per-tensor symmetric int8 weights as default_dynamic_qconfig, or per output row).</summary>
+    public static DynamicQuantizedGRU FromFloat(GRU gru, bool perChannel = false, bool reduceRange = true) =>
+        new(DynamicQuantizedRecurrent.FromFloat(gru, false, perChannel, reduceRange));
+
+    /// <summary>The quantized weights and sizes.</summary>
+    public DynamicQuantizedRecurrent Core { get; }
+
+    /// <summary>Runs from a zero state.</summary>
+    public (Tensor Output, Tensor HN) Call(Tensor input) => Call(input, null);
+
+    /// <summary>input (T, B, I) (or batch-first / unbatched), h0 (layers·D, B, H) or null → output (T, B, D·H), h_n.</summary>
+    public override (Tensor Output, Tensor HN) Forward(Tensor input, Tensor? h0)
+    {
+        var (o, h, _) = Core.Run(input, h0, null, nameof(DynamicQuantizedGRU));
+        return (o, h);
+    }
+}
