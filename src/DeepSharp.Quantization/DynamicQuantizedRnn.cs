@@ -76,6 +76,7 @@ public sealed class DynamicQuantizedRecurrent
         var gx = new float[T * B * G];
         var gh = new float[B * G];
         var hq = new byte[B * H];
+        var tmp = new float[G + H];
         var acc = new int[T * B * G];
         int qmax = ReduceRange ? 127 : 255;
         float[] layerInput = x;
@@ -105,26 +106,32 @@ public sealed class DynamicQuantizedRecurrent
                         var hg = gh.AsSpan(b * G, G);
                         var hb = h.Slice(b * H, H);
                         var ob = output.AsSpan((t * B + b) * D * H + dir * H, H);
+                        // gate arithmetic in ATen's order, vectorised: gates = h·W_hhᵀ + x·W_ihᵀ, then the non-linearities
+                        var gates = tmp.AsSpan(0, G);
+                        TensorPrimitives.Add(hg, xg, gates);
                         if (IsLstm)
                         {
                             var cb = c.Slice(b * H, H);
-                            for (int j = 0; j < H; j++)
-                            {
-                                float ig = Sigmoid(hg[j] + xg[j]), fg = Sigmoid(hg[H + j] + xg[H + j]);
-                                float cg = MathF.Tanh(hg[2 * H + j] + xg[2 * H + j]), og = Sigmoid(hg[3 * H + j] + xg[3 * H + j]);
-                                float cy = fg * cb[j] + ig * cg;
-                                cb[j] = cy;
-                                hb[j] = og * MathF.Tanh(cy);
-                            }
+                            var ig = gates[..H]; var fg = gates.Slice(H, H); var cg = gates.Slice(2 * H, H); var og = gates.Slice(3 * H, H);
+                            TensorPrimitives.Sigmoid(ig, ig); TensorPrimitives.Sigmoid(fg, fg);
+                            TensorPrimitives.Tanh(cg, cg); TensorPrimitives.Sigmoid(og, og);
+                            TensorPrimitives.Multiply(fg, cb, cb);               // f·c
+                            TensorPrimitives.Multiply(ig, cg, ig);               // i·g
+                            TensorPrimitives.Add(cb, ig, cb);                    // c' = f·c + i·g
+                            TensorPrimitives.Tanh(cb, hb);
+                            TensorPrimitives.Multiply(og, hb, hb);               // h' = o·tanh(c')
                         }
                         else
                         {
-                            for (int j = 0; j < H; j++)
-                            {
-                                float r = Sigmoid(hg[j] + xg[j]), z = Sigmoid(hg[H + j] + xg[H + j]);
-                                float nn = MathF.Tanh(xg[2 * H + j] + hg[2 * H + j] * r);
-                                hb[j] = (hb[j] - nn) * z + nn;
-                            }
+                            var r = gates[..H]; var z = gates.Slice(H, H);
+                            TensorPrimitives.Sigmoid(r, r); TensorPrimitives.Sigmoid(z, z);
+                            var nn = tmp.AsSpan(G, H);
+                            TensorPrimitives.Multiply(hg.Slice(2 * H, H), r, nn);        // r·(h·W_hnᵀ + b_hn)
+                            TensorPrimitives.Add(xg.Slice(2 * H, H), nn, nn);
+                            TensorPrimitives.Tanh(nn, nn);
+                            TensorPrimitives.Subtract(hb, nn, hb);                         // h' = (h − n)·z + n
+                            TensorPrimitives.Multiply(hb, z, hb);
+                            TensorPrimitives.Add(hb, nn, hb);
                         }
                         hb.CopyTo(ob);
                     }
@@ -139,8 +146,6 @@ public sealed class DynamicQuantizedRecurrent
         var stateShape = batched ? new[] { L, B, H } : new[] { L, H };
         return (Tensor.FromArray(o, outShape), Tensor.FromArray(hState, stateShape), IsLstm ? Tensor.FromArray(cState, stateShape) : null);
     }
-
-    static float Sigmoid(float v) => 1f / (1f + MathF.Exp(-v));
 
     static float[] SwapTB(float[] a, int d0, int d1, int f)
     {

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using DeepSharp.Kernels;
 
@@ -63,11 +64,19 @@ public sealed class QuantizedLinearWeights
         var acc = accumulator ?? new int[m * n];
         Int8Gemm.Multiply(xq, Packed, acc, m);
         var sums = Packed.ColumnSums;
+        // per output: the zero-point correction and the combined scale, then each row with vector ops in the same
+        // order as the scalar form (int subtraction, conversion, one multiply, one add)
+        var offset = new int[n];
+        var scale = new float[n];
+        for (int j = 0; j < n; j++) { offset[j] = inputZeroPoint * sums[j]; scale[j] = inputScale * Scales[j]; }
+        var row = new int[n];
         for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                int a = acc[i * n + j] - inputZeroPoint * sums[j];
-                y[i * n + j] = a * (inputScale * Scales[j]) + (Bias?[j] ?? 0f);
-            }
+        {
+            var yi = y.Slice(i * n, n);
+            TensorPrimitives.Subtract(acc.AsSpan(i * n, n), offset, row);
+            TensorPrimitives.ConvertTruncating<int, float>(row, yi);
+            TensorPrimitives.Multiply(yi, scale, yi);
+            if (Bias != null) TensorPrimitives.Add(yi, Bias, yi);
+        }
     }
 }

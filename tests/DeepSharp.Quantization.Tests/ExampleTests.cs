@@ -20,4 +20,18 @@ public class ExampleTests
         }
         finally { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
     }
+
+    /// <summary>examples/QuantizeLstm on a reduced budget: the LSTM language model's LSTM dynamically quantized keeps
+    /// its next-character accuracy and loss.</summary>
+    [Fact]
+    public void QuantizeLstmRunsOnASmallBudget()
+    {
+        Requires.Fortunes();
+        var log = new StringWriter();
+        var r = QuantizeLstm.Run(new QuantizeLstm.Settings(TrainSteps: 40, Hidden: 64, EvalWindows: 16, TimingRounds: 1), log);
+        Assert.True(r.FloatAccuracy > 0.2, log.ToString() + r);   // the most frequent character (space) alone is about 0.15
+        Assert.True(Math.Abs(r.FloatAccuracy - r.Int8Accuracy) < 0.02, r.ToString());
+        Assert.True(Math.Abs(r.FloatLoss - r.Int8Loss) < 0.02, r.ToString());
+        Assert.True(r.FloatMs > 0 && r.Int8Ms > 0, r.ToString());
+    }
 }
