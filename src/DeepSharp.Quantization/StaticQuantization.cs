@@ -5,8 +5,9 @@ namespace DeepSharp.Quantization;
 /// <summary>
 /// Static post-training quantization of a feed-forward CNN (torch.ao.quantization eager mode: fuse_modules, prepare,
 /// calibrate, convert, with get_default_qconfig('onednn'): HistogramObserver activations without reduce_range and
-/// per-channel symmetric qint8 weights). The model's leaf modules, in registration order, must form the chain the forward
-/// runs: Conv2d [BatchNorm2d] [ReLU], Linear [ReLU], MaxPool2d, Flatten, Dropout, ReLU (the Fashion CNN is such a chain).
+/// per-channel symmetric qint8 weights). The model's leaf modules, in the order its forward calls them (recorded on the first
+/// calibration batch), must form a chain: Conv2d [BatchNorm2d] [ReLU], Linear [ReLU], MaxPool2d, Flatten, Dropout, ReLU
+/// (the Fashion CNN is such a chain); functional operations between them (F.relu, x.Flatten) are not seen and not allowed.
 /// </summary>
 public static class StaticQuantization
 {
@@ -20,7 +21,12 @@ public static class StaticQuantization
     /// </summary>
     public static QuantizedModel Quantize(Module<Tensor, Tensor> model, IEnumerable<Tensor> calibration, Func<Observer>? activationObserver = null)
     {
-        var stages = Fuse(model);
+        ArgumentNullException.ThrowIfNull(calibration);
+        var batchList = calibration.ToList();
+        if (batchList.Count == 0)
+            throw new ArgumentException("StaticQuantization: static quantization needs calibration data (no batch was given); use dynamic quantization or pass calibration batches", nameof(calibration));
+        calibration = batchList;
+        var stages = Fuse(model, ForwardOrder(model, batchList[0]));
         var observe = activationObserver ?? (() => new HistogramObserver());
         var inputObserver = observe();
         var observers = stages.Select(s => s.Head is Conv2d or Linear ? observe() : null).ToArray();
@@ -49,9 +55,37 @@ public static class StaticQuantization
         return new QuantizedModel(OutputQParams.From(inputObserver.CalculateQParams()), layers);
     }
 
-    internal static Stage[] Fuse(Module model)
+    /// <summary>
+    /// The model's leaf modules in the order its forward calls them, recorded with forward pre-hooks on one calibration
+    /// batch (so a model whose fields are declared in another order than it uses them quantizes correctly). A leaf called
+    /// twice (a shared ReLU) cannot become one quantized layer per call and is refused; leaves the forward never calls
+    /// are left out.
+    /// </summary>
+    internal static List<Module> ForwardOrder(Module<Tensor, Tensor> model, Tensor batch)
     {
         var leaves = model.Modules().Where(m => !m.Children().Any() && !ReferenceEquals(m, model)).ToList();
+        var order = new List<Module>();
+        var hooks = leaves.Select(leaf => leaf.RegisterForwardPreHook((Module m, IReadOnlyList<object?> _) => { order.Add(m); })).ToList();
+        bool wasTraining = model.IsTraining;
+        try
+        {
+            model.Eval();
+            using (Autograd.NoGrad()) model.Call(batch);
+        }
+        finally
+        {
+            foreach (var h in hooks) h.Dispose();
+            model.Train(wasTraining);
+        }
+        var repeated = order.GroupBy(m => m, ReferenceEqualityComparer.Instance).FirstOrDefault(g => g.Count() > 1);
+        if (repeated != null)
+            throw new ArgumentException($"StaticQuantization: the {repeated.Key!.GetType().Name} layer is called {repeated.Count()} times in one forward; give each use its own module", nameof(model));
+        return order;
+    }
+
+    internal static Stage[] Fuse(Module model, List<Module>? forwardOrder = null)
+    {
+        var leaves = forwardOrder ?? model.Modules().Where(m => !m.Children().Any() && !ReferenceEquals(m, model)).ToList();
         if (leaves.Count == 0) throw new ArgumentException($"StaticQuantization: {model.GetType().Name} has no layers to quantize", nameof(model));
         var stages = new List<Stage>();
         for (int i = 0; i < leaves.Count; i++)
