@@ -3,6 +3,22 @@
 // against a bag-of-nodes baseline that cannot see the edges. Run: dotnet run --project examples/GraphNodes
 using DeepSharp.Graphs;
 
+if (args is ["debian", ..])
+{
+    // the Debian package graph of the apt lists: dotnet run -c Release --project examples/GraphNodes -- debian [epochs] [models] [patience]
+    int epochs = args.Length > 1 ? int.Parse(args[1]) : 100;
+    var kinds = args.Length > 2 ? args[2].Split(',').Select(Enum.Parse<NodeModelKind>).ToArray() : Enum.GetValues<NodeModelKind>();
+    int patience = args.Length > 3 ? int.Parse(args[3]) : 20;
+    var data = DeepSharp.Graphs.Datasets.DebianPackageGraph.Load();
+    Console.WriteLine(data);
+    foreach (var kind in kinds)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var r = NodeClassification.Run(data.Graph, kind, new NodeTrainingOptions(Epochs: epochs, Patience: patience));
+        Console.WriteLine($"debian-packages {kind,-4}: test accuracy {r.TestAccuracy:F4} (best val {r.BestValidationAccuracy:F4}, {r.Epochs} epochs, {clock.Elapsed.TotalSeconds:F0} s)");
+    }
+    return;
+}
 foreach (var kind in new[] { NodeModelKind.Gcn, NodeModelKind.Sage, NodeModelKind.Gat, NodeModelKind.Mlp })
     Console.WriteLine($"karate {kind,-4}: test accuracy {GraphNodes.Karate(kind, epochs: 100):F4}");
 var (gin, bag) = GraphNodes.Cycles(graphs: 1000, epochs: 40);

@@ -60,7 +60,16 @@ public class DatasetTests
             Assert.True(data.Graph.NumNodes > 1000, data.ToString());
             Assert.Equal(DebianPackageGraph.TopSections + 1, data.ClassNames.Length);
             Assert.Equal("other", data.ClassNames[^1]);
-            Assert.Equal([data.Graph.NumNodes, DebianPackageGraph.VocabularySize], data.Graph.X.Shape);
+            // sparse bag-of-words features: CSR (N, vocabulary) with only ones stored, a few per package
+            Assert.True(data.Graph.IsSparse);
+            Assert.Null(data.Graph.X);
+            var x = data.Graph.SparseX!;
+            Assert.Equal([data.Graph.NumNodes, DebianPackageGraph.VocabularySize], x.Shape);
+            Assert.Equal(DType.Float32, x.DType);
+            Assert.InRange(x.Nnz / (double)data.Graph.NumNodes, 1.0, 30.0);
+            Assert.All(x.Values.ToArray<float>(), v => Assert.Equal(1f, v));
+            Assert.True(data.Graph.NumEdges > data.Graph.NumNodes, data.ToString());
+            Assert.Equal(data.Graph.NumNodes, data.Graph.Y!.Shape[0]);
             var train = data.Graph.TrainMask!.ToArray<bool>(); var test = data.Graph.TestMask!.ToArray<bool>();
             Assert.InRange(train.Count(t => t) / (double)train.Length, 0.58, 0.62);
             Assert.DoesNotContain(Enumerable.Range(0, train.Length), i => train[i] && test[i]);

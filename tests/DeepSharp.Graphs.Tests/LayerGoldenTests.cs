@@ -20,6 +20,8 @@ public class LayerGoldenTests
     static Tensor EdgeIndex => Read(root.Value.GetProperty("edge_index")).To(DType.Int64);
     static Tensor Batch => Read(root.Value.GetProperty("batch")).To(DType.Int64);
 
+    static SparseCsrTensor Sparse(Tensor x) => SparseCsrTensor.FromDense(x.Detach());
+
     static Sequential Mlp() => new(new Linear(4, 5, dtype: DType.Float64), new ReLU(), new Linear(5, 3, dtype: DType.Float64));
 
     static readonly Dictionary<string, (Func<Module> Make, Func<Module, Tensor, Tensor> Run)> Cases = new()
@@ -31,6 +33,11 @@ public class LayerGoldenTests
         ["gat_mean"] = (() => new GatConv(4, 3, heads: 2, concat: false), (m, x) => ((GatConv)m).Call(x, EdgeIndex)),
         ["gin"] = (() => new GinConv(Mlp()), (m, x) => ((GinConv)m).Call(x, EdgeIndex)),
         ["gin_train_eps"] = (() => new GinConv(Mlp(), eps: 0.3, trainEps: true), (m, x) => ((GinConv)m).Call(x, EdgeIndex)),
+        // sparse node features: the fixture's products with the weights are torch.sparse.mm on a sparse x
+        ["linear_sparse_x"] = (() => new Linear(8, 3), (m, x) => SparseFeatures.Linear((Linear)m, Sparse(x))),
+        ["gcn_sparse_x"] = (() => new GcnConv(8, 3), (m, x) => ((GcnConv)m).Forward(Sparse(x), EdgeIndex)),
+        ["sage_mean_sparse_x"] = (() => new SageConv(8, 3), (m, x) => ((SageConv)m).Forward(Sparse(x), EdgeIndex)),
+        ["gat_sparse_x"] = (() => new GatConv(8, 3, heads: 2), (m, x) => ((GatConv)m).Forward(Sparse(x), EdgeIndex)),
         ["pool_add"] = (() => new Sequential(), (_, x) => GlobalPool.Add(x, Batch, 3)),
         ["pool_mean"] = (() => new Sequential(), (_, x) => GlobalPool.Mean(x, Batch, 3)),
         ["pool_max"] = (() => new Sequential(), (_, x) => GlobalPool.Max(x, Batch, 3)),

@@ -1,7 +1,8 @@
 """Reference values for DeepSharp.Graphs' layers. PyG is not installed, so each layer is the paper's formula written
 with plain torch scatter ops, following PyG 2.x defaults: GCNConv (self loops, symmetric norm, glorot, bias),
 SAGEConv (mean / max, lin_l with bias + lin_r without), GATConv (2 heads, concat and mean, negative_slope 0.2,
-self loops), GINConv (eps 0 and trained eps, MLP), and global add/mean/max pooling over a batch vector.
+self loops), GINConv (eps 0 and trained eps, MLP), and global add/mean/max pooling over a batch vector; then
+Linear/GCN/SAGE/GAT on sparse binary node features with torch.sparse.mm computing every product of x with the weights.
 Parameter names are PyG's state-dict keys. Output: tests/DeepSharp.Graphs.Tests/Golden/graph_layers.json."""
 import json, os, torch
 import torch.nn.functional as F
@@ -104,6 +105,53 @@ for name, (fn, fin, params) in cases.items():
     names = ['x'] + [k for k, v in ps.items() if v.requires_grad]
     out['cases'][name] = {'x': enc(x), 'params': {k: enc(v) for k, v in ps.items()}, 'out': enc(y), 'upstream': enc(up),
                           'grads': {k: enc(g) for k, g in zip(names, grads)}}
+
+# Sparse node features (a binary bag of words, as DebianPackageGraph's): every product of x with dense weights is
+# torch.sparse.mm itself on a sparse COO x, gradients for the weights and biases only (x is data).
+torch.manual_seed(1)
+XS = (torch.rand(N, 8) < 0.3).to(D)
+XS[3] = 0                                                               # a node without any word
+xs = XS.to_sparse()
+spmm = torch.sparse.mm
+adj_mean = lambda: torch.sparse_coo_tensor(torch.stack([edge_index[1], edge_index[0]]),
+                                           1 / scatter_sum(torch.ones(edge_index.shape[1], dtype=D), edge_index[1], N)[edge_index[1]], (N, N))
+
+
+def gcn_sparse(p):
+    s, t = with_self_loops(edge_index, N)
+    deg = scatter_sum(torch.ones(s.numel(), dtype=D), t, N)
+    norm = deg.pow(-0.5)[s] * deg.pow(-0.5)[t]
+    h = spmm(xs, p['lin.weight'].T)
+    return scatter_sum(h[s] * norm.view(-1, 1), t, N) + p['bias']
+
+
+def sage_sparse(p):
+    return spmm(adj_mean(), spmm(xs, p['lin_l.weight'].T)) + p['lin_l.bias'] + spmm(xs, p['lin_r.weight'].T)
+
+
+def gat_sparse(p):
+    heads, c = 2, 3
+    s, t = with_self_loops(edge_index, N)
+    h = spmm(xs, p['lin_src.weight'].T).view(N, heads, c)
+    a_src, a_dst = (h * p['att_src']).sum(-1), (h * p['att_dst']).sum(-1)
+    alpha = segment_softmax(F.leaky_relu(a_src[s] + a_dst[t], 0.2), t, N)
+    return scatter_sum(h[s] * alpha.unsqueeze(-1), t, N).reshape(N, heads * c) + p['bias']
+
+
+sparse_cases = {
+    'linear_sparse_x': (lambda p: spmm(xs, p['weight'].T) + p['bias'], {'weight': R(3, 8), 'bias': R(3)}),
+    'gcn_sparse_x': (gcn_sparse, {'lin.weight': R(3, 8), 'bias': R(3)}),
+    'sage_mean_sparse_x': (sage_sparse, {'lin_l.weight': R(3, 8), 'lin_l.bias': R(3), 'lin_r.weight': R(3, 8)}),
+    'gat_sparse_x': (gat_sparse, {'lin_src.weight': R(6, 8), 'att_src': R(1, 2, 3), 'att_dst': R(1, 2, 3), 'bias': R(6)}),
+}
+for name, (fn, params) in sparse_cases.items():
+    ps = {k: v.clone().requires_grad_() for k, v in params.items()}
+    y = fn(ps)
+    up = torch.randn_like(y)
+    grads = torch.autograd.grad(y, list(ps.values()), up)
+    out['cases'][name] = {'x': enc(XS), 'params': {k: enc(v) for k, v in ps.items()}, 'out': enc(y), 'upstream': enc(up),
+                          'grads': {k: enc(g) for k, g in zip(ps.keys(), grads)}}
+
 os.makedirs(os.path.dirname(OUT), exist_ok=True)
 with open(OUT, 'w') as f:
     json.dump(out, f, separators=(',', ':'))

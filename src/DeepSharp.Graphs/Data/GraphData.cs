@@ -1,15 +1,20 @@
 namespace DeepSharp.Graphs;
 
 /// <summary>
-/// One graph (torch_geometric.data.Data): node features <see cref="X"/> (N, F), a (2, E) int64 <see cref="EdgeIndex"/>
+/// One graph (torch_geometric.data.Data): node features (N, F), dense in <see cref="X"/> or sparse in
+/// <see cref="SparseX"/> (a CSR matrix, for bag-of-words features of large graphs), a (2, E) int64 <see cref="EdgeIndex"/>
 /// whose column (source, target) is a directed edge (messages flow source → target, PyG's "source_to_target"),
 /// optional labels <see cref="Y"/> (per node (N,) or per graph (1,)) and node masks for the split. Construction checks
 /// every edge against the node range and refuses a graph without edges.
 /// </summary>
 public sealed class GraphData
 {
-    /// <summary>Node feature matrix (N, F) (Data.x).</summary>
-    public Tensor X { get; }
+    /// <summary>Dense node feature matrix (N, F) (Data.x), or null when the features are sparse (<see cref="SparseX"/>).</summary>
+    public Tensor? X { get; }
+    /// <summary>Sparse node feature matrix (N, F) in CSR form (Data.x as a torch sparse tensor), or null when dense.</summary>
+    public SparseCsrTensor? SparseX { get; }
+    /// <summary>Whether the node features are the sparse <see cref="SparseX"/>.</summary>
+    public bool IsSparse => SparseX != null;
     /// <summary>Edges as a (2, E) int64 tensor: row 0 sources, row 1 targets (Data.edge_index).</summary>
     public Tensor EdgeIndex { get; }
     /// <summary>Labels: (N,) for node tasks, (1,) for a graph label, or null (Data.y).</summary>
@@ -22,11 +27,11 @@ public sealed class GraphData
     public Tensor? TestMask { get; init; }
 
     /// <summary>Number of nodes N (Data.num_nodes).</summary>
-    public int NumNodes => X.Shape[0];
+    public int NumNodes => X?.Shape[0] ?? SparseX!.Rows;
     /// <summary>Number of directed edges E (Data.num_edges).</summary>
     public int NumEdges => EdgeIndex.Shape[1];
     /// <summary>Features per node F (Data.num_node_features).</summary>
-    public int NumFeatures => X.Shape[1];
+    public int NumFeatures => X?.Shape[1] ?? SparseX!.Cols;
 
     /// <summary>Checks and wraps a graph (torch_geometric.data.Data(x=, edge_index=)).</summary>
     public GraphData(Tensor x, Tensor edgeIndex)
@@ -35,6 +40,14 @@ public sealed class GraphData
         if (x.Rank != 2) throw new ArgumentException($"GraphData: x must be (num_nodes, num_features), got shape {Fmt(x.Shape)}", nameof(x));
         CheckEdgeIndex(edgeIndex, x.Shape[0], "GraphData");
         X = x; EdgeIndex = edgeIndex.DType == DType.Int64 ? edgeIndex : edgeIndex.To(DType.Int64);
+    }
+
+    /// <summary>Checks and wraps a graph with sparse node features (Data(x=x.to_sparse_csr(), edge_index=)).</summary>
+    public GraphData(SparseCsrTensor x, Tensor edgeIndex)
+    {
+        ArgumentNullException.ThrowIfNull(x); ArgumentNullException.ThrowIfNull(edgeIndex);
+        CheckEdgeIndex(edgeIndex, x.Rows, "GraphData");
+        SparseX = x; EdgeIndex = edgeIndex.DType == DType.Int64 ? edgeIndex : edgeIndex.To(DType.Int64);
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ namespace DeepSharp.Graphs.Datasets;
 /// The Debian package graph of this machine's apt lists (/var/lib/apt/lists/*_Packages, after apt-get update): one node
 /// per package (first index wins for a name), an undirected edge for every Depends / Pre-Depends / Recommends relation
 /// (first alternative; a virtual package resolves to its first provider; self relations dropped), node features a
-/// binary bag of words of the one-line description over a fixed vocabulary (the <see cref="VocabularySize"/> words of
+/// binary bag of words of the one-line description over a fixed vocabulary, stored sparse (<see cref="GraphData.SparseX"/>,
+/// a CSR matrix with a few ones per row, so the first layers compute sparse × dense) (the <see cref="VocabularySize"/> words of
 /// three or more letters in most descriptions, a few stop words left out), and labels the package's Section (component
 /// prefix removed): the <see cref="TopSections"/> most common sections, then "other". The split is stratified by label
 /// and seeded (60% train, 20% validation, 20% test). Parsing runs once; the result is cached in the cache folder
@@ -17,13 +18,13 @@ namespace DeepSharp.Graphs.Datasets;
 public sealed class DebianPackageGraph
 {
     /// <summary>Words in the vocabulary.</summary>
-    public const int VocabularySize = 500;
+    public const int VocabularySize = 1000;
     /// <summary>Sections kept as their own class; the rest are "other".</summary>
     public const int TopSections = 11;
-    const int CacheVersion = 1;
+    const int CacheVersion = 2;
     static readonly HashSet<string> StopWords = ["the", "and", "for", "with", "from", "that", "this", "files", "file", "package", "support", "version"];
 
-    /// <summary>The graph with features (N, VocabularySize), labels (N,) and train/val/test masks.</summary>
+    /// <summary>The graph with sparse features (N, VocabularySize) in <see cref="GraphData.SparseX"/>, labels (N,) and train/val/test masks.</summary>
     public required GraphData Graph { get; init; }
     /// <summary>Package name of each node.</summary>
     public required string[] PackageNames { get; init; }

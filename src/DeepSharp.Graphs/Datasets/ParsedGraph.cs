@@ -39,14 +39,17 @@ internal sealed record ParsedGraph(string[] Names, int[] Labels, string[] Classe
     public DebianPackageGraph ToDataset(int seed)
     {
         int n = Names.Length, v = Vocabulary.Length;
-        var x = new float[(long)n * v];
-        for (int i = 0; i < n; i++) foreach (var k in Words[i]) x[(long)i * v + k] = 1;
+        // binary bag of words as CSR: row i holds a one at each of its words' columns
+        var crow = new long[n + 1];
+        for (int i = 0; i < n; i++) crow[i + 1] = crow[i] + Words[i].Length;
+        var col = Words.SelectMany(ws => ws.Order()).Select(k => (long)k).ToArray();
+        var x = new SparseCsrTensor(crow, col, Tensor.Ones([col.Length]), n, v);
         var source = Edges.SelectMany(e => new long[] { e.A, e.B }).ToArray();
         var target = Edges.SelectMany(e => new long[] { e.B, e.A }).ToArray();
         var (train, val, test) = StratifiedSplit(Labels, seed, 0.6, 0.2);
         return new DebianPackageGraph
         {
-            Graph = new GraphData(Tensor.FromArray(x, n, v), GraphUtil.EdgeIndex(source, target))
+            Graph = new GraphData(x, GraphUtil.EdgeIndex(source, target))
             {
                 Y = Tensor.FromArray(Labels.Select(l => (long)l).ToArray(), n),
                 TrainMask = Tensor.FromArray(train, n), ValMask = Tensor.FromArray(val, n), TestMask = Tensor.FromArray(test, n),

@@ -9,7 +9,7 @@ namespace DeepSharp.Graphs;
 /// x'_i = Σ_j α_ij W x_j; heads concatenated (N, H·C) or averaged (N, C), then the bias.
 /// Keys "lin_src.weight", "att_src", "att_dst", "bias" as in PyG.
 /// </summary>
-public sealed class GatConv : Module<Tensor, Tensor, Tensor>
+public sealed class GatConv : Module<Tensor, Tensor, Tensor>, ISparseInputLayer
 {
     /// <summary>The shared linear map W (GATConv.lin_src), (H·C, in), no bias.</summary>
     [TorchName("lin_src")] public Linear Lin { get; }
@@ -46,11 +46,22 @@ public sealed class GatConv : Module<Tensor, Tensor, Tensor>
     public override Tensor Forward(Tensor x, Tensor edgeIndex)
     {
         GcnConv.CheckInput(x, edgeIndex, Lin.InFeatures, "GatConv");
-        int n = x.Shape[0];
+        return Attend(Lin.Call(x), edgeIndex, x.Shape[0]);
+    }
+
+    /// <summary>The layer on sparse node features: W x as sparse × dense, then attention as for dense features.</summary>
+    public Tensor Forward(SparseCsrTensor x, Tensor edgeIndex)
+    {
+        SparseFeatures.CheckInput(x, edgeIndex, Lin.InFeatures, "GatConv");
+        return Attend(SparseFeatures.Linear(Lin, x), edgeIndex, x.Rows);
+    }
+
+    Tensor Attend(Tensor projected, Tensor edgeIndex, int n)
+    {
         var (s, t) = GraphUtil.Edges(edgeIndex);
         (s, t) = GraphUtil.WithSelfLoops(s, t, n);
         var source = Tensor.FromArray(s, s.Length); var target = Tensor.FromArray(t, t.Length);
-        var h = Lin.Call(x).Reshape(n, Heads, OutChannels);                        // (N, H, C)
+        var h = projected.Reshape(n, Heads, OutChannels);                          // (N, H, C)
         var alphaSrc = h.Mul(AttSrc).Sum(-1);                                       // (N, H)
         var alphaDst = h.Mul(AttDst).Sum(-1);
         var logits = F.LeakyRelu(alphaSrc.IndexSelect(0, source).Add(alphaDst.IndexSelect(0, target)), NegativeSlope);   // (E, H)

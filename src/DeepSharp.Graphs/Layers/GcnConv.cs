@@ -8,7 +8,7 @@ namespace DeepSharp.Graphs;
 /// Call with (x (N, in), edgeIndex (2, E)); output (N, out). State-dict keys "lin.weight" and "bias" as in PyG.
 /// The normalised adjacency is built once per edge-index tensor and kept.
 /// </summary>
-public sealed class GcnConv : Module<Tensor, Tensor, Tensor>
+public sealed class GcnConv : Module<Tensor, Tensor, Tensor>, ISparseInputLayer
 {
     readonly AdjacencyCache cache = new();
 
@@ -39,8 +39,20 @@ public sealed class GcnConv : Module<Tensor, Tensor, Tensor>
     public override Tensor Forward(Tensor x, Tensor edgeIndex)
     {
         CheckInput(x, edgeIndex, Lin.InFeatures, "GcnConv");
-        var adjacency = cache.Get(edgeIndex, x.Shape[0], x.DType, () => GraphUtil.GcnNormalized(edgeIndex, x.Shape[0], x.DType, AddSelfLoops));
-        var output = adjacency.MatMul(Lin.Call(x));
+        return Propagate(Lin.Call(x), edgeIndex, x.Shape[0]);
+    }
+
+    /// <summary>The layer on sparse node features: X Θ as sparse × dense, then the normalised adjacency.</summary>
+    public Tensor Forward(SparseCsrTensor x, Tensor edgeIndex)
+    {
+        SparseFeatures.CheckInput(x, edgeIndex, Lin.InFeatures, "GcnConv");
+        return Propagate(SparseFeatures.Linear(Lin, x), edgeIndex, x.Rows);
+    }
+
+    Tensor Propagate(Tensor projected, Tensor edgeIndex, int n)
+    {
+        var adjacency = cache.Get(edgeIndex, n, projected.DType, () => GraphUtil.GcnNormalized(edgeIndex, n, projected.DType, AddSelfLoops));
+        var output = adjacency.MatMul(projected);
         return Bias == null ? output : output.Add(Bias);
     }
 

@@ -15,7 +15,7 @@ public enum SageAggregation
 /// GraphSAGE of Hamilton et al. (2017): x'_i = W₁ x_i + W₂ · aggr_{j → i} x_j + b (torch_geometric.nn.SAGEConv with
 /// root_weight=True, normalize=False). Keys "lin_l.weight", "lin_l.bias" (neighbours) and "lin_r.weight" (root) as in PyG.
 /// </summary>
-public sealed class SageConv : Module<Tensor, Tensor, Tensor>
+public sealed class SageConv : Module<Tensor, Tensor, Tensor>, ISparseInputLayer
 {
     readonly AdjacencyCache cache = new();
 
@@ -45,6 +45,21 @@ public sealed class SageConv : Module<Tensor, Tensor, Tensor>
         else
             neighbours = Tensor.SegmentMax(x.IndexSelect(0, edgeIndex[0]), edgeIndex[1], n);
         return LinL.Call(neighbours).Add(LinR.Call(x));
+    }
+
+    /// <summary>
+    /// The layer on sparse node features (mean aggregation only): the neighbours' mean of W₁ x_j equals W₁ times their
+    /// mean, so both maps run as sparse × dense first and the mean is taken over (N, out) rows.
+    /// </summary>
+    public Tensor Forward(SparseCsrTensor x, Tensor edgeIndex)
+    {
+        SparseFeatures.CheckInput(x, edgeIndex, LinL.InFeatures, "SageConv");
+        if (Aggregation != SageAggregation.Mean)
+            throw new ArgumentException($"SageConv: sparse node features {GraphData.Fmt(x.Shape)} need the mean aggregator (the maximum over neighbours does not commute with the linear map); pass x.ToDense() for aggr=max", nameof(x));
+        int n = x.Rows;
+        var neighbours = cache.Get(edgeIndex, n, x.DType, () => GraphUtil.MeanAdjacency(edgeIndex, n, x.DType)).MatMul(x.MatMul(LinL.Weight.T));
+        if (LinL.Bias != null) neighbours = neighbours.Add(LinL.Bias);
+        return neighbours.Add(SparseFeatures.Linear(LinR, x));
     }
 
     /// <inheritdoc/>

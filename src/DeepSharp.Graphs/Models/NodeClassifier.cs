@@ -22,7 +22,9 @@ public enum NodeModelKind
 /// </summary>
 public sealed class NodeClassifier : Module<Tensor, Tensor>
 {
-    [NotRegistered] readonly Tensor x, edgeIndex;
+    [NotRegistered] readonly Tensor? x;
+    [NotRegistered] readonly Tensor edgeIndex;
+    readonly SparseCsrTensor? sparseX;
     readonly Module<Tensor, Tensor, Tensor>? conv1, conv2;
     readonly Linear? lin1, lin2;
     readonly double dropout;
@@ -34,7 +36,7 @@ public sealed class NodeClassifier : Module<Tensor, Tensor>
     public NodeClassifier(GraphData graph, NodeModelKind kind, int numClasses, int hidden = 64)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        (x, edgeIndex, Kind) = (graph.X, graph.EdgeIndex, kind);
+        (x, sparseX, edgeIndex, Kind) = (graph.X, graph.SparseX, graph.EdgeIndex, kind);
         int f = graph.NumFeatures;
         dropout = kind == NodeModelKind.Gat ? 0.6 : 0.5;
         switch (kind)
@@ -53,8 +55,18 @@ public sealed class NodeClassifier : Module<Tensor, Tensor>
     /// <summary>Logits (N, classes) for every node of the graph.</summary>
     public Tensor AllLogits()
     {
-        var h = F.Dropout(x, dropout, IsTraining);
-        h = conv1 != null ? conv1.Call(h, edgeIndex) : lin1!.Call(h);
+        Tensor h;
+        if (sparseX != null)
+        {
+            // sparse features (bag of words): dropout on the stored values, then sparse × dense in the first layer
+            var xs = SparseFeatures.Dropout(sparseX, dropout, IsTraining);
+            h = conv1 != null ? ((ISparseInputLayer)conv1).Forward(xs, edgeIndex) : SparseFeatures.Linear(lin1!, xs);
+        }
+        else
+        {
+            h = F.Dropout(x!, dropout, IsTraining);
+            h = conv1 != null ? conv1.Call(h, edgeIndex) : lin1!.Call(h);
+        }
         h = Kind == NodeModelKind.Gat ? F.Elu(h) : F.Relu(h);
         h = F.Dropout(h, dropout, IsTraining);
         return conv2 != null ? conv2.Call(h, edgeIndex) : lin2!.Call(h);

@@ -12,8 +12,14 @@ namespace DeepSharp;
 public sealed class SparseCsrTensor
 {
     readonly long[] crow, col;
-    SparseCsrTensor? transposeStructure;
-    Tensor? transposePermutation, rowOfEntry;
+    readonly StructureCache cache = new();
+
+    /// <summary>What depends on the structure alone, shared by matrices built with <see cref="WithValues"/>.</summary>
+    sealed class StructureCache
+    {
+        public SparseCsrTensor? TransposeStructure;
+        public Tensor? TransposePermutation, RowOfEntry;
+    }
 
     /// <summary>Number of rows (size(0)).</summary>
     public int Rows { get; }
@@ -46,6 +52,55 @@ public sealed class SparseCsrTensor
             if ((ulong)colIndices[k] >= (ulong)cols)
                 throw new ArgumentException($"SparseCsrTensor: column index {colIndices[k]} (entry {k}) is outside [0, {cols}) for size ({rows}, {cols})", nameof(colIndices));
         (crow, col, Values, Rows, Cols) = (crowIndices, colIndices, values, rows, cols);
+    }
+
+    SparseCsrTensor(SparseCsrTensor structure, Tensor values)
+    {
+        (crow, col, Values, Rows, Cols) = (structure.crow, structure.col, values, structure.Rows, structure.Cols);
+        cache = structure.cache;
+    }
+
+    /// <summary>The size (Rows, Cols) (torch.Tensor.shape).</summary>
+    public IReadOnlyList<int> Shape => [Rows, Cols];
+
+    /// <summary>The values' dtype (torch.Tensor.dtype).</summary>
+    public DType DType => Values.DType;
+
+    /// <summary>
+    /// The same sparsity structure with other values, for example the values after dropout
+    /// (torch.sparse_csr_tensor(a.crow_indices(), a.col_indices(), values, a.shape)); the structure and its transpose
+    /// are shared, not copied.
+    /// </summary>
+    public SparseCsrTensor WithValues(Tensor values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Rank != 1 || values.Shape[0] != Nnz)
+            throw new ArgumentException($"SparseCsrTensor.WithValues: values of shape {ShapeUtil.Format(values.shape)} must be 1-D with nnz = {Nnz} entries", nameof(values));
+        if (!values.IsFloatingPoint) throw new ArgumentException($"SparseCsrTensor.WithValues: values must be floating point, got {values.DType.TorchName()}", nameof(values));
+        return new SparseCsrTensor(this, values);
+    }
+
+    /// <summary>
+    /// The nonzero entries of a dense 2-D matrix as CSR, row by row (torch.Tensor.to_sparse_csr()); the values are
+    /// gathered with a recorded index_select, so gradients reach <paramref name="dense"/> at the stored entries.
+    /// </summary>
+    public static SparseCsrTensor FromDense(Tensor dense)
+    {
+        ArgumentNullException.ThrowIfNull(dense);
+        if (dense.Rank != 2) throw new ArgumentException($"SparseCsrTensor.FromDense: expected a 2-D matrix, got shape {ShapeUtil.Format(dense.shape)}", nameof(dense));
+        if (!dense.IsFloatingPoint) throw new ArgumentException($"SparseCsrTensor.FromDense: expected floating point, got {dense.DType.TorchName()}", nameof(dense));
+        int rows = dense.Shape[0], cols = dense.Shape[1];
+        var flat = dense.Contiguous().Reshape(-1);
+        var data = flat.To(DType.Float64).ToArray<double>();
+        var crow = new long[rows + 1]; var colIndex = new List<long>(); var position = new List<long>();
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < cols; j++)
+                if (data[(long)i * cols + j] != 0) { colIndex.Add(j); position.Add((long)i * cols + j); }
+            crow[i + 1] = colIndex.Count;
+        }
+        var values = flat.IndexSelect(0, Tensor.FromArray(position.ToArray(), position.Count));
+        return new SparseCsrTensor(crow, colIndex.ToArray(), values, rows, cols);
     }
 
     /// <summary>
@@ -85,16 +140,16 @@ public sealed class SparseCsrTensor
     /// <summary>The transpose as a CSR matrix; its values are this matrix's, permuted by a recorded index_select (torch.Tensor.t()).</summary>
     public SparseCsrTensor Transpose()
     {
-        if (transposeStructure == null)
+        if (cache.TransposeStructure == null)
         {
             var (tcrow, order) = CountingSort(col, Cols);
             var rows = RowOfEntry();
             var tcol = new long[order.Length];
             for (int k = 0; k < order.Length; k++) tcol[k] = rows[order[k]];
-            transposePermutation = Tensor.FromArray(order, order.Length);
-            transposeStructure = new SparseCsrTensor(tcrow, tcol, Tensor.Zeros([order.Length], Values.DType), Cols, Rows);
+            cache.TransposePermutation = Tensor.FromArray(order, order.Length);
+            cache.TransposeStructure = new SparseCsrTensor(tcrow, tcol, Tensor.Zeros([order.Length], Values.DType), Cols, Rows);
         }
-        return new SparseCsrTensor(transposeStructure.crow, transposeStructure.col, Values.IndexSelect(0, transposePermutation!), Cols, Rows);
+        return cache.TransposeStructure.WithValues(Values.IndexSelect(0, cache.TransposePermutation!));
     }
 
     long[] RowOfEntry()
@@ -106,7 +161,7 @@ public sealed class SparseCsrTensor
     }
 
     /// <summary>The row of each stored entry as an int64 tensor (torch._convert_indices_from_csr_to_coo(...)[0]).</summary>
-    public Tensor RowIndices() => rowOfEntry ??= Tensor.FromArray(RowOfEntry(), Nnz);
+    public Tensor RowIndices() => cache.RowOfEntry ??= Tensor.FromArray(RowOfEntry(), Nnz);
 
     /// <summary>The column of each stored entry as an int64 tensor (torch.Tensor.col_indices()).</summary>
     public Tensor ColIndicesTensor() => Tensor.FromArray((long[])col.Clone(), Nnz);
