@@ -79,4 +79,22 @@ public sealed class CliTests
         }
         finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Fact]
+    public void PipelineOptionsWithoutTheirPartnersAreUsageErrors()
+    {
+        // refused before MPI starts, so no launcher is needed
+        string cli = Path.Combine(AppContext.BaseDirectory, "DeepSharp.Cli.dll");
+        foreach (var (args, message) in new (string[], string)[]
+        {
+            (["train", "--pipeline", "2"], "--pipeline N cuts the model into N stages on N MPI ranks; it needs --distributed"),
+            (["train", "--distributed", "--pipeline", "2", "--zero"], "--zero shards data-parallel optimizer state; it does not go with --pipeline"),
+            (["train", "--distributed", "--chunks", "2"], "--chunks sets the micro-batches of --pipeline; give --pipeline N too"),
+        })
+        {
+            var (code, output) = MpiRun.Execute("dotnet", [cli, .. args], TimeSpan.FromSeconds(60), []);
+            Assert.True(code == 2, $"exit {code}: {output}");
+            Assert.Contains(message, output);
+        }
+    }
 }
