@@ -7,7 +7,8 @@ namespace DeepSharp.Distributed;
 /// ZeRO stage 1 (torch.distributed.optim.ZeroRedundancyOptimizer): shards an optimizer's state across the ranks. Each
 /// parameter gets one owner rank (greedy by size, largest first, to the rank holding the fewest elements so far, as in
 /// PyTorch); in <see cref="Optimizer"/>'s <c>Step()</c> a rank updates only the parameters it owns, so it keeps Adam's
-/// moments for about 1/N of the elements, and then every parameter is broadcast from its owner, so all replicas hold the
+/// moments for about 1/N of the elements, and then the parameters are broadcast from their owners (one flat bucket per
+/// owner and dtype), so all replicas hold the
 /// same updated weights. Use it with <see cref="DistributedDataParallel"/> (gradients already averaged everywhere):
 /// <code>var zero = new ZeroRedundancyOptimizer(new Adam(ddp.Parameters(), lr: 1e-3));
 /// new Trainer(ddp, zero.Optimizer, F.CrossEntropy).Fit(...);</code>
@@ -23,6 +24,8 @@ public sealed class ZeroRedundancyOptimizer : IDisposable
     readonly int[] owners;
     readonly HookHandle preHook, postHook;
     readonly List<(Tensor Parameter, Tensor Grad)> hidden = [];
+    // one flat buffer per (owner, dtype): the owner packs its updated parameters into it, then one broadcast per buffer
+    readonly List<(int Owner, int[] Members, Tensor Flat)> buckets = [];
 
     /// <summary>
     /// Shards <paramref name="optimizer"/> over <paramref name="group"/> (default <see cref="ProcessGroup.World"/>)
@@ -38,6 +41,12 @@ public sealed class ZeroRedundancyOptimizer : IDisposable
         Group = group ?? ProcessGroup.World;
         parameters = optimizer.Parameters().ToArray();
         owners = Partition(parameters, Group.WorldSize);
+        if (Group.WorldSize > 1)
+            foreach (var bucket in Enumerable.Range(0, parameters.Length).GroupBy(i => (owners[i], parameters[i].DType)))
+            {
+                var members = bucket.ToArray();
+                buckets.Add((bucket.Key.Item1, members, Tensor.Zeros([members.Sum(i => parameters[i].NumEl)], bucket.Key.Item2)));
+            }
         preHook = optimizer.RegisterStepPreHook(_ => HideForeignGradients());
         postHook = optimizer.RegisterStepPostHook(_ => { RestoreGradients(); BroadcastFromOwners(); });
     }
@@ -99,16 +108,34 @@ public sealed class ZeroRedundancyOptimizer : IDisposable
         hidden.Clear();
     }
 
+    // One broadcast per (owner, dtype) bucket rather than one per parameter (PyTorch's parameters_as_bucket_view
+    // packs them likewise): the owner copies its parameters into the bucket, the other ranks copy them out.
     void BroadcastFromOwners()
     {
         if (Group.WorldSize == 1) return;
-        var works = new Work[parameters.Length];
-        for (int i = 0; i < parameters.Length; i++)
+        using var _ = Autograd.NoGrad();
+        var works = new Work[buckets.Count];
+        for (int b = 0; b < buckets.Count; b++)
         {
-            if (!parameters[i].IsContiguous) throw new InvalidOperationException($"ZeroRedundancyOptimizer: parameter {i} of shape ({string.Join(", ", parameters[i].Shape)}) is not contiguous");
-            works[i] = Group.BroadcastAsync(parameters[i], owners[i]);
+            var (owner, members, flat) = buckets[b];
+            if (owner == Group.Rank)
+                for (int m = 0, offset = 0; m < members.Length; offset += parameters[members[m]].NumEl, m++)
+                {
+                    var p = parameters[members[m]];
+                    flat.Narrow(0, offset, p.NumEl).CopyFrom(p.Reshape([p.NumEl]));
+                }
+            works[b] = Group.BroadcastAsync(flat, owner);
         }
         Work.WaitAll(works);
+        foreach (var (owner, members, flat) in buckets)
+        {
+            if (owner == Group.Rank) continue;
+            for (int m = 0, offset = 0; m < members.Length; offset += parameters[members[m]].NumEl, m++)
+            {
+                var p = parameters[members[m]];
+                p.CopyFrom(flat.Narrow(0, offset, p.NumEl).Reshape(p.Shape.ToArray()));
+            }
+        }
     }
 
     /// <summary>

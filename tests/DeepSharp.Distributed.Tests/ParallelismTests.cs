@@ -31,6 +31,16 @@ public sealed class ParallelismTests
         Assert.Equal(ranks, result.Count($"SyncBatchNorm 2-D on {ranks} ranks × 4 equals BatchNorm on {4 * ranks}"));
     }
 
+    [Fact]
+    public void SyncBatchNormBackwardPassesGradCheckAndMatchesPyTorch()
+    {
+        var result = MpiRun.Worker(2, "syncbn-grad");
+        AssertAllOk(result, 2, "syncbn-grad");
+        Assert.Equal(1, result.Count("rank 0: SyncBatchNorm gradcheck (3x2x2x2 per rank): 28 gradients agree"));   // 24 input elements, 2 weights, 2 biases
+        Assert.Equal(2, result.Count("SyncBatchNorm vs torch BatchNorm bn2d_4x2x3x3 on 2 ranks × 2: equal within 1e-12"));
+        Assert.Equal(2, result.Count("SyncBatchNorm vs torch BatchNorm bn1d_8x3 on 2 ranks × 4: equal within 1e-12"));
+    }
+
     [Theory]
     [InlineData(2, 4)]
     [InlineData(3, 3)]

@@ -12,6 +12,7 @@ var scenarios = new Dictionary<string, Action<ProcessGroup, string[]>>
     ["bench-allreduce"] = BenchScenarios.AllReduce,
     ["zero"] = ZeroScenarios.Trainer,
     ["syncbn"] = SyncBatchNormScenarios.Run,
+    ["syncbn-grad"] = SyncBatchNormGradScenarios.Run,
     ["pipeline"] = PipelineScenarios.Run,
     ["resume"] = ResumeScenarios.Run,
 };

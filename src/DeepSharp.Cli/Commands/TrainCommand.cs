@@ -40,7 +40,8 @@ public static class TrainCommand
           Adversarial training: --adversarial pgd|trades --eps X [--attack-steps N] trains on PGD examples (Madry et al.) or
           with the TRADES loss (beta 6) within an L-inf ball of eps (default 0.1, 10 steps); see 'deepsharp attack'.
           Data-parallel: mpirun -np N deepsharp train --distributed ... splits each batch of --batch-size over N MPI ranks
-          (MPICH; docs/distributed.md); rank 0 prints and writes the run folder; --zero shards the optimizer state over the ranks (ZeRO-1).
+          (MPICH; docs/distributed.md); rank 0 prints and writes the run folder; --zero shards the optimizer state over the ranks (ZeRO-1);
+          --pipeline N [--chunks M] cuts the model into N stages on the N ranks instead (GPipe, M micro-batches per batch, default 4).
           {DashboardOption.Usage}
         Generative models: deepsharp train --model ae|dae|vae|dcgan|wgan-gp|ddpm ...  (see 'deepsharp train --model vae --help')
         Language models: deepsharp train --dataset text:PATH|fortunes --model gpt|lstm ...  (see 'deepsharp train --model gpt --help')
@@ -48,7 +49,7 @@ public static class TrainCommand
         """;
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "optimizer", "seed", "threads", "out", "data", "limit", "test-limit",
-                                        "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", "adversarial", "eps", "attack-steps", "precision", .. ImageTraining.Options, .. DashboardOption.Options];
+                                        "val-fraction", "workers", "schedule", "checkpoint-every", "resume", "on-nan", "adversarial", "eps", "attack-steps", "precision", .. ImageTraining.Options, .. DashboardOption.Options, .. DistributedTrain.Options];
 
     static readonly string[] Flags = ["download", "no-verify", DistributedTrain.Flag, DistributedTrain.ZeroFlag, DashboardOption.Flag, .. ImageTraining.Flags];
 
@@ -130,7 +131,7 @@ public static class TrainCommand
         }
         var csvPath = Path.Combine(outDir, "history.csv");
         var adversarial = p.String("adversarial", "none", "none", "pgd", "trades");
-        var trainer = PrecisionTraining.Create(p, model, optimizer, output) ?? (adversarial == "none" ? new Trainer(distributed?.Wrap(model) ?? model, optimizer, F.CrossEntropy)
+        var trainer = PrecisionTraining.Create(p, model, optimizer, output) ?? distributed?.PipelineTrainer(model, optimizer, split[0], output) ?? (adversarial == "none" ? new Trainer(distributed?.Wrap(model) ?? model, optimizer, F.CrossEntropy)
             : new Trainer(model, optimizer, Robustness.AdversarialTraining.Step(Robustness.AdversarialTraining.ParseMethod(adversarial), model,
                 p.Double("eps", 0.1, 0), p.Int("attack-steps", 10, 1)), [new Training.Metrics.Accuracy()]));
         trainer.OnNonFiniteLoss = onNan == "skip" ? NonFiniteLossAction.SkipBatch : NonFiniteLossAction.Throw;
