@@ -51,8 +51,8 @@ def wer(refs, hyps):
     return errors / words
 
 def main():
-    path = sys.argv[1]; epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 25; hidden = int(sys.argv[3]) if len(sys.argv) > 3 else 96
-    lr = float(sys.argv[4]) if len(sys.argv) > 4 else 3e-3; batch = int(sys.argv[5]) if len(sys.argv) > 5 else 32
+    path = sys.argv[1]; epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 40; hidden = int(sys.argv[3]) if len(sys.argv) > 3 else 96
+    lr = float(sys.argv[4]) if len(sys.argv) > 4 else 2e-3; batch = int(sys.argv[5]) if len(sys.argv) > 5 else 8
     torch.manual_seed(42); torch.set_num_threads(1)
     t = load_safetensors(path); off = t["offsets"]; doff = t["digit_offsets"]; voice = t["voice"]
     rng = np.random.default_rng(0); n = len(voice); L = 56000

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DeepSharp.Audio;
 
 /// <summary>
@@ -39,6 +41,7 @@ internal sealed class FastMel
     public static bool Supports(int nFft) => nFft >= 4 && nFft % 2 == 0;
 
     /// <summary>(B, L) samples → (B, n_mels, frames) mel power (power 2) or magnitude (power 1) spectrogram, centre padding by <paramref name="padMode"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // fully optimised from the first call: no tier-0 code in a benchmark or a short run
     public double[] Compute(double[] x, int batch, int length, bool center, PadMode padMode, double power, out int frames)
     {
         int pad = center ? nFft / 2 : 0;
@@ -102,6 +105,7 @@ internal sealed class FastMel
     }
 
     /// <summary>Complex DFT of n points read at inOff + stride·j, written to out[outOff..outOff+n): decimation in time by factors[fi..].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Fft(double[] re, double[] im, int inOff, int stride, double[] ore, double[] oim, int outOff, int n, int fi, double[] sr, double[] si)
     {
         if (n == 1) { ore[outOff] = re[inOff]; oim[outOff] = im[inOff]; return; }
