@@ -65,6 +65,34 @@ public class SignalGoldenTests
     }
 
     [Fact]
+    public void FusedMelSpectrogramMatchesTorchaudio()
+    {
+        // no gradient needed: the fused real-FFT path (FastMel) instead of the recorded STFT
+        using var _ = Autograd.NoGrad();
+        Golden.AssertClose(Golden.Output("melspectrogram_default"), new MelSpectrogram().Call(Golden.Input("melspectrogram_default", 0)), 1e-7, 1e-9, "fused default");
+        var slaney = new MelSpectrogram(8000, 256, hopLength: 80, nMels: 32, norm: MelNorm.Slaney, melScale: MelScaleKind.Slaney);
+        Golden.AssertClose(Golden.Output("melspectrogram_slaney"), slaney.Call(Golden.Input("melspectrogram_slaney", 0)), 1e-7, 1e-9, "fused slaney");
+    }
+
+    [Theory]
+    [InlineData(400, 400, 160, 2.0, true, PadMode.Reflect)]
+    [InlineData(512, 300, 128, 1.0, true, PadMode.Constant)]
+    [InlineData(96, 90, 33, 2.0, true, PadMode.Replicate)]    // 48 = 4·4·3
+    [InlineData(14, 14, 5, 2.0, false, PadMode.Reflect)]      // 7: the generic radix
+    [InlineData(50, 50, 7, 0.5, true, PadMode.Circular)]
+    public void FusedMelSpectrogramEqualsTheRecordedOne(int nFft, int winLength, int hop, double power, bool center, PadMode padMode)
+    {
+        var wave = Tensor.Randn([2, 3, 1000], DType.Float64, generator: new Generator(5));
+        var mel = new MelSpectrogram(16000, nFft, winLength, hop, nMels: 12, power: power, center: center, padMode: padMode);
+        var recorded = mel.Call(wave.Detach().RequiresGrad_()).Detach();      // needs a gradient: the tensor-op path
+        Tensor fused;
+        using (Autograd.NoGrad()) fused = mel.Call(wave);
+        Assert.Equal(recorded.Shape.ToArray(), fused.Shape.ToArray());
+        Golden.AssertClose(recorded, fused, 1e-9, 1e-9, $"n_fft {nFft}");
+        using (Autograd.NoGrad()) Assert.Equal(DType.Float32, mel.Call(wave.To(DType.Float32)).DType);
+    }
+
+    [Fact]
     public void AmplitudeToDbMatchesTorchaudio()
     {
         Golden.Check("db_power_top80", p => new AmplitudeToDB(topDb: 8.0).Call(p));

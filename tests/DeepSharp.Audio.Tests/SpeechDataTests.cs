@@ -3,7 +3,7 @@ namespace DeepSharp.Audio.Tests;
 /// <summary>The espeak-ng corpora at their small defaults: synthesised once into a cache folder, split by voice.</summary>
 public class SpeechDataTests
 {
-    static void RequireEspeak()
+    internal static void RequireEspeak()
     {
         if (File.Exists("/usr/bin/espeak-ng")) return;
         const string message = "espeak-ng is missing: apt-get install espeak-ng";

@@ -50,4 +50,33 @@ public sealed class CtcRecognizer : Module<Tensor, Tensor>
         }
         return result;
     }
+    /// <summary>
+    /// CTC loss (<see cref="Ctc.Loss"/>, reduction "mean") of (T', B, classes) log-probabilities against (B, S) targets
+    /// padded with the blank 0 (as <see cref="SpokenDigitStrings.Targets"/> makes them); every sample uses all T' frames.
+    /// </summary>
+    public static Tensor Loss(Tensor logProbs, Tensor targets)
+    {
+        ArgumentNullException.ThrowIfNull(logProbs); ArgumentNullException.ThrowIfNull(targets);
+        if (logProbs.Rank != 3 || targets.Rank != 2 || targets.Size(0) != logProbs.Size(1))
+            throw new ArgumentException($"CtcRecognizer.Loss: need (T, B, C) log-probabilities and (B, S) targets, got shapes {Spectral.Shape(logProbs)} and {Spectral.Shape(targets)}", nameof(targets));
+        int batch = logProbs.Size(1), width = targets.Size(1);
+        var t = targets.To(DType.Int64).Contiguous().ToArray<long>();
+        var targetLengths = Enumerable.Range(0, batch).Select(b => Enumerable.Range(0, width).Count(j => t[b * width + j] != 0)).ToArray();
+        return Ctc.Loss(logProbs, targets, Enumerable.Repeat(logProbs.Size(0), batch).ToArray(), targetLengths);
+    }
+
+    /// <summary>Greedy transcripts ("three one four") of (N, n_mels, frames) features, in batches of 64, in eval mode.</summary>
+    public static string[] Transcribe(CtcRecognizer model, Tensor features)
+    {
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(features);
+        model.Eval();
+        using var _ = Autograd.NoGrad();
+        var result = new List<string>();
+        for (int start = 0; start < features.Size(0); start += 64)
+        {
+            var logProbs = model.Call(features.Narrow(0, start, Math.Min(64, features.Size(0) - start)));
+            result.AddRange(Decode(logProbs).Select(d => string.Join(" ", d.Select(k => SpokenDigits.Words[k]))));
+        }
+        return [.. result];
+    }
 }
