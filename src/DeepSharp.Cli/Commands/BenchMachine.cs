@@ -161,11 +161,12 @@ public static class BenchMachine
     public sealed record TorchInfo(string Version, string BlasKind, string[] BlasLibraries, string BlasInfo, bool OneDnn, string Alternative);
 
     const string ProbeScript = """
-import json, subprocess, torch
+import json, re, subprocess, torch
 a = torch.randn(64, 64); torch.mm(a, a)
 libs = sorted({l.split()[-1] for l in open('/proc/self/maps') if '.so' in l and any(k in l.lower() for k in ('blas', 'mkl', 'blis', 'lapack'))})
 cfg = torch.__config__.show()
-info = next((p.split('=', 1)[1] for p in cfg.replace(',', '\n').split('\n') if p.strip().startswith('BLAS_INFO=')), '')
+found = re.search(r'BLAS_INFO=([^,\n]*)', cfg)
+info = found.group(1) if found else ''
 try: alt = subprocess.run(['update-alternatives', '--query', 'libblas.so.3-x86_64-linux-gnu'], capture_output=True, text=True).stdout
 except Exception: alt = ''
 value = next((l.split(':', 1)[1].strip() for l in alt.splitlines() if l.startswith('Value:')), '')
