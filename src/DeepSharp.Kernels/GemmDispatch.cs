@@ -27,6 +27,17 @@ public static unsafe partial class Gemm
     internal static readonly GemmPath DetectedPath =
         Avx512F.IsSupported ? GemmPath.Avx512 : Avx2.IsSupported && Fma.IsSupported ? GemmPath.Avx2 : GemmPath.Portable;
 
+    /// <summary>
+    /// The float micro-kernel the packed path uses on this CPU, for benchmark records: "avx512 8x32", "avx2 6x16" or
+    /// "portable 4xN" (instruction set, then the register tile in rows × columns of C).
+    /// </summary>
+    public static string MicroKernel => DetectedPath switch
+    {
+        GemmPath.Avx512 => "avx512 8x32",
+        GemmPath.Avx2 => "avx2 6x16",
+        _ => $"portable {GemmMicroKernels.PortableMr}x{GemmMicroKernels.PortableNr<float>()}",
+    };
+
     /// <summary>Test hook: micro-kernel family for calls made on this thread (Auto = <see cref="DetectedPath"/>).</summary>
     [ThreadStatic] internal static GemmPath ForcedPath;
 

@@ -13,7 +13,7 @@ namespace DeepSharp.Cli.Commands;
 /// (median of 10 after 3 warm-ups; GEMM 5 after 2; inference 500 after 50; and at least 2 s of warm-up, see Time), at 1 and 2 threads, keeping the faster;
 /// with --compare-pytorch the PyTorch script runs in the same invocation and the ratios go to benchmarks/results.json.
 /// </summary>
-public static class BenchCommand
+public static partial class BenchCommand
 {
     sealed record Workload(string Name, string Unit, Func<Func<double>> Make);
 
@@ -29,7 +29,9 @@ public static class BenchCommand
         var warmClock = Stopwatch.StartNew();
         for (int i = 0; i < warm || warmClock.Elapsed.TotalSeconds < WarmUpSeconds; i++) step();
         var ts = new List<double>();
+        long bytes0 = GC.GetTotalAllocatedBytes(precise: true); int gen0 = GC.CollectionCount(0);
         for (int i = 0; i < reps; i++) { var sw = Stopwatch.StartNew(); step(); ts.Add(sw.Elapsed.TotalSeconds); }
+        LastAllocation = ((GC.GetTotalAllocatedBytes(precise: true) - bytes0) / (double)reps, (GC.CollectionCount(0) - gen0) / (double)reps);
         return Median(ts);
     }
 
@@ -119,6 +121,13 @@ public static class BenchCommand
             : throw new UsageException($"deepsharp bench: --threads takes a list like 1,2 (got '{s}').")).ToArray();
         var only = p.OptionalString("only");
         var ours = new Dictionary<string, double>();
+        var oursThreads = new Dictionary<string, int>();
+        var allocation = new Dictionary<string, (double Bytes, double Gen0)>();
+        var loadBefore = BenchMachine.LoadAverage();
+        var peak = BenchMachine.MeasureFmaPeak(threadCounts.Max());
+        output.WriteLine($"machine: {BenchMachine.ReadCpu().Model}, {string.Join(' ', BenchMachine.SimdFlags(BenchMachine.ReadCpu().Flags))}; " +
+                         $"GEMM micro-kernel {DeepSharp.Kernels.Gemm.MicroKernel}; FMA peak {peak.GflopsOneThread:F0} GFLOP/s on 1 thread, " +
+                         $"{peak.GflopsAllThreads:F0} on {peak.Threads} ({peak.VectorBits}-bit); load average {string.Join(' ', loadBefore ?? [])}");
         var workloads = Workloads().Where(w => only == null || w.Name.Contains(only)).ToArray();
         foreach (var w in workloads)
         {
@@ -128,15 +137,21 @@ public static class BenchCommand
                 DeepSharp.Random.Seed(0);
                 double v = w.Make()();
                 bool better = !ours.TryGetValue(w.Name, out var prev) || (w.Unit == "GFLOP/s" ? v > prev : v < prev);
-                if (better) ours[w.Name] = v;
+                if (better) { ours[w.Name] = v; oursThreads[w.Name] = t; allocation[w.Name] = LastAllocation; }
             }
-            output.WriteLine($"deepsharp {w.Name,-22} {ours[w.Name],10:F2} {w.Unit}");
+            output.WriteLine($"deepsharp {w.Name,-22} {ours[w.Name],10:F2} {w.Unit}" + (w.Unit == "GFLOP/s"
+                ? $"  ({ours[w.Name] / peak.For(oursThreads[w.Name]):P0} of the {oursThreads[w.Name]}-thread FMA peak)"
+                : $"  ({allocation[w.Name].Bytes / 1024:F1} KiB allocated, {allocation[w.Name].Gen0:F2} gen-0 collections per step)"));
         }
         if (!p.Flag("compare-pytorch")) return 0;
 
         var python = p.String("python", "/usr/bin/python3");
         var script = p.OptionalString("script") ?? FindScript();
+        var torchInfo = BenchMachine.ProbeTorch(python);
+        BenchMachine.RequireOptimisedBlas(torchInfo.BlasKind, torchInfo.BlasLibraries);
+        output.WriteLine($"pytorch {torchInfo.Version}: BLAS {torchInfo.BlasKind} ({string.Join(", ", torchInfo.BlasLibraries)}), oneDNN {torchInfo.OneDnn}");
         var torch = new Dictionary<string, double>();
+        var torchThreads = new Dictionary<string, int>();
         foreach (int t in threadCounts)
         {
             var psi = new ProcessStartInfo(python, [script, t.ToString(CultureInfo.InvariantCulture), "--json"]) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -150,7 +165,7 @@ public static class BenchCommand
             foreach (var (k, v) in JsonSerializer.Deserialize(json.Trim().Split('\n')[^1], CliJsonContext.Default.DictionaryStringDouble)!)
             {
                 bool gflops = k.EndsWith("gflops");
-                if (!torch.TryGetValue(k, out var prev) || (gflops ? v > prev : v < prev)) torch[k] = v;
+                if (!torch.TryGetValue(k, out var prev) || (gflops ? v > prev : v < prev)) { torch[k] = v; torchThreads[k] = t; }
             }
         }
         var rows = new List<Dictionary<string, object>>();
@@ -163,7 +178,8 @@ public static class BenchCommand
             rows.Add(new() { ["workload"] = w.Name, ["unit"] = w.Unit, ["deepsharp"] = Math.Round(ours[w.Name], 3), ["pytorch"] = Math.Round(tv, 3), ["ratio"] = Math.Round(ratio, 3) });
         }
         var outPath = p.OptionalString("out") ?? Path.Combine(Path.GetDirectoryName(script)!, "results.json");
-        File.WriteAllText(outPath, JsonSerializer.Serialize(rows, new CliJsonContext(new JsonSerializerOptions { WriteIndented = true }).ListDictionaryStringObject));
+        var record = BenchRecord.Build(BenchMachine.Describe(peak, torchInfo, loadBefore, BenchMachine.LoadAverage()), rows, peak, oursThreads, torchThreads, allocation);
+        File.WriteAllText(outPath, record.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         output.WriteLine($"wrote {outPath}");
         return 0;
     }
