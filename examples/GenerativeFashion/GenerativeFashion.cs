@@ -18,11 +18,13 @@ public static class GenerativeFashion
 {
     /// <summary>Budget and output of a run.</summary>
     public sealed record Settings(int TrainImages = 10000, int TestImages = 2000, double SecondsPerModel = 60, int Samples = 1000,
-        string OutputFolder = "runs/generative", int HeldOutClass = 1, long Seed = 0);
+        string OutputFolder = "runs/generative", int HeldOutClass = 1, long Seed = 0, double? ClassifierSeconds = null, double? DdpmSeconds = null,
+        int DdpmWidth = 16);
 
     /// <summary>The numbers a run measured.</summary>
     public sealed record Report(double ClassifierAccuracy, double FidFloor, double AnomalyRocAuc, double VaeNegativeElbo, double VaeIwae,
-        double VaeFid, double DcganFid, double DcganClassAccuracy, double DdpmFid, double DdpmClassAccuracy, double Seconds);
+        double VaeFid, double DcganFid, double DcganClassAccuracy, double WganFid, double WganClassAccuracy, double DdpmFid, double DdpmClassAccuracy,
+        long DdpmSteps, double Seconds);
 
     /// <summary>Trains every model under <paramref name="settings"/>, writes grids into its folder and returns the numbers.</summary>
     public static Report Run(Settings settings, TextWriter log)
@@ -37,7 +39,8 @@ public static class GenerativeFashion
 
         // the FID classifier: FashionCnn, features of classifier.2 (ReLU after Linear(3136, 256))
         var classifier = new FashionCnn();
-        Fit(new Trainer(classifier, new Adam(classifier.Parameters(), 1e-3), F.CrossEntropy, progress: Quiet), Loader(train, true), budget);
+        Fit(new Trainer(classifier, new Adam(classifier.Parameters(), 1e-3), F.CrossEntropy, progress: Quiet), Loader(train, true),
+            budget with { MaxSeconds = settings.ClassifierSeconds ?? settings.SecondsPerModel });
         DeepSharp.IO.SafeTensors.Save(Png("fid-classifier.safetensors"), classifier.StateDict());
         var scorer = new FidScorer(classifier, "classifier.2", Png("fid-classifier.safetensors"));
         double accuracy = scorer.ClassAccuracy(test.Images, test.Labels);
@@ -47,9 +50,12 @@ public static class GenerativeFashion
 
         double auc = Anomaly(train, test, settings, budget, log);
         var (nelbo, iwae, vaeFid) = VariationalAutoencoder(train, test, settings, budget, scorer, realStats, Png, log);
-        var (ganFid, ganAccuracy) = ConditionalGan(train, settings, budget, scorer, realStats, Png, log);
-        var (ddpmFid, ddpmAccuracy) = Diffusion(train, settings, budget, scorer, realStats, Png, log);
-        return new Report(accuracy, floor, auc, nelbo, iwae, vaeFid, ganFid, ganAccuracy, ddpmFid, ddpmAccuracy, clock.Elapsed.TotalSeconds);
+        var (ganFid, ganAccuracy) = ConditionalGan(GanLoss.NonSaturating, train, settings, budget, scorer, realStats, Png, log);
+        var (wganFid, wganAccuracy) = ConditionalGan(GanLoss.WassersteinGradientPenalty, train, settings, budget, scorer, realStats, Png, log);
+        var (ddpmFid, ddpmAccuracy, ddpmSteps) = Diffusion(train, settings, budget with { MaxSeconds = settings.DdpmSeconds ?? settings.SecondsPerModel },
+            scorer, realStats, Png, log);
+        return new Report(accuracy, floor, auc, nelbo, iwae, vaeFid, ganFid, ganAccuracy, wganFid, wganAccuracy, ddpmFid, ddpmAccuracy, ddpmSteps,
+            clock.Elapsed.TotalSeconds);
     }
 
     static readonly IProgressReporter Quiet = new PlainProgress(TextWriter.Null);
@@ -90,36 +96,39 @@ public static class GenerativeFashion
         return (nelbo, iwae, fid);
     }
 
-    static (double, double) ConditionalGan(MnistDataset train, Settings settings, TrainingBudget budget, FidScorer scorer,
+    /// <summary>A class-conditional DCGAN (non-saturating loss, batch-norm discriminator) or WGAN-GP (layer-norm critic, 5 critic steps, λ = 10).</summary>
+    static (double, double) ConditionalGan(GanLoss loss, MnistDataset train, Settings settings, TrainingBudget budget, FidScorer scorer,
         FeatureStatistics realStats, Func<string, string> png, TextWriter log)
     {
-        var gan = Gan.Gan.Create(ImageShape.FashionMnist, GanLoss.NonSaturating, latent: 64, width: 32, numClasses: 10);
-        var (optG, optD) = gan.Optimizers(GanLoss.NonSaturating);
-        var trainer = new Trainer(gan, [optG, optD], gan.Step(GanLoss.NonSaturating, optG, optD), progress: Quiet) { AutomaticOptimization = false };
+        bool wgan = loss == GanLoss.WassersteinGradientPenalty;
+        var gan = Gan.Gan.Create(ImageShape.FashionMnist, loss, latent: 64, width: 32, numClasses: 10);
+        var (optG, optD) = gan.Optimizers(loss);
+        var trainer = new Trainer(gan, [optG, optD], gan.Step(loss, optG, optD, criticSteps: wgan ? 5 : 1), progress: Quiet) { AutomaticOptimization = false };
         Fit(trainer, Loader(train, true), budget);
         var labels = ClassLabels(settings.Samples);
         var samples = Batched(settings.Samples, n => gan.Generator.Sample(n, labels.Narrow(0, 0, n).Contiguous())) * 0.5 + 0.5;
         double fid = scorer.Score(realStats, samples), accuracy = scorer.ClassAccuracy(samples, labels);
-        Utils.SaveImage(gan.Generator.Sample(100, ClassLabels(100)) * 0.5 + 0.5, png("dcgan-samples.png"), nrow: 10);
-        log.WriteLine($"conditional DCGAN: {trainer.GlobalStep} steps, fid: {fid:F2}, class accuracy {accuracy:P1}");
+        Utils.SaveImage(gan.Generator.Sample(100, ClassLabels(100)) * 0.5 + 0.5, png(wgan ? "wgan-gp-samples.png" : "dcgan-samples.png"), nrow: 10);
+        log.WriteLine($"conditional {(wgan ? "WGAN-GP" : "DCGAN")}: {trainer.GlobalStep} steps, fid: {fid:F2}, class accuracy {accuracy:P1}");
         return (fid, accuracy);
     }
 
-    static (double, double) Diffusion(MnistDataset train, Settings settings, TrainingBudget budget, FidScorer scorer,
+    static (double, double, long) Diffusion(MnistDataset train, Settings settings, TrainingBudget budget, FidScorer scorer,
         FeatureStatistics realStats, Func<string, string> png, TextWriter log)
     {
-        var unet = new UNet(ImageShape.FashionMnist, channels: 16, numClasses: 10);
+        var unet = new UNet(ImageShape.FashionMnist, channels: settings.DdpmWidth, numClasses: 10);
         var ddpm = new Ddpm(unet, NoiseSchedule.Cosine(500));
-        var ema = new ExponentialMovingAverage(unet, new UNet(ImageShape.FashionMnist, channels: 16, numClasses: 10), decay: 0.995);
+        var ema = new ExponentialMovingAverage(unet, new UNet(ImageShape.FashionMnist, channels: settings.DdpmWidth, numClasses: 10), decay: 0.995);
         var trainer = new Trainer(unet, new Adam(unet.Parameters(), 2e-3), step: ddpm.Step(), progress: Quiet);
-        trainer.Fit(Loader(train, true), null, budget with { MaxEpochs = 50 }, [ema]);
+        trainer.Fit(Loader(train, true), null, budget with { MaxEpochs = 1000 }, [ema]);
         int count = Math.Min(settings.Samples, 500);
         var labels = ClassLabels(count);
         var samples = Batched(count, n => ddpm.SampleDdim(n, steps: 25, labels: labels.Narrow(0, 0, n).Contiguous(), guidance: 2, model: (UNet)ema.Averaged)) * 0.5 + 0.5;
         double fid = scorer.Score(realStats, samples), accuracy = scorer.ClassAccuracy(samples, labels);
         Utils.SaveImage(samples.Narrow(0, 0, Math.Min(100, count)), png("ddpm-samples.png"), nrow: 10);
-        log.WriteLine($"conditional DDPM (cosine, T = 500, DDIM 25 steps, guidance 2, EMA): {trainer.GlobalStep} steps, fid: {fid:F2} ({count} samples), class accuracy {accuracy:P1}");
-        return (fid, accuracy);
+        log.WriteLine($"conditional DDPM (c = {settings.DdpmWidth}, cosine, T = 500, DDIM 25 steps, guidance 2, EMA): {trainer.GlobalStep} steps, " +
+                      $"fid: {fid:F2} ({count} samples), class accuracy {accuracy:P1}");
+        return (fid, accuracy, trainer.GlobalStep);
     }
 
     /// <summary>Labels 0, 1, …, 9, 0, 1, … (N,) int64: rows of a 10-wide grid show one class each column.</summary>

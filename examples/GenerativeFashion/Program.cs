@@ -1,6 +1,6 @@
 // Generative models on Fashion-MNIST, each trained by the Trainer on a small budget: a denoising autoencoder used as an
 // anomaly detector (trained without one class, ROC-AUC of the reconstruction error on the test set), a VAE (test
-// negative ELBO and IWAE bound, sample grid, interpolation strip), a class-conditional DCGAN and a class-conditional DDPM
+// negative ELBO and IWAE bound, sample grid, interpolation strip), a class-conditional DCGAN and WGAN-GP and a class-conditional DDPM
 // (DDIM samples with classifier-free guidance, EMA weights). FID uses the 256-wide layer of a FashionCnn trained here.
 // Run: dotnet run -c Release --project examples/GenerativeFashion -- --train 10000 --seconds 60 --out runs/generative
 using DeepSharp.Generative;
@@ -13,7 +13,10 @@ for (int i = 0; i + 1 < args.Length; i += 2)
         "--seconds" => settings with { SecondsPerModel = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) },
         "--samples" => settings with { Samples = int.Parse(args[i + 1]) },
         "--out" => settings with { OutputFolder = args[i + 1] },
-        _ => throw new ArgumentException($"unknown option {args[i]} (--train N, --seconds S, --samples N, --out DIR)"),
+        "--classifier-seconds" => settings with { ClassifierSeconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) },
+        "--ddpm-seconds" => settings with { DdpmSeconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) },
+        "--ddpm-width" => settings with { DdpmWidth = int.Parse(args[i + 1]) },
+        _ => throw new ArgumentException($"unknown option {args[i]} (--train N, --seconds S, --samples N, --out DIR, --classifier-seconds S, --ddpm-seconds S, --ddpm-width C)"),
     };
 var report = GenerativeFashion.Run(settings, Console.Out);
 Console.WriteLine(report);

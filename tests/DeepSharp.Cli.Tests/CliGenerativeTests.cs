@@ -99,6 +99,42 @@ public class CliGenerativeTests
         }
     }
 
+    /// <summary>A CIFAR-10 folder in the binary batches format (label byte + 3072 pixel bytes per record), written here: 8 random records per batch file.</summary>
+    static string SyntheticCifar10(string root)
+    {
+        var folder = Path.Combine(root, "cifar-10-batches-bin");
+        Directory.CreateDirectory(folder);
+        var random = new System.Random(5);
+        foreach (var name in new[] { "data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin" })
+        {
+            var bytes = new byte[8 * (1 + 3072)];
+            random.NextBytes(bytes);
+            for (int r = 0; r < 8; r++) bytes[r * 3073] = (byte)(r % 10);   // labels 0..7
+            File.WriteAllBytes(Path.Combine(folder, name), bytes);
+        }
+        return root;
+    }
+
+    [Theory]
+    [InlineData("vae", "test nelbo: ")]
+    [InlineData("dcgan", "fid: ")]
+    public void TrainsOnACifar10FolderOf32By32ColourImages(string kind, string quality)
+    {
+        var root = CliProcess.TempDir("cli-gen-cifar");
+        var data = SyntheticCifar10(Path.Combine(root, "data"));
+        var (code, output, err) = CliProcess.Run(["train", "--model", kind, "--dataset", "cifar10", "--data", data, "--epochs", "1", "--batch-size", "16",
+                                                  "--width", "8", "--fid-samples", "20", "--threads", "2", "--out", "run"], root, timeoutSeconds: 120);
+        Assert.True(code == 0, $"exit {code}: {err}\n{output}");
+        Assert.Contains("40 training and 8 test images", output);
+        Assert.True(double.IsFinite(Number(Line(output, quality))), output);
+        var meta = SafeTensors.ReadHeader(Path.Combine(root, "run", "model.safetensors")).Metadata;
+        Assert.Equal(("3", "32", "cifar10"), (meta["deepsharp.gen.channels"], meta["deepsharp.gen.size"], meta["deepsharp.dataset"]));
+        AssertPng(Path.Combine(root, "run", "samples-epoch-1.png"));
+        var sampled = CliProcess.Run(["sample", "run", "--count", "4", "--out", "grid.png"], root);
+        Assert.True(sampled.Code == 0, sampled.Err);
+        AssertPng(Path.Combine(root, "grid.png"));
+    }
+
     [Fact]
     public void SampleRefusesAnImageClassifierAndMissingFiles()
     {

@@ -91,6 +91,41 @@ public class ResumeTests
     }
 
     [Fact]
+    public void AKilledDdpmRunResumesToTheEmaWeightsOfAnUninterruptedRun()
+    {
+        Requires.FashionMnist();
+        var root = CliProcess.TempDir("resume-ddpm");
+        string[] args = ["train", "--model", "ddpm", "--limit", "480", "--test-limit", "100", "--epochs", "2", "--batch-size", "16", "--width", "8",
+                         "--timesteps", "50", "--steps", "3", "--fid-samples", "20", "--threads", "1", "--checkpoint-every", "8steps"];
+        var (code, _, err) = CliProcess.Run([.. args, "--out", "whole"], root, timeoutSeconds: 180);
+        Assert.True(code == 0, err);
+
+        string cut = Path.Combine(root, "cut"), checkpoint = Path.Combine(cut, "checkpoint.safetensors");
+        using (var process = CliProcess.Start([.. args, "--out", "cut"], root))
+        {
+            _ = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken); _ = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(checkpoint) && !process.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(5);
+            Assert.True(File.Exists(checkpoint), "no checkpoint was saved");
+            Assert.False(process.HasExited, "the run ended before it could be killed");
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        Assert.False(File.Exists(Path.Combine(cut, "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(cut, "ema.safetensors")));
+
+        var (resumeCode, output, resumeErr) = CliProcess.Run(["train", "--resume", "cut"], root, timeoutSeconds: 180);
+        Assert.True(resumeCode == 0, resumeErr);
+        Assert.Contains("resuming cut from its checkpoint: step ", output);
+        Assert.Contains("fid: ", output);
+        var whole = Weights(Path.Combine(root, "whole"));   // model.safetensors holds the EMA weights
+        var resumed = Weights(cut);
+        Assert.Equal(whole.Keys.Order(), resumed.Keys.Order());
+        foreach (var (name, values) in whole) Assert.True(values.AsSpan().SequenceEqual(resumed[name]), $"{name} differs after resuming");
+        CliProcess.Fails(2, "a generative run has no --workers", "train", "--resume", cut, "--workers", "2");
+    }
+
+    [Fact]
     public void ResumeTakesOnlyTheRunsOwnSettings()
     {
         var root = CliProcess.TempDir("resume-bad");

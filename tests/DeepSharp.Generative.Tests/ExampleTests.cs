@@ -17,10 +17,12 @@ public class ExampleTests
             Assert.True(report.AnomalyRocAuc > 0.5, log.ToString());
             Assert.InRange(report.VaeNegativeElbo, 100, 550);                // untrained: ≈ 544 nats (784·log 2)
             Assert.True(report.VaeIwae <= report.VaeNegativeElbo + 1, log.ToString());
-            Assert.True(double.IsFinite(report.DcganFid) && double.IsFinite(report.DdpmFid) && report.FidFloor < report.DcganFid, log.ToString());
-            foreach (var png in new[] { "vae-samples.png", "vae-interpolation.png", "dcgan-samples.png", "ddpm-samples.png" })
+            Assert.True(double.IsFinite(report.DcganFid) && double.IsFinite(report.WganFid) && double.IsFinite(report.DdpmFid)
+                        && report.FidFloor < report.DcganFid && report.DdpmSteps > 0, log.ToString());
+            foreach (var png in new[] { "vae-samples.png", "vae-interpolation.png", "dcgan-samples.png", "wgan-gp-samples.png", "ddpm-samples.png" })
                 Assert.True(new FileInfo(Path.Combine(folder, png)).Length > 100, png);
             Assert.Contains("roc-auc:", log.ToString());
+            Assert.Contains("conditional WGAN-GP:", log.ToString());
         }
         finally { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
     }

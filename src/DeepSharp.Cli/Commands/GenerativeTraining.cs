@@ -26,29 +26,36 @@ namespace DeepSharp.Cli.Commands;
 public static class GenerativeTraining
 {
     const string Usage = $"""
-        usage: deepsharp train --model ae|dae|vae|dcgan|wgan-gp|ddpm [--dataset fashion-mnist|mnist] [--epochs N] [--batch-size N]
+        usage: deepsharp train --model ae|dae|vae|dcgan|wgan-gp|ddpm [--dataset fashion-mnist|mnist|cifar10] [--epochs N] [--batch-size N]
                                [--lr X] [--latent N] [--width N] [--seed N] [--threads N] [--out DIR] [--data DIR] [--download]
                                [--no-verify] [--limit N] [--test-limit N] [--noise P] [--anomaly-class K] [--critic-steps N]
                                [--timesteps N] [--schedule cosine|linear] [--ema X] [--steps N] [--guidance W]
-                               [--fid-samples N] [--fid-classifier FILE]
-          Trains the model on 28x28 images in [0, 1], shows progress, writes DIR/samples-epoch-N.png after each epoch,
+                               [--fid-samples N] [--fid-classifier FILE] [--checkpoint-every N|Nepochs|Nsteps|none]
+               deepsharp train --resume DIR [--threads N]
+          Trains the model on 28x28 (or CIFAR-10's 3x32x32, binary batches from --data DIR) images in [0, 1], shows progress, writes DIR/samples-epoch-N.png after each epoch,
           saves DIR/model.safetensors and DIR/history.csv, and ends with the model's quality line:
             ae, dae      roc-auc: X    trained without class --anomaly-class (default 1), which is the anomaly in the test
                                        set; scored by reconstruction error (dae: masking noise, --noise P, default 0.25)
             vae          test nelbo: X  nats per image (Bernoulli pixels, z sampled)
             dcgan, wgan-gp, ddpm  fid: X  between --fid-samples generated (default 500) and the training images, on the
                                        256 features of a FashionCnn: --fid-classifier FILE (a 'deepsharp train --model cnn'
-                                       model.safetensors), else one trained here for 1 epoch (DIR/fid-classifier.safetensors)
+                                       model.safetensors), else one trained here for 1 epoch (DIR/fid-classifier.safetensors);
+                                       on 32x32 images the classifier sees their centre 28x28 crop
           GANs and the DDPM are class-conditional. Defaults: 5 epochs, batch 64, seed 42, out runs/MODEL; latent 32 (ae),
           16 (vae), 64 (GANs); width 32; lr 1e-3 (ae, vae, ddpm), 2e-4 (dcgan), 1e-4 (wgan-gp, --critic-steps 5);
           ddpm: --timesteps 1000, cosine schedule, EMA 0.999 (the saved weights), DDIM --steps 50 with guidance 2.
+          --checkpoint-every (default: every epoch) saves DIR/checkpoint.safetensors (both GAN optimizers included) and, for the
+          ddpm, DIR/ema.safetensors; --resume DIR continues an interrupted run from them with its own settings (run.json).
           Sample from the saved model: deepsharp sample DIR/model.safetensors --count 64 --out grid.png
           {DashboardOption.Usage}
         """;
 
     static readonly string[] Options = ["dataset", "model", "epochs", "batch-size", "lr", "latent", "width", "seed", "threads", "out", "data", "limit",
                                         "test-limit", "noise", "anomaly-class", "critic-steps", "timesteps", "schedule", "ema", "steps", "guidance",
-                                        "fid-samples", "fid-classifier", .. DashboardOption.Options];
+                                        "fid-samples", "fid-classifier", "checkpoint-every", .. DashboardOption.Options];
+
+    /// <summary>The EMA copy saved beside the checkpoint (a ddpm's sampled weights), so a resumed run averages on.</summary>
+    const string EmaFile = "ema.safetensors";
 
     /// <summary>True when --model names a generative model.</summary>
     public static bool Handles(string[] args)
@@ -63,14 +70,14 @@ public static class GenerativeTraining
 
     sealed record Data(Tensor TrainImages, Tensor TrainLabels, Tensor TestImages, Tensor TestLabels, string[] Classes);
 
-    /// <summary>Runs the command; returns the exit code.</summary>
-    public static int Run(string[] args, TextWriter output)
+    /// <summary>Runs the command (continuing the run in <paramref name="resumeFolder"/> from its checkpoint when given); returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter output, string? resumeFolder = null)
     {
         var p = new ArgParser("train", args, Options, ["download", "no-verify", DashboardOption.Flag]);
         if (p.Help) { output.WriteLine(Usage); return 0; }
         if (p.Positionals.Count > 0) throw new UsageException($"deepsharp train: unexpected argument '{p.Positionals[0]}'. Run 'deepsharp train --model vae --help'.");
         var kind = p.String("model", "vae", GenerativeConfig.Kinds);
-        var dataset = p.String("dataset", "fashion-mnist", "fashion-mnist", "mnist");
+        var dataset = p.String("dataset", "fashion-mnist", "fashion-mnist", "mnist", "cifar10");
         int epochs = p.Int("epochs", 5, 1, 10_000), batchSize = p.Int("batch-size", 64, 1, 65_536), seed = p.Int("seed", 42, 0);
         int threads = p.Int("threads", Environment.ProcessorCount, 1, 1024);
         int latent = p.Int("latent", kind switch { "vae" => 16, "ae" or "dae" => 32, _ => 64 }, 1, 4096);
@@ -78,17 +85,22 @@ public static class GenerativeTraining
         if (kind == "ddpm" && width % 4 != 0) throw new UsageException($"deepsharp train: --width of a ddpm must be a multiple of 4 (got {width}).");
         int anomalyClass = p.Int("anomaly-class", 1, 0, 9);
         int steps = p.Int("steps", 50, 1, 10_000), fidSamples = p.Int("fid-samples", 500, 2, 100_000);
-        var outDir = p.OptionalString("out") ?? Path.Combine("runs", kind);
+        var every = RunResume.ParseEvery(p);
+        var outDir = resumeFolder ?? p.OptionalString("out") ?? Path.Combine("runs", kind);
         RunFolder.CheckNotAFile(outDir);
 
         KernelThreadPool.SetThreadCount(threads);
         DeepSharp.Random.Seed(seed);
         var data = Load(p, dataset, output);
-        var config = new GenerativeConfig(kind, dataset, data.Classes, ImageShape.FashionMnist, latent, width,
+        var config = new GenerativeConfig(kind, dataset, data.Classes, new ImageShape(data.TrainImages.Shape[1], data.TrainImages.Shape[3]), latent, width,
             kind is "dcgan" or "wgan-gp" or "ddpm" ? data.Classes.Length : 0, p.Int("timesteps", 1000, 2, 100_000), p.String("schedule", "cosine", "cosine", "linear"));
         if (kind == "ddpm" && steps > config.Timesteps) throw new UsageException($"deepsharp train: --steps must be at most --timesteps ({config.Timesteps}), got {steps}.");
         var model = config.Build();
-        outDir = RunFolder.Create(outDir, output);
+        if (resumeFolder == null)
+        {
+            outDir = RunFolder.Create(outDir, output);
+            RunResume.WriteRunFile(outDir, args, threads);
+        }
         var run = new RunState(config, model, outDir, seed, steps, p.Double("guidance", 2, 0));
         var trainImages = kind is "ae" or "dae" ? Without(data.TrainImages, data.TrainLabels, anomalyClass) : data.TrainImages;
         var loader = new DataLoader(new TensorDataset(trainImages, kind is "ae" or "dae" ? Without(data.TrainLabels, data.TrainLabels, anomalyClass) : data.TrainLabels),
@@ -97,8 +109,10 @@ public static class GenerativeTraining
         output.WriteLine($"model {kind}: {model.ParameterCount():N0} parameters; lr {lr.ToString(CultureInfo.InvariantCulture)}; batch {batchSize}; {epochs} epochs; " +
                          $"{trainImages.Shape[0]} training images{(kind is "ae" or "dae" ? $" (without class {anomalyClass}, {data.Classes[anomalyClass]})" : "")}; seed {seed}; {threads} threads");
         var csvPath = Path.Combine(outDir, "history.csv");
+        if (resumeFolder != null) Resume(trainer, ema, outDir, csvPath, epochs, output);
         var callbacks = new List<ICallback> { new CsvLogger(csvPath) };
         if (ema != null) callbacks.Add(ema);
+        if (every.Callback(outDir) is PeriodicCheckpoint checkpoints) callbacks.Add(new CheckpointWithEma(checkpoints, ema, Path.Combine(outDir, EmaFile)));
         callbacks.Add(new EpochGrid(epoch => run.Grid(ema?.Averaged ?? model, data.TestImages), outDir, config.NumClasses > 0 ? config.NumClasses : 8));
         var dashboard = DashboardOption.Start(p, "train", $"{kind} on {dataset}", new Dictionary<string, string> { ["model"] = $"{model.ParameterCount():N0} parameters",
             ["lr"] = lr.ToString(CultureInfo.InvariantCulture), ["batch"] = $"{batchSize}", ["epochs"] = $"{epochs}", ["run"] = outDir }, output);
@@ -112,6 +126,33 @@ public static class GenerativeTraining
         output.WriteLine(run.Quality(saved, data, anomalyClass, fidSamples, p.OptionalString("fid-classifier"), output));
         DashboardOption.Finish(dashboard, outDir, output);
         return 0;
+    }
+
+    static void Resume(Trainer trainer, ExponentialMovingAverage? ema, string outDir, string csvPath, int epochs, TextWriter output)
+    {
+        trainer.LoadCheckpoint(Path.Combine(outDir, RunResume.CheckpointFile));
+        if (ema != null)
+        {
+            var emaPath = Path.Combine(outDir, EmaFile);
+            if (!File.Exists(emaPath)) throw new FileNotFoundException($"--resume {outDir}: the ddpm run has a checkpoint but no {EmaFile}", emaPath);
+            ema.Averaged.LoadStateDict(SafeTensors.Load(emaPath));
+        }
+        RunResume.RestoreHistory(trainer, csvPath);
+        output.WriteLine($"resuming {outDir} from its checkpoint: step {trainer.GlobalStep}, {trainer.Epoch} of {epochs} epochs done");
+    }
+
+    /// <summary>The periodic checkpoint, and with it the EMA copy (which is not part of the trained model) at the same step.</summary>
+    sealed class CheckpointWithEma(PeriodicCheckpoint checkpoint, ExponentialMovingAverage? ema, string emaPath) : ICallback
+    {
+        public void OnBatchEnd(Trainer trainer, int batch, IReadOnlyDictionary<string, double> logs) => After(() => checkpoint.OnBatchEnd(trainer, batch, logs));
+        public void OnEpochEnd(Trainer trainer, int epoch, IReadOnlyDictionary<string, double> logs) => After(() => checkpoint.OnEpochEnd(trainer, epoch, logs));
+
+        void After(Action save)
+        {
+            long before = checkpoint.LastSavedStep;
+            save();
+            if (ema != null && checkpoint.LastSavedStep != before) SafeTensors.Save(emaPath, ema.Averaged.StateDict());
+        }
     }
 
     static Data Load(ArgParser p, string dataset, TextWriter output)
@@ -203,13 +244,17 @@ public static class GenerativeTraining
                     return $"test nelbo: {Elbo.NegativeElbo(vae, data.TestImages).ToString("F2", CultureInfo.InvariantCulture)} nats per image";
                 default:
                     var scorer = FidClassifier(data, classifierPath, output);
-                    var samples = Config.Sample(model, fidSamples, null, Steps, Guidance, new Generator(Seed + 1));
-                    var fid = scorer.Score(scorer.Statistics(data.TrainImages), samples);
+                    var samples = ClassifierView(Config.Sample(model, fidSamples, null, Steps, Guidance, new Generator(Seed + 1)));
+                    var fid = scorer.Score(scorer.Statistics(ClassifierView(data.TrainImages)), samples);
                     var labels = Tensor.FromArray(Enumerable.Range(0, fidSamples).Select(i => (long)(i % Config.NumClasses)).ToArray());
                     output.WriteLine($"class accuracy of the samples (by the FID classifier): {scorer.ClassAccuracy(samples, labels).ToString("P1", CultureInfo.InvariantCulture)}");
                     return $"fid: {fid.ToString("F2", CultureInfo.InvariantCulture)} ({fidSamples} samples vs {data.TrainImages.Shape[0]} training images on {scorer.Describe(256)})";
             }
         }
+
+        /// <summary>What the FashionCnn (a 28×28 network) sees: the images themselves, or the centre 28×28 crop of larger ones (CIFAR-10's 32×32).</summary>
+        static Tensor ClassifierView(Tensor images) =>
+            images.Shape[3] <= 28 ? images : images.Narrow(2, (images.Shape[2] - 28) / 2, 28).Narrow(3, (images.Shape[3] - 28) / 2, 28).Contiguous();
 
         FidScorer FidClassifier(Data data, string? path, TextWriter output)
         {
@@ -219,13 +264,13 @@ public static class GenerativeTraining
                 if (loaded is not FashionCnn) throw new UsageException($"deepsharp train: --fid-classifier must be a 'deepsharp train --model cnn' model (FashionCnn), got {loaded.GetType().Name}.");
                 return new FidScorer(loaded, "classifier.2", path);
             }
-            var classifier = new FashionCnn(data.Classes.Length);
+            var classifier = new FashionCnn(data.Classes.Length, inChannels: data.TrainImages.Shape[1]);
             var trainer = new Trainer(classifier, new Adam(classifier.Parameters(), 1e-3), F.CrossEntropy, progress: new PlainProgress(TextWriter.Null));
-            trainer.Fit(new DataLoader(new TensorDataset(data.TrainImages, data.TrainLabels), 64, shuffle: true), null, 1);
+            trainer.Fit(new DataLoader(new TensorDataset(ClassifierView(data.TrainImages), data.TrainLabels), 64, shuffle: true), null, 1);
             var file = Path.Combine(OutDir, "fid-classifier.safetensors");
             SafeTensors.Save(file, classifier.StateDict(), new Dictionary<string, string> { ["deepsharp.model"] = "cnn", ["deepsharp.dataset"] = Config.Dataset });
             var scorer = new FidScorer(classifier, "classifier.2", file);
-            output.WriteLine($"FID classifier: FashionCnn trained 1 epoch here ({file}), test accuracy {scorer.ClassAccuracy(data.TestImages, data.TestLabels).ToString("P1", CultureInfo.InvariantCulture)}");
+            output.WriteLine($"FID classifier: FashionCnn trained 1 epoch here ({file}), test accuracy {scorer.ClassAccuracy(ClassifierView(data.TestImages), data.TestLabels).ToString("P1", CultureInfo.InvariantCulture)}");
             return scorer;
         }
     }

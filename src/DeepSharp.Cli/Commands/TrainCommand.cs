@@ -75,6 +75,11 @@ public static class TrainCommand
             if (p.Has("workers")) throw new UsageException("deepsharp train: a language-model run has no --workers; only --threads may go with --resume.");
             return TextTrainCommand.Run(stored, output, resume);
         }
+        if (GenerativeTraining.Handles(stored))
+        {
+            if (p.Has("workers")) throw new UsageException("deepsharp train: a generative run has no --workers; only --threads may go with --resume.");
+            return GenerativeTraining.Run(stored, output, resume);
+        }
         return Train(new ArgParser("train", stored, Options, Flags), stored, resume, output);
     }
 
