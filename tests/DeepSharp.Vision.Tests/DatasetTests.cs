@@ -38,6 +38,27 @@ public class DatasetTests
     }
 
     [Fact]
+    public void AsDatasetKeepsBytesAndGivesTheValuesOfImages()
+    {
+        var dir = TempDir();
+        WriteTiny(dir, gzip: true);
+        var ds = MnistDataset.Load(MnistDataset.FashionMnist, train: true, dataDir: dir, cacheRoot: TempDir(), verify: false);
+        var items = ds.AsDataset();
+        Assert.Equal(5, items.Count);
+        var batch = items.GetBatch([4, 0, 2]);
+        Assert.Equal([3, 1, 28, 28], batch[0].Shape);
+        Assert.Equal(DType.Float32, batch[0].DType);
+        // bit for bit the float tensor converted at once, so training on either gives the same weights
+        Assert.Equal(Tensor.Stack([ds.Images.Select(0, 4), ds.Images.Select(0, 0), ds.Images.Select(0, 2)]).ToArray<float>(), batch[0].ToArray<float>());
+        Assert.Equal(new[] { ds.Labels.ToArray<long>()[4], ds.Labels.ToArray<long>()[0], ds.Labels.ToArray<long>()[2] }, batch[1].ToArray<long>());
+        var item = items.Get(3);
+        Assert.Equal([1, 28, 28], item[0].Shape);
+        Assert.Equal(ds.Images.Select(0, 3).ToArray<float>(), item[0].ToArray<float>());
+        Assert.Equal(ds.Labels.ToArray<long>()[3], item[1].Item<long>());
+        Assert.Equal(ds.Take(2).Images.ToArray<float>(), ds.Images.Narrow(0, 0, 2).ToArray<float>());
+    }
+
+    [Fact]
     public void MissingDataGivesActionableError()
     {
         var spec = MnistDataset.FashionMnist with { SystemFolder = "/nonexistent" };

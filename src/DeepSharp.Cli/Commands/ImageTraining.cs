@@ -79,7 +79,7 @@ public static class ImageTraining
         {
             // only the first `limit` images are decoded (a quick run does not hold the whole split as float32)
             var mnist = MnistDataset.Load(name == "mnist" ? MnistDataset.Mnist : MnistDataset.FashionMnist, train, dataDir, download, log: log, verify: verify, limit: limit);
-            return (new TensorDataset(mnist.Images, mnist.Labels), mnist.Classes, mnist.Source);
+            return (mnist.AsDataset(), mnist.Classes, mnist.Source);
         }
         var cifar = CifarDataset.Load(name == "cifar10" ? CifarDataset.Cifar10 : CifarDataset.Cifar100, train, dataDir, download, log: log);
         if (limit > 0 && limit < cifar.Count) cifar = cifar.Take(limit);

@@ -2,8 +2,8 @@ namespace DeepSharp.Vision.Datasets;
 
 /// <summary>
 /// MNIST-format image classification data (torchvision.datasets.MNIST / FashionMNIST): images as a float32 tensor
-/// (N, 1, 28, 28) scaled to [0, 1], labels as int64 (N). Files are looked for in the folder given by the user
-/// (<c>--data</c>) only when there is one, else in the cache folder and then the system folder (Debian's dataset
+/// (N, 1, 28, 28) scaled to [0, 1] (kept as bytes, converted on use), labels as int64 (N). Files are looked for in the
+/// folder given by the user (<c>--data</c>) only when there is one, else in the cache folder and then the system folder (Debian's dataset
 /// package), and downloaded only when <c>download</c> is true. The decompressed content of every file is checked
 /// against the MD5 of the official release, so a modified or look-alike file is refused unless verification is off.
 /// </summary>
@@ -39,13 +39,33 @@ public sealed class MnistDataset
         new("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637"),
         "/usr/share/datasets/mnist", DigitClasses);
 
-    MnistDataset(Tensor images, Tensor labels, string[] classes, string source)
+    readonly byte[] pixels;
+    readonly int height, width;
+    Tensor? images;
+
+    MnistDataset(byte[] pixels, int height, int width, Tensor labels, string[] classes, string source)
     {
-        Images = images; Labels = labels; Classes = classes; Source = source;
+        this.pixels = pixels; this.height = height; this.width = width; Labels = labels; Classes = classes; Source = source;
     }
 
-    /// <summary>Images, float32 (N, 1, 28, 28) in [0, 1].</summary>
-    public Tensor Images { get; }
+    /// <summary>
+    /// Images, float32 (N, 1, 28, 28) in [0, 1], converted from the bytes on first use (four times their memory; a
+    /// training run uses <see cref="AsDataset"/>, which converts batch by batch).
+    /// </summary>
+    public Tensor Images => images ??= ToFloat();
+
+    Tensor ToFloat()
+    {
+        var values = GC.AllocateUninitializedArray<float>(pixels.Length);
+        for (int i = 0; i < pixels.Length; i++) values[i] = pixels[i] * (1f / 255f);
+        return Tensor.FromArray(values, Count, 1, height, width);
+    }
+
+    /// <summary>
+    /// The examples as a dataset of (image float32 (1, 28, 28) in [0, 1], label int64) items that keeps the pixels as
+    /// bytes and converts each batch when it is fetched (the values of <see cref="Images"/>, a quarter of the memory).
+    /// </summary>
+    public DeepSharp.Data.ByteImageDataset AsDataset() => new(pixels, Labels.AsReadOnlySpan<long>().ToArray(), [1, height, width]);
     /// <summary>Labels, int64 (N).</summary>
     public Tensor Labels { get; }
     /// <summary>Class names, index = label.</summary>
@@ -79,7 +99,7 @@ public sealed class MnistDataset
     /// <paramref name="verify"/> (the default) a file whose decompressed content differs from the official release's
     /// (MD5) is refused with <see cref="InvalidDataException"/>. Downloads go into <paramref name="dataDir"/> when given,
     /// else into the cache folder. A positive <paramref name="limit"/> decodes only the first <paramref name="limit"/>
-    /// examples (the file is still checked whole), so a quick run does not hold the whole split as float32.
+    /// examples (the file is still checked whole), so a quick run does not hold the whole split.
     /// </summary>
     public static MnistDataset Load(Spec spec, bool train, string? dataDir = null, bool download = false,
         string? cacheRoot = null, HttpClient? client = null, TextWriter? log = null, bool verify = true, int limit = 0)
@@ -113,16 +133,14 @@ public sealed class MnistDataset
         int count = limit > 0 ? Math.Min(limit, imageShape[0]) : imageShape[0];
         pixels = pixels[..(count * imageShape[1] * imageShape[2])];
         labelBytes = labelBytes[..count];
-        var images = GC.AllocateUninitializedArray<float>(pixels.Length);
-        for (int i = 0; i < pixels.Length; i++) images[i] = pixels[i] * (1f / 255f);
         var labels = new long[labelBytes.Length];
         for (int i = 0; i < labels.Length; i++)
         {
             labels[i] = labelBytes[i];
             if (labels[i] >= spec.Classes.Length) throw new InvalidDataException($"{spec.Name}: label {labels[i]} at index {i} is out of range for {spec.Classes.Length} classes");
         }
-        return new MnistDataset(Tensor.FromArray(images, count, 1, imageShape[1], imageShape[2]),
-            Tensor.FromArray(labels, labels.Length), spec.Classes, folder);
+        // only the examples' bytes are kept (a copy, so the decompressed file can go): 47 MB for the training split, not 188
+        return new MnistDataset(pixels.ToArray(), imageShape[1], imageShape[2], Tensor.FromArray(labels, labels.Length), spec.Classes, folder);
     }
 
     /// <summary>An explicit data folder must be a folder that exists (unless it is about to receive a download).</summary>
@@ -168,6 +186,6 @@ public sealed class MnistDataset
     public MnistDataset Take(int count)
     {
         int n = Math.Min(count, Count);
-        return new MnistDataset(Images.Narrow(0, 0, n).Contiguous(), Labels.Narrow(0, 0, n).Contiguous(), Classes, Source);
+        return new MnistDataset(pixels[..(n * height * width)], height, width, Labels.Narrow(0, 0, n).Contiguous(), Classes, Source);
     }
 }

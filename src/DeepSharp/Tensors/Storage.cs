@@ -59,6 +59,11 @@ internal static class ArrayCache
     public static long CapacityBytes = 2L << 30;
     internal static bool DisableReuse = Environment.GetEnvironmentVariable("DEEPSHARP_NO_ARRAY_CACHE") == "1";
 
+    static ArrayCache() => MemoryTrace.StartFromEnvironment();
+
+    /// <summary>Bytes held by the cache now.</summary>
+    internal static long CachedBytes => Interlocked.Read(ref cachedBytes);
+
     public static Array Rent(DType dtype, int length, bool clear)
     {
         if (!DisableReuse && length >= 1024 && buckets.TryGetValue((dtype, length), out var bag) && bag.TryTake(out var array))

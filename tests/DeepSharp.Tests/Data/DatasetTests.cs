@@ -5,6 +5,25 @@ namespace DeepSharp.Tests.Data;
 public class DatasetTests
 {
     [Fact]
+    public void ByteImageDatasetScalesEachBatch()
+    {
+        var pixels = new byte[] { 0, 255, 51, 102, 1, 2, 3, 4, 10, 20, 30, 40 };
+        var ds = new ByteImageDataset(pixels, [7, 8, 9], [1, 2, 2]);
+        Assert.Equal(3, ds.Count);
+        var batch = ds.GetBatch([2, 0]);
+        Assert.Equal([2, 1, 2, 2], batch[0].Shape);
+        Assert.Equal(new[] { 10 * (1f / 255f), 20 * (1f / 255f), 30 * (1f / 255f), 40 * (1f / 255f), 0f, 1f, 51 * (1f / 255f), 102 * (1f / 255f) },
+                     batch[0].ToArray<float>());
+        Assert.Equal([9L, 7L], batch[1].ToArray<long>());
+        var item = ds.Get(1);
+        Assert.Equal([1, 2, 2], item[0].Shape);
+        Assert.Equal(8L, item[1].Item<long>());
+        Assert.Throws<ArgumentOutOfRangeException>(() => ds.GetBatch([3]));
+        var ex = Assert.Throws<ArgumentException>(() => new ByteImageDataset(pixels, [1, 2], [1, 2, 2]));
+        Assert.Contains("12 pixels", ex.Message);
+    }
+
+    [Fact]
     public void TensorDatasetItemsAndBatchGather()
     {
         var x = Tensor.Arange(0, 24, dtype: DType.Float64).Reshape(6, 2, 2);
