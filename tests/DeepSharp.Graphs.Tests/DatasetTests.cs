@@ -62,7 +62,6 @@ public class DatasetTests
             Assert.Equal("other", data.ClassNames[^1]);
             // sparse bag-of-words features: CSR (N, vocabulary) with only ones stored, a few per package
             Assert.True(data.Graph.IsSparse);
-            Assert.Null(data.Graph.X);
             var x = data.Graph.SparseX!;
             Assert.Equal([data.Graph.NumNodes, DebianPackageGraph.VocabularySize], x.Shape);
             Assert.Equal(DType.Float32, x.DType);

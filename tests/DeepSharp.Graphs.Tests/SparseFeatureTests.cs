@@ -96,7 +96,8 @@ public class SparseFeatureTests
         Assert.Contains("outside the node range [0, 6)", ex.Message);
         var graph = new GraphData(x, Edges);
         Assert.True(graph.IsSparse);
-        Assert.Null(graph.X);
+        Assert.Equal(Words().ToArray<double>(), graph.X.ToArray<double>());   // Data.x: the dense copy, made on demand
+        Assert.Equal([6, 8], graph.X.Shape);
         Assert.Equal((6, 8), (graph.NumNodes, graph.NumFeatures));
         ex = Assert.Throws<ArgumentException>(() => GraphBatch.FromGraphs([graph]));
         Assert.Contains("sparse node features (6, 8)", ex.Message);

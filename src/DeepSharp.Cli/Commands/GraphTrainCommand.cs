@@ -45,7 +45,7 @@ public static class GraphTrainCommand
         if (graphTask != GraphModels.Contains(model))
             throw new UsageException($"deepsharp train: --model {model} does not go with --dataset {dataset} (node models: gcn, sage, gat, mlp on karate or debian-packages; graph models: gin, bag-of-nodes on cycles).");
         int seed = p.Int("seed", 0, 0);
-        var progress = new LiveProgress(output, () => 100, color: false);
+        var progress = Training.Progress.ForConsole(output == Console.Out ? null : output);
         if (graphTask) return RunCycles(p, model, seed, progress, output);
         var graph = dataset == "karate" ? KarateClub.Load() : LoadDebian(p, seed, output);
         var kind = Enum.Parse<NodeModelKind>(model, ignoreCase: true);

@@ -42,7 +42,7 @@ public sealed class GraphBatch
         bool labelled = graphs.All(g => g.Y != null);
         return new GraphBatch
         {
-            X = Tensor.Cat(graphs.Select((g, i) => g.X ?? throw new ArgumentException($"GraphBatch: graph {i} has sparse node features {GraphData.Fmt(g.SparseX!.Shape)}; batching needs dense ones", nameof(graphs))).ToArray()),
+            X = Tensor.Cat(graphs.Select((g, i) => !g.IsSparse ? g.X : throw new ArgumentException($"GraphBatch: graph {i} has sparse node features {GraphData.Fmt(g.SparseX!.Shape)}; batching needs dense ones", nameof(graphs))).ToArray()),
             EdgeIndex = Tensor.Cat(edges.ToArray(), 1),
             Batch = Tensor.FromArray(batch.ToArray(), batch.Count),
             Y = labelled ? Tensor.Cat(graphs.Select(g => g.Y!.Reshape(-1)).ToArray()) : null,

@@ -9,8 +9,15 @@ namespace DeepSharp.Graphs;
 /// </summary>
 public sealed class GraphData
 {
-    /// <summary>Dense node feature matrix (N, F) (Data.x), or null when the features are sparse (<see cref="SparseX"/>).</summary>
-    public Tensor? X { get; }
+    readonly Tensor? dense;
+    Tensor? densified;
+
+    /// <summary>
+    /// Node feature matrix (N, F) (Data.x), always dense. For a graph with sparse features (<see cref="IsSparse"/>) it is a
+    /// dense copy of <see cref="SparseX"/> made on first access and kept (N × F values: 255 MB for the Debian package
+    /// graph); the models read <see cref="SparseX"/> directly and never make it.
+    /// </summary>
+    public Tensor X => dense ?? (densified ??= SparseX!.ToDense());
     /// <summary>Sparse node feature matrix (N, F) in CSR form (Data.x as a torch sparse tensor), or null when dense.</summary>
     public SparseCsrTensor? SparseX { get; }
     /// <summary>Whether the node features are the sparse <see cref="SparseX"/>.</summary>
@@ -27,11 +34,11 @@ public sealed class GraphData
     public Tensor? TestMask { get; init; }
 
     /// <summary>Number of nodes N (Data.num_nodes).</summary>
-    public int NumNodes => X?.Shape[0] ?? SparseX!.Rows;
+    public int NumNodes => dense?.Shape[0] ?? SparseX!.Rows;
     /// <summary>Number of directed edges E (Data.num_edges).</summary>
     public int NumEdges => EdgeIndex.Shape[1];
     /// <summary>Features per node F (Data.num_node_features).</summary>
-    public int NumFeatures => X?.Shape[1] ?? SparseX!.Cols;
+    public int NumFeatures => dense?.Shape[1] ?? SparseX!.Cols;
 
     /// <summary>Checks and wraps a graph (torch_geometric.data.Data(x=, edge_index=)).</summary>
     public GraphData(Tensor x, Tensor edgeIndex)
@@ -39,7 +46,7 @@ public sealed class GraphData
         ArgumentNullException.ThrowIfNull(x); ArgumentNullException.ThrowIfNull(edgeIndex);
         if (x.Rank != 2) throw new ArgumentException($"GraphData: x must be (num_nodes, num_features), got shape {Fmt(x.Shape)}", nameof(x));
         CheckEdgeIndex(edgeIndex, x.Shape[0], "GraphData");
-        X = x; EdgeIndex = edgeIndex.DType == DType.Int64 ? edgeIndex : edgeIndex.To(DType.Int64);
+        dense = x; EdgeIndex = edgeIndex.DType == DType.Int64 ? edgeIndex : edgeIndex.To(DType.Int64);
     }
 
     /// <summary>Checks and wraps a graph with sparse node features (Data(x=x.to_sparse_csr(), edge_index=)).</summary>

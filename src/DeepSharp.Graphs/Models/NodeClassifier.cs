@@ -36,7 +36,7 @@ public sealed class NodeClassifier : Module<Tensor, Tensor>
     public NodeClassifier(GraphData graph, NodeModelKind kind, int numClasses, int hidden = 64)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        (x, sparseX, edgeIndex, Kind) = (graph.X, graph.SparseX, graph.EdgeIndex, kind);
+        (x, sparseX, edgeIndex, Kind) = (graph.IsSparse ? null : graph.X, graph.SparseX, graph.EdgeIndex, kind);
         int f = graph.NumFeatures;
         dropout = kind == NodeModelKind.Gat ? 0.6 : 0.5;
         switch (kind)
