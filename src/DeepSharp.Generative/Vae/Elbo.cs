@@ -67,7 +67,8 @@ public static class Elbo
 
     /// <summary>
     /// The test negative ELBO in nats per image (β = 1, one z sample per image, as reported in papers), averaged over
-    /// <paramref name="images"/> in batches, without gradients. The VAE is put in training mode for the sampling and restored.
+    /// <paramref name="images"/> in batches, without gradients. The VAE is put in evaluation mode (batch norm uses its running statistics) and restored; z is
+    /// still sampled, explicitly, by the reparameterisation.
     /// </summary>
     public static double NegativeElbo(ConvVae vae, Tensor images, int batchSize = 500, double gaussianStd = 0.1, Generator? generator = null)
         => AverageOverBatches(vae, images, batchSize, batch =>
