@@ -17,7 +17,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tools', 'golden'))
-from generative_unet import UNet, cosine_alphas_cumprod  # noqa: E402  (the U-Net twin the golden tests hold)
+from generative_unet import UNet, cosine_alphas_cumprod, write_safetensors  # noqa: E402  (the U-Net twin the golden tests hold)
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--model', choices=['vae', 'dcgan', 'ddpm'], required=True)
@@ -134,16 +134,7 @@ def class_labels(n):
 
 
 def write_samples(path, images, labels):
-    header, blobs, offset = {}, [], 0
-    for name, tensor, dtype, code in (('samples', images, '<f4', 'F32'), ('labels', labels, '<i8', 'I64')):
-        raw = tensor.contiguous().numpy().astype(dtype).tobytes()
-        header[name] = {'dtype': code, 'shape': list(tensor.shape), 'data_offsets': [offset, offset + len(raw)]}
-        blobs.append(raw); offset += len(raw)
-    text = json.dumps(header, separators=(',', ':')).encode()
-    text += b' ' * ((8 - len(text) % 8) % 8)
-    with open(path, 'wb') as fh:
-        fh.write(struct.pack('<Q', len(text))); fh.write(text)
-        for b in blobs: fh.write(b)
+    write_safetensors(path, {'samples': images.float(), 'labels': labels.long()})
 
 
 def train(step, loader):

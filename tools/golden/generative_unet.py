@@ -98,10 +98,12 @@ def cosine_alphas_cumprod(t, s=0.008):
 
 
 def write_safetensors(path, state):
+    """Writes name -> tensor as safetensors: int64 tensors as I64, every other tensor as F32."""
     header, blobs, offset = {}, [], 0
     for name, tensor in state.items():
-        raw = tensor.detach().contiguous().numpy().astype('<f4').tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(tensor.shape), 'data_offsets': [offset, offset + len(raw)]}
+        dtype, code = ('<i8', 'I64') if tensor.dtype == torch.int64 else ('<f4', 'F32')
+        raw = tensor.detach().contiguous().numpy().astype(dtype).tobytes()
+        header[name] = {'dtype': code, 'shape': list(tensor.shape), 'data_offsets': [offset, offset + len(raw)]}
         blobs.append(raw); offset += len(raw)
     text = json.dumps(header, separators=(',', ':')).encode()
     text += b' ' * ((8 - len(text) % 8) % 8)

@@ -57,7 +57,7 @@ public sealed class MnistDataset
     Tensor ToFloat()
     {
         var values = GC.AllocateUninitializedArray<float>(pixels.Length);
-        for (int i = 0; i < pixels.Length; i++) values[i] = pixels[i] * (1f / 255f);
+        DeepSharp.Data.ByteImageDataset.Convert(pixels, values, 1f / 255f);
         return Tensor.FromArray(values, Count, 1, height, width);
     }
 

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace DeepSharp.Data;
 
 /// <summary>
@@ -60,11 +62,22 @@ public sealed class ByteImageDataset : IBatchDataset
         float scale = Scale;
         for (int b = 0; b < indices.Length; b++)
         {
-            var source = pixels.AsSpan(indices[b] * itemSize, itemSize);
-            var destination = x.Slice(b * itemSize, itemSize);
-            for (int i = 0; i < source.Length; i++) destination[i] = source[i] * scale;
+            Convert(pixels.AsSpan(indices[b] * itemSize, itemSize), x.Slice(b * itemSize, itemSize), scale);
             y[b] = labels[indices[b]];
         }
         return [images, targets];
+    }
+
+    /// <summary>
+    /// <paramref name="destination"/>[i] = <paramref name="source"/>[i] · <paramref name="scale"/> in float32, vectorised
+    /// (the same values as the scalar product: a byte converts to float exactly).
+    /// </summary>
+    public static void Convert(ReadOnlySpan<byte> source, Span<float> destination, float scale)
+    {
+        if (destination.Length < source.Length)
+            throw new ArgumentException($"ByteImageDataset.Convert: destination has {destination.Length} elements, source {source.Length}", nameof(destination));
+        destination = destination[..source.Length];
+        TensorPrimitives.ConvertTruncating<byte, float>(source, destination);
+        TensorPrimitives.Multiply(destination, scale, destination);
     }
 }
