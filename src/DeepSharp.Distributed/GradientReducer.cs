@@ -129,13 +129,11 @@ internal sealed class GradientReducer : IDisposable
 
     static unsafe void CopyIn(Bucket bucket, int index, Tensor? grad)
     {
+        if (grad != null) { FlatBuffer.Pack(bucket.Flat, bucket.Offsets[index], grad); return; }
         var p = bucket.Parameters[index];
         using var pin = bucket.Flat.Pin(forWriting: true);
-        int bytes = p.DType.ElementSize(), count = p.NumEl;
-        var target = new Span<byte>((byte*)pin.Pointer + (long)bucket.Offsets[index] * bytes, count * bytes);
-        if (grad == null) { target.Clear(); return; }
-        using var source = grad.Contiguous().Pin();
-        new ReadOnlySpan<byte>(source.Pointer, count * bytes).CopyTo(target);
+        int bytes = p.DType.ElementSize();
+        new Span<byte>((byte*)pin.Pointer + (long)bucket.Offsets[index] * bytes, p.NumEl * bytes).Clear();
     }
 
     static unsafe void CopyOut(Bucket bucket)

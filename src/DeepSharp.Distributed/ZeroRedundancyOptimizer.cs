@@ -25,7 +25,7 @@ public sealed class ZeroRedundancyOptimizer : IDisposable
     readonly HookHandle preHook, postHook;
     readonly List<(Tensor Parameter, Tensor Grad)> hidden = [];
     // one flat buffer per (owner, dtype): the owner packs its updated parameters into it, then one broadcast per buffer
-    readonly List<(int Owner, int[] Members, Tensor Flat)> buckets = [];
+    readonly List<(int Owner, int[] Members, int[] Offsets, Tensor Flat)> buckets = [];
 
     /// <summary>
     /// Shards <paramref name="optimizer"/> over <paramref name="group"/> (default <see cref="ProcessGroup.World"/>)
@@ -45,7 +45,9 @@ public sealed class ZeroRedundancyOptimizer : IDisposable
             foreach (var bucket in Enumerable.Range(0, parameters.Length).GroupBy(i => (owners[i], parameters[i].DType)))
             {
                 var members = bucket.ToArray();
-                buckets.Add((bucket.Key.Item1, members, Tensor.Zeros([members.Sum(i => parameters[i].NumEl)], bucket.Key.Item2)));
+                var offsets = new int[members.Length];
+                for (int m = 1; m < members.Length; m++) offsets[m] = offsets[m - 1] + parameters[members[m - 1]].NumEl;
+                buckets.Add((bucket.Key.Item1, members, offsets, Tensor.Zeros([members.Sum(i => parameters[i].NumEl)], bucket.Key.Item2)));
             }
         preHook = optimizer.RegisterStepPreHook(_ => HideForeignGradients());
         postHook = optimizer.RegisterStepPostHook(_ => { RestoreGradients(); BroadcastFromOwners(); });
@@ -113,27 +115,23 @@ public sealed class ZeroRedundancyOptimizer : IDisposable
     void BroadcastFromOwners()
     {
         if (Group.WorldSize == 1) return;
-        using var _ = Autograd.NoGrad();
         var works = new Work[buckets.Count];
         for (int b = 0; b < buckets.Count; b++)
         {
-            var (owner, members, flat) = buckets[b];
+            var (owner, members, offsets, flat) = buckets[b];
             if (owner == Group.Rank)
-                for (int m = 0, offset = 0; m < members.Length; offset += parameters[members[m]].NumEl, m++)
-                {
-                    var p = parameters[members[m]];
-                    flat.Narrow(0, offset, p.NumEl).CopyFrom(p.Reshape([p.NumEl]));
-                }
+                for (int m = 0; m < members.Length; m++) FlatBuffer.Pack(flat, offsets[m], parameters[members[m]]);
             works[b] = Group.BroadcastAsync(flat, owner);
         }
         Work.WaitAll(works);
-        foreach (var (owner, members, flat) in buckets)
+        foreach (var (owner, members, offsets, flat) in buckets)
         {
             if (owner == Group.Rank) continue;
-            for (int m = 0, offset = 0; m < members.Length; offset += parameters[members[m]].NumEl, m++)
+            for (int m = 0; m < members.Length; m++)
             {
                 var p = parameters[members[m]];
-                p.CopyFrom(flat.Narrow(0, offset, p.NumEl).Reshape(p.Shape.ToArray()));
+                if (!p.IsContiguous) throw new InvalidOperationException($"ZeroRedundancyOptimizer: parameter {members[m]} of shape ({string.Join(", ", p.Shape)}) is not contiguous");
+                FlatBuffer.Unpack(flat, offsets[m], p);
             }
         }
     }
