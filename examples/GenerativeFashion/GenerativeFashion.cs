@@ -19,7 +19,7 @@ public static class GenerativeFashion
     /// <summary>Budget and output of a run.</summary>
     public sealed record Settings(int TrainImages = 10000, int TestImages = 2000, double SecondsPerModel = 60, int Samples = 1000,
         string OutputFolder = "runs/generative", int HeldOutClass = 1, long Seed = 0, double? ClassifierSeconds = null, double? DdpmSeconds = null,
-        int DdpmWidth = 16);
+        int DdpmWidth = 16, double[]? DdpmGuidance = null);
 
     /// <summary>The numbers a run measured.</summary>
     public sealed record Report(double ClassifierAccuracy, double FidFloor, double AnomalyRocAuc, double VaeNegativeElbo, double VaeIwae,
@@ -121,14 +121,23 @@ public static class GenerativeFashion
         var ema = new ExponentialMovingAverage(unet, new UNet(ImageShape.FashionMnist, channels: settings.DdpmWidth, numClasses: 10), decay: 0.995);
         var trainer = new Trainer(unet, new Adam(unet.Parameters(), 2e-3), step: ddpm.Step(), progress: Quiet);
         trainer.Fit(Loader(train, true), null, budget with { MaxEpochs = 1000 }, [ema]);
+        DeepSharp.IO.SafeTensors.Save(png("ddpm-ema.safetensors"), ema.Averaged.StateDict());
         int count = Math.Min(settings.Samples, 500);
         var labels = ClassLabels(count);
-        var samples = Batched(count, n => ddpm.SampleDdim(n, steps: 25, labels: labels.Narrow(0, 0, n).Contiguous(), guidance: 2, model: (UNet)ema.Averaged)) * 0.5 + 0.5;
-        double fid = scorer.Score(realStats, samples), accuracy = scorer.ClassAccuracy(samples, labels);
-        Utils.SaveImage(samples.Narrow(0, 0, Math.Min(100, count)), png("ddpm-samples.png"), nrow: 10);
-        log.WriteLine($"conditional DDPM (c = {settings.DdpmWidth}, cosine, T = 500, DDIM 25 steps, guidance 2, EMA): {trainer.GlobalStep} steps, " +
-                      $"fid: {fid:F2} ({count} samples), class accuracy {accuracy:P1}");
-        return (fid, accuracy, trainer.GlobalStep);
+        // the first guidance weight is the reported one and draws ddpm-samples.png; the others are logged (ddpm-samples-wW.png)
+        double[] weights = settings.DdpmGuidance is { Length: > 0 } g ? g : [2];
+        (double Fid, double Accuracy) first = default;
+        for (int k = 0; k < weights.Length; k++)
+        {
+            double w = weights[k];
+            var samples = Batched(count, n => ddpm.SampleDdim(n, steps: 25, labels: labels.Narrow(0, 0, n).Contiguous(), guidance: w, model: (UNet)ema.Averaged)) * 0.5 + 0.5;
+            double fid = scorer.Score(realStats, samples), accuracy = scorer.ClassAccuracy(samples, labels);
+            Utils.SaveImage(samples.Narrow(0, 0, Math.Min(100, count)), png(k == 0 ? "ddpm-samples.png" : $"ddpm-samples-w{w:0.##}.png"), nrow: 10);
+            log.WriteLine($"conditional DDPM (c = {settings.DdpmWidth}, cosine, T = 500, DDIM 25 steps, guidance {w:0.##}, EMA): {trainer.GlobalStep} steps, " +
+                          $"fid: {fid:F2} ({count} samples), class accuracy {accuracy:P1}");
+            if (k == 0) first = (fid, accuracy);
+        }
+        return (first.Fid, first.Accuracy, trainer.GlobalStep);
     }
 
     /// <summary>Labels 0, 1, …, 9, 0, 1, … (N,) int64: rows of a 10-wide grid show one class each column.</summary>

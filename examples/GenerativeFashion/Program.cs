@@ -16,7 +16,8 @@ for (int i = 0; i + 1 < args.Length; i += 2)
         "--classifier-seconds" => settings with { ClassifierSeconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) },
         "--ddpm-seconds" => settings with { DdpmSeconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture) },
         "--ddpm-width" => settings with { DdpmWidth = int.Parse(args[i + 1]) },
-        _ => throw new ArgumentException($"unknown option {args[i]} (--train N, --seconds S, --samples N, --out DIR, --classifier-seconds S, --ddpm-seconds S, --ddpm-width C)"),
+        "--ddpm-guidance" => settings with { DdpmGuidance = args[i + 1].Split(',').Select(w => double.Parse(w, System.Globalization.CultureInfo.InvariantCulture)).ToArray() },
+        _ => throw new ArgumentException($"unknown option {args[i]} (--train N, --seconds S, --samples N, --out DIR, --classifier-seconds S, --ddpm-seconds S, --ddpm-width C, --ddpm-guidance W[,W...])"),
     };
 var report = GenerativeFashion.Run(settings, Console.Out);
 Console.WriteLine(report);
