@@ -85,36 +85,44 @@ public sealed class MelSpectrogram : Module<Tensor, Tensor>
         MelScale = new MelScale(nMels, sampleRate, fMin, fMax, nFft / 2 + 1, norm, melScale);
     }
 
-    FastMel? fast;
+    FastMel<float>? fast32;
+    FastMel<double>? fast64;
 
     /// <summary>
     /// (..., time) → (..., n_mels, frames) (torchaudio.transforms.MelSpectrogram.forward). When no gradient is needed
     /// (under <see cref="Autograd.NoGrad"/> or for an input that does not require one) and n_fft is even, a fused
-    /// real-FFT path computes the same values without recording tensor ops (docs/audio.md: speed).
+    /// real-FFT path computes the same values in the input's precision without recording tensor ops (docs/audio.md: speed).
     /// </summary>
     public override Tensor Forward(Tensor waveform)
     {
         ArgumentNullException.ThrowIfNull(waveform);
         var sp = Spectrogram;
         bool noGrad = !Autograd.IsGradEnabled || !waveform.RequiresGrad;
-        if (!noGrad || !waveform.IsFloatingPoint || waveform.Rank < 1 || sp.Pad != 0 || sp.Normalized || !FastMel.Supports(sp.NFft)
+        if (!noGrad || !waveform.IsFloatingPoint || waveform.Rank < 1 || sp.Pad != 0 || sp.Normalized || !FastMel<float>.Supports(sp.NFft)
             || sp.Window.Rank != 1 || sp.Window.Size(0) != sp.WinLength || sp.WinLength > sp.NFft || sp.Power <= 0)
             return MelScale.Call(sp.Call(waveform));
-        fast ??= CreateFast();
         var shape = waveform.Shape.ToArray();
         int length = shape[^1], batch = length == 0 ? 0 : waveform.NumEl / length;
-        var samples = waveform.Detach().To(DType.Float64).Contiguous().ToArray<double>();
-        var mel = fast.Compute(samples, batch, length, sp.Center, sp.PadMode, sp.Power, out int frames);
-        return Tensor.FromArray(mel, [.. shape[..^1], MelScale.FilterBank.Size(1), frames]).To(waveform.DType);
+        var x = waveform.Detach().Contiguous();
+        int[] OutShape(int frames) => [.. shape[..^1], MelScale.FilterBank.Size(1), frames];
+        if (x.DType == DType.Float64)
+        {
+            fast64 ??= CreateFast<double>();
+            var mel = fast64.Compute(x.AsReadOnlySpan<double>(), batch, length, sp.Center, sp.PadMode, out int frames);
+            return Tensor.FromArray(mel, OutShape(frames));
+        }
+        fast32 ??= CreateFast<float>();
+        var mel32 = fast32.Compute(x.AsReadOnlySpan<float>(), batch, length, sp.Center, sp.PadMode, out int frames32);
+        return Tensor.FromArray(mel32, OutShape(frames32));
     }
 
-    FastMel CreateFast()
+    FastMel<T> CreateFast<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var sp = Spectrogram;
         var window = new double[sp.NFft];
         Array.Copy(sp.Window.Detach().To(DType.Float64).Contiguous().ToArray<double>(), 0, window, (sp.NFft - sp.WinLength) / 2, sp.WinLength);
         var fb = MelScale.FilterBank;
-        return new FastMel(sp.NFft, sp.HopLength, window, fb.Detach().To(DType.Float64).Contiguous().ToArray<double>(), fb.Size(1));
+        return new FastMel<T>(sp.NFft, sp.HopLength, window, fb.Detach().To(DType.Float64).Contiguous().ToArray<double>(), fb.Size(1), sp.Power);
     }
 }
 
