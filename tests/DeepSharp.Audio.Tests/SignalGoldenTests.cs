@@ -108,6 +108,23 @@ public class SignalGoldenTests
         Golden.AssertClose(expected, actual, 1e-5, 2e-6 * max, what);
     }
 
+    [Theory]
+    [InlineData(400, 400, 160, 2.0, true, PadMode.Reflect)]
+    [InlineData(64, 50, 16, 1.0, true, PadMode.Constant)]
+    [InlineData(30, 30, 7, 2.0, false, PadMode.Reflect)]      // 15 = 3·5
+    public void FusedSpectrogramEqualsTheRecordedOne(int nFft, int winLength, int hop, double power, bool center, PadMode padMode)
+    {
+        var wave = Tensor.Randn([2, 700], DType.Float64, generator: new Generator(6));
+        var sp = new Spectrogram(nFft, winLength, hop, power: power, center: center, padMode: padMode);
+        var recorded = sp.Call(wave.Detach().RequiresGrad_()).Detach();      // needs a gradient: the tensor-op path
+        Tensor fused, fused32;
+        using (Autograd.NoGrad()) { fused = sp.Call(wave); fused32 = sp.Call(wave.To(DType.Float32)); }
+        Assert.Equal(recorded.Shape.ToArray(), fused.Shape.ToArray());
+        Golden.AssertClose(recorded, fused, 1e-9, 1e-9, $"spectrogram n_fft {nFft}");
+        Assert.Equal(DType.Float32, fused32.DType);
+        AssertFloat32Close(recorded, fused32, $"spectrogram n_fft {nFft} float32");
+    }
+
     [Fact]
     public void FusedMelSpectrogramInFloat32MatchesTorchaudio()
     {
