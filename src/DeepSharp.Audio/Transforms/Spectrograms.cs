@@ -39,9 +39,27 @@ public sealed class Spectrogram : Module<Tensor, Tensor>
         Window = window ?? Spectral.HannWindow(WinLength, dtype: DType.Float64);   // cast to the input's dtype per call
     }
 
-    /// <summary>(..., time) → (..., n_fft/2+1, frames) (torchaudio.transforms.Spectrogram.forward).</summary>
-    public override Tensor Forward(Tensor waveform) =>
-        Spectral.Spectrogram(waveform, NFft, HopLength, WinLength, Window.To(waveform.DType), Power, Pad, Center, PadMode, Normalized);
+    FastMel<float>? fast32;
+    FastMel<double>? fast64;
+
+    /// <summary>
+    /// (..., time) → (..., n_fft/2+1, frames) (torchaudio.transforms.Spectrogram.forward). When no gradient is needed and
+    /// n_fft is even (and pad is 0, normalized false), the fused real-FFT path of MelSpectrogram computes it with an
+    /// identity filter bank, in the input's precision.
+    /// </summary>
+    public override Tensor Forward(Tensor waveform)
+    {
+        ArgumentNullException.ThrowIfNull(waveform);
+        if (!FastSpectral.Applies(this, waveform))
+            return Spectral.Spectrogram(waveform, NFft, HopLength, WinLength, Window.To(waveform.DType), Power, Pad, Center, PadMode, Normalized);
+        int bins = NFft / 2 + 1;
+        return FastSpectral.Run(this, waveform, ref fast32, ref fast64, () =>
+        {
+            var identity = new double[bins * bins];
+            for (int k = 0; k < bins; k++) identity[k * bins + k] = 1;
+            return identity;
+        }, bins);
+    }
 }
 
 /// <summary>
@@ -85,36 +103,54 @@ public sealed class MelSpectrogram : Module<Tensor, Tensor>
         MelScale = new MelScale(nMels, sampleRate, fMin, fMax, nFft / 2 + 1, norm, melScale);
     }
 
-    FastMel? fast;
+    FastMel<float>? fast32;
+    FastMel<double>? fast64;
 
     /// <summary>
     /// (..., time) → (..., n_mels, frames) (torchaudio.transforms.MelSpectrogram.forward). When no gradient is needed
     /// (under <see cref="Autograd.NoGrad"/> or for an input that does not require one) and n_fft is even, a fused
-    /// real-FFT path computes the same values without recording tensor ops (docs/audio.md: speed).
+    /// real-FFT path computes the same values in the input's precision without recording tensor ops (docs/audio.md: speed).
     /// </summary>
     public override Tensor Forward(Tensor waveform)
     {
         ArgumentNullException.ThrowIfNull(waveform);
-        var sp = Spectrogram;
-        bool noGrad = !Autograd.IsGradEnabled || !waveform.RequiresGrad;
-        if (!noGrad || !waveform.IsFloatingPoint || waveform.Rank < 1 || sp.Pad != 0 || sp.Normalized || !FastMel.Supports(sp.NFft)
-            || sp.Window.Rank != 1 || sp.Window.Size(0) != sp.WinLength || sp.WinLength > sp.NFft || sp.Power <= 0)
-            return MelScale.Call(sp.Call(waveform));
-        fast ??= CreateFast();
+        if (!FastSpectral.Applies(Spectrogram, waveform)) return MelScale.Call(Spectrogram.Call(waveform));
+        var fb = MelScale.FilterBank;
+        return FastSpectral.Run(Spectrogram, waveform, ref fast32, ref fast64, () => fb.Detach().To(DType.Float64).Contiguous().ToArray<double>(), fb.Size(1));
+    }
+}
+
+/// <summary>The fused no-gradient path shared by Spectrogram (identity filter bank) and MelSpectrogram (<see cref="FastMel{T}"/>).</summary>
+internal static class FastSpectral
+{
+    /// <summary>Whether the fused path computes this call: no gradient needed, even n_fft, no extra pad, not normalised, a 1-D window of win_length ≤ n_fft, power &gt; 0.</summary>
+    public static bool Applies(Spectrogram sp, Tensor waveform) =>
+        (!Autograd.IsGradEnabled || !waveform.RequiresGrad) && waveform.IsFloatingPoint && waveform.Rank >= 1 && sp.Pad == 0 && !sp.Normalized
+        && FastMel<float>.Supports(sp.NFft) && sp.Window.Rank == 1 && sp.Window.Size(0) == sp.WinLength && sp.WinLength <= sp.NFft && sp.Power > 0;
+
+    /// <summary>(..., time) → (..., nOut, frames) with the (n_fft/2+1, nOut) <paramref name="filterBank"/> (made on first use), in the input's precision.</summary>
+    public static Tensor Run(Spectrogram sp, Tensor waveform, ref FastMel<float>? fast32, ref FastMel<double>? fast64, Func<double[]> filterBank, int nOut)
+    {
         var shape = waveform.Shape.ToArray();
         int length = shape[^1], batch = length == 0 ? 0 : waveform.NumEl / length;
-        var samples = waveform.Detach().To(DType.Float64).Contiguous().ToArray<double>();
-        var mel = fast.Compute(samples, batch, length, sp.Center, sp.PadMode, sp.Power, out int frames);
-        return Tensor.FromArray(mel, [.. shape[..^1], MelScale.FilterBank.Size(1), frames]).To(waveform.DType);
+        var x = waveform.Detach().Contiguous();
+        int[] OutShape(int frames) => [.. shape[..^1], nOut, frames];
+        if (x.DType == DType.Float64)
+        {
+            fast64 ??= Create<double>(sp, filterBank(), nOut);
+            var r64 = fast64.Compute(x.AsReadOnlySpan<double>(), batch, length, sp.Center, sp.PadMode, out int frames64);
+            return Tensor.FromArray(r64, OutShape(frames64));
+        }
+        fast32 ??= Create<float>(sp, filterBank(), nOut);
+        var r32 = fast32.Compute(x.AsReadOnlySpan<float>(), batch, length, sp.Center, sp.PadMode, out int frames32);
+        return Tensor.FromArray(r32, OutShape(frames32));
     }
 
-    FastMel CreateFast()
+    static FastMel<T> Create<T>(Spectrogram sp, double[] filterBank, int nOut) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        var sp = Spectrogram;
         var window = new double[sp.NFft];
         Array.Copy(sp.Window.Detach().To(DType.Float64).Contiguous().ToArray<double>(), 0, window, (sp.NFft - sp.WinLength) / 2, sp.WinLength);
-        var fb = MelScale.FilterBank;
-        return new FastMel(sp.NFft, sp.HopLength, window, fb.Detach().To(DType.Float64).Contiguous().ToArray<double>(), fb.Size(1));
+        return new FastMel<T>(sp.NFft, sp.HopLength, window, filterBank, nOut, sp.Power);
     }
 }
 
