@@ -12,12 +12,15 @@ namespace DeepSharp.Quantization;
 /// </summary>
 public sealed class FloatFunctional : Module
 {
+    /// <summary>Applied to each call's result (quantization-aware training puts its fake quantization here).</summary>
+    internal Func<Tensor, Tensor>? PostProcess;
+
     /// <summary>a + b (FloatFunctional.add).</summary>
     public Tensor Add(Tensor a, Tensor b)
     {
         var y = a.Add(b);
         GraphTrace.Current?.Functional(this, GraphOp.Add, [a, b], y, 0);
-        return y;
+        return PostProcess?.Invoke(y) ?? y;
     }
 
     /// <summary>relu(a + b) (FloatFunctional.add_relu).</summary>
@@ -25,7 +28,7 @@ public sealed class FloatFunctional : Module
     {
         var y = a.Add(b).Relu();
         GraphTrace.Current?.Functional(this, GraphOp.AddRelu, [a, b], y, 0);
-        return y;
+        return PostProcess?.Invoke(y) ?? y;
     }
 
     /// <summary>Concatenation along <paramref name="dim"/> (FloatFunctional.cat).</summary>
@@ -33,6 +36,6 @@ public sealed class FloatFunctional : Module
     {
         var y = Tensor.Cat(tensors, dim);
         GraphTrace.Current?.Functional(this, GraphOp.Cat, [.. tensors], y, dim < 0 ? dim + y.Shape.Count : dim);
-        return y;
+        return PostProcess?.Invoke(y) ?? y;
     }
 }

@@ -42,6 +42,10 @@ public sealed class PreparedModel : IDisposable
         hooks.Add(model.RegisterForwardHook((Module _, IReadOnlyList<object?> _, object? y) => Finish(y as Tensor)));
     }
 
+    /// <summary>The fused groups and the traced output of the first forward (for quantization-aware training).</summary>
+    internal (QuantGroup[] Groups, GraphEvent[] Events, int Output, Dictionary<Module, string> Names) Graph =>
+        (groups ?? throw new InvalidOperationException("StaticQuantization: the model has not run yet"), template!, output, names);
+
     /// <summary>Forward passes observed so far.</summary>
     public int Batches { get; private set; }
 
@@ -162,7 +166,7 @@ internal sealed class QuantGroup
         return [.. groups];
     }
 
-    public QuantizedGraphModel.Node Build(int[] inputs, OutputQParams q)
+    public QuantizedGraphModel.Node Build(int[] inputs, OutputQParams q, QuantizedLinearWeights? trained = null)
     {
         switch (Head.Op)
         {
@@ -176,12 +180,12 @@ internal sealed class QuantGroup
             case Conv2d conv:
             {
                 var (w, b) = StaticQuantization.FoldBatchNorm(conv, Norm);
-                var weights = QuantizedLinearWeights.FromFloat(w.Reshape(conv.OutChannels, -1), b);
+                var weights = trained ?? QuantizedLinearWeights.FromFloat(w.Reshape(conv.OutChannels, -1), b);
                 return new(inputs, Layer: new QuantizedConv2d(weights, conv.InChannels, (conv.KernelSize[0], conv.KernelSize[1]), (conv.Stride[0], conv.Stride[1]),
                     (conv.Padding[0], conv.Padding[1]), (conv.Dilation[0], conv.Dilation[1]), q, Relu));
             }
             case Linear linear:
-                return new(inputs, Layer: new QuantizedLinear(QuantizedLinearWeights.FromFloat(linear.Weight, linear.Bias), q, Relu));
+                return new(inputs, Layer: new QuantizedLinear(trained ?? QuantizedLinearWeights.FromFloat(linear.Weight, linear.Bias), q, Relu));
             case MaxPool2d pool:
                 if (pool.Dilation != new Size2(1, 1) || pool.CeilMode)
                     throw new ArgumentException("StaticQuantization: MaxPool2d with dilation or ceil_mode is not supported", "model");

@@ -1,0 +1,63 @@
+using DeepSharp.NN;
+using DeepSharp.Optim;
+using DeepSharp.Quantization;
+
+namespace DeepSharp.Quantization.Tests;
+
+public class QatTests
+{
+    sealed class TinyResidual : Module<Tensor, Tensor>
+    {
+        readonly Conv2d conv0 = new(1, 4, 3, padding: 1), conv1 = new(4, 4, 3, padding: 1);
+        readonly BatchNorm2d bn0 = new(4), bn1 = new(4);
+        readonly ReLU relu = new();
+        readonly FloatFunctional skip = new();
+        readonly MaxPool2d pool = new(2);
+        readonly Linear fc = new(64, 3);
+
+        public override Tensor Forward(Tensor x)
+        {
+            x = relu.Call(bn0.Call(conv0.Call(x)));
+            x = skip.AddRelu(bn1.Call(conv1.Call(x)), x);
+            return fc.Call(pool.Call(x).Flatten(1));
+        }
+    }
+
+    [Fact]
+    public void QatTrainsAndConvertsToAMatchingInt8Model()
+    {
+        DeepSharp.Random.Seed(21);
+        var model = new TinyResidual();
+        var x = Tensor.Rand(32, 1, 8, 8);
+        // a learnable target: three classes by which image quadrant is brightest
+        var target = x.Narrow(2, 0, 4).Sum([2, 3]).Reshape(32, 1).Sub(x.Narrow(2, 4, 4).Sum([2, 3]).Reshape(32, 1)).Sign().Add(1).Reshape(32).To(DType.Int64);
+        using var qat = QuantizationAwareTraining.Prepare(model, x);
+        // the input, 3 weights (2 conv, 1 linear) and 4 outputs (conv0+bn+relu, conv1+bn, add_relu, fc)
+        Assert.Equal(8, qat.FakeQuantizers.Count());
+        var opt = new Adam(model.Parameters(), lr: 0.005);
+        var losses = new List<double>();
+        model.Train();
+        for (int step = 0; step < 40; step++)
+        {
+            opt.ZeroGrad();
+            var loss = F.CrossEntropy(model.Call(x), target);
+            loss.Backward();
+            opt.Step();
+            losses.Add(loss.Item());
+        }
+        Assert.True(losses.TakeLast(5).Average() < 0.8 * losses.Take(5).Average(), $"loss {string.Join(" ", losses.Select(l => l.ToString("F3")))} grad {model.Parameters().Select(p => p.Grad is null ? -1 : p.Grad.Abs().Sum().Item()).Aggregate("", (a, v) => a + " " + v.ToString("G3"))} target {string.Join("", target.ToArray<long>())} out {string.Join(" ", model.Call(x).ToArray<float>().Take(9))}");
+        Assert.All(model.Parameters(), p => Assert.NotNull(p.Grad));
+
+        model.Eval();
+        Tensor fake;
+        using (Autograd.NoGrad()) fake = model.Call(x);
+        var q = qat.Convert();
+        var y = q.Call(x);
+        var outScale = qat.Activations.Values.Last().QParams.Scale[0];
+        var a = fake.ToArray<float>(); var b = y.ToArray<float>();
+        double worst = a.Zip(b, (u, v) => Math.Abs(u - v)).Max();
+        Assert.True(worst <= 3 * outScale, $"int8 model differs from the fake-quant model by {worst} (output scale {outScale})");
+        // after Convert the hooks are gone: the model is plain float again
+        using (Autograd.NoGrad()) Assert.NotEqual(a, model.Call(x).ToArray<float>());
+    }
+}
