@@ -7,7 +7,7 @@ namespace DeepSharp.Quantization;
 /// <see cref="Prepare"/> traces the model once, fuses its groups as static quantization does and hooks fake quantization
 /// into its forward — the input and each group's output through <see cref="FakeQuantize"/> (MovingAverageMinMaxObserver,
 /// quint8), the weights of every Conv2d/Linear through a per-channel symmetric qint8 <see cref="FakeQuantize"/>
-/// (MovingAveragePerChannelMinMaxObserver). A conv followed by a batch norm trains as PyTorch's ConvBn2d does: the
+/// (MovingAveragePerChannelMinMaxObserver, scales chosen as PyTorch's FusedMovingAvgObsFakeQuantize does: see FusedWeightObserver). A conv followed by a batch norm trains as PyTorch's ConvBn2d does: the
 /// convolution uses fake_quant(w·γ/√(running_var+ε)), is divided back by γ/√(running_var+ε), gets its bias, and the
 /// batch norm then runs normally (batch statistics in training). The model trains with any optimizer (gradients pass
 /// the rounding by the straight-through estimator); <see cref="QatModel.Convert"/> folds the batch norms and builds the
@@ -63,7 +63,7 @@ public sealed class QatModel : IDisposable
         {
             if (g.Head.Module is Conv2d or Linear)
             {
-                var wfq = new FakeQuantize(new MovingAveragePerChannelMinMaxObserver(dtype: QuantDType.QInt8, qscheme: QScheme.PerChannelSymmetric));
+                var wfq = new FakeQuantize(new FusedWeightObserver());
                 Weights[g] = wfq;
                 var norm = g.Norm;
                 At(g.Head, g.Head.Module switch
@@ -158,5 +158,41 @@ public sealed class QatModel : IDisposable
         hooks.Clear();
         foreach (var f in functionals) f.PostProcess = null;
         functionals.Clear();
+    }
+}
+
+/// <summary>
+/// The weight observer of get_default_qat_qconfig('onednn') (FusedMovingAvgObsFakeQuantize with
+/// MovingAveragePerChannelMinMaxObserver, qint8 −128..127, per-channel symmetric): per-channel moving averages of minimum
+/// and maximum (averaging constant 0.01, the first batch sets them), and scales chosen as the fused kernel's
+/// ChooseQuantizationParams with preserve_sparsity does — max(|min|/128, max/127) per channel, zero point 0 — rather
+/// than the plain observer's max(|min|, max)/127.5.
+/// </summary>
+internal sealed class FusedWeightObserver() : PerChannelMinMaxObserver(0, QuantDType.QInt8, QScheme.PerChannelSymmetric)
+{
+    protected override void Observe(Tensor input)
+    {
+        var (lo, hi) = BatchMinMax(input);
+        if (MinVal.Length == 0) { MinVal = lo; MaxVal = hi; return; }
+        for (int c = 0; c < lo.Length; c++)
+        {
+            MinVal[c] += 0.01f * (lo[c] - MinVal[c]);
+            MaxVal[c] += 0.01f * (hi[c] - MaxVal[c]);
+        }
+    }
+
+    public override QParams CalculateQParams()
+    {
+        if (MinVal.Length == 0) return new QParams([1f], [0], Axis);
+        var scales = new float[MinVal.Length];
+        for (int c = 0; c < scales.Length; c++)
+        {
+            float lo = Math.Min(MinVal[c], 0f), hi = Math.Max(MaxVal[c], 0f);
+            double maxScale = Math.Max(Math.Abs(lo / -128.0), Math.Abs(hi / 127.0));
+            float min = (float)(maxScale * -128), max = (float)(maxScale * 127);
+            double scale = ((double)max - min) / 255;
+            scales[c] = (float)scale == 0f || float.IsInfinity(1f / (float)scale) ? 0.1f : (float)scale;
+        }
+        return new QParams(scales, new long[scales.Length], Axis);
     }
 }

@@ -47,8 +47,8 @@ public class QatTests
                 worst[i] = ys[i].Zip(y, (a, b) => Math.Abs(a - b)).Max() / step;
             }
         }
-        // not matched exactly yet: measured 4.42, 2.72, 2.13 steps of the classifier's output scale (see docs/compression.md)
-        Assert.True(worst.Max() <= 5, $"deviation from PyTorch's fake-quant forward in output steps: {string.Join(", ", worst.Select(w => w.ToString("F2")))}");
+        // the same fake-quant integers up to a rounding step of the classifier's output
+        Assert.True(worst.Max() <= 1.01, $"deviation from PyTorch's fake-quant forward in output steps: {string.Join(", ", worst.Select(w => w.ToString("F2")))}");
     }
 
     [Fact]
