@@ -174,7 +174,7 @@ public sealed class DynamicQuantizedRecurrent
 /// </summary>
 public sealed class DynamicQuantizedLSTM : Module<Tensor, (Tensor H, Tensor C)?, (Tensor Output, (Tensor H, Tensor C) State)>
 {
-    DynamicQuantizedLSTM(DynamicQuantizedRecurrent core) => Core = core;
+    internal DynamicQuantizedLSTM(DynamicQuantizedRecurrent core) => Core = core;
 
     /// <summary>Quantizes a float LSTM (per-tensor symmetric int8 weights as default_dynamic_qconfig, or per output row).</summary>
     public static DynamicQuantizedLSTM FromFloat(LSTM lstm, bool perChannel = false, bool reduceRange = true) =>
@@ -200,7 +200,7 @@ public sealed class DynamicQuantizedLSTM : Module<Tensor, (Tensor H, Tensor C)?,
 /// </summary>
 public sealed class DynamicQuantizedGRU : Module<Tensor, Tensor?, (Tensor Output, Tensor HN)>
 {
-    DynamicQuantizedGRU(DynamicQuantizedRecurrent core) => Core = core;
+    internal DynamicQuantizedGRU(DynamicQuantizedRecurrent core) => Core = core;
 
     /// <summary>Quantizes a float GRU (per-tensor symmetric int8 weights as default_dynamic_qconfig, or per output row).</summary>
     public static DynamicQuantizedGRU FromFloat(GRU gru, bool perChannel = false, bool reduceRange = true) =>

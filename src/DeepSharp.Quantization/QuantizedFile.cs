@@ -12,7 +12,7 @@ namespace DeepSharp.Quantization;
 /// hyperparameters, output scale/zero point) and the input's "deepsharp.quantized.input" (scale, zero point), so it runs
 /// without the float model; a dynamic file keeps the float model's other tensors under their state-dict names.
 /// </summary>
-public static class QuantizedFile
+public static partial class QuantizedFile
 {
     /// <summary>The metadata key that marks a quantized file and gives its mode.</summary>
     public const string ModeKey = "deepsharp.quantization";

@@ -56,6 +56,33 @@ public static class StaticQuantization
     }
 
     /// <summary>
+    /// Prepares any model for static quantization (torch.ao.quantization.prepare with fusion done at convert): returns a
+    /// <see cref="PreparedModel"/> whose hooks record each forward as a graph and feed activation observers (default
+    /// <see cref="HistogramObserver"/>, as get_default_qconfig('onednn')) at the input and at the outputs of
+    /// Conv2d[+BatchNorm2d][+ReLU], Linear[+ReLU], adds (<see cref="FloatFunctional"/>, or x + identity recognised by value)
+    /// and concatenations (<see cref="FloatFunctional.Cat"/>). Calibrate by calling the model or
+    /// <see cref="PreparedModel.Calibrate"/>, then <see cref="PreparedModel.Convert"/>. Residual nets (the zoo ResNets)
+    /// and branching nets work; a shared stateless layer (one ReLU used twice) is fine.
+    /// </summary>
+    public static PreparedModel Prepare(Module<Tensor, Tensor> model, Func<Observer>? activationObserver = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new PreparedModel(model, activationObserver ?? (() => new HistogramObserver()));
+    }
+
+    /// <summary>Prepare, calibrate on every batch of <paramref name="calibration"/> and convert, in one call (the graph form
+    /// of <see cref="Quantize"/> for residual and branching models).</summary>
+    public static QuantizedGraphModel QuantizeGraph(Module<Tensor, Tensor> model, IEnumerable<Tensor> calibration, Func<Observer>? activationObserver = null)
+    {
+        ArgumentNullException.ThrowIfNull(calibration);
+        using var prepared = Prepare(model, activationObserver);
+        foreach (var batch in calibration) prepared.Calibrate(batch);
+        if (prepared.Batches == 0)
+            throw new ArgumentException("StaticQuantization: static quantization needs calibration data (no batch was given); use dynamic quantization or pass calibration batches", nameof(calibration));
+        return prepared.Convert();
+    }
+
+    /// <summary>
     /// The model's leaf modules in the order its forward calls them, recorded with forward pre-hooks on one calibration
     /// batch (so a model whose fields are declared in another order than it uses them quantizes correctly). A leaf called
     /// twice (a shared ReLU) cannot become one quantized layer per call and is refused; leaves the forward never calls

@@ -8,7 +8,7 @@ static class GoldenFile
 {
     // quantization.json (primitives) and quantized_modules.json (layers and models), merged by case name
     static readonly Lazy<Dictionary<string, JsonElement>> cases = new(() =>
-        new[] { "quantization.json", "quantized_modules.json", "quantized_functional.json", "quantized_rnn.json" }
+        new[] { "quantization.json", "quantized_modules.json", "quantized_functional.json", "quantized_rnn.json", "quantized_residual.json", "quantized_qat.json" }
             .SelectMany(f => JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", f))).RootElement.GetProperty("cases").EnumerateObject())
             .ToDictionary(p => p.Name, p => p.Value));
 
