@@ -125,7 +125,7 @@ public static unsafe partial class Int8Gemm
     {
         CheckSizes(a.Length, c.Length, m, b.N, b.K);
         if (m == 0) return;
-        if (path == Int8GemmPath.Auto) path = Select(b, MaxOf(a[..(m * b.K)]));
+        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * b.K)]));
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.Multiply: the {path} path is not supported on this CPU");
         int kPadded = b.KQuads * 4;
         // rows padded to whole quads so a kernel can read 4 bytes at a time

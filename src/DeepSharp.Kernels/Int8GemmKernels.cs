@@ -17,6 +17,9 @@ public static unsafe partial class Int8Gemm
         public Int8GemmPath Path;
         // requantizing epilogue (MultiplyRequantize): Out is non-null, C is unused
         public byte* Out; public int* Sums; public float* Scale; public float* Bias; public float Inv; public int Zx, Zp, Lo;
+        // dequantizing epilogue (MultiplyDequantize): OutF is non-null, Scale holds weight scales, Inv the activation scale,
+        // AddF an optional M×N float addend
+        public float* OutF; public float* AddF;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int group)
@@ -41,6 +44,16 @@ public static unsafe partial class Int8Gemm
                     default: TileScalar(a0, a1, a2, a3, b, Quads, tile); break;
                 }
                 int cols = Math.Min(16, N - jb * 16);
+                if (OutF != null)
+                {
+                    for (int r = 0; r < rows; r++)
+                    {
+                        long at = (long)(r0 + r) * N + jb * 16;
+                        DequantizeRow(tile + r * 16, OutF + at, AddF == null ? null : AddF + at, cols, Sums + jb * 16, Scale + jb * 16,
+                            Bias == null ? null : Bias + jb * 16, Inv, Zx);
+                    }
+                    continue;
+                }
                 if (Out != null)
                 {
                     for (int r = 0; r < rows; r++)

@@ -89,6 +89,22 @@ public static unsafe partial class Int8Gemm
         }
     }
 
+    /// <summary>Serial requantizing GEMM on raw rows (A padded to whole quads with zero pad bytes, lda = KQuads·4), for callers
+    /// that already split the work across threads (<see cref="Int8Conv"/>).</summary>
+    internal static void RequantizeRows(byte* a, int lda, PackedInt8Weights b, byte* c, int m, float* scale, float* bias, Int8Requantization r, Int8GemmPath path)
+    {
+        fixed (sbyte* pb = b.Data) fixed (int* sums = b.ColumnSums)
+        {
+            var body = new RowBody
+            {
+                A = a, B = pb, Out = c, M = m, N = b.N, KPadded = lda, Quads = b.KQuads, Path = path,
+                Sums = sums, Scale = scale, Bias = bias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
+            };
+            int groups = (m + RowsPerTile - 1) / RowsPerTile;
+            for (int g = 0; g < groups; g++) body.Invoke(g);
+        }
+    }
+
     /// <summary>Requantizes one tile row of ≤ 16 int32 sums (columns j0..j0+cols) into bytes (AVX2 8 at a time, scalar rest).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void RequantizeRow(int* acc, byte* output, int cols, int* sums, float* scale, float* bias, float inv, int zx, int zp, int lo)
