@@ -138,10 +138,7 @@ public static unsafe partial class Int8Gemm
         fixed (byte* pa = padded ?? a) fixed (sbyte* pb = b.Data) fixed (int* pc = c)
         {
             var body = new RowBody { A = pa, B = pb, C = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path };
-            int groups = (m + RowsPerTile - 1) / RowsPerTile;
-            long work = (long)m * b.N * b.K;
-            if (work < 1 << 18) for (int g = 0; g < groups; g++) body.Invoke(g);
-            else KernelThreadPool.ParallelFor(groups, ref body);
+            Run(ref body, true);
         }
     }
 

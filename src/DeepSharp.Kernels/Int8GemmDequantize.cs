@@ -79,9 +79,7 @@ public static unsafe partial class Int8Gemm
                     A = pa, B = pb, OutF = pc, AddF = addend.IsEmpty ? null : padd, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path,
                     Sums = sums, Scale = ps, Bias = bias.IsEmpty ? null : pbias, Inv = 1f, Zx = aZeroPoint,
                 };
-                int groups = (m + RowsPerTile - 1) / RowsPerTile;
-                if (!parallel || (long)m * b.N * b.K < 1 << 18) for (int g = 0; g < groups; g++) body.Invoke(g);
-                else KernelThreadPool.ParallelFor(groups, ref body);
+                Run(ref body, parallel);
             }
         }
         finally

@@ -78,9 +78,7 @@ public static unsafe partial class Int8Gemm
                     A = pa, B = pb, Out = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path,
                     Sums = sums, Scale = scale, Bias = pbias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
                 };
-                int groups = (m + RowsPerTile - 1) / RowsPerTile;
-                if ((long)m * b.N * b.K < 1 << 18) for (int g = 0; g < groups; g++) body.Invoke(g);
-                else KernelThreadPool.ParallelFor(groups, ref body);
+                Run(ref body, true);
             }
         }
         finally
@@ -100,8 +98,8 @@ public static unsafe partial class Int8Gemm
                 A = a, B = pb, Out = c, M = m, N = b.N, KPadded = lda, Quads = b.KQuads, Path = path,
                 Sums = sums, Scale = scale, Bias = bias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
             };
-            int groups = (m + RowsPerTile - 1) / RowsPerTile;
-            for (int g = 0; g < groups; g++) body.Invoke(g);
+            int tasks = body.Tasks;
+            for (int t = 0; t < tasks; t++) body.Invoke(t);
         }
     }
 
