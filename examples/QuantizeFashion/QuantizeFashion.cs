@@ -51,6 +51,8 @@ public static class QuantizeFashion
         report = report with { FloatMs = f, StaticMs = s, DynamicMs = d };
         log.WriteLine($"accuracy: float32 {report.FloatAccuracy:P2}, static int8 {report.StaticAccuracy:P2}, dynamic int8 {report.DynamicAccuracy:P2}");
         log.WriteLine($"batch-64 latency (median): float32 {f:F2} ms, static int8 {s:F2} ms ({f / s:F2}x), dynamic int8 {d:F2} ms ({f / d:F2}x)");
+        var (mf, md) = MlpLatency(test.Images.Narrow(0, 0, Math.Min(64, test.Count)).Reshape(-1, 784), settings.TimingRounds);
+        log.WriteLine($"MLP 784-512-512-10 batch-64 latency (median, random weights): float32 {mf:F2} ms, dynamic int8 {md:F2} ms ({mf / md:F2}x)");
         log.WriteLine($"file size: float32 {report.FloatBytes / 1024.0:F0} KiB, static {report.StaticBytes / 1024.0:F0} KiB ({(double)report.FloatBytes / report.StaticBytes:F2}x smaller), dynamic {report.DynamicBytes / 1024.0:F0} KiB");
         return report;
     }
@@ -74,6 +76,23 @@ public static class QuantizeFashion
             for (int i = 0; i < labels.Length; i++) if (predicted[i] == labels[i]) correct++;
         }
         return (double)correct / test.Count;
+    }
+
+    /// <summary>Float32 vs dynamic int8 MLP (784-512-512-10, the same random weights, Linear layers replaced by
+    /// DynamicQuantization.Quantize): median milliseconds per batch, alternating.</summary>
+    static (double, double) MlpLatency(Tensor batch, int rounds)
+    {
+        Sequential Mlp()
+        {
+            DeepSharp.Random.Seed(1);
+            var m = new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 512), new ReLU(), new Linear(512, 10));
+            m.Eval();
+            return m;
+        }
+        var fp = Mlp(); var q = Mlp();
+        DynamicQuantization.Quantize(q);
+        var (f, d, _) = Latency([fp, q, fp], batch, rounds);
+        return (f, d);
     }
 
     /// <summary>Median milliseconds per call for each model, the models taking turns so that machine load hits all alike.</summary>

@@ -125,7 +125,7 @@ public static unsafe partial class Int8Gemm
     {
         CheckSizes(a.Length, c.Length, m, b.N, b.K);
         if (m == 0) return;
-        if (path == Int8GemmPath.Auto) path = Select(b, MaxOf(a[..(m * b.K)]));
+        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * b.K)]));
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.Multiply: the {path} path is not supported on this CPU");
         int kPadded = b.KQuads * 4;
         // rows padded to whole quads so a kernel can read 4 bytes at a time
@@ -138,10 +138,7 @@ public static unsafe partial class Int8Gemm
         fixed (byte* pa = padded ?? a) fixed (sbyte* pb = b.Data) fixed (int* pc = c)
         {
             var body = new RowBody { A = pa, B = pb, C = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path };
-            int groups = (m + RowsPerTile - 1) / RowsPerTile;
-            long work = (long)m * b.N * b.K;
-            if (work < 1 << 18) for (int g = 0; g < groups; g++) body.Invoke(g);
-            else KernelThreadPool.ParallelFor(groups, ref body);
+            Run(ref body, true);
         }
     }
 

@@ -10,6 +10,17 @@ public static unsafe partial class Int8Gemm
 {
     const int RowsPerTile = 4;
 
+    /// <summary>Runs a GEMM body on this thread or across the pool, choosing the task order: by 16-output block when A
+    /// (M·K bytes) is small enough to stay in L2 and B is the larger operand, by row group otherwise.</summary>
+    static void Run(ref RowBody body, bool parallel)
+    {
+        long aBytes = (long)body.M * body.KPadded, bBytes = (long)((body.N + 15) / 16) * body.Quads * 64;
+        body.ByColumn = aBytes <= 192 * 1024 && bBytes > aBytes;
+        int tasks = body.Tasks;
+        if (!parallel || (long)body.M * body.N * body.KPadded < 1 << 18) for (int t = 0; t < tasks; t++) body.Invoke(t);
+        else KernelThreadPool.ParallelFor(tasks, ref body);
+    }
+
     struct RowBody : IParallelBody
     {
         public byte* A; public sbyte* B; public int* C;
@@ -17,17 +28,40 @@ public static unsafe partial class Int8Gemm
         public Int8GemmPath Path;
         // requantizing epilogue (MultiplyRequantize): Out is non-null, C is unused
         public byte* Out; public int* Sums; public float* Scale; public float* Bias; public float Inv; public int Zx, Zp, Lo;
+        // dequantizing epilogue (MultiplyDequantize): OutF is non-null, Scale holds weight scales, Inv the activation scale,
+        // AddF an optional M×N float addend
+        public float* OutF; public float* AddF;
+
+        // task order: false = a task is a group of 4 rows against every 16-output block (B streamed once per row group);
+        // true = a task is one 16-output block against every row group (the block, K×16 bytes, stays in L1 while A, small,
+        // is re-read from L2: the better order when M is small and B large, e.g. a batch-64 Linear or a recurrent step)
+        public bool ByColumn;
+
+        public void Invoke(int task)
+        {
+            int* tile = stackalloc int[RowsPerTile * 16];
+            if (ByColumn)
+            {
+                int groups = (M + RowsPerTile - 1) / RowsPerTile;
+                for (int g = 0; g < groups; g++) TileAt(g, task, tile);
+            }
+            else
+            {
+                int blocks = (N + 15) / 16;
+                for (int jb = 0; jb < blocks; jb++) TileAt(task, jb, tile);
+            }
+        }
+
+        /// <summary>Number of tasks for <see cref="Invoke"/> in the chosen order.</summary>
+        public readonly int Tasks => ByColumn ? (N + 15) / 16 : (M + RowsPerTile - 1) / RowsPerTile;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Invoke(int group)
+        void TileAt(int group, int jb, int* tile)
         {
             int r0 = group * RowsPerTile, rows = Math.Min(RowsPerTile, M - r0);
             // missing rows of the last tile reuse row r0; their sums are computed and dropped
             byte* a0 = A + (long)r0 * KPadded;
             byte* a1 = rows > 1 ? a0 + KPadded : a0, a2 = rows > 2 ? a0 + 2L * KPadded : a0, a3 = rows > 3 ? a0 + 3L * KPadded : a0;
-            int* tile = stackalloc int[RowsPerTile * 16];
-            int blocks = (N + 15) / 16;
-            for (int jb = 0; jb < blocks; jb++)
             {
                 sbyte* b = B + (long)jb * Quads * 64;
                 switch (Path)
@@ -41,11 +75,21 @@ public static unsafe partial class Int8Gemm
                     default: TileScalar(a0, a1, a2, a3, b, Quads, tile); break;
                 }
                 int cols = Math.Min(16, N - jb * 16);
+                if (OutF != null)
+                {
+                    for (int r = 0; r < rows; r++)
+                    {
+                        long at = (long)(r0 + r) * N + jb * 16;
+                        DequantizeRow(tile + r * 16, OutF + at, AddF == null ? null : AddF + at, cols, Sums + jb * 16, Scale + jb * 16,
+                            Bias == null ? null : Bias + jb * 16, Inv, Zx);
+                    }
+                    return;
+                }
                 if (Out != null)
                 {
                     for (int r = 0; r < rows; r++)
                         RequantizeRow(tile + r * 16, Out + (long)(r0 + r) * N + jb * 16, cols, Sums + jb * 16, Scale + jb * 16, Bias + jb * 16, Inv, Zx, Zp, Lo);
-                    continue;
+                    return;
                 }
                 for (int r = 0; r < rows; r++)
                     new ReadOnlySpan<int>(tile + r * 16, cols).CopyTo(new Span<int>(C + (long)(r0 + r) * N + jb * 16, cols));

@@ -78,14 +78,28 @@ public static unsafe partial class Int8Gemm
                     A = pa, B = pb, Out = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path,
                     Sums = sums, Scale = scale, Bias = pbias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
                 };
-                int groups = (m + RowsPerTile - 1) / RowsPerTile;
-                if ((long)m * b.N * b.K < 1 << 18) for (int g = 0; g < groups; g++) body.Invoke(g);
-                else KernelThreadPool.ParallelFor(groups, ref body);
+                Run(ref body, true);
             }
         }
         finally
         {
             if (copy != null) ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
+    /// <summary>Serial requantizing GEMM on raw rows (A padded to whole quads with zero pad bytes, lda = KQuads·4), for callers
+    /// that already split the work across threads (<see cref="Int8Conv"/>).</summary>
+    internal static void RequantizeRows(byte* a, int lda, PackedInt8Weights b, byte* c, int m, float* scale, float* bias, Int8Requantization r, Int8GemmPath path)
+    {
+        fixed (sbyte* pb = b.Data) fixed (int* sums = b.ColumnSums)
+        {
+            var body = new RowBody
+            {
+                A = a, B = pb, Out = c, M = m, N = b.N, KPadded = lda, Quads = b.KQuads, Path = path,
+                Sums = sums, Scale = scale, Bias = bias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
+            };
+            int tasks = body.Tasks;
+            for (int t = 0; t < tasks; t++) body.Invoke(t);
         }
     }
 

@@ -30,14 +30,6 @@ public static class DynamicQParams
     /// Quantizes float activations to u8 with the given parameters (ATen's quantize_val), writing into
     /// <paramref name="destination"/>; returns nothing so callers reuse buffers.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void QuantizeU8(ReadOnlySpan<float> x, float scale, int zeroPoint, Span<byte> destination, int qmin = 0, int qmax = 255)
-    {
-        float inv = 1f / scale;
-        for (int i = 0; i < x.Length; i++)
-        {
-            float v = zeroPoint + MathF.Round(x[i] * inv);
-            destination[i] = (byte)(v < qmin ? qmin : v > qmax ? qmax : (int)v);
-        }
-    }
+    public static void QuantizeU8(ReadOnlySpan<float> x, float scale, int zeroPoint, Span<byte> destination, int qmin = 0, int qmax = 255) =>
+        DeepSharp.Kernels.Int8Quantize.QuantizeU8(x, 1f / scale, zeroPoint, destination, qmin, qmax);
 }

@@ -72,73 +72,89 @@ public sealed class DynamicQuantizedRecurrent
         if (batched && BatchFirst) x = SwapTB(x, B, T, InputSize);          // → (T, B, I)
         float[] hState = StateArray(h0, "h0", batched, L, B, H, who), cState = IsLstm ? StateArray(c0, "c0", batched, L, B, H, who) : [];
 
-        var xq = new byte[Math.Max(x.Length, T * B * D * H)];
-        var gx = new float[T * B * G];
-        var gh = new float[B * G];
-        var hq = new byte[B * H];
-        var tmp = new float[G + H];
-        var acc = new int[T * B * G];
+        // scratch from the shared pools (a forward allocates only its outputs): quantized layer input, the input
+        // projection of all steps, the gates of one step, the quantized hidden state
+        var pool = System.Buffers.ArrayPool<float>.Shared;
+        var xq = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(x.Length, T * B * D * H));
+        var hq = System.Buffers.ArrayPool<byte>.Shared.Rent(B * H);
+        var gx = pool.Rent(T * B * G);
+        var gh = pool.Rent(B * G);
+        var tmp = pool.Rent(H);
         int qmax = ReduceRange ? 127 : 255;
+        // the recurrent GEMM (B × H × G) is small: it stays on this thread unless it is large enough to pay for a pool dispatch
+        bool parallelStep = (long)B * H * G >= 1 << 24;
         float[] layerInput = x;
         int inSize = InputSize;
-        for (int layer = 0; layer < NumLayers; layer++)
+        try
         {
-            var output = new float[T * B * D * H];
-            int rows = T * B, n = rows * inSize;
-            var (xs, xz) = DynamicQParams.Choose(TensorPrimitives.Min(layerInput.AsSpan(0, n)), TensorPrimitives.Max(layerInput.AsSpan(0, n)), 0, qmax);
-            DynamicQParams.QuantizeU8(layerInput.AsSpan(0, n), xs, xz, xq);
-            for (int dir = 0; dir < D; dir++)
+            for (int layer = 0; layer < NumLayers; layer++)
             {
-                int index = layer * D + dir;
-                InputWeights[index].Apply(xq.AsSpan(0, n), rows, xs, xz, gx, acc);
-                var h = hState.AsSpan(index * B * H, B * H);
-                var c = IsLstm ? cState.AsSpan(index * B * H, B * H) : default;
-                for (int step = 0; step < T; step++)
+                var output = new float[T * B * D * H];
+                int rows = T * B, n = rows * inSize;
+                var (xs, xz) = DynamicQParams.Choose(TensorPrimitives.Min(layerInput.AsSpan(0, n)), TensorPrimitives.Max(layerInput.AsSpan(0, n)), 0, qmax);
+                DynamicQParams.QuantizeU8(layerInput.AsSpan(0, n), xs, xz, xq);
+                for (int dir = 0; dir < D; dir++)
                 {
-                    int t = dir == 0 ? step : T - 1 - step;
-                    var (hs, hz) = DynamicQParams.Choose(TensorPrimitives.Min(h), TensorPrimitives.Max(h), 0, qmax);
-                    DynamicQParams.QuantizeU8(h, hs, hz, hq);
-                    HiddenWeights[index].Apply(hq, B, hs, hz, gh, acc);
-                    var gxt = gx.AsSpan(t * B * G, B * G);
-                    for (int b = 0; b < B; b++)
+                    int index = layer * D + dir;
+                    // one int8 GEMM over all T·B rows of the layer input
+                    InputWeights[index].Apply(xq.AsSpan(0, n), rows, xs, xz, gx.AsSpan(0, rows * G));
+                    var h = hState.AsSpan(index * B * H, B * H);
+                    var c = IsLstm ? cState.AsSpan(index * B * H, B * H) : default;
+                    for (int step = 0; step < T; step++)
                     {
-                        var xg = gxt.Slice(b * G, G);
-                        var hg = gh.AsSpan(b * G, G);
-                        var hb = h.Slice(b * H, H);
-                        var ob = output.AsSpan((t * B + b) * D * H + dir * H, H);
-                        // gate arithmetic in ATen's order, vectorised: gates = h·W_hhᵀ + x·W_ihᵀ, then the non-linearities
-                        var gates = tmp.AsSpan(0, G);
-                        TensorPrimitives.Add(hg, xg, gates);
-                        if (IsLstm)
+                        int t = dir == 0 ? step : T - 1 - step;
+                        var (hs, hz) = DynamicQParams.Choose(TensorPrimitives.Min(h), TensorPrimitives.Max(h), 0, qmax);
+                        DynamicQParams.QuantizeU8(h, hs, hz, hq);
+                        var gxt = gx.AsSpan(t * B * G, B * G);
+                        // LSTM: the epilogue writes gates = (h·W_hhᵀ + b_hh) + (x·W_ihᵀ + b_ih) directly (ATen's order of the sum);
+                        // GRU keeps h·W_hhᵀ + b_hh apart for the r·(h·W_hnᵀ + b_hn) term
+                        if (IsLstm) HiddenWeights[index].ApplyAdd(hq.AsSpan(0, B * H), B, hs, hz, gh.AsSpan(0, B * G), gxt, parallelStep);
+                        else HiddenWeights[index].Apply(hq.AsSpan(0, B * H), B, hs, hz, gh.AsSpan(0, B * G), null, parallelStep);
+                        for (int b = 0; b < B; b++)
                         {
-                            var cb = c.Slice(b * H, H);
-                            var ig = gates[..H]; var fg = gates.Slice(H, H); var cg = gates.Slice(2 * H, H); var og = gates.Slice(3 * H, H);
-                            TensorPrimitives.Sigmoid(ig, ig); TensorPrimitives.Sigmoid(fg, fg);
-                            TensorPrimitives.Tanh(cg, cg); TensorPrimitives.Sigmoid(og, og);
-                            TensorPrimitives.Multiply(fg, cb, cb);               // f·c
-                            TensorPrimitives.Multiply(ig, cg, ig);               // i·g
-                            TensorPrimitives.Add(cb, ig, cb);                    // c' = f·c + i·g
-                            TensorPrimitives.Tanh(cb, hb);
-                            TensorPrimitives.Multiply(og, hb, hb);               // h' = o·tanh(c')
+                            var xg = gxt.Slice(b * G, G);
+                            var hg = gh.AsSpan(b * G, G);
+                            var hb = h.Slice(b * H, H);
+                            var ob = output.AsSpan((t * B + b) * D * H + dir * H, H);
+                            if (IsLstm)
+                            {
+                                var gates = hg;
+                                var cb = c.Slice(b * H, H);
+                                var ig = gates[..H]; var fg = gates.Slice(H, H); var cg = gates.Slice(2 * H, H); var og = gates.Slice(3 * H, H);
+                                TensorPrimitives.Sigmoid(ig, ig); TensorPrimitives.Sigmoid(fg, fg);
+                                TensorPrimitives.Tanh(cg, cg); TensorPrimitives.Sigmoid(og, og);
+                                TensorPrimitives.Multiply(fg, cb, cb);               // f·c
+                                TensorPrimitives.Multiply(ig, cg, ig);               // i·g
+                                TensorPrimitives.Add(cb, ig, cb);                    // c' = f·c + i·g
+                                TensorPrimitives.Tanh(cb, hb);
+                                TensorPrimitives.Multiply(og, hb, hb);               // h' = o·tanh(c')
+                            }
+                            else
+                            {
+                                // gates r, z = σ(h·W_hᵀ + x·W_iᵀ) (ATen's order of the sum), in place in the x projection
+                                var r = xg[..H]; var z = xg.Slice(H, H);
+                                TensorPrimitives.Add(hg[..H], r, r); TensorPrimitives.Add(hg.Slice(H, H), z, z);
+                                TensorPrimitives.Sigmoid(r, r); TensorPrimitives.Sigmoid(z, z);
+                                var nn = tmp.AsSpan(0, H);
+                                TensorPrimitives.Multiply(hg.Slice(2 * H, H), r, nn);        // r·(h·W_hnᵀ + b_hn)
+                                TensorPrimitives.Add(xg.Slice(2 * H, H), nn, nn);
+                                TensorPrimitives.Tanh(nn, nn);
+                                TensorPrimitives.Subtract(hb, nn, hb);                         // h' = (h − n)·z + n
+                                TensorPrimitives.Multiply(hb, z, hb);
+                                TensorPrimitives.Add(hb, nn, hb);
+                            }
+                            hb.CopyTo(ob);
                         }
-                        else
-                        {
-                            var r = gates[..H]; var z = gates.Slice(H, H);
-                            TensorPrimitives.Sigmoid(r, r); TensorPrimitives.Sigmoid(z, z);
-                            var nn = tmp.AsSpan(G, H);
-                            TensorPrimitives.Multiply(hg.Slice(2 * H, H), r, nn);        // r·(h·W_hnᵀ + b_hn)
-                            TensorPrimitives.Add(xg.Slice(2 * H, H), nn, nn);
-                            TensorPrimitives.Tanh(nn, nn);
-                            TensorPrimitives.Subtract(hb, nn, hb);                         // h' = (h − n)·z + n
-                            TensorPrimitives.Multiply(hb, z, hb);
-                            TensorPrimitives.Add(hb, nn, hb);
-                        }
-                        hb.CopyTo(ob);
                     }
                 }
+                layerInput = output;
+                inSize = D * H;
             }
-            layerInput = output;
-            inSize = D * H;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(xq); System.Buffers.ArrayPool<byte>.Shared.Return(hq);
+            pool.Return(gx); pool.Return(gh); pool.Return(tmp);
         }
         var o = layerInput;
         if (batched && BatchFirst) o = SwapTB(o, T, B, D * H);

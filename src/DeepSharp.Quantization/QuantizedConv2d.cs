@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using DeepSharp.Kernels;
 using DeepSharp.NN;
 
@@ -58,80 +57,52 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
         return Int8Gemm.Pack(permuted, n, k);
     }
 
-    /// <summary>Runs the convolution (forward): NCHW → channels-last bytes, im2col in (kh, kw, in) order into a pooled
-    /// buffer (contiguous kw·C runs copied as blocks), the int8 GEMM with the requantization fused into its epilogue, and
-    /// the (batch·OH·OW, out) result transposed back to NCHW.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>Runs the convolution (forward): NCHW → channels-last bytes (one blocked transpose, none for one channel),
+    /// the channels-last int8 convolution (<see cref="Int8Conv.Conv2dNhwc"/>: receptive fields gathered one output row at a
+    /// time into a cache-resident buffer, the requantization and ReLU fused into the GEMM epilogue), and the NHWC result
+    /// transposed back to NCHW. Inside a <see cref="QuantizedModel"/> consecutive convolutions and poolings stay
+    /// channels-last and skip both transposes.</summary>
     public override QuantizedTensor Forward(QuantizedTensor input)
     {
         Requantize.CheckActivation(input, "QuantizedConv2d", 4);
         int b = input.Shape[0], c = input.Shape[1], h = input.Shape[2], w = input.Shape[3];
-        if (c != InChannels) throw new ArgumentException($"QuantizedConv2d: input shape ({b}, {c}, {h}, {w}) has {c} channels, expected {InChannels}", nameof(input));
-        int oh = (h + 2 * Padding.H - Dilation.H * (Kernel.H - 1) - 1) / Stride.H + 1;
-        int ow = (w + 2 * Padding.W - Dilation.W * (Kernel.W - 1) - 1) / Stride.W + 1;
-        if (oh <= 0 || ow <= 0) throw new ArgumentException($"QuantizedConv2d: kernel {Kernel} does not fit the padded input ({h}, {w})", nameof(input));
-        var packed = ChannelsLastWeights;
-        int k = Weights.InFeatures, lda = packed.KQuads * 4, n = Weights.OutFeatures, m = b * oh * ow, zx = (int)input.ZeroPoints[0];
+        var shape = Geometry(b, c, h, w);
+        int n = Weights.OutFeatures, oh = shape.OutH, ow = shape.OutW;
         byte[]? nhwc = c == 1 ? null : ArrayPool<byte>.Shared.Rent(input.NumEl);
-        var columns = ArrayPool<byte>.Shared.Rent(m * lda);
-        var rowMajor = ArrayPool<byte>.Shared.Rent(m * n);
+        var rowMajor = ArrayPool<byte>.Shared.Rent(b * oh * ow * n);
         try
         {
             var x = input.RawData;
             if (nhwc != null) { Layout.ToChannelsLast(x, nhwc, b, c, h * w); x = nhwc; }
-            Im2ColChannelsLast(x, columns, b, c, h, w, oh, ow, lda, (byte)zx);
-            var scale = new float[n];
-            float sx = (float)input.Scales[0];
-            for (int j = 0; j < n; j++) scale[j] = sx * Weights.Scales[j];
-            Int8Gemm.MultiplyRequantize(columns.AsSpan(0, m * lda), lda, packed, rowMajor, m,
-                new Int8Requantization(zx, scale, Weights.Bias, 1f / Output.Scale, Output.ZeroPoint, Relu ? Output.ZeroPoint : 0));
-            var q = new byte[(long)m * n];
+            ForwardChannelsLast(x, shape, (float)input.Scales[0], (int)input.ZeroPoints[0], rowMajor);
+            var q = new byte[(long)b * oh * ow * n];
             Layout.ToChannelsFirst(rowMajor, q, b, n, oh * ow);
             return Requantize.Wrap(q, [b, n, oh, ow], Output);
         }
         finally
         {
             if (nhwc != null) ArrayPool<byte>.Shared.Return(nhwc);
-            ArrayPool<byte>.Shared.Return(columns);
             ArrayPool<byte>.Shared.Return(rowMajor);
         }
     }
 
-    // row p = (batch, oh, ow), column = (u, v, channel) as ChannelsLastWeights flattens; x is (B, H, W, C); columns K..lda are 0
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Im2ColChannelsLast(byte[] x, byte[] columns, int b, int c, int h, int w, int oh, int ow, int lda, byte pad) =>
-        KernelThreadPool.ParallelFor(b, batch => Im2ColImage(x, columns, batch, c, h, w, oh, ow, lda, pad));
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Im2ColImage(ReadOnlySpan<byte> x, Span<byte> columns, int batch, int c, int h, int w, int oh, int ow, int lda, byte pad)
+    /// <summary>The NHWC geometry for an input (B, C, H, W), with the argument checks of <see cref="Forward"/>.</summary>
+    internal Int8ConvShape Geometry(int b, int c, int h, int w)
     {
-        int kh = Kernel.H, kw = Kernel.W, k = c * kh * kw, run = kw * c, row = batch * oh * ow;
-        bool dense = Dilation.W == 1;
-        for (int i = 0; i < oh; i++)
-                for (int j = 0; j < ow; j++, row++)
-                {
-                    var dst = columns.Slice(row * lda, lda);
-                    if (lda > k) dst[k..].Clear();
-                    int s0 = j * Stride.W - Padding.W;
-                    for (int u = 0; u < kh; u++)
-                    {
-                        int r = i * Stride.H - Padding.H + u * Dilation.H;
-                        var part = dst.Slice(u * run, run);
-                        if ((uint)r >= (uint)h) { part.Fill(pad); continue; }
-                        int rowBase = ((batch * h + r) * w) * c;
-                        if (dense && s0 >= 0 && s0 + kw <= w)
-                        {
-                            if (run <= 16) for (int t = 0; t < run; t++) part[t] = x[rowBase + s0 * c + t];
-                            else x.Slice(rowBase + s0 * c, run).CopyTo(part);
-                            continue;
-                        }
-                        for (int v = 0; v < kw; v++)
-                        {
-                            int s = s0 + v * Dilation.W;
-                            var cell = part.Slice(v * c, c);
-                            if ((uint)s < (uint)w) x.Slice(rowBase + s * c, c).CopyTo(cell); else cell.Fill(pad);
-                        }
-                    }
-                }
+        if (c != InChannels) throw new ArgumentException($"QuantizedConv2d: input shape ({b}, {c}, {h}, {w}) has {c} channels, expected {InChannels}", "input");
+        var shape = new Int8ConvShape(b, h, w, c, Kernel.H, Kernel.W, Stride.H, Stride.W, Padding.H, Padding.W, Dilation.H, Dilation.W);
+        if (shape.OutH <= 0 || shape.OutW <= 0) throw new ArgumentException($"QuantizedConv2d: kernel {Kernel} does not fit the padded input ({h}, {w})", "input");
+        return shape;
+    }
+
+    /// <summary>Channels-last forward on raw bytes: x (B, H, W, C) with the input's scale and zero point → y (B, OH, OW, out)
+    /// at <see cref="Output"/>'s parameters.</summary>
+    internal void ForwardChannelsLast(ReadOnlySpan<byte> x, Int8ConvShape shape, float inputScale, int inputZeroPoint, Span<byte> y)
+    {
+        int n = Weights.OutFeatures;
+        var scale = new float[n];
+        for (int j = 0; j < n; j++) scale[j] = inputScale * Weights.Scales[j];
+        Int8Conv.Conv2dNhwc(x, ChannelsLastWeights, shape,
+            new Int8Requantization(inputZeroPoint, scale, Weights.Bias, 1f / Output.Scale, Output.ZeroPoint, Relu ? Output.ZeroPoint : 0), y);
     }
 }

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 using DeepSharp.Kernels;
 
 namespace DeepSharp.Quantization;
@@ -35,7 +33,6 @@ public sealed class QuantizedLinearWeights
         Weight = weight; Bias = bias;
         OutFeatures = weight.Shape[0]; InFeatures = weight.Shape[1];
         if (bias != null && bias.Length != OutFeatures) throw new ArgumentException($"QuantizedLinearWeights: {bias.Length} biases for {OutFeatures} outputs", nameof(bias));
-        Packed = Int8Gemm.Pack(weight.Int8Data, OutFeatures, InFeatures);
         Scales = new float[OutFeatures];
         for (int n = 0; n < OutFeatures; n++) Scales[n] = (float)weight.Scales[weight.Axis < 0 ? 0 : n];
     }
@@ -48,35 +45,23 @@ public sealed class QuantizedLinearWeights
     public int InFeatures { get; }
     /// <summary>Output features (N).</summary>
     public int OutFeatures { get; }
-    /// <summary>The weight packed for the int8 GEMM.</summary>
-    public PackedInt8Weights Packed { get; }
+    /// <summary>The weight packed for the int8 GEMM (packed on first use: a convolution packs its own channels-last
+    /// copy instead and never builds this one).</summary>
+    public PackedInt8Weights Packed => packed ??= Int8Gemm.Pack(Weight.Int8Data, OutFeatures, InFeatures);
+    PackedInt8Weights? packed;
     /// <summary>The weight scale of each output.</summary>
     public float[] Scales { get; }
 
     /// <summary>
-    /// y[m, n] = sx·sw[n]·(Σ_k qx[m, k]·qw[n, k] − zx·Σ_k qw[n, k]) + bias[n]: the int8 GEMM with int32 accumulation, then
-    /// the zero-point correction and the rescale to float.
+    /// y[m, n] = sx·sw[n]·(Σ_k qx[m, k]·qw[n, k] − zx·Σ_k qw[n, k]) + bias[n]: the int8 GEMM with int32 accumulation and
+    /// the zero-point correction, rescale and bias fused into its epilogue (<see cref="Int8Gemm.MultiplyDequantize"/>).
+    /// <paramref name="accumulator"/> is no longer needed (kept for callers); <paramref name="parallel"/> false stays on the
+    /// calling thread.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Apply(ReadOnlySpan<byte> xq, int m, float inputScale, int inputZeroPoint, Span<float> y, int[]? accumulator = null)
-    {
-        int n = OutFeatures;
-        var acc = accumulator ?? new int[m * n];
-        Int8Gemm.Multiply(xq, Packed, acc, m);
-        var sums = Packed.ColumnSums;
-        // per output: the zero-point correction and the combined scale, then each row with vector ops in the same
-        // order as the scalar form (int subtraction, conversion, one multiply, one add)
-        var offset = new int[n];
-        var scale = new float[n];
-        for (int j = 0; j < n; j++) { offset[j] = inputZeroPoint * sums[j]; scale[j] = inputScale * Scales[j]; }
-        var row = new int[n];
-        for (int i = 0; i < m; i++)
-        {
-            var yi = y.Slice(i * n, n);
-            TensorPrimitives.Subtract(acc.AsSpan(i * n, n), offset, row);
-            TensorPrimitives.ConvertTruncating<int, float>(row, yi);
-            TensorPrimitives.Multiply(yi, scale, yi);
-            if (Bias != null) TensorPrimitives.Add(yi, Bias, yi);
-        }
-    }
+    public void Apply(ReadOnlySpan<byte> xq, int m, float inputScale, int inputZeroPoint, Span<float> y, int[]? accumulator = null, bool parallel = true) =>
+        Int8Gemm.MultiplyDequantize(xq, InFeatures, Packed, y, m, inputScale, inputZeroPoint, Scales, Bias, default, parallel);
+
+    /// <summary>Like <see cref="Apply"/> with <paramref name="addend"/> (M×N) added after the bias, in the same epilogue.</summary>
+    internal void ApplyAdd(ReadOnlySpan<byte> xq, int m, float inputScale, int inputZeroPoint, Span<float> y, ReadOnlySpan<float> addend, bool parallel) =>
+        Int8Gemm.MultiplyDequantize(xq, InFeatures, Packed, y, m, inputScale, inputZeroPoint, Scales, Bias, addend, parallel);
 }

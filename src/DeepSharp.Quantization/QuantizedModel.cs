@@ -28,7 +28,7 @@ public sealed class QuantizedModel : Module<Tensor, Tensor>
     public override Tensor Forward(Tensor input)
     {
         var x = quant.Call(input);
-        foreach (var layer in Layers) x = layer.Call(x);
+        x = ChannelsLastChain.Run(Layers, x);
         return dequant.Call(x);
     }
 

@@ -1,0 +1,230 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DeepSharp.Kernels;
+
+/// <summary>Geometry of a channels-last (NHWC) 2-D convolution or pooling: batch, input size, channels, window, stride,
+/// zero padding and dilation; output size derived as PyTorch does.</summary>
+public readonly record struct Int8ConvShape(int Batch, int Height, int Width, int Channels, int KernelH, int KernelW,
+    int StrideH = 1, int StrideW = 1, int PadH = 0, int PadW = 0, int DilationH = 1, int DilationW = 1)
+{
+    /// <summary>Output height.</summary>
+    public int OutH => (Height + 2 * PadH - DilationH * (KernelH - 1) - 1) / StrideH + 1;
+    /// <summary>Output width.</summary>
+    public int OutW => (Width + 2 * PadW - DilationW * (KernelW - 1) - 1) / StrideW + 1;
+    /// <summary>Reduction length of the convolution: KernelH·KernelW·Channels.</summary>
+    public int K => KernelH * KernelW * Channels;
+
+    internal void Check(string who)
+    {
+        if (Batch < 0 || Height < 1 || Width < 1 || Channels < 1 || KernelH < 1 || KernelW < 1 || StrideH < 1 || StrideW < 1
+            || DilationH < 1 || DilationW < 1 || PadH < 0 || PadW < 0)
+            throw new ArgumentException($"{who}: bad geometry {this}", "shape");
+        if (OutH < 1 || OutW < 1) throw new ArgumentException($"{who}: the window ({KernelH}, {KernelW}) does not fit the padded input ({Height}, {Width})", "shape");
+    }
+}
+
+/// <summary>
+/// Channels-last (NHWC) int8 convolution and max pooling for static quantized CNNs (the role of oneDNN's int8 convolution
+/// behind PyTorch's quantized Conv2d). The convolution works on tiles of output rows: each task gathers the receptive
+/// fields of one output row (OW positions × K bytes, (kh, kw, C) order, padding with the input zero point, rows padded to
+/// a multiple of 4 with zeros) into a small thread-local buffer that stays in cache, then runs the int8 GEMM micro-kernel
+/// with the requantizing epilogue (zero-point correction, rescale, bias, round-half-even, clamp; fused ReLU by the lower
+/// clamp) straight into the NHWC output. No full im2col matrix, no transposes, weights packed once
+/// (<see cref="Int8Gemm.Pack"/> of the (out, kh, kw, C) weight).
+/// </summary>
+public static unsafe class Int8Conv
+{
+    [ThreadStatic] static byte[]? rowBuffer;
+
+    /// <summary>Scalar reference of <see cref="Conv2dNhwc"/>: plain loops over (b, oh, ow, n, kh, kw, c) with the weight
+    /// unpacked as (N, kh, kw, C) row-major.</summary>
+    public static void Conv2dNhwcReference(ReadOnlySpan<byte> x, ReadOnlySpan<sbyte> w, int n, Int8ConvShape s, Int8Requantization r, Span<byte> y)
+    {
+        s.Check("Int8Conv.Conv2dNhwcReference");
+        int oh = s.OutH, ow = s.OutW, k = s.K;
+        for (int b = 0; b < s.Batch; b++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                    for (int o = 0; o < n; o++)
+                    {
+                        long acc = 0;
+                        for (int u = 0; u < s.KernelH; u++)
+                            for (int v = 0; v < s.KernelW; v++)
+                            {
+                                int hh = i * s.StrideH - s.PadH + u * s.DilationH, ww = j * s.StrideW - s.PadW + v * s.DilationW;
+                                bool inside = (uint)hh < (uint)s.Height && (uint)ww < (uint)s.Width;
+                                for (int c = 0; c < s.Channels; c++)
+                                {
+                                    int q = inside ? x[((b * s.Height + hh) * s.Width + ww) * s.Channels + c] : r.AZeroPoint;
+                                    acc += (q - r.AZeroPoint) * w[o * k + (u * s.KernelW + v) * s.Channels + c];
+                                }
+                            }
+                        float yv = (int)acc * r.Scale[o] + (r.Bias?[o] ?? 0f);
+                        float qv = r.OutputZeroPoint + MathF.Round(yv * r.OutputScaleInverse);
+                        y[((b * oh + i) * ow + j) * n + o] = (byte)(qv < r.Lo ? r.Lo : qv > 255 ? 255 : (int)qv);
+                    }
+    }
+
+    /// <summary>
+    /// y (B, OH, OW, N) u8 = requantize(conv(x (B, H, W, C) u8, w)) with <paramref name="w"/> packed from the (N, kh, kw, C)
+    /// weight (K = kh·kw·C). Output rows are split across <see cref="KernelThreadPool"/>.
+    /// </summary>
+    public static void Conv2dNhwc(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, Int8Requantization r, Span<byte> y,
+        Int8GemmPath path = Int8GemmPath.Auto)
+    {
+        s.Check("Int8Conv.Conv2dNhwc");
+        if (w.K != s.K) throw new ArgumentException($"Int8Conv.Conv2dNhwc: the packed weight has K = {w.K}, the window needs kh·kw·C = {s.KernelH}·{s.KernelW}·{s.Channels} = {s.K}", nameof(w));
+        long inBytes = (long)s.Batch * s.Height * s.Width * s.Channels, outBytes = (long)s.Batch * s.OutH * s.OutW * w.N;
+        if (x.Length < inBytes) throw new ArgumentException($"Int8Conv.Conv2dNhwc: x has {x.Length} bytes, ({s.Batch}, {s.Height}, {s.Width}, {s.Channels}) needs {inBytes}", nameof(x));
+        if (y.Length < outBytes) throw new ArgumentException($"Int8Conv.Conv2dNhwc: y has {y.Length} bytes, ({s.Batch}, {s.OutH}, {s.OutW}, {w.N}) needs {outBytes}", nameof(y));
+        if (r.Scale.Length != w.N || (r.Bias != null && r.Bias.Length != w.N))
+            throw new ArgumentException($"Int8Conv.Conv2dNhwc: {r.Scale.Length} scales / {r.Bias?.Length} biases for N = {w.N} outputs", nameof(r));
+        if (s.Batch == 0) return;
+        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Int8Gemm.Select(w, 255);
+        if (!Int8Gemm.IsSupported(path)) throw new PlatformNotSupportedException($"Int8Conv.Conv2dNhwc: the {path} path is not supported on this CPU");
+        var bias = r.Bias ?? new float[w.N];
+        fixed (byte* px = x) fixed (byte* py = y) fixed (float* scale = r.Scale) fixed (float* pbias = bias)
+        {
+            var body = new ConvBody { X = px, Y = py, W = w, S = s, Path = path, Scale = scale, Bias = pbias, R = r };
+            int tasks = s.Batch * s.OutH;
+            long work = outBytes * s.K;
+            if (work < 1 << 18) for (int t = 0; t < tasks; t++) body.Invoke(t);
+            else KernelThreadPool.ParallelFor(tasks, ref body);
+        }
+    }
+
+    struct ConvBody : IParallelBody
+    {
+        public byte* X; public byte* Y; public PackedInt8Weights W; public Int8ConvShape S; public Int8GemmPath Path;
+        public float* Scale; public float* Bias; public Int8Requantization R;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(int task)
+        {
+            int b = task / S.OutH, i = task % S.OutH, ow = S.OutW, lda = W.KQuads * 4;
+            var buffer = rowBuffer;
+            if (buffer == null || buffer.Length < ow * lda) rowBuffer = buffer = new byte[Math.Max(ow * lda, 4096)];
+            fixed (byte* cols = buffer)
+            {
+                GatherRow(cols, b, i, lda);
+                Int8Gemm.RequantizeRows(cols, lda, W, Y + (long)task * ow * W.N, ow, Scale, Bias, R, Path);
+            }
+        }
+
+        // receptive fields of output row (b, i): ow rows of lda bytes in (u, v, c) order
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void GatherRow(byte* cols, int b, int i, int lda)
+        {
+            int c = S.Channels, kh = S.KernelH, kw = S.KernelW, k = S.K, run = kw * c, w = S.Width;
+            byte pad = (byte)R.AZeroPoint;
+            bool dense = S.DilationW == 1;
+            for (int j = 0; j < S.OutW; j++)
+            {
+                byte* dst = cols + (long)j * lda;
+                for (int t = k; t < lda; t++) dst[t] = 0;
+                int s0 = j * S.StrideW - S.PadW;
+                for (int u = 0; u < kh; u++)
+                {
+                    int rr = i * S.StrideH - S.PadH + u * S.DilationH;
+                    byte* part = dst + u * run;
+                    if ((uint)rr >= (uint)S.Height) { new Span<byte>(part, run).Fill(pad); continue; }
+                    byte* src = X + ((long)(b * S.Height + rr) * w) * c;
+                    if (dense && s0 >= 0 && s0 + kw <= w)
+                    {
+                        Buffer.MemoryCopy(src + (long)s0 * c, part, run, run);
+                        continue;
+                    }
+                    for (int v = 0; v < kw; v++)
+                    {
+                        int ss = s0 + v * S.DilationW;
+                        if ((uint)ss < (uint)w) Buffer.MemoryCopy(src + (long)ss * c, part + v * c, c, c);
+                        else new Span<byte>(part + v * c, c).Fill(pad);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Scalar reference of <see cref="MaxPool2dNhwc"/> (padded positions never win; C = channels).</summary>
+    public static void MaxPool2dNhwcReference(ReadOnlySpan<byte> x, Int8ConvShape s, Span<byte> y)
+    {
+        s.Check("Int8Conv.MaxPool2dNhwcReference");
+        int oh = s.OutH, ow = s.OutW, c = s.Channels;
+        for (int b = 0; b < s.Batch; b++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        int best = 0;
+                        for (int u = 0; u < s.KernelH; u++)
+                            for (int v = 0; v < s.KernelW; v++)
+                            {
+                                int hh = i * s.StrideH - s.PadH + u * s.DilationH, ww = j * s.StrideW - s.PadW + v * s.DilationW;
+                                if ((uint)hh < (uint)s.Height && (uint)ww < (uint)s.Width) best = Math.Max(best, x[((b * s.Height + hh) * s.Width + ww) * c + ch]);
+                            }
+                        y[((b * oh + i) * ow + j) * c + ch] = (byte)best;
+                    }
+    }
+
+    /// <summary>Max pooling of u8 NHWC values: each window's C-byte cells combined with vector byte maxima
+    /// (vpmaxub, 32 channels at a time), one output row per task.</summary>
+    public static void MaxPool2dNhwc(ReadOnlySpan<byte> x, Int8ConvShape s, Span<byte> y)
+    {
+        s.Check("Int8Conv.MaxPool2dNhwc");
+        long inBytes = (long)s.Batch * s.Height * s.Width * s.Channels, outBytes = (long)s.Batch * s.OutH * s.OutW * s.Channels;
+        if (x.Length < inBytes) throw new ArgumentException($"Int8Conv.MaxPool2dNhwc: x has {x.Length} bytes, needs {inBytes}", nameof(x));
+        if (y.Length < outBytes) throw new ArgumentException($"Int8Conv.MaxPool2dNhwc: y has {y.Length} bytes, needs {outBytes}", nameof(y));
+        if (s.Batch == 0) return;
+        fixed (byte* px = x) fixed (byte* py = y)
+        {
+            var body = new PoolBody { X = px, Y = py, S = s };
+            int tasks = s.Batch * s.OutH;
+            if (outBytes < 1 << 16) for (int t = 0; t < tasks; t++) body.Invoke(t);
+            else KernelThreadPool.ParallelFor(tasks, ref body);
+        }
+    }
+
+    struct PoolBody : IParallelBody
+    {
+        public byte* X; public byte* Y; public Int8ConvShape S;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Invoke(int task)
+        {
+            int b = task / S.OutH, i = task % S.OutH, c = S.Channels;
+            byte* outRow = Y + (long)task * S.OutW * c;
+            for (int j = 0; j < S.OutW; j++)
+            {
+                byte* dst = outRow + (long)j * c;
+                bool first = true;
+                for (int u = 0; u < S.KernelH; u++)
+                {
+                    int hh = i * S.StrideH - S.PadH + u * S.DilationH;
+                    if ((uint)hh >= (uint)S.Height) continue;
+                    for (int v = 0; v < S.KernelW; v++)
+                    {
+                        int ww = j * S.StrideW - S.PadW + v * S.DilationW;
+                        if ((uint)ww >= (uint)S.Width) continue;
+                        byte* src = X + ((long)(b * S.Height + hh) * S.Width + ww) * c;
+                        if (first) { Buffer.MemoryCopy(src, dst, c, c); first = false; }
+                        else MaxInto(dst, src, c);
+                    }
+                }
+                if (first) new Span<byte>(dst, c).Clear();
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void MaxInto(byte* dst, byte* src, int c)
+        {
+            int t = 0;
+            if (Avx2.IsSupported)
+                for (; t + 32 <= c; t += 32) Avx2.Max(Avx.LoadVector256(dst + t), Avx.LoadVector256(src + t)).Store(dst + t);
+            if (Sse2.IsSupported)
+                for (; t + 16 <= c; t += 16) Sse2.Max(Sse2.LoadVector128(dst + t), Sse2.LoadVector128(src + t)).Store(dst + t);
+            for (; t < c; t++) if (src[t] > dst[t]) dst[t] = src[t];
+        }
+    }
+}

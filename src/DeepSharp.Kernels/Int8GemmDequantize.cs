@@ -1,0 +1,171 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DeepSharp.Kernels;
+
+public static unsafe partial class Int8Gemm
+{
+    /// <summary>
+    /// Scalar reference of <see cref="MultiplyDequantize"/>: y[m, n] = (float)(Σ_k A[m, k]·B[n, k] − zA·Σ_k B[n, k]) ·
+    /// (sA·sB[n]) + bias[n], then + addend[m, n] when an addend is given (B unpacked N×K row-major, A M×K).
+    /// </summary>
+    public static void DequantizeReference(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> b, Span<float> c, int m, int n, int k,
+        float aScale, int aZeroPoint, ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> addend)
+    {
+        var acc = new int[m * n];
+        Reference(a, b, acc, m, n, k);
+        for (int j = 0; j < n; j++)
+        {
+            int sum = 0;
+            for (int kk = 0; kk < k; kk++) sum += b[j * k + kk];
+            float scale = aScale * weightScales[j];
+            for (int i = 0; i < m; i++)
+            {
+                float y = (acc[i * n + j] - aZeroPoint * sum) * scale;
+                if (!bias.IsEmpty) y += bias[j];
+                if (!addend.IsEmpty) y += addend[i * n + j];
+                c[i * n + j] = y;
+            }
+        }
+    }
+
+    /// <summary>
+    /// C (M×N float32, row-major) = dequantize(A · Bᵀ) (+ addend): the int8 GEMM of a dynamic quantized Linear with the
+    /// zero-point correction, the rescale by sA·sB[n], the bias and an optional M×N float addend fused into the tile
+    /// epilogue (no M×N int32 buffer). A rows are <paramref name="lda"/> bytes apart (used in place when lda is K rounded up
+    /// to a multiple of 4 and the pad bytes are 0, otherwise copied once into a pooled buffer). <paramref name="parallel"/>
+    /// false runs on the calling thread (small M, e.g. a recurrent step, where a pool dispatch costs more than it saves).
+    /// The addend may alias C.
+    /// </summary>
+    public static void MultiplyDequantize(ReadOnlySpan<byte> a, int lda, PackedInt8Weights b, Span<float> c, int m,
+        float aScale, int aZeroPoint, ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias = default, ReadOnlySpan<float> addend = default,
+        bool parallel = true, Int8GemmPath path = Int8GemmPath.Auto)
+    {
+        if (lda < b.K) throw new ArgumentException($"Int8Gemm.MultiplyDequantize: lda ({lda}) is smaller than K ({b.K})", nameof(lda));
+        if (m < 0) throw new ArgumentException($"Int8Gemm.MultiplyDequantize: M ({m}) must not be negative", nameof(m));
+        if (m > 0 && a.Length < (long)(m - 1) * lda + b.K) throw new ArgumentException($"Int8Gemm.MultiplyDequantize: A has {a.Length} bytes, M = {m} rows of lda {lda} need {(long)(m - 1) * lda + b.K}", nameof(a));
+        if (c.Length < (long)m * b.N) throw new ArgumentException($"Int8Gemm.MultiplyDequantize: C has {c.Length} elements, M×N = {m}×{b.N} needs {(long)m * b.N}", nameof(c));
+        if (weightScales.Length != b.N || (!bias.IsEmpty && bias.Length != b.N))
+            throw new ArgumentException($"Int8Gemm.MultiplyDequantize: {weightScales.Length} weight scales / {bias.Length} biases for N = {b.N} outputs", nameof(weightScales));
+        if (!addend.IsEmpty && addend.Length < (long)m * b.N) throw new ArgumentException($"Int8Gemm.MultiplyDequantize: addend has {addend.Length} elements, M×N = {m}×{b.N} needs {(long)m * b.N}", nameof(addend));
+        if (m == 0) return;
+        int kPadded = b.KQuads * 4;
+        byte[]? copy = null;
+        if (lda != kPadded)
+        {
+            copy = ArrayPool<byte>.Shared.Rent(m * kPadded);
+            for (int i = 0; i < m; i++)
+            {
+                a.Slice(i * lda, b.K).CopyTo(copy.AsSpan(i * kPadded));
+                copy.AsSpan(i * kPadded + b.K, kPadded - b.K).Clear();
+            }
+            a = copy.AsSpan(0, m * kPadded);
+        }
+        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * kPadded)]));
+        if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.MultiplyDequantize: the {path} path is not supported on this CPU");
+        // the combined scale per output, computed in float32 exactly as the reference does
+        float[]? scaleArray = null;
+        try
+        {
+            scaleArray = ArrayPool<float>.Shared.Rent(b.N);
+            for (int j = 0; j < b.N; j++) scaleArray[j] = aScale * weightScales[j];
+            fixed (byte* pa = a) fixed (sbyte* pb = b.Data) fixed (float* pc = c) fixed (int* sums = b.ColumnSums) fixed (float* ps = scaleArray)
+            fixed (float* pbias = bias) fixed (float* padd = addend)
+            {
+                var body = new RowBody
+                {
+                    A = pa, B = pb, OutF = pc, AddF = addend.IsEmpty ? null : padd, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path,
+                    Sums = sums, Scale = ps, Bias = bias.IsEmpty ? null : pbias, Inv = 1f, Zx = aZeroPoint,
+                };
+                Run(ref body, parallel);
+            }
+        }
+        finally
+        {
+            if (copy != null) ArrayPool<byte>.Shared.Return(copy);
+            if (scaleArray != null) ArrayPool<float>.Shared.Return(scaleArray);
+        }
+    }
+
+    /// <summary>Dequantizes one tile row of ≤ 16 int32 sums into floats (AVX 8 at a time, scalar rest).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void DequantizeRow(int* acc, float* output, float* add, int cols, int* sums, float* scale, float* bias, float unused, int zx)
+    {
+        int j = 0;
+        if (Avx2.IsSupported)
+        {
+            var vzx = Vector256.Create(zx);
+            for (; j + 8 <= cols; j += 8)
+            {
+                var d = Avx2.Subtract(Avx.LoadVector256(acc + j), Avx2.MultiplyLow(vzx, Avx.LoadVector256(sums + j)));
+                var y = Avx.Multiply(Avx.ConvertToVector256Single(d), Avx.LoadVector256(scale + j));
+                if (bias != null) y = Avx.Add(y, Avx.LoadVector256(bias + j));
+                if (add != null) y = Avx.Add(y, Avx.LoadVector256(add + j));
+                y.Store(output + j);
+            }
+        }
+        for (; j < cols; j++)
+        {
+            float y = (acc[j] - zx * sums[j]) * scale[j];
+            if (bias != null) y += bias[j];
+            if (add != null) y += add[j];
+            output[j] = y;
+        }
+    }
+}
+
+/// <summary>
+/// Float32 → u8 affine quantization (ATen's quantize_val with the reciprocal scale: q = clamp(zp + round_half_even(x·inv),
+/// qmin, qmax)), AVX2 16 values at a time, with the scalar loop as reference and tail.
+/// </summary>
+public static unsafe class Int8Quantize
+{
+    /// <summary>Scalar reference of <see cref="QuantizeU8"/>.</summary>
+    public static void QuantizeU8Reference(ReadOnlySpan<float> x, float inverseScale, int zeroPoint, Span<byte> destination, int qmin = 0, int qmax = 255)
+    {
+        Check(x.Length, destination.Length, qmin, qmax);
+        for (int i = 0; i < x.Length; i++)
+        {
+            float v = zeroPoint + MathF.Round(x[i] * inverseScale);
+            destination[i] = (byte)(v < qmin ? qmin : v > qmax ? qmax : (int)v);
+        }
+    }
+
+    /// <summary>q[i] = clamp(zp + round_half_even(x[i]·inverseScale), qmin, qmax) as bytes (finite inputs; the dynamic
+    /// callers reject NaN ranges before quantizing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void QuantizeU8(ReadOnlySpan<float> x, float inverseScale, int zeroPoint, Span<byte> destination, int qmin = 0, int qmax = 255)
+    {
+        Check(x.Length, destination.Length, qmin, qmax);
+        int i = 0, n = x.Length;
+        fixed (float* px = x) fixed (byte* pd = destination)
+        {
+            if (Avx2.IsSupported && n >= 16)
+            {
+                var vinv = Vector256.Create(inverseScale); var vzp = Vector256.Create((float)zeroPoint);
+                var vlo = Vector256.Create((float)qmin); var vhi = Vector256.Create((float)qmax);
+                for (; i + 16 <= n; i += 16)
+                {
+                    var v0 = Avx.Min(Avx.Max(Avx.Add(vzp, Avx.RoundToNearestInteger(Avx.Multiply(Avx.LoadVector256(px + i), vinv))), vlo), vhi);
+                    var v1 = Avx.Min(Avx.Max(Avx.Add(vzp, Avx.RoundToNearestInteger(Avx.Multiply(Avx.LoadVector256(px + i + 8), vinv))), vlo), vhi);
+                    var words = Avx2.Permute4x64(Avx2.PackSignedSaturate(Avx.ConvertToVector256Int32(v0), Avx.ConvertToVector256Int32(v1)).AsInt64(), 0b11_01_10_00).AsInt16();
+                    var bytes = Avx2.Permute4x64(Avx2.PackUnsignedSaturate(words, words).AsInt64(), 0b11_01_10_00).AsByte();
+                    bytes.GetLower().Store(pd + i);
+                }
+            }
+            for (; i < n; i++)
+            {
+                float v = zeroPoint + MathF.Round(px[i] * inverseScale);
+                pd[i] = (byte)(v < qmin ? qmin : v > qmax ? qmax : (int)v);
+            }
+        }
+    }
+
+    static void Check(int n, int destination, int qmin, int qmax)
+    {
+        if (destination < n) throw new ArgumentException($"Int8Quantize: destination has {destination} bytes for {n} values", nameof(destination));
+        if (qmin < 0 || qmax > 255 || qmin > qmax) throw new ArgumentException($"Int8Quantize: [{qmin}, {qmax}] is not a u8 range", nameof(qmin));
+    }
+}

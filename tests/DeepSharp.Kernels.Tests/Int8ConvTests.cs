@@ -1,0 +1,103 @@
+using DeepSharp.Kernels;
+
+namespace DeepSharp.Kernels.Tests;
+
+[Collection("KernelThreads")]
+public class Int8ConvTests
+{
+    // batch, height, width, channels, kernel, stride, padding, dilation, outputs: odd sizes, K not a multiple of 4,
+    // more than 16 outputs with a tail, strided, dilated, padded beyond the window, 1×1, large enough to go parallel
+    static readonly (Int8ConvShape S, int N)[] Cases =
+    [
+        (new(1, 5, 5, 1, 3, 3, 1, 1, 1, 1), 3),
+        (new(2, 7, 6, 3, 3, 3, 1, 1, 1, 1), 17),
+        (new(3, 9, 8, 5, 3, 2, 2, 1, 0, 1), 7),
+        (new(1, 11, 10, 4, 5, 5, 2, 2, 2, 2), 33),
+        (new(2, 8, 9, 6, 3, 3, 1, 1, 2, 2, 2, 2), 16),
+        (new(1, 6, 6, 13, 1, 1), 5),
+        (new(2, 28, 28, 32, 3, 3, 1, 1, 1, 1), 32),
+        (new(3, 4, 4, 2, 3, 3, 1, 1, 3, 3), 9),
+    ];
+
+    public static TheoryData<Int8GemmPath> Paths() =>
+        new(Int8GemmPath.Auto, Int8GemmPath.Scalar, Int8GemmPath.Avx2Widening, Int8GemmPath.Avx2, Int8GemmPath.Avx512BW, Int8GemmPath.AvxVnni);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void ConvolutionMatchesScalarReferenceByteForByte(Int8GemmPath path)
+    {
+        if (!Int8Gemm.IsSupported(path)) Assert.Skip($"{path} is not supported on this CPU");
+        int maxA = path is Int8GemmPath.Avx2 or Int8GemmPath.Avx512BW ? 127 : 255;
+        foreach (var (s, n) in Cases)
+            foreach (bool relu in new[] { false, true })
+            {
+                var rng = new System.Random(s.Height * 131 + s.Channels * 17 + n);
+                var x = new byte[s.Batch * s.Height * s.Width * s.Channels];
+                for (int i = 0; i < x.Length; i++) x[i] = (byte)rng.Next(0, maxA + 1);
+                var w = new sbyte[n * s.K];
+                for (int i = 0; i < w.Length; i++) w[i] = (sbyte)rng.Next(-128, 128);
+                // zero points in the middle and at the ends; scales that make some outputs saturate at 0 and 255
+                int zx = rng.Next(0, maxA + 1), zy = relu ? rng.Next(0, 256) : 255 - rng.Next(0, 40);
+                var scale = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-3 + 1e-5)).ToArray();
+                var bias = rng.Next(2) == 0 ? null : Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+                var r = new Int8Requantization(zx, scale, bias, 1f / 0.05f, zy, relu ? zy : 0);
+                var expected = new byte[s.Batch * s.OutH * s.OutW * n];
+                var actual = new byte[expected.Length];
+                Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
+                Int8Conv.Conv2dNhwc(x, Int8Gemm.Pack(w, n, s.K), s, r, actual, path);
+                Assert.True(expected.AsSpan().SequenceEqual(actual), $"{path} differs from the reference for {s}, N = {n}, relu = {relu}");
+                if (relu) Assert.All(actual, v => Assert.True(v >= zy));
+                Assert.Contains(expected, v => v == 255 || v == (relu ? zy : 0));   // the clamps are exercised
+            }
+    }
+
+    [Fact]
+    public void ReferenceEqualsTheDefinitionOnAHandCase()
+    {
+        // 1 image 3×3, 1 channel, 2×2 kernel of ones, no padding: sums of (q − z) over each window, scale 1, zero point 0
+        var s = new Int8ConvShape(1, 3, 3, 1, 2, 2);
+        byte[] x = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        sbyte[] w = [1, 1, 1, 1];
+        var r = new Int8Requantization(1, [1f], null, 1f, 0, 0);
+        var y = new byte[4];
+        Int8Conv.Conv2dNhwc(x, Int8Gemm.Pack(w, 1, 4), s, r, y);
+        Assert.Equal(new byte[] { 12 - 4, 16 - 4, 24 - 4, 28 - 4 }, y);
+    }
+
+    [Fact]
+    public void MaxPoolMatchesScalarReference()
+    {
+        var shapes = new[]
+        {
+            new Int8ConvShape(2, 28, 28, 32, 2, 2, 2, 2), new Int8ConvShape(3, 7, 9, 5, 2, 2, 2, 2), new Int8ConvShape(1, 8, 7, 48, 3, 3, 2, 2, 1, 1),
+            new Int8ConvShape(2, 5, 5, 17, 3, 2, 1, 2, 1, 0, 2, 1), new Int8ConvShape(64, 14, 14, 64, 2, 2, 2, 2),
+        };
+        foreach (var s in shapes)
+        {
+            var rng = new System.Random(s.Channels + s.Height);
+            var x = new byte[s.Batch * s.Height * s.Width * s.Channels];
+            rng.NextBytes(x);
+            var expected = new byte[s.Batch * s.OutH * s.OutW * s.Channels];
+            var actual = new byte[expected.Length];
+            Int8Conv.MaxPool2dNhwcReference(x, s, expected);
+            Int8Conv.MaxPool2dNhwc(x, s, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"max pool differs for {s}");
+        }
+    }
+
+    [Fact]
+    public void BadArgumentsAreNamed()
+    {
+        var s = new Int8ConvShape(1, 4, 4, 2, 3, 3);
+        var packed = Int8Gemm.Pack(new sbyte[3 * 18], 3, 18);
+        var r = new Int8Requantization(0, new float[3], null, 1f, 0, 0);
+        var e = Assert.Throws<ArgumentException>(() => Int8Conv.Conv2dNhwc(new byte[31], packed, s, r, new byte[12]));
+        Assert.Contains("x has 31", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Conv.Conv2dNhwc(new byte[32], packed, s, r, new byte[11]));
+        Assert.Contains("y has 11", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Conv.Conv2dNhwc(new byte[32], Int8Gemm.Pack(new sbyte[3 * 9], 3, 9), s, r, new byte[12]));
+        Assert.Contains("K = 9", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Conv.Conv2dNhwc(new byte[32], packed, s with { KernelH = 7 }, r, new byte[12]));
+        Assert.Contains("does not fit", e.Message);
+    }
+}
