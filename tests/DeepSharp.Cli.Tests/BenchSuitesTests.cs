@@ -85,7 +85,7 @@ public class BenchSuitesTests
             [two[0].Name] = new(1.0, 1, 4.0, 2),
             [two[1].Name] = new(20.0, 2, 60.0, 2),
         };
-        var torch = (JsonObject)JsonNode.Parse($$"""{"{{two[0].Name}}": {"fwd_ms": 2.0, "fwd_threads": 2, "fwdbwd_ms": 8.0, "fwdbwd_threads": 1}}""")!;
+        var torch = (JsonObject)JsonNode.Parse($$$"""{"{{{two[0].Name}}}": {"fwd_ms": 2.0, "fwd_threads": 2, "fwdbwd_ms": 8.0, "fwdbwd_threads": 1}}""")!;
         var rows = BenchSuites.MergeConvs(layers, ours, torch);
         Assert.Equal(2, rows.Count);    // only the layers DeepSharp timed
         Assert.Equal(0.5, (double)rows[0]!["ratio_fwd"]!);

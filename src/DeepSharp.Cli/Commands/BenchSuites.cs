@@ -205,7 +205,7 @@ public static class BenchSuites
         foreach (var l in ConvLayers)
         {
             DeepSharp.Random.Seed(0);
-            var conv = new Conv2d(l.C, l.O, l.K, stride: l.Stride, padding: l.Pad, groups: l.Groups);
+            var conv = new DeepSharp.NN.Conv2d(l.C, l.O, l.K, stride: l.Stride, padding: l.Pad, groups: l.Groups);
             var x = Tensor.Randn([l.N, l.C, l.H, l.H], requiresGrad: l.InputGrad);
             Tensor g;
             using (Autograd.NoGrad()) g = Tensor.RandnLike(conv.Call(x));
@@ -242,7 +242,7 @@ public static class BenchSuites
         var outDir = Path.Combine(Path.GetTempPath(), $"deepsharp-bench-main-{Environment.ProcessId}");
         // this command itself: the apphost, or `dotnet DeepSharp.Cli.dll` when run through the dotnet host
         var self = Environment.ProcessPath ?? "dotnet";
-        string[] selfArgs = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [typeof(BenchSuites).Assembly.Location] : [];
+        string[] selfArgs = Path.GetFileNameWithoutExtension(self) == "dotnet" ? [Environment.GetCommandLineArgs()[0]] : [];
         output.WriteLine($"\nmain job: deepsharp train {string.Join(' ', common)} (Fashion CNN defaults) ...");
         var sw = Stopwatch.StartNew();
         var ours = RunTool(self, [.. selfArgs, "train", .. common, "--out", outDir], "deepsharp train", cores);
