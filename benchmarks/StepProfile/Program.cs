@@ -82,7 +82,7 @@ if (what is "overhead" or "all")
 }
 if (what is "convs")
 {
-    // the conv layers of the benchmark models through the Tensor API, timed like conv_torch.py (beside this file) times torch.nn.Conv2d:
+    // the conv layers of the benchmark models through the Tensor API, timed like benchmarks/conv_layers.py times torch.nn.Conv2d (the harness has the full table: deepsharp bench --compare-pytorch --convs):
     // forward under no-grad, and forward + backward with a given output gradient (median of 15 after 1 s of warm-up)
     var shapes = new (string, int, int, int, int, int, int, bool)[]
     {

@@ -110,13 +110,14 @@ public static partial class BenchCommand
     /// <summary>Runs the benchmark.</summary>
     public static int Run(string[] args, TextWriter output)
     {
-        var p = new ArgParser("bench", args, ["threads", "only", "python", "script", "out"], ["compare-pytorch"]);
+        var p = new ArgParser("bench", args, ["threads", "only", "python", "script", "out", .. BenchSuites.Options], ["compare-pytorch", .. BenchSuites.Flags]);
         if (p.Help)
         {
             output.WriteLine("usage: deepsharp bench [--compare-pytorch] [--threads 1,2] [--only NAME] [--python /usr/bin/python3] [--out benchmarks/results.json]\n" +
-                             "  Times the standard workloads; with --compare-pytorch also runs benchmarks/pytorch_workloads.py and reports ratios.");
+                             "  Times the standard workloads; with --compare-pytorch also runs benchmarks/pytorch_workloads.py and reports ratios.\n" + BenchSuites.Usage);
             return 0;
         }
+        BenchSuites.RequireComparePytorch(p);
         var threadCounts = p.String("threads", "1,2").Split(',').Select(s => int.TryParse(s, out int t) && t > 0 ? t
             : throw new UsageException($"deepsharp bench: --threads takes a list like 1,2 (got '{s}').")).ToArray();
         var only = p.OptionalString("only");
@@ -128,7 +129,7 @@ public static partial class BenchCommand
         output.WriteLine($"machine: {BenchMachine.ReadCpu().Model}, {string.Join(' ', BenchMachine.SimdFlags(BenchMachine.ReadCpu().Flags))}; " +
                          $"GEMM micro-kernel {DeepSharp.Kernels.Gemm.MicroKernel}; FMA peak {peak.GflopsOneThread:F0} GFLOP/s on 1 thread, " +
                          $"{peak.GflopsAllThreads:F0} on {peak.Threads} ({peak.VectorBits}-bit); load average {string.Join(' ', loadBefore ?? [])}");
-        var workloads = Workloads().Where(w => only == null || w.Name.Contains(only)).ToArray();
+        var workloads = Workloads().Where(w => !p.Flag("no-standard") && (only == null || w.Name.Contains(only))).ToArray();
         foreach (var w in workloads)
         {
             foreach (int t in threadCounts)
@@ -152,7 +153,7 @@ public static partial class BenchCommand
         output.WriteLine($"pytorch {torchInfo.Version}: BLAS {torchInfo.BlasKind} ({string.Join(", ", torchInfo.BlasLibraries)}), oneDNN {torchInfo.OneDnn}");
         var torch = new Dictionary<string, double>();
         var torchThreads = new Dictionary<string, int>();
-        foreach (int t in threadCounts)
+        foreach (int t in workloads.Length == 0 ? [] : threadCounts)
         {
             var psi = new ProcessStartInfo(python, [script, t.ToString(CultureInfo.InvariantCulture), "--json"]) { RedirectStandardOutput = true, RedirectStandardError = true };
             psi.Environment["OPENBLAS_NUM_THREADS"] = t.ToString(CultureInfo.InvariantCulture);
@@ -179,6 +180,7 @@ public static partial class BenchCommand
         }
         var outPath = p.OptionalString("out") ?? Path.Combine(Path.GetDirectoryName(script)!, "results.json");
         var record = BenchRecord.Build(BenchMachine.Describe(peak, torchInfo, loadBefore, BenchMachine.LoadAverage()), rows, peak, oursThreads, torchThreads, allocation);
+        BenchSuites.Run(p, record, python, Path.GetDirectoryName(Path.GetFullPath(script))!, threadCounts, output);   // --inference, --convs, --main-job
         File.WriteAllText(outPath, record.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         output.WriteLine($"wrote {outPath}");
         return 0;
