@@ -23,6 +23,21 @@ public class CliCompressionTests
     }
 
     [Fact]
+    public void EvaluateRefusesAQuantizedLstmFile()
+    {
+        // a dynamic-rnn file has no image model to rebuild: evaluate says what it is instead of failing on a missing key
+        string path = Path.Combine(Path.GetTempPath(), $"deepsharp-qlstm-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            DeepSharp.Quantization.QuantizedFile.SaveRecurrent(
+                DeepSharp.Quantization.DynamicQuantizedLSTM.FromFloat(new DeepSharp.NN.LSTM(6, 8)), path);
+            var line = CliProcess.Fails(2, "is a quantized LSTM/GRU file", "evaluate", path);
+            Assert.StartsWith("deepsharp evaluate: ", line);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void PrecisionWithDistributedIsRefused()
     {
         // the mixed-precision trainer would otherwise replace the data-parallel wrapper silently

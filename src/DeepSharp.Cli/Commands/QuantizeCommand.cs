@@ -64,6 +64,8 @@ public static class QuantizeCommand
     {
         if (Directory.Exists(path)) path = Path.Combine(path, "model.safetensors");
         var metadata = RawSafeTensors.ReadMetadata(path);
+        if (metadata[QuantizedFile.ModeKey] == QuantizedFile.RecurrentMode)
+            throw new UsageException($"deepsharp evaluate: {path} is a quantized LSTM/GRU file; evaluate takes image classifiers (load it in code with QuantizedFile.LoadLstm / LoadGru).");
         var data = ImageTraining.DatasetInfo(metadata.GetValueOrDefault("deepsharp.dataset", "fashion-mnist"));
         Module<Tensor, Tensor> model;
         if (metadata[QuantizedFile.ModeKey] == "static") model = QuantizedFile.LoadStatic(path);
