@@ -150,6 +150,9 @@ public class ReducedDTypeTests
         Assert.Contains("dtype=torch.bfloat16", b.ToString());
         Assert.Equal(DType.BFloat16, Tensor.Zeros([2, 2], DType.BFloat16).DType);
         Assert.Equal(DType.BFloat16, Tensor.Randn([3], DType.BFloat16).DType);
+        var dropped = F.Dropout(Tensor.Ones([200], DType.BFloat16), 0.5);
+        Assert.Equal(DType.BFloat16, dropped.DType);
+        Assert.All(dropped.ToArray<BFloat16>(), v => Assert.True((float)v is 0f or 2f));
     }
 
     [Fact]
