@@ -22,6 +22,24 @@ def enc(t):
     return {'shape': list(t.shape), 'dtype': NAMES[t.dtype], 'values': t.float().reshape(-1).tolist(), 'bits': bits(t)}
 
 
+# each op reads its inputs from the dict t (the 16-bit tensors, or their float32 widening for emulated references)
+OPS = {
+    'add': lambda t: t['a'] + t['b'], 'sub': lambda t: t['a'] - t['b'], 'mul': lambda t: t['a'] * t['b'],
+    'div': lambda t: t['a'] / t['b'], 'add_row': lambda t: t['a'] + t['row'], 'neg': lambda t: -t['a'],
+    'add_scalar': lambda t: t['a'] + 0.1, 'mul_scalar': lambda t: t['a'] * 0.3, 'div_scalar': lambda t: t['a'] / 3,
+    'relu': lambda t: torch.relu(t['a']), 'exp': lambda t: torch.exp(t['a'] / 4), 'tanh': lambda t: torch.tanh(t['a']),
+    'sigmoid': lambda t: torch.sigmoid(t['a']), 'log': lambda t: torch.log(t['c']), 'sqrt': lambda t: torch.sqrt(t['b'].abs()),
+    'gelu': lambda t: F.gelu(t['a']), 'leaky_relu': lambda t: F.leaky_relu(t['a'], 0.1),
+    'sum': lambda t: t['big'].sum(), 'sum_dim': lambda t: t['big'].sum(1), 'mean': lambda t: t['big'].mean(),
+    'mean_dim': lambda t: t['big'].mean(1), 'amax_dim': lambda t: t['a'].amax(1),
+    'matmul': lambda t: t['p'] @ t['m'], 'linear': lambda t: F.linear(t['a'], t['lw'], t['lb']),
+    'conv2d': lambda t: F.conv2d(t['x'], t['w'], t['cb'], padding=1),
+    'softmax': lambda t: torch.softmax(t['a'], 1), 'log_softmax': lambda t: torch.log_softmax(t['a'], 1),
+    'transpose_contiguous': lambda t: t['a'].t().contiguous(), 'slice': lambda t: t['a'][1:3, ::2].contiguous(),
+    'cat': lambda t: torch.cat([t['a'], t['b']], 0), 'max_pool2d': lambda t: F.max_pool2d(t['x'], 2),
+    'avg_pool2d': lambda t: F.avg_pool2d(t['x'], 2), 'cross_entropy': lambda t: F.cross_entropy(t['a'], torch.tensor([0, 5, 2, 3])),
+}
+
 cases = {}
 emulated = []
 
@@ -34,10 +52,10 @@ def run(f, inputs, dt, key):
             # 1.13's bfloat16 log-softmax kernel rounds intermediates (x - max) to bfloat16 (up to 60 ulps off near 0):
             # DeepSharp computes it in float32 and rounds once, so the reference is the float32 op rounded once
             raise RuntimeError('reference in float32')
-        return f(**inputs)
+        return f(inputs)
     except RuntimeError:
         emulated.append(NAMES[dt] + '.' + key)
-        return f(**{k: v.float() for k, v in inputs.items()}).to(dt)
+        return f({k: v.float() for k, v in inputs.items()}).to(dt)
 
 
 for dt in (torch.float16, torch.bfloat16):
@@ -57,18 +75,7 @@ for dt in (torch.float16, torch.bfloat16):
     c = (torch.rand(4, 6) * 4 + 0.5).to(dt)
     big = (torch.randn(3, 300) * 4).to(dt)
     inputs = {'a': a, 'b': b, 'row': row, 'x': x, 'w': w, 'cb': cb, 'lw': lw, 'lb': lb, 'p': p, 'm': m, 'c': c, 'big': big}
-    ops = {k: run(f, inputs, dt, k) for k, f in {
-        'add': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a + b, 'sub': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a - b, 'mul': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a * b, 'div': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a / b, 'add_row': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a + row, 'neg': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: -a,
-        'add_scalar': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a + 0.1, 'mul_scalar': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a * 0.3, 'div_scalar': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a / 3,
-        'relu': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: torch.relu(a), 'exp': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: torch.exp(a / 4), 'tanh': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: torch.tanh(a), 'sigmoid': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: torch.sigmoid(a),
-        'log': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: torch.log(c), 'sqrt': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: torch.sqrt(b.abs()), 'gelu': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: F.gelu(a), 'leaky_relu': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: F.leaky_relu(a, 0.1),
-        'sum': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: big.sum(), 'sum_dim': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: big.sum(1), 'mean': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: big.mean(), 'mean_dim': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: big.mean(1), 'amax_dim': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a.amax(1),
-        'matmul': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: p @ m, 'linear': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: F.linear(a, lw, lb), 'conv2d': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: F.conv2d(x, w, cb, padding=1),
-        'softmax': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: torch.softmax(a, 1), 'log_softmax': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: torch.log_softmax(a, 1),
-        'transpose_contiguous': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a.t().contiguous(), 'slice': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: a[1:3, ::2].contiguous(), 'cat': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: torch.cat([a, b], 0),
-        'max_pool2d': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: F.max_pool2d(x, 2), 'avg_pool2d': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: F.avg_pool2d(x, 2),
-        'cross_entropy': lambda a, b, row, x, w, cb, lw, lb, p, m, c, big: F.cross_entropy(a, torch.tensor([0, 5, 2, 3])),
-    }.items()}
+    ops = {k: run(f, inputs, dt, k) for k, f in OPS.items()}
     compare = {'gt': (a > b).tolist(), 'eq': (a == a.t().contiguous().t()).tolist(), 'le_scalar': (a <= 0.5).tolist()}
     promoted = {'plus_float32': NAMES[(a + b.float()).dtype], 'plus_float64': NAMES[(a + b.double()).dtype],
                 'plus_int64': NAMES[(a + torch.ones(4, 6, dtype=torch.int64)).dtype]}
