@@ -177,6 +177,20 @@ public class ReducedDTypeTests
             var widened = SafeTensors.Load(path);   // default: widened to float32, exactly
             Assert.Equal(DType.Float32, widened["b"].DType);
             Assert.Equal(Bits(b.Slice(0, 0, 7, 2)), Bits(widened["b"].To(DType.BFloat16)));
+
+            // a bf16 model's state dict: saved as BF16, loaded (either way) into another bf16 model with the same bits
+            var model = new Sequential(new Linear(4, 3), new ReLU(), new Linear(3, 2));
+            model.To(DType.BFloat16);
+            var modelPath = Path.Combine(dir.FullName, "model.safetensors");
+            SafeTensors.Save(modelPath, model.StateDict());
+            Assert.All(SafeTensors.ReadHeader(modelPath).Tensors, t => Assert.Equal(SafeTensorsDType.BF16, t.DType));
+            foreach (var keep in new[] { true, false })
+            {
+                var copy = new Sequential(new Linear(4, 3), new ReLU(), new Linear(3, 2));
+                copy.To(DType.BFloat16);
+                copy.LoadStateDict(SafeTensors.Load(modelPath, keepReducedPrecision: keep));
+                foreach (var (p0, p1) in model.Parameters().Zip(copy.Parameters())) Assert.Equal(Bits(p0), Bits(p1));
+            }
         }
         finally { dir.Delete(true); }
     }
