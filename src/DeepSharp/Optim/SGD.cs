@@ -88,17 +88,7 @@ public sealed class SGD : Optimizer<SgdOptions>
             buf = state.GetOrCreate("momentum_buffer", param);
         }
         state.Step++;
-        if (param.DType.IsReducedPrecision())
-        {
-            // 16-bit parameters: the update is computed in float32 and rounded once into the parameter (and buffer)
-            var p32 = ReducedFloat.Widen(param);
-            var b32 = buf == null ? null : ReducedFloat.Widen(buf);
-            OptimKernels<float>.Sgd(p32.Span<float>(), ReducedFloat.Widen(grad).Span<float>(), b32 == null ? default : b32.Span<float>(), first,
-                (float)lr, (float)wd, (float)momentum, (float)(1 - dampening), nesterov, maximize);
-            Tensor.CopyInto(ReducedFloat.Narrow(p32, param.DType), param);
-            if (buf != null) Tensor.CopyInto(ReducedFloat.Narrow(b32!, buf.DType), buf);
-        }
-        else if (param.DType == DType.Float32)
+        if (param.DType == DType.Float32)
             OptimKernels<float>.Sgd(param.Span<float>(), grad.Span<float>(), buf == null ? default : buf.Span<float>(), first,
                 (float)lr, (float)wd, (float)momentum, (float)(1 - dampening), nesterov, maximize);
         else

@@ -233,6 +233,14 @@ public class ReducedDTypeTests
         Assert.True(after.To(DType.Float32).Sub(before).Abs().Amax().Item() > 0);
         var loss2 = F.CrossEntropy(model.Forward(x.To(dtype)), target);
         Assert.True(loss2.Item() < loss.Item(), $"loss {loss.Item()} -> {loss2.Item()}");
+        // every optimizer: the update is computed in float32 (state kept in float32) and rounded into the 16-bit parameter
+        var adam = new Adam(model.Parameters(), 1e-3);
+        adam.ZeroGrad();
+        F.CrossEntropy(model.Forward(x.To(dtype)), target).Backward();
+        adam.Step();
+        Assert.All(model.Parameters(), p => Assert.Equal(dtype, p.DType));
+        var loss3 = F.CrossEntropy(model.Forward(x.To(dtype)), target);
+        Assert.True(double.IsFinite(loss3.Item()) && loss3.Item() < loss.Item(), $"loss {loss.Item()} -> {loss3.Item()}");
     }
 
     [Fact]
