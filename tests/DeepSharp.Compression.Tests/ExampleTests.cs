@@ -32,4 +32,24 @@ public class ExampleTests
             if (Directory.Exists(outDir)) Directory.Delete(outDir, true);
         }
     }
+
+    /// <summary>examples/PrecisionFashion at toy size: the Fashion CNN converted to bfloat16 trains with SGD and stays 16-bit.</summary>
+    [Fact]
+    public void PrecisionFashionExampleTrainsABFloat16ModelAtToySize()
+    {
+        Requires.FashionMnist();
+        int saved = KernelThreadPool.ThreadCount;
+        KernelThreadPool.SetThreadCount(1);
+        try
+        {
+            var log = new StringWriter();
+            var result = PrecisionFashionExample.Run(PrecisionFashionExample.Options.Parse(["--precision", "bf16", "--train-images", "256",
+                "--test-images", "200", "--batch-size", "32", "--lr", "0.05"]), log);
+            Assert.Equal(DType.BFloat16, result.DType);
+            Assert.Equal(new DeepSharp.Vision.Models.FashionCnn().ParameterCount() * 2L, result.ParameterBytes);
+            Assert.True(double.IsFinite(result.LastLoss), log.ToString());
+            Assert.True(result.Accuracy > 0.15, log.ToString());   // above chance (0.1) after 8 batches
+        }
+        finally { KernelThreadPool.SetThreadCount(saved); }
+    }
 }

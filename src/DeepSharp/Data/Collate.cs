@@ -66,6 +66,8 @@ public static class Collate
                 case DType.Int64: CopyRow<long>(source, result, b * rowSize); break;
                 case DType.Int32: CopyRow<int>(source, result, b * rowSize); break;
                 case DType.Bool: CopyRow<bool>(source, result, b * rowSize); break;
+                case DType.Float16: CopyRow<Half>(source, result, b * rowSize); break;
+                case DType.BFloat16: CopyRow<BFloat16>(source, result, b * rowSize); break;
                 default: throw new NotSupportedException($"Collate: dtype {source.DType} is not supported");
             }
         }

@@ -72,6 +72,8 @@ public sealed class TensorDataset : IBatchDataset
             case DType.Int64: GatherRows(source.Array<long>(), source.offset, rowSize, indices, result.Array<long>()); break;
             case DType.Int32: GatherRows(source.Array<int>(), source.offset, rowSize, indices, result.Array<int>()); break;
             case DType.Bool: GatherRows(source.Array<bool>(), source.offset, rowSize, indices, result.Array<bool>()); break;
+            case DType.Float16: GatherRows(source.Array<Half>(), source.offset, rowSize, indices, result.Array<Half>()); break;
+            case DType.BFloat16: GatherRows(source.Array<BFloat16>(), source.offset, rowSize, indices, result.Array<BFloat16>()); break;
             default: throw new NotSupportedException($"TensorDataset: dtype {source.DType} is not supported");
         }
         return result;

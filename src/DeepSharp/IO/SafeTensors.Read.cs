@@ -23,6 +23,25 @@ public static partial class SafeTensors
         return Load(stream);
     }
 
+    /// <summary>
+    /// Loads every tensor of a safetensors file; with <paramref name="keepReducedPrecision"/> F16 and BF16 tensors load as
+    /// <see cref="DType.Float16"/> / <see cref="DType.BFloat16"/> tensors (2 bytes per element, as PyTorch loads them)
+    /// instead of being widened to float32.
+    /// </summary>
+    public static Dictionary<string, Tensor> Load(string path, bool keepReducedPrecision)
+    {
+        if (!keepReducedPrecision) return Load(path);
+        var tensors = Load(path);
+        var header = ReadHeader(path);
+        foreach (var info in header.Tensors)
+            if (info.DType is SafeTensorsDType.F16 or SafeTensorsDType.BF16)
+            {
+                var wide = tensors[info.Name]; // widened exactly, so narrowing gives the stored bits back
+                tensors[info.Name] = ReducedFloat.Narrow(wide, info.DType == SafeTensorsDType.F16 ? DType.Float16 : DType.BFloat16);
+            }
+        return tensors;
+    }
+
     /// <summary>Loads the tensors and the "__metadata__" map of a safetensors file.</summary>
     public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) LoadWithMetadata(string path)
     {

@@ -153,6 +153,11 @@ public static partial class SafeTensors
         {
             case SafeTensorsDType.F32 when tensor.DType == DType.Float32: WriteRaw(stream, tensor.Span<float>()); break;
             case SafeTensorsDType.F64 when tensor.DType == DType.Float64: WriteRaw(stream, tensor.Span<double>()); break;
+            case SafeTensorsDType.F16 when tensor.DType == DType.Float16: WriteRaw(stream, MemoryMarshal.Cast<Half, ushort>(tensor.Span<Half>())); break;
+            case SafeTensorsDType.BF16 when tensor.DType == DType.BFloat16: WriteRaw(stream, MemoryMarshal.Cast<BFloat16, ushort>(tensor.Span<BFloat16>())); break;
+            case SafeTensorsDType.F16 or SafeTensorsDType.BF16 when tensor.DType.IsReducedPrecision():
+                WriteTensor(stream, entry with { Tensor = ReducedFloat.Narrow(ReducedFloat.Widen(tensor), entry.DType == SafeTensorsDType.F16 ? DType.Float16 : DType.BFloat16) }); break;
+            case SafeTensorsDType.F32 or SafeTensorsDType.F64 when tensor.DType.IsReducedPrecision(): WriteTensor(stream, entry with { Tensor = ReducedFloat.Widen(tensor) }); break;
             case SafeTensorsDType.I64: WriteRaw(stream, tensor.Span<long>()); break;
             case SafeTensorsDType.I32: WriteRaw(stream, tensor.Span<int>()); break;
             case SafeTensorsDType.Bool: WriteConverted<bool>(stream, tensor.Span<bool>(), 1, static (src, dst) => { for (int i = 0; i < src.Length; i++) dst[i] = src[i] ? (byte)1 : (byte)0; }); break;

@@ -84,6 +84,7 @@ public static class SafeTensorsDTypeExtensions
     {
         DType.Float32 => SafeTensorsDType.F32, DType.Float64 => SafeTensorsDType.F64, DType.Int64 => SafeTensorsDType.I64,
         DType.Int32 => SafeTensorsDType.I32, DType.Bool => SafeTensorsDType.Bool,
+        DType.Float16 => SafeTensorsDType.F16, DType.BFloat16 => SafeTensorsDType.BF16,
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 }

@@ -31,6 +31,8 @@ public static partial class F
     {
         const string op = "CausalDepthwiseConv1d";
         ArgumentNullException.ThrowIfNull(input); ArgumentNullException.ThrowIfNull(weight);
+        if (ReducedFloat.Any(input, weight, bias))
+            return ReducedFloat.Apply(op, [input, weight, bias], t => CausalDepthwiseConv1d(t[0]!, t[1]!, t[2]));
         if (!input.IsFloatingPoint) throw new ArgumentException($"{op}: input must be float32 or float64, got {input.DType.TorchName()}", nameof(input));
         if (input.Rank != 3) throw new ArgumentException($"{op}: input must be (N, T, F), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
         int f = input.shape[2];
@@ -75,6 +77,8 @@ public static partial class F
     static Tensor Convolution(string op, int dims, Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation,
         int groups, int[]? outputPadding)
     {
+        if (ReducedFloat.Any(input, weight, bias)) // float32 accumulation, one rounding of the output
+            return ReducedFloat.Apply(op, [input, weight, bias], t => Convolution(op, dims, t[0]!, t[1]!, t[2], stride, padding, dilation, groups, outputPadding));
         bool transposed = outputPadding != null;
         CheckArguments(op, dims, input, weight, bias, stride, padding, dilation, groups, outputPadding);
         bool unbatched = input.Rank == dims + 1;

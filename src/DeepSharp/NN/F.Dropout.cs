@@ -40,7 +40,7 @@ public static partial class F
         }
         if (!training || p == 0) return input;
         if (p == 1) return input.Mul(0.0);
-        var mask = Tensor.AllocUninit(input.DType, maskShape);
+        var mask = Tensor.AllocUninit(input.DType.IsReducedPrecision() ? DType.Float32 : input.DType, maskShape);
         double keepScale = 1.0 / (1.0 - p);
         DeepSharp.Random.With(generator, g =>
         {
@@ -55,6 +55,7 @@ public static partial class F
                 for (int i = 0; i < m.Length; i++) m[i] = g.NextDouble() < p ? 0.0 : keepScale;
             }
         });
+        if (input.DType.IsReducedPrecision()) mask = ReducedFloat.Narrow(mask, input.DType);
         return input.Mul(mask);
     }
 }

@@ -33,6 +33,8 @@ public static partial class F
     {
         if (labelSmoothing < 0 || labelSmoothing > 1)
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"CrossEntropy: labelSmoothing must be in [0, 1], got {labelSmoothing}");
+        if (input.DType.IsReducedPrecision()) // log-softmax and the reduction in float32, the loss rounded once
+            return ReducedFloat.Apply(input, x => CrossEntropy(x, target.IsFloatingPoint ? target.To(DType.Float32) : target, weight?.To(DType.Float32), ignoreIndex, labelSmoothing, reduction));
         var (logits, flatTarget, restore) = FlattenClasses(input, target, "CrossEntropy");
         int classes = logits.Shape[1];
         CheckWeight(weight, classes, "CrossEntropy");

@@ -27,6 +27,8 @@ public static partial class F
     public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
         bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
+        if (ReducedFloat.Any(input, weight, bias)) // statistics in float32; the running buffers keep their own dtype
+            return ReducedFloat.Apply("BatchNorm", [input, weight, bias], t => BatchNorm(t[0]!, runningMean, runningVar, t[1], t[2], training, momentum, eps));
         CheckFloatInput("BatchNorm", input);
         if (input.Rank < 2) throw new ArgumentException($"BatchNorm: expected an input with at least 2 dimensions (N, C, *), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
         int c = input.shape[1];
@@ -77,6 +79,8 @@ public static partial class F
     /// </summary>
     public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
+        if (ReducedFloat.Any(input, weight, bias))
+            return ReducedFloat.Apply("LayerNorm", [input, weight, bias], t => LayerNorm(t[0]!, normalizedShape, t[1], t[2], eps));
         CheckFloatInput("LayerNorm", input);
         ArgumentNullException.ThrowIfNull(normalizedShape);
         int m = normalizedShape.Length;
@@ -97,6 +101,8 @@ public static partial class F
     /// </summary>
     public static Tensor GroupNorm(Tensor input, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
+        if (ReducedFloat.Any(input, weight, bias))
+            return ReducedFloat.Apply("GroupNorm", [input, weight, bias], t => GroupNorm(t[0]!, numGroups, t[1], t[2], eps));
         CheckFloatInput("GroupNorm", input);
         if (input.Rank < 2) throw new ArgumentException($"GroupNorm: expected an input with at least 2 dimensions (N, C, *), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
         int n = input.shape[0], c = input.shape[1];

@@ -24,6 +24,7 @@ public sealed partial class Tensor
         ArgumentNullException.ThrowIfNull(b);
         var dtype = DTypeExtensions.Promote(a.DType, b.DType);
         if (dtype == DType.Bool) dtype = DType.Int32;
+        if (dtype.IsReducedPrecision()) dtype = DType.Float32; // widening is exact: compare the float32 values
         if (a.DType != dtype) a = a.To(dtype);
         if (b.DType != dtype) b = b.To(dtype);
         var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? (int[])a.shape.Clone() : ShapeUtil.Broadcast(a.shape, b.shape, op);

@@ -30,6 +30,13 @@ internal static class Elementwise
     {
         var dtype = DTypeExtensions.Promote(a.DType, b.DType);
         if (dtype == DType.Bool) dtype = DType.Int64;
+        if (dtype.IsReducedPrecision())
+        {
+            // PyTorch's CPU kernels for 16-bit floats: compute in float32, round the result once
+            var wa = a.DType.IsReducedPrecision() ? ReducedFloat.Widen(a) : a.Detach().To(DType.Float32);
+            var wb = b.DType.IsReducedPrecision() ? ReducedFloat.Widen(b) : b.Detach().To(DType.Float32);
+            return ReducedFloat.Narrow(Binary<TOp>(wa, wb, opName), dtype);
+        }
         if (a.DType != dtype) a = a.To(dtype);
         if (b.DType != dtype) b = b.To(dtype);
         var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? (int[])a.shape.Clone() : ShapeUtil.Broadcast(a.shape, b.shape, opName);
@@ -50,6 +57,11 @@ internal static class Elementwise
     {
         if (!ShapeUtil.SameShape(ShapeUtil.Broadcast(dst.shape, b.shape, opName), dst.shape))
             throw new ArgumentException($"{opName}: the in-place result of shape {ShapeUtil.Format(dst.shape)} cannot hold the broadcast with {ShapeUtil.Format(b.shape)}");
+        if (dst.DType.IsReducedPrecision())
+        {
+            Tensor.CopyInto(Binary<TOp>(dst.Detach(), b.Detach(), opName).To(dst.DType), dst);
+            return;
+        }
         if (b.DType != dst.DType) b = b.To(dst.DType);
         if (dst.IsContiguous)
         {
@@ -144,6 +156,7 @@ internal static class Elementwise
     public static Tensor Unary<TOp>(Tensor x, string opName) where TOp : IUnaryFamily
     {
         var src = RequireFloat(x, opName).Contiguous();
+        if (src.DType.IsReducedPrecision()) return ReducedFloat.Narrow(Unary<TOp>(ReducedFloat.Widen(src), opName), src.DType);
         var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
         if (src.DType == DType.Float32) TOp.Apply<float>(src.Span<float>(), result.Span<float>());
         else TOp.Apply<double>(src.Span<double>(), result.Span<double>());

@@ -32,6 +32,8 @@ public sealed partial class Tensor
             case DType.Int64: IndexSelectKernel(src.Array<long>(), src.offset, result.Array<long>(), idx, idxStart, n, outer, size, inner); break;
             case DType.Int32: IndexSelectKernel(src.Array<int>(), src.offset, result.Array<int>(), idx, idxStart, n, outer, size, inner); break;
             case DType.Bool: IndexSelectKernel(src.Array<bool>(), src.offset, result.Array<bool>(), idx, idxStart, n, outer, size, inner); break;
+            case DType.Float16: IndexSelectKernel(src.Array<Half>(), src.offset, result.Array<Half>(), idx, idxStart, n, outer, size, inner); break;
+            case DType.BFloat16: IndexSelectKernel(src.Array<BFloat16>(), src.offset, result.Array<BFloat16>(), idx, idxStart, n, outer, size, inner); break;
         }
         if (Autograd.ShouldRecord(this))
         {
@@ -102,6 +104,7 @@ public sealed partial class Tensor
         if (source.DType != self.DType)
             throw new ArgumentException($"{op}: source has dtype {source.DType.TorchName()} but self has {self.DType.TorchName()}", nameof(source));
         if (self.DType == DType.Bool) throw new ArgumentException($"{op}: bool tensors are not supported");
+        if (self.DType.IsReducedPrecision()) throw ReducedFloat.Unsupported(op, self.DType);
         int n = index.NumEl;
         var expected = IndexAddSourceShape(self.shape, d, n);
         if (!ShapeUtil.SameShape(source.shape, expected) && !(self.Rank == 0 && source.NumEl == n))
@@ -157,6 +160,8 @@ public sealed partial class Tensor
             case DType.Int64: GatherKernel(Array<long>(), selfPos, dimStride, idx, idxStart, result.Array<long>()); break;
             case DType.Int32: GatherKernel(Array<int>(), selfPos, dimStride, idx, idxStart, result.Array<int>()); break;
             case DType.Bool: GatherKernel(Array<bool>(), selfPos, dimStride, idx, idxStart, result.Array<bool>()); break;
+            case DType.Float16: GatherKernel(Array<Half>(), selfPos, dimStride, idx, idxStart, result.Array<Half>()); break;
+            case DType.BFloat16: GatherKernel(Array<BFloat16>(), selfPos, dimStride, idx, idxStart, result.Array<BFloat16>()); break;
         }
         if (Autograd.ShouldRecord(this))
         {
@@ -319,6 +324,7 @@ public sealed partial class Tensor
                 throw new ArgumentException($"{op}: src has dtype {src.DType.TorchName()} but self has {self.DType.TorchName()}", nameof(src));
         }
         if (mode == ScatterMode.Add && self.DType == DType.Bool) throw new ArgumentException($"{op}: bool tensors are not supported");
+        if (self.DType.IsReducedPrecision()) throw ReducedFloat.Unsupported(op, self.DType);
         self.CheckScatterShapes(op, d, index, src);
         var idx = IndexUtil.Values(index, op, "index", out int idxStart);
         int n = index.NumEl;
@@ -334,6 +340,8 @@ public sealed partial class Tensor
             case DType.Int64: ScatterDispatch(self.Array<long>(), src?.Array<long>(), (long)value, dstPos, srcPos, dimStride, idx, idxStart, mode); break;
             case DType.Int32: ScatterDispatch(self.Array<int>(), src?.Array<int>(), (int)value, dstPos, srcPos, dimStride, idx, idxStart, mode); break;
             case DType.Bool:
+            case DType.Float16:
+            case DType.BFloat16:
                 if (mode == ScatterMode.Copy) ScatterCopyKernel(self.Array<bool>(), src!.Array<bool>(), dstPos, srcPos, dimStride, idx, idxStart);
                 else ScatterValueKernel(self.Array<bool>(), value != 0, dstPos, dimStride, idx, idxStart);
                 break;

@@ -25,6 +25,8 @@ public sealed partial class Tensor
             throw new ArgumentException($"MatMul: shapes {ShapeUtil.Format(shape)} and {ShapeUtil.Format(other.shape)} do not align ({k} vs {other.shape[^2]})");
         if (DType != other.DType)
             throw new ArgumentException($"MatMul: both operands must have the same dtype, got {DType.TorchName()} and {other.DType.TorchName()}");
+        if (DType.IsReducedPrecision()) // float32 accumulation, one rounding of the output
+            return ReducedFloat.Apply("MatMul", [this, other], t => t[0]!.MatMul(t[1]!));
         // (..., M, K) @ (K, N) with a foldable batch: one big GEMM.
         if (Rank > 2 && other.Rank == 2 && CanFoldBatch())
         {

@@ -26,6 +26,7 @@ internal static class MathKernels
     public static Tensor Float<TOp>(Tensor x, double a, double b, string opName) where TOp : IFloatArgsFamily
     {
         var src = Elementwise.RequireFloat(x, opName).Contiguous();
+        if (src.DType.IsReducedPrecision()) return ReducedFloat.Narrow(Float<TOp>(ReducedFloat.Widen(src), a, b, opName), src.DType);
         var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
         if (src.DType == DType.Float32) TOp.Apply(src.Span<float>(), result.Span<float>(), (float)a, (float)b);
         else TOp.Apply(src.Span<double>(), result.Span<double>(), a, b);
@@ -36,6 +37,7 @@ internal static class MathKernels
     public static Tensor Numeric<TOp>(Tensor x, double a, double b, string opName) where TOp : INumericArgsFamily
     {
         var src = (x.DType == DType.Bool ? x.To(DType.Int64) : x).Contiguous();
+        if (src.DType.IsReducedPrecision()) return ReducedFloat.Narrow(Numeric<TOp>(ReducedFloat.Widen(src), a, b, opName), src.DType);
         var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
         NumericSpans<TOp>(src, result, a, b, opName);
         return result;
@@ -44,7 +46,7 @@ internal static class MathKernels
     /// <summary>Applies a numeric op with scalar parameters in place (no autograd, no checks: callers do those).</summary>
     public static void NumericInPlace<TOp>(Tensor x, double a, double b, string opName) where TOp : INumericArgsFamily
     {
-        if (x.IsContiguous) { NumericSpans<TOp>(x, x, a, b, opName); return; }
+        if (x.IsContiguous && !x.DType.IsReducedPrecision()) { NumericSpans<TOp>(x, x, a, b, opName); return; }
         var tmp = Numeric<TOp>(x, a, b, opName);
         Tensor.CopyInto(tmp, x);
     }
@@ -53,7 +55,7 @@ internal static class MathKernels
     public static void FloatInPlace<TOp>(Tensor x, double a, double b, string opName) where TOp : IFloatArgsFamily
     {
         if (!x.IsFloatingPoint) throw new ArgumentException($"{opName}: needs a floating point tensor to work in place, got {x.DType.TorchName()}");
-        if (!x.IsContiguous) { Tensor.CopyInto(Float<TOp>(x, a, b, opName), x); return; }
+        if (!x.IsContiguous || x.DType.IsReducedPrecision()) { Tensor.CopyInto(Float<TOp>(x, a, b, opName), x); return; }
         if (x.DType == DType.Float32) TOp.Apply<float>(x.Span<float>(), x.Span<float>(), (float)a, (float)b);
         else TOp.Apply<double>(x.Span<double>(), x.Span<double>(), a, b);
     }

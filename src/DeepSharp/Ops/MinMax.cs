@@ -62,6 +62,11 @@ public sealed partial class Tensor
 
     ValuesIndices ArgReduce(int dim, bool keepDim, bool max, string op, bool wantValues)
     {
+        if (DType.IsReducedPrecision())
+        {
+            var wide = To(DType.Float32).ArgReduce(dim, keepDim, max, op, wantValues);
+            return new ValuesIndices(wide.Values.To(DType), wide.Indices);
+        }
         int d = ShapeUtil.NormalizeDim(dim, Rank, op);
         var reduce = ReducedDims([d], op);
         CheckReducible(op, reduce);
@@ -121,6 +126,7 @@ public sealed partial class Tensor
         var reduce = ReducedDims(dims, op);
         CheckReducible(op, reduce);
         if (NumEl == 0 && reduce.Any(r => r)) throw new ArgumentException($"{op}: cannot reduce an empty tensor of shape {ShapeUtil.Format(shape)}");
+        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.Amax(dims, keepDim, op, max));
         var result = DType switch
         {
             DType.Float32 => AmaxKernel<float>(this, reduce, keepDim, max),

@@ -19,6 +19,11 @@ internal static class PoolOps
     /// <summary>Max pooling with indices; the geometry's Planes is recomputed from x.</summary>
     internal static (Tensor Output, Tensor Indices) MaxPool(Tensor x, PoolShape s, string name = "MaxPool2DWithIndicesBackward")
     {
+        if (x.DType.IsReducedPrecision())
+        {
+            var (wy, wi) = MaxPool(x.To(DType.Float32), s, name);
+            return (wy.To(x.DType), wi);
+        }
         s = s with { Planes = Planes(x) };
         var outShape = OutShape(x, s.OutHeight, s.OutWidth);
         var y = Tensor.AllocUninit(x.DType, outShape);
@@ -33,6 +38,11 @@ internal static class PoolOps
     /// <summary>Adaptive max pooling with indices.</summary>
     internal static (Tensor Output, Tensor Indices) AdaptiveMaxPool(Tensor x, int oh, int ow)
     {
+        if (x.DType.IsReducedPrecision())
+        {
+            var (wy, wi) = AdaptiveMaxPool(x.To(DType.Float32), oh, ow);
+            return (wy.To(x.DType), wi);
+        }
         int h = x.shape[^2], w = x.shape[^1], planes = Planes(x);
         var outShape = OutShape(x, oh, ow);
         var y = Tensor.AllocUninit(x.DType, outShape);
@@ -77,6 +87,7 @@ internal static class PoolOps
     /// <summary>Average pooling; the backward is <see cref="AvgPoolAdjoint"/>.</summary>
     internal static Tensor AvgPool(Tensor x, PoolShape s, bool countIncludePad, int divisorOverride)
     {
+        if (x.DType.IsReducedPrecision()) return ReducedFloat.Apply(x, t => AvgPool(t, s, countIncludePad, divisorOverride));
         s = s with { Planes = Planes(x) };
         var inShape = x.shape;
         return AdjointOp.Apply(x, OutShape(x, s.OutHeight, s.OutWidth), "AvgPool2DBackward", (src, dst) =>
@@ -96,6 +107,7 @@ internal static class PoolOps
     /// <summary>Adaptive average pooling to (oh, ow); the backward is its adjoint.</summary>
     internal static Tensor AdaptiveAvgPool(Tensor x, int oh, int ow)
     {
+        if (x.DType.IsReducedPrecision()) return ReducedFloat.Apply(x, t => AdaptiveAvgPool(t, oh, ow));
         int h = x.shape[^2], w = x.shape[^1], planes = Planes(x);
         var inShape = x.shape;
         return AdjointOp.Apply(x, OutShape(x, oh, ow), "AdaptiveAvgPool2DBackward", (src, dst) =>

@@ -39,6 +39,7 @@ public sealed partial class Tensor
     /// <summary>Sum over the given dimensions, all when null (torch.sum(dims, keepdim)).</summary>
     public Tensor Sum(int[]? dims, bool keepDim = false)
     {
+        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.Sum(dims, keepDim)); // float32 accumulation, one rounding
         var reduce = ReducedDims(dims, "Sum");
         var src = DType == DType.Bool ? To(DType.Int64) : DType == DType.Int32 ? To(DType.Int64) : this;
         var result = src.DType switch
@@ -65,6 +66,7 @@ public sealed partial class Tensor
     public Tensor Mean(int[]? dims, bool keepDim = false)
     {
         if (!IsFloatingPoint) throw new ArgumentException($"Mean: needs a floating point tensor, got {DType.TorchName()}; convert with Float() first");
+        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.Mean(dims, keepDim));
         var reduce = ReducedDims(dims, "Mean");
         long count = 1;
         for (int i = 0; i < Rank; i++) if (reduce[i]) count *= shape[i];

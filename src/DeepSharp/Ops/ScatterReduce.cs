@@ -36,6 +36,7 @@ public sealed partial class Tensor
         if (src.DType != DType)
             throw new ArgumentException($"{op}: src has dtype {src.DType.TorchName()} but self has {DType.TorchName()}", nameof(src));
         if (DType == DType.Bool) throw new ArgumentException($"{op}: bool tensors are not supported", nameof(src));
+        if (DType.IsReducedPrecision()) throw ReducedFloat.Unsupported(op, DType);
         CheckScatterShapes(op, d, index, src);
         var idx = IndexUtil.Values(index, op, "index", out int idxStart);
         int size = Rank == 0 ? 1 : shape[d];

@@ -18,6 +18,7 @@ public sealed partial class Tensor
     Tensor SoftmaxOp(int dim, bool log, string op)
     {
         int d = ShapeUtil.NormalizeDim(dim, Rank, op);
+        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.SoftmaxOp(dim, log, op));
         var src = Elementwise.RequireFloat(this, op).Contiguous();
         var (outer, n, inner) = SplitAt(src.shape, d);
         var result = AllocUninit(src.DType, (int[])src.shape.Clone());
@@ -67,6 +68,7 @@ public sealed partial class Tensor
     /// <summary>log Σ e^x over the given dimensions (all when null or empty), computed stably (torch.logsumexp).</summary>
     public Tensor LogSumExp(int[]? dims, bool keepDim = false)
     {
+        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.LogSumExp(dims, keepDim));
         var src = Elementwise.RequireFloat(this, "LogSumExp");
         var reduce = src.ReducedDims(dims, "LogSumExp");
         var kept = new List<int>(); var red = new List<int>();

@@ -25,6 +25,8 @@ public sealed partial class Tensor
             case DType.Int64: WhereKernel(cond, cStart, xs, ys, result.Array<long>(), outShape); break;
             case DType.Int32: WhereKernel(cond, cStart, xs, ys, result.Array<int>(), outShape); break;
             case DType.Bool: WhereKernel(cond, cStart, xs, ys, result.Array<bool>(), outShape); break;
+            case DType.Float16: WhereKernel(cond, cStart, xs, ys, result.Array<Half>(), outShape); break;
+            case DType.BFloat16: WhereKernel(cond, cStart, xs, ys, result.Array<BFloat16>(), outShape); break;
         }
         if (Autograd.ShouldRecord(x, y))
         {
@@ -115,6 +117,8 @@ public sealed partial class Tensor
             case DType.Int64: FillWhere(Array<long>(), pos, m, mStart, (long)value); break;
             case DType.Int32: FillWhere(Array<int>(), pos, m, mStart, (int)value); break;
             case DType.Bool: FillWhere(Array<bool>(), pos, m, mStart, value != 0); break;
+            case DType.Float16: FillWhere(Array<Half>(), pos, m, mStart, (Half)value); break;
+            case DType.BFloat16: FillWhere(Array<BFloat16>(), pos, m, mStart, (BFloat16)value); break;
         }
         BumpVersion();
         return this;

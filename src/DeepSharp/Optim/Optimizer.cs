@@ -105,6 +105,15 @@ public abstract partial class Optimizer
                 if (grad.DType != p.DType) grad = grad.To(p.DType);
                 if (!grad.IsContiguous) grad = Tensor.CopyToContiguous(grad);
                 if (!state.TryGetValue(p, out var s)) state[p] = s = new ParamState();
+                if (p.DType.IsReducedPrecision())
+                {
+                    // float16/bfloat16 parameters: the update runs in float32 (state buffers too) and is rounded once into the parameter
+                    var wide = ReducedFloat.Widen(p);
+                    Update(group, wide, ReducedFloat.Widen(grad), s);
+                    Tensor.CopyInto(ReducedFloat.Narrow(wide, p.DType), p);
+                    p.BumpVersion();
+                    continue;
+                }
                 var target = p.IsContiguous ? p : Tensor.CopyToContiguous(p);
                 Update(group, target, grad, s);
                 if (!ReferenceEquals(target, p)) Tensor.CopyInto(target, p);

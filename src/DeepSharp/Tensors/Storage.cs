@@ -93,6 +93,10 @@ internal static class ArrayCache
             (DType.Int32, true) => new int[length],
             (DType.Int32, false) => GC.AllocateUninitializedArray<int>(length),
             (DType.Bool, _) => new bool[length],
+            (DType.Float16, true) => new Half[length],
+            (DType.Float16, false) => GC.AllocateUninitializedArray<Half>(length),
+            (DType.BFloat16, true) => new BFloat16[length],
+            (DType.BFloat16, false) => GC.AllocateUninitializedArray<BFloat16>(length),
             _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
         };
     }

@@ -74,6 +74,8 @@ public sealed partial class Tensor
             case DType.Int64: StridedCopy.Copy(t.Array<long>(), t.offset, t.strides, result.Array<long>(), 0, result.strides, t.shape); break;
             case DType.Int32: StridedCopy.Copy(t.Array<int>(), t.offset, t.strides, result.Array<int>(), 0, result.strides, t.shape); break;
             case DType.Bool: StridedCopy.Copy(t.Array<bool>(), t.offset, t.strides, result.Array<bool>(), 0, result.strides, t.shape); break;
+            case DType.Float16: StridedCopy.Copy(t.Array<Half>(), t.offset, t.strides, result.Array<Half>(), 0, result.strides, t.shape); break;
+            case DType.BFloat16: StridedCopy.Copy(t.Array<BFloat16>(), t.offset, t.strides, result.Array<BFloat16>(), 0, result.strides, t.shape); break;
         }
         return result;
     }
@@ -88,6 +90,8 @@ public sealed partial class Tensor
             case DType.Int64: StridedCopy.Copy(src.Array<long>(), src.offset, src.strides, dst.Array<long>(), dst.offset, dst.strides, dst.shape); break;
             case DType.Int32: StridedCopy.Copy(src.Array<int>(), src.offset, src.strides, dst.Array<int>(), dst.offset, dst.strides, dst.shape); break;
             case DType.Bool: StridedCopy.Copy(src.Array<bool>(), src.offset, src.strides, dst.Array<bool>(), dst.offset, dst.strides, dst.shape); break;
+            case DType.Float16: StridedCopy.Copy(src.Array<Half>(), src.offset, src.strides, dst.Array<Half>(), dst.offset, dst.strides, dst.shape); break;
+            case DType.BFloat16: StridedCopy.Copy(src.Array<BFloat16>(), src.offset, src.strides, dst.Array<BFloat16>(), dst.offset, dst.strides, dst.shape); break;
         }
     }
 
@@ -102,7 +106,8 @@ public sealed partial class Tensor
     public Tensor To(DType dtype)
     {
         if (dtype == DType) return this;
-        var result = AllocUninit(dtype, (int[])shape.Clone());
+        var result = DType.IsReducedPrecision() || dtype.IsReducedPrecision() ? ConvertReduced(dtype) : AllocUninit(dtype, (int[])shape.Clone());
+        if (!DType.IsReducedPrecision() && !dtype.IsReducedPrecision())
         switch (DType)
         {
             case DType.Float32: ConvertFrom(Array<float>(), result, v => v, v => v != 0); break;
@@ -117,6 +122,18 @@ public sealed partial class Tensor
             Autograd.Record(result, "ToCopyBackward", [this], g => [g.To(from)]);
         }
         return result;
+    }
+
+    /// <summary>Conversions from and to the 16-bit dtypes: through float32 (exact when widening, one rounding when
+    /// narrowing; float64 goes through float32 first, as PyTorch 1.13's CPU casts do).</summary>
+    Tensor ConvertReduced(DType dtype)
+    {
+        if (DType.IsReducedPrecision())
+        {
+            var wide = ReducedFloat.Widen(this);
+            return dtype == DType.Float32 ? wide : dtype.IsReducedPrecision() ? ReducedFloat.Narrow(wide, dtype) : wide.To(dtype);
+        }
+        return ReducedFloat.Narrow(DType == DType.Float32 ? this : To(DType.Float32), dtype);
     }
 
     void ConvertFrom<TSrc>(TSrc[] src, Tensor result, Func<TSrc, double> toDouble, Func<TSrc, bool> toBool)

@@ -32,6 +32,8 @@ public sealed partial class Tensor
             case DType.Int64: Span<long>().Fill((long)value); break;
             case DType.Int32: Span<int>().Fill((int)value); break;
             case DType.Bool: Span<bool>().Fill(value != 0); break;
+            case DType.Float16: Span<Half>().Fill((Half)value); break;
+            case DType.BFloat16: Span<BFloat16>().Fill((BFloat16)value); break;
         }
     }
 
@@ -39,6 +41,12 @@ public sealed partial class Tensor
     {
         CheckShape(shape, kind == RandomKind.Uniform ? "Rand" : "Randn");
         if (!dtype.IsFloatingPoint()) throw new ArgumentException($"{(kind == RandomKind.Uniform ? "Rand" : "Randn")}: dtype must be floating point, got {dtype.TorchName()}", nameof(dtype));
+        if (dtype.IsReducedPrecision())
+        {
+            var r = ReducedFloat.Narrow(RandomFill(DType.Float32, shape, false, generator, kind), dtype);
+            if (requiresGrad) r.RequiresGrad = true;
+            return r;
+        }
         var t = AllocUninit(dtype, (int[])shape.Clone());
         DeepSharp.Random.With(generator, g =>
         {
@@ -193,7 +201,9 @@ public sealed partial class Tensor
             _ when elementType == typeof(long) => new Tensor(new Storage(Flatten<long>(data), DType.Int64), shape),
             _ when elementType == typeof(int) => new Tensor(new Storage(Flatten<int>(data), DType.Int32), shape),
             _ when elementType == typeof(bool) => new Tensor(new Storage(Flatten<bool>(data), DType.Bool), shape),
-            _ => throw new ArgumentException($"FromArray: element type {elementType.Name} is not supported (float, double, long, int, bool)", nameof(data)),
+            _ when elementType == typeof(Half) => new Tensor(new Storage(Flatten<Half>(data), DType.Float16), shape),
+            _ when elementType == typeof(BFloat16) => new Tensor(new Storage(Flatten<BFloat16>(data), DType.BFloat16), shape),
+            _ => throw new ArgumentException($"FromArray: element type {elementType.Name} is not supported (float, double, long, int, bool, Half, BFloat16)", nameof(data)),
         };
         if (dtype is { } d && d != t.DType) t = t.To(d);
         if (requiresGrad) t.RequiresGrad = true;

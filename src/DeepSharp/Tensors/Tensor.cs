@@ -105,13 +105,15 @@ public sealed partial class Tensor
         new(storage, newShape, newStrides, newOffset) { IsView = true };
 
     /// <summary>The raw array behind this tensor; callers use <see cref="offset"/> and <see cref="strides"/>.</summary>
-    internal T[] Array<T>() => (T[])storage.Data;
+    internal T[] Array<T>([CallerMemberName] string op = "") =>
+        storage.Data as T[] ?? throw (DType.IsReducedPrecision() ? ReducedFloat.Unsupported(op, DType)
+            : new InvalidCastException($"internal: {op} read a {DType.TorchName()} tensor as {typeof(T).Name}"));
 
     /// <summary>Span over a contiguous tensor's elements. Throws if not contiguous.</summary>
-    internal Span<T> Span<T>()
+    internal Span<T> Span<T>([CallerMemberName] string op = "")
     {
         if (!IsContiguous) throw new InvalidOperationException("internal: Span() on a non-contiguous tensor");
-        return new Span<T>((T[])storage.Data, offset, NumEl);
+        return new Span<T>(Array<T>(op), offset, NumEl);
     }
 
     /// <summary>
@@ -142,6 +144,8 @@ public sealed partial class Tensor
             DType.Int64 => Array<long>()[offset],
             DType.Int32 => Array<int>()[offset],
             DType.Bool => Array<bool>()[offset] ? 1 : 0,
+            DType.Float16 => (double)Array<Half>()[offset],
+            DType.BFloat16 => (double)Array<BFloat16>()[offset],
             _ => throw new InvalidOperationException(),
         };
     }
@@ -178,7 +182,8 @@ public sealed partial class Tensor
             {
                 DType.Float32 => Array<float>()[pos], DType.Float64 => Array<double>()[pos],
                 DType.Int64 => Array<long>()[pos], DType.Int32 => Array<int>()[pos],
-                DType.Bool => Array<bool>()[pos] ? 1 : 0, _ => throw new InvalidOperationException(),
+                DType.Bool => Array<bool>()[pos] ? 1 : 0, DType.Float16 => (double)Array<Half>()[pos],
+                DType.BFloat16 => (double)Array<BFloat16>()[pos], _ => throw new InvalidOperationException(),
             };
         }
     }

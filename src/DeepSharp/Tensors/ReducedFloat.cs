@@ -1,0 +1,131 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.InteropServices;
+
+namespace DeepSharp;
+
+/// <summary>
+/// The float16/bfloat16 storage dtypes: vectorised conversions to and from float32 (round to nearest even, bit-exact
+/// with PyTorch's casts) and the compute-in-float32-round-once wrapper that 16-bit ops use, like PyTorch's CPU kernels.
+/// </summary>
+internal static class ReducedFloat
+{
+    /// <summary>float32 → bfloat16 bits, round to nearest even; NaN keeps its sign and payload top bits, made quiet.</summary>
+    public static ushort SingleToBFloat16Bits(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x0040);
+        return (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+    }
+
+    /// <summary>Narrows float32 values to bfloat16 (8 lanes at a time where AVX2 is there).</summary>
+    public static void ToBFloat16(ReadOnlySpan<float> src, Span<BFloat16> dst)
+    {
+        if (dst.Length < src.Length) throw new ArgumentException("internal: destination too short");
+        var s = MemoryMarshal.Cast<float, uint>(src);
+        var d = MemoryMarshal.Cast<BFloat16, ushort>(dst);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var one = Vector256.Create(1u);
+            var bias = Vector256.Create(0x7FFFu);
+            var quiet = Vector256.Create(0x00400000u);
+            for (; i + 16 <= s.Length; i += 16)
+            {
+                var lo = Round(Vector256.Create<uint>(s.Slice(i, 8)), one, bias, quiet);
+                var hi = Round(Vector256.Create<uint>(s.Slice(i + 8, 8)), one, bias, quiet);
+                Vector256.Narrow(lo, hi).CopyTo(d.Slice(i, 16));
+            }
+        }
+        for (; i < s.Length; i++) d[i] = SingleToBFloat16Bits(BitConverter.UInt32BitsToSingle(s[i]));
+
+        static Vector256<uint> Round(Vector256<uint> bits, Vector256<uint> one, Vector256<uint> bias, Vector256<uint> quiet)
+        {
+            var rounded = (bits + bias + ((bits >> 16) & one)) >> 16;
+            var f = bits.AsSingle();
+            var nan = ~Vector256.Equals(f, f).AsUInt32();
+            return Vector256.ConditionalSelect(nan, (bits | quiet) >> 16, rounded);
+        }
+    }
+
+    /// <summary>Widens bfloat16 values to float32 exactly.</summary>
+    public static void FromBFloat16(ReadOnlySpan<BFloat16> src, Span<float> dst)
+    {
+        var s = MemoryMarshal.Cast<BFloat16, ushort>(src);
+        var d = MemoryMarshal.Cast<float, uint>(dst);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= s.Length; i += 16)
+            {
+                var (lo, hi) = Vector256.Widen(Vector256.Create<ushort>(s.Slice(i, 16)));
+                (lo << 16).CopyTo(d.Slice(i, 8));
+                (hi << 16).CopyTo(d.Slice(i + 8, 8));
+            }
+        }
+        for (; i < s.Length; i++) d[i] = (uint)s[i] << 16;
+    }
+
+    /// <summary>Narrows float32 values to float16, round to nearest even.</summary>
+    public static void ToHalf(ReadOnlySpan<float> src, Span<Half> dst) => TensorPrimitives.ConvertToHalf(src, dst);
+
+    /// <summary>Widens float16 values to float32 exactly.</summary>
+    public static void FromHalf(ReadOnlySpan<Half> src, Span<float> dst) => TensorPrimitives.ConvertToSingle(src, dst);
+
+    /// <summary>A contiguous float32 copy of a 16-bit tensor (no graph recording).</summary>
+    public static Tensor Widen(Tensor t)
+    {
+        var c = t.IsContiguous ? t : Tensor.CopyToContiguous(t);
+        var result = Tensor.AllocUninit(DType.Float32, (int[])t.shape.Clone());
+        if (t.DType == DType.Float16) FromHalf(c.Span<Half>(), result.Span<float>());
+        else FromBFloat16(c.Span<BFloat16>(), result.Span<float>());
+        return result;
+    }
+
+    /// <summary>A contiguous 16-bit copy of a float32 tensor, rounded once (no graph recording).</summary>
+    public static Tensor Narrow(Tensor t, DType dtype)
+    {
+        var c = t.IsContiguous ? t : Tensor.CopyToContiguous(t);
+        var result = Tensor.AllocUninit(dtype, (int[])t.shape.Clone());
+        if (dtype == DType.Float16) ToHalf(c.Span<float>(), result.Span<Half>());
+        else ToBFloat16(c.Span<float>(), result.Span<BFloat16>());
+        return result;
+    }
+
+    /// <summary>
+    /// Runs a float32 op on 16-bit inputs the way PyTorch's CPU does for reduced floating types: the inputs are widened
+    /// to float32 (exact), the op computes and accumulates in float32, and the output is rounded once to the inputs'
+    /// dtype. The casts are recorded, so gradients flow back in float32 and are rounded once into 16-bit gradients.
+    /// </summary>
+    public static Tensor Apply(Tensor x, Func<Tensor, Tensor> op)
+    {
+        var dtype = x.DType;
+        return op(x.To(DType.Float32)).To(dtype);
+    }
+
+    /// <summary>The same for ops of several tensor inputs; the output dtype is the 16-bit dtype the inputs share.</summary>
+    public static Tensor Apply(string opName, Tensor?[] inputs, Func<Tensor?[], Tensor> op)
+    {
+        DType? dtype = null;
+        foreach (var t in inputs)
+        {
+            if (t == null) continue;
+            if (dtype == null) dtype = t.DType;
+            else if (dtype != t.DType)
+                throw new ArgumentException($"{opName}: expected all inputs of dtype {dtype.Value.TorchName()}, got {t.DType.TorchName()} " +
+                    "(mixing 16-bit and other float dtypes needs an explicit To(), as in PyTorch)");
+        }
+        var wide = new Tensor?[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) wide[i] = inputs[i]?.To(DType.Float32);
+        return op(wide).To(dtype!.Value);
+    }
+
+    /// <summary>True when any input is float16 or bfloat16.</summary>
+    public static bool Any(Tensor a) => a.DType.IsReducedPrecision();
+    public static bool Any(Tensor a, Tensor? b) => a.DType.IsReducedPrecision() || (b != null && b.DType.IsReducedPrecision());
+    public static bool Any(Tensor a, Tensor? b, Tensor? c) => Any(a, b) || (c != null && c.DType.IsReducedPrecision());
+
+    /// <summary>The exception for an op that has no 16-bit path.</summary>
+    public static NotSupportedException Unsupported(string opName, DType dtype) =>
+        new($"{opName}: dtype {dtype.TorchName()} is not supported by this operation; convert with To(DType.Float32) first");
+}
