@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace DeepSharp.NN;
 
 /// <summary>Which fan Kaiming initialisation preserves the variance of (torch.nn.init mode="fan_in"/"fan_out").</summary>
@@ -101,8 +103,14 @@ public static class Init
         if (std < 0) throw new ArgumentException($"Init.Normal: std must be non-negative, got {std}", nameof(std));
         using (Autograd.NoGrad())
         {
+            // drawn in bulk into a fresh tensor, scaled and shifted there, then one copy into the target
             var n = Tensor.Randn(tensor.shape, tensor.DType, generator: generator);
-            return Write(tensor, std == 1 && mean == 0 ? n : n.Mul(std).Add(mean), "Normal");
+            if (std != 1 || mean != 0)
+            {
+                if (n.DType == DType.Float32) { var s = n.Span<float>(); TensorPrimitives.Multiply(s, (float)std, s); TensorPrimitives.Add(s, (float)mean, s); }
+                else { var s = n.Span<double>(); TensorPrimitives.Multiply(s, std, s); TensorPrimitives.Add(s, mean, s); }
+            }
+            return Write(tensor, n, "Normal");
         }
     }
 
