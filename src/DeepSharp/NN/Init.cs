@@ -83,7 +83,11 @@ public static class Init
     static Tensor DrawUniform(Tensor like, double low, double high, Generator? generator)
     {
         var u = Tensor.Rand(like.shape, like.DType, generator: generator);
-        return high - low == 1 && low == 0 ? u : u.Mul(high - low).Add(low);
+        if (high - low == 1 && low == 0) return u;
+        // scaled and shifted in place in the fresh tensor (two elementwise passes, as u·(high − low) + low would round)
+        if (u.DType == DType.Float32) { var s = u.Span<float>(); TensorPrimitives.Multiply(s, (float)(high - low), s); TensorPrimitives.Add(s, (float)low, s); }
+        else { var s = u.Span<double>(); TensorPrimitives.Multiply(s, high - low, s); TensorPrimitives.Add(s, low, s); }
+        return u;
     }
 
     /// <summary>Fills with samples from U(<paramref name="a"/>, <paramref name="b"/>) (torch.nn.init.uniform_).</summary>
