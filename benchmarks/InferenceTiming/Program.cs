@@ -8,7 +8,8 @@ using DeepSharp.Kernels;
 using DeepSharp.NN;
 using DeepSharp.Vision.Models;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
+using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
+using Tensor = DeepSharp.Tensor;
 
 if (args.Length > 0 && args[0] == "--construct")
 {
@@ -68,7 +69,7 @@ foreach (var (name, batch) in cases)
 
     var x = Tensor.Randn(batch, 3, 224, 224);
     var xData = x.ToArray<float>();
-    var ortInput = new DenseTensor<float>(xData, [batch, 3, 224, 224]);
+    var ortInput = new DenseTensor(xData, [batch, 3, 224, 224]);
     var sides = new (string Side, Action Run)[]
     {
         ("deepsharp eval", () => { using (Autograd.NoGrad()) model.Call(x); }),

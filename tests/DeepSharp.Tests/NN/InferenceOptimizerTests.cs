@@ -1,4 +1,4 @@
-using DeepSharp.Kernels;
+using FusedActivation = DeepSharp.Kernels.FusedActivation;
 using DeepSharp.NN;
 
 namespace DeepSharp.Tests.NN;
