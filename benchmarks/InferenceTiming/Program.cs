@@ -17,9 +17,10 @@ if (args.Length > 0 && args[0] == "--construct")
     Console.WriteLine($"load {Load()}");
     for (int i = 0; i < 4; i++)
     {
+        var cpu = Cpu();
         var t = Stopwatch.StartNew();
         var vgg = VGG.Vgg16();
-        Console.WriteLine($"VGG.Vgg16(): {t.Elapsed.TotalMilliseconds:F0} ms ({vgg.ParameterCount():N0} parameters){(i == 0 ? " (first, includes JIT)" : "")}");
+        Console.WriteLine($"VGG.Vgg16(): {t.Elapsed.TotalMilliseconds:F0} ms wall, {Cpu() - cpu:F0} ms CPU ({vgg.ParameterCount():N0} parameters){(i == 0 ? " (first, includes JIT)" : "")}");
         vgg = null;
         GC.Collect();
     }
@@ -28,15 +29,33 @@ if (args.Length > 0 && args[0] == "--construct")
     for (int i = 0; i < 2; i++)
     {
         var g = new Generator(1);
+        var cpu = Cpu();
         var t = Stopwatch.StartNew();
         for (int j = 0; j < buffer.Length; j++) buffer[j] = (float)g.NextNormal();
-        double scalar = t.Elapsed.TotalMilliseconds;
+        double scalar = t.Elapsed.TotalMilliseconds, scalarCpu = Cpu() - cpu;
         g = new Generator(1);
+        cpu = Cpu();
         t.Restart();
         g.FillNormal(buffer);
-        Console.WriteLine($"138.4 M float normals: NextNormal loop {scalar:F0} ms, FillNormal {t.Elapsed.TotalMilliseconds:F0} ms");
+        Console.WriteLine($"138.4 M float normals: NextNormal loop {scalar:F0} ms wall / {scalarCpu:F0} ms CPU, FillNormal {t.Elapsed.TotalMilliseconds:F0} ms wall / {Cpu() - cpu:F0} ms CPU");
     }
     Console.WriteLine($"load {Load()}");
+    return;
+}
+if (args.Length > 0 && args[0] == "--parts")
+{
+    var d = new double[1 << 24]; var e = new double[1 << 24]; var g = new Generator(2);
+    foreach (var (label, body) in new (string, Action)[] {
+        ("uniforms", () => { for (int i = 0; i < d.Length; i++) d[i] = g.NextDouble(); }),
+        ("log", () => System.Numerics.Tensors.TensorPrimitives.Log(d, e)),
+        ("sqrt", () => System.Numerics.Tensors.TensorPrimitives.Sqrt(d, e)),
+        ("sincos", () => System.Numerics.Tensors.TensorPrimitives.SinCos(d, e, new double[1 << 24])),
+        ("sin", () => System.Numerics.Tensors.TensorPrimitives.Sin(d, e)),
+        ("Math.Log loop", () => { for (int i = 0; i < d.Length; i++) e[i] = Math.Log(d[i]); }),
+        ("FillNormal", () => g.FillNormal(e)) })
+    {
+        body(); var cpu = Cpu(); body(); Console.WriteLine($"{label}: {(Cpu() - cpu) * 1e6 / d.Length:F2} ns/element CPU");
+    }
     return;
 }
 string dir = args.Length > 0 ? args[0] : "inference-models";
@@ -89,13 +108,19 @@ foreach (var (name, batch) in cases)
         }
 }
 Console.WriteLine($"load after: {Load()}");
-Console.WriteLine("| model | batch | DeepSharp eval (ms) | DeepSharp optimized (ms) | ONNX Runtime (ms) | optimized / ORT |");
-Console.WriteLine("|---|---|---|---|---|---|");
+Console.WriteLine("| model | batch | DeepSharp eval (ms) | DeepSharp optimized (ms) | ONNX Runtime (ms) | eval / ORT | optimized / ORT |");
+Console.WriteLine("|---|---|---|---|---|---|---|");
 foreach (var (c, r) in results)
 {
     string Range(string side) => $"{r[side].Min():F1}-{r[side].Max():F1}";
-    double ratioLo = r["deepsharp optimized"].Zip(r["onnxruntime"], (a, b) => a / b).Min(), ratioHi = r["deepsharp optimized"].Zip(r["onnxruntime"], (a, b) => a / b).Max();
-    Console.WriteLine($"| {c.Model} | {c.Batch} | {Range("deepsharp eval")} | {Range("deepsharp optimized")} | {Range("onnxruntime")} | {ratioLo:F2}-{ratioHi:F2} |");
+    string Ratio(string side)
+    {
+        var q = r[side].Zip(r["onnxruntime"], (a, b) => a / b).ToArray();   // same round, side by side
+        return $"{q.Min():F2}-{q.Max():F2}";
+    }
+    Console.WriteLine($"| {c.Model} | {c.Batch} | {Range("deepsharp eval")} | {Range("deepsharp optimized")} | {Range("onnxruntime")} | {Ratio("deepsharp eval")} | {Ratio("deepsharp optimized")} |");
 }
+
+static double Cpu() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
 
 static string Load() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
