@@ -7,7 +7,7 @@ namespace DeepSharp.Vision.Models;
 /// (kernel−1)/2·dilation, no convolution bias since a norm follows). Keys read "0.weight" (conv), "1.weight" (norm), as in
 /// torchvision. The activation defaults to ReLU; MobileNetV2 passes <see cref="ReLU6"/>.
 /// </summary>
-public sealed class Conv2dNormActivation : Sequential
+public sealed class Conv2dNormActivation : Sequential, IInferenceFusible
 {
     /// <summary>
     /// Builds conv → BatchNorm2d → activation (Conv2dNormActivation(in_channels, out_channels, kernel_size, stride,
@@ -22,4 +22,7 @@ public sealed class Conv2dNormActivation : Sequential
             activation?.Invoke() ?? new ReLU())
     {
     }
+
+    /// <summary>The three layers as one <see cref="FusedConv2d"/>: batch norm folded, activation in the epilogue (ReLU, ReLU6, SiLU; another activation stays a separate layer).</summary>
+    public Module<Tensor, Tensor> FuseForInference() => InferenceOptimizer.RewriteSequence(this);
 }

@@ -7,7 +7,7 @@ namespace DeepSharp.Vision.Models;
 /// inp·t channels (skipped when t = 1), a 3×3 depthwise convolution, each with batch norm and ReLU6, then a linear 1×1
 /// projection with batch norm; the input is added back when the stride is 1 and the channels match.
 /// </summary>
-public sealed class InvertedResidual : Module<Tensor, Tensor>
+public sealed class InvertedResidual : Module<Tensor, Tensor>, IInferenceFusible
 {
     readonly Sequential conv;
 
@@ -30,6 +30,18 @@ public sealed class InvertedResidual : Module<Tensor, Tensor>
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => UseResConnect ? input.Add(conv.Call(input)) : conv.Call(input);
+
+    /// <summary>
+    /// The expansion and depthwise stages as fused convolutions (BN folded, ReLU6 in the epilogue), the projection with its
+    /// BN folded and the input added in its epilogue (see <see cref="InferenceOptimizer"/>).
+    /// </summary>
+    public Module<Tensor, Tensor> FuseForInference()
+    {
+        var stages = new List<FusedConv2d>();
+        for (int i = 0; i < conv.Count - 2; i++) stages.Add((FusedConv2d)InferenceOptimizer.Rewrite(conv[i]));
+        var last = InferenceOptimizer.FuseConv((Conv2d)conv[conv.Count - 2], (BatchNorm2d)conv[conv.Count - 1], null);
+        return UseResConnect ? new FusedResidualBlock(stages, last, null) : new Sequential([.. stages, last]);
+    }
 }
 
 /// <summary>
@@ -40,7 +52,7 @@ public sealed class InvertedResidual : Module<Tensor, Tensor>
 /// initialisation too: convolutions kaiming_normal_(mode="fan_out") with zero bias, batch norm weight 1 and bias 0,
 /// linear N(0, 0.01²) with zero bias.
 /// </summary>
-public sealed class MobileNetV2 : Module<Tensor, Tensor>, IClassifierModel
+public sealed class MobileNetV2 : Module<Tensor, Tensor>, IClassifierModel, IInferenceFusible
 {
     /// <summary>(expansion t, channels c, repeats n, first stride s) per stage, as in the paper and torchvision.</summary>
     static readonly int[][] settings =
@@ -117,4 +129,9 @@ public sealed class MobileNetV2 : Module<Tensor, Tensor>, IClassifierModel
         x = F.AdaptiveAvgPool2d(x, 1).Flatten(1);              // (N, last_channel)
         return classifier.Call(x);                             // (N, classes)
     }
+
+    /// <summary>Every block folded and fused (see <see cref="InferenceOptimizer"/>), then pooling and the prepacked classifier.</summary>
+    public Module<Tensor, Tensor> FuseForInference() =>
+        new FusedClassifier(new Sequential(InferenceOptimizer.RewriteSequence(features), new AdaptiveAvgPool2d(1), new Flatten(),
+            InferenceOptimizer.RewriteSequence(classifier)), nameof(MobileNetV2), InChannels);
 }

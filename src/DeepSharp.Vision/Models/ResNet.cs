@@ -15,7 +15,7 @@ public enum ResNetBlock
 /// The residual block of ResNet-18/34 (torchvision.models.resnet.BasicBlock): conv3×3-BN-ReLU-conv3×3-BN, plus the input
 /// (through <c>downsample</c> when the shape changes), then ReLU.
 /// </summary>
-public sealed class BasicBlock : Module<Tensor, Tensor>
+public sealed class BasicBlock : Module<Tensor, Tensor>, IInferenceFusible
 {
     /// <summary>Output channels per <c>planes</c> (BasicBlock.expansion = 1).</summary>
     public const int Expansion = 1;
@@ -48,6 +48,11 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
         x = bn2.Call(conv2.Call(x));
         return relu.Call(x.Add(identity));
     }
+
+    /// <summary>conv1+bn1+ReLU and conv2+bn2+residual+ReLU as two fused convolutions (see <see cref="InferenceOptimizer"/>).</summary>
+    public Module<Tensor, Tensor> FuseForInference() =>
+        new FusedResidualBlock([InferenceOptimizer.FuseConv(conv1, bn1, relu)], InferenceOptimizer.FuseConv(conv2, bn2, relu),
+            downsample == null ? null : InferenceOptimizer.RewriteSequence(downsample));
 }
 
 /// <summary>
@@ -55,7 +60,7 @@ public sealed class BasicBlock : Module<Tensor, Tensor>
 /// the 3×3 convolution): conv1×1-BN-ReLU-conv3×3-BN-ReLU-conv1×1-BN, plus the input (through <c>downsample</c>), then
 /// ReLU. The inner width is planes·(baseWidth/64)·groups, which gives ResNeXt and Wide ResNet.
 /// </summary>
-public sealed class Bottleneck : Module<Tensor, Tensor>
+public sealed class Bottleneck : Module<Tensor, Tensor>, IInferenceFusible
 {
     /// <summary>Output channels per <c>planes</c> (Bottleneck.expansion = 4).</summary>
     public const int Expansion = 4;
@@ -94,6 +99,11 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         x = bn3.Call(conv3.Call(x));
         return relu.Call(x.Add(identity));
     }
+
+    /// <summary>The three conv+bn(+ReLU) stages as fused convolutions, the residual and last ReLU in the third's epilogue.</summary>
+    public Module<Tensor, Tensor> FuseForInference() =>
+        new FusedResidualBlock([InferenceOptimizer.FuseConv(conv1, bn1, relu), InferenceOptimizer.FuseConv(conv2, bn2, relu)],
+            InferenceOptimizer.FuseConv(conv3, bn3, relu), downsample == null ? null : InferenceOptimizer.RewriteSequence(downsample));
 }
 
 /// <summary>
@@ -110,7 +120,7 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
 /// stages of 16/32/64/128 planes). Keys stay the same; shapes follow the widths.
 /// </para>
 /// </summary>
-public sealed class ResNet : Module<Tensor, Tensor>, IClassifierModel
+public sealed class ResNet : Module<Tensor, Tensor>, IClassifierModel, IInferenceFusible
 {
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;
@@ -263,5 +273,20 @@ public sealed class ResNet : Module<Tensor, Tensor>, IClassifierModel
         x = layer4.Call(layer3.Call(layer2.Call(layer1.Call(x))));      // (N, 512·expansion, H/32, W/32); small stem: H/8
         x = avgpool.Call(x).Flatten(1);                                 // (N, 8·base·expansion)
         return fc.Call(x);                                              // (N, classes)
+    }
+
+    /// <summary>
+    /// The stem conv+bn1+ReLU as one fused convolution, every block folded (<see cref="BasicBlock.FuseForInference"/>), the
+    /// classifier prepacked (see <see cref="InferenceOptimizer"/>).
+    /// </summary>
+    public Module<Tensor, Tensor> FuseForInference()
+    {
+        var stem = new List<Module<Tensor, Tensor>> { InferenceOptimizer.FuseConv(conv1, bn1, relu) };
+        if (!SmallInputStem) stem.Add(maxpool);
+        foreach (var layer in new[] { layer1, layer2, layer3, layer4 }) stem.Add(InferenceOptimizer.RewriteSequence(layer));
+        stem.Add(avgpool);
+        stem.Add(new Flatten());
+        stem.Add(InferenceOptimizer.Rewrite(fc));
+        return new FusedClassifier(new Sequential(stem.ToArray()), "ResNet", InChannels);
     }
 }

@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace DeepSharp.NN;
 
 /// <summary>Which fan Kaiming initialisation preserves the variance of (torch.nn.init mode="fan_in"/"fan_out").</summary>
@@ -81,7 +83,11 @@ public static class Init
     static Tensor DrawUniform(Tensor like, double low, double high, Generator? generator)
     {
         var u = Tensor.Rand(like.shape, like.DType, generator: generator);
-        return high - low == 1 && low == 0 ? u : u.Mul(high - low).Add(low);
+        if (high - low == 1 && low == 0) return u;
+        // scaled and shifted in place in the fresh tensor (two elementwise passes, as u·(high − low) + low would round)
+        if (u.DType == DType.Float32) { var s = u.Span<float>(); TensorPrimitives.Multiply(s, (float)(high - low), s); TensorPrimitives.Add(s, (float)low, s); }
+        else { var s = u.Span<double>(); TensorPrimitives.Multiply(s, high - low, s); TensorPrimitives.Add(s, low, s); }
+        return u;
     }
 
     /// <summary>Fills with samples from U(<paramref name="a"/>, <paramref name="b"/>) (torch.nn.init.uniform_).</summary>
@@ -101,8 +107,14 @@ public static class Init
         if (std < 0) throw new ArgumentException($"Init.Normal: std must be non-negative, got {std}", nameof(std));
         using (Autograd.NoGrad())
         {
+            // drawn in bulk into a fresh tensor, scaled and shifted there, then one copy into the target
             var n = Tensor.Randn(tensor.shape, tensor.DType, generator: generator);
-            return Write(tensor, std == 1 && mean == 0 ? n : n.Mul(std).Add(mean), "Normal");
+            if (std != 1 || mean != 0)
+            {
+                if (n.DType == DType.Float32) { var s = n.Span<float>(); TensorPrimitives.Multiply(s, (float)std, s); TensorPrimitives.Add(s, (float)mean, s); }
+                else { var s = n.Span<double>(); TensorPrimitives.Multiply(s, std, s); TensorPrimitives.Add(s, mean, s); }
+            }
+            return Write(tensor, n, "Normal");
         }
     }
 

@@ -71,6 +71,56 @@ public sealed class Generator
         return radius * Math.Cos(2 * Math.PI * u2);
     }
 
+    /// <summary>
+    /// Fills <paramref name="destination"/> with standard normal samples in bulk: the same stream as calling
+    /// <see cref="NextNormal"/> once per element (the same uniforms, the same Box–Muller pairs in the same order, a
+    /// leftover second value kept for the next call), with the logarithms, square roots, sines and cosines computed
+    /// vectorised over a block of 256 pairs (TensorPrimitives), which may round the last bit differently from Math.
+    /// </summary>
+    public void FillNormal(Span<double> destination) => Fill(destination);
+
+    /// <summary>Float version of <see cref="FillNormal(Span{double})"/>: each sample is the double one rounded to float.</summary>
+    public void FillNormal(Span<float> destination) => Fill(destination);
+
+    void Fill<T>(Span<T> destination) where T : unmanaged
+    {
+        int i = 0;
+        if (destination.IsEmpty) return;
+        if (spareNormal is double spare) { destination[i++] = Convert<T>(spare); spareNormal = null; }
+        const int Block = 256;
+        Span<double> u = stackalloc double[Block], angle = stackalloc double[Block], sin = stackalloc double[Block], cos = stackalloc double[Block];
+        while (i < destination.Length)
+        {
+            int pairs = Math.Min(Block, (destination.Length - i + 1) / 2);
+            var uu = u.Slice(0, pairs); var aa = angle.Slice(0, pairs); var ss = sin.Slice(0, pairs); var cc = cos.Slice(0, pairs);
+            for (int p = 0; p < pairs; p++)
+            {
+                double u1;
+                do { u1 = NextDouble(); } while (u1 <= double.Epsilon);
+                uu[p] = u1;
+                aa[p] = NextDouble();
+            }
+            System.Numerics.Tensors.TensorPrimitives.Log(uu, uu);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(uu, -2.0, uu);
+            System.Numerics.Tensors.TensorPrimitives.Sqrt(uu, uu);                 // radius
+            System.Numerics.Tensors.TensorPrimitives.Multiply(aa, 2 * Math.PI, aa);
+            // Sin and Cos separately: both are vectorised, SinCos (in .NET 10) runs element by element, 7x slower
+            System.Numerics.Tensors.TensorPrimitives.Sin(aa, ss);
+            System.Numerics.Tensors.TensorPrimitives.Cos(aa, cc);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(cc, uu, cc);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(ss, uu, ss);
+            for (int p = 0; p < pairs; p++)
+            {
+                destination[i++] = Convert<T>(cc[p]);
+                if (i < destination.Length) destination[i++] = Convert<T>(ss[p]);
+                else spareNormal = ss[p];
+            }
+        }
+    }
+
+    static T Convert<T>(double value) where T : unmanaged =>
+        typeof(T) == typeof(float) ? (T)(object)(float)value : (T)(object)value;
+
     /// <summary>The full internal state, for checkpoints (torch.Generator.get_state()).</summary>
     public byte[] GetState()
     {

@@ -54,13 +54,13 @@ public sealed partial class Tensor
             {
                 var s = t.Span<float>();
                 if (kind == RandomKind.Uniform) for (int i = 0; i < s.Length; i++) s[i] = g.NextSingle();
-                else for (int i = 0; i < s.Length; i++) s[i] = (float)g.NextNormal();
+                else g.FillNormal(s);
             }
             else
             {
                 var s = t.Span<double>();
                 if (kind == RandomKind.Uniform) for (int i = 0; i < s.Length; i++) s[i] = g.NextDouble();
-                else for (int i = 0; i < s.Length; i++) s[i] = g.NextNormal();
+                else g.FillNormal(s);
             }
         });
         if (requiresGrad) t.RequiresGrad = true;

@@ -1,0 +1,125 @@
+using DeepSharp.Kernels;
+
+namespace DeepSharp.Kernels.Tests;
+
+/// <summary>The inference convolution (prepacked weights, direct depthwise kernel, fused epilogue) against the direct-loop reference.</summary>
+[Collection("KernelThreads")]
+public class ConvInferenceKernelTests
+{
+    static double[] Rand(int n, System.Random rng) => Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+
+    static double Act(double v, FusedActivation a) => a switch
+    {
+        FusedActivation.Relu => Math.Max(0, v),
+        FusedActivation.Relu6 => Math.Min(6, Math.Max(0, v)),
+        FusedActivation.Silu => v / (1 + Math.Exp(-v)),
+        _ => v,
+    };
+
+    public static IEnumerable<object[]> Geometries()
+    {
+        // n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups
+        yield return [2, 3, 9, 8, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1];      // 3x3 stride 1
+        yield return [1, 4, 9, 9, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1];      // 3x3 stride 2
+        yield return [3, 5, 6, 7, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1];      // 1x1: GEMM on the input itself
+        yield return [1, 4, 8, 8, 6, 1, 1, 2, 2, 0, 0, 1, 1, 1];      // 1x1 stride 2 (ResNet downsample)
+        yield return [1, 3, 15, 13, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1];    // 7x7 stride-2 stem
+        yield return [2, 6, 7, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6];      // depthwise 3x3
+        yield return [1, 5, 8, 9, 5, 3, 3, 2, 2, 1, 1, 1, 1, 5];      // depthwise 3x3 stride 2
+        yield return [1, 4, 9, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 4];      // depthwise dilated
+        yield return [2, 4, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2];      // grouped
+        yield return [1, 64, 12, 12, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1];  // several micro-kernel tiles and row blocks
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void PackedForwardMatchesReferenceWithEpilogue(int n, int c, int h, int w, int o, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int groups)
+    {
+        int oh = ConvShape.OutputSize(h, kh, sh, ph, dh), ow = ConvShape.OutputSize(w, kw, sw, pw, dw);
+        var s = new ConvShape(n, c, h, w, o, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, groups);
+        var rng = new System.Random(11);
+        var x = Rand(n * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var b = Rand(o, rng); var res = Rand(n * s.OutImage, rng);
+        for (int i = 0; i < wt.Length; i++) wt[i] *= 3;    // outputs beyond 6 exercise ReLU6's upper bound
+        var reference = new double[n * s.OutImage];
+        Conv2d.ReferenceForward<double>(s, x, wt, b, reference);
+        var packed = Conv2d.PackWeight<double>(o, c / groups, kh, kw, groups, wt);
+        Assert.Equal(c / groups == 1 && o == groups, packed.IsDepthwise);
+        int saved = Conv2d.InferencePanelElements;
+        try
+        {
+            foreach (int panel in new[] { 1 << 18, 1 })      // whole images, one output row per panel
+            {
+                Conv2d.InferencePanelElements = panel;
+                foreach (var act in new[] { FusedActivation.None, FusedActivation.Relu, FusedActivation.Relu6, FusedActivation.Silu })
+                    foreach (bool withResidual in new[] { false, true })
+                    {
+                        var y = Rand(n * s.OutImage, rng);   // garbage: must be overwritten
+                        Conv2d.ForwardPacked<double>(s, x, packed, b, withResidual ? res : default, act, y);
+                        for (int i = 0; i < y.Length; i++)
+                            Assert.Equal(Act(reference[i] + (withResidual ? res[i] : 0), act), y[i], 1e-12);
+                    }
+            }
+        }
+        finally { Conv2d.InferencePanelElements = saved; }
+
+        // no bias: the plain convolution
+        var plain = new double[n * s.OutImage]; var expected = new double[n * s.OutImage];
+        Conv2d.ReferenceForward<double>(s, x, wt, default, expected);
+        Conv2d.ForwardPacked<double>(s, x, packed, default, default, FusedActivation.None, plain);
+        for (int i = 0; i < plain.Length; i++) Assert.Equal(expected[i], plain[i], 1e-12);
+    }
+
+    [Fact]
+    public void PackedForwardFloatMatchesReference()
+    {
+        var s = new ConvShape(2, 16, 10, 10, 24, 10, 10, 3, 3, 1, 1, 1, 1);
+        var rng = new System.Random(3);
+        var x = Rand(2 * s.InImage, rng).Select(v => (float)v).ToArray(); var wt = Rand(s.WeightSize, rng).Select(v => (float)v).ToArray();
+        var b = Rand(24, rng).Select(v => (float)v).ToArray();
+        var expected = new float[2 * s.OutImage]; var y = new float[2 * s.OutImage];
+        Conv2d.ReferenceForward<float>(s, x, wt, b, expected);
+        Conv2d.ForwardPacked<float>(s, x, Conv2d.PackWeight<float>(24, 16, 3, 3, 1, wt), b, default, FusedActivation.Relu, y);
+        for (int i = 0; i < y.Length; i++) Assert.Equal(Math.Max(0, expected[i]), y[i], 1e-4);
+    }
+
+    [Fact]
+    public void DepthwiseForwardMatchesReference()
+    {
+        var s = new ConvShape(2, 7, 11, 10, 7, 6, 5, 3, 3, 2, 2, 1, 1, Groups: 7);
+        var rng = new System.Random(5);
+        var x = Rand(2 * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var b = Rand(7, rng);
+        var expected = new double[2 * s.OutImage]; var y = new double[2 * s.OutImage];
+        Conv2d.ReferenceForward<double>(s, x, wt, b, expected);
+        Conv2d.DepthwiseForward<double>(s, x, wt, b, default, FusedActivation.None, y);
+        for (int i = 0; i < y.Length; i++) Assert.Equal(expected[i], y[i], 1e-12);
+        Assert.Throws<ArgumentException>(() => Conv2d.DepthwiseForward<double>(s with { Groups = 1 }, x, wt, b, default, FusedActivation.None, y));
+    }
+
+    [Fact]
+    public void PackedWeightMustMatchTheShape()
+    {
+        var s = new ConvShape(1, 4, 5, 5, 6, 5, 5, 3, 3, 1, 1, 1, 1);
+        var packed = Conv2d.PackWeight<float>(6, 4, 1, 1, 1, new float[24]);
+        var ex = Assert.Throws<ArgumentException>(() => Conv2d.ForwardPacked<float>(s, new float[100], packed, default, default, FusedActivation.None, new float[150]));
+        Assert.Contains("packed weight", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(1, 7, 5)]
+    [InlineData(13, 200, 300)]
+    [InlineData(70, 33, 600)]
+    public void PackedAGemmMatchesReference(int m, int n, int k)
+    {
+        var rng = new System.Random(m + n + k);
+        var a = Rand(m * k, rng); var b = Rand(k * (n + 3), rng);
+        var expected = Rand(m * (n + 1), rng); var c = (double[])expected.Clone();
+        Gemm.Reference<double>(false, false, m, n, k, 1.0, a, k, b, n + 3, 1.0, expected, n + 1);
+        var packed = Gemm.PackA<double>(false, m, k, a, k);
+        Gemm.ComputePackedA<double>(packed, n, b, n + 3, c, n + 1, accumulate: true);
+        for (int i = 0; i < c.Length; i++) Assert.Equal(expected[i], c[i], 1e-10);
+        var fresh = new double[m * n]; var freshExpected = new double[m * n];
+        Gemm.Reference<double>(false, false, m, n, k, 1.0, a, k, b, n + 3, 0.0, freshExpected, n);
+        Gemm.ComputePackedA<double>(packed, n, b, n + 3, fresh, n);
+        for (int i = 0; i < fresh.Length; i++) Assert.Equal(freshExpected[i], fresh[i], 1e-10);
+    }
+}
