@@ -1,7 +1,7 @@
 // DeepSharp against ONNX Runtime (CPU provider) on the models benchmarks/inference_models.py wrote: same weights
 // (safetensors for DeepSharp, the torch.onnx.export file for ORT), same seeded input; both sides timed at each thread count,
 // the better kept; outputs compared (max abs diff against ORT and against PyTorch's output).
-// Usage: dotnet run -c Release --project benchmarks/InferenceBench -- DIR [--threads 1,2] [--reps N] [--only NAME] [--json]
+// Usage: dotnet run -c Release --project benchmarks/InferenceBench -- DIR [--threads 1,2] [--reps N] [--only NAME] [--json] [--no-optimize]
 // `deepsharp bench --compare-pytorch --inference` runs this after the Python script and merges the two into results.json.
 using System.Diagnostics;
 using System.Globalization;
@@ -19,6 +19,7 @@ int[] threads = Opt("--threads", "1,2").Split(',').Select(s => int.Parse(s, Cult
 int? reps = args.Contains("--reps") ? int.Parse(Opt("--reps", "10"), CultureInfo.InvariantCulture) : null;
 string? only = args.Contains("--only") ? Opt("--only", "") : null;
 bool asJson = args.Contains("--json");
+bool noOptimize = args.Contains("--no-optimize"); // time the plain eval-mode model instead of InferenceOptimizer.Optimize(model)
 var io = StateDictFile.Load(Path.Combine(dir, "io.safetensors"));
 
 (string Name, string Weights, Func<Module<Tensor, Tensor>> Make)[] models =
@@ -35,7 +36,8 @@ foreach (var (name, weights, make) in models)
     if (only != null && !name.Contains(only)) continue;
     var model = make();
     ModelZoo.LoadWeights(model, Path.Combine(dir, weights + ".safetensors"));
-    model.Eval(); // INFERENCE-OPTIMIZE: the lead wires the inference optimizer (conv+BN folding, issue #12) here, e.g. model = InferenceOptimizer.Optimize(model);
+    model.Eval();
+    if (!noOptimize) model = InferenceOptimizer.Optimize(model); // BN folding, fused activations/adds, prepacked weights (docs/PERFORMANCE.md, Inference)
     var x = io[name + ".input"]; var torchOut = io[name + ".output"].ToArray<float>();
     int n = reps ?? (x.Shape[0] >= 16 ? 3 : 10);
 
