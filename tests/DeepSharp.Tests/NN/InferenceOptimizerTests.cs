@@ -109,6 +109,31 @@ public class InferenceOptimizerTests
         TestUtil.AssertClose(expected, model.Call(x), 0, 0, "original after optimizing");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(37)]
+    public void FusedLinearMatchesOnBothRowPaths(int rows)
+    {
+        // up to 4 rows take Linear's unpacked path, more take the packed GEMM; both with the folded BN and the activation
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            var bn = new BatchNorm1d(24, dtype: dtype);
+            RandomStats(bn);
+            var model = new Sequential(new Linear(19, 24, dtype: dtype), bn, new ReLU(), new Linear(24, 7, dtype: dtype));
+            model.Eval();
+            var x = Tensor.Randn([rows, 19], dtype);
+            var expected = model.Call(x);
+            var optimized = InferenceOptimizer.Optimize(model);
+            Assert.Equal(2, optimized.Modules().OfType<FusedLinear>().Count());
+            var actual = optimized.Call(x);
+            Assert.Equal(expected.Shape, actual.Shape);
+            if (dtype == DType.Float64) TestUtil.AssertClose(expected, actual, 1e-10, 1e-12, $"fused linears, {rows} rows");
+            else TestUtil.AssertClose(expected, actual, 1e-4, 1e-5, $"fused linears, {rows} rows, float32");
+        }
+    }
+
     [Fact]
     public void SequentialCnnMatchesUnfusedModelInFloat32()
     {
