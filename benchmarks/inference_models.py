@@ -18,6 +18,9 @@ at least 1 s and 2 runs of warm-up, as the .NET side does."""
 import json, os, statistics, struct, sys, time
 import torch, torch.nn as nn, torchvision
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tools', 'golden'))
+from generative_unet import write_safetensors  # noqa: E402  (float32/int64 safetensors, DeepSharp's StateDictFile reads it)
+
 args = [a for a in sys.argv[1:] if not a.startswith('--')]
 opts = dict(zip(sys.argv[1:], sys.argv[2:]))
 out_dir = args[0] if args else 'benchmarks/.inference'
@@ -25,21 +28,6 @@ threads = [int(t) for t in opts.get('--threads', '1,2').split(',')]
 reps = int(opts['--reps']) if '--reps' in opts else None
 as_json = '--json' in sys.argv
 os.makedirs(out_dir, exist_ok=True)
-
-
-def write_safetensors(path, state):
-    """name -> float32/int64 tensor, as safetensors (DeepSharp's StateDictFile reads it)."""
-    header, blobs, offset = {}, [], 0
-    for name, tensor in state.items():
-        dtype, code = ('<i8', 'I64') if tensor.dtype == torch.int64 else ('<f4', 'F32')
-        raw = tensor.detach().contiguous().numpy().astype(dtype).tobytes()
-        header[name] = {'dtype': code, 'shape': list(tensor.shape), 'data_offsets': [offset, offset + len(raw)]}
-        blobs.append(raw); offset += len(raw)
-    text = json.dumps(header, separators=(',', ':')).encode()
-    text += b' ' * ((8 - len(text) % 8) % 8)
-    with open(path, 'wb') as fh:
-        fh.write(struct.pack('<Q', len(text))); fh.write(text)
-        for b in blobs: fh.write(b)
 
 
 def randomize_bn(m, g):

@@ -52,17 +52,7 @@ public static unsafe partial class Int8Gemm
         if (!addend.IsEmpty && addend.Length < (long)m * b.N) throw new ArgumentException($"Int8Gemm.MultiplyDequantize: addend has {addend.Length} elements, M×N = {m}×{b.N} needs {(long)m * b.N}", nameof(addend));
         if (m == 0) return;
         int kPadded = b.KQuads * 4;
-        byte[]? copy = null;
-        if (lda != kPadded)
-        {
-            copy = ArrayPool<byte>.Shared.Rent(m * kPadded);
-            for (int i = 0; i < m; i++)
-            {
-                a.Slice(i * lda, b.K).CopyTo(copy.AsSpan(i * kPadded));
-                copy.AsSpan(i * kPadded + b.K, kPadded - b.K).Clear();
-            }
-            a = copy.AsSpan(0, m * kPadded);
-        }
+        a = PadRows(a, m, lda, b.K, kPadded, out var copy);
         if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * kPadded)]));
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.MultiplyDequantize: the {path} path is not supported on this CPU");
         // the combined scale per output, computed in float32 exactly as the reference does

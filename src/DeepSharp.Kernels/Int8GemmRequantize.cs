@@ -55,17 +55,7 @@ public static unsafe partial class Int8Gemm
             throw new ArgumentException($"Int8Gemm.MultiplyRequantize: {r.Scale.Length} scales / {r.Bias?.Length} biases for N = {b.N} outputs", nameof(r));
         if (m == 0) return;
         int kPadded = b.KQuads * 4;
-        byte[]? copy = null;
-        if (lda != kPadded)
-        {
-            copy = ArrayPool<byte>.Shared.Rent(m * kPadded);
-            for (int i = 0; i < m; i++)
-            {
-                a.Slice(i * lda, b.K).CopyTo(copy.AsSpan(i * kPadded));
-                copy.AsSpan(i * kPadded + b.K, kPadded - b.K).Clear();
-            }
-            a = copy.AsSpan(0, m * kPadded);
-        }
+        a = PadRows(a, m, lda, b.K, kPadded, out var copy);
         if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * kPadded)]));
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.MultiplyRequantize: the {path} path is not supported on this CPU");
         var bias = r.Bias ?? new float[b.N];
@@ -136,5 +126,22 @@ public static unsafe partial class Int8Gemm
         var y = Avx.Add(Avx.Multiply(Avx.ConvertToVector256Single(a), Avx.LoadVector256(scale)), Avx.LoadVector256(bias));
         var v = Avx.Add(vzp, Avx.RoundToNearestInteger(Avx.Multiply(y, vinv)));
         return Avx.ConvertToVector256Int32(Avx.Min(Avx.Max(v, vlo), vhi));
+    }
+
+    /// <summary>
+    /// A with each row padded from K to the packed K (a multiple of 4, zeros after K), copied into a pooled buffer that
+    /// the caller returns (<paramref name="copy"/>), or A itself when its rows are already <c>lda</c> = padded K apart.
+    /// </summary>
+    static ReadOnlySpan<byte> PadRows(ReadOnlySpan<byte> a, int m, int lda, int k, int kPadded, out byte[]? copy)
+    {
+        copy = null;
+        if (lda == kPadded) return a;
+        copy = ArrayPool<byte>.Shared.Rent(m * kPadded);
+        for (int i = 0; i < m; i++)
+        {
+            a.Slice(i * lda, k).CopyTo(copy.AsSpan(i * kPadded));
+            copy.AsSpan(i * kPadded + k, kPadded - k).Clear();
+        }
+        return copy.AsSpan(0, m * kPadded);
     }
 }
