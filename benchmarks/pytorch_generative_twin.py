@@ -221,7 +221,7 @@ def run_ddpm(train_x, train_y):
     steps, ms = train(step, DataLoader(TensorDataset(train_x, train_y), a.batch_size, shuffle=True))
     ema.eval()
     labels = class_labels(a.samples)
-    times = list(reversed([i * T // ddim_steps for i in range(ddim_steps)]))
+    times = [round(T - i * T / ddim_steps) - 1 for i in range(ddim_steps)]   # Ddpm.DdimTimesteps: trailing spacing
     parts = []
     with torch.no_grad():   # Ddpm.SampleDdim(eta 0) with classifier-free guidance w
         for i in range(0, a.samples, 250):
@@ -233,6 +233,7 @@ def run_ddpm(train_x, train_y):
                 tt = torch.full((n,), t)
                 eps = ema(x, tt, lab) * (1 + guidance) - ema(x, tt, torch.full((n,), classes)) * guidance
                 x0 = ((x - eps * math.sqrt(1 - a_t)) / math.sqrt(a_t)).clamp(-1, 1)
+                eps = (x - x0 * math.sqrt(a_t)) / math.sqrt(1 - a_t)   # the noise the clipped x0 implies
                 x = x0 * math.sqrt(a_prev) + eps * math.sqrt(max(1 - a_prev, 0))
             parts.append(x.clamp(-1, 1) * 0.5 + 0.5)
     return {'steps': steps, 'step_ms': ms}, torch.cat(parts), labels

@@ -16,10 +16,14 @@ namespace DeepSharp.Generative;
 /// <summary>The example's pieces, public so the test suite runs the same code with a smaller budget.</summary>
 public static class GenerativeFashion
 {
-    /// <summary>Budget and output of a run.</summary>
+    /// <summary>
+    /// Budget and output of a run. <c>ClassifierWeights</c> / <c>DdpmWeights</c>: a FashionCnn or a DDPM U-Net (the
+    /// ddpm-ema.safetensors a run writes) to load instead of training, so a run's scores can be redone without retraining.
+    /// <c>DdpmGuidance</c>: the guidance weights w scored (Ho and Salimans' w; diffusers' guidance_scale = w + 1).
+    /// </summary>
     public sealed record Settings(int TrainImages = 10000, int TestImages = 2000, double SecondsPerModel = 60, int Samples = 1000,
         string OutputFolder = "runs/generative", int HeldOutClass = 1, long Seed = 0, double? ClassifierSeconds = null, double? DdpmSeconds = null,
-        int DdpmWidth = 16, double[]? DdpmGuidance = null);
+        int DdpmWidth = 16, double[]? DdpmGuidance = null, string? ClassifierWeights = null, string? DdpmWeights = null);
 
     /// <summary>The numbers a run measured.</summary>
     public sealed record Report(double ClassifierAccuracy, double FidFloor, double AnomalyRocAuc, double VaeNegativeElbo, double VaeIwae,
@@ -39,10 +43,14 @@ public static class GenerativeFashion
 
         // the FID classifier: FashionCnn, features of classifier.2 (ReLU after Linear(3136, 256))
         var classifier = new FashionCnn();
-        Fit(new Trainer(classifier, new Adam(classifier.Parameters(), 1e-3), F.CrossEntropy, progress: Quiet), Loader(train, true),
-            budget with { MaxSeconds = settings.ClassifierSeconds ?? settings.SecondsPerModel });
-        DeepSharp.IO.SafeTensors.Save(Png("fid-classifier.safetensors"), classifier.StateDict());
-        var scorer = new FidScorer(classifier, "classifier.2", Png("fid-classifier.safetensors"));
+        if (settings.ClassifierWeights is string classifierWeights) LoadWeights(classifier, classifierWeights, "--classifier-weights");
+        else
+        {
+            Fit(new Trainer(classifier, new Adam(classifier.Parameters(), 1e-3), F.CrossEntropy, progress: Quiet), Loader(train, true),
+                budget with { MaxSeconds = settings.ClassifierSeconds ?? settings.SecondsPerModel });
+            DeepSharp.IO.SafeTensors.Save(Png("fid-classifier.safetensors"), classifier.StateDict());
+        }
+        var scorer = new FidScorer(classifier, "classifier.2", settings.ClassifierWeights ?? Png("fid-classifier.safetensors"));
         double accuracy = scorer.ClassAccuracy(test.Images, test.Labels);
         var realStats = scorer.Statistics(train.Images);
         double floor = scorer.Score(realStats, test.Images);
@@ -120,8 +128,12 @@ public static class GenerativeFashion
         var ddpm = new Ddpm(unet, NoiseSchedule.Cosine(500));
         var ema = new ExponentialMovingAverage(unet, new UNet(ImageShape.FashionMnist, channels: settings.DdpmWidth, numClasses: 10), decay: 0.995);
         var trainer = new Trainer(unet, new Adam(unet.Parameters(), 2e-3), step: ddpm.Step(), progress: Quiet);
-        trainer.Fit(Loader(train, true), null, budget with { MaxEpochs = 1000 }, [ema]);
-        DeepSharp.IO.SafeTensors.Save(png("ddpm-ema.safetensors"), ema.Averaged.StateDict());
+        if (settings.DdpmWeights is string ddpmWeights) LoadWeights(ema.Averaged, ddpmWeights, "--ddpm-weights");   // sampled as trained: 0 steps here
+        else
+        {
+            trainer.Fit(Loader(train, true), null, budget with { MaxEpochs = 1000 }, [ema]);
+            DeepSharp.IO.SafeTensors.Save(png("ddpm-ema.safetensors"), ema.Averaged.StateDict());
+        }
         int count = Math.Min(settings.Samples, 500);
         var labels = ClassLabels(count);
         // the first guidance weight is the reported one and draws ddpm-samples.png; the others are logged (ddpm-samples-wW.png)
@@ -138,6 +150,12 @@ public static class GenerativeFashion
             if (k == 0) first = (fid, accuracy);
         }
         return (first.Fid, first.Accuracy, trainer.GlobalStep);
+    }
+
+    static void LoadWeights(Module module, string path, string option)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{option}: no such file {path}", path);
+        module.LoadStateDict(DeepSharp.IO.SafeTensors.Load(path));   // strict: a file of another model throws, naming the keys
     }
 
     /// <summary>Labels 0, 1, …, 9, 0, 1, … (N,) int64: rows of a 10-wide grid show one class each column.</summary>

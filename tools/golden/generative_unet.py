@@ -142,7 +142,7 @@ def unet_case(out):
     grads = {k: arr(p.grad) for k, p in model.named_parameters()
              if k in ('input.weight', 'classEmbedding.weight', 'time1.weight', 'attention.qkv.weight', 'down0.norm1.weight', 'up1.shortcut.bias', 'outConv.weight')}
 
-    # one DDIM step (eta 0) from t = 600 to 400 with classifier-free guidance w = 2 on labels (1, 0, 2)
+    # one DDIM step (eta 0) from t = 600 to 400 with classifier-free guidance w = 2 on labels (1, 0, 2), x0 clipped and eps recomputed
     with torch.no_grad():
         xs = torch.randn(3, 1, 12, 12)
         cond = torch.tensor([1, 0, 2]); w = 2.0
@@ -150,6 +150,7 @@ def unet_case(out):
         e = model(xs, steps, cond) * (1 + w) - model(xs, steps, torch.full((3,), 3)) * w
         a_t, a_prev = ab[600].item(), ab[400].item()
         pred_x0 = ((xs - e * math.sqrt(1 - a_t)) / math.sqrt(a_t)).clamp(-1, 1)
+        e = (xs - pred_x0 * math.sqrt(a_t)) / math.sqrt(1 - a_t)   # the noise the clipped x0 implies (use_clipped_model_output)
         x_prev = pred_x0 * math.sqrt(a_prev) + e * math.sqrt(1 - a_prev)
 
     out['unet'] = {'x': arr(x), 't': t.tolist(), 'labels': labels.tolist(), 'eps': arr(eps),

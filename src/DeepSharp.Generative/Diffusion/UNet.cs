@@ -11,7 +11,7 @@ namespace DeepSharp.Generative.Diffusion;
 /// a two-layer MLP (SiLU); a class label, when <c>numClasses</c> &gt; 0, through a learned embedding added to it, with
 /// label <c>numClasses</c> the "no class" token of classifier-free guidance.
 /// </summary>
-public sealed class UNet : Module<Tensor, Tensor, Tensor>
+public sealed class UNet : Module<Tensor, Tensor, Tensor>, INoisePredictor
 {
     readonly Linear time1, time2;
     readonly Embedding? classEmbedding;
