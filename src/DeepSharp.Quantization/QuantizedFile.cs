@@ -61,9 +61,12 @@ public static partial class QuantizedFile
     {
         var (tensors, metadata) = RawSafeTensors.Load(path);
         if (metadata.GetValueOrDefault(ModeKey) != "static") throw new InvalidDataException($"{path} is not a statically quantized DeepSharp file");
-        var layers = JsonSerializer.Deserialize(metadata["deepsharp.quantized.layers"], QuantizationJsonContext.Default.ListLayerInfo)
-            ?? throw new InvalidDataException($"{path}: no layer list");
-        var input = metadata["deepsharp.quantized.input"].Split(',');
+        string Meta(string key) => metadata.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{path}: a static file needs metadata {key}");
+        List<LayerInfo>? layers;
+        try { layers = JsonSerializer.Deserialize(Meta("deepsharp.quantized.layers"), QuantizationJsonContext.Default.ListLayerInfo); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: deepsharp.quantized.layers is not a valid layer list ({e.Message})", e); }
+        if (layers == null || layers.Any(l => l == null)) throw new InvalidDataException($"{path}: no layer list");
+        var input = ParseQParams(path, "deepsharp.quantized.input", Meta("deepsharp.quantized.input"));
         var modules = new List<Module<QuantizedTensor, QuantizedTensor>>();
         for (int i = 0; i < layers.Count; i++)
         {
@@ -79,7 +82,7 @@ public static partial class QuantizedFile
                 _ => throw new InvalidDataException($"{path}: unknown layer kind '{l.Kind}'"),
             });
         }
-        return new QuantizedModel(new(float.Parse(input[0], CultureInfo.InvariantCulture), int.Parse(input[1], CultureInfo.InvariantCulture)), modules);
+        return new QuantizedModel(input, modules);
     }
 
     /// <summary>
@@ -121,14 +124,45 @@ public static partial class QuantizedFile
         if (w.Bias != null) tensors[prefix + ".bias"] = RawTensor.F32(w.Bias, w.Bias.Length);
     }
 
+    /// <summary>PREFIX.weight (I8) with its scales, zero points and bias as a (out, in·…) weight; a malformed or missing
+    /// tensor is an <see cref="InvalidDataException"/> naming the file and the tensor.</summary>
     static QuantizedLinearWeights ReadWeights(Dictionary<string, RawTensor> tensors, string prefix, string path)
     {
+        try
+        {
+            if (!tensors.TryGetValue(prefix + ".weight", out var w) || w.DType != "I8")
+                throw new InvalidDataException($"has no int8 tensor '{prefix}.weight'");
+            if (w.Shape.Length < 2 || w.Shape[0] == 0)
+                throw new InvalidDataException($"has '{prefix}.weight' of shape ({string.Join(", ", w.Shape)}), expected (out, in, ...)");
+            return ReadWeights(tensors, prefix, w.Shape[0], (int)(w.NumEl / w.Shape[0]));
+        }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
+    }
+
+    /// <summary>PREFIX.weight as a (<paramref name="rows"/>, <paramref name="cols"/>) int8 weight with PREFIX.weight_scale
+    /// (F32, one or one per row, positive), PREFIX.weight_zero_point (I64, zeros, as many) and PREFIX.bias (F32, rows, if
+    /// present). Messages name the tensor; the caller adds the file.</summary>
+    static QuantizedLinearWeights ReadWeights(Dictionary<string, RawTensor> tensors, string prefix, int rows, int cols)
+    {
         if (!tensors.TryGetValue(prefix + ".weight", out var w) || w.DType != "I8")
-            throw new InvalidDataException($"{path}: no int8 tensor '{prefix}.weight'");
-        var scales = tensors[prefix + ".weight_scale"].AsF32().Select(s => (double)s).ToArray();
-        var zeroPoints = tensors[prefix + ".weight_zero_point"].AsI64();
-        int outFeatures = w.Shape[0], inFeatures = w.Bytes.Length / Math.Max(1, outFeatures);
-        var q = QuantizedTensor.FromRaw(w.Bytes, [outFeatures, inFeatures], QuantDType.QInt8, scales, zeroPoints, scales.Length == 1 ? -1 : 0);
-        return new QuantizedLinearWeights(q, tensors.TryGetValue(prefix + ".bias", out var b) ? b.AsF32() : null);
+            throw new InvalidDataException($"has no int8 tensor '{prefix}.weight'");
+        if ((long)rows * cols != w.Bytes.Length)
+            throw new InvalidDataException($"has '{prefix}.weight' of shape ({string.Join(", ", w.Shape)}), expected {rows}·{cols} values");
+        RawTensor Get(string suffix, string dtype) => tensors.TryGetValue(prefix + suffix, out var t) && t.DType == dtype ? t
+            : throw new InvalidDataException($"has no {dtype} tensor '{prefix}{suffix}' beside '{prefix}.weight'");
+        var scales = Get(".weight_scale", "F32").AsF32().Select(s => (double)s).ToArray();
+        var zeroPoints = Get(".weight_zero_point", "I64").AsI64();
+        if (scales.Length != 1 && scales.Length != rows || zeroPoints.Length != scales.Length)
+            throw new InvalidDataException($"has {scales.Length} scales and {zeroPoints.Length} zero points in '{prefix}.weight_scale' / '_zero_point' for {rows} output channels");
+        if (scales.Any(s => !double.IsFinite(s) || s <= 0)) throw new InvalidDataException($"has a scale in '{prefix}.weight_scale' that is not positive and finite");
+        if (zeroPoints.Any(z => z != 0)) throw new InvalidDataException($"has a non-zero weight zero point in '{prefix}.weight_zero_point' (weights are symmetric)");
+        float[]? bias = null;
+        if (tensors.TryGetValue(prefix + ".bias", out var b))
+        {
+            bias = b.DType == "F32" ? b.AsF32() : throw new InvalidDataException($"has '{prefix}.bias' of dtype {b.DType}, expected F32");
+            if (bias.Length != rows) throw new InvalidDataException($"has {bias.Length} values in '{prefix}.bias' for {rows} output channels");
+        }
+        var q = QuantizedTensor.FromRaw(w.Bytes, [rows, cols], QuantDType.QInt8, scales, zeroPoints, scales.Length == 1 ? -1 : 0);
+        return new QuantizedLinearWeights(q, bias);
     }
 }
