@@ -112,6 +112,69 @@ public static unsafe partial class Int8Gemm
 /// </summary>
 public static unsafe class Int8Quantize
 {
+    /// <summary>Scalar reference of <see cref="MinMax"/>.</summary>
+    public static (float Min, float Max) MinMaxReference(ReadOnlySpan<float> x)
+    {
+        if (x.IsEmpty) return (0f, 0f);
+        float min = x[0], max = x[0];
+        foreach (var v in x)
+        {
+            if (float.IsNaN(v)) return (float.NaN, float.NaN);
+            if (v < min) min = v;
+            if (v > max) max = v;
+        }
+        return (min, max);
+    }
+
+    /// <summary>
+    /// The smallest and largest element of <paramref name="x"/> in one vectorised pass, the range a dynamic activation
+    /// quantization chooses its parameters from (torch.aminmax); both NaN when any element is NaN (so the caller's
+    /// parameter choice rejects it), both 0 for an empty span.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (float Min, float Max) MinMax(ReadOnlySpan<float> x)
+    {
+        if (x.IsEmpty) return (0f, 0f);
+        int i = 0, n = x.Length;
+        float min = x[0], max = x[0];
+        bool nan = false;
+        fixed (float* px = x)
+        {
+            if (Vector512.IsHardwareAccelerated && n >= 32)
+            {
+                Vector512<float> lo0 = Vector512.Load(px), hi0 = lo0, lo1 = lo0, hi1 = lo0, ordered = Vector512<float>.AllBitsSet.AsSingle();
+                for (; i + 32 <= n; i += 32)
+                {
+                    var v0 = Vector512.Load(px + i); var v1 = Vector512.Load(px + i + 16);
+                    lo0 = Vector512.MinNative(lo0, v0); hi0 = Vector512.MaxNative(hi0, v0); lo1 = Vector512.MinNative(lo1, v1); hi1 = Vector512.MaxNative(hi1, v1);
+                    ordered &= Vector512.Equals(v0, v0) & Vector512.Equals(v1, v1);
+                }
+                nan = ordered.ExtractMostSignificantBits() != 0xFFFFu;
+                min = Vector512.Min(lo0, lo1).ToScalarMin(); max = Vector512.Max(hi0, hi1).ToScalarMax();
+            }
+            else if (Vector256.IsHardwareAccelerated && n >= 16)
+            {
+                Vector256<float> lo0 = Vector256.Load(px), hi0 = lo0, lo1 = lo0, hi1 = lo0, ordered = Vector256<float>.AllBitsSet.AsSingle();
+                for (; i + 16 <= n; i += 16)
+                {
+                    var v0 = Vector256.Load(px + i); var v1 = Vector256.Load(px + i + 8);
+                    lo0 = Vector256.MinNative(lo0, v0); hi0 = Vector256.MaxNative(hi0, v0); lo1 = Vector256.MinNative(lo1, v1); hi1 = Vector256.MaxNative(hi1, v1);
+                    ordered &= Vector256.Equals(v0, v0) & Vector256.Equals(v1, v1);
+                }
+                nan = ordered.ExtractMostSignificantBits() != 0xFFu;
+                min = Vector256.Min(lo0, lo1).ToScalarMin(); max = Vector256.Max(hi0, hi1).ToScalarMax();
+            }
+            for (; i < n; i++)
+            {
+                float v = px[i];
+                if (float.IsNaN(v)) nan = true;
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+        }
+        return nan ? (float.NaN, float.NaN) : (min, max);
+    }
+
     /// <summary>Scalar reference of <see cref="QuantizeU8"/>.</summary>
     public static void QuantizeU8Reference(ReadOnlySpan<float> x, float inverseScale, int zeroPoint, Span<byte> destination, int qmin = 0, int qmax = 255)
     {
@@ -151,6 +214,19 @@ public static unsafe class Int8Quantize
                 pd[i] = (byte)(v < qmin ? qmin : v > qmax ? qmax : (int)v);
             }
         }
+    }
+
+    static float ToScalarMin(this Vector512<float> v) => Math.Min(v.GetLower().ToScalarMin(), v.GetUpper().ToScalarMin());
+    static float ToScalarMax(this Vector512<float> v) => Math.Max(v.GetLower().ToScalarMax(), v.GetUpper().ToScalarMax());
+    static float ToScalarMin(this Vector256<float> v)
+    {
+        var m = Vector128.Min(v.GetLower(), v.GetUpper());
+        return Math.Min(Math.Min(m[0], m[1]), Math.Min(m[2], m[3]));
+    }
+    static float ToScalarMax(this Vector256<float> v)
+    {
+        var m = Vector128.Max(v.GetLower(), v.GetUpper());
+        return Math.Max(Math.Max(m[0], m[1]), Math.Max(m[2], m[3]));
     }
 
     static void Check(int n, int destination, int qmin, int qmax)

@@ -64,16 +64,7 @@ public static unsafe partial class Int8Gemm
             byte* a1 = rows > 1 ? a0 + KPadded : a0, a2 = rows > 2 ? a0 + 2L * KPadded : a0, a3 = rows > 3 ? a0 + 3L * KPadded : a0;
             {
                 sbyte* b = B + (long)jb * Quads * 64;
-                switch (Path)
-                {
-                    case Int8GemmPath.AvxVnni: TileVnni(a0, a1, a2, a3, b, Quads, tile); break;
-                    case Int8GemmPath.Avx512BW: TileAvx512(a0, a1, a2, a3, b, Quads, tile); break;
-                    case Int8GemmPath.Avx2: TileAvx2(a0, a1, a2, a3, b, Quads, tile); break;
-                    case Int8GemmPath.Avx2Widening:
-                        RowWidening(a0, b, Quads, tile); RowWidening(a1, b, Quads, tile + 16);
-                        RowWidening(a2, b, Quads, tile + 32); RowWidening(a3, b, Quads, tile + 48); break;
-                    default: TileScalar(a0, a1, a2, a3, b, Quads, tile); break;
-                }
+                TileSums(Path, a0, a1, a2, a3, b, Quads, tile);
                 int cols = Math.Min(16, N - jb * 16);
                 if (OutF != null)
                 {
@@ -94,6 +85,22 @@ public static unsafe partial class Int8Gemm
                 for (int r = 0; r < rows; r++)
                     new ReadOnlySpan<int>(tile + r * 16, cols).CopyTo(new Span<int>(C + (long)(r0 + r) * N + jb * 16, cols));
             }
+        }
+    }
+
+    /// <summary>The int32 sums of one 4-row × 16-output tile on <paramref name="path"/> (rows a0..a3, block b).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void TileSums(Int8GemmPath path, byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int quads, int* tile)
+    {
+        switch (path)
+        {
+            case Int8GemmPath.AvxVnni: TileVnni(a0, a1, a2, a3, b, quads, tile); break;
+            case Int8GemmPath.Avx512BW: TileAvx512(a0, a1, a2, a3, b, quads, tile); break;
+            case Int8GemmPath.Avx2: TileAvx2(a0, a1, a2, a3, b, quads, tile); break;
+            case Int8GemmPath.Avx2Widening:
+                RowWidening(a0, b, quads, tile); RowWidening(a1, b, quads, tile + 16);
+                RowWidening(a2, b, quads, tile + 32); RowWidening(a3, b, quads, tile + 48); break;
+            default: TileScalar(a0, a1, a2, a3, b, quads, tile); break;
         }
     }
 

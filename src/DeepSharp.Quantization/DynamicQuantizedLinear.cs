@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using DeepSharp.Kernels;
 using DeepSharp.NN;
 
 namespace DeepSharp.Quantization;
@@ -32,13 +32,19 @@ public sealed class DynamicQuantizedLinear : Module<Tensor, Tensor>
         int k = Weights.InFeatures;
         if (input.Rank == 0 || input.Shape[^1] != k)
             throw new ArgumentException($"DynamicQuantizedLinear: input shape ({string.Join(", ", input.Shape)}) does not end in {k} features", nameof(input));
-        var x = input.ToArray<float>();
+        // read the input in place when it is a contiguous float32 tensor; the quantized copy comes from the shared pool
+        var x = input.DType == DType.Float32 && input.IsContiguous ? input.AsReadOnlySpan<float>() : input.Contiguous().To(DType.Float32).AsReadOnlySpan<float>();
         int m = x.Length / k;
-        var (scale, zeroPoint) = DynamicQParams.Choose(m == 0 ? 0 : TensorPrimitives.Min(x), m == 0 ? 0 : TensorPrimitives.Max(x), 0, ReduceRange ? 127 : 255);
-        var xq = new byte[x.Length];
-        DynamicQParams.QuantizeU8(x, scale, zeroPoint, xq);
+        var (min, max) = Int8Quantize.MinMax(x);
+        var (scale, zeroPoint) = DynamicQParams.Choose(min, max, 0, ReduceRange ? 127 : 255);
+        var xq = System.Buffers.ArrayPool<byte>.Shared.Rent(x.Length);
         var y = new float[m * Weights.OutFeatures];
-        Weights.Apply(xq, m, scale, zeroPoint, y);
+        try
+        {
+            DynamicQParams.QuantizeU8(x, scale, zeroPoint, xq);
+            Weights.Apply(xq.AsSpan(0, x.Length), m, scale, zeroPoint, y);
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(xq); }
         var shape = input.Shape.ToArray(); shape[^1] = Weights.OutFeatures;
         return Tensor.FromArray(y, shape);
     }

@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using DeepSharp.Kernels;
 using DeepSharp.NN;
 
 namespace DeepSharp.Quantization;
@@ -73,16 +73,16 @@ public sealed class DynamicQuantizedRecurrent
         float[] hState = StateArray(h0, "h0", batched, L, B, H, who), cState = IsLstm ? StateArray(c0, "c0", batched, L, B, H, who) : [];
 
         // scratch from the shared pools (a forward allocates only its outputs): quantized layer input, the input
-        // projection of all steps, the gates of one step, the quantized hidden state
+        // projection of all steps, the quantized hidden state (rows padded to whole 4-byte quads, pad bytes zero)
         var pool = System.Buffers.ArrayPool<float>.Shared;
+        int ldh = (H + 3) / 4 * 4;
         var xq = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(x.Length, T * B * D * H));
-        var hq = System.Buffers.ArrayPool<byte>.Shared.Rent(B * H);
+        var hq = System.Buffers.ArrayPool<byte>.Shared.Rent(B * ldh);
+        hq.AsSpan(0, B * ldh).Clear();
         var gx = pool.Rent(T * B * G);
-        var gh = pool.Rent(B * G);
-        var tmp = pool.Rent(H);
         int qmax = ReduceRange ? 127 : 255;
-        // the recurrent GEMM (B × H × G) is small: it stays on this thread unless it is large enough to pay for a pool dispatch
-        bool parallelStep = (long)B * H * G >= 1 << 24;
+        // the fused step splits its batch rows across the kernel pool only when a step is large enough to pay for a dispatch
+        bool parallelStep = (long)B * H * G >= ParallelStepWork;
         float[] layerInput = x;
         int inSize = InputSize;
         try
@@ -91,7 +91,7 @@ public sealed class DynamicQuantizedRecurrent
             {
                 var output = new float[T * B * D * H];
                 int rows = T * B, n = rows * inSize;
-                var (xs, xz) = DynamicQParams.Choose(TensorPrimitives.Min(layerInput.AsSpan(0, n)), TensorPrimitives.Max(layerInput.AsSpan(0, n)), 0, qmax);
+                var (xs, xz) = ChooseParams(layerInput.AsSpan(0, n), qmax);
                 DynamicQParams.QuantizeU8(layerInput.AsSpan(0, n), xs, xz, xq);
                 for (int dir = 0; dir < D; dir++)
                 {
@@ -100,51 +100,19 @@ public sealed class DynamicQuantizedRecurrent
                     InputWeights[index].Apply(xq.AsSpan(0, n), rows, xs, xz, gx.AsSpan(0, rows * G));
                     var h = hState.AsSpan(index * B * H, B * H);
                     var c = IsLstm ? cState.AsSpan(index * B * H, B * H) : default;
+                    var whh = HiddenWeights[index];
                     for (int step = 0; step < T; step++)
                     {
                         int t = dir == 0 ? step : T - 1 - step;
-                        var (hs, hz) = DynamicQParams.Choose(TensorPrimitives.Min(h), TensorPrimitives.Max(h), 0, qmax);
-                        DynamicQParams.QuantizeU8(h, hs, hz, hq);
+                        // h_{t−1} quantized per tensor (all B rows share one scale, as ATen's quantized cells do)
+                        var (hs, hz) = ChooseParams(h, qmax);
+                        if (ldh == H) DynamicQParams.QuantizeU8(h, hs, hz, hq);
+                        else for (int b = 0; b < B; b++) DynamicQParams.QuantizeU8(h.Slice(b * H, H), hs, hz, hq.AsSpan(b * ldh, H));
                         var gxt = gx.AsSpan(t * B * G, B * G);
-                        // LSTM: the epilogue writes gates = (h·W_hhᵀ + b_hh) + (x·W_ihᵀ + b_ih) directly (ATen's order of the sum);
-                        // GRU keeps h·W_hhᵀ + b_hh apart for the r·(h·W_hnᵀ + b_hn) term
-                        if (IsLstm) HiddenWeights[index].ApplyAdd(hq.AsSpan(0, B * H), B, hs, hz, gh.AsSpan(0, B * G), gxt, parallelStep);
-                        else HiddenWeights[index].Apply(hq.AsSpan(0, B * H), B, hs, hz, gh.AsSpan(0, B * G), null, parallelStep);
-                        for (int b = 0; b < B; b++)
-                        {
-                            var xg = gxt.Slice(b * G, G);
-                            var hg = gh.AsSpan(b * G, G);
-                            var hb = h.Slice(b * H, H);
-                            var ob = output.AsSpan((t * B + b) * D * H + dir * H, H);
-                            if (IsLstm)
-                            {
-                                var gates = hg;
-                                var cb = c.Slice(b * H, H);
-                                var ig = gates[..H]; var fg = gates.Slice(H, H); var cg = gates.Slice(2 * H, H); var og = gates.Slice(3 * H, H);
-                                TensorPrimitives.Sigmoid(ig, ig); TensorPrimitives.Sigmoid(fg, fg);
-                                TensorPrimitives.Tanh(cg, cg); TensorPrimitives.Sigmoid(og, og);
-                                TensorPrimitives.Multiply(fg, cb, cb);               // f·c
-                                TensorPrimitives.Multiply(ig, cg, ig);               // i·g
-                                TensorPrimitives.Add(cb, ig, cb);                    // c' = f·c + i·g
-                                TensorPrimitives.Tanh(cb, hb);
-                                TensorPrimitives.Multiply(og, hb, hb);               // h' = o·tanh(c')
-                            }
-                            else
-                            {
-                                // gates r, z = σ(h·W_hᵀ + x·W_iᵀ) (ATen's order of the sum), in place in the x projection
-                                var r = xg[..H]; var z = xg.Slice(H, H);
-                                TensorPrimitives.Add(hg[..H], r, r); TensorPrimitives.Add(hg.Slice(H, H), z, z);
-                                TensorPrimitives.Sigmoid(r, r); TensorPrimitives.Sigmoid(z, z);
-                                var nn = tmp.AsSpan(0, H);
-                                TensorPrimitives.Multiply(hg.Slice(2 * H, H), r, nn);        // r·(h·W_hnᵀ + b_hn)
-                                TensorPrimitives.Add(xg.Slice(2 * H, H), nn, nn);
-                                TensorPrimitives.Tanh(nn, nn);
-                                TensorPrimitives.Subtract(hb, nn, hb);                         // h' = (h − n)·z + n
-                                TensorPrimitives.Multiply(hb, z, hb);
-                                TensorPrimitives.Add(hb, nn, hb);
-                            }
-                            hb.CopyTo(ob);
-                        }
+                        // the fused step: int8 GEMM h_q·W_hhᵀ, dequantize + b_hh (+ the input projection), gates, c/h in place
+                        if (IsLstm) Int8Gemm.LstmStep(hq, ldh, whh.Packed, hs, hz, whh.Scales, whh.Bias, gxt, h, c, B, parallelStep);
+                        else Int8Gemm.GruStep(hq, ldh, whh.Packed, hs, hz, whh.Scales, whh.Bias, gxt, h, B, parallelStep);
+                        for (int b = 0; b < B; b++) h.Slice(b * H, H).CopyTo(output.AsSpan((t * B + b) * D * H + dir * H, H));
                     }
                 }
                 layerInput = output;
@@ -154,13 +122,22 @@ public sealed class DynamicQuantizedRecurrent
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(xq); System.Buffers.ArrayPool<byte>.Shared.Return(hq);
-            pool.Return(gx); pool.Return(gh); pool.Return(tmp);
+            pool.Return(gx);
         }
         var o = layerInput;
         if (batched && BatchFirst) o = SwapTB(o, T, B, D * H);
         var outShape = batched ? (BatchFirst ? new[] { B, T, D * H } : new[] { T, B, D * H }) : new[] { T, D * H };
         var stateShape = batched ? new[] { L, B, H } : new[] { L, H };
         return (Tensor.FromArray(o, outShape), Tensor.FromArray(hState, stateShape), IsLstm ? Tensor.FromArray(cState, stateShape) : null);
+    }
+
+    /// <summary>Batch·H·gates·H multiply-adds from which a recurrent step is split across the kernel pool.</summary>
+    internal static long ParallelStepWork = 1L << 24;
+
+    static (float Scale, int ZeroPoint) ChooseParams(ReadOnlySpan<float> values, int qmax)
+    {
+        var (min, max) = Int8Quantize.MinMax(values);
+        return DynamicQParams.Choose(min, max, 0, qmax);
     }
 
     static float[] SwapTB(float[] a, int d0, int d1, int f)

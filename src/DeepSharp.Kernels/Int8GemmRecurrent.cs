@@ -1,0 +1,236 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DeepSharp.Kernels;
+
+// One step of a dynamic-int8 recurrent cell in one pass (the per-step work of ATen's quantized_lstm / quantized_gru):
+// the int8 GEMM h_q·W_hhᵀ (int32 sums), its dequantizing epilogue (zero point, sA·sW[n], b_hh, for the LSTM + the input
+// projection), then the gate non-linearities and the state update, 4 batch rows at a time so the gate pre-activations
+// (4 × gates·H floats) never leave L1. h and c are updated in place (the GEMM reads the quantized copy of h).
+public static unsafe partial class Int8Gemm
+{
+    /// <summary>
+    /// One LSTM step with int8 recurrent weights: gates = (dequantize(h_q·W_hhᵀ) + b_hh) + inputGates (ATen's order of the sum,
+    /// inputGates = x_t·W_ihᵀ + b_ih, B × 4H, gate order i, f, g, o), then c = σ(f)·c + σ(i)·tanh(g) and h = σ(o)·tanh(c),
+    /// written over <paramref name="h"/> and <paramref name="c"/> (B × H). <paramref name="hq"/> holds h_{t−1} quantized
+    /// (B rows, <paramref name="ldh"/> bytes apart: K rounded up to a multiple of 4 with zero pad bytes is used in place).
+    /// <paramref name="parallel"/> splits the batch rows across <see cref="KernelThreadPool"/> (for large batches only).
+    /// Scalar reference: <see cref="LstmStepReference"/>.
+    /// </summary>
+    public static void LstmStep(ReadOnlySpan<byte> hq, int ldh, PackedInt8Weights whh, float hScale, int hZeroPoint,
+        ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputGates, Span<float> h, Span<float> c,
+        int batch, bool parallel = false, Int8GemmPath path = Int8GemmPath.Auto) =>
+        RecurrentStep(true, hq, ldh, whh, hScale, hZeroPoint, weightScales, bias, inputGates, h, c, batch, parallel, path);
+
+    /// <summary>
+    /// One GRU step with int8 recurrent weights: hg = dequantize(h_q·W_hhᵀ) + b_hh (B × 3H, gate order r, z, n), r = σ(x_r + hg_r),
+    /// z = σ(x_z + hg_z), n = tanh(x_n + r·hg_n), h' = (h − n)·z + n (ATen's quantized GRU cell), written over
+    /// <paramref name="h"/>; <paramref name="inputGates"/> = x_t·W_ihᵀ + b_ih (B × 3H). Scalar reference: <see cref="GruStepReference"/>.
+    /// </summary>
+    public static void GruStep(ReadOnlySpan<byte> hq, int ldh, PackedInt8Weights whh, float hScale, int hZeroPoint,
+        ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputGates, Span<float> h,
+        int batch, bool parallel = false, Int8GemmPath path = Int8GemmPath.Auto) =>
+        RecurrentStep(false, hq, ldh, whh, hScale, hZeroPoint, weightScales, bias, inputGates, h, default, batch, parallel, path);
+
+    /// <summary>Scalar reference of <see cref="LstmStep"/> (W_hh unpacked, 4H × H row-major; h_q B × H dense).</summary>
+    public static void LstmStepReference(ReadOnlySpan<byte> hq, ReadOnlySpan<sbyte> whh, float hScale, int hZeroPoint,
+        ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputGates, Span<float> h, Span<float> c, int batch, int hidden)
+    {
+        int H = hidden, G = 4 * H;
+        var gates = new float[batch * G];
+        DequantizeReference(hq, whh, gates, batch, G, H, hScale, hZeroPoint, weightScales, bias, inputGates);
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < H; j++)
+            {
+                int at = b * G + j;
+                float i = SigmoidScalar(gates[at]), f = SigmoidScalar(gates[at + H]), g = MathF.Tanh(gates[at + 2 * H]), o = SigmoidScalar(gates[at + 3 * H]);
+                float cv = f * c[b * H + j] + i * g;
+                c[b * H + j] = cv;
+                h[b * H + j] = o * MathF.Tanh(cv);
+            }
+    }
+
+    /// <summary>Scalar reference of <see cref="GruStep"/> (W_hh unpacked, 3H × H row-major; h_q B × H dense).</summary>
+    public static void GruStepReference(ReadOnlySpan<byte> hq, ReadOnlySpan<sbyte> whh, float hScale, int hZeroPoint,
+        ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputGates, Span<float> h, int batch, int hidden)
+    {
+        int H = hidden, G = 3 * H;
+        var hg = new float[batch * G];
+        DequantizeReference(hq, whh, hg, batch, G, H, hScale, hZeroPoint, weightScales, bias, default);
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < H; j++)
+            {
+                int at = b * G + j;
+                float r = SigmoidScalar(hg[at] + inputGates[at]), z = SigmoidScalar(hg[at + H] + inputGates[at + H]);
+                float n = MathF.Tanh(inputGates[at + 2 * H] + r * hg[at + 2 * H]);
+                h[b * H + j] = (h[b * H + j] - n) * z + n;
+            }
+    }
+
+    static float SigmoidScalar(float x) => 1f / (1f + MathF.Exp(-x));
+
+    static void RecurrentStep(bool lstm, ReadOnlySpan<byte> hq, int ldh, PackedInt8Weights whh, float hScale, int hZeroPoint,
+        ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputGates, Span<float> h, Span<float> c,
+        int batch, bool parallel, Int8GemmPath path)
+    {
+        string who = lstm ? "Int8Gemm.LstmStep" : "Int8Gemm.GruStep";
+        int gates = lstm ? 4 : 3, H = whh.K, G = whh.N;
+        if (G != gates * H) throw new ArgumentException($"{who}: W_hh is {G}×{H}, expected {gates}·H × H", nameof(whh));
+        if (batch < 0) throw new ArgumentException($"{who}: batch ({batch}) must not be negative", nameof(batch));
+        if (ldh < H) throw new ArgumentException($"{who}: ldh ({ldh}) is smaller than H ({H})", nameof(ldh));
+        if (batch > 0 && hq.Length < (long)(batch - 1) * ldh + H) throw new ArgumentException($"{who}: hq has {hq.Length} bytes, {batch} rows of ldh {ldh} need {(long)(batch - 1) * ldh + H}", nameof(hq));
+        if (weightScales.Length != G || (!bias.IsEmpty && bias.Length != G))
+            throw new ArgumentException($"{who}: {weightScales.Length} weight scales / {bias.Length} biases for {G} gate outputs", nameof(weightScales));
+        if (inputGates.Length < (long)batch * G) throw new ArgumentException($"{who}: inputGates has {inputGates.Length} elements, B×{gates}H = {batch}×{G} needs {(long)batch * G}", nameof(inputGates));
+        if (h.Length < (long)batch * H) throw new ArgumentException($"{who}: h has {h.Length} elements, B×H = {batch}×{H} needs {(long)batch * H}", nameof(h));
+        if (lstm && c.Length < (long)batch * H) throw new ArgumentException($"{who}: c has {c.Length} elements, B×H = {batch}×{H} needs {(long)batch * H}", nameof(c));
+        if (batch == 0) return;
+        int kPadded = whh.KQuads * 4;
+        hq = PadRows(hq, batch, ldh, H, kPadded, out var copy);
+        float[]? scaleArray = null;
+        try
+        {
+            if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(whh, MaxOf(hq[..(batch * kPadded)]));
+            if (!IsSupported(path)) throw new PlatformNotSupportedException($"{who}: the {path} path is not supported on this CPU");
+            // the combined scale per output, in float32 exactly as MultiplyDequantize and its reference compute it
+            scaleArray = System.Buffers.ArrayPool<float>.Shared.Rent(G);
+            for (int j = 0; j < G; j++) scaleArray[j] = hScale * weightScales[j];
+            fixed (float* scale = scaleArray) fixed (byte* pa = hq) fixed (sbyte* pb = whh.Data) fixed (int* sums = whh.ColumnSums)
+            fixed (float* pbias = bias) fixed (float* px = inputGates) fixed (float* ph = h) fixed (float* pc = c)
+            {
+                var body = new StepBody
+                {
+                    A = pa, B = pb, M = batch, N = G, H = H, KPadded = kPadded, Quads = whh.KQuads, Path = path, Sums = sums, Scale = scale,
+                    Bias = bias.IsEmpty ? null : pbias, Zx = hZeroPoint, InputGates = px, Hidden = ph, Cell = lstm ? pc : null,
+                    VectorBits = GateVectorBits,
+                };
+                int groups = (batch + RowsPerTile - 1) / RowsPerTile;
+                if (parallel && groups > 1) KernelThreadPool.ParallelFor(groups, ref body);
+                else for (int g = 0; g < groups; g++) body.Invoke(g);
+            }
+        }
+        finally
+        {
+            if (copy != null) System.Buffers.ArrayPool<byte>.Shared.Return(copy);
+            if (scaleArray != null) System.Buffers.ArrayPool<float>.Shared.Return(scaleArray);
+        }
+    }
+
+    [ThreadStatic] static float[]? stepScratch;
+
+    /// <summary>Widest vector the gate epilogue uses: 512 where Vector512 is hardware-accelerated, else 256 (tests lower it
+    /// to hold the 256-bit and scalar loops against the reference on an AVX-512 machine).</summary>
+    internal static int GateVectorBits = Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 0;
+
+    /// <summary>One group of ≤ 4 batch rows: every 16-output tile of the recurrent GEMM, dequantized into a row-group scratch
+    /// (4 × G floats), then the gates of those rows.</summary>
+    struct StepBody : IParallelBody
+    {
+        public byte* A; public sbyte* B; public int M, N, H, KPadded, Quads; public Int8GemmPath Path;
+        public int* Sums; public float* Scale; public float* Bias; public int Zx;
+        public float* InputGates, Hidden, Cell;   // Cell null: GRU
+        public int VectorBits;
+
+        public void Invoke(int group)
+        {
+            int r0 = group * RowsPerTile, rows = Math.Min(RowsPerTile, M - r0);
+            var scratch = stepScratch;
+            if (scratch == null || scratch.Length < RowsPerTile * N) stepScratch = scratch = new float[RowsPerTile * N];
+            int* tile = stackalloc int[RowsPerTile * 16];
+            byte* a0 = A + (long)r0 * KPadded;
+            byte* a1 = rows > 1 ? a0 + KPadded : a0, a2 = rows > 2 ? a0 + 2L * KPadded : a0, a3 = rows > 3 ? a0 + 3L * KPadded : a0;
+            bool lstm = Cell != null;
+            fixed (float* pre = scratch)
+            {
+                int blocks = (N + 15) / 16;
+                for (int jb = 0; jb < blocks; jb++)
+                {
+                    TileSums(Path, a0, a1, a2, a3, B + (long)jb * Quads * 64, Quads, tile);
+                    int cols = Math.Min(16, N - jb * 16);
+                    for (int r = 0; r < rows; r++)
+                        DequantizeRow(tile + r * 16, pre + r * N + jb * 16, lstm ? InputGates + (long)(r0 + r) * N + jb * 16 : null, cols,
+                            Sums + jb * 16, Scale + jb * 16, Bias == null ? null : Bias + jb * 16, 1f, Zx);
+                }
+                for (int r = 0; r < rows; r++)
+                {
+                    long row = r0 + r;
+                    if (lstm) LstmGates(pre + r * N, Cell + row * H, Hidden + row * H, H, VectorBits);
+                    else GruGates(pre + r * N, InputGates + row * N, Hidden + row * H, H, VectorBits);
+                }
+            }
+        }
+    }
+
+    /// <summary>c = σ(f)·c + σ(i)·tanh(g), h = σ(o)·tanh(c) over one row (pre: i, f, g, o pre-activations, 4H).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void LstmGates(float* pre, float* c, float* h, int H, int bits)
+    {
+        int j = 0;
+        if (bits >= 512 && Vector512.IsHardwareAccelerated)
+            for (; j + 16 <= H; j += 16)
+            {
+                var i = Sigmoid(Vector512.Load(pre + j)); var f = Sigmoid(Vector512.Load(pre + H + j));
+                var g = Tanh(Vector512.Load(pre + 2 * H + j)); var o = Sigmoid(Vector512.Load(pre + 3 * H + j));
+                var cv = f * Vector512.Load(c + j) + i * g;
+                cv.Store(c + j);
+                (o * Tanh(cv)).Store(h + j);
+            }
+        if (bits >= 256 && Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= H; j += 8)
+            {
+                var i = Sigmoid(Vector256.Load(pre + j)); var f = Sigmoid(Vector256.Load(pre + H + j));
+                var g = Tanh(Vector256.Load(pre + 2 * H + j)); var o = Sigmoid(Vector256.Load(pre + 3 * H + j));
+                var cv = f * Vector256.Load(c + j) + i * g;
+                cv.Store(c + j);
+                (o * Tanh(cv)).Store(h + j);
+            }
+        for (; j < H; j++)
+        {
+            float i = SigmoidScalar(pre[j]), f = SigmoidScalar(pre[H + j]), g = MathF.Tanh(pre[2 * H + j]), o = SigmoidScalar(pre[3 * H + j]);
+            float cv = f * c[j] + i * g;
+            c[j] = cv;
+            h[j] = o * MathF.Tanh(cv);
+        }
+    }
+
+    /// <summary>r = σ(x_r + hg_r), z = σ(x_z + hg_z), n = tanh(x_n + r·hg_n), h = (h − n)·z + n over one row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void GruGates(float* hg, float* x, float* h, int H, int bits)
+    {
+        int j = 0;
+        if (bits >= 512 && Vector512.IsHardwareAccelerated)
+            for (; j + 16 <= H; j += 16)
+            {
+                var r = Sigmoid(Vector512.Load(hg + j) + Vector512.Load(x + j));
+                var z = Sigmoid(Vector512.Load(hg + H + j) + Vector512.Load(x + H + j));
+                var n = Tanh(Vector512.Load(x + 2 * H + j) + r * Vector512.Load(hg + 2 * H + j));
+                ((Vector512.Load(h + j) - n) * z + n).Store(h + j);
+            }
+        if (bits >= 256 && Vector256.IsHardwareAccelerated)
+            for (; j + 8 <= H; j += 8)
+            {
+                var r = Sigmoid(Vector256.Load(hg + j) + Vector256.Load(x + j));
+                var z = Sigmoid(Vector256.Load(hg + H + j) + Vector256.Load(x + H + j));
+                var n = Tanh(Vector256.Load(x + 2 * H + j) + r * Vector256.Load(hg + 2 * H + j));
+                ((Vector256.Load(h + j) - n) * z + n).Store(h + j);
+            }
+        for (; j < H; j++)
+        {
+            float r = SigmoidScalar(hg[j] + x[j]), z = SigmoidScalar(hg[H + j] + x[H + j]);
+            float n = MathF.Tanh(x[2 * H + j] + r * hg[2 * H + j]);
+            h[j] = (h[j] - n) * z + n;
+        }
+    }
+
+    // σ(x) = 1 / (1 + e^−x); tanh(x) = 1 − 2 / (1 + e^2x) (saturates to ±1 as e^2x overflows to ∞ or underflows to 0;
+    // absolute error near 0 a few 1e-8, far below the int8 quantization error of the recurrent GEMM)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Tanh(Vector512<float> x) => Vector512<float>.One - Vector512.Create(2f) / (Vector512<float>.One + Vector512.Exp(x + x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Tanh(Vector256<float> x) => Vector256<float>.One - Vector256.Create(2f) / (Vector256<float>.One + Vector256.Exp(x + x));
+}

@@ -1,0 +1,163 @@
+using DeepSharp.Kernels;
+
+namespace DeepSharp.Kernels.Tests;
+
+/// <summary>The fused int8 LSTM/GRU steps against their scalar references on every GEMM path and every gate vector width
+/// (512-bit where the CPU has it, 256-bit, scalar), odd batch and hidden sizes, padded and unpadded h rows.</summary>
+[Collection("KernelThreads")]
+public class Int8RecurrentStepTests
+{
+    static readonly (int B, int H)[] Shapes = [(1, 1), (1, 16), (3, 5), (4, 17), (5, 8), (7, 24), (9, 33), (64, 128), (6, 71)];
+
+    public static TheoryData<Int8GemmPath, int> Cases()
+    {
+        var data = new TheoryData<Int8GemmPath, int>();
+        foreach (var path in new[] { Int8GemmPath.Auto, Int8GemmPath.Scalar, Int8GemmPath.Avx2Widening, Int8GemmPath.Avx2, Int8GemmPath.Avx512BW, Int8GemmPath.AvxVnni })
+            foreach (int bits in new[] { 512, 256, 0 }) data.Add(path, bits);
+        return data;
+    }
+
+    sealed record Step(byte[] Hq, int Ldh, byte[] Dense, sbyte[] W, float[] Scales, float[] Bias, float[] Gates, float[] H, float[] C, int Zero);
+
+    static Step Make(int batch, int hidden, int gates, int maxA, bool withBias, int seed)
+    {
+        var rng = new System.Random(seed);
+        int G = gates * hidden, ldh = (hidden + 3) / 4 * 4 + (seed % 2) * 4;   // some rows padded beyond the quad
+        var dense = new byte[batch * hidden];
+        for (int i = 0; i < dense.Length; i++) dense[i] = (byte)rng.Next(0, maxA + 1);
+        var hq = new byte[batch * ldh];
+        for (int b = 0; b < batch; b++) dense.AsSpan(b * hidden, hidden).CopyTo(hq.AsSpan(b * ldh));
+        var w = new sbyte[G * hidden];
+        for (int i = 0; i < w.Length; i++) w[i] = (sbyte)rng.Next(-128, 128);
+        var scales = Enumerable.Range(0, G).Select(_ => (float)(rng.NextDouble() * 0.002 + 1e-4)).ToArray();
+        var bias = withBias ? Enumerable.Range(0, G).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray() : [];
+        var inputGates = Enumerable.Range(0, batch * G).Select(_ => (float)(rng.NextDouble() * 8 - 4)).ToArray();
+        var h = Enumerable.Range(0, batch * hidden).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var c = Enumerable.Range(0, batch * hidden).Select(_ => (float)(rng.NextDouble() * 6 - 3)).ToArray();
+        return new Step(hq, ldh, dense, w, scales, bias, inputGates, h, c, rng.Next(0, maxA + 1));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void LstmStepMatchesScalarReference(Int8GemmPath path, int bits)
+    {
+        if (!Int8Gemm.IsSupported(path)) Assert.Skip($"{path} is not supported on this CPU");
+        int saved = Int8Gemm.GateVectorBits;
+        try
+        {
+            Int8Gemm.GateVectorBits = bits;
+            int maxA = path is Int8GemmPath.Avx2 or Int8GemmPath.Avx512BW ? 127 : 255;
+            foreach (var (batch, hidden) in Shapes)
+                foreach (bool withBias in new[] { false, true })
+                    foreach (bool parallel in new[] { false, true })
+                    {
+                        var s = Make(batch, hidden, 4, maxA, withBias, batch * 131 + hidden);
+                        float hScale = 0.0123f;
+                        float[] h0 = (float[])s.H.Clone(), c0 = (float[])s.C.Clone(), hRef = (float[])s.H.Clone(), cRef = (float[])s.C.Clone();
+                        Int8Gemm.LstmStepReference(s.Dense, s.W, hScale, s.Zero, s.Scales, s.Bias, s.Gates, hRef, cRef, batch, hidden);
+                        Int8Gemm.LstmStep(s.Hq, s.Ldh, Int8Gemm.Pack(s.W, 4 * hidden, hidden), hScale, s.Zero, s.Scales, s.Bias, s.Gates, h0, c0, batch, parallel, path);
+                        AssertClose(cRef, c0, $"c: {path} {bits}-bit B={batch} H={hidden} bias={withBias} parallel={parallel}");
+                        AssertClose(hRef, h0, $"h: {path} {bits}-bit B={batch} H={hidden} bias={withBias} parallel={parallel}");
+                    }
+        }
+        finally { Int8Gemm.GateVectorBits = saved; }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void GruStepMatchesScalarReference(Int8GemmPath path, int bits)
+    {
+        if (!Int8Gemm.IsSupported(path)) Assert.Skip($"{path} is not supported on this CPU");
+        int saved = Int8Gemm.GateVectorBits;
+        try
+        {
+            Int8Gemm.GateVectorBits = bits;
+            int maxA = path is Int8GemmPath.Avx2 or Int8GemmPath.Avx512BW ? 127 : 255;
+            foreach (var (batch, hidden) in Shapes)
+                foreach (bool withBias in new[] { false, true })
+                    foreach (bool parallel in new[] { false, true })
+                    {
+                        var s = Make(batch, hidden, 3, maxA, withBias, batch * 17 + hidden * 3);
+                        float hScale = 0.0087f;
+                        float[] h0 = (float[])s.H.Clone(), hRef = (float[])s.H.Clone();
+                        Int8Gemm.GruStepReference(s.Dense, s.W, hScale, s.Zero, s.Scales, s.Bias, s.Gates, hRef, batch, hidden);
+                        Int8Gemm.GruStep(s.Hq, s.Ldh, Int8Gemm.Pack(s.W, 3 * hidden, hidden), hScale, s.Zero, s.Scales, s.Bias, s.Gates, h0, batch, parallel, path);
+                        AssertClose(hRef, h0, $"h: {path} {bits}-bit B={batch} H={hidden} bias={withBias} parallel={parallel}");
+                    }
+        }
+        finally { Int8Gemm.GateVectorBits = saved; }
+    }
+
+    [Fact]
+    public void GatesSaturateAndPropagateNaN()
+    {
+        // huge pre-activations: σ → 0 or 1 and tanh → ±1 exactly, no NaN from ∞/∞; a NaN input gate stays NaN
+        int hidden = 20, G = 4 * hidden;
+        foreach (int bits in new[] { 512, 256, 0 })
+        {
+            int saved = Int8Gemm.GateVectorBits;
+            try
+            {
+                Int8Gemm.GateVectorBits = bits;
+                var gates = new float[G];
+                for (int j = 0; j < G; j++) gates[j] = j % 2 == 0 ? 1e30f : -1e30f;
+                gates[3 * hidden + 5] = float.NaN;
+                var h = new float[hidden]; var c = Enumerable.Repeat(2f, hidden).ToArray();
+                Int8Gemm.LstmStep(new byte[hidden + 4], (hidden + 3) / 4 * 4, Int8Gemm.Pack(new sbyte[G * hidden], G, hidden), 0.1f, 0,
+                    Enumerable.Repeat(0.01f, G).ToArray(), default, gates, h, c, 1);
+                for (int j = 0; j < hidden; j++)
+                {
+                    // even j: i, f, g, o all saturate to 1 → c = 2 + 1 = 3, h = tanh(3); odd j: all 0 / −1 → c = 0, h = 0
+                    Assert.Equal(j % 2 == 0 ? 3f : 0f, c[j]);
+                    if (j == 5) Assert.True(float.IsNaN(h[j]), $"{bits}-bit: NaN gate gave {h[j]}");
+                    else Assert.Equal(j % 2 == 0 ? MathF.Tanh(3f) : 0f, h[j], 1e-6f);
+                }
+            }
+            finally { Int8Gemm.GateVectorBits = saved; }
+        }
+    }
+
+    [Fact]
+    public void StepsRejectBadShapes()
+    {
+        var w = Int8Gemm.Pack(new sbyte[16 * 4], 16, 4);
+        var e = Assert.Throws<ArgumentException>(() => Int8Gemm.GruStep(new byte[8], 4, w, 1f, 0, new float[16], default, new float[32], new float[8], 2));
+        Assert.Contains("expected 3·H", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Gemm.LstmStep(new byte[8], 4, w, 1f, 0, new float[16], default, new float[31], new float[8], new float[8], 2));
+        Assert.Contains("inputGates has 31", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Gemm.LstmStep(new byte[8], 4, w, 1f, 0, new float[16], default, new float[32], new float[8], new float[7], 2));
+        Assert.Contains("c has 7", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Gemm.LstmStep(new byte[7], 4, w, 1f, 0, new float[16], default, new float[32], new float[8], new float[8], 2));
+        Assert.Contains("hq has 7", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Gemm.LstmStep(new byte[8], 4, w, 1f, 0, new float[15], default, new float[32], new float[8], new float[8], 2));
+        Assert.Contains("15 weight scales", e.Message);
+    }
+
+    [Fact]
+    public void MinMaxMatchesReference()
+    {
+        var rng = new System.Random(5);
+        foreach (int n in new[] { 0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1000 })
+        {
+            var x = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 200 - 100)).ToArray();
+            Assert.Equal(Int8Quantize.MinMaxReference(x), Int8Quantize.MinMax(x));
+            if (n == 0) { Assert.Equal((0f, 0f), Int8Quantize.MinMax(x)); continue; }
+            // extremes at every position, NaN anywhere
+            for (int at = 0; at < n; at += Math.Max(1, n / 9))
+            {
+                var y = (float[])x.Clone(); y[at] = -1e9f; y[n - 1 - at] = 1e9f;
+                Assert.Equal(Int8Quantize.MinMaxReference(y), Int8Quantize.MinMax(y));
+                y[at] = float.NaN;
+                var (lo, hi) = Int8Quantize.MinMax(y);
+                Assert.True(float.IsNaN(lo) && float.IsNaN(hi), $"n={n}: NaN at {at} gave ({lo}, {hi})");
+            }
+        }
+    }
+
+    static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-6f + 2e-6f * Math.Abs(expected[i]),
+                $"{what}: element {i} is {actual[i]}, reference {expected[i]}");
+    }
+}
