@@ -23,7 +23,7 @@ static class PrecisionTraining
         if (precision == Precision.Float32) return null;
         if (p.String("adversarial", "none") != "none") throw new UsageException("deepsharp train: --precision bf16|fp16 does not combine with --adversarial.");
         current = new MixedPrecisionStep(model, optimizer, precision);
-        output.WriteLine($"precision {p.String("precision", "fp32")}: Linear/conv inputs and weights rounded to {precision} with float32 accumulation and master weights" +
+        output.WriteLine($"precision {p.String("precision", "fp32")}: Linear/conv on {precision} tensors (float32 accumulation, 16-bit activations) with float32 master weights" +
                          (current.Scaler != null ? $"; dynamic loss scale from {current.Scaler.ScaleValue:G}" : ""));
         return new MixedPrecisionTrainer(model, optimizer, current) { AutomaticOptimization = false };
     }

@@ -4,14 +4,17 @@ namespace DeepSharp.Compression.MixedPrecision;
 
 /// <summary>
 /// An autocast region over a model (torch.autocast(device_type="cpu", dtype=torch.bfloat16 | torch.float16)): while it is
-/// open, every Linear and convolution of the model runs on inputs, weights and biases rounded to the reduced precision
-/// (<see cref="ReducedPrecision.Round(Tensor, Precision)"/>), and DeepSharp's kernels accumulate the products in float32,
-/// which is what autocast's matmul/linear/conv do on hardware with bf16/fp16 units. Everything else (reductions, softmax,
-/// normalisation, losses) stays in float32, as on autocast's fp32 list. The parameters stay float32 master weights and
-/// receive float32 gradients (the cast's backward is the identity). Dispose ends the region.
+/// open, every Linear and convolution of the model casts its float32 input, weight and bias to real 16-bit tensors
+/// (<see cref="DType.BFloat16"/> / <see cref="DType.Float16"/>, 2 bytes per element, round to nearest even), computes with
+/// float32 accumulation and returns a 16-bit output, as autocast's lower-precision list does. What autograd saves for
+/// backward is the 16-bit tensors, so activation memory halves. The ops after them take 16-bit inputs (ReLU, pooling,
+/// dropout, views and elementwise arithmetic compute in float32 and store 16 bits; BatchNorm/LayerNorm/GroupNorm use
+/// their float32 parameters and statistics, PyTorch's mixed-type CPU norm); losses belong on autocast's float32 list:
+/// <see cref="MixedPrecisionStep"/> casts the model's output to float32 before the loss. The parameters stay float32
+/// master weights: the cast's backward converts each 16-bit weight gradient to float32. Dispose ends the region.
 /// <para>
-/// DeepSharp has no 16-bit arithmetic, so the region reproduces the numerics of reduced precision, not its speed or its
-/// activation memory; weights for inference are stored at 16 bits by <see cref="HalfWeights"/>.
+/// The CPU has no 16-bit arithmetic here (DeepSharp's kernels widen 16-bit operands to float32 and round the result once),
+/// so the gain is memory and bandwidth, not FLOPs; the conversions cost time (docs/compression.md measures both).
 /// </para>
 /// </summary>
 public sealed class Autocast : IDisposable
@@ -22,6 +25,7 @@ public sealed class Autocast : IDisposable
     Autocast(Module model, Precision precision)
     {
         Precision = precision;
+        DType = precision == Precision.Float16 ? DType.Float16 : precision == Precision.BFloat16 ? DType.BFloat16 : DType.Float32;
         if (precision == Precision.Float32) return;
         foreach (var m in model.Modules())
         {
@@ -41,15 +45,28 @@ public sealed class Autocast : IDisposable
     /// <summary>The precision of the region.</summary>
     public Precision Precision { get; }
 
+    /// <summary>The dtype Linear and conv layers compute in and return (torch.get_autocast_cpu_dtype()); Float32 for a Float32 region.</summary>
+    public DType DType { get; }
+
+    /// <summary>
+    /// <paramref name="tensor"/> cast to the region's dtype if it is float32 (autocast casts only float32 tensors), else
+    /// itself. Recorded: the backward converts the gradient back to float32.
+    /// </summary>
+    public Tensor Cast(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        return tensor.DType == DType.Float32 ? tensor.To(DType) : tensor;
+    }
+
     IReadOnlyList<object?> Before(Module module, IReadOnlyList<object?> inputs)
     {
         foreach (var name in (string[])["weight", "bias"])
         {
             if (module.GetTensor(name) is not { DType: DType.Float32 } t) continue;
             if (Module.IsParameter(t)) swapped[(module, name)] = t;   // put back after the forward
-            module.SetTensorAttribute(name, ReducedPrecision.Round(t, Precision));
+            module.SetTensorAttribute(name, t.To(DType));
         }
-        return inputs.Select(i => i is Tensor { DType: DType.Float32 } x ? ReducedPrecision.Round(x, Precision) : i).ToArray();
+        return inputs.Select(i => i is Tensor { DType: DType.Float32 } x ? x.To(DType) : i).ToArray();
     }
 
     void Restore(Module module)

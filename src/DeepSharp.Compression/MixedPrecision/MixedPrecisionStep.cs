@@ -5,10 +5,12 @@ using DeepSharp.Training;
 namespace DeepSharp.Compression.MixedPrecision;
 
 /// <summary>
-/// A Trainer step for mixed-precision training (PyTorch's AMP recipe: forward under torch.autocast, loss in float32,
+/// A Trainer step for mixed-precision training (PyTorch's AMP recipe: forward under torch.autocast, the 16-bit output cast
+/// to float32 for the loss and the metrics,
 /// scaler.scale(loss).backward(), scaler.step(opt), scaler.update()): <c>var amp = new MixedPrecisionStep(model, opt,
 /// Precision.Float16); new Trainer(model, opt, amp.Step) { AutomaticOptimization = false }</c>. Float16 uses a
-/// <see cref="GradScaler"/> that emulates float16's gradient range (65504); bfloat16 has float32's range and needs none.
+/// <see cref="GradScaler"/> (the 16-bit activation gradients overflow to ±∞ beyond 65504, and the scaler also counts a
+/// master gradient beyond that as an overflow); bfloat16 has float32's range and needs none.
 /// The autocast region stays open while this object lives (evaluation runs in it too); Dispose closes it.
 /// </summary>
 public sealed class MixedPrecisionStep : IDisposable
@@ -43,6 +45,7 @@ public sealed class MixedPrecisionStep : IDisposable
     {
         ArgumentNullException.ThrowIfNull(context);
         var output = model.Call(context.Input);
+        if (output.DType.IsReducedPrecision()) output = output.To(DType.Float32);   // the loss is on autocast's float32 list
         context.UpdateMetrics(output, context.Target);
         var value = loss(output, context.Target);
         if (!context.IsTraining) return value;

@@ -77,7 +77,8 @@ public static partial class F
     static Tensor Convolution(string op, int dims, Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation,
         int groups, int[]? outputPadding)
     {
-        if (ReducedFloat.Any(input, weight, bias)) // float32 accumulation, one rounding of the output
+        bool oneReducedDType = input.DType.IsReducedPrecision() && weight.DType == input.DType && (bias == null || bias.DType == input.DType);
+        if (!oneReducedDType && ReducedFloat.Any(input, weight, bias)) // mixed dtypes: the error of the float32 path names them
             return ReducedFloat.Apply(op, [input, weight, bias], t => Convolution(op, dims, t[0]!, t[1]!, t[2], stride, padding, dilation, groups, outputPadding));
         bool transposed = outputPadding != null;
         CheckArguments(op, dims, input, weight, bias, stride, padding, dilation, groups, outputPadding);

@@ -15,7 +15,9 @@ public static partial class F
             throw new ArgumentException($"Linear: input of shape {ShapeUtil.Format(input.shape)} has {(input.Rank == 0 ? 0 : input.shape[^1])} features but weight {ShapeUtil.Format(weight.shape)} expects {weight.shape[1]}", nameof(input));
         if (bias != null && (bias.Rank != 1 || bias.shape[0] != weight.shape[0]))
             throw new ArgumentException($"Linear: bias of shape {ShapeUtil.Format(bias.shape)} does not match weight {ShapeUtil.Format(weight.shape)} (expected ({weight.shape[0]},))", nameof(bias));
-        if (ReducedFloat.Any(input, weight, bias)) // float32 accumulation, one rounding of the output
+        if (input.DType.IsReducedPrecision() && weight.DType == input.DType && (bias == null || bias.DType == input.DType))
+            return Tensor.LinearReduced(input, weight, bias);   // float32 accumulation, one rounding, 16-bit saved tensors
+        if (ReducedFloat.Any(input, weight, bias))
             return ReducedFloat.Apply("Linear", [input, weight, bias], t => Linear(t[0]!, t[1]!, t[2]));
         if (input.IsFloatingPoint && weight.DType == input.DType && (bias == null || bias.DType == input.DType))
             return Tensor.LinearFused(input, weight, bias);

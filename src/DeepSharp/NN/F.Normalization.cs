@@ -19,6 +19,20 @@ public static partial class F
     }
 
     /// <summary>
+    /// A norm on a 16-bit input: in float32 and rounded once to the input's dtype. The affine parameters may be 16-bit like
+    /// the input, or float32 (PyTorch's CPU mixed-type norm, which is what a float32 model's BatchNorm gets under
+    /// torch.autocast); the statistics are float32 either way.
+    /// </summary>
+    static Tensor ReducedNorm(string op, Tensor input, Tensor? weight, Tensor? bias, Func<Tensor, Tensor?, Tensor?, Tensor> norm)
+    {
+        bool floatParameters = input.DType.IsReducedPrecision() && (weight ?? bias) != null
+            && (weight == null || weight.DType == DType.Float32) && (bias == null || bias.DType == DType.Float32);
+        return floatParameters
+            ? norm(input.To(DType.Float32), weight, bias).To(input.DType)
+            : ReducedFloat.Apply(op, [input, weight, bias], t => norm(t[0]!, t[1], t[2]));
+    }
+
+    /// <summary>
     /// Batch normalisation over dimension 1 of an (N, C, *) input (torch.nn.functional.batch_norm). In training mode the
     /// batch statistics normalise the input (biased variance) and, when running statistics are given, update them in place:
     /// running = (1 − momentum)·running + momentum·batch, with the unbiased variance. Otherwise the running statistics
@@ -28,7 +42,7 @@ public static partial class F
         bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
         if (ReducedFloat.Any(input, weight, bias)) // statistics in float32; the running buffers keep their own dtype
-            return ReducedFloat.Apply("BatchNorm", [input, weight, bias], t => BatchNorm(t[0]!, runningMean, runningVar, t[1], t[2], training, momentum, eps));
+            return ReducedNorm("BatchNorm", input, weight, bias, (x, w, b) => BatchNorm(x, runningMean, runningVar, w, b, training, momentum, eps));
         CheckFloatInput("BatchNorm", input);
         if (input.Rank < 2) throw new ArgumentException($"BatchNorm: expected an input with at least 2 dimensions (N, C, *), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
         int c = input.shape[1];
@@ -80,7 +94,7 @@ public static partial class F
     public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
         if (ReducedFloat.Any(input, weight, bias))
-            return ReducedFloat.Apply("LayerNorm", [input, weight, bias], t => LayerNorm(t[0]!, normalizedShape, t[1], t[2], eps));
+            return ReducedNorm("LayerNorm", input, weight, bias, (x, w, b) => LayerNorm(x, normalizedShape, w, b, eps));
         CheckFloatInput("LayerNorm", input);
         ArgumentNullException.ThrowIfNull(normalizedShape);
         int m = normalizedShape.Length;
@@ -102,7 +116,7 @@ public static partial class F
     public static Tensor GroupNorm(Tensor input, int numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
         if (ReducedFloat.Any(input, weight, bias))
-            return ReducedFloat.Apply("GroupNorm", [input, weight, bias], t => GroupNorm(t[0]!, numGroups, t[1], t[2], eps));
+            return ReducedNorm("GroupNorm", input, weight, bias, (x, w, b) => GroupNorm(x, numGroups, w, b, eps));
         CheckFloatInput("GroupNorm", input);
         if (input.Rank < 2) throw new ArgumentException($"GroupNorm: expected an input with at least 2 dimensions (N, C, *), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
         int n = input.shape[0], c = input.shape[1];

@@ -15,18 +15,17 @@ internal readonly record struct ConvParams(int StrideH, int StrideW, int PadH, i
 //   ConvTranspose  z = conv^T(u, w)           backward: gu = Conv(gz, w),          gw = ConvWeightGrad(gz, u)
 //   ConvWeightGrad gw = sum gy ⊗ unfold(x)    backward: gx = ConvTranspose(gy, G), ggy = Conv(x, G)
 // Inputs are in conv terms throughout: x (N, C, H, W), w (O, C/g, kH, kW), y (N, O, OH, OW).
+// float16/bfloat16 operands (torch.autocast's conv) run the float32 kernels on transient widened copies and round the
+// result once (ReducedFloat.Compute); autograd saves the 16-bit tensors, and the adjoints take the same path.
 internal static class ConvOps
 {
     /// <summary>y = conv2d(x, w) + b with an explicit output size (N, O, oh, ow).</summary>
     internal static Tensor Conv(Tensor x, Tensor w, Tensor? b, ConvParams p, int oh, int ow)
     {
         var s = p.Shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], oh, ow, w.shape[2], w.shape[3]);
-        var xd = AdjointOp.Dense(x); var wd = AdjointOp.Dense(w); var bd = b == null ? null : AdjointOp.Dense(b);
-        var y = Tensor.AllocUninit(x.DType, [s.Batch, s.OutChannels, oh, ow]);
-        if (x.DType == DType.Float32)
-            Conv2d.Forward<float>(s, xd.Span<float>(), wd.Span<float>(), bd == null ? default : bd.Span<float>(), y.Span<float>());
-        else
-            Conv2d.Forward<double>(s, xd.Span<double>(), wd.Span<double>(), bd == null ? default : bd.Span<double>(), y.Span<double>());
+        Tensor y;
+        if (x.DType.IsReducedPrecision()) y = ReducedFloat.Compute(x.DType, t => Conv(t[0]!, t[1]!, t[2], p, oh, ow), x, w, b);
+        else y = Forward(AdjointOp.Dense(x), AdjointOp.Dense(w), b == null ? null : AdjointOp.Dense(b));
         if (Autograd.ShouldRecord([x, w, b ?? x]))
         {
             int h = x.shape[2], wi = x.shape[3]; var wShape = w.shape;
@@ -36,6 +35,16 @@ internal static class ConvOps
                  b is { RequiresGrad: true } ? g.Sum([0, 2, 3]) : null], x, w);
         }
         return y;
+
+        Tensor Forward(Tensor xd, Tensor wd, Tensor? bd)
+        {
+            var y = Tensor.AllocUninit(x.DType, [s.Batch, s.OutChannels, oh, ow]);
+            if (x.DType == DType.Float32)
+                Conv2d.Forward<float>(s, xd.Span<float>(), wd.Span<float>(), bd == null ? default : bd.Span<float>(), y.Span<float>());
+            else
+                Conv2d.Forward<double>(s, xd.Span<double>(), wd.Span<double>(), bd == null ? default : bd.Span<double>(), y.Span<double>());
+            return y;
+        }
     }
 
     /// <summary>
@@ -46,11 +55,16 @@ internal static class ConvOps
     {
         int c = w.shape[1] * p.Groups;
         var s = p.Shape(u.shape[0], c, h, wi, u.shape[1], u.shape[2], u.shape[3], w.shape[2], w.shape[3]);
-        var ud = AdjointOp.Dense(u); var wd = AdjointOp.Dense(w);
-        var z = Tensor.AllocUninit(u.DType, [s.Batch, c, h, wi]);
-        if (u.DType == DType.Float32) Conv2d.BackwardData<float>(s, ud.Span<float>(), wd.Span<float>(), z.Span<float>());
-        else Conv2d.BackwardData<double>(s, ud.Span<double>(), wd.Span<double>(), z.Span<double>());
-        if (b != null) AddChannelBias(z, AdjointOp.Dense(b));
+        Tensor z;
+        if (u.DType.IsReducedPrecision()) z = ReducedFloat.Compute(u.DType, t => ConvTranspose(t[0]!, t[1]!, t[2], p, h, wi), u, w, b);
+        else
+        {
+            var ud = AdjointOp.Dense(u); var wd = AdjointOp.Dense(w);
+            z = Tensor.AllocUninit(u.DType, [s.Batch, c, h, wi]);
+            if (u.DType == DType.Float32) Conv2d.BackwardData<float>(s, ud.Span<float>(), wd.Span<float>(), z.Span<float>());
+            else Conv2d.BackwardData<double>(s, ud.Span<double>(), wd.Span<double>(), z.Span<double>());
+            if (b != null) AddChannelBias(z, AdjointOp.Dense(b));
+        }
         if (Autograd.ShouldRecord([u, w, b ?? u]))
         {
             int oh = u.shape[2], ow = u.shape[3]; var wShape = w.shape;
@@ -66,10 +80,15 @@ internal static class ConvOps
     internal static Tensor ConvWeightGrad(Tensor x, Tensor gy, ConvParams p, int[] weightShape)
     {
         var s = p.Shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3], gy.shape[1], gy.shape[2], gy.shape[3], weightShape[2], weightShape[3]);
-        var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(gy);
-        var gw = Tensor.AllocUninit(x.DType, (int[])weightShape.Clone());
-        if (x.DType == DType.Float32) Conv2d.BackwardWeight<float>(s, xd.Span<float>(), gd.Span<float>(), gw.Span<float>());
-        else Conv2d.BackwardWeight<double>(s, xd.Span<double>(), gd.Span<double>(), gw.Span<double>());
+        Tensor gw;
+        if (x.DType.IsReducedPrecision()) gw = ReducedFloat.Compute(x.DType, t => ConvWeightGrad(t[0]!, t[1]!, p, weightShape), x, gy);
+        else
+        {
+            var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(gy);
+            gw = Tensor.AllocUninit(x.DType, (int[])weightShape.Clone());
+            if (x.DType == DType.Float32) Conv2d.BackwardWeight<float>(s, xd.Span<float>(), gd.Span<float>(), gw.Span<float>());
+            else Conv2d.BackwardWeight<double>(s, xd.Span<double>(), gd.Span<double>(), gw.Span<double>());
+        }
         if (Autograd.ShouldRecord(x, gy))
         {
             int h = x.shape[2], wi = x.shape[3], oh = gy.shape[2], ow = gy.shape[3];

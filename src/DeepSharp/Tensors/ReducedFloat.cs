@@ -120,6 +120,35 @@ internal static class ReducedFloat
         return op(wide).To(dtype!.Value);
     }
 
+    /// <summary>
+    /// Runs a float32 kernel op on 16-bit operands without recording anything and without keeping float32 copies: the
+    /// operands are widened into transient float32 buffers, <paramref name="op"/> computes (float32 accumulation), the
+    /// result is rounded once to <paramref name="dtype"/>, and the transient buffers go straight back to the array cache.
+    /// The 16-bit ops with real 16-bit activations (linear, convolution and their adjoints) use it for forward and
+    /// backward, so what autograd saves is the 16-bit tensors. Float32 operands are used as they are.
+    /// </summary>
+    public static Tensor Compute(DType dtype, Func<Tensor?[], Tensor> op, params Tensor?[] operands)
+    {
+        var wide = new Tensor?[operands.Length];
+        Tensor result;
+        using (Autograd.NoGrad())
+        {
+            for (int i = 0; i < operands.Length; i++)
+                wide[i] = operands[i] is { } t && t.DType != DType.Float32 ? (t.DType.IsReducedPrecision() ? Widen(t) : t.To(DType.Float32)) : operands[i];
+            var wideResult = op(wide);
+            result = Narrow(wideResult, dtype);
+            bool resultShared = false;
+            for (int i = 0; i < operands.Length; i++)
+            {
+                if (wide[i] is not { } w || ReferenceEquals(w, operands[i])) continue;
+                if (ReferenceEquals(w.storage, wideResult.storage)) { resultShared = true; continue; }
+                w.storage.Release();
+            }
+            if (!resultShared && !operands.Any(o => o != null && ReferenceEquals(o.storage, wideResult.storage))) wideResult.storage.Release();
+        }
+        return result;
+    }
+
     /// <summary>True when any input is float16 or bfloat16.</summary>
     public static bool Any(Tensor a) => a.DType.IsReducedPrecision();
     public static bool Any(Tensor a, Tensor? b) => a.DType.IsReducedPrecision() || (b != null && b.DType.IsReducedPrecision());

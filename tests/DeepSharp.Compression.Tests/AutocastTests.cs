@@ -1,0 +1,156 @@
+using System.Text.Json;
+using DeepSharp.Compression.MixedPrecision;
+using DeepSharp.NN;
+
+namespace DeepSharp.Compression.Tests;
+
+/// <summary>
+/// The autocast region against torch.autocast(device_type="cpu", dtype=torch.bfloat16) (fixture tools/golden/autocast.py),
+/// its 16-bit saved tensors, the casts' backward, and float64 gradient checks through the region.
+/// </summary>
+public class AutocastTests
+{
+    static Sequential Mlp() => new(new Linear(20, 32), new ReLU(), new Linear(32, 16), new ReLU(), new Linear(16, 5));
+
+    static Sequential Cnn() => new(new Conv2d(2, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU(), new MaxPool2d(2),
+        new Conv2d(4, 6, 3), new ReLU(), new Flatten(), new Linear(24, 5));
+
+    static double MaxAbs(Tensor t) => t.To(DType.Float64).Abs().Max().Item();
+
+    static double MaxDiff(Tensor a, Tensor b) => MaxAbs(a.To(DType.Float64) - b.To(DType.Float64));
+
+    // Tolerances: a bf16 value carries 8 significant bits, so one rounding is off by at most 2^-9 relative (half an ulp).
+    // DeepSharp and PyTorch accumulate in float32 in different orders, so a layer's output can round to the neighbouring
+    // bf16 value (one ulp, 2^-8 relative), and that flip propagates through the next layers: outputs are held to 2 ulps
+    // of the largest output (2^-7·max|out|). Weight gradients go through two more bf16 roundings per layer (the 16-bit
+    // output gradient and the rounded product) on top of flipped activations: 2^-5·max|grad| (3 %), plus 2^-8 of the
+    // model's largest gradient for a gradient that is zero in exact arithmetic (the bias of a conv followed by batch
+    // norm: what is left of it is rounding noise of the norm's backward, in torch as here). The fp32 results
+    // of the same models differ from torch's bf16 ones by more than these bounds, which the test checks too, so the
+    // tolerances cannot pass a float32 computation.
+    [Theory]
+    [InlineData("mlp")]
+    [InlineData("cnn")]
+    public void MatchesTorchAutocastBf16(string name)
+    {
+        var c = GoldenFile.Case("autocast", name);
+        var model = name == "mlp" ? Mlp() : Cnn();
+        var state = c.GetProperty("state").EnumerateObject().ToDictionary(p => p.Name, p => GoldenFile.Tensor(p.Value));
+        model.LoadStateDict(state, strict: false);
+        var x = GoldenFile.Tensor(c, "x");
+        var y = GoldenFile.Tensor(c, "y").To(DType.Int64);
+
+        Tensor output;
+        using (var region = Autocast.Enable(model, Precision.BFloat16))
+        {
+            output = model.Call(x);
+            Assert.Equal(DType.BFloat16, output.DType);
+        }
+        var loss = F.CrossEntropy(output.To(DType.Float32), y);
+        Assert.Equal(DType.Float32, loss.DType);
+        loss.Backward();
+
+        var expected = GoldenFile.Tensor(c, "output");
+        var fp32 = GoldenFile.Tensor(c, "output_fp32");
+        double outTol = Math.Pow(2, -7) * MaxAbs(expected);
+        Assert.True(MaxDiff(expected, output) <= outTol, $"{name} output: max diff {MaxDiff(expected, output):G4} > {outTol:G4}");
+        Assert.True(MaxDiff(expected, fp32) > MaxDiff(expected, output), $"{name}: the float32 output is as close to torch's bf16 output as DeepSharp's");
+        double lossExpected = c.GetProperty("loss").GetDouble();
+        Assert.True(Math.Abs(loss.Item() - lossExpected) <= Math.Pow(2, -8) * Math.Abs(lossExpected), $"{name} loss {loss.Item()} vs torch {lossExpected}");
+
+        var grads = c.GetProperty("grads");
+        double largest = grads.EnumerateObject().Max(p => MaxAbs(GoldenFile.Tensor(p.Value)));
+        foreach (var (key, p) in model.NamedParameters())
+        {
+            Assert.Equal(DType.Float32, p.Grad!.DType);
+            var g = GoldenFile.Tensor(grads.GetProperty(key));
+            double tol = Math.Pow(2, -5) * MaxAbs(g) + Math.Pow(2, -8) * largest;
+            Assert.True(MaxDiff(g, p.Grad) <= tol, $"{name} grad {key}: max diff {MaxDiff(g, p.Grad):G4} > {tol:G4}");
+        }
+    }
+
+    [Fact]
+    public void LinearAndConvSaveTheir16BitTensorsAndReturn16BitOutputs()
+    {
+        var model = Cnn();
+        foreach (var (precision, dtype) in new[] { (Precision.BFloat16, DType.BFloat16), (Precision.Float16, DType.Float16) })
+        {
+            using var region = Autocast.Enable(model, precision);
+            Assert.Equal(dtype, region.DType);
+            var h = ((Module<Tensor, Tensor>)model[0]).Call(Tensor.Randn([2, 2, 8, 8], requiresGrad: true));
+            Assert.Equal(dtype, h.DType);
+            Assert.Equal("ConvolutionBackward", h.GradFn!.Name);
+            Assert.All(h.GradFn.Inputs, t => Assert.Equal(dtype, t!.DType));     // input, weight, bias: 2 bytes per element
+            var z = model.Call(Tensor.Randn([2, 2, 8, 8], requiresGrad: true));
+            Assert.Equal(dtype, z.DType);
+            Assert.Equal("LinearBackward", z.GradFn!.Name);
+            Assert.All(z.GradFn.Inputs, t => Assert.Equal(dtype, t!.DType));
+            Assert.Equal(DType.Float32, ((Conv2d)model[0]).Weight.DType);   // the master weights are back after each layer
+        }
+        var plain = model.Call(Tensor.Randn(2, 2, 8, 8));
+        Assert.Equal(DType.Float32, plain.DType);
+    }
+
+    [Fact]
+    public void CastBackwardConvertsTheGradientToTheSourceDType()
+    {
+        var x = Tensor.Randn([5, 7], requiresGrad: true);
+        var upstream = Tensor.Randn(5, 7).To(DType.BFloat16);
+        var h = x.To(DType.BFloat16);
+        Assert.Equal(DType.BFloat16, h.DType);
+        (h * upstream).Sum().Backward();
+        Assert.Equal(DType.Float32, x.Grad!.DType);
+        // d/dx Σ cast(x)·u is u (straight through), rounded where the product's gradient was rounded: u·1 is exact
+        Assert.Equal(upstream.To(DType.Float32).ToArray<float>(), x.Grad.ToArray<float>());
+        var w = Tensor.Randn([3, 4], requiresGrad: true);
+        var w16 = w.To(DType.Float16);
+        w16.To(DType.Float32).Sum().Backward();
+        Assert.Equal(Enumerable.Repeat(1f, 12), w.Grad!.ToArray<float>());
+    }
+
+    // A cast to 16 bits is piecewise constant, so finite differences cannot check it; its backward is checked exactly above.
+    // What can be checked in float64: (1) autocast casts only float32 tensors (torch.autocast leaves float64 alone), so a
+    // float64 model differentiates through the region's hooks exactly; (2) the 16-bit linear and conv backward formulas
+    // give the float64 gradients (themselves finite-difference checked) at the same 16-bit-representable point, to float16 rounding.
+    [Fact]
+    public void Float64GradientsThroughTheRegionAndThe16BitBackwardFormulas()
+    {
+        var net = Cnn();
+        net.To(DType.Float64);
+        var x = Tensor.Randn([2, 2, 8, 8], DType.Float64, requiresGrad: true);
+        using (Autocast.Enable(net, Precision.BFloat16))
+            Assert.True(GradCheck.Check(t => net.Call(t[0]).Sum(), [x]));
+
+        var x16 = (Tensor.Randn(6, 9) * 2).To(DType.Float16);
+        var w16 = Tensor.Randn(4, 9).To(DType.Float16);
+        var b16 = Tensor.Randn(4).To(DType.Float16);
+        var u16 = Tensor.Randn(6, 4).To(DType.Float16);
+        Check16(t => F.Linear(t[0], t[1], t[2]), [x16, w16, b16], u16);
+        var c16 = Tensor.Randn(2, 3, 6, 6).To(DType.Float16);
+        var k16 = (Tensor.Randn(4, 3, 3, 3) * 0.3).To(DType.Float16);
+        var cb16 = Tensor.Randn(4).To(DType.Float16);
+        var cu16 = Tensor.Randn(2, 4, 3, 3).To(DType.Float16);
+        Check16(t => F.Conv2d(t[0], t[1], t[2], stride: 2, padding: 1), [c16, k16, cb16], cu16);
+        var ct16 = Tensor.Randn(2, 4, 3, 3).To(DType.Float16);
+        Check16(t => F.ConvTranspose2d(t[0], t[1], t[2], stride: 2, padding: 1), [ct16, k16, cb16.Narrow(0, 0, 3).Contiguous()], Tensor.Randn(2, 3, 5, 5).To(DType.Float16));
+    }
+
+    static void Check16(Func<Tensor[], Tensor> op, Tensor[] inputs16, Tensor upstream16)
+    {
+        var leaves16 = inputs16.Select(t => t.Detach().RequiresGrad_()).ToArray();
+        var y16 = op(leaves16);
+        Assert.Equal(DType.Float16, y16.DType);
+        (y16 * upstream16).Sum().Backward();
+        var leaves64 = inputs16.Select(t => t.To(DType.Float64).Detach().RequiresGrad_()).ToArray();
+        Assert.True(GradCheck.Check(t => op(t) * upstream16.To(DType.Float64), leaves64.Select(l => l.Detach().Clone().RequiresGrad_()).ToArray()));
+        var y64 = op(leaves64);
+        (y64 * upstream16.To(DType.Float64)).Sum().Backward();
+        Assert.True(MaxDiff(y64, y16) <= Math.Pow(2, -10) * MaxAbs(y64), "16-bit forward vs float64");
+        for (int i = 0; i < leaves16.Length; i++)
+        {
+            Assert.Equal(DType.Float16, leaves16[i].Grad!.DType);
+            double tol = Math.Pow(2, -9) * MaxAbs(leaves64[i].Grad!);
+            Assert.True(MaxDiff(leaves64[i].Grad!, leaves16[i].Grad!) <= tol, $"input {i}: 16-bit gradient off the float64 one by {MaxDiff(leaves64[i].Grad!, leaves16[i].Grad!):G4} > {tol:G4}");
+        }
+    }
+}
