@@ -42,8 +42,9 @@ public static class GenerativeTraining
                                        model.safetensors), else one trained here for 1 epoch (DIR/fid-classifier.safetensors);
                                        on 32x32 images the classifier sees their centre 28x28 crop
           GANs and the DDPM are class-conditional. Defaults: 5 epochs, batch 64, seed 42, out runs/MODEL; latent 32 (ae),
-          16 (vae), 64 (GANs); width 32; lr 1e-3 (ae, vae, ddpm), 2e-4 (dcgan), 1e-4 (wgan-gp, --critic-steps 5);
-          ddpm: --timesteps 1000, cosine schedule, EMA 0.999 (the saved weights), DDIM --steps 50 with guidance 2.
+          16 (vae), 64 (GANs); width 32 (ddpm 16); lr 1e-3 (ae, vae), 2e-3 (ddpm), 2e-4 (dcgan), 1e-4 (wgan-gp, --critic-steps 5);
+          ddpm (the recipe of examples/GenerativeFashion, measured in docs/generative.md): --timesteps 500, cosine schedule,
+          EMA 0.995 (the saved weights), DDIM --steps 25 with guidance w = 2 (ε = (1 + w)·ε(c) − w·ε(∅); diffusers' guidance_scale 3).
           --checkpoint-every (default: every epoch) saves DIR/checkpoint.safetensors (both GAN optimizers included) and, for the
           ddpm, DIR/ema.safetensors; --resume DIR continues an interrupted run from them with its own settings (run.json).
           Sample from the saved model: deepsharp sample DIR/model.safetensors --count 64 --out grid.png
@@ -81,10 +82,10 @@ public static class GenerativeTraining
         int epochs = p.Int("epochs", 5, 1, 10_000), batchSize = p.Int("batch-size", 64, 1, 65_536), seed = p.Int("seed", 42, 0);
         int threads = p.Int("threads", Environment.ProcessorCount, 1, 1024);
         int latent = p.Int("latent", kind switch { "vae" => 16, "ae" or "dae" => 32, _ => 64 }, 1, 4096);
-        int width = p.Int("width", 32, 4, 1024);
+        int width = p.Int("width", kind == "ddpm" ? 16 : 32, 4, 1024);
         if (kind == "ddpm" && width % 4 != 0) throw new UsageException($"deepsharp train: --width of a ddpm must be a multiple of 4 (got {width}).");
         int anomalyClass = p.Int("anomaly-class", 1, 0, 9);
-        int steps = p.Int("steps", 50, 1, 10_000), fidSamples = p.Int("fid-samples", 500, 2, 100_000);
+        int steps = p.Int("steps", 25, 1, 10_000), fidSamples = p.Int("fid-samples", 500, 2, 100_000);
         var every = RunResume.ParseEvery(p);
         var outDir = resumeFolder ?? p.OptionalString("out") ?? Path.Combine("runs", kind);
         RunFolder.CheckNotAFile(outDir);
@@ -93,7 +94,7 @@ public static class GenerativeTraining
         DeepSharp.Random.Seed(seed);
         var data = Load(p, dataset, output);
         var config = new GenerativeConfig(kind, dataset, data.Classes, new ImageShape(data.TrainImages.Shape[1], data.TrainImages.Shape[3]), latent, width,
-            kind is "dcgan" or "wgan-gp" or "ddpm" ? data.Classes.Length : 0, p.Int("timesteps", 1000, 2, 100_000), p.String("schedule", "cosine", "cosine", "linear"));
+            kind is "dcgan" or "wgan-gp" or "ddpm" ? data.Classes.Length : 0, p.Int("timesteps", 500, 2, 100_000), p.String("schedule", "cosine", "cosine", "linear"));
         if (kind == "ddpm" && steps > config.Timesteps) throw new UsageException($"deepsharp train: --steps must be at most --timesteps ({config.Timesteps}), got {steps}.");
         var model = config.Build();
         if (resumeFolder == null)
@@ -201,9 +202,9 @@ public static class GenerativeTraining
             }
             case UNet unet:
             {
-                double lr = p.Double("lr", 1e-3, 0);
+                double lr = p.Double("lr", 2e-3, 0);
                 var ddpm = new Ddpm(unet, config.CreateSchedule());
-                var ema = new ExponentialMovingAverage(unet, config.Build(), p.Double("ema", 0.999, 0));
+                var ema = new ExponentialMovingAverage(unet, config.Build(), p.Double("ema", 0.995, 0));
                 return (new Trainer(unet, new Adam(unet.Parameters(), lr), step: ddpm.Step()), ema, lr);
             }
             default: throw new InvalidOperationException($"no trainer for {model.GetType().Name}");

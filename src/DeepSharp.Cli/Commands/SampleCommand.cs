@@ -11,8 +11,9 @@ public static class SampleCommand
           Draws --count images (default 64) from a generative model saved by 'deepsharp train --model vae|dcgan|wgan-gp|ddpm'
           (MODEL: its model.safetensors or run folder) and writes them as one PNG grid (default samples.png).
           Conditional models (dcgan, wgan-gp, ddpm) draw every class in turn (a column per class), or only --class K
-          (a number or a class name, e.g. --class 3 or --class dress). ddpm: DDIM with --steps (default 50) and
-          classifier-free guidance --guidance (default 2). --seed (default 0) makes the grid reproducible.
+          (a number or a class name, e.g. --class 3 or --class dress). ddpm: DDIM with --steps (default 25) and
+          classifier-free guidance --guidance w (default 2; ε = (1 + w)·ε(c) − w·ε(∅), diffusers' guidance_scale w + 1).
+          --seed (default 0) makes the grid reproducible.
         """;
 
     /// <summary>Runs the command; returns the exit code.</summary>
@@ -29,7 +30,7 @@ public static class SampleCommand
         var (config, model) = GenerativeConfig.Load(p.Positionals[0], "sample");
         if (!config.CanSample)
             throw new UsageException($"deepsharp sample: {p.Positionals[0]} is an autoencoder ({config.Kind}), which has no prior to sample from; sample a vae, dcgan, wgan-gp or ddpm.");
-        int steps = p.Int("steps", Math.Min(50, config.Timesteps), 1, config.Kind == "ddpm" ? config.Timesteps : int.MaxValue);
+        int steps = p.Int("steps", Math.Min(25, config.Timesteps), 1, config.Kind == "ddpm" ? config.Timesteps : int.MaxValue);
         if (p.Has("steps") && config.Kind != "ddpm") throw new UsageException($"deepsharp sample: --steps applies to a ddpm; {config.Kind} samples in one pass.");
         Tensor? labels = null;
         string what = config.NumClasses > 0 ? "every class in turn" : "unconditional";
