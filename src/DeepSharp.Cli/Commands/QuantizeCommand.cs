@@ -20,7 +20,7 @@ public static class QuantizeCommand
             output.WriteLine("usage: deepsharp quantize MODEL --mode static|dynamic [--calibrate N] --out FILE [--data DIR] [--no-verify]\n" +
                 "  static: int8 weights and activations, calibrated on N training images (default 512); dynamic: int8 Linear weights,\n" +
                 "  activation scales computed per batch. A model that is not a plain chain of layers (residual adds, concatenations,\n" +
-                "  adaptive pooling: the zoo ResNets, VGG) is quantized as a graph (a 'static-graph' file).\n" +
+                "  adaptive pooling, as in the zoo ResNets) is quantized as a graph (a 'static-graph' file).\n" +
                 "  Evaluate the result with 'deepsharp evaluate FILE [--test-limit N]'.");
             return 0;
         }
@@ -58,7 +58,7 @@ public static class QuantizeCommand
     /// <summary>
     /// Static quantization: a chain of layers (Conv2d [BatchNorm2d] [ReLU], Linear [ReLU], MaxPool2d, Flatten, Dropout) as a
     /// <see cref="QuantizedModel"/>; a model the chain path refuses (residual adds, concatenations, adaptive pooling, a
-    /// shared ReLU: the zoo ResNets, VGG) through the graph path as a <see cref="QuantizedGraphModel"/>. A model neither
+    /// shared ReLU: the zoo ResNets) through the graph path as a <see cref="QuantizedGraphModel"/>. A model neither
     /// takes is a usage error with the graph path's reason.
     /// </summary>
     static (QuantizedModel? Chain, QuantizedGraphModel? Graph) QuantizeStatic(Module<Tensor, Tensor> model, List<Tensor> batches, TextWriter output)
