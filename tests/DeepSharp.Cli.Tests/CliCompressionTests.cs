@@ -66,7 +66,7 @@ public class CliCompressionTests
         var model = ZooModel(dir, "resnet18");
         var (code, output, err) = CliProcess.Run(["quantize", model, "--mode", "static", "--calibrate", "64", "--out", "q.safetensors"], dir);
         Assert.True(code == 0, err + output);
-        Assert.Contains("quantized as a graph", output);
+        Assert.Contains("not a plain chain of layers (the ReLU layer is called 2 times in one forward; give each use its own module); quantized as a graph with 32 nodes instead", output);
         Assert.Contains("static (graph) int8 model written to q.safetensors", output);
         var q = Path.Combine(dir, "q.safetensors");
         var metadata = RawSafeTensors.ReadMetadata(q);
@@ -101,6 +101,17 @@ public class CliCompressionTests
         Assert.Contains("test images: 48", output);
         Assert.Contains("test accuracy:", output);
         CliProcess.Fails(2, "--test-limit", "evaluate", model, "--test-limit", "0");
+    }
+
+    [Fact]
+    public void AModelNeitherPathTakesIsAUsageErrorWithTheGraphPathsReason()
+    {
+        Requires.FashionMnist();
+        var dir = CliProcess.TempDir("qmnv2");
+        var model = ZooModel(dir, "mobilenet_v2");
+        var line = CliProcess.Fails(2, "layer 'features.0.2' (ReLU6) has no quantized form here", "quantize", model, "--mode", "static", "--calibrate", "64", "--out", Path.Combine(dir, "q.safetensors"));
+        Assert.DoesNotContain("(Parameter", line);
+        Assert.False(File.Exists(Path.Combine(dir, "q.safetensors")));
     }
 
     [Fact]

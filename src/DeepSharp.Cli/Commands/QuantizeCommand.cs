@@ -68,11 +68,14 @@ public static class QuantizeCommand
         {
             QuantizedGraphModel graph;
             try { graph = StaticQuantization.QuantizeGraph(model, batches); }
-            catch (ArgumentException e) { throw new UsageException($"deepsharp quantize: {e.Message}"); }
-            output.WriteLine($"not a plain chain of layers ({chainError.Message.Replace("StaticQuantization: ", "")}); quantized as a graph with {graph.Nodes.Count} nodes instead");
+            catch (ArgumentException e) { throw new UsageException($"deepsharp quantize: {Reason(e)}"); }
+            output.WriteLine($"not a plain chain of layers ({Reason(chainError).Replace("StaticQuantization: ", "")}); quantized as a graph with {graph.Nodes.Count} nodes instead");
             return (null, graph);
         }
     }
+
+    /// <summary>The message without .NET's " (Parameter 'model')" suffix.</summary>
+    static string Reason(ArgumentException e) => e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
 
     /// <summary>True when <paramref name="path"/> (a file or run folder) holds a quantized model.</summary>
     public static bool IsQuantizedFile(string path)
