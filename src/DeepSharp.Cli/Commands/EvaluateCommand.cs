@@ -34,21 +34,23 @@ public static class EvaluateCommand
     /// <summary>`deepsharp evaluate MODEL [--data DIR]`: test loss and accuracy.</summary>
     public static int Run(string[] args, TextWriter output)
     {
-        var p = new ArgParser("evaluate", args, ["data", "threads", .. ModelFiles.Options], ["no-verify"]);
+        var p = new ArgParser("evaluate", args, ["data", "threads", "test-limit", .. ModelFiles.Options], ["no-verify"]);
         if (p.Help || p.Positionals.Count != 1)
         {
             if (!p.Help) throw new UsageException("deepsharp evaluate: give the model file, e.g. 'deepsharp evaluate runs/cnn/model.safetensors'.");
-            output.WriteLine("usage: deepsharp evaluate MODEL [--data DIR] [--no-verify] [--threads N] [--model NAME] [--dataset NAME]\n  Reports the test loss, accuracy and per-class precision/recall/F1 of a model saved by 'deepsharp train' (.safetensors),\n  exported to ONNX (.onnx; --dataset if its metadata lacks it) or saved as a PyTorch state dict (.pth/.pt; --model and --dataset).");
+            output.WriteLine("usage: deepsharp evaluate MODEL [--data DIR] [--no-verify] [--threads N] [--test-limit N] [--model NAME] [--dataset NAME]\n  Reports the test loss, accuracy and per-class precision/recall/F1 of a model saved by 'deepsharp train' (.safetensors),\n  exported to ONNX (.onnx; --dataset if its metadata lacks it) or saved as a PyTorch state dict (.pth/.pt; --model and --dataset).\n  A quantized file (deepsharp quantize) gets test accuracy, file size and batch-64 latency. --test-limit N uses the first N test images.");
             return 0;
         }
         Kernels.KernelThreadPool.SetThreadCount(p.Int("threads", Environment.ProcessorCount, 1, 1024));
-        if (QuantizeCommand.IsQuantizedFile(p.Positionals[0])) return QuantizeCommand.Evaluate(p.Positionals[0], p.OptionalString("data"), !p.Flag("no-verify"), output);
+        int testLimit = p.Has("test-limit") ? p.Int("test-limit", 0, 1) : 0;
+        if (QuantizeCommand.IsQuantizedFile(p.Positionals[0])) return QuantizeCommand.Evaluate(p.Positionals[0], p.OptionalString("data"), !p.Flag("no-verify"), output, testLimit);
         var (model, data) = ModelFiles.Load(p.Positionals[0], "evaluate", p.OptionalString("model"), p.OptionalString("dataset"));
-        var (test, classes, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), imageSize: data.Size, verify: !p.Flag("no-verify"));
+        var (test, classes, _) = ImageTraining.LoadSplit(data.Name, train: false, p.OptionalString("data"), limit: testLimit, imageSize: data.Size, verify: !p.Flag("no-verify"));
         var confusion = new Training.Metrics.ConfusionMatrix(classes.Length);
         var trainer = new Trainer(model, new Optim.SGD(model.Parameters(), 0.0), F.CrossEntropy, [new Training.Metrics.Accuracy(), confusion]);
         var result = trainer.Evaluate(new DataLoader(test, 1000));
         output.Write(confusion.Report(classes));
+        output.WriteLine($"test images: {test.Count}");
         output.WriteLine($"test loss: {result["loss"].ToString("F4", CultureInfo.InvariantCulture)}");
         output.WriteLine($"test accuracy: {result["acc"].ToString("F4", CultureInfo.InvariantCulture)}");
         return 0;

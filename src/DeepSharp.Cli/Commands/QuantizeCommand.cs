@@ -19,7 +19,9 @@ public static class QuantizeCommand
             if (!p.Help) throw new UsageException("deepsharp quantize: give the model file, e.g. 'deepsharp quantize runs/cnn/model.safetensors --mode static --out q.safetensors'.");
             output.WriteLine("usage: deepsharp quantize MODEL --mode static|dynamic [--calibrate N] --out FILE [--data DIR] [--no-verify]\n" +
                 "  static: int8 weights and activations, calibrated on N training images (default 512); dynamic: int8 Linear weights,\n" +
-                "  activation scales computed per batch. Evaluate the result with 'deepsharp evaluate FILE'.");
+                "  activation scales computed per batch. A model that is not a plain chain of layers (residual adds, concatenations,\n" +
+                "  adaptive pooling, as in the zoo ResNets) is quantized as a graph (a 'static-graph' file).\n" +
+                "  Evaluate the result with 'deepsharp evaluate FILE [--test-limit N]'.");
             return 0;
         }
         string mode = p.String("mode", "static", "static", "dynamic");
@@ -32,11 +34,14 @@ public static class QuantizeCommand
         {
             if (calibrate == 0) throw new UsageException("deepsharp quantize: static quantization needs calibration data: give --calibrate N with N > 0 (or use --mode dynamic).");
             var (train, _, _) = ImageTraining.LoadSplit(data.Name, train: true, p.OptionalString("data"), limit: calibrate, imageSize: data.Size, verify: !p.Flag("no-verify"));
-            var batches = new DataLoader(train, 64).Select(b => b[0]);
-            QuantizedModel quantized;
-            try { quantized = StaticQuantization.Quantize(model, batches); }
-            catch (ArgumentException e) { throw new UsageException($"deepsharp quantize: {e.Message}"); }
-            QuantizedFile.SaveStatic(quantized, outPath, metadata);
+            var batches = new DataLoader(train, 64).Select(b => b[0]).ToList();
+            var (chain, graph) = QuantizeStatic(model, batches, output);
+            if (graph != null)
+            {
+                QuantizedFile.SaveGraph(graph, outPath, metadata);
+                mode = "static (graph)";
+            }
+            else QuantizedFile.SaveStatic(chain!, outPath, metadata);
         }
         else
         {
@@ -50,6 +55,28 @@ public static class QuantizeCommand
         return 0;
     }
 
+    /// <summary>
+    /// Static quantization: a chain of layers (Conv2d [BatchNorm2d] [ReLU], Linear [ReLU], MaxPool2d, Flatten, Dropout) as a
+    /// <see cref="QuantizedModel"/>; a model the chain path refuses (residual adds, concatenations, adaptive pooling, a
+    /// shared ReLU: the zoo ResNets) through the graph path as a <see cref="QuantizedGraphModel"/>. A model neither
+    /// takes is a usage error with the graph path's reason.
+    /// </summary>
+    static (QuantizedModel? Chain, QuantizedGraphModel? Graph) QuantizeStatic(Module<Tensor, Tensor> model, List<Tensor> batches, TextWriter output)
+    {
+        try { return (StaticQuantization.Quantize(model, batches), null); }
+        catch (ArgumentException chainError)
+        {
+            QuantizedGraphModel graph;
+            try { graph = StaticQuantization.QuantizeGraph(model, batches); }
+            catch (ArgumentException e) { throw new UsageException($"deepsharp quantize: {Reason(e)}"); }
+            output.WriteLine($"not a plain chain of layers ({Reason(chainError).Replace("StaticQuantization: ", "")}); quantized as a graph with {graph.Nodes.Count} nodes instead");
+            return (null, graph);
+        }
+    }
+
+    /// <summary>The message without .NET's " (Parameter 'model')" suffix.</summary>
+    static string Reason(ArgumentException e) => e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+
     /// <summary>True when <paramref name="path"/> (a file or run folder) holds a quantized model.</summary>
     public static bool IsQuantizedFile(string path)
     {
@@ -59,23 +86,32 @@ public static class QuantizeCommand
         return safetensors && File.Exists(path) && QuantizedFile.IsQuantized(RawSafeTensors.ReadMetadata(path));
     }
 
-    /// <summary>`deepsharp evaluate QFILE`: test accuracy, file size and batch-64 latency of a quantized model.</summary>
-    public static int Evaluate(string path, string? dataDir, bool verify, TextWriter output)
+    /// <summary>`deepsharp evaluate QFILE`: test accuracy, file size and batch-64 latency of a quantized model (static chain,
+    /// static-graph or dynamic file); <paramref name="testLimit"/> &gt; 0 evaluates the first that many test images.</summary>
+    public static int Evaluate(string path, string? dataDir, bool verify, TextWriter output, int testLimit = 0)
     {
         if (Directory.Exists(path)) path = Path.Combine(path, "model.safetensors");
         var metadata = RawSafeTensors.ReadMetadata(path);
-        if (metadata[QuantizedFile.ModeKey] == QuantizedFile.RecurrentMode)
+        string mode = metadata[QuantizedFile.ModeKey];
+        if (mode == QuantizedFile.RecurrentMode)
             throw new UsageException($"deepsharp evaluate: {path} is a quantized LSTM/GRU file; evaluate takes image classifiers (load it in code with QuantizedFile.LoadLstm / LoadGru).");
         var data = ImageTraining.DatasetInfo(metadata.GetValueOrDefault("deepsharp.dataset", "fashion-mnist"));
         Module<Tensor, Tensor> model;
-        if (metadata[QuantizedFile.ModeKey] == "static") model = QuantizedFile.LoadStatic(path);
-        else
+        switch (mode)
         {
-            model = ImageTraining.CreateModel(metadata["deepsharp.model"], data);
-            QuantizedFile.LoadDynamic(path, model);
-            model.Eval();
+            case "static": model = QuantizedFile.LoadStatic(path); break;
+            case QuantizedFile.GraphMode: model = QuantizedFile.LoadGraph(path); break;
+            case "dynamic":
+                if (!metadata.TryGetValue("deepsharp.model", out var name))
+                    throw new InvalidDataException($"{path} is a dynamic quantized file without 'deepsharp.model' metadata; evaluate cannot rebuild its float layers");
+                model = ImageTraining.CreateModel(name, data);
+                QuantizedFile.LoadDynamic(path, model);
+                model.Eval();
+                break;
+            default:
+                throw new InvalidDataException($"{path} has quantization mode '{mode}', which this DeepSharp does not know (static, static-graph, dynamic, dynamic-rnn)");
         }
-        var (test, _, _) = ImageTraining.LoadSplit(data.Name, train: false, dataDir, imageSize: data.Size, verify: verify);
+        var (test, _, _) = ImageTraining.LoadSplit(data.Name, train: false, dataDir, limit: testLimit, imageSize: data.Size, verify: verify);
         long correct = 0, total = 0, ticks = 0; int batches = 0;
         using (Autograd.NoGrad())
             foreach (var batch in new DataLoader(test, 64))
@@ -87,8 +123,8 @@ public static class QuantizeCommand
                 for (int i = 0; i < labels.Length; i++) if (predicted[i] == labels[i]) correct++;
                 total += labels.Length;
             }
-        output.WriteLine($"quantized ({metadata[QuantizedFile.ModeKey]} int8) model {path}");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {(double)correct / total:F4}"));
+        output.WriteLine($"quantized ({mode} int8) model {path}");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy: {(double)correct / total:F4} on {total} test images"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"file size: {new FileInfo(path).Length / 1024.0:F1} KiB"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"latency: {Stopwatch.GetElapsedTime(0, ticks).TotalMilliseconds / batches:F2} ms per batch of 64"));
         return 0;
