@@ -132,8 +132,9 @@ public sealed class DynamicQuantizedRecurrent
         return (Tensor.FromArray(o, outShape), Tensor.FromArray(hState, stateShape), IsLstm ? Tensor.FromArray(cState, stateShape) : null);
     }
 
-    /// <summary>Batch·H·gates·H multiply-adds from which a recurrent step is split across the kernel pool.</summary>
-    internal static long ParallelStepWork = 1L << 24;
+    /// <summary>Batch·H·gates·H multiply-adds from which a recurrent step is split across the kernel pool: 128³, where the
+    /// float LSTM's per-step GEMM goes parallel too (Gemm.ComputePacked), so both sides use the same threads.</summary>
+    internal static long ParallelStepWork = 128L * 128 * 128;
 
     static (float Scale, int ZeroPoint) ChooseParams(ReadOnlySpan<float> values, int qmax)
     {
