@@ -90,6 +90,8 @@ public sealed class DynamicQuantizedRecurrent
             for (int layer = 0; layer < NumLayers; layer++)
             {
                 var output = new float[T * B * D * H];
+                // the last layer of a batch-first call writes (B, T, D·H) directly; other layers keep (T, B, D·H)
+                bool timeMajor = !(batched && BatchFirst && layer == NumLayers - 1);
                 int rows = T * B, n = rows * inSize;
                 var (xs, xz) = ChooseParams(layerInput.AsSpan(0, n), qmax);
                 DynamicQParams.QuantizeU8(layerInput.AsSpan(0, n), xs, xz, xq);
@@ -112,7 +114,7 @@ public sealed class DynamicQuantizedRecurrent
                         // the fused step: int8 GEMM h_q·W_hhᵀ, dequantize + b_hh (+ the input projection), gates, c/h in place
                         if (IsLstm) Int8Gemm.LstmStep(hq, ldh, whh.Packed, hs, hz, whh.Scales, whh.Bias, gxt, h, c, B, parallelStep);
                         else Int8Gemm.GruStep(hq, ldh, whh.Packed, hs, hz, whh.Scales, whh.Bias, gxt, h, B, parallelStep);
-                        for (int b = 0; b < B; b++) h.Slice(b * H, H).CopyTo(output.AsSpan((t * B + b) * D * H + dir * H, H));
+                        for (int b = 0; b < B; b++) h.Slice(b * H, H).CopyTo(output.AsSpan((timeMajor ? t * B + b : b * T + t) * D * H + dir * H, H));
                     }
                 }
                 layerInput = output;
@@ -125,14 +127,14 @@ public sealed class DynamicQuantizedRecurrent
             pool.Return(gx);
         }
         var o = layerInput;
-        if (batched && BatchFirst) o = SwapTB(o, T, B, D * H);
         var outShape = batched ? (BatchFirst ? new[] { B, T, D * H } : new[] { T, B, D * H }) : new[] { T, D * H };
         var stateShape = batched ? new[] { L, B, H } : new[] { L, H };
         return (Tensor.FromArray(o, outShape), Tensor.FromArray(hState, stateShape), IsLstm ? Tensor.FromArray(cState, stateShape) : null);
     }
 
-    /// <summary>Batch·H·gates·H multiply-adds from which a recurrent step is split across the kernel pool.</summary>
-    internal static long ParallelStepWork = 1L << 24;
+    /// <summary>Batch·H·gates·H multiply-adds from which a recurrent step is split across the kernel pool: 128³, where the
+    /// float LSTM's per-step GEMM goes parallel too (Gemm.ComputePacked), so both sides use the same threads.</summary>
+    internal static long ParallelStepWork = 128L * 128 * 128;
 
     static (float Scale, int ZeroPoint) ChooseParams(ReadOnlySpan<float> values, int qmax)
     {
