@@ -87,8 +87,70 @@ public class AutocastTests
             Assert.All(z.GradFn.Inputs, t => Assert.Equal(dtype, t!.DType));
             Assert.Equal(DType.Float32, ((Conv2d)model[0]).Weight.DType);   // the master weights are back after each layer
         }
+        using (Autocast.Enable(model, Precision.BFloat16))
+        {
+            // the whole graph of a training forward keeps only 16-bit activations: no float32 copy made by a cast, a
+            // mixed-type batch norm or a 16-bit max pool survives the forward
+            var loss = model.Call(Tensor.Randn(2, 2, 8, 8)).To(DType.Float32).Sum();
+            var nodes = new HashSet<Node>(ReferenceEqualityComparer.Instance);
+            var stack = new Stack<Node>([loss.GradFn!.Inputs[0]!.GradFn!]);   // below the final cast to float32
+            while (stack.Count > 0)
+            {
+                var n = stack.Pop();
+                if (!nodes.Add(n)) continue;
+                foreach (var t in n.Inputs)
+                {
+                    if (t?.GradFn is not { } fn) continue;   // leaves: the float32 master weights
+                    Assert.True(t.DType == DType.BFloat16, $"{n.Name} keeps a {t.DType.TorchName()} tensor of shape ({string.Join(", ", t.Shape.ToArray())}) made by {fn.Name}");
+                    stack.Push(fn);
+                }
+            }
+            Assert.Contains(nodes, n => n.Name == "BatchNormBackward");
+            loss.Backward();
+            Assert.All(model.Parameters(), p => Assert.Equal(DType.Float32, p.Grad!.DType));
+        }
         var plain = model.Call(Tensor.Randn(2, 2, 8, 8));
         Assert.Equal(DType.Float32, plain.DType);
+    }
+
+    // bf16 input, float32 parameters (a float32 model's norm under autocast): float32 maths on the widened input, the
+    // output rounded once (half an ulp: 2^-8 of the largest output covers it), the input gradient rounded once, the
+    // parameter gradients float32 sums over the bf16 upstream (2^-7 of the largest: float32 order and one rounding of x̂).
+    [Fact]
+    public void MixedTypeNormsMatchFloat32OnTheRoundedInputs()
+    {
+        var bn = new BatchNorm2d(3); var ln = new LayerNorm(6); var gn = new GroupNorm(2, 4);
+        using (Autograd.NoGrad()) { bn.Weight!.MulInPlace(1.5); ln.Weight!.MulInPlace(0.7); }
+        foreach (var (norm, shape, training) in new (Module<Tensor, Tensor>, int[], bool)[]
+                 { (bn, [4, 3, 5, 5], true), (bn, [4, 3, 5, 5], false), (ln, [5, 6], true), (gn, [3, 4, 2, 2], true) })
+        {
+            if (training) norm.Train(); else norm.Eval();
+            var x16 = (Tensor.Randn(shape) * 2 + 1).To(DType.BFloat16).RequiresGrad_();
+            var upstream = Tensor.Randn(shape).To(DType.BFloat16);
+            var before = norm.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Clone());
+            var y16 = norm.Call(x16);
+            Assert.Equal(DType.BFloat16, y16.DType);
+            Assert.Equal(norm.GetType().Name.Replace("2d", "") + "Backward", y16.GradFn!.Name);
+            (y16 * upstream).To(DType.Float32).Sum().Backward();
+            var g16 = norm.Parameters().Select(p => p.Grad!.Clone()).ToArray();
+            foreach (var p in norm.Parameters()) p.Grad = null;
+
+            norm.LoadStateDict(before);   // the same running statistics for the float32 reference
+            var x32 = x16.Detach().To(DType.Float32).RequiresGrad_();
+            var y32 = norm.Call(x32);
+            (y32 * upstream.To(DType.Float32)).Sum().Backward();
+            string what = $"{norm.GetType().Name} {(training ? "train" : "eval")}";
+            Assert.True(MaxDiff(y32, y16) <= Math.Pow(2, -8) * MaxAbs(y32), $"{what} output");
+            Assert.Equal(DType.BFloat16, x16.Grad!.DType);
+            Assert.True(MaxDiff(x32.Grad!, x16.Grad) <= Math.Pow(2, -7) * MaxAbs(x32.Grad!), $"{what} input grad");
+            var p32 = norm.Parameters().ToArray();
+            for (int i = 0; i < p32.Length; i++)
+            {
+                Assert.Equal(DType.Float32, g16[i].DType);
+                Assert.True(MaxDiff(p32[i].Grad!, g16[i]) <= Math.Pow(2, -7) * MaxAbs(p32[i].Grad!), $"{what} parameter {i} grad");
+                p32[i].Grad = null;
+            }
+        }
     }
 
     [Fact]

@@ -83,16 +83,25 @@ public sealed class GradScaler
             foreach (var p in optimizer.Parameters())
             {
                 if (p.Grad is not { } g) continue;
-                if (!foundInf)
-                {
-                    var values = g.ToArray<double>();
-                    foreach (var v in values)
-                        if (!double.IsFinite(v) || Math.Abs(v) > GradientLimit) { foundInf = true; break; }
-                }
+                if (!foundInf) foundInf = Overflows(g);
                 g.MulInPlace(inv);
             }
         unscaled.AddOrUpdate(optimizer, foundInf);
         foundInfs.Add(foundInf);
+    }
+
+    /// <summary>True when a gradient element is inf/NaN or beyond <see cref="GradientLimit"/> (read in place for float32).</summary>
+    bool Overflows(Tensor g)
+    {
+        if (g.DType == DType.Float32 && g.IsContiguous)
+        {
+            foreach (var v in g.AsReadOnlySpan<float>())
+                if (!float.IsFinite(v) || Math.Abs(v) > GradientLimit) return true;
+            return false;
+        }
+        foreach (var v in g.ToArray<double>())
+            if (!double.IsFinite(v) || Math.Abs(v) > GradientLimit) return true;
+        return false;
     }
 
     /// <summary>

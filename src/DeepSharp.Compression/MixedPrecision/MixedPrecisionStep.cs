@@ -19,6 +19,7 @@ public sealed class MixedPrecisionStep : IDisposable
     readonly Optimizer optimizer;
     readonly Func<Tensor, Tensor, Tensor> loss;
     readonly Autocast autocast;
+    bool gradientsExist;
 
     /// <summary>Wraps <paramref name="model"/> and <paramref name="optimizer"/>; the loss defaults to cross-entropy.</summary>
     public MixedPrecisionStep(Module<Tensor, Tensor> model, Optimizer optimizer, Precision precision, Func<Tensor, Tensor, Tensor>? loss = null, GradScaler? scaler = null)
@@ -49,7 +50,10 @@ public sealed class MixedPrecisionStep : IDisposable
         context.UpdateMetrics(output, context.Target);
         var value = loss(output, context.Target);
         if (!context.IsTraining) return value;
-        optimizer.ZeroGrad();
+        // the first step creates the gradients; later ones zero them in place, so a step inside the trainer's
+        // TensorScope allocates no new gradient arrays (the automatic trainer does the same)
+        optimizer.ZeroGrad(setToNone: !gradientsExist);
+        gradientsExist = true;
         if (Scaler == null)
         {
             value.Backward();

@@ -23,12 +23,14 @@ public static partial class F
     /// the input, or float32 (PyTorch's CPU mixed-type norm, which is what a float32 model's BatchNorm gets under
     /// torch.autocast); the statistics are float32 either way.
     /// </summary>
-    static Tensor ReducedNorm(string op, Tensor input, Tensor? weight, Tensor? bias, Func<Tensor, Tensor?, Tensor?, Tensor> norm)
+    static Tensor ReducedNorm(string op, Tensor input, Tensor? weight, Tensor? bias, Func<Tensor, Tensor?, Tensor?, Tensor> norm,
+        Func<Tensor, Tensor?, Tensor?, Tensor>? recompute = null)
     {
         bool floatParameters = input.DType.IsReducedPrecision() && (weight ?? bias) != null
             && (weight == null || weight.DType == DType.Float32) && (bias == null || bias.DType == DType.Float32);
+        // mixed: only the 16-bit input is kept for backward, which recomputes the float32 norm from it
         return floatParameters
-            ? norm(input.To(DType.Float32), weight, bias).To(input.DType)
+            ? ReducedFloat.Recomputed(op + "Backward", input, [weight, bias], x => norm(x, weight, bias), x => (recompute ?? norm)(x, weight, bias))
             : ReducedFloat.Apply(op, [input, weight, bias], t => norm(t[0]!, t[1], t[2]));
     }
 
@@ -42,7 +44,8 @@ public static partial class F
         bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
         if (ReducedFloat.Any(input, weight, bias)) // statistics in float32; the running buffers keep their own dtype
-            return ReducedNorm("BatchNorm", input, weight, bias, (x, w, b) => BatchNorm(x, runningMean, runningVar, w, b, training, momentum, eps));
+            return ReducedNorm("BatchNorm", input, weight, bias, (x, w, b) => BatchNorm(x, runningMean, runningVar, w, b, training, momentum, eps),
+                (x, w, b) => training ? BatchNorm(x, null, null, w, b, true, momentum, eps) : BatchNorm(x, runningMean, runningVar, w, b, false, momentum, eps));
         CheckFloatInput("BatchNorm", input);
         if (input.Rank < 2) throw new ArgumentException($"BatchNorm: expected an input with at least 2 dimensions (N, C, *), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
         int c = input.shape[1];

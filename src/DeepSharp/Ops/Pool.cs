@@ -21,8 +21,17 @@ internal static class PoolOps
     {
         if (x.DType.IsReducedPrecision())
         {
-            var (wy, wi) = MaxPool(x.To(DType.Float32), s, name);
-            return (wy.To(x.DType), wi);
+            // transient float32 copy; the graph keeps the 16-bit input's shape and the indices, not float32 tensors
+            Tensor indices16 = null!;
+            var y16 = ReducedFloat.Compute(x.DType, t => { var (wy, wi) = MaxPool(t[0]!, s, name); indices16 = wi; return wy; }, x);
+            if (Autograd.ShouldRecord(x))
+            {
+                var inShape = x.shape; var dtype = x.DType;
+                Autograd.Record(y16, name, [x], g => [Autograd.IsGradEnabled
+                    ? ScatterByIndex(g.To(DType.Float32), indices16, inShape).To(dtype)
+                    : ReducedFloat.Compute(dtype, t => ScatterByIndex(t[0]!, indices16, inShape), g)]);
+            }
+            return (y16, indices16);
         }
         s = s with { Planes = Planes(x) };
         var outShape = OutShape(x, s.OutHeight, s.OutWidth);

@@ -149,6 +149,43 @@ internal static class ReducedFloat
         return result;
     }
 
+    /// <summary>
+    /// A 16-bit-input op with float32 parameters (a norm of a float32 model under autocast) that keeps only its 16-bit
+    /// input for backward: the forward runs <paramref name="forward"/> on a transient float32 copy and rounds the output
+    /// once; the backward widens the input again, re-runs <paramref name="recompute"/> recorded (the same maths without
+    /// side effects such as running-statistics updates) and differentiates it, as activation checkpointing does for
+    /// one op. Gradients: the input's rounded to its 16-bit dtype, the parameters' in their own dtype.
+    /// </summary>
+    public static Tensor Recomputed(string name, Tensor input, Tensor?[] parameters, Func<Tensor, Tensor> forward, Func<Tensor, Tensor> recompute)
+    {
+        var dtype = input.DType;
+        var output = Compute(dtype, t => forward(t[0]!), input);
+        Tensor?[] inputs = [input, .. parameters];
+        var present = inputs.Where(t => t != null).Select(t => t!).ToArray();
+        if (!Autograd.ShouldRecord(present)) return output;
+        Autograd.Record(output, name, inputs, g =>
+        {
+            bool createGraph = Autograd.IsGradEnabled;
+            using var mode = Autograd.EnableGrad();
+            var x32 = Widen(input).RequiresGrad_(input.RequiresGrad);
+            var y32 = recompute(x32);
+            var wanted = new List<int>();
+            var targets = new List<Tensor>();
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var t = i == 0 ? x32 : inputs[i];
+                if (t is { RequiresGrad: true }) { wanted.Add(i); targets.Add(t); }
+            }
+            var grads = new Tensor?[inputs.Length];
+            if (targets.Count == 0) return grads;
+            var found = Autograd.Grad([y32], targets.ToArray(), [g.To(DType.Float32)], createGraph: createGraph, allowUnused: true);
+            for (int k = 0; k < wanted.Count; k++)
+                grads[wanted[k]] = wanted[k] == 0 ? found[k]?.To(dtype) : found[k];
+            return grads;
+        }, input);
+        return output;
+    }
+
     /// <summary>True when any input is float16 or bfloat16.</summary>
     public static bool Any(Tensor a) => a.DType.IsReducedPrecision();
     public static bool Any(Tensor a, Tensor? b) => a.DType.IsReducedPrecision() || (b != null && b.DType.IsReducedPrecision());
