@@ -10,7 +10,8 @@ namespace DeepSharp.Quantization;
 /// <c>NAME.weight_zero_point</c> (I64, all 0: symmetric) and <c>NAME.bias</c> (F32). Metadata "deepsharp.quantization" is
 /// "static" or "dynamic". A static file also describes its layers in "deepsharp.quantized.layers" (JSON: kind,
 /// hyperparameters, output scale/zero point) and the input's "deepsharp.quantized.input" (scale, zero point), so it runs
-/// without the float model; a dynamic file keeps the float model's other tensors under their state-dict names.
+/// without the float model; a dynamic file keeps the float model's other tensors under their state-dict names. Graph models
+/// ("static-graph", <see cref="SaveGraph"/>) and LSTM/GRUs ("dynamic-rnn", <c>SaveRecurrent</c>) have their own partial files.
 /// </summary>
 public static partial class QuantizedFile
 {

@@ -6,7 +6,8 @@ namespace DeepSharp.Quantization;
 /// A statically quantized model with any data flow (what torch.ao.quantization.convert makes of a prepared residual or
 /// multi-branch model; built by <see cref="PreparedModel.Convert"/>): float input → quint8 → the quantized nodes in the
 /// order the float forward ran them, each reading earlier values (residual adds and concatenations through
-/// <see cref="QFunctional"/>) → float output. Every intermediate value is a quint8 tensor.
+/// <see cref="QFunctional"/>) → float output. Every intermediate value is a quint8 tensor. Saved and loaded without the
+/// float model by <see cref="QuantizedFile.SaveGraph"/> / <see cref="QuantizedFile.LoadGraph"/>.
 /// </summary>
 public sealed class QuantizedGraphModel : Module<Tensor, Tensor>
 {
