@@ -33,7 +33,24 @@ public static unsafe partial class Int8Gemm
         int batch, bool parallel = false, Int8GemmPath path = Int8GemmPath.Auto) =>
         RecurrentStep(false, hq, ldh, whh, hScale, hZeroPoint, weightScales, bias, inputGates, h, default, batch, parallel, path);
 
-    /// <summary>Scalar reference of <see cref="LstmStep"/> (W_hh unpacked, 4H × H row-major; h_q B × H dense).</summary>
+    /// <summary>
+    /// <see cref="LstmStep(ReadOnlySpan{byte}, int, PackedInt8Weights, float, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, int, bool, Int8GemmPath)"/>
+    /// with the input projection x_t·W_ihᵀ + b_ih computed inside the step from the quantized x_t (<paramref name="input"/>),
+    /// tile by tile into the same L1 scratch, instead of read from a T·B × 4H buffer: the same numbers bit for bit.
+    /// </summary>
+    public static void LstmStep(ReadOnlySpan<byte> hq, int ldh, PackedInt8Weights whh, float hScale, int hZeroPoint,
+        ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, Int8StepInput input, Span<float> h, Span<float> c,
+        int batch, bool parallel = false, Int8GemmPath path = Int8GemmPath.Auto) =>
+        RecurrentStep(true, hq, ldh, whh, hScale, hZeroPoint, weightScales, bias, default, h, c, batch, parallel, path, input, true);
+
+    /// <summary><see cref="GruStep(ReadOnlySpan{byte}, int, PackedInt8Weights, float, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, bool, Int8GemmPath)"/>
+    /// with the input projection computed inside the step (see the LSTM overload).</summary>
+    public static void GruStep(ReadOnlySpan<byte> hq, int ldh, PackedInt8Weights whh, float hScale, int hZeroPoint,
+        ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, Int8StepInput input, Span<float> h,
+        int batch, bool parallel = false, Int8GemmPath path = Int8GemmPath.Auto) =>
+        RecurrentStep(false, hq, ldh, whh, hScale, hZeroPoint, weightScales, bias, default, h, default, batch, parallel, path, input, true);
+
+    /// <summary>Scalar reference of the LSTM step (<c>LstmStep</c>) (W_hh unpacked, 4H × H row-major; h_q B × H dense).</summary>
     public static void LstmStepReference(ReadOnlySpan<byte> hq, ReadOnlySpan<sbyte> whh, float hScale, int hZeroPoint,
         ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputGates, Span<float> h, Span<float> c, int batch, int hidden)
     {
@@ -51,7 +68,7 @@ public static unsafe partial class Int8Gemm
             }
     }
 
-    /// <summary>Scalar reference of <see cref="GruStep"/> (W_hh unpacked, 3H × H row-major; h_q B × H dense).</summary>
+    /// <summary>Scalar reference of the GRU step (<c>GruStep</c>) (W_hh unpacked, 3H × H row-major; h_q B × H dense).</summary>
     public static void GruStepReference(ReadOnlySpan<byte> hq, ReadOnlySpan<sbyte> whh, float hScale, int hZeroPoint,
         ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputGates, Span<float> h, int batch, int hidden)
     {
@@ -72,7 +89,7 @@ public static unsafe partial class Int8Gemm
 
     static void RecurrentStep(bool lstm, ReadOnlySpan<byte> hq, int ldh, PackedInt8Weights whh, float hScale, int hZeroPoint,
         ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputGates, Span<float> h, Span<float> c,
-        int batch, bool parallel, Int8GemmPath path)
+        int batch, bool parallel, Int8GemmPath path, Int8StepInput input = default, bool fusedInput = false)
     {
         string who = lstm ? "Int8Gemm.LstmStep" : "Int8Gemm.GruStep";
         int gates = lstm ? 4 : 3, H = whh.K, G = whh.N;
@@ -82,28 +99,41 @@ public static unsafe partial class Int8Gemm
         if (batch > 0 && hq.Length < (long)(batch - 1) * ldh + H) throw new ArgumentException($"{who}: hq has {hq.Length} bytes, {batch} rows of ldh {ldh} need {(long)(batch - 1) * ldh + H}", nameof(hq));
         if (weightScales.Length != G || (!bias.IsEmpty && bias.Length != G))
             throw new ArgumentException($"{who}: {weightScales.Length} weight scales / {bias.Length} biases for {G} gate outputs", nameof(weightScales));
-        if (inputGates.Length < (long)batch * G) throw new ArgumentException($"{who}: inputGates has {inputGates.Length} elements, B×{gates}H = {batch}×{G} needs {(long)batch * G}", nameof(inputGates));
+        if (fusedInput) input.Check(who, G, batch);
+        else if (inputGates.Length < (long)batch * G) throw new ArgumentException($"{who}: inputGates has {inputGates.Length} elements, B×{gates}H = {batch}×{G} needs {(long)batch * G}", nameof(inputGates));
         if (h.Length < (long)batch * H) throw new ArgumentException($"{who}: h has {h.Length} elements, B×H = {batch}×{H} needs {(long)batch * H}", nameof(h));
         if (lstm && c.Length < (long)batch * H) throw new ArgumentException($"{who}: c has {c.Length} elements, B×H = {batch}×{H} needs {(long)batch * H}", nameof(c));
         if (batch == 0) return;
-        int kPadded = whh.KQuads * 4;
+        int kPadded = whh.KQuads * 4, xPadded = fusedInput ? input.Weights.KQuads * 4 : 0;
         hq = PadRows(hq, batch, ldh, H, kPadded, out var copy);
+        byte[]? xCopy = null;
+        var xq = fusedInput ? PadRows(input.Activations, batch, input.Lda, input.Weights.K, xPadded, out xCopy) : default;
         float[]? scaleArray = null;
         try
         {
-            if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(whh, MaxOf(hq[..(batch * kPadded)]));
+            var xPath = path;
+            if (path == Int8GemmPath.Auto)
+            {
+                path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(whh, MaxOf(hq[..(batch * kPadded)]));
+                if (fusedInput) xPath = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(input.Weights, MaxOf(xq[..(batch * xPadded)]));
+            }
             if (!IsSupported(path)) throw new PlatformNotSupportedException($"{who}: the {path} path is not supported on this CPU");
-            // the combined scale per output, in float32 exactly as MultiplyDequantize and its reference compute it
-            scaleArray = System.Buffers.ArrayPool<float>.Shared.Rent(G);
+            // the combined scales per output, in float32 exactly as MultiplyDequantize and its reference compute them
+            scaleArray = System.Buffers.ArrayPool<float>.Shared.Rent(2 * G);
             for (int j = 0; j < G; j++) scaleArray[j] = hScale * weightScales[j];
+            if (fusedInput) for (int j = 0; j < G; j++) scaleArray[G + j] = input.Scale * input.WeightScales[j];
             fixed (float* scale = scaleArray) fixed (byte* pa = hq) fixed (sbyte* pb = whh.Data) fixed (int* sums = whh.ColumnSums)
             fixed (float* pbias = bias) fixed (float* px = inputGates) fixed (float* ph = h) fixed (float* pc = c)
+            fixed (byte* pxa = xq) fixed (sbyte* pxb = fusedInput ? input.Weights.Data : null) fixed (int* xsums = fusedInput ? input.Weights.ColumnSums : null)
+            fixed (float* pxbias = input.Bias)
             {
                 var body = new StepBody
                 {
                     A = pa, B = pb, M = batch, N = G, H = H, KPadded = kPadded, Quads = whh.KQuads, Path = path, Sums = sums, Scale = scale,
                     Bias = bias.IsEmpty ? null : pbias, Zx = hZeroPoint, InputGates = px, Hidden = ph, Cell = lstm ? pc : null,
                     VectorBits = GateVectorBits,
+                    XA = fusedInput ? pxa : null, XB = pxb, XKPadded = xPadded, XQuads = fusedInput ? input.Weights.KQuads : 0, XPath = xPath,
+                    XSums = xsums, XScale = scale + G, XBias = input.Bias.IsEmpty ? null : pxbias, XZ = input.ZeroPoint,
                 };
                 int groups = (batch + RowsPerTile - 1) / RowsPerTile;
                 if (parallel && groups > 1) KernelThreadPool.ParallelFor(groups, ref body);
@@ -113,6 +143,7 @@ public static unsafe partial class Int8Gemm
         finally
         {
             if (copy != null) System.Buffers.ArrayPool<byte>.Shared.Return(copy);
+            if (xCopy != null) System.Buffers.ArrayPool<byte>.Shared.Return(xCopy);
             if (scaleArray != null) System.Buffers.ArrayPool<float>.Shared.Return(scaleArray);
         }
     }
@@ -131,32 +162,53 @@ public static unsafe partial class Int8Gemm
         public int* Sums; public float* Scale; public float* Bias; public int Zx;
         public float* InputGates, Hidden, Cell;   // Cell null: GRU
         public int VectorBits;
+        // the fused input projection (XA non-null): x_t rows, packed W_ih, its paths, sums, combined scales, b_ih, zero point
+        public byte* XA; public sbyte* XB; public int XKPadded, XQuads; public Int8GemmPath XPath;
+        public int* XSums; public float* XScale; public float* XBias; public int XZ;
 
         public void Invoke(int group)
         {
             int r0 = group * RowsPerTile, rows = Math.Min(RowsPerTile, M - r0);
             var scratch = stepScratch;
-            if (scratch == null || scratch.Length < RowsPerTile * N) stepScratch = scratch = new float[RowsPerTile * N];
+            if (scratch == null || scratch.Length < 2 * RowsPerTile * N) stepScratch = scratch = new float[2 * RowsPerTile * N];
             int* tile = stackalloc int[RowsPerTile * 16];
             byte* a0 = A + (long)r0 * KPadded;
             byte* a1 = rows > 1 ? a0 + KPadded : a0, a2 = rows > 2 ? a0 + 2L * KPadded : a0, a3 = rows > 3 ? a0 + 3L * KPadded : a0;
+            byte* x0 = null, x1 = null, x2 = null, x3 = null;
+            if (XA != null)
+            {
+                x0 = XA + (long)r0 * XKPadded;
+                x1 = rows > 1 ? x0 + XKPadded : x0; x2 = rows > 2 ? x0 + 2L * XKPadded : x0; x3 = rows > 3 ? x0 + 3L * XKPadded : x0;
+            }
             bool lstm = Cell != null;
             fixed (float* pre = scratch)
             {
+                // pre: 4 rows × N of the hidden side (LSTM: the whole gate sum); xg: 4 rows × N of the fused input projection
+                float* xg = pre + RowsPerTile * N;
                 int blocks = (N + 15) / 16;
                 for (int jb = 0; jb < blocks; jb++)
                 {
-                    TileSums(Path, a0, a1, a2, a3, B + (long)jb * Quads * 64, Quads, tile);
                     int cols = Math.Min(16, N - jb * 16);
+                    if (XA != null)
+                    {
+                        TileSums(XPath, x0, x1, x2, x3, XB + (long)jb * XQuads * 64, XQuads, tile);
+                        for (int r = 0; r < rows; r++)
+                            DequantizeRow(tile + r * 16, xg + r * N + jb * 16, null, cols, XSums + jb * 16, XScale + jb * 16,
+                                XBias == null ? null : XBias + jb * 16, 1f, XZ);
+                    }
+                    TileSums(Path, a0, a1, a2, a3, B + (long)jb * Quads * 64, Quads, tile);
                     for (int r = 0; r < rows; r++)
-                        DequantizeRow(tile + r * 16, pre + r * N + jb * 16, lstm ? InputGates + (long)(r0 + r) * N + jb * 16 : null, cols,
-                            Sums + jb * 16, Scale + jb * 16, Bias == null ? null : Bias + jb * 16, 1f, Zx);
+                    {
+                        float* add = !lstm ? null : XA != null ? xg + r * N + jb * 16 : InputGates + (long)(r0 + r) * N + jb * 16;
+                        DequantizeRow(tile + r * 16, pre + r * N + jb * 16, add, cols, Sums + jb * 16, Scale + jb * 16,
+                            Bias == null ? null : Bias + jb * 16, 1f, Zx);
+                    }
                 }
                 for (int r = 0; r < rows; r++)
                 {
                     long row = r0 + r;
                     if (lstm) LstmGates(pre + r * N, Cell + row * H, Hidden + row * H, H, VectorBits);
-                    else GruGates(pre + r * N, InputGates + row * N, Hidden + row * H, H, VectorBits);
+                    else GruGates(pre + r * N, XA != null ? xg + r * N : InputGates + row * N, Hidden + row * H, H, VectorBits);
                 }
             }
         }
@@ -269,4 +321,46 @@ public static unsafe partial class Int8Gemm
     static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Exp(-x));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Tanh(Vector256<float> x) => Vector256<float>.One - Vector256.Create(2f) / (Vector256<float>.One + Exp(x + x));
+}
+
+/// <summary>
+/// The input side of a fused int8 recurrent step (<see cref="Int8Gemm.LstmStep(ReadOnlySpan{byte}, int, PackedInt8Weights, float, int, ReadOnlySpan{float}, ReadOnlySpan{float}, Int8StepInput, Span{float}, Span{float}, int, bool, Int8GemmPath)"/>):
+/// x_t quantized (B rows of u8, <see cref="Lda"/> bytes apart, with its scale and zero point) and W_ih packed with its
+/// per-output scales and float bias b_ih.
+/// </summary>
+public readonly ref struct Int8StepInput
+{
+    /// <summary>Describes x_t and W_ih.</summary>
+    public Int8StepInput(ReadOnlySpan<byte> activations, int lda, PackedInt8Weights weights, float scale, int zeroPoint,
+        ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        Activations = activations; Lda = lda; Weights = weights; Scale = scale; ZeroPoint = zeroPoint; WeightScales = weightScales; Bias = bias;
+    }
+
+    /// <summary>x_t quantized, B rows.</summary>
+    public ReadOnlySpan<byte> Activations { get; }
+    /// <summary>Bytes between rows of <see cref="Activations"/> (≥ the input size).</summary>
+    public int Lda { get; }
+    /// <summary>W_ih packed (gates·H outputs × input size).</summary>
+    public PackedInt8Weights Weights { get; }
+    /// <summary>Activation scale of x.</summary>
+    public float Scale { get; }
+    /// <summary>Activation zero point of x.</summary>
+    public int ZeroPoint { get; }
+    /// <summary>Weight scale per gate output.</summary>
+    public ReadOnlySpan<float> WeightScales { get; }
+    /// <summary>b_ih (empty for none).</summary>
+    public ReadOnlySpan<float> Bias { get; }
+
+    internal void Check(string who, int gateOutputs, int batch)
+    {
+        if (Weights == null) throw new ArgumentException($"{who}: the input projection has no W_ih", "input");
+        if (Weights.N != gateOutputs) throw new ArgumentException($"{who}: W_ih has {Weights.N} outputs, W_hh {gateOutputs}", "input");
+        if (Lda < Weights.K) throw new ArgumentException($"{who}: the input's lda ({Lda}) is smaller than its size ({Weights.K})", "input");
+        if (batch > 0 && Activations.Length < (long)(batch - 1) * Lda + Weights.K)
+            throw new ArgumentException($"{who}: the input has {Activations.Length} bytes, {batch} rows of lda {Lda} need {(long)(batch - 1) * Lda + Weights.K}", "input");
+        if (WeightScales.Length != gateOutputs || (!Bias.IsEmpty && Bias.Length != gateOutputs))
+            throw new ArgumentException($"{who}: {WeightScales.Length} input weight scales / {Bias.Length} input biases for {gateOutputs} gate outputs", "input");
+    }
 }

@@ -6,9 +6,10 @@ namespace DeepSharp.Quantization;
 /// <summary>
 /// The shared engine of <see cref="DynamicQuantizedLSTM"/> and <see cref="DynamicQuantizedGRU"/> (ATen's quantized_lstm /
 /// quantized_gru with QuantizedCellParamsDynamic): per layer and direction, W_ih and W_hh are int8 (with their float
-/// biases); as on PyTorch's CPU path, the input projection of a whole layer input (T·B rows) is one dynamic int8 GEMM
-/// with one set of activation parameters, then each step quantizes h_{t−1} (B rows) with its own parameters for the
-/// W_hh GEMM; the gate arithmetic stays float32.
+/// biases); as on PyTorch's CPU path, a whole layer input (T·B rows) is quantized with one set of activation parameters
+/// for the input projection, and each step quantizes h_{t−1} (B rows) with its own parameters for the W_hh GEMM; the gate
+/// arithmetic stays float32. Each step (both projections, dequantization, gates, state update) is one fused kernel
+/// (<see cref="Int8Gemm.LstmStep(ReadOnlySpan{byte}, int, PackedInt8Weights, float, int, ReadOnlySpan{float}, ReadOnlySpan{float}, Int8StepInput, Span{float}, Span{float}, int, bool, Int8GemmPath)"/>).
 /// </summary>
 public sealed class DynamicQuantizedRecurrent
 {
@@ -72,14 +73,12 @@ public sealed class DynamicQuantizedRecurrent
         if (batched && BatchFirst) x = SwapTB(x, B, T, InputSize);          // → (T, B, I)
         float[] hState = StateArray(h0, "h0", batched, L, B, H, who), cState = IsLstm ? StateArray(c0, "c0", batched, L, B, H, who) : [];
 
-        // scratch from the shared pools (a forward allocates only its outputs): quantized layer input, the input
-        // projection of all steps, the quantized hidden state (rows padded to whole 4-byte quads, pad bytes zero)
-        var pool = System.Buffers.ArrayPool<float>.Shared;
-        int ldh = (H + 3) / 4 * 4;
-        var xq = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(x.Length, T * B * D * H));
+        // scratch from the shared pools (a forward allocates only its outputs): the quantized layer input and hidden state,
+        // rows padded to whole 4-byte quads (pad bytes zero) so the kernels read them in place
+        int ldh = (H + 3) / 4 * 4, ldxMax = (Math.Max(InputSize, D * H) + 3) / 4 * 4;
+        var xq = System.Buffers.ArrayPool<byte>.Shared.Rent(T * B * ldxMax);
         var hq = System.Buffers.ArrayPool<byte>.Shared.Rent(B * ldh);
         hq.AsSpan(0, B * ldh).Clear();
-        var gx = pool.Rent(T * B * G);
         int qmax = ReduceRange ? 127 : 255;
         // the fused step splits its batch rows across the kernel pool only when a step is large enough to pay for a dispatch
         bool parallelStep = (long)B * H * G >= ParallelStepWork;
@@ -92,17 +91,22 @@ public sealed class DynamicQuantizedRecurrent
                 var output = new float[T * B * D * H];
                 // the last layer of a batch-first call writes (B, T, D·H) directly; other layers keep (T, B, D·H)
                 bool timeMajor = !(batched && BatchFirst && layer == NumLayers - 1);
-                int rows = T * B, n = rows * inSize;
+                int rows = T * B, n = rows * inSize, ldx = (inSize + 3) / 4 * 4;
+                // the whole layer input is quantized with one set of parameters (as ATen's quantized_lstm does for the
+                // input projection); each step then projects its B rows inside the fused kernel
                 var (xs, xz) = ChooseParams(layerInput.AsSpan(0, n), qmax);
-                DynamicQParams.QuantizeU8(layerInput.AsSpan(0, n), xs, xz, xq);
+                if (ldx == inSize) DynamicQParams.QuantizeU8(layerInput.AsSpan(0, n), xs, xz, xq);
+                else
+                {
+                    xq.AsSpan(0, rows * ldx).Clear();
+                    for (int r = 0; r < rows; r++) DynamicQParams.QuantizeU8(layerInput.AsSpan(r * inSize, inSize), xs, xz, xq.AsSpan(r * ldx, inSize));
+                }
                 for (int dir = 0; dir < D; dir++)
                 {
                     int index = layer * D + dir;
-                    // one int8 GEMM over all T·B rows of the layer input
-                    InputWeights[index].Apply(xq.AsSpan(0, n), rows, xs, xz, gx.AsSpan(0, rows * G));
                     var h = hState.AsSpan(index * B * H, B * H);
                     var c = IsLstm ? cState.AsSpan(index * B * H, B * H) : default;
-                    var whh = HiddenWeights[index];
+                    var whh = HiddenWeights[index]; var wih = InputWeights[index];
                     for (int step = 0; step < T; step++)
                     {
                         int t = dir == 0 ? step : T - 1 - step;
@@ -110,10 +114,10 @@ public sealed class DynamicQuantizedRecurrent
                         var (hs, hz) = ChooseParams(h, qmax);
                         if (ldh == H) DynamicQParams.QuantizeU8(h, hs, hz, hq);
                         else for (int b = 0; b < B; b++) DynamicQParams.QuantizeU8(h.Slice(b * H, H), hs, hz, hq.AsSpan(b * ldh, H));
-                        var gxt = gx.AsSpan(t * B * G, B * G);
-                        // the fused step: int8 GEMM h_q·W_hhᵀ, dequantize + b_hh (+ the input projection), gates, c/h in place
-                        if (IsLstm) Int8Gemm.LstmStep(hq, ldh, whh.Packed, hs, hz, whh.Scales, whh.Bias, gxt, h, c, B, parallelStep);
-                        else Int8Gemm.GruStep(hq, ldh, whh.Packed, hs, hz, whh.Scales, whh.Bias, gxt, h, B, parallelStep);
+                        var stepInput = new Int8StepInput(xq.AsSpan(t * B * ldx, B * ldx), ldx, wih.Packed, xs, xz, wih.Scales, wih.Bias);
+                        // the fused step: int8 GEMMs x_t·W_ihᵀ and h_q·W_hhᵀ, dequantize + biases, gates, c/h in place
+                        if (IsLstm) Int8Gemm.LstmStep(hq, ldh, whh.Packed, hs, hz, whh.Scales, whh.Bias, stepInput, h, c, B, parallelStep);
+                        else Int8Gemm.GruStep(hq, ldh, whh.Packed, hs, hz, whh.Scales, whh.Bias, stepInput, h, B, parallelStep);
                         for (int b = 0; b < B; b++) h.Slice(b * H, H).CopyTo(output.AsSpan((timeMajor ? t * B + b : b * T + t) * D * H + dir * H, H));
                     }
                 }
@@ -124,7 +128,6 @@ public sealed class DynamicQuantizedRecurrent
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(xq); System.Buffers.ArrayPool<byte>.Shared.Return(hq);
-            pool.Return(gx);
         }
         var o = layerInput;
         var outShape = batched ? (BatchFirst ? new[] { B, T, D * H } : new[] { T, B, D * H }) : new[] { T, D * H };

@@ -88,6 +88,67 @@ public class Int8RecurrentStepTests
         finally { Int8Gemm.GateVectorBits = saved; }
     }
 
+    public static TheoryData<Int8GemmPath> Paths() =>
+        new(Int8GemmPath.Auto, Int8GemmPath.Scalar, Int8GemmPath.Avx2Widening, Int8GemmPath.Avx2, Int8GemmPath.Avx512BW, Int8GemmPath.AvxVnni);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void FusedInputProjectionEqualsPrecomputedBitForBit(Int8GemmPath path)
+    {
+        // the overloads taking x_t quantized compute x_t·W_ihᵀ + b_ih inside the step: the same numbers as the projection
+        // computed first by MultiplyDequantize and passed as inputGates
+        if (!Int8Gemm.IsSupported(path)) Assert.Skip($"{path} is not supported on this CPU");
+        int maxA = path is Int8GemmPath.Avx2 or Int8GemmPath.Avx512BW ? 127 : 255;
+        foreach (bool lstm in new[] { true, false })
+            foreach (var (batch, hidden) in Shapes)
+                foreach (int inSize in new[] { 1, 7, 32, 13 })
+                    foreach (bool parallel in new[] { false, true })
+                    {
+                        int gates = lstm ? 4 : 3, G = gates * hidden;
+                        var s = Make(batch, hidden, gates, maxA, withBias: (batch + inSize) % 2 == 0, batch * 7 + hidden + inSize);
+                        var rng = new System.Random(batch + 100 * inSize);
+                        int ldx = inSize + (inSize % 3);
+                        var xq = new byte[batch * ldx];
+                        for (int i = 0; i < xq.Length; i++) xq[i] = (byte)rng.Next(0, maxA + 1);
+                        var wih = new sbyte[G * inSize];
+                        for (int i = 0; i < wih.Length; i++) wih[i] = (sbyte)rng.Next(-128, 128);
+                        var packedIh = Int8Gemm.Pack(wih, G, inSize);
+                        var ihScales = Enumerable.Range(0, G).Select(_ => (float)(rng.NextDouble() * 0.003 + 1e-4)).ToArray();
+                        var ihBias = Enumerable.Range(0, G).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+                        float xScale = 0.031f; int xZero = rng.Next(0, maxA + 1);
+                        var gx = new float[batch * G];
+                        Int8Gemm.MultiplyDequantize(xq, ldx, packedIh, gx, batch, xScale, xZero, ihScales, ihBias, default, false, path);
+                        var packedHh = Int8Gemm.Pack(s.W, G, hidden);
+                        float[] h1 = (float[])s.H.Clone(), c1 = (float[])s.C.Clone(), h2 = (float[])s.H.Clone(), c2 = (float[])s.C.Clone();
+                        var input = new Int8StepInput(xq, ldx, packedIh, xScale, xZero, ihScales, ihBias);
+                        if (lstm)
+                        {
+                            Int8Gemm.LstmStep(s.Hq, s.Ldh, packedHh, 0.01f, s.Zero, s.Scales, s.Bias, gx, h1, c1, batch, parallel, path);
+                            Int8Gemm.LstmStep(s.Hq, s.Ldh, packedHh, 0.01f, s.Zero, s.Scales, s.Bias, input, h2, c2, batch, parallel, path);
+                        }
+                        else
+                        {
+                            Int8Gemm.GruStep(s.Hq, s.Ldh, packedHh, 0.01f, s.Zero, s.Scales, s.Bias, gx, h1, batch, parallel, path);
+                            Int8Gemm.GruStep(s.Hq, s.Ldh, packedHh, 0.01f, s.Zero, s.Scales, s.Bias, input, h2, batch, parallel, path);
+                        }
+                        string what = $"{(lstm ? "LSTM" : "GRU")} {path} B={batch} H={hidden} I={inSize} parallel={parallel}";
+                        Assert.True(h1.AsSpan().SequenceEqual(h2), "h: " + what);
+                        Assert.True(c1.AsSpan().SequenceEqual(c2), "c: " + what);
+                    }
+    }
+
+    [Fact]
+    public void FusedInputRejectsBadShapes()
+    {
+        var w = Int8Gemm.Pack(new sbyte[16 * 4], 16, 4);
+        var e = Assert.Throws<ArgumentException>(() => Int8Gemm.LstmStep(new byte[8], 4, w, 1f, 0, new float[16], default,
+            new Int8StepInput(new byte[6], 3, Int8Gemm.Pack(new sbyte[12 * 3], 12, 3), 1f, 0, new float[12], default), new float[8], new float[8], 2));
+        Assert.Contains("W_ih has 12 outputs", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Gemm.LstmStep(new byte[8], 4, w, 1f, 0, new float[16], default,
+            new Int8StepInput(new byte[5], 3, Int8Gemm.Pack(new sbyte[16 * 3], 16, 3), 1f, 0, new float[16], default), new float[8], new float[8], 2));
+        Assert.Contains("the input has 5 bytes", e.Message);
+    }
+
     [Fact]
     public void GatesSaturateAndPropagateNaN()
     {
