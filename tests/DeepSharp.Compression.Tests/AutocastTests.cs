@@ -113,6 +113,49 @@ public class AutocastTests
         Assert.Equal(DType.Float32, plain.DType);
     }
 
+    /// <summary>
+    /// Bytes of the distinct activations one training forward's graph holds (non-leaf tensors referenced by its nodes),
+    /// and of the 16-bit weight copies the casts make; the figure docs/compression.md gives for the Fashion CNN.
+    /// </summary>
+    internal static (long Activations, long WeightCopies) GraphBytes(Tensor loss)
+    {
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var nodes = new HashSet<Node>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<Node>([loss.GradFn!]);
+        long activations = 0, weights = 0;
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            if (!nodes.Add(n)) continue;
+            foreach (var t in n.Inputs)
+            {
+                if (t?.GradFn is not { } fn) continue;
+                stack.Push(fn);
+                if (!seen.Add(t)) continue;
+                long bytes = (long)t.NumEl * t.DType.ElementSize();
+                if (fn.Name == "ToCopyBackward" && fn.Inputs[0] is { IsLeaf: true, RequiresGrad: true }) weights += bytes;
+                else activations += bytes;
+            }
+        }
+        return (activations, weights);
+    }
+
+    [Fact]
+    public void AutocastHalvesTheActivationsTheGraphHolds()
+    {
+        var model = Cnn();
+        var x = Tensor.Randn(16, 2, 8, 8);
+        var labels = Tensor.Zeros([16], DType.Int64);
+        var (fp32, none) = GraphBytes(F.CrossEntropy(model.Call(x), labels));
+        Assert.Equal(0, none);
+        using var region = Autocast.Enable(model, Precision.BFloat16);
+        var (bf16, weights) = GraphBytes(F.CrossEntropy(model.Call(x).To(DType.Float32), labels));
+        // every activation at 2 bytes instead of 4, plus the float32 copy of the logits for the loss and small tensors (3 %)
+        Assert.InRange(bf16, fp32 / 2, fp32 / 2 * 103 / 100);
+        // the 16-bit copies of the Linear and conv weights and biases (batch norm keeps its float32 parameters)
+        Assert.Equal(model.Modules().Where(m => m is Linear or Conv2d).SelectMany(m => m.Parameters()).Sum(p => (long)p.NumEl * 2), weights);
+    }
+
     // bf16 input, float32 parameters (a float32 model's norm under autocast): float32 maths on the widened input, the
     // output rounded once (half an ulp: 2^-8 of the largest output covers it), the input gradient rounded once, the
     // parameter gradients float32 sums over the bf16 upstream (2^-7 of the largest: float32 order and one rounding of x̂).

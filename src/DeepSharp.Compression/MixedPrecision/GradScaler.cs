@@ -10,9 +10,9 @@ namespace DeepSharp.Compression.MixedPrecision;
 /// optimizer step when a non-finite gradient was found; <see cref="Update"/> then multiplies the scale by the backoff
 /// factor (0.5) after a skipped step, or by the growth factor (2) after <c>growthInterval</c> (2000) clean steps in a row.
 /// <para>
-/// DeepSharp computes in float32, so a float16 gradient overflow cannot happen by itself: <see cref="GradientLimit"/>
-/// emulates it, counting a scaled gradient whose magnitude exceeds the limit (65504, float16's largest value, for a
-/// float16 run) as inf. A scale that keeps backing off until it drops below 1 means the gradients overflow even
+/// Under a float16 <see cref="Autocast"/> region the activation gradients are float16 tensors and overflow to ±∞ by
+/// themselves; the float32 master gradients cannot, so <see cref="GradientLimit"/> also counts a scaled master gradient
+/// whose magnitude exceeds the limit (65504, float16's largest value, for a float16 run) as inf. A scale that keeps backing off until it drops below 1 means the gradients overflow even
 /// unscaled: <see cref="Collapsed"/> says so and <see cref="Update"/> returns a warning.
 /// </para>
 /// </summary>

@@ -16,9 +16,10 @@ public enum Precision
 /// <summary>
 /// Conversions between float32 and the 16-bit formats, rounding to nearest even as PyTorch's <c>.half()</c> and
 /// <c>.bfloat16()</c> do, bit-exact including subnormals, overflow to ±∞ and signed zeros. NaN becomes 0x7E00 in float16
-/// and 0xFFFF in bfloat16, the patterns PyTorch 1.13's vectorised CPU conversion writes. DeepSharp's tensors keep float32
-/// storage: <see cref="Round(Tensor, Precision)"/> gives a float32 tensor holding exactly the representable values, and
-/// <see cref="ToBits"/>/<see cref="FromBits"/> give the 16-bit storage itself (weights at half the memory).
+/// and 0xFFFF in bfloat16, the patterns PyTorch 1.13's vectorised CPU conversion writes.
+/// <see cref="Round(Tensor, Precision)"/> gives a float32 tensor holding exactly the representable values (x.to(dtype).float()),
+/// and <see cref="ToBits"/>/<see cref="FromBits"/> the 16-bit patterns; real 16-bit tensors are <c>t.To(DType.BFloat16)</c>
+/// / <c>To(DType.Float16)</c>, which <see cref="Autocast"/> uses.
 /// </summary>
 public static class ReducedPrecision
 {

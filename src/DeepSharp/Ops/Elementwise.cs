@@ -32,10 +32,8 @@ internal static class Elementwise
         if (dtype == DType.Bool) dtype = DType.Int64;
         if (dtype.IsReducedPrecision())
         {
-            // PyTorch's CPU kernels for 16-bit floats: compute in float32, round the result once
-            var wa = a.DType.IsReducedPrecision() ? ReducedFloat.Widen(a) : a.Detach().To(DType.Float32);
-            var wb = b.DType.IsReducedPrecision() ? ReducedFloat.Widen(b) : b.Detach().To(DType.Float32);
-            return ReducedFloat.Narrow(Binary<TOp>(wa, wb, opName), dtype);
+            // PyTorch's CPU kernels for 16-bit floats: compute in float32, round the result once (transient float32 buffers)
+            return ReducedFloat.Compute(dtype, t => Binary<TOp>(t[0]!, t[1]!, opName), a, b);
         }
         if (a.DType != dtype) a = a.To(dtype);
         if (b.DType != dtype) b = b.To(dtype);
@@ -156,7 +154,7 @@ internal static class Elementwise
     public static Tensor Unary<TOp>(Tensor x, string opName) where TOp : IUnaryFamily
     {
         var src = RequireFloat(x, opName).Contiguous();
-        if (src.DType.IsReducedPrecision()) return ReducedFloat.Narrow(Unary<TOp>(ReducedFloat.Widen(src), opName), src.DType);
+        if (src.DType.IsReducedPrecision()) return ReducedFloat.Compute(src.DType, t => Unary<TOp>(t[0]!, opName), src);
         var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
         if (src.DType == DType.Float32) TOp.Apply<float>(src.Span<float>(), result.Span<float>());
         else TOp.Apply<double>(src.Span<double>(), result.Span<double>());

@@ -26,7 +26,7 @@ internal static class MathKernels
     public static Tensor Float<TOp>(Tensor x, double a, double b, string opName) where TOp : IFloatArgsFamily
     {
         var src = Elementwise.RequireFloat(x, opName).Contiguous();
-        if (src.DType.IsReducedPrecision()) return ReducedFloat.Narrow(Float<TOp>(ReducedFloat.Widen(src), a, b, opName), src.DType);
+        if (src.DType.IsReducedPrecision()) return ReducedFloat.Compute(src.DType, t => Float<TOp>(t[0]!, a, b, opName), src);
         var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
         if (src.DType == DType.Float32) TOp.Apply(src.Span<float>(), result.Span<float>(), (float)a, (float)b);
         else TOp.Apply(src.Span<double>(), result.Span<double>(), a, b);
@@ -37,7 +37,7 @@ internal static class MathKernels
     public static Tensor Numeric<TOp>(Tensor x, double a, double b, string opName) where TOp : INumericArgsFamily
     {
         var src = (x.DType == DType.Bool ? x.To(DType.Int64) : x).Contiguous();
-        if (src.DType.IsReducedPrecision()) return ReducedFloat.Narrow(Numeric<TOp>(ReducedFloat.Widen(src), a, b, opName), src.DType);
+        if (src.DType.IsReducedPrecision()) return ReducedFloat.Compute(src.DType, t => Numeric<TOp>(t[0]!, a, b, opName), src);
         var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
         NumericSpans<TOp>(src, result, a, b, opName);
         return result;
