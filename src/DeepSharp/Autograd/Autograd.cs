@@ -41,13 +41,32 @@ public static partial class Autograd
     /// the result and returns one gradient per input (null for inputs that need none). Tensors in <paramref name="saved"/>
     /// are checked for in-place modification before backward runs.
     /// </summary>
-    internal static Tensor Record(Tensor result, string name, Tensor?[] inputs, Func<Tensor, Tensor?[]> backward, params Tensor[] saved)
+    internal static Tensor Record(Tensor result, string name, Tensor?[] inputs, Func<Tensor, Tensor?[]> backward, params ReadOnlySpan<Tensor> saved)
+    {
+        result.GradFn = new Node(name, Edges(inputs), backward, null, saved, null);
+        result.SetRequiresGradInternal();
+        return result;
+    }
+
+    /// <summary>
+    /// Like <see cref="Record(Tensor, string, Tensor?[], Func{Tensor, Tensor?[]}, ReadOnlySpan{Tensor})"/> with a backward
+    /// function that allocates no closure: <paramref name="backward"/> must be a static lambda (cached by the compiler) that
+    /// reads the saved tensors (<see cref="Node.Saved"/>, version-checked) and <paramref name="state"/> (<see cref="Node.State"/>)
+    /// from the node it is given. Used by the ops every training step runs.
+    /// </summary>
+    internal static Tensor Record(Tensor result, string name, Tensor?[] inputs, Func<Node, Tensor, Tensor?[]> backward, object? state, params ReadOnlySpan<Tensor> saved)
+    {
+        result.GradFn = new Node(name, Edges(inputs), null, backward, saved, state);
+        result.SetRequiresGradInternal();
+        return result;
+    }
+
+    /// <summary>The graph edges of a node: the inputs that require grad, null for the others (the array is a copy).</summary>
+    static Tensor?[] Edges(Tensor?[] inputs)
     {
         var edges = new Tensor?[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) edges[i] = inputs[i] is { RequiresGrad: true } t ? t : null;
-        result.GradFn = new Node(name, edges, backward, saved);
-        result.SetRequiresGradInternal();
-        return result;
+        return edges;
     }
 
     /// <summary>
@@ -55,7 +74,10 @@ public static partial class Autograd
     /// (torch.autograd.backward).
     /// </summary>
     public static void Backward(Tensor root, Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
-        => Run([root], gradient == null ? null : [gradient], retainGraph || createGraph, createGraph, null);
+    {
+        if (gradient == null) Run([root], default, retainGraph || createGraph, createGraph, null);
+        else Run([root], [gradient], retainGraph || createGraph, createGraph, null);
+    }
 
     /// <summary>
     /// Returns the gradients of <paramref name="outputs"/> with respect to <paramref name="inputs"/> without touching
@@ -84,38 +106,64 @@ public static partial class Autograd
     public static Tensor Grad(Tensor output, Tensor input, Tensor? gradOutput = null, bool? retainGraph = null, bool createGraph = false)
         => Grad([output], [input], gradOutput == null ? null : [gradOutput], retainGraph, createGraph)[0]!;
 
-    static void Run(Tensor[] roots, Tensor[]? rootGrads, bool retainGraph, bool createGraph, Dictionary<object, Tensor?>? captured)
+    /// <summary>
+    /// The engine's working collections, kept per thread between backward passes so that a steady-state step does not
+    /// allocate them again; a backward pass started inside another one (a hook, a custom function) gets fresh ones.
+    /// </summary>
+    sealed class EngineBuffers
     {
-        if (rootGrads != null && rootGrads.Length != roots.Length)
+        public readonly Dictionary<Node, int> Dependencies = new(ReferenceEqualityComparer.Instance);
+        public readonly Stack<Node> Stack = new();
+        public readonly Dictionary<Node, Tensor> Pending = new(ReferenceEqualityComparer.Instance);
+        public readonly Queue<Node> Ready = new();
+
+        public void Clear() { Dependencies.Clear(); Stack.Clear(); Pending.Clear(); Ready.Clear(); }
+    }
+
+    [ThreadStatic] static EngineBuffers? idleBuffers;
+
+    static void Run(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Dictionary<object, Tensor?>? captured)
+    {
+        var buffers = idleBuffers ?? new EngineBuffers();
+        idleBuffers = null;
+        try { Run(roots, rootGrads, retainGraph, createGraph, captured, buffers); }
+        finally { buffers.Clear(); idleBuffers = buffers; }
+    }
+
+    static void Run(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Dictionary<object, Tensor?>? captured,
+        EngineBuffers buffers)
+    {
+        if (rootGrads.Length != 0 && rootGrads.Length != roots.Length)
             throw new ArgumentException($"Backward: {rootGrads.Length} gradients given for {roots.Length} outputs");
         using var mode = createGraph ? EnableGrad() : NoGrad();
 
         // Count, for each node, how many edges inside the graph point at it.
-        var dependencies = new Dictionary<Node, int>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<Node>();
+        var dependencies = buffers.Dependencies;
+        var stack = buffers.Stack;
         foreach (var r in roots)
             if (r.GradFn is { } n && !dependencies.ContainsKey(n)) { dependencies[n] = 0; stack.Push(n); }
         while (stack.Count > 0)
         {
             var node = stack.Pop();
-            foreach (var input in node.Inputs)
+            foreach (var input in node.inputs)
             {
                 if (input?.GradFn is not { } next) continue;
-                if (dependencies.TryGetValue(next, out int count)) dependencies[next] = count + 1;
-                else { dependencies[next] = 1; stack.Push(next); }
+                ref int count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(dependencies, next, out bool exists);
+                count++;
+                if (!exists) stack.Push(next);
             }
         }
 
         var leafHooks = captured == null ? PostAccumulateTracker.Create(dependencies.Keys, roots) : null;
         using var callbacks = captured == null ? new BackwardCallbackScope() : default;
-        var pending = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
+        var pending = buffers.Pending;
         for (int i = 0; i < roots.Length; i++)
         {
             var root = roots[i];
             if (!root.RequiresGrad)
                 throw new InvalidOperationException("Backward: element 0 of tensors does not require grad and does not have a grad_fn");
             Tensor grad;
-            if (rootGrads?[i] is { } given)
+            if (rootGrads.Length != 0 && rootGrads[i] is { } given)
             {
                 if (!ShapeUtil.SameShape(given.shape, root.shape))
                     throw new ArgumentException($"Backward: gradient has shape {ShapeUtil.Format(given.shape)} but the output has shape {ShapeUtil.Format(root.shape)}");
@@ -131,7 +179,7 @@ public static partial class Autograd
             else { DeliverToLeaf(root, grad, createGraph, captured); leafHooks?.Delivered(root); }
         }
 
-        var ready = new Queue<Node>();
+        var ready = buffers.Ready;
         foreach (var r in roots)
             if (r.GradFn is { } n && dependencies[n] == 0 && !ready.Contains(n)) ready.Enqueue(n);
 
@@ -144,8 +192,8 @@ public static partial class Autograd
                 kept.Grad = kept.Grad == null ? (createGraph ? gradOut : gradOut.Detach().Clone()) : kept.Grad.Add(gradOut);
             var inputGrads = node.Apply(gradOut);
             if (!retainGraph) node.Release();
-            var inputs = node.Inputs;
-            for (int i = 0; i < inputs.Count; i++)
+            var inputs = node.inputs;
+            for (int i = 0; i < inputs.Length; i++)
             {
                 var input = inputs[i];
                 if (input == null) continue;
@@ -174,6 +222,12 @@ public static partial class Autograd
         pending[node] = pending.TryGetValue(node, out var existing) ? existing.Add(grad) : grad;
     }
 
+    static Tensor DetachedCopyOutsideScope(Tensor grad)
+    {
+        using var suspended = TensorScope.SuspendScope();
+        return grad.Detach().Clone();
+    }
+
     static void DeliverToLeaf(Tensor leaf, Tensor grad, bool createGraph, Dictionary<object, Tensor?>? captured)
     {
         if (!ShapeUtil.SameShape(grad.shape, leaf.shape))
@@ -184,7 +238,7 @@ public static partial class Autograd
             return;
         }
         // gradients outlive any TensorScope of the step that produced them
-        if (leaf.Grad == null) leaf.Grad = createGraph ? grad : TensorScope.Suspend(() => grad.Detach().Clone());
+        if (leaf.Grad == null) leaf.Grad = createGraph ? grad : DetachedCopyOutsideScope(grad);
         else if (createGraph || leaf.Grad.RequiresGrad) leaf.Grad = leaf.Grad.Add(grad);
         else leaf.Grad.AddInPlace(grad);
     }

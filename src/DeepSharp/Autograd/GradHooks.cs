@@ -42,6 +42,7 @@ public sealed partial class Tensor
 public static partial class Autograd
 {
     [ThreadStatic] static List<Action>? backwardCallbacks;
+    [ThreadStatic] static List<Action>? idleCallbackList;   // reused by the next backward pass on this thread
 
     /// <summary>
     /// Queues <paramref name="callback"/> to run once the backward pass now running on this thread has delivered every
@@ -60,7 +61,13 @@ public static partial class Autograd
     {
         readonly List<Action>? previous;
         readonly List<Action>? mine;
-        public BackwardCallbackScope() { previous = backwardCallbacks; mine = []; backwardCallbacks = mine; }
+        public BackwardCallbackScope()
+        {
+            previous = backwardCallbacks;
+            mine = idleCallbackList ?? [];
+            idleCallbackList = null;
+            backwardCallbacks = mine;
+        }
 
         public void Complete()
         {
@@ -69,7 +76,13 @@ public static partial class Autograd
             mine.Clear();
         }
 
-        public void Dispose() { if (mine != null) backwardCallbacks = previous; }
+        public void Dispose()
+        {
+            if (mine == null) return;
+            backwardCallbacks = previous;
+            mine.Clear();
+            idleCallbackList = mine;
+        }
     }
 
     /// <summary>Counts the edges into each hooked leaf and fires its hooks when the last one has delivered.</summary>
@@ -77,13 +90,13 @@ public static partial class Autograd
     {
         readonly Dictionary<Tensor, (int Remaining, bool Received)> leaves = new(ReferenceEqualityComparer.Instance);
 
-        public static PostAccumulateTracker? Create(IEnumerable<Node> nodes, Tensor[] roots)
+        public static PostAccumulateTracker? Create(IEnumerable<Node> nodes, ReadOnlySpan<Tensor> roots)
         {
             if (Volatile.Read(ref Tensor.HookedLeafCount) == 0) return null;
             var tracker = new PostAccumulateTracker();
             foreach (var root in roots) tracker.Count(root);
             foreach (var node in nodes)
-                foreach (var input in node.Inputs) tracker.Count(input);
+                foreach (var input in node.inputs) tracker.Count(input);
             return tracker.leaves.Count == 0 ? null : tracker;
         }
 

@@ -4,21 +4,36 @@ namespace DeepSharp;
 /// A recorded operation in the autograd graph (torch.autograd.graph.Node, a tensor's grad_fn). It maps the
 /// gradient of its output to the gradients of its inputs. Nodes are created by ops; users only inspect them.
 /// </summary>
+/// <remarks>
+/// A backward function is either a closure (<c>Func&lt;Tensor, Tensor?[]&gt;</c>) or, for the ops every training step runs,
+/// a static function that reads what it needs from the node itself (<see cref="Saved"/> and <see cref="State"/>), so
+/// recording such an op allocates no closure and no delegate. The first two saved tensors are kept in fields.
+/// </remarks>
 public sealed class Node
 {
     Func<Tensor, Tensor?[]>? backward;
-    (Tensor Tensor, int Version)[]? saved;
-    readonly Tensor?[] inputs;
+    Func<Node, Tensor, Tensor?[]>? staticBackward;
+    Tensor? saved0, saved1;
+    int version0, version1;
+    (Tensor Tensor, int Version)[]? savedMore;
+    int savedCount;
+    internal readonly Tensor?[] inputs;
 
-    internal Node(string name, Tensor?[] inputs, Func<Tensor, Tensor?[]> backward, Tensor[]? saved)
+    internal Node(string name, Tensor?[] inputs, Func<Tensor, Tensor?[]>? backward, Func<Node, Tensor, Tensor?[]>? staticBackward,
+        ReadOnlySpan<Tensor> saved, object? state)
     {
         Name = name;
         this.inputs = inputs;
         this.backward = backward;
-        if (saved != null && saved.Length > 0)
+        this.staticBackward = staticBackward;
+        State = state;
+        savedCount = saved.Length;
+        if (saved.Length > 0) { saved0 = saved[0]; version0 = saved0.Version; }
+        if (saved.Length > 1) { saved1 = saved[1]; version1 = saved1.Version; }
+        if (saved.Length > 2)
         {
-            this.saved = new (Tensor, int)[saved.Length];
-            for (int i = 0; i < saved.Length; i++) this.saved[i] = (saved[i], saved[i].Version);
+            savedMore = new (Tensor, int)[saved.Length - 2];
+            for (int i = 2; i < saved.Length; i++) savedMore[i - 2] = (saved[i], saved[i].Version);
         }
     }
 
@@ -28,28 +43,47 @@ public sealed class Node
     /// <summary>The inputs whose gradients this node computes (null where an input needs none).</summary>
     public IReadOnlyList<Tensor?> Inputs => inputs;
 
+    /// <summary>What a static backward function needs besides the saved tensors (a shape, a dim, a boxed option).</summary>
+    internal readonly object? State;
+
     internal Tensor? RetainedOutput;
 
-    internal bool Released => backward == null;
+    internal bool Released => backward == null && staticBackward == null;
+
+    /// <summary>Saved tensor <paramref name="index"/>, in the order given to Autograd.Record.</summary>
+    internal Tensor Saved(int index) => index switch
+    {
+        0 when savedCount > 0 => saved0!,
+        1 when savedCount > 1 => saved1!,
+        _ when index >= 2 && index < savedCount => savedMore![index - 2].Tensor,
+        _ => throw new InvalidOperationException($"internal: {Name} has no saved tensor {index}"),
+    };
 
     internal Tensor?[] Apply(Tensor gradOutput)
     {
-        var fn = backward ?? throw new InvalidOperationException(
-            $"Backward: trying to backward through the graph a second time (through {Name}), or to use saved tensors after they were freed. " +
-            "Pass retainGraph: true to the first Backward() call if you need to backward twice.");
-        if (saved != null)
-            foreach (var (t, version) in saved)
-                if (t.Version != version)
-                    throw new InvalidOperationException(
-                        $"Backward: one of the tensors needed for gradient computation by {Name} has been modified by an in-place operation " +
-                        $"(tensor of shape {ShapeUtil.Format(t.shape)} is at version {t.Version}; expected version {version}).");
-        var grads = fn(gradOutput);
+        if (backward == null && staticBackward == null)
+            throw new InvalidOperationException(
+                $"Backward: trying to backward through the graph a second time (through {Name}), or to use saved tensors after they were freed. " +
+                "Pass retainGraph: true to the first Backward() call if you need to backward twice.");
+        if (savedCount > 0) CheckVersion(saved0!, version0);
+        if (savedCount > 1) CheckVersion(saved1!, version1);
+        if (savedMore != null)
+            foreach (var (t, version) in savedMore) CheckVersion(t, version);
+        var grads = staticBackward != null ? staticBackward(this, gradOutput) : backward!(gradOutput);
         if (grads.Length != inputs.Length)
             throw new InvalidOperationException($"internal: {Name} returned {grads.Length} gradients for {inputs.Length} inputs");
         return grads;
     }
 
-    internal void Release() { backward = null; saved = null; }
+    void CheckVersion(Tensor t, int version)
+    {
+        if (t.Version != version)
+            throw new InvalidOperationException(
+                $"Backward: one of the tensors needed for gradient computation by {Name} has been modified by an in-place operation " +
+                $"(tensor of shape {ShapeUtil.Format(t.shape)} is at version {t.Version}; expected version {version}).");
+    }
+
+    internal void Release() { backward = null; staticBackward = null; saved0 = saved1 = null; savedMore = null; savedCount = 0; }
 
     /// <inheritdoc/>
     public override string ToString() => $"<{Name}>";

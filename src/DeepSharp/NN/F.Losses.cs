@@ -83,9 +83,8 @@ public static partial class F
         {
             if (target.DType is not (DType.Int64 or DType.Int32))
                 throw new ArgumentException($"{op}: target must hold class indices (int64 or int32) or probabilities (float), got {target.DType.TorchName()}", nameof(target));
-            var expected = input.Shape.Where((_, i) => i != 1).ToArray();
-            if (!expected.SequenceEqual(target.Shape))
-                throw new ArgumentException($"{op}: input of shape {ShapeUtil.Format(input.shape)} expects a target of shape {ShapeUtil.Format(expected)}, got {ShapeUtil.Format(target.shape)}", nameof(target));
+            if (!TargetMatchesInput(input.shape, target.shape))
+                throw new ArgumentException($"{op}: input of shape {ShapeUtil.Format(input.shape)} expects a target of shape {ShapeUtil.Format(WithoutClassDim(input.shape))}, got {ShapeUtil.Format(target.shape)}", nameof(target));
         }
         if (input.Rank == 2) return (input, target, unbatched ? t => t.Reshape() : t => t);
         var spatial = input.Shape.Skip(2).ToArray();
@@ -95,6 +94,17 @@ public static partial class F
         var itemShape = new[] { n }.Concat(spatial).ToArray();
         return (flatInput, flatTarget, t => t.Reshape(itemShape));
     }
+
+    /// <summary>Whether a class-index target has the input's shape without its class dim (dim 1).</summary>
+    static bool TargetMatchesInput(int[] input, int[] target)
+    {
+        if (target.Length != input.Length - 1) return false;
+        for (int i = 0, j = 0; i < input.Length; i++)
+            if (i != 1 && input[i] != target[j++]) return false;
+        return true;
+    }
+
+    static int[] WithoutClassDim(int[] shape) => shape.Where((_, i) => i != 1).ToArray();
 
     static Tensor NllCore(Tensor logProbs, Tensor target, Tensor? weight, int ignoreIndex, double smoothing, Reduction reduction,
         Func<Tensor, Tensor> restore, string op)
@@ -108,6 +118,12 @@ public static partial class F
             if (values[i] == ignoreIndex) { anyIgnored = true; continue; }
             if (values[i] < 0 || values[i] >= classes)
                 throw new IndexOutOfRangeException($"{op}: target value {values[i]} at position {i} is out of range for {classes} classes (expected 0..{classes - 1} or ignoreIndex {ignoreIndex})");
+        }
+        if (!anyIgnored && weight == null && smoothing == 0 && reduction == Reduction.Mean)
+        {
+            // the default: −Σ log p(target) / N, without the all-ones item weights (the same values, bit for bit)
+            var pickedSum = logProbs.Gather(1, t.Unsqueeze(1)).Sum().Neg();
+            return pickedSum.Div(values.Length);
         }
         var valid = anyIgnored ? t.Ne(ignoreIndex) : null;
         var safeTarget = valid != null ? Tensor.Where(valid, t, 0.0).To(DType.Int64) : t;

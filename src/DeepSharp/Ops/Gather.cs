@@ -163,6 +163,7 @@ public sealed partial class Tensor
             case DType.Float16: GatherKernel(Array<Half>(), selfPos, dimStride, idx, idxStart, result.Array<Half>()); break;
             case DType.BFloat16: GatherKernel(Array<BFloat16>(), selfPos, dimStride, idx, idxStart, result.Array<BFloat16>()); break;
         }
+        ReturnPositions(selfPos);
         if (Autograd.ShouldRecord(this))
         {
             var inputShape = shape; var dtype = DType;
@@ -180,10 +181,12 @@ public sealed partial class Tensor
     /// Storage positions, in row-major order over <paramref name="iterShape"/>, of a tensor with the given strides and offset;
     /// dimension <paramref name="skipDim"/> contributes nothing (the index supplies it). Pass -1 to skip none.
     /// </summary>
+    /// The array is rented from <see cref="ArrayCache"/> (exactly n elements); give it back with <see cref="ReturnPositions"/>
+    /// once the kernel that reads it has run.
     static int[] Positions(int[] iterShape, int[] tensorStrides, int start, int skipDim)
     {
         int n = ShapeUtil.Numel(iterShape), rank = iterShape.Length;
-        var pos = new int[n];
+        var pos = (int[])ArrayCache.Rent(DType.Int32, n, clear: false);
         if (n == 0) return pos;
         if (rank == 0) { pos[0] = start; return pos; }
         Span<int> eff = stackalloc int[rank];
@@ -202,6 +205,8 @@ public sealed partial class Tensor
         }
         return pos;
     }
+
+    static void ReturnPositions(int[] pos) => ArrayCache.Return(DType.Int32, pos);
 
     /// <summary>PyTorch's gather/scatter shape rule: same rank, index no larger than self (except in dim) and than src.</summary>
     void CheckScatterShapes(string op, int d, Tensor index, Tensor? src)
@@ -346,6 +351,8 @@ public sealed partial class Tensor
                 else ScatterValueKernel(self.Array<bool>(), value != 0, dstPos, dimStride, idx, idxStart);
                 break;
         }
+        ReturnPositions(dstPos);
+        if (!ReferenceEquals(srcPos, dstPos)) ReturnPositions(srcPos);
     }
 
     static void ScatterDispatch<T>(T[] dst, T[]? src, T value, int[] dstPos, int[] srcPos, int dimStride, long[] idx, int idxStart, ScatterMode mode)

@@ -1,3 +1,5 @@
+using DeepSharp.Kernels;
+
 namespace DeepSharp;
 
 // The fused affine map behind F.Linear (nn.Linear): bias copy + one GEMM, recorded as one op.
@@ -7,21 +9,24 @@ public sealed partial class Tensor
     /// The affine map behind <see cref="NN.F.Linear"/> for floating-point operands of one dtype, as one recorded op:
     /// input (*, in) viewed as an (M, in) matrix, the bias copied into each output row and x·Wᵀ added by one GEMM
     /// (no zero fill, no separate bias pass). Backward: dx = g·W, dW = gᵀ·x (a contiguous (out, in) matrix, so the
-    /// weight's gradient accumulates without a transposing copy), db = Σ rows of g; written with recorded ops, so higher
-    /// derivatives work.
+    /// weight's gradient accumulates without a transposing copy), db = Σ rows of g. With contiguous float operands both
+    /// directions call the GEMM on the arrays directly (no reshaped or transposed views); while a graph of the backward
+    /// itself is being recorded (createGraph) the backward is written with recorded ops, so higher derivatives work.
     /// </summary>
     internal static Tensor LinearFused(Tensor input, Tensor weight, Tensor? bias)
     {
         int inFeatures = weight.shape[1], outFeatures = weight.shape[0];
-        var outShape = (int[])input.shape.Clone();
-        outShape[^1] = outFeatures;
         int m = 1;
         for (int d = 0; d < input.shape.Length - 1; d++) m *= input.shape[d];   // rows, also when in = 0 (Reshape(-1, 0) cannot infer them)
         Tensor output;
         using (Autograd.NoGrad())
         {
-            var x2 = input.Reshape(m, inFeatures);
-            output = AllocUninit(input.DType, [m, outFeatures]);
+            bool direct = input.IsContiguous && weight.IsContiguous && input.DType is DType.Float32 or DType.Float64 && m > 0 && inFeatures > 0;
+            var x2 = direct ? input : input.Reshape(m, inFeatures);
+            int[] outShape;
+            if (input.Rank == 2) outShape = [m, outFeatures];
+            else { outShape = (int[])input.shape.Clone(); outShape[^1] = outFeatures; }
+            output = AllocUninit(input.DType, direct ? outShape : [m, outFeatures]);
             if (bias != null && m > 0)
             {
                 var b = bias.IsContiguous ? bias : bias.Contiguous();
@@ -29,20 +34,15 @@ public sealed partial class Tensor
                 for (int r = 0; r < m; r++) System.Array.Copy(src, b.offset, dst, r * outFeatures, outFeatures);
             }
             else if (inFeatures == 0) output = Alloc(input.DType, [m, outFeatures]);
-            MatMulKernel(x2, weight.T, output, bias != null ? 1 : 0);
-            output = output.Reshape(outShape);
+            if (direct) Gemm2D(x2, false, weight, true, m, outFeatures, inFeatures, output, bias != null ? 1 : 0);
+            else
+            {
+                MatMulKernel(x2, weight.T, output, bias != null ? 1 : 0);
+                if (input.Rank != 2) output = output.Reshape(outShape);
+            }
         }
         if (Autograd.ShouldRecord(bias == null ? [input, weight] : [input, weight, bias]))
-        {
-            Autograd.Record(output, "LinearBackward", bias == null ? [input, weight] : [input, weight, bias], g =>
-            {
-                var g2 = g.Reshape(m, outFeatures);
-                var gx = input.RequiresGrad ? g2.MatMul(weight).Reshape(input.shape) : null;
-                var gw = weight.RequiresGrad ? g2.MT.MatMul(input.Reshape(m, inFeatures)) : null;
-                var gb = bias is { RequiresGrad: true } ? g2.Sum(0) : null;
-                return bias == null ? [gx, gw] : [gx, gw, gb];
-            }, input, weight);
-        }
+            Autograd.Record(output, "LinearBackward", bias == null ? [input, weight] : [input, weight, bias], LinearBackward, null, input, weight);
         return output;
     }
 
@@ -75,5 +75,46 @@ public sealed partial class Tensor
             }, input, weight);
         }
         return output;
+    }
+
+    /// <summary>The backward of <see cref="LinearFused"/>; saved: input, weight; a third edge is the bias.</summary>
+    static Tensor?[] LinearBackward(Node node, Tensor g)
+    {
+        Tensor input = node.Saved(0), weight = node.Saved(1);
+        int inFeatures = weight.shape[1], outFeatures = weight.shape[0];
+        int m = g.NumEl / Math.Max(outFeatures, 1);
+        bool hasBias = node.inputs.Length == 3;
+        Tensor? gx, gw, gb;
+        if (!Autograd.IsGradEnabled && g.IsContiguous && input.IsContiguous && weight.IsContiguous && g.DType == input.DType
+            && input.DType is DType.Float32 or DType.Float64 && m > 0 && inFeatures > 0 && outFeatures > 0)
+        {
+            gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.Rank == 2 ? [m, inFeatures] : (int[])input.shape.Clone()), 0) : null;
+            gw = weight.RequiresGrad ? Gemm2D(g, true, input, false, outFeatures, inFeatures, m, AllocUninit(g.DType, [outFeatures, inFeatures]), 0) : null;
+            gb = hasBias && node.inputs[2] != null ? (g.Rank == 2 ? g.Sum(0) : g.Reshape(m, outFeatures).Sum(0)) : null;
+        }
+        else
+        {
+            var g2 = g.Reshape(m, outFeatures);
+            gx = input.RequiresGrad ? g2.MatMul(weight).Reshape(input.shape) : null;
+            gw = weight.RequiresGrad ? g2.MT.MatMul(input.Reshape(m, inFeatures)) : null;
+            gb = hasBias && node.inputs[2] != null ? g2.Sum(0) : null;
+        }
+        return hasBias ? [gx, gw, gb] : [gx, gw];
+    }
+
+    /// <summary>
+    /// c = op(a)·op(b) + beta·c on contiguous row-major float arrays (op = transpose when the flag is set): a holds an
+    /// (m, k) matrix, or (k, m) when transposed; b an (k, n) one, or (n, k). No views, nothing recorded. Returns c.
+    /// </summary>
+    static Tensor Gemm2D(Tensor a, bool transA, Tensor b, bool transB, int m, int n, int k, Tensor c, double beta)
+    {
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        if (a.DType == DType.Float32)
+            Gemm.Sgemm(transA, transB, m, n, k, 1f, new ReadOnlySpan<float>(a.Array<float>(), a.offset, m * k), lda,
+                new ReadOnlySpan<float>(b.Array<float>(), b.offset, k * n), ldb, (float)beta, new Span<float>(c.Array<float>(), c.offset, m * n), n);
+        else
+            Gemm.Dgemm(transA, transB, m, n, k, 1.0, new ReadOnlySpan<double>(a.Array<double>(), a.offset, m * k), lda,
+                new ReadOnlySpan<double>(b.Array<double>(), b.offset, k * n), ldb, beta, new Span<double>(c.Array<double>(), c.offset, m * n), n);
+        return c;
     }
 }

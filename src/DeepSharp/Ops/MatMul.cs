@@ -79,9 +79,13 @@ public sealed partial class Tensor
     static Tensor MatMulKernel(Tensor a, Tensor b, Tensor? into = null, double beta = 0)
     {
         int m = a.shape[^2], k = a.shape[^1], n = b.shape[^1];
-        var batchA = a.shape[..^2]; var batchB = b.shape[..^2];
-        var batch = ShapeUtil.Broadcast(batchA, batchB, "MatMul");
-        var outShape = batch.Concat([m, n]).ToArray();
+        // two matrices (the common case) need no batch bookkeeping: no broadcast shape or stride arrays are made
+        bool matrices = a.Rank == 2 && b.Rank == 2;
+        var batchA = a.shape.AsSpan(0, a.Rank - 2); var batchB = b.shape.AsSpan(0, b.Rank - 2);
+        int[] batch = matrices ? [] : ShapeUtil.Broadcast(batchA, batchB, "MatMul");
+        int[] outShape;
+        if (matrices) outShape = [m, n];
+        else { outShape = new int[batch.Length + 2]; batch.CopyTo(outShape, 0); outShape[^2] = m; outShape[^1] = n; }
         // with beta = 0 the GEMM writes every element (k = 0 included: it scales C by 0), so no zero fill is needed
         // unless C could hold NaN from an uninitialised array; Alloc only for the empty-k case
         var result = into ?? (k == 0 ? Alloc(a.DType, outShape) : AllocUninit(a.DType, outShape));
@@ -90,8 +94,8 @@ public sealed partial class Tensor
         if (!ReferenceEquals(aa, a)) Layout(aa, out transA, out lda);
         Tensor bb = Layout(b, out bool transB, out int ldb) ? b : CopyToContiguous(b);
         if (!ReferenceEquals(bb, b)) Layout(bb, out transB, out ldb);
-        var aStr = ShapeUtil.BroadcastStrides(batchA, aa.strides[..^2], batch);
-        var bStr = ShapeUtil.BroadcastStrides(batchB, bb.strides[..^2], batch);
+        int[] aStr = matrices ? batch : ShapeUtil.BroadcastStrides(batchA, aa.strides.AsSpan(0, aa.Rank - 2), batch);
+        int[] bStr = matrices ? batch : ShapeUtil.BroadcastStrides(batchB, bb.strides.AsSpan(0, bb.Rank - 2), batch);
         for (int bi = 0; bi < batchCount; bi++)
         {
             int ao = aa.offset, bo = bb.offset, rem = bi;

@@ -54,6 +54,7 @@ public sealed partial class Tensor
             case DType.Int64: ScatterReduceKernel(result.Array<long>(), src.Array<long>(), dstPos, srcPos, dimStride, idx, idxStart, reduce, includeSelf); break;
             case DType.Int32: ScatterReduceKernel(result.Array<int>(), src.Array<int>(), dstPos, srcPos, dimStride, idx, idxStart, reduce, includeSelf); break;
         }
+        ReturnPositions(dstPos); ReturnPositions(srcPos);
         if (Autograd.ShouldRecord(this, src))
         {
             var self = this;

@@ -120,6 +120,7 @@ public sealed partial class Tensor
             case DType.Float16: FillWhere(Array<Half>(), pos, m, mStart, (Half)value); break;
             case DType.BFloat16: FillWhere(Array<BFloat16>(), pos, m, mStart, (BFloat16)value); break;
         }
+        ReturnPositions(pos);
         BumpVersion();
         return this;
     }

@@ -20,6 +20,38 @@ internal static class ShapeUtil
         return strides;
     }
 
+    /// <summary>
+    /// Row-major strides of <paramref name="shape"/> as an array shared by every tensor of that shape on this thread (a
+    /// small per-thread table), so that creating a contiguous tensor does not allocate a strides array each time. The array
+    /// must never be written: tensors keep it as their strides, and <see cref="Tensor.Strides"/> hands out a read-only
+    /// wrapper. Use <see cref="ContiguousStrides"/> for an array the caller owns.
+    /// </summary>
+    public static int[] SharedContiguousStrides(int[] shape)
+    {
+        if (shape.Length == 0) return [];
+        var table = stridesTable ??= new Dictionary<int[], int[]>(ShapeComparer.Instance);
+        if (table.TryGetValue(shape, out var strides)) return strides;
+        strides = ContiguousStrides(shape);
+        if (table.Count >= 1024) table.Clear();                       // a bound for programs that use many shapes
+        table[(int[])shape.Clone()] = strides;                        // the key is a private copy: callers may reuse theirs
+        return strides;
+    }
+
+    [ThreadStatic] static Dictionary<int[], int[]>? stridesTable;
+
+    /// <summary>Compares shapes by their sizes.</summary>
+    sealed class ShapeComparer : IEqualityComparer<int[]>
+    {
+        public static readonly ShapeComparer Instance = new();
+        public bool Equals(int[]? a, int[]? b) => a.AsSpan().SequenceEqual(b);
+        public int GetHashCode(int[] shape)
+        {
+            var hash = new HashCode();
+            foreach (var d in shape) hash.Add(d);
+            return hash.ToHashCode();
+        }
+    }
+
     public static bool IsContiguous(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides)
     {
         if (shape.Contains(0)) return true;   // an empty tensor is contiguous whatever its strides (as in PyTorch)

@@ -57,6 +57,11 @@ internal static class ArrayCache
     static long cachedBytes;
     /// <summary>Upper bound on memory held by the cache; beyond it, released arrays go to the GC.</summary>
     public static long CapacityBytes = 2L << 30;
+    /// <summary>
+    /// Arrays shorter than this are left to the GC. Logits, biases' gradients and per-row statistics of a small batch
+    /// (a (64, 10) float32 tensor is 2.5 KiB) are reused like the large ones, so a steady-state step does not allocate them.
+    /// </summary>
+    internal const int MinCachedLength = 16;
     internal static bool DisableReuse = Environment.GetEnvironmentVariable("DEEPSHARP_NO_ARRAY_CACHE") == "1";
 
     static ArrayCache() => MemoryTrace.StartFromEnvironment();
@@ -66,7 +71,7 @@ internal static class ArrayCache
 
     public static Array Rent(DType dtype, int length, bool clear)
     {
-        if (!DisableReuse && length >= 1024 && buckets.TryGetValue((dtype, length), out var bag) && bag.TryTake(out var array))
+        if (!DisableReuse && length >= MinCachedLength && buckets.TryGetValue((dtype, length), out var bag) && bag.TryTake(out var array))
         {
             Interlocked.Add(ref cachedBytes, -(long)length * dtype.ElementSize());
             if (clear) System.Array.Clear(array);
@@ -104,7 +109,7 @@ internal static class ArrayCache
     public static void Return(DType dtype, Array array)
     {
         int length = array.Length;
-        if (length < 1024) return; // small arrays are cheap for the GC
+        if (length < MinCachedLength) return; // a few bytes: cheaper for the GC than a bucket
         long bytes = (long)length * dtype.ElementSize();
         if (Interlocked.Add(ref cachedBytes, bytes) > CapacityBytes) { Interlocked.Add(ref cachedBytes, -bytes); return; }
         buckets.GetOrAdd((dtype, length), _ => new ConcurrentBag<Array>()).Add(array);

@@ -19,7 +19,7 @@ public sealed partial class Tensor
         this.storage = storage; this.shape = shape; this.strides = strides; this.offset = offset;
     }
 
-    internal Tensor(Storage storage, int[] shape) : this(storage, shape, ShapeUtil.ContiguousStrides(shape), 0) { }
+    internal Tensor(Storage storage, int[] shape) : this(storage, shape, ShapeUtil.SharedContiguousStrides(shape), 0) { }
 
     /// <summary>Allocates a zero-filled contiguous tensor.</summary>
     internal static Tensor Alloc(DType dtype, int[] shape) => new(Storage.Allocate(dtype, ShapeUtil.Numel(shape)), shape);
@@ -33,8 +33,11 @@ public sealed partial class Tensor
     /// <summary>Sizes of each dimension (torch.Tensor.shape).</summary>
     public IReadOnlyList<int> Shape => shape;
 
-    /// <summary>Element strides of each dimension (torch.Tensor.stride()).</summary>
-    public IReadOnlyList<int> Strides => strides;
+    /// <summary>
+    /// Element strides of each dimension (torch.Tensor.stride()). A read-only view: contiguous tensors of one shape share
+    /// their strides array.
+    /// </summary>
+    public IReadOnlyList<int> Strides => System.Array.AsReadOnly(strides);
 
     /// <summary>Offset of the first element in the storage (torch.Tensor.storage_offset()).</summary>
     public int StorageOffset => offset;

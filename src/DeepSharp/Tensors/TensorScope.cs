@@ -11,11 +11,18 @@ public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] static TensorScope? current;
     readonly TensorScope? parent;
-    readonly List<Storage> tracked = new();
+    [ThreadStatic] static List<Storage>? idleList;   // the list of the last scope that ended on this thread, reused by the next
+    List<Storage> tracked;
     HashSet<Storage>? kept;
     bool disposed;
 
-    TensorScope() { parent = current; current = this; }
+    TensorScope()
+    {
+        tracked = idleList ?? new List<Storage>();
+        idleList = null;
+        parent = current;
+        current = this;
+    }
 
     /// <summary>Starts a scope on the current thread (nested scopes are allowed).</summary>
     public static TensorScope Begin() => new();
@@ -32,7 +39,22 @@ public sealed class TensorScope : IDisposable
         finally { current = saved; }
     }
 
-    internal static void Track(Storage s) => current?.tracked.Add(s);
+    /// <summary>Clears the active scope until disposed: what is created meanwhile outlives the scope (like <see cref="Suspend{T}"/>, without a delegate).</summary>
+    internal static SuspendedScope SuspendScope() => new(current);
+
+    internal readonly struct SuspendedScope : IDisposable
+    {
+        readonly TensorScope? saved;
+        public SuspendedScope(TensorScope? saved) { this.saved = saved; current = null; }
+        public void Dispose() => current = saved;
+    }
+
+    internal static void Track(Storage s)
+    {
+        // a scope disposed out of order can still be current (its inner scope ended after it): what is created then
+        // is left to the GC, as before the lists were reused
+        if (current is { disposed: false } c) c.tracked.Add(s);
+    }
 
     /// <summary>Keeps <paramref name="tensor"/>'s memory alive after the scope ends (it moves to the enclosing scope, if any).</summary>
     public Tensor Keep(Tensor tensor)
@@ -49,9 +71,12 @@ public sealed class TensorScope : IDisposable
         if (current == this) current = parent;
         foreach (var s in tracked)
         {
-            if (kept != null && kept.Contains(s)) { parent?.tracked.Add(s); continue; }
+            if (kept != null && kept.Contains(s)) { if (parent is { disposed: false }) parent.tracked.Add(s); continue; }
             s.Release();
         }
         tracked.Clear();
+        kept?.Clear();
+        if (tracked.Capacity <= 1 << 16) idleList = tracked;   // a step's worth; a huge one goes to the GC
+        tracked = null!;
     }
 }
