@@ -167,6 +167,9 @@ internal static class ReducedFloat
         {
             bool createGraph = Autograd.IsGradEnabled;
             using var mode = Autograd.EnableGrad();
+            // the recomputation's float32 tensors go back to the array cache when the gradients are out, not at the end
+            // of the step (a scope inside the step's scope; the gradients are kept and move to the enclosing one)
+            using var scope = createGraph ? null : TensorScope.Begin();
             var x32 = Widen(input).RequiresGrad_(input.RequiresGrad);
             var y32 = recompute(x32);
             var wanted = new List<int>();
@@ -180,7 +183,10 @@ internal static class ReducedFloat
             if (targets.Count == 0) return grads;
             var found = Autograd.Grad([y32], targets.ToArray(), [g.To(DType.Float32)], createGraph: createGraph, allowUnused: true);
             for (int k = 0; k < wanted.Count; k++)
+            {
                 grads[wanted[k]] = wanted[k] == 0 ? found[k]?.To(dtype) : found[k];
+                if (scope != null && grads[wanted[k]] is { } kept) scope.Keep(kept);
+            }
             return grads;
         }, input);
         return output;
