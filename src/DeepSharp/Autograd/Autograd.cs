@@ -61,6 +61,11 @@ public static partial class Autograd
         return result;
     }
 
+    static readonly object[] boxedDims = [0, 1, 2, 3, 4, 5, 6, 7];
+
+    /// <summary>A dimension as a node state, boxed once for the common small dims (no allocation per record).</summary>
+    internal static object BoxedDim(int dim) => (uint)dim < (uint)boxedDims.Length ? boxedDims[dim] : dim;
+
     /// <summary>The graph edges of a node: the inputs that require grad, null for the others (the array is a copy).</summary>
     static Tensor?[] Edges(Tensor?[] inputs)
     {

@@ -100,7 +100,8 @@ public sealed partial class Tensor
     {
         var result = MathKernels.Numeric<ClampMinFamily>(this, 0, 0, "Relu");
         if (Autograd.ShouldRecord(this))
-            Autograd.Record(result, "ReluBackward", [this], g => [g.Mul(MathKernels.Mask<OpenRangeMask>(result, 0, double.PositiveInfinity))], result);
+            Autograd.Record(result, "ReluBackward", [this],
+                static (n, g) => [g.Mul(MathKernels.Mask<OpenRangeMask>(n.Saved(0), 0, double.PositiveInfinity))], null, result);
         return result;
     }
 

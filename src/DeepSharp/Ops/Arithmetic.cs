@@ -42,11 +42,10 @@ public sealed partial class Tensor
     public Tensor Add(Tensor other)
     {
         var result = Elementwise.Binary<AddFamily>(this, other, "Add");
+        // backward functions read the inputs' shapes from the node's edges (an input without an edge needs no gradient)
         if (Autograd.ShouldRecord(this, other))
-        {
-            var (sa, sb) = (shape, other.shape);
-            Autograd.Record(result, "AddBackward", [this, other], g => [g.SumToShape(sa), g.SumToShape(sb)]);
-        }
+            Autograd.Record(result, "AddBackward", [this, other], static (n, g) =>
+                [n.inputs[0] is { } a ? g.SumToShape(a.shape) : null, n.inputs[1] is { } b ? g.SumToShape(b.shape) : null], null);
         return result;
     }
 
@@ -58,10 +57,8 @@ public sealed partial class Tensor
     {
         var result = Elementwise.Binary<SubFamily>(this, other, "Sub");
         if (Autograd.ShouldRecord(this, other))
-        {
-            var (sa, sb) = (shape, other.shape);
-            Autograd.Record(result, "SubBackward", [this, other], g => [g.SumToShape(sa), other.RequiresGrad ? g.Neg().SumToShape(sb) : null]);
-        }
+            Autograd.Record(result, "SubBackward", [this, other], static (n, g) =>
+                [n.inputs[0] is { } a ? g.SumToShape(a.shape) : null, n.inputs[1] is { } b ? g.Neg().SumToShape(b.shape) : null], null);
         return result;
     }
 
@@ -70,12 +67,11 @@ public sealed partial class Tensor
     {
         var result = Elementwise.Binary<MulFamily>(this, other, "Mul");
         if (Autograd.ShouldRecord(this, other))
-        {
-            var self = this;
-            Autograd.Record(result, "MulBackward", [this, other], g =>
-                [self.RequiresGrad ? g.Mul(other).SumToShape(self.shape) : null,
-                 other.RequiresGrad ? g.Mul(self).SumToShape(other.shape) : null], this, other);
-        }
+            Autograd.Record(result, "MulBackward", [this, other], static (n, g) =>
+            {
+                Tensor a = n.Saved(0), b = n.Saved(1);
+                return [n.inputs[0] != null ? g.Mul(b).SumToShape(a.shape) : null, n.inputs[1] != null ? g.Mul(a).SumToShape(b.shape) : null];
+            }, null, this, other);
         return result;
     }
 
@@ -85,12 +81,12 @@ public sealed partial class Tensor
         var a = IsFloatingPoint || other.IsFloatingPoint ? this : To(DType.Float32);
         var result = Elementwise.Binary<DivFamily>(a, other, "Div");
         if (Autograd.ShouldRecord(this, other))
-        {
-            var self = this;
-            Autograd.Record(result, "DivBackward", [this, other], g =>
-                [self.RequiresGrad ? g.Div(other).SumToShape(self.shape) : null,
-                 other.RequiresGrad ? g.Neg().Mul(self).Div(other.Mul(other)).SumToShape(other.shape) : null], this, other);
-        }
+            Autograd.Record(result, "DivBackward", [this, other], static (n, g) =>
+            {
+                Tensor a = n.Saved(0), b = n.Saved(1);
+                return [n.inputs[0] != null ? g.Div(b).SumToShape(a.shape) : null,
+                        n.inputs[1] != null ? g.Neg().Mul(a).Div(b.Mul(b)).SumToShape(b.shape) : null];
+            }, null, this, other);
         return result;
     }
 
@@ -98,7 +94,7 @@ public sealed partial class Tensor
     public Tensor Neg()
     {
         var result = Elementwise.Binary<MulFamily>(this, ScalarLike(-1, this), "Neg");
-        if (Autograd.ShouldRecord(this)) Autograd.Record(result, "NegBackward", [this], g => [g.Neg()]);
+        if (Autograd.ShouldRecord(this)) Autograd.Record(result, "NegBackward", [this], static (_, g) => [g.Neg()], null);
         return result;
     }
 

@@ -152,17 +152,31 @@ internal static class ScaledDotProductAttentionOp
 
     // ---- kernel plumbing ----------------------------------------------------------------------------------------
 
-    /// <summary>Pins arrays for the duration of a kernel call.</summary>
+    /// <summary>
+    /// Pins arrays for the duration of a kernel call, and lends the per-batch-entry offset arrays from the array cache
+    /// (given back, unpinned, when the call ends).
+    /// </summary>
     sealed class Pins : IDisposable
     {
         readonly List<GCHandle> handles = [];
+        readonly List<long[]> rented = [];
         public unsafe T* Pin<T>(T[] array) where T : unmanaged
         {
             var h = GCHandle.Alloc(array, GCHandleType.Pinned);
             handles.Add(h);
             return (T*)h.AddrOfPinnedObject();
         }
-        public void Dispose() { foreach (var h in handles) h.Free(); }
+        public long[] RentOffsets(int length)
+        {
+            var offsets = (long[])ArrayCache.Rent(DType.Int64, length, clear: false);
+            rented.Add(offsets);
+            return offsets;
+        }
+        public void Dispose()
+        {
+            foreach (var h in handles) h.Free();
+            foreach (var a in rented) ArrayCache.Return(DType.Int64, a);
+        }
     }
 
     /// <summary>Describes a (batch..., rows, cols) view as an operand: per-batch-entry offsets and the row stride.</summary>
@@ -170,7 +184,7 @@ internal static class ScaledDotProductAttentionOp
     {
         int n = 1;
         for (int d = 0; d < batchRank; d++) n *= t.shape[d];
-        var offsets = new long[Math.Max(n, 1)];
+        var offsets = pins.RentOffsets(Math.Max(n, 1));
         for (int i = 0; i < n; i++)
         {
             long off = t.offset; int rem = i;

@@ -15,6 +15,8 @@ public sealed partial class Tensor
     /// <summary>x - log Σ e^x along <paramref name="dim"/> (torch.log_softmax, nn.LogSoftmax), stable for any input range.</summary>
     public Tensor LogSoftmax(int dim) => SoftmaxOp(dim, log: true, "LogSoftmax");
 
+    const string LogSoftmaxBackwardName = "LogSoftmaxBackward";
+
     Tensor SoftmaxOp(int dim, bool log, string op)
     {
         int d = ShapeUtil.NormalizeDim(dim, Rank, op);
@@ -28,7 +30,8 @@ public sealed partial class Tensor
             else SoftmaxParallel<double>.Run(src.Array<double>(), src.offset, null, 0, result.Array<double>(), 0, outer, n, inner, log, backward: false);
         }
         if (Autograd.ShouldRecord(this))
-            Autograd.Record(result, log ? "LogSoftmaxBackward" : "SoftmaxBackward", [this], g => [SoftmaxBackward(g, result, d, log)], result);
+            Autograd.Record(result, log ? LogSoftmaxBackwardName : "SoftmaxBackward", [this],
+                static (n, g) => [SoftmaxBackward(g, n.Saved(0), (int)n.State!, n.Name == LogSoftmaxBackwardName)], Autograd.BoxedDim(d), result);
         return result;
     }
 

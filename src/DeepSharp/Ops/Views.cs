@@ -26,14 +26,13 @@ public sealed partial class Tensor
 
     Tensor ViewUnchecked(int[] target)
     {
-        var result = MakeView(target, ShapeUtil.ContiguousStrides(target), offset);
-        if (Autograd.ShouldRecord(this))
-        {
-            var inputShape = shape;
-            Autograd.Record(result, "ViewBackward", [this], g => [g.Reshape(inputShape)]);
-        }
+        var result = MakeView(target, ShapeUtil.SharedContiguousStrides(target), offset);
+        if (Autograd.ShouldRecord(this)) Autograd.Record(result, "ViewBackward", [this], ReshapeBackward, shape);
         return result;
     }
+
+    /// <summary>The backward of the reshaping views: the gradient reshaped to the input's shape (the node's state).</summary>
+    static Tensor?[] ReshapeBackward(Node node, Tensor g) => [g.Reshape((int[])node.State!)];
 
     int[] InferShape(int[] newShape, string op)
     {
@@ -64,7 +63,7 @@ public sealed partial class Tensor
     public Tensor Permute(params int[] dims)
     {
         if (dims.Length != Rank) throw new ArgumentException($"Permute: {dims.Length} dims given for a tensor of rank {Rank}", nameof(dims));
-        var seen = new bool[Rank];
+        Span<bool> seen = Rank <= 64 ? stackalloc bool[Rank] : new bool[Rank];
         var newShape = new int[Rank]; var newStrides = new int[Rank]; var inverse = new int[Rank];
         for (int i = 0; i < dims.Length; i++)
         {
@@ -73,7 +72,7 @@ public sealed partial class Tensor
             seen[d] = true; newShape[i] = shape[d]; newStrides[i] = strides[d]; inverse[d] = i;
         }
         var result = MakeView(newShape, newStrides, offset);
-        if (Autograd.ShouldRecord(this)) Autograd.Record(result, "PermuteBackward", [this], g => [g.Permute(inverse)]);
+        if (Autograd.ShouldRecord(this)) Autograd.Record(result, "PermuteBackward", [this], static (n, g) => [g.Permute((int[])n.State!)], inverse);
         return result;
     }
 
@@ -239,24 +238,20 @@ public sealed partial class Tensor
     /// <summary>Removes size-1 dimensions: all of them, or only <paramref name="dim"/> (torch.Tensor.squeeze).</summary>
     public Tensor Squeeze(int? dim = null)
     {
-        var keep = new List<int>();
         int? d = dim is int dd ? ShapeUtil.NormalizeDim(dd, Rank, "Squeeze") : null;
+        int kept = 0;
         for (int i = 0; i < Rank; i++)
-            if (!(shape[i] == 1 && (d == null || d == i))) keep.Add(i);
-        if (keep.Count == Rank) return ReshapeView((int[])shape.Clone(), (int[])strides.Clone(), "SqueezeBackward");
-        var newShape = keep.Select(i => shape[i]).ToArray();
-        var newStrides = keep.Select(i => strides[i]).ToArray();
+            if (!(shape[i] == 1 && (d == null || d == i))) kept++;
+        var newShape = new int[kept]; var newStrides = new int[kept];
+        for (int i = 0, j = 0; i < Rank; i++)
+            if (!(shape[i] == 1 && (d == null || d == i))) { newShape[j] = shape[i]; newStrides[j++] = strides[i]; }
         return ReshapeView(newShape, newStrides, "SqueezeBackward");
     }
 
     Tensor ReshapeView(int[] newShape, int[] newStrides, string name)
     {
         var result = MakeView(newShape, newStrides, offset);
-        if (Autograd.ShouldRecord(this))
-        {
-            var inputShape = shape;
-            Autograd.Record(result, name, [this], g => [g.Reshape(inputShape)]);
-        }
+        if (Autograd.ShouldRecord(this)) Autograd.Record(result, name, [this], ReshapeBackward, shape);
         return result;
     }
 

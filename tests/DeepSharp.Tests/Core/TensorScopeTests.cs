@@ -54,6 +54,18 @@ public class TensorScopeTests
 public class ScopeAndEngineReuseTests
 {
     [Fact]
+    public void SharedStridesCannotBeWrittenThroughThePublicApi()
+    {
+        var a = Tensor.Zeros(3, 4); var b = Tensor.Ones(3, 4);
+        Assert.Same(a.strides, b.strides);                 // contiguous tensors of one shape share one array...
+        Assert.False(a.Strides is int[]);                    // ...which the API never hands out
+        Assert.Throws<NotSupportedException>(() => ((IList<int>)a.Strides)[0] = 7);
+        Assert.Equal([4, 1], b.Strides);
+        Assert.Equal([1, 4], a.T.Strides);                   // a view gets its own
+        Assert.Equal([4, 1], a.Strides);
+    }
+
+    [Fact]
     public void ScopesEndedOutOfOrderReleaseOnlyWhatTheyOwn()
     {
         var outer = TensorScope.Begin();
