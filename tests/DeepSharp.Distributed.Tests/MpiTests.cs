@@ -55,7 +55,9 @@ public sealed class MpiTests
     {
         var result = MpiRun.Worker(2, "rank-dies", timeoutSeconds: 60);
         Assert.False(result.TimedOut, result.ToString());
-        Assert.Equal(3, result.ExitCode);   // the launcher reports the dead rank's exit code and stops the others
+        // the launcher stops the others and reports the dead rank's exit code (3); when the surviving rank's SIGKILL is
+        // collected first, MPICH's hydra reports that one (9) instead: seen once in a full parallel suite run
+        Assert.True(result.ExitCode is 3 or 9, $"expected exit code 3 (the dead rank) or 9 (the rank the launcher killed), got {result.ExitCode}\n{result}");
         Assert.Contains("dying on purpose", result.Output);
     }
 
