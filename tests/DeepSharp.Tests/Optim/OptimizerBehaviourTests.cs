@@ -330,9 +330,15 @@ public class OptimizerBehaviourTests
         };
         p.Grad = Tensor.Randn([1000]);
         for (int i = 0; i < 5; i++) opt.Step();           // warm up: state creation, JIT
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) opt.Step();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated < 2048, $"100 steps allocated {allocated} bytes");
+        // the fewest bytes of three windows: a per-step allocation shows in every window, while a one-off of the runtime
+        // (tiered-JIT call counting and tier-up, seen once as 6952 bytes in a full parallel suite run) shows in one
+        long allocated = long.MaxValue;
+        for (int window = 0; window < 3; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++) opt.Step();
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(allocated < 2048, $"100 steps allocated {allocated} bytes (fewest of three windows)");
     }
 }
