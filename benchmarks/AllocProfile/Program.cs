@@ -4,6 +4,7 @@
 // Usage: dotnet run -c Release --project benchmarks/AllocProfile -- [mlp|lenet|cnn|lstm|gpt|all] [steps]
 using System.Diagnostics.Tracing;
 using DeepSharp;
+using DeepSharp.Cli.Commands;
 using DeepSharp.Kernels;
 using DeepSharp.NN;
 using DeepSharp.Optim;
@@ -103,32 +104,5 @@ sealed class AllocationListener : EventListener
         string type = e.PayloadNames!.IndexOf("TypeName") is int i and >= 0 ? e.Payload[i]?.ToString() ?? "?" : "?";
         long amount = e.PayloadNames.IndexOf("AllocationAmount64") is int j and >= 0 ? Convert.ToInt64(e.Payload[j]) : 100_000;
         lock (Bytes) Bytes[type] = Bytes.GetValueOrDefault(type) + amount;
-    }
-}
-
-/// <summary>The LSTMNet of `deepsharp bench` (benchmarks/pytorch_workloads.py).</summary>
-sealed class LstmNet : Module<Tensor, Tensor>
-{
-    readonly LSTM lstm = new(64, 256, numLayers: 2, batchFirst: true);
-    readonly Linear fc = new(256, 10);
-    public override Tensor Forward(Tensor x) => fc.Call(lstm.Call(x).Output.Select(1, -1));
-}
-
-/// <summary>The TinyGpt of `deepsharp bench`.</summary>
-sealed class TinyGpt : Module<Tensor, Tensor>
-{
-    readonly DeepSharp.NN.Embedding tok = new(256, 128);
-    readonly DeepSharp.NN.Embedding pos = new(64, 128);
-    readonly TransformerEncoder enc = new(new TransformerEncoderLayer(128, 4, 512, 0.0, batchFirst: true, normFirst: true), 2);
-    readonly LayerNorm ln = new(128);
-    readonly Linear head = new(128, 256);
-    [Buffer] readonly Tensor mask = F.CausalMask(64);
-    readonly Tensor positions = Tensor.Arange(64, DType.Int64);
-
-    public override Tensor Forward(Tensor idx)
-    {
-        int t = idx.Shape[1];
-        var h = tok.Call(idx).Add(pos.Call(positions.Narrow(0, 0, t)));
-        return head.Call(ln.Call(enc.Call(h, mask.Narrow(0, 0, t).Narrow(1, 0, t))));
     }
 }
