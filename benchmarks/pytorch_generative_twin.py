@@ -1,14 +1,17 @@
-"""PyTorch 1.13 twins of DeepSharp.Generative's VAE, conditional DCGAN and conditional DDPM, with the recipes of
+"""PyTorch 1.13 twins of DeepSharp.Generative's autoencoder, denoising autoencoder, VAE, conditional DCGAN, conditional
+WGAN-GP and conditional DDPM, with the recipes of
 benchmarks/GenerativeTwin (the DeepSharp side): same architectures and module names, same initialisation rules
 (PyTorch's defaults; DCGAN's N(0, 0.02) convolutions and N(1, 0.02) batch norms), same optimizers, batch size, data
 subset (the first --train Fashion-MNIST training images, the first --test test images, read from Debian's
 dataset-fashion-mnist as DeepSharp reads them: float32 in [0, 1]) and number of epochs. Seeds differ by nature (two
 random number generators), so compare ranges over runs, not single numbers.
 
-Usage: /usr/bin/python3 benchmarks/pytorch_generative_twin.py --model vae|dcgan|ddpm [--train 10000] [--test 2000]
-           [--epochs 3] [--samples 500] [--threads 2] [--out twin-MODEL.safetensors]
+Usage: /usr/bin/python3 benchmarks/pytorch_generative_twin.py --model ae|dae|vae|dcgan|wgan-gp|ddpm [--train 10000]
+           [--test 2000] [--epochs 3] [--samples 500] [--threads 2] [--anomaly-class 1] [--critic-steps 5]
+           [--out twin-MODEL.safetensors]
 Prints 'model', 'steps', 'step_ms' (mean wall time of a training step, data loading included, like the Trainer's),
-'test_nelbo' for the VAE; the GAN and the DDPM write --samples images in [0, 1] with labels 0, 1, ..., 9, 0, ... to a
+'roc_auc' for the autoencoders (trained without --anomaly-class, scored by per-image reconstruction MSE on the test
+images, that class the positive), 'test_nelbo' for the VAE; the GANs and the DDPM write --samples images in [0, 1] with labels 0, 1, ..., 9, 0, ... to a
 safetensors file ("samples" (N, 1, 28, 28) F32, "labels" (N,) I64) that GenerativeTwin scores with DeepSharp's FID code
 and classifier, so both sides are measured by the same numbers.
 """
@@ -20,7 +23,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from generative_unet import UNet, cosine_alphas_cumprod, write_safetensors  # noqa: E402  (the U-Net twin the golden tests hold)
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--model', choices=['vae', 'dcgan', 'ddpm'], required=True)
+ap.add_argument('--model', choices=['ae', 'dae', 'vae', 'dcgan', 'wgan-gp', 'ddpm'], required=True)
+ap.add_argument('--anomaly-class', type=int, default=1)
+ap.add_argument('--critic-steps', type=int, default=5)
+ap.add_argument('--masking', type=float, default=0.25)
 ap.add_argument('--train', type=int, default=10000)
 ap.add_argument('--test', type=int, default=2000)
 ap.add_argument('--epochs', type=int, default=3)
@@ -93,6 +99,49 @@ def vae_terms(raw, x, mean, logvar):   # per example: -log p(x|z) (Bernoulli), K
     return nll, kl
 
 
+# ---- (denoising) autoencoder: ConvAutoencoder(FashionMnist, latent 32, width 32), AutoencoderSteps.Reconstruction, Adam 1e-3 ----
+class ConvAutoencoder(nn.Module):
+    def __init__(self, latent=32, w=32):
+        super().__init__()
+        self.encoder, self.decoder = ConvEncoder(latent, w), ConvDecoder(latent, w)
+
+    def forward(self, x):
+        return torch.sigmoid(self.decoder(self.encoder(x)))
+
+
+def roc_auc(scores, positive):   # Mann-Whitney U with tied scores sharing their average rank (AnomalyDetection.RocAuc)
+    order = np.argsort(scores, kind='mergesort')
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]: j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    p, n = positive.sum(), (~positive).sum()
+    return float((ranks[positive].sum() - p * (p + 1) / 2) / (p * n))
+
+
+def run_ae(train_x, train_y, test_x, test_y, masking):
+    keep = train_y != a.anomaly_class
+    model = ConvAutoencoder()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    model.train()
+
+    def step(x, _):   # MSE summed over pixels, averaged over the batch; MaskingNoise zeroes pixels with p = masking
+        noisy = x * (torch.rand_like(x) >= masking).float() if masking > 0 else x
+        opt.zero_grad()
+        (F.mse_loss(model(noisy), x, reduction='sum') / x.shape[0]).backward()
+        opt.step()
+    steps, ms = train(step, DataLoader(TensorDataset(train_x[keep], train_y[keep]), a.batch_size, shuffle=True))
+    model.eval()
+    with torch.no_grad():   # AnomalyDetection.ReconstructionScores: per-image mean squared error, batches of 256
+        scores = torch.cat([(model(test_x[i:i + 256]) - test_x[i:i + 256]).square().flatten(1).mean(1) for i in range(0, test_x.shape[0], 256)])
+    return {'steps': steps, 'step_ms': ms, 'anomaly_class': a.anomaly_class,
+            'roc_auc': roc_auc(scores.double().numpy(), (test_y == a.anomaly_class).numpy())}
+
+
 # ---- conditional DCGAN: Gan.Create(FashionMnist, NonSaturating, latent 64, width 32, 10 classes) ----
 class DcganGenerator(nn.Module):
     def __init__(self, nz=64, g=32, classes=10):
@@ -108,11 +157,12 @@ class DcganGenerator(nn.Module):
 
 
 class DcganDiscriminator(nn.Module):
-    def __init__(self, d=32, classes=10):
+    def __init__(self, d=32, classes=10, layer_norm=False):   # layer_norm: WGAN-GP's critic (CriticNorm.LayerNorm = GroupNorm(1, C))
         super().__init__()
         self.labelEmbedding = nn.Embedding(classes, 28 * 28)
         self.layers = nn.Sequential(nn.Conv2d(2, d, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
-                                    nn.Conv2d(d, 2 * d, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.2),
+                                    nn.Conv2d(d, 2 * d, 4, 2, 1, bias=False),
+                                    nn.GroupNorm(1, 2 * d) if layer_norm else nn.BatchNorm2d(2 * d), nn.LeakyReLU(0.2),
                                     nn.Conv2d(2 * d, 1, 7, bias=False))
 
     def forward(self, x, labels):
@@ -196,6 +246,38 @@ def run_dcgan(train_x, train_y):
     return {'steps': steps, 'step_ms': ms}, images, labels
 
 
+def run_wgan_gp(train_x, train_y):
+    gen, disc = DcganGenerator(), DcganDiscriminator(layer_norm=True)
+    dcgan_init(gen); dcgan_init(disc)
+    opt_g = torch.optim.Adam(gen.parameters(), 1e-4, betas=(0.5, 0.9))
+    opt_d = torch.optim.Adam(disc.parameters(), 1e-4, betas=(0.5, 0.9))
+    gen.train(); disc.train()
+    count = [0]
+
+    def step(x, labels):   # Gan.Step(WassersteinGradientPenalty, criticSteps, penalty 10): a critic update every batch,
+        real = x * 2 - 1   # a generator update on batches 0, k, 2k, ... (on the same fakes, after the critic's update)
+        n = real.shape[0]
+        fake = gen(torch.randn(n, 64), labels)
+        opt_d.zero_grad()
+        rs, fs = disc(real, labels), disc(fake.detach(), labels)
+        eps = torch.rand(n, 1, 1, 1)
+        points = (real * eps + fake.detach() * (1 - eps)).requires_grad_()
+        grad = torch.autograd.grad(disc(points, labels).sum(), points, create_graph=True)[0]
+        penalty = ((grad.flatten(1).square().sum(1) + 1e-12).sqrt() - 1).square().mean()
+        (-(rs.mean() - fs.mean()) + 10 * penalty).backward(); opt_d.step()
+        if count[0] % a.critic_steps == 0:
+            opt_g.zero_grad()
+            (-disc(fake, labels).mean()).backward()
+            opt_g.step()
+        count[0] += 1
+    steps, ms = train(step, DataLoader(TensorDataset(train_x, train_y), a.batch_size, shuffle=True))
+    gen.eval()
+    labels = class_labels(a.samples)
+    with torch.no_grad():
+        images = torch.cat([gen(torch.randn(min(250, a.samples - i), 64), labels[i:i + 250]) for i in range(0, a.samples, 250)]) * 0.5 + 0.5
+    return {'steps': steps, 'step_ms': ms}, images, labels
+
+
 def run_ddpm(train_x, train_y):
     T, classes, width, guidance, ddim_steps = 500, 10, 16, 2.0, 25
     model, ema = UNet(1, width, classes, 8), UNet(1, width, classes, 8)
@@ -243,8 +325,10 @@ train_x, train_y = load('train', a.train)
 result = {'model': a.model, 'train': a.train, 'epochs': a.epochs, 'batch': a.batch_size, 'threads': a.threads, 'torch': torch.__version__}
 if a.model == 'vae':
     result.update(run_vae(train_x, train_y, load('t10k', a.test)[0]))
+elif a.model in ('ae', 'dae'):
+    result.update(run_ae(train_x, train_y, *load('t10k', a.test), a.masking if a.model == 'dae' else 0.0))
 else:
-    stats, images, labels = (run_dcgan if a.model == 'dcgan' else run_ddpm)(train_x, train_y)
+    stats, images, labels = {'dcgan': run_dcgan, 'wgan-gp': run_wgan_gp, 'ddpm': run_ddpm}[a.model](train_x, train_y)
     result.update(stats)
     out = a.out or f'twin-{a.model}.safetensors'
     write_samples(out, images, labels)

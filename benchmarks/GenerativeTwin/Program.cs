@@ -1,16 +1,19 @@
-// The DeepSharp side of the PyTorch twins in benchmarks/pytorch_generative_twin.py: trains the VAE, the conditional
-// DCGAN or the conditional DDPM of DeepSharp.Generative with the same recipe (architecture, initialisation, optimizer,
-// batch 64, the first --train Fashion-MNIST images, --epochs), in the Trainer, and prints the mean wall time of a step
-// (data loading included), the test negative ELBO (vae) or the FID and class accuracy of --samples samples under the
-// FashionCnn in --classifier. With --twin FILE (the twin's samples) it scores those with the same classifier, the same
+// The DeepSharp side of the PyTorch twins in benchmarks/pytorch_generative_twin.py: trains the autoencoder, the
+// denoising autoencoder, the VAE, the conditional DCGAN, the conditional WGAN-GP or the conditional DDPM of
+// DeepSharp.Generative with the same recipe (architecture, initialisation, optimizer, batch 64, the first --train
+// Fashion-MNIST images, --epochs), in the Trainer, and prints the mean wall time of a step (data loading included), the
+// ROC-AUC of the held-out --anomaly-class (ae, dae: trained without it), the test negative ELBO (vae) or the FID and class
+// accuracy of --samples samples under the FashionCnn in --classifier. With --twin FILE (the twin's samples) it scores those with the same classifier, the same
 // reference statistics and the same FID code, so both sides are measured by one yardstick.
-// Usage: dotnet run -c Release --project benchmarks/GenerativeTwin -- --model vae|dcgan|ddpm --classifier FID.safetensors
-//            [--train 10000] [--test 2000] [--epochs 3] [--samples 500] [--threads 2] [--twin twin-MODEL.safetensors]
+// Usage: dotnet run -c Release --project benchmarks/GenerativeTwin -- --model ae|dae|vae|dcgan|wgan-gp|ddpm
+//            [--classifier FID.safetensors] [--train 10000] [--test 2000] [--epochs 3] [--samples 500] [--threads 2]
+//            [--anomaly-class 1] [--critic-steps 5] [--twin twin-MODEL.safetensors]
 using System.Diagnostics;
 using System.Globalization;
 using DeepSharp;
 using DeepSharp.Data;
 using DeepSharp.Generative;
+using DeepSharp.Generative.Autoencoders;
 using DeepSharp.Generative.Diffusion;
 using DeepSharp.Generative.Gan;
 using DeepSharp.Generative.Metrics;
@@ -34,7 +37,10 @@ KernelThreadPool.SetThreadCount(Int("threads", 2));
 DeepSharp.Random.Seed(Int("seed", 0));
 var train = MnistDataset.LoadFashion(train: true).Take(trainCount);
 var test = MnistDataset.LoadFashion(train: false).Take(testCount);
-var loader = new DataLoader(new TensorDataset(train.Images, train.Labels), batchSize: 64, shuffle: true);
+int anomalyClass = Int("anomaly-class", 1);
+var loader = kind is "ae" or "dae"
+    ? new DataLoader(new TensorDataset(Without(train.Images), Without(train.Labels)), batchSize: 64, shuffle: true)
+    : new DataLoader(new TensorDataset(train.Images, train.Labels), batchSize: 64, shuffle: true);
 var quiet = new PlainProgress(TextWriter.Null);
 var result = new Dictionary<string, string> { ["model"] = kind, ["train"] = $"{trainCount}", ["epochs"] = $"{epochs}", ["batch"] = "64" };
 
@@ -55,9 +61,20 @@ Tensor Batched(Func<Tensor, Tensor> make)
     return Tensor.Cat(parts, 0);
 }
 
+// The rows of the training set whose label is not the anomaly class.
+Tensor Without(Tensor values) =>
+    values.IndexSelect(0, Tensor.FromArray(train.Labels.ToArray<long>().Select((l, i) => (l, (long)i)).Where(e => e.l != anomalyClass).Select(e => e.Item2).ToArray()));
+
 Tensor? samples = null;
 switch (kind)
 {
+    case "ae" or "dae":
+        var ae = new ConvAutoencoder(ImageShape.FashionMnist, latent: 32, width: 32);
+        Fit(new Trainer(ae, new Adam(ae.Parameters(), 1e-3), step: AutoencoderSteps.Reconstruction(ae, kind == "dae" ? new MaskingNoise(0.25) : null), progress: quiet));
+        var scores = AnomalyDetection.ReconstructionScores(ae, test.Images);
+        result["anomaly_class"] = $"{anomalyClass}";
+        result["roc_auc"] = AnomalyDetection.RocAuc(scores, test.Labels.ToArray<long>().Select(l => l == anomalyClass).ToArray()).ToString("F4", CultureInfo.InvariantCulture);
+        break;
     case "vae":
         var vae = new ConvVae(ImageShape.FashionMnist, latent: 16, width: 32);
         Fit(new Trainer(vae, new Adam(vae.Parameters(), 1e-3), step: Elbo.Step(vae), progress: quiet));
@@ -69,6 +86,12 @@ switch (kind)
         Fit(new Trainer(gan, [optG, optD], gan.Step(GanLoss.NonSaturating, optG, optD), progress: quiet) { AutomaticOptimization = false });
         samples = Batched(l => gan.Generator.Sample(l.Shape[0], l)) * 0.5 + 0.5;
         break;
+    case "wgan-gp":
+        var wgan = Gan.Create(ImageShape.FashionMnist, GanLoss.WassersteinGradientPenalty, latent: 64, width: 32, numClasses: 10);
+        var (optWg, optWd) = wgan.Optimizers(GanLoss.WassersteinGradientPenalty);
+        Fit(new Trainer(wgan, [optWg, optWd], wgan.Step(GanLoss.WassersteinGradientPenalty, optWg, optWd, criticSteps: Int("critic-steps", 5)), progress: quiet) { AutomaticOptimization = false });
+        samples = Batched(l => wgan.Generator.Sample(l.Shape[0], l)) * 0.5 + 0.5;
+        break;
     case "ddpm":
         var unet = new UNet(ImageShape.FashionMnist, channels: 16, numClasses: 10);
         var ddpm = new Ddpm(unet, NoiseSchedule.Cosine(500));
@@ -76,7 +99,7 @@ switch (kind)
         Fit(new Trainer(unet, new Adam(unet.Parameters(), 2e-3), step: ddpm.Step(), progress: quiet), ema);
         samples = Batched(l => ddpm.SampleDdim(l.Shape[0], steps: 25, labels: l, guidance: 2, model: (UNet)ema.Averaged)) * 0.5 + 0.5;
         break;
-    default: throw new ArgumentException($"--model must be vae, dcgan or ddpm, got {kind}");
+    default: throw new ArgumentException($"--model must be ae, dae, vae, dcgan, wgan-gp or ddpm, got {kind}");
 }
 
 if (samples != null)
