@@ -28,6 +28,7 @@ public abstract partial class Module
         if (IsParameter(value))
             throw new ArgumentException($"SetTensorAttribute: \"{name}\" would be registered as a parameter again; use RegisterParameter for a parameter", nameof(value));
         var slot = FindSlot(name);
+        membersVersion++;
         if (slot == null) { Slots.Add(new Slot { Name = name, Kind = SlotKind.AutoTensor, Value = value }); return; }
         if (slot.Kind == SlotKind.Module)
             throw new ArgumentException($"SetTensorAttribute: \"{name}\" is a submodule of {GetType().Name}, not a tensor", nameof(name));
@@ -54,6 +55,7 @@ public abstract partial class Module
         if (slot.Kind == SlotKind.Module)
             throw new ArgumentException($"DeleteTensor: \"{name}\" is a submodule of {GetType().Name}, not a tensor", nameof(name));
         var old = slot.Get(this) as Tensor;
+        membersVersion++;
         if (slot.Field != null) slot.Field.SetValue(this, null);
         else Slots.Remove(slot);
         return old;

@@ -86,6 +86,14 @@ public abstract partial class Module
 
     // ---- layout ---------------------------------------------------------------------------------------------
 
+    int membersVersion;
+
+    /// <summary>
+    /// Changes whenever an own parameter, buffer, tensor attribute or child is registered, replaced or removed through the
+    /// module's methods, so a layer can cache a view of its own members (RNNBase's flat weights) and rebuild it on change.
+    /// </summary>
+    internal int MembersVersion => membersVersion;
+
     List<Slot> Slots => slots ??= layouts.GetOrAdd(GetType(), Discover).Select(s => s.Clone()).ToList();
 
     /// <summary>Fields of Module or Tensor type, per class from the base down, in declaration (metadata) order.</summary>
@@ -141,6 +149,7 @@ public abstract partial class Module
 
     void Register(string name, SlotKind kind, object? value, bool persistent, string op)
     {
+        membersVersion++;
         if (string.IsNullOrEmpty(name)) throw new ArgumentException($"{op}: the name must not be empty", nameof(name));
         if (name.Contains('.')) throw new ArgumentException($"{op}: the name \"{name}\" must not contain \".\"", nameof(name));
         var slot = FindSlot(name);
@@ -227,6 +236,7 @@ public abstract partial class Module
     void SetMember(string name, Tensor value)
     {
         var slot = FindSlot(name) ?? throw new InvalidOperationException($"internal: no member {name}");
+        membersVersion++;
         if (slot.Field != null) slot.Field.SetValue(this, value); else slot.Value = value;
     }
 

@@ -353,6 +353,25 @@ public class RecurrentTests
         Assert.Equal(DType.Float64, m.Call(Tensor.Randn([2, 1, 3], DType.Float64)).Output.DType);
     }
 
+
+    [Fact]
+    public void FlatWeightsIsBuiltOnceAndFollowsReplacedParameters()
+    {
+        var m = new LSTM(3, 4);
+        var before = m.FlatWeights;
+        m.Call(Tensor.Randn(2, 1, 3));
+        Assert.Same(before, m.FlatWeights);                                  // a forward does not rebuild it
+        var replacement = Tensor.Zeros(16, 4);
+        m.RegisterParameter("weight_hh_l0", replacement);
+        Assert.Same(replacement, m.FlatWeights[1]);
+        Assert.Same(replacement, m.AllWeights[0][1]);
+        var output = m.Call(Tensor.Randn(2, 1, 3)).Output;                   // the forward reads the new weight
+        Assert.Equal([2, 1, 4], output.Shape);
+        m.LoadStateDict(new LSTM(3, 4).StateDict());
+        Assert.Same(replacement, m.FlatWeights[1]);                          // loading copies into the same tensors
+        m.To(DType.Float64);
+        Assert.Equal(DType.Float64, m.FlatWeights[1].DType);                 // a conversion replaces them
+    }
     // ---- errors -------------------------------------------------------------------------------------------------
 
     [Fact]

@@ -117,17 +117,28 @@ public abstract class RNNBase<TState, TOutput> : Module<Tensor, TState, TOutput>
     /// <summary>The parameter names in PyTorch's order (RNNBase._flat_weights_names).</summary>
     public IReadOnlyList<string> FlatWeightsNames => weightNames;
 
-    /// <summary>The parameters in <see cref="FlatWeightsNames"/> order (RNNBase._flat_weights).</summary>
+    /// <summary>
+    /// The parameters in <see cref="FlatWeightsNames"/> order (RNNBase._flat_weights). Built once and again only after a
+    /// member of this module was registered, replaced or removed (<see cref="Module.MembersVersion"/>), so a forward does
+    /// not rebuild it.
+    /// </summary>
     public IReadOnlyList<Tensor> FlatWeights
     {
         get
         {
+            if (flatWeights != null && flatWeightsVersion == MembersVersion) return flatWeights;
             var byName = new Dictionary<string, Tensor>();
             foreach (var (n, p) in NamedParameters(recurse: false)) byName[n] = p;
-            return weightNames.Select(n => byName.TryGetValue(n, out var p) ? p
+            var list = weightNames.Select(n => byName.TryGetValue(n, out var p) ? p
                 : throw new InvalidOperationException($"{GetType().Name}: parameter \"{n}\" is missing")).ToArray();
+            flatWeights = Array.AsReadOnly(list);
+            flatWeightsVersion = MembersVersion;
+            return flatWeights;
         }
     }
+
+    System.Collections.ObjectModel.ReadOnlyCollection<Tensor>? flatWeights;
+    int flatWeightsVersion = -1;
 
     /// <summary>The parameters grouped per layer and direction: [w_ih, w_hh(, b_ih, b_hh)(, w_hr)] (RNNBase.all_weights).</summary>
     public IReadOnlyList<IReadOnlyList<Tensor>> AllWeights
