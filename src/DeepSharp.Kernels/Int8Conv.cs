@@ -68,6 +68,20 @@ public static unsafe class Int8Conv
     }
 
     /// <summary>
+    /// The path <see cref="Int8GemmPath.Auto"/> takes for this convolution: <see cref="Int8Gemm.Select"/> with the bound on the
+    /// receptive-field bytes, i.e. the largest input byte (one vectorised pass over x) and, when the window reads padding,
+    /// the input zero point. 7-bit activations (reduce_range, the x86/fbgemm qconfig) thus run the exact vpmaddubsw path
+    /// on CPUs without VNNI; full-range ones the s16-widening path.
+    /// </summary>
+    public static Int8GemmPath Select(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, int aZeroPoint)
+    {
+        if (AvxVnni.IsSupported) return Int8GemmPath.AvxVnni;
+        int maxA = Int8Gemm.MaxOf(x);
+        if (s.PadH > 0 || s.PadW > 0) maxA = Math.Max(maxA, aZeroPoint);
+        return Int8Gemm.Select(w, maxA);
+    }
+
+    /// <summary>
     /// y (B, OH, OW, N) u8 = requantize(conv(x (B, H, W, C) u8, w)) with <paramref name="w"/> packed from the (N, kh, kw, C)
     /// weight (K = kh·kw·C). Output rows are split across <see cref="KernelThreadPool"/>.
     /// </summary>
@@ -82,12 +96,20 @@ public static unsafe class Int8Conv
         if (r.Scale.Length != w.N || (r.Bias != null && r.Bias.Length != w.N))
             throw new ArgumentException($"Int8Conv.Conv2dNhwc: {r.Scale.Length} scales / {r.Bias?.Length} biases for N = {w.N} outputs", nameof(r));
         if (s.Batch == 0) return;
-        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Int8Gemm.Select(w, 255);
+        bool adaptive = false;
+        if (path == Int8GemmPath.Auto)
+        {
+            path = Select(x[..(int)inBytes], w, s, r.AZeroPoint);
+            // some bytes break the vpmaddubsw bound (7-bit activations with outliers): the fast path per 4-row tile, the
+            // widening one for the tiles whose receptive fields hold such bytes
+            var fast = Int8Gemm.Select(w, 0);
+            if (path == Int8GemmPath.Avx2Widening && fast != Int8GemmPath.Avx2Widening) { path = fast; adaptive = true; }
+        }
         if (!Int8Gemm.IsSupported(path)) throw new PlatformNotSupportedException($"Int8Conv.Conv2dNhwc: the {path} path is not supported on this CPU");
         var bias = r.Bias ?? new float[w.N];
         fixed (byte* px = x) fixed (byte* py = y) fixed (float* scale = r.Scale) fixed (float* pbias = bias)
         {
-            var body = new ConvBody { X = px, Y = py, W = w, S = s, Path = path, Scale = scale, Bias = pbias, R = r };
+            var body = new ConvBody { X = px, Y = py, W = w, S = s, Path = path, Adaptive = adaptive, Scale = scale, Bias = pbias, R = r };
             int tasks = s.Batch * s.OutH;
             long work = outBytes * s.K;
             if (work < 1 << 18) for (int t = 0; t < tasks; t++) body.Invoke(t);
@@ -98,6 +120,8 @@ public static unsafe class Int8Conv
     struct ConvBody : IParallelBody
     {
         public byte* X; public byte* Y; public PackedInt8Weights W; public Int8ConvShape S; public Int8GemmPath Path;
+        // Path is a vpmaddubsw path that is not exact for every byte of X: each 4-row tile checks its gathered bytes
+        public bool Adaptive;
         public float* Scale; public float* Bias; public Int8Requantization R;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -109,7 +133,20 @@ public static unsafe class Int8Conv
             fixed (byte* cols = buffer)
             {
                 GatherRow(cols, b, i, lda);
-                Int8Gemm.RequantizeRows(cols, lda, W, Y + (long)task * ow * W.N, ow, Scale, Bias, R, Path);
+                byte* groupExact = null;
+                if (Adaptive)
+                {
+                    int groups = (ow + Int8Gemm.RowsPerTile - 1) / Int8Gemm.RowsPerTile;
+                    byte* flags = stackalloc byte[groups];
+                    for (int g = 0; g < groups; g++)
+                    {
+                        int rows = Math.Min(Int8Gemm.RowsPerTile, ow - g * Int8Gemm.RowsPerTile);
+                        int max = Int8Gemm.MaxOf(new ReadOnlySpan<byte>(cols + (long)g * Int8Gemm.RowsPerTile * lda, rows * lda));
+                        flags[g] = (long)max * W.MaxPairAbsSum <= short.MaxValue ? (byte)1 : (byte)0;
+                    }
+                    groupExact = flags;
+                }
+                Int8Gemm.RequantizeRows(cols, lda, W, Y + (long)task * ow * W.N, ow, Scale, Bias, R, Path, groupExact);
             }
         }
 

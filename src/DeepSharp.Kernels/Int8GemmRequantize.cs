@@ -56,16 +56,18 @@ public static unsafe partial class Int8Gemm
         if (m == 0) return;
         int kPadded = b.KQuads * 4;
         a = PadRows(a, m, lda, b.K, kPadded, out var copy);
-        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * kPadded)]));
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.MultiplyRequantize: the {path} path is not supported on this CPU");
+        byte[]? groupExact = null;
         var bias = r.Bias ?? new float[b.N];
         try
         {
+            if (path == Int8GemmPath.Auto) path = SelectRows(a, m, kPadded, b, out groupExact);
             fixed (byte* pa = a) fixed (sbyte* pb = b.Data) fixed (byte* pc = c) fixed (int* sums = b.ColumnSums) fixed (float* scale = r.Scale) fixed (float* pbias = bias)
+            fixed (byte* flags = groupExact)
             {
                 var body = new RowBody
                 {
-                    A = pa, B = pb, Out = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path,
+                    A = pa, B = pb, Out = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path, GroupExact = flags,
                     Sums = sums, Scale = scale, Bias = pbias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
                 };
                 Run(ref body, true);
@@ -74,18 +76,20 @@ public static unsafe partial class Int8Gemm
         finally
         {
             if (copy != null) ArrayPool<byte>.Shared.Return(copy);
+            if (groupExact != null) ArrayPool<byte>.Shared.Return(groupExact);
         }
     }
 
     /// <summary>Serial requantizing GEMM on raw rows (A padded to whole quads with zero pad bytes, lda = KQuads·4), for callers
     /// that already split the work across threads (<see cref="Int8Conv"/>).</summary>
-    internal static void RequantizeRows(byte* a, int lda, PackedInt8Weights b, byte* c, int m, float* scale, float* bias, Int8Requantization r, Int8GemmPath path)
+    internal static void RequantizeRows(byte* a, int lda, PackedInt8Weights b, byte* c, int m, float* scale, float* bias, Int8Requantization r, Int8GemmPath path,
+        byte* groupExact = null)
     {
         fixed (sbyte* pb = b.Data) fixed (int* sums = b.ColumnSums)
         {
             var body = new RowBody
             {
-                A = a, B = pb, Out = c, M = m, N = b.N, KPadded = lda, Quads = b.KQuads, Path = path,
+                A = a, B = pb, Out = c, M = m, N = b.N, KPadded = lda, Quads = b.KQuads, Path = path, GroupExact = groupExact,
                 Sums = sums, Scale = scale, Bias = bias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
             };
             int tasks = body.Tasks;

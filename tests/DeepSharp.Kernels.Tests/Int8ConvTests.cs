@@ -52,6 +52,56 @@ public class Int8ConvTests
     }
 
     [Fact]
+    public void AutoTakesTheMaddubsPathForSevenBitActivationsAndStaysExact()
+    {
+        // weights at the extremes (pair sums of |b| up to 256): vpmaddubsw is exact for max(a) ≤ 127 only
+        var s = new Int8ConvShape(3, 9, 7, 6, 3, 3, 1, 1, 1, 1);
+        int n = 19;
+        var rng = new System.Random(7);
+        var w = Enumerable.Range(0, n * s.K).Select(i => (sbyte)(rng.Next(2) == 0 ? -128 : 127)).ToArray();
+        var packed = Int8Gemm.Pack(w, n, s.K);
+        foreach (var (maxA, zx) in new[] { (127, 0), (127, 127), (127, 200), (255, 3), (100, 255) })
+        {
+            var x = Enumerable.Range(0, s.Batch * s.Height * s.Width * s.Channels).Select(_ => (byte)rng.Next(0, maxA + 1)).ToArray();
+            x[^1] = (byte)maxA;
+            var path = Int8Conv.Select(x, packed, s, zx);
+            bool sevenBit = Math.Max(maxA, zx) <= 127;   // the zero point pads the window, so it bounds the bytes too
+            if (Int8Gemm.IsSupported(Int8GemmPath.AvxVnni)) Assert.Equal(Int8GemmPath.AvxVnni, path);
+            else if (Int8Gemm.IsSupported(Int8GemmPath.Avx512BW)) Assert.Equal(sevenBit ? Int8GemmPath.Avx512BW : Int8GemmPath.Avx2Widening, path);
+            else if (Int8Gemm.IsSupported(Int8GemmPath.Avx2)) Assert.Equal(sevenBit ? Int8GemmPath.Avx2 : Int8GemmPath.Avx2Widening, path);
+            var scale = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-5 + 1e-6)).ToArray();
+            var r = new Int8Requantization(zx, scale, null, 1f / 0.05f, 128, 0);
+            var expected = new byte[s.Batch * s.OutH * s.OutW * n];
+            var actual = new byte[expected.Length];
+            Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
+            Int8Conv.Conv2dNhwc(x, packed, s, r, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"Auto ({path}) differs from the reference for max(a) = {maxA}, zero point {zx}");
+        }
+    }
+
+    [Fact]
+    public void AutoWithSevenBitInputsAndAFewOutliersIsExact()
+    {
+        // the tiles whose receptive fields hold an outlier (> 127) take the widening path, the rest vpmaddubsw
+        var s = new Int8ConvShape(2, 12, 11, 5, 3, 3, 1, 1, 1, 1);
+        int n = 21;
+        var rng = new System.Random(13);
+        var w = Enumerable.Range(0, n * s.K).Select(_ => (sbyte)(rng.Next(2) == 0 ? -128 : 127)).ToArray();
+        var x = Enumerable.Range(0, s.Batch * s.Height * s.Width * s.Channels).Select(_ => (byte)rng.Next(0, 128)).ToArray();
+        x[37] = 255; x[700] = 180; x[^1] = 129;
+        var scale = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-5 + 1e-6)).ToArray();
+        foreach (bool relu in new[] { false, true })
+        {
+            var r = new Int8Requantization(60, scale, null, 1f / 0.05f, 100, relu ? 100 : 0);
+            var expected = new byte[s.Batch * s.OutH * s.OutW * n];
+            var actual = new byte[expected.Length];
+            Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
+            Int8Conv.Conv2dNhwc(x, Int8Gemm.Pack(w, n, s.K), s, r, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"Auto differs from the reference (relu = {relu})");
+        }
+    }
+
+    [Fact]
     public void ReferenceEqualsTheDefinitionOnAHandCase()
     {
         // 1 image 3×3, 1 channel, 2×2 kernel of ones, no padding: sums of (q − z) over each window, scale 1, zero point 0
