@@ -1,7 +1,8 @@
 // Int8 timing on this machine: (1) the Fashion CNN's four convolutions (batch 64) on each int8 GEMM path, GMAC/s at 1 and
 // 2 threads (best of N: the machine is shared, the minimum is the least load-dependent figure); (2) the whole Fashion CNN,
 // float32 vs static int8 with the x86 (7-bit activations) and onednn (8-bit) qconfigs, alternating, min and median.
-// Usage: dotnet benchmarks/Int8Timing/bin/Release/net10.0/Int8Timing.dll [kernels|model FLOAT.safetensors|profile FLOAT.safetensors] [rounds]
+// (3) the LSTM of examples/QuantizeLstm (32→128, batch 64 × 64 steps, random weights), float32 vs dynamic int8.
+// Usage: dotnet benchmarks/Int8Timing/bin/Release/net10.0/Int8Timing.dll [kernels|model FLOAT.safetensors|profile FLOAT.safetensors|lstm|lstm-profile] [rounds]
 using System.Diagnostics;
 using DeepSharp;
 using DeepSharp.Data;
@@ -13,6 +14,7 @@ using DeepSharp.Vision.Models;
 
 string mode = args.Length > 0 ? args[0] : "kernels";
 if (mode == "kernels") Kernels(args.Length > 1 ? int.Parse(args[1]) : 20);
+else if (mode is "lstm" or "lstm-profile") Lstm(args.Length > 1 ? int.Parse(args[1]) : 30, mode == "lstm-profile");
 else Model(args[1], args.Length > 2 ? int.Parse(args[2]) : 30, mode == "profile");
 
 static void Kernels(int rounds)
@@ -77,6 +79,37 @@ static void Model(string file, int rounds, bool staticOnly)
         {
             long t0 = Stopwatch.GetTimestamp();
             models[m].Run(batch);
+            if (r >= 0) times[m].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+    for (int m = 0; m < models.Length; m++)
+    {
+        times[m].Sort();
+        Console.WriteLine($"{models[m].Name}: min {times[m][0]:F2} ms, median {times[m][times[m].Count / 2]:F2} ms");
+    }
+}
+
+static void Lstm(int rounds, bool int8Only)
+{
+    DeepSharp.Random.Seed(1);
+    var lstm = new LSTM(32, 128, batchFirst: true);
+    lstm.Eval();
+    var q = DynamicQuantizedLSTM.FromFloat(lstm);
+    var x = Tensor.Randn(64, 64, 32);
+    int threads = KernelThreadPool.ThreadCount;
+    Func<Tensor, Tensor> OnThreads(int n, Func<Tensor, Tensor> f) => t => { KernelThreadPool.SetThreadCount(n); try { return f(t); } finally { KernelThreadPool.SetThreadCount(threads); } };
+    var models = new (string Name, Func<Tensor, Tensor> Run)[]
+    {
+        ("float32 LSTM", t => lstm.Call(t).Output), ("dynamic int8 LSTM", t => q.Call(t).Output),
+        ("float32 LSTM, 1 thread", OnThreads(1, t => lstm.Call(t).Output)), ("dynamic int8 LSTM, 1 thread", OnThreads(1, t => q.Call(t).Output)),
+    };
+    if (int8Only) models = [models[1]];
+    var times = models.Select(_ => new List<double>()).ToArray();
+    using var _ = Autograd.NoGrad();
+    for (int r = -3; r < rounds; r++)
+        for (int m = 0; m < models.Length; m++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            models[m].Run(x);
             if (r >= 0) times[m].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
     for (int m = 0; m < models.Length; m++)

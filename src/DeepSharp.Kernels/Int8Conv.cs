@@ -150,6 +150,14 @@ public static unsafe class Int8Conv
             }
         }
 
+        // a few bytes (the 3-byte runs of a one-channel input) by a loop: Buffer.MemoryCopy's call costs more than the copy
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Copy(byte* src, byte* dst, int count)
+        {
+            if (count >= 16) { Buffer.MemoryCopy(src, dst, count, count); return; }
+            for (int t = 0; t < count; t++) dst[t] = src[t];
+        }
+
         // receptive fields of output row (b, i): ow rows of lda bytes in (u, v, c) order
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void GatherRow(byte* cols, int b, int i, int lda)
@@ -170,13 +178,13 @@ public static unsafe class Int8Conv
                     byte* src = X + ((long)(b * S.Height + rr) * w) * c;
                     if (dense && s0 >= 0 && s0 + kw <= w)
                     {
-                        Buffer.MemoryCopy(src + (long)s0 * c, part, run, run);
+                        Copy(src + (long)s0 * c, part, run);
                         continue;
                     }
                     for (int v = 0; v < kw; v++)
                     {
                         int ss = s0 + v * S.DilationW;
-                        if ((uint)ss < (uint)w) Buffer.MemoryCopy(src + (long)ss * c, part + v * c, c, c);
+                        if ((uint)ss < (uint)w) Copy(src + (long)ss * c, part + v * c, c);
                         else new Span<byte>(part + v * c, c).Fill(pad);
                     }
                 }

@@ -86,6 +86,16 @@ public static unsafe partial class Int8Gemm
     static void DequantizeRow(int* acc, float* output, float* add, int cols, int* sums, float* scale, float* bias, float unused, int zx)
     {
         int j = 0;
+        if (Avx512Epilogue && cols == 16)
+        {
+            // the 8-lane loop's operations (multiply, then adds in the same order), 16 lanes at once
+            var d = Avx512F.Subtract(Avx512F.LoadVector512(acc), Avx512F.MultiplyLow(Vector512.Create(zx), Avx512F.LoadVector512(sums)));
+            var y = Avx512F.Multiply(Avx512F.ConvertToVector512Single(d), Avx512F.LoadVector512(scale));
+            if (bias != null) y = Avx512F.Add(y, Avx512F.LoadVector512(bias));
+            if (add != null) y = Avx512F.Add(y, Avx512F.LoadVector512(add));
+            y.Store(output);
+            return;
+        }
         if (Avx2.IsSupported)
         {
             var vzx = Vector256.Create(zx);

@@ -97,11 +97,26 @@ public static unsafe partial class Int8Gemm
         }
     }
 
+    /// <summary>Whether the epilogues use their 16-lane AVX-512 form for a full 16-output tile row (tests turn it off to hold
+    /// the 8-lane AVX2 form against the references on an AVX-512 machine; both give the same bits).</summary>
+    internal static bool Avx512Epilogue = Avx512F.IsSupported;
+
     /// <summary>Requantizes one tile row of ≤ 16 int32 sums (columns j0..j0+cols) into bytes (AVX2 8 at a time, scalar rest).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void RequantizeRow(int* acc, byte* output, int cols, int* sums, float* scale, float* bias, float inv, int zx, int zp, int lo)
     {
         int j = 0;
+        if (Avx512Epilogue && cols == 16)
+        {
+            // the same float32 operations as the 8-lane form below (multiply, then add: no fused multiply-add), 16 lanes at once;
+            // vrndscaleps with control 0 rounds half to even like vroundps, vpmovdb narrows the clamped integers to bytes
+            var a = Avx512F.Subtract(Avx512F.LoadVector512(acc), Avx512F.MultiplyLow(Vector512.Create(zx), Avx512F.LoadVector512(sums)));
+            var y = Avx512F.Add(Avx512F.Multiply(Avx512F.ConvertToVector512Single(a), Avx512F.LoadVector512(scale)), Avx512F.LoadVector512(bias));
+            var v = Avx512F.Add(Vector512.Create((float)zp), Avx512F.RoundScale(Avx512F.Multiply(y, Vector512.Create(inv)), 0));
+            v = Avx512F.Min(Avx512F.Max(v, Vector512.Create((float)lo)), Vector512.Create(255f));
+            Avx512F.ConvertToVector128Byte(Avx512F.ConvertToVector512Int32(v)).Store(output);
+            return;
+        }
         if (Avx2.IsSupported && cols == 16)
         {
             var vzx = Vector256.Create(zx); var vinv = Vector256.Create(inv);

@@ -150,4 +150,18 @@ public class Int8ConvTests
         e = Assert.Throws<ArgumentException>(() => Int8Conv.Conv2dNhwc(new byte[32], packed, s with { KernelH = 7 }, r, new byte[12]));
         Assert.Contains("does not fit", e.Message);
     }
+
+    [Fact]
+    public void EightLaneConvEpilogueMatchesTheReferenceToo()
+    {
+        // the 16-lane AVX-512 epilogue takes full tiles on this machine; hold the 8-lane form against the reference too
+        bool saved = Int8Gemm.Avx512Epilogue;
+        Int8Gemm.Avx512Epilogue = false;
+        try
+        {
+            foreach (var path in new[] { Int8GemmPath.Avx2, Int8GemmPath.Avx2Widening, Int8GemmPath.Avx512BW })
+                if (Int8Gemm.IsSupported(path)) ConvolutionMatchesScalarReferenceByteForByte(path);
+        }
+        finally { Int8Gemm.Avx512Epilogue = saved; }
+    }
 }
