@@ -97,10 +97,16 @@ static void Lstm(int rounds, bool int8Only)
     var x = Tensor.Randn(64, 64, 32);
     int threads = KernelThreadPool.ThreadCount;
     Func<Tensor, Tensor> OnThreads(int n, Func<Tensor, Tensor> f) => t => { KernelThreadPool.SetThreadCount(n); try { return f(t); } finally { KernelThreadPool.SetThreadCount(threads); } };
+    // the int8 step's split across the pool (DynamicQuantizedRecurrent.ParallelStepWork, internal) forced on for comparison
+    var splitField = typeof(DynamicQuantizedLSTM).Assembly.GetType("DeepSharp.Quantization.DynamicQuantizedRecurrent")!
+        .GetField("ParallelStepWork", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+    long defaultSplit = (long)splitField.GetValue(null)!;
+    Tensor Split(Tensor t) { splitField.SetValue(null, 0L); try { return q.Call(t).Output; } finally { splitField.SetValue(null, defaultSplit); } }
     var models = new (string Name, Func<Tensor, Tensor> Run)[]
     {
         ("float32 LSTM", t => lstm.Call(t).Output), ("dynamic int8 LSTM", t => q.Call(t).Output),
         ("float32 LSTM, 1 thread", OnThreads(1, t => lstm.Call(t).Output)), ("dynamic int8 LSTM, 1 thread", OnThreads(1, t => q.Call(t).Output)),
+        ("dynamic int8 LSTM, every step split across the pool", Split),
     };
     if (int8Only) models = [models[1]];
     var times = models.Select(_ => new List<double>()).ToArray();
