@@ -97,6 +97,48 @@ public static unsafe partial class Int8Gemm
         }
     }
 
+    /// <summary>
+    /// Serial requantizing GEMM over rows whose K bytes lie in <paramref name="segments"/> runs of
+    /// <paramref name="segmentQuads"/>·4 bytes: row r's run u starts at rowBase[r] + u·rowStride[r]. This is an implicit
+    /// im2col for <see cref="Int8Conv"/>: a receptive field read in place as its kh runs of kw·C input bytes, no copy. Each
+    /// tile's int32 sums are the sum over the runs of the ordinary tile sums (integer, so the same as one pass over the
+    /// gathered row), then the same epilogue as <see cref="RequantizeRows"/>.
+    /// </summary>
+    internal static void RequantizeSegmentRows(byte** rowBase, long* rowStride, int m, int segments, int segmentQuads, PackedInt8Weights b, byte* c,
+        float* scale, float* bias, Int8Requantization r, Int8GemmPath path)
+    {
+        int* tile = stackalloc int[RowsPerTile * 16];
+        int* part = stackalloc int[RowsPerTile * 16];
+        int n = b.N, blocks = (n + 15) / 16, quads = b.KQuads;
+        fixed (sbyte* pb = b.Data) fixed (int* sums = b.ColumnSums)
+        {
+            for (int r0 = 0; r0 < m; r0 += RowsPerTile)
+            {
+                int rows = Math.Min(RowsPerTile, m - r0);
+                // missing rows of the last tile reuse row r0; their sums are computed and dropped
+                byte* a0 = rowBase[r0]; long s0 = rowStride[r0];
+                byte* a1 = rows > 1 ? rowBase[r0 + 1] : a0; long s1 = rows > 1 ? rowStride[r0 + 1] : s0;
+                byte* a2 = rows > 2 ? rowBase[r0 + 2] : a0; long s2 = rows > 2 ? rowStride[r0 + 2] : s0;
+                byte* a3 = rows > 3 ? rowBase[r0 + 3] : a0; long s3 = rows > 3 ? rowStride[r0 + 3] : s0;
+                for (int jb = 0; jb < blocks; jb++)
+                {
+                    sbyte* block = pb + (long)jb * quads * 64;
+                    TileSums(path, a0, a1, a2, a3, block, segmentQuads, tile);
+                    for (int u = 1; u < segments; u++)
+                    {
+                        TileSums(path, a0 + u * s0, a1 + u * s1, a2 + u * s2, a3 + u * s3, block + (long)u * segmentQuads * 64, segmentQuads, part);
+                        for (int t = 0; t < RowsPerTile * 16; t += 8)
+                            (Vector256.Load(tile + t) + Vector256.Load(part + t)).Store(tile + t);
+                    }
+                    int cols = Math.Min(16, n - jb * 16);
+                    for (int rr = 0; rr < rows; rr++)
+                        RequantizeRow(tile + rr * 16, c + (long)(r0 + rr) * n + jb * 16, cols, sums + jb * 16, scale + jb * 16, bias + jb * 16,
+                            r.OutputScaleInverse, r.AZeroPoint, r.OutputZeroPoint, r.Lo);
+                }
+            }
+        }
+    }
+
     /// <summary>Whether the epilogues use their 16-lane AVX-512 form for a full 16-output tile row (tests turn it off to hold
     /// the 8-lane AVX2 form against the references on an AVX-512 machine; both give the same bits).</summary>
     internal static bool Avx512Epilogue = Avx512F.IsSupported;

@@ -17,6 +17,11 @@ public class Int8ConvTests
         (new(1, 6, 6, 13, 1, 1), 5),
         (new(2, 28, 28, 32, 3, 3, 1, 1, 1, 1), 32),
         (new(3, 4, 4, 2, 3, 3, 1, 1, 3, 3), 9),
+        // kw·C a multiple of 4 (receptive fields read in place): strided, dilated in H, a 5-wide window, no padding
+        (new(2, 9, 10, 8, 3, 3, 2, 2, 1, 1), 20),
+        (new(1, 11, 9, 4, 3, 3, 1, 1, 2, 1, 2, 1), 7),
+        (new(2, 7, 8, 4, 1, 5, 1, 1, 0, 2), 18),
+        (new(3, 6, 6, 12, 2, 2), 16),
     ];
 
     public static TheoryData<Int8GemmPath> Paths() =>
@@ -83,7 +88,12 @@ public class Int8ConvTests
     public void AutoWithSevenBitInputsAndAFewOutliersIsExact()
     {
         // the tiles whose receptive fields hold an outlier (> 127) take the widening path, the rest vpmaddubsw
-        var s = new Int8ConvShape(2, 12, 11, 5, 3, 3, 1, 1, 1, 1);
+        foreach (var s in new[] { new Int8ConvShape(2, 12, 11, 5, 3, 3, 1, 1, 1, 1), new Int8ConvShape(2, 12, 11, 8, 3, 3, 1, 1, 1, 1) })
+            SevenBitWithOutliers(s);
+    }
+
+    static void SevenBitWithOutliers(Int8ConvShape s)
+    {
         int n = 21;
         var rng = new System.Random(13);
         var w = Enumerable.Range(0, n * s.K).Select(_ => (sbyte)(rng.Next(2) == 0 ? -128 : 127)).ToArray();
@@ -99,6 +109,21 @@ public class Int8ConvTests
             Int8Conv.Conv2dNhwc(x, Int8Gemm.Pack(w, n, s.K), s, r, actual);
             Assert.True(expected.AsSpan().SequenceEqual(actual), $"Auto differs from the reference (relu = {relu})");
         }
+    }
+
+    [Fact]
+    public void GatheringFormMatchesTheReferenceToo()
+    {
+        // where receptive fields are read in place, hold the gathering form (Int8Conv.Implicit off) against the reference too
+        bool saved = Int8Conv.Implicit;
+        Int8Conv.Implicit = false;
+        try
+        {
+            foreach (var path in new[] { Int8GemmPath.Auto, Int8GemmPath.Avx2, Int8GemmPath.Avx512BW })
+                if (Int8Gemm.IsSupported(path)) ConvolutionMatchesScalarReferenceByteForByte(path);
+            AutoWithSevenBitInputsAndAFewOutliersIsExact();
+        }
+        finally { Int8Conv.Implicit = saved; }
     }
 
     [Fact]
