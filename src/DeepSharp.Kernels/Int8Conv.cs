@@ -68,6 +68,20 @@ public static unsafe class Int8Conv
     }
 
     /// <summary>
+    /// The path <see cref="Int8GemmPath.Auto"/> takes for this convolution: <see cref="Int8Gemm.Select"/> with the bound on the
+    /// receptive-field bytes, i.e. the largest input byte (one vectorised pass over x) and, when the window reads padding,
+    /// the input zero point. 7-bit activations (reduce_range, the x86/fbgemm qconfig) thus run the exact vpmaddubsw path
+    /// on CPUs without VNNI; full-range ones the s16-widening path.
+    /// </summary>
+    public static Int8GemmPath Select(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, int aZeroPoint)
+    {
+        if (AvxVnni.IsSupported) return Int8GemmPath.AvxVnni;
+        int maxA = Int8Gemm.MaxOf(x);
+        if (s.PadH > 0 || s.PadW > 0) maxA = Math.Max(maxA, aZeroPoint);
+        return Int8Gemm.Select(w, maxA);
+    }
+
+    /// <summary>
     /// y (B, OH, OW, N) u8 = requantize(conv(x (B, H, W, C) u8, w)) with <paramref name="w"/> packed from the (N, kh, kw, C)
     /// weight (K = kh·kw·C). Output rows are split across <see cref="KernelThreadPool"/>.
     /// </summary>
@@ -82,23 +96,83 @@ public static unsafe class Int8Conv
         if (r.Scale.Length != w.N || (r.Bias != null && r.Bias.Length != w.N))
             throw new ArgumentException($"Int8Conv.Conv2dNhwc: {r.Scale.Length} scales / {r.Bias?.Length} biases for N = {w.N} outputs", nameof(r));
         if (s.Batch == 0) return;
-        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Int8Gemm.Select(w, 255);
+        bool adaptive = false;
+        if (path == Int8GemmPath.Auto)
+        {
+            path = Select(x[..(int)inBytes], w, s, r.AZeroPoint);
+            // some bytes break the vpmaddubsw bound (7-bit activations with outliers): the fast path per 4-row tile, the
+            // widening one for the tiles whose receptive fields hold such bytes
+            var fast = Int8Gemm.Select(w, 0);
+            if (path == Int8GemmPath.Avx2Widening && fast != Int8GemmPath.Avx2Widening) { path = fast; adaptive = true; }
+        }
         if (!Int8Gemm.IsSupported(path)) throw new PlatformNotSupportedException($"Int8Conv.Conv2dNhwc: the {path} path is not supported on this CPU");
         var bias = r.Bias ?? new float[w.N];
-        fixed (byte* px = x) fixed (byte* py = y) fixed (float* scale = r.Scale) fixed (float* pbias = bias)
+        // the receptive field read in place (no gather) where its kh runs of kw·C bytes are whole k-quads
+        bool implicitRows = Implicit && s.DilationW == 1 && s.KernelW * s.Channels % 4 == 0;
+        int tasks = s.Batch * s.OutH;
+        byte[]? rowExact = adaptive && implicitRows ? RowBounds(x, s, w, r.AZeroPoint) : null;
+        try
         {
-            var body = new ConvBody { X = px, Y = py, W = w, S = s, Path = path, Scale = scale, Bias = pbias, R = r };
-            int tasks = s.Batch * s.OutH;
-            long work = outBytes * s.K;
-            if (work < 1 << 18) for (int t = 0; t < tasks; t++) body.Invoke(t);
-            else KernelThreadPool.ParallelFor(tasks, ref body);
+            fixed (byte* px = x) fixed (byte* py = y) fixed (float* scale = r.Scale) fixed (float* pbias = bias) fixed (byte* pexact = rowExact)
+            {
+                var body = new ConvBody
+                {
+                    X = px, Y = py, W = w, S = s, Path = path, Adaptive = adaptive, Scale = scale, Bias = pbias, R = r,
+                    ImplicitRows = implicitRows, RowExact = pexact,
+                };
+                long work = outBytes * s.K;
+                if (work < 1 << 18) for (int t = 0; t < tasks; t++) body.Invoke(t);
+                else KernelThreadPool.ParallelFor(tasks, ref body);
+            }
         }
+        finally
+        {
+            if (rowExact != null) System.Buffers.ArrayPool<byte>.Shared.Return(rowExact);
+        }
+    }
+
+    /// <summary>Whether <see cref="Conv2dNhwc"/> may read receptive fields in place (tests turn it off to hold the gathering
+    /// form against the reference too; both give the same bytes).</summary>
+    internal static bool Implicit = true;
+
+    /// <summary>Per output row (b, i): 1 where every byte its receptive fields read (its kh input rows, and the zero point
+    /// where the window reaches into padding) keeps the vpmaddubsw path exact, from one vectorised max per input row.</summary>
+    static byte[] RowBounds(ReadOnlySpan<byte> x, Int8ConvShape s, PackedInt8Weights w, int zeroPoint)
+    {
+        int rowBytes = s.Width * s.Channels;
+        var inputMax = System.Buffers.ArrayPool<int>.Shared.Rent(s.Batch * s.Height);
+        var exact = System.Buffers.ArrayPool<byte>.Shared.Rent(s.Batch * s.OutH);
+        try
+        {
+            for (int t = 0; t < s.Batch * s.Height; t++) inputMax[t] = Int8Gemm.MaxOf(x.Slice(t * rowBytes, rowBytes));
+            for (int b = 0; b < s.Batch; b++)
+                for (int i = 0; i < s.OutH; i++)
+                {
+                    int max = s.PadH > 0 || s.PadW > 0 ? zeroPoint : 0;
+                    for (int u = 0; u < s.KernelH; u++)
+                    {
+                        int rr = i * s.StrideH - s.PadH + u * s.DilationH;
+                        if ((uint)rr < (uint)s.Height) max = Math.Max(max, inputMax[b * s.Height + rr]);
+                    }
+                    exact[b * s.OutH + i] = (long)max * w.MaxPairAbsSum <= short.MaxValue ? (byte)1 : (byte)0;
+                }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(inputMax);
+        }
+        return exact;
     }
 
     struct ConvBody : IParallelBody
     {
         public byte* X; public byte* Y; public PackedInt8Weights W; public Int8ConvShape S; public Int8GemmPath Path;
+        // Path is a vpmaddubsw path that is not exact for every byte of X: each 4-row tile checks its gathered bytes
+        public bool Adaptive;
         public float* Scale; public float* Bias; public Int8Requantization R;
+        // receptive fields read in place for rows whose kh input rows all lie inside the image (RequantizeSegmentRows);
+        // RowExact (adaptive only): per output row, whether its bytes keep Path exact (else the gathering form with tile flags)
+        public bool ImplicitRows; public byte* RowExact;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int task)
@@ -106,42 +180,97 @@ public static unsafe class Int8Conv
             int b = task / S.OutH, i = task % S.OutH, ow = S.OutW, lda = W.KQuads * 4;
             var buffer = rowBuffer;
             if (buffer == null || buffer.Length < ow * lda) rowBuffer = buffer = new byte[Math.Max(ow * lda, 4096)];
+            int top = i * S.StrideH - S.PadH;
+            if (ImplicitRows && top >= 0 && top + (S.KernelH - 1) * S.DilationH < S.Height && (RowExact == null || RowExact[task] != 0))
+            {
+                fixed (byte* cols = buffer) InvokeInPlace(task, b, i, top, cols, lda);
+                return;
+            }
             fixed (byte* cols = buffer)
             {
                 GatherRow(cols, b, i, lda);
-                Int8Gemm.RequantizeRows(cols, lda, W, Y + (long)task * ow * W.N, ow, Scale, Bias, R, Path);
+                byte* groupExact = null;
+                if (Adaptive)
+                {
+                    int groups = (ow + Int8Gemm.RowsPerTile - 1) / Int8Gemm.RowsPerTile;
+                    byte* flags = stackalloc byte[groups];
+                    for (int g = 0; g < groups; g++)
+                    {
+                        int rows = Math.Min(Int8Gemm.RowsPerTile, ow - g * Int8Gemm.RowsPerTile);
+                        int max = Int8Gemm.MaxOf(new ReadOnlySpan<byte>(cols + (long)g * Int8Gemm.RowsPerTile * lda, rows * lda));
+                        flags[g] = (long)max * W.MaxPairAbsSum <= short.MaxValue ? (byte)1 : (byte)0;
+                    }
+                    groupExact = flags;
+                }
+                Int8Gemm.RequantizeRows(cols, lda, W, Y + (long)task * ow * W.N, ow, Scale, Bias, R, Path, groupExact);
             }
+        }
+
+        /// <summary>Output row (b, i) with its receptive fields read in place: pixels whose window lies inside the row
+        /// point into the input (run u at + u·dilation·W·C), the few that reach into the side padding are gathered.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void InvokeInPlace(int task, int b, int i, int top, byte* cols, int lda)
+        {
+            int ow = S.OutW, c = S.Channels, kw = S.KernelW, run = kw * c;
+            byte** rowBase = stackalloc byte*[ow];
+            long* rowStride = stackalloc long[ow];
+            byte* image = X + (long)(b * S.Height + top) * S.Width * c;
+            long inPlaceStride = (long)S.DilationH * S.Width * c;
+            int gathered = 0;
+            for (int j = 0; j < ow; j++)
+            {
+                int s0 = j * S.StrideW - S.PadW;
+                if (s0 >= 0 && s0 + kw <= S.Width) { rowBase[j] = image + (long)s0 * c; rowStride[j] = inPlaceStride; }
+                else
+                {
+                    byte* dst = cols + (long)gathered++ * lda;
+                    GatherPixel(dst, b, i, j, lda);
+                    rowBase[j] = dst; rowStride[j] = run;
+                }
+            }
+            Int8Gemm.RequantizeSegmentRows(rowBase, rowStride, ow, S.KernelH, run / 4, W, Y + (long)task * ow * W.N, Scale, Bias, R, Path);
+        }
+
+        // a few bytes (the 3-byte runs of a one-channel input) by a loop: Buffer.MemoryCopy's call costs more than the copy
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Copy(byte* src, byte* dst, int count)
+        {
+            if (count >= 16) { Buffer.MemoryCopy(src, dst, count, count); return; }
+            for (int t = 0; t < count; t++) dst[t] = src[t];
         }
 
         // receptive fields of output row (b, i): ow rows of lda bytes in (u, v, c) order
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void GatherRow(byte* cols, int b, int i, int lda)
         {
+            for (int j = 0; j < S.OutW; j++) GatherPixel(cols + (long)j * lda, b, i, j, lda);
+        }
+
+        // the receptive field of output pixel (b, i, j): lda bytes in (u, v, c) order, zero after K
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void GatherPixel(byte* dst, int b, int i, int j, int lda)
+        {
             int c = S.Channels, kh = S.KernelH, kw = S.KernelW, k = S.K, run = kw * c, w = S.Width;
             byte pad = (byte)R.AZeroPoint;
             bool dense = S.DilationW == 1;
-            for (int j = 0; j < S.OutW; j++)
+            for (int t = k; t < lda; t++) dst[t] = 0;
+            int s0 = j * S.StrideW - S.PadW;
+            for (int u = 0; u < kh; u++)
             {
-                byte* dst = cols + (long)j * lda;
-                for (int t = k; t < lda; t++) dst[t] = 0;
-                int s0 = j * S.StrideW - S.PadW;
-                for (int u = 0; u < kh; u++)
+                int rr = i * S.StrideH - S.PadH + u * S.DilationH;
+                byte* part = dst + u * run;
+                if ((uint)rr >= (uint)S.Height) { new Span<byte>(part, run).Fill(pad); continue; }
+                byte* src = X + ((long)(b * S.Height + rr) * w) * c;
+                if (dense && s0 >= 0 && s0 + kw <= w)
                 {
-                    int rr = i * S.StrideH - S.PadH + u * S.DilationH;
-                    byte* part = dst + u * run;
-                    if ((uint)rr >= (uint)S.Height) { new Span<byte>(part, run).Fill(pad); continue; }
-                    byte* src = X + ((long)(b * S.Height + rr) * w) * c;
-                    if (dense && s0 >= 0 && s0 + kw <= w)
-                    {
-                        Buffer.MemoryCopy(src + (long)s0 * c, part, run, run);
-                        continue;
-                    }
-                    for (int v = 0; v < kw; v++)
-                    {
-                        int ss = s0 + v * S.DilationW;
-                        if ((uint)ss < (uint)w) Buffer.MemoryCopy(src + (long)ss * c, part + v * c, c, c);
-                        else new Span<byte>(part + v * c, c).Fill(pad);
-                    }
+                    Copy(src + (long)s0 * c, part, run);
+                    continue;
+                }
+                for (int v = 0; v < kw; v++)
+                {
+                    int ss = s0 + v * S.DilationW;
+                    if ((uint)ss < (uint)w) Copy(src + (long)ss * c, part + v * c, c);
+                    else new Span<byte>(part + v * c, c).Fill(pad);
                 }
             }
         }

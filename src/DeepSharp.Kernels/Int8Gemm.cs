@@ -125,30 +125,61 @@ public static unsafe partial class Int8Gemm
     {
         CheckSizes(a.Length, c.Length, m, b.N, b.K);
         if (m == 0) return;
-        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * b.K)]));
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.Multiply: the {path} path is not supported on this CPU");
         int kPadded = b.KQuads * 4;
         // rows padded to whole quads so a kernel can read 4 bytes at a time
-        byte[]? padded = null;
+        byte[]? padded = null, groupExact = null;
         if (kPadded != b.K)
         {
             padded = new byte[m * kPadded];
             for (int i = 0; i < m; i++) a.Slice(i * b.K, b.K).CopyTo(padded.AsSpan(i * kPadded));
         }
-        fixed (byte* pa = padded ?? a) fixed (sbyte* pb = b.Data) fixed (int* pc = c)
+        try
         {
-            var body = new RowBody { A = pa, B = pb, C = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path };
-            Run(ref body, true);
+            if (path == Int8GemmPath.Auto) path = SelectRows(padded ?? a, m, kPadded, b, out groupExact);
+            fixed (byte* pa = padded ?? a) fixed (sbyte* pb = b.Data) fixed (int* pc = c) fixed (byte* flags = groupExact)
+            {
+                var body = new RowBody { A = pa, B = pb, C = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path, GroupExact = flags };
+                Run(ref body, true);
+            }
+        }
+        finally
+        {
+            if (groupExact != null) System.Buffers.ArrayPool<byte>.Shared.Return(groupExact);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static int MaxOf(ReadOnlySpan<byte> a)
+    /// <summary>
+    /// Auto's choice for A (<paramref name="m"/> rows <paramref name="lda"/> bytes apart, contiguous): the path
+    /// <see cref="Select"/> gives for max(A) when that is exact everywhere; otherwise, on a CPU with a vpmaddubsw path,
+    /// that path with per-4-row-group flags (<paramref name="groupExact"/>, pooled, the caller returns it) sending only the
+    /// groups whose bytes break the bound to Avx2Widening. So a 7-bit activation tensor (reduce_range) with a few outliers
+    /// above 127 (the requantized output clamps at 255, not at the observer's 127) stays on the fast path but for the
+    /// tiles that hold them, and every tile is exact.
+    /// </summary>
+    internal static Int8GemmPath SelectRows(ReadOnlySpan<byte> a, int m, int lda, PackedInt8Weights b, out byte[]? groupExact)
     {
-        byte max = 0;
-        foreach (var v in a) if (v > max) { max = v; if (max == 255) break; }
-        return max;
+        groupExact = null;
+        if (AvxVnni.IsSupported) return Int8GemmPath.AvxVnni;
+        var whole = Select(b, MaxOf(a[..(m * lda)]));
+        var fast = Select(b, 0);
+        if (whole != Int8GemmPath.Avx2Widening || fast == Int8GemmPath.Avx2Widening) return whole;
+        int groups = (m + RowsPerTile - 1) / RowsPerTile, exact = 0;
+        var flags = System.Buffers.ArrayPool<byte>.Shared.Rent(groups);
+        for (int g = 0; g < groups; g++)
+        {
+            int rows = Math.Min(RowsPerTile, m - g * RowsPerTile);
+            bool ok = (long)MaxOf(a.Slice(g * RowsPerTile * lda, rows * lda)) * b.MaxPairAbsSum <= short.MaxValue;
+            flags[g] = ok ? (byte)1 : (byte)0;
+            if (ok) exact++;
+        }
+        if (exact == 0) { System.Buffers.ArrayPool<byte>.Shared.Return(flags); return whole; }
+        groupExact = flags;
+        return fast;
     }
+
+    /// <summary>The largest byte of <paramref name="a"/> (0 when empty), vectorised: the activation bound <see cref="Select"/> needs.</summary>
+    internal static int MaxOf(ReadOnlySpan<byte> a) => a.IsEmpty ? 0 : System.Numerics.Tensors.TensorPrimitives.Max(a);
 
     static void CheckSizes(int aLength, int cLength, int m, int n, int k)
     {

@@ -53,20 +53,21 @@ public static unsafe partial class Int8Gemm
         if (m == 0) return;
         int kPadded = b.KQuads * 4;
         a = PadRows(a, m, lda, b.K, kPadded, out var copy);
-        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * kPadded)]));
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.MultiplyDequantize: the {path} path is not supported on this CPU");
+        byte[]? groupExact = null;
         // the combined scale per output, computed in float32 exactly as the reference does
         float[]? scaleArray = null;
         try
         {
             scaleArray = ArrayPool<float>.Shared.Rent(b.N);
             for (int j = 0; j < b.N; j++) scaleArray[j] = aScale * weightScales[j];
+            if (path == Int8GemmPath.Auto) path = SelectRows(a, m, kPadded, b, out groupExact);
             fixed (byte* pa = a) fixed (sbyte* pb = b.Data) fixed (float* pc = c) fixed (int* sums = b.ColumnSums) fixed (float* ps = scaleArray)
-            fixed (float* pbias = bias) fixed (float* padd = addend)
+            fixed (float* pbias = bias) fixed (float* padd = addend) fixed (byte* flags = groupExact)
             {
                 var body = new RowBody
                 {
-                    A = pa, B = pb, OutF = pc, AddF = addend.IsEmpty ? null : padd, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path,
+                    A = pa, B = pb, OutF = pc, AddF = addend.IsEmpty ? null : padd, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path, GroupExact = flags,
                     Sums = sums, Scale = ps, Bias = bias.IsEmpty ? null : pbias, Inv = 1f, Zx = aZeroPoint,
                 };
                 Run(ref body, parallel);
@@ -75,6 +76,7 @@ public static unsafe partial class Int8Gemm
         finally
         {
             if (copy != null) ArrayPool<byte>.Shared.Return(copy);
+            if (groupExact != null) ArrayPool<byte>.Shared.Return(groupExact);
             if (scaleArray != null) ArrayPool<float>.Shared.Return(scaleArray);
         }
     }
@@ -84,6 +86,16 @@ public static unsafe partial class Int8Gemm
     static void DequantizeRow(int* acc, float* output, float* add, int cols, int* sums, float* scale, float* bias, float unused, int zx)
     {
         int j = 0;
+        if (Avx512Epilogue && cols == 16)
+        {
+            // the 8-lane loop's operations (multiply, then adds in the same order), 16 lanes at once
+            var d = Avx512F.Subtract(Avx512F.LoadVector512(acc), Avx512F.MultiplyLow(Vector512.Create(zx), Avx512F.LoadVector512(sums)));
+            var y = Avx512F.Multiply(Avx512F.ConvertToVector512Single(d), Avx512F.LoadVector512(scale));
+            if (bias != null) y = Avx512F.Add(y, Avx512F.LoadVector512(bias));
+            if (add != null) y = Avx512F.Add(y, Avx512F.LoadVector512(add));
+            y.Store(output);
+            return;
+        }
         if (Avx2.IsSupported)
         {
             var vzx = Vector256.Create(zx);

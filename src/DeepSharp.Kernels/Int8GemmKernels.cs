@@ -8,7 +8,7 @@ namespace DeepSharp.Kernels;
 // [block][quad][16 outputs][4 k] (Int8Gemm.cs). A rows are read 4 bytes (one k-quad) at a time and broadcast.
 public static unsafe partial class Int8Gemm
 {
-    const int RowsPerTile = 4;
+    internal const int RowsPerTile = 4;
 
     /// <summary>Runs a GEMM body on this thread or across the pool, choosing the task order: by 16-output block when A
     /// (M·K bytes) is small enough to stay in L2 and B is the larger operand, by row group otherwise.</summary>
@@ -26,6 +26,9 @@ public static unsafe partial class Int8Gemm
         public byte* A; public sbyte* B; public int* C;
         public int M, N, KPadded, Quads;
         public Int8GemmPath Path;
+        // Auto on a CPU without VNNI, when some rows of A exceed the vpmaddubsw bound: one flag per 4-row group, 1 where
+        // the group's bytes keep Path (a vpmaddubsw path) exact, 0 where the group takes Avx2Widening; null = Path everywhere
+        public byte* GroupExact;
         // requantizing epilogue (MultiplyRequantize): Out is non-null, C is unused
         public byte* Out; public int* Sums; public float* Scale; public float* Bias; public float Inv; public int Zx, Zp, Lo;
         // dequantizing epilogue (MultiplyDequantize): OutF is non-null, Scale holds weight scales, Inv the activation scale,
@@ -64,7 +67,7 @@ public static unsafe partial class Int8Gemm
             byte* a1 = rows > 1 ? a0 + KPadded : a0, a2 = rows > 2 ? a0 + 2L * KPadded : a0, a3 = rows > 3 ? a0 + 3L * KPadded : a0;
             {
                 sbyte* b = B + (long)jb * Quads * 64;
-                TileSums(Path, a0, a1, a2, a3, b, Quads, tile);
+                TileSums(GroupExact == null || GroupExact[group] != 0 ? Path : Int8GemmPath.Avx2Widening, a0, a1, a2, a3, b, Quads, tile);
                 int cols = Math.Min(16, N - jb * 16);
                 if (OutF != null)
                 {

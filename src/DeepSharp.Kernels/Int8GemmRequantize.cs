@@ -56,16 +56,18 @@ public static unsafe partial class Int8Gemm
         if (m == 0) return;
         int kPadded = b.KQuads * 4;
         a = PadRows(a, m, lda, b.K, kPadded, out var copy);
-        if (path == Int8GemmPath.Auto) path = AvxVnni.IsSupported ? Int8GemmPath.AvxVnni : Select(b, MaxOf(a[..(m * kPadded)]));
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Int8Gemm.MultiplyRequantize: the {path} path is not supported on this CPU");
+        byte[]? groupExact = null;
         var bias = r.Bias ?? new float[b.N];
         try
         {
+            if (path == Int8GemmPath.Auto) path = SelectRows(a, m, kPadded, b, out groupExact);
             fixed (byte* pa = a) fixed (sbyte* pb = b.Data) fixed (byte* pc = c) fixed (int* sums = b.ColumnSums) fixed (float* scale = r.Scale) fixed (float* pbias = bias)
+            fixed (byte* flags = groupExact)
             {
                 var body = new RowBody
                 {
-                    A = pa, B = pb, Out = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path,
+                    A = pa, B = pb, Out = pc, M = m, N = b.N, KPadded = kPadded, Quads = b.KQuads, Path = path, GroupExact = flags,
                     Sums = sums, Scale = scale, Bias = pbias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
                 };
                 Run(ref body, true);
@@ -74,18 +76,20 @@ public static unsafe partial class Int8Gemm
         finally
         {
             if (copy != null) ArrayPool<byte>.Shared.Return(copy);
+            if (groupExact != null) ArrayPool<byte>.Shared.Return(groupExact);
         }
     }
 
     /// <summary>Serial requantizing GEMM on raw rows (A padded to whole quads with zero pad bytes, lda = KQuads·4), for callers
     /// that already split the work across threads (<see cref="Int8Conv"/>).</summary>
-    internal static void RequantizeRows(byte* a, int lda, PackedInt8Weights b, byte* c, int m, float* scale, float* bias, Int8Requantization r, Int8GemmPath path)
+    internal static void RequantizeRows(byte* a, int lda, PackedInt8Weights b, byte* c, int m, float* scale, float* bias, Int8Requantization r, Int8GemmPath path,
+        byte* groupExact = null)
     {
         fixed (sbyte* pb = b.Data) fixed (int* sums = b.ColumnSums)
         {
             var body = new RowBody
             {
-                A = a, B = pb, Out = c, M = m, N = b.N, KPadded = lda, Quads = b.KQuads, Path = path,
+                A = a, B = pb, Out = c, M = m, N = b.N, KPadded = lda, Quads = b.KQuads, Path = path, GroupExact = groupExact,
                 Sums = sums, Scale = scale, Bias = bias, Inv = r.OutputScaleInverse, Zx = r.AZeroPoint, Zp = r.OutputZeroPoint, Lo = r.Lo,
             };
             int tasks = body.Tasks;
@@ -93,11 +97,68 @@ public static unsafe partial class Int8Gemm
         }
     }
 
+    /// <summary>
+    /// Serial requantizing GEMM over rows whose K bytes lie in <paramref name="segments"/> runs of
+    /// <paramref name="segmentQuads"/>·4 bytes: row r's run u starts at rowBase[r] + u·rowStride[r]. This is an implicit
+    /// im2col for <see cref="Int8Conv"/>: a receptive field read in place as its kh runs of kw·C input bytes, no copy. Each
+    /// tile's int32 sums are the sum over the runs of the ordinary tile sums (integer, so the same as one pass over the
+    /// gathered row), then the same epilogue as <see cref="RequantizeRows"/>.
+    /// </summary>
+    internal static void RequantizeSegmentRows(byte** rowBase, long* rowStride, int m, int segments, int segmentQuads, PackedInt8Weights b, byte* c,
+        float* scale, float* bias, Int8Requantization r, Int8GemmPath path)
+    {
+        int* tile = stackalloc int[RowsPerTile * 16];
+        int* part = stackalloc int[RowsPerTile * 16];
+        int n = b.N, blocks = (n + 15) / 16, quads = b.KQuads;
+        fixed (sbyte* pb = b.Data) fixed (int* sums = b.ColumnSums)
+        {
+            for (int r0 = 0; r0 < m; r0 += RowsPerTile)
+            {
+                int rows = Math.Min(RowsPerTile, m - r0);
+                // missing rows of the last tile reuse row r0; their sums are computed and dropped
+                byte* a0 = rowBase[r0]; long s0 = rowStride[r0];
+                byte* a1 = rows > 1 ? rowBase[r0 + 1] : a0; long s1 = rows > 1 ? rowStride[r0 + 1] : s0;
+                byte* a2 = rows > 2 ? rowBase[r0 + 2] : a0; long s2 = rows > 2 ? rowStride[r0 + 2] : s0;
+                byte* a3 = rows > 3 ? rowBase[r0 + 3] : a0; long s3 = rows > 3 ? rowStride[r0 + 3] : s0;
+                for (int jb = 0; jb < blocks; jb++)
+                {
+                    sbyte* block = pb + (long)jb * quads * 64;
+                    TileSums(path, a0, a1, a2, a3, block, segmentQuads, tile);
+                    for (int u = 1; u < segments; u++)
+                    {
+                        TileSums(path, a0 + u * s0, a1 + u * s1, a2 + u * s2, a3 + u * s3, block + (long)u * segmentQuads * 64, segmentQuads, part);
+                        for (int t = 0; t < RowsPerTile * 16; t += 8)
+                            (Vector256.Load(tile + t) + Vector256.Load(part + t)).Store(tile + t);
+                    }
+                    int cols = Math.Min(16, n - jb * 16);
+                    for (int rr = 0; rr < rows; rr++)
+                        RequantizeRow(tile + rr * 16, c + (long)(r0 + rr) * n + jb * 16, cols, sums + jb * 16, scale + jb * 16, bias + jb * 16,
+                            r.OutputScaleInverse, r.AZeroPoint, r.OutputZeroPoint, r.Lo);
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether the epilogues use their 16-lane AVX-512 form for a full 16-output tile row (tests turn it off to hold
+    /// the 8-lane AVX2 form against the references on an AVX-512 machine; both give the same bits).</summary>
+    internal static bool Avx512Epilogue = Avx512F.IsSupported;
+
     /// <summary>Requantizes one tile row of ≤ 16 int32 sums (columns j0..j0+cols) into bytes (AVX2 8 at a time, scalar rest).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void RequantizeRow(int* acc, byte* output, int cols, int* sums, float* scale, float* bias, float inv, int zx, int zp, int lo)
     {
         int j = 0;
+        if (Avx512Epilogue && cols == 16)
+        {
+            // the same float32 operations as the 8-lane form below (multiply, then add: no fused multiply-add), 16 lanes at once;
+            // vrndscaleps with control 0 rounds half to even like vroundps, vpmovdb narrows the clamped integers to bytes
+            var a = Avx512F.Subtract(Avx512F.LoadVector512(acc), Avx512F.MultiplyLow(Vector512.Create(zx), Avx512F.LoadVector512(sums)));
+            var y = Avx512F.Add(Avx512F.Multiply(Avx512F.ConvertToVector512Single(a), Avx512F.LoadVector512(scale)), Avx512F.LoadVector512(bias));
+            var v = Avx512F.Add(Vector512.Create((float)zp), Avx512F.RoundScale(Avx512F.Multiply(y, Vector512.Create(inv)), 0));
+            v = Avx512F.Min(Avx512F.Max(v, Vector512.Create((float)lo)), Vector512.Create(255f));
+            Avx512F.ConvertToVector128Byte(Avx512F.ConvertToVector512Int32(v)).Store(output);
+            return;
+        }
         if (Avx2.IsSupported && cols == 16)
         {
             var vzx = Vector256.Create(zx); var vinv = Vector256.Create(inv);

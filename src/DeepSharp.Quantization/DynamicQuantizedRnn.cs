@@ -69,8 +69,8 @@ public sealed class DynamicQuantizedRecurrent
         int T = batched ? input.Shape[BatchFirst ? 1 : 0] : input.Shape[0];
         int B = batched ? input.Shape[BatchFirst ? 0 : 1] : 1;
         int H = HiddenSize, D = NumDirections, G = Gates * H, L = NumLayers * D;
-        var x = input.Contiguous().To(DType.Float32).ToArray<float>();
-        if (batched && BatchFirst) x = SwapTB(x, B, T, InputSize);          // → (T, B, I)
+        var inputF = input.Contiguous().To(DType.Float32);
+        var x = batched && BatchFirst ? SwapTB(inputF.AsReadOnlySpan<float>(), B, T, InputSize) : inputF.ToArray<float>();   // → (T, B, I)
         float[] hState = StateArray(h0, "h0", batched, L, B, H, who), cState = IsLstm ? StateArray(c0, "c0", batched, L, B, H, who) : [];
 
         // scratch from the shared pools (a forward allocates only its outputs): the quantized layer input and hidden state,
@@ -88,7 +88,7 @@ public sealed class DynamicQuantizedRecurrent
         {
             for (int layer = 0; layer < NumLayers; layer++)
             {
-                var output = new float[T * B * D * H];
+                var output = GC.AllocateUninitializedArray<float>(T * B * D * H);   // every (t, b, direction) row is written below
                 // the last layer of a batch-first call writes (B, T, D·H) directly; other layers keep (T, B, D·H)
                 bool timeMajor = !(batched && BatchFirst && layer == NumLayers - 1);
                 int rows = T * B, n = rows * inSize, ldx = (inSize + 3) / 4 * 4;
@@ -132,12 +132,16 @@ public sealed class DynamicQuantizedRecurrent
         var o = layerInput;
         var outShape = batched ? (BatchFirst ? new[] { B, T, D * H } : new[] { T, B, D * H }) : new[] { T, D * H };
         var stateShape = batched ? new[] { L, B, H } : new[] { L, H };
-        return (Tensor.FromArray(o, outShape), Tensor.FromArray(hState, stateShape), IsLstm ? Tensor.FromArray(cState, stateShape) : null);
+        // the arrays are this call's own: the tensors take them without a copy
+        return (Tensor.Adopt(o, outShape), Tensor.Adopt(hState, stateShape), IsLstm ? Tensor.Adopt(cState, stateShape) : null);
     }
 
-    /// <summary>Batch·H·gates·H multiply-adds from which a recurrent step is split across the kernel pool: 128³, where the
-    /// float LSTM's per-step GEMM goes parallel too (Gemm.ComputePacked), so both sides use the same threads.</summary>
-    internal static long ParallelStepWork = 128L * 128 * 128;
+    /// <summary>Batch·H·gates·H multiply-adds from which a recurrent step is split across the kernel pool: 2²⁴ (e.g. batch 64,
+    /// H = 256, 4 gates). Below it a step runs on the calling thread: at batch 64, H = 128 (4.2 M, a step of about 0.1 ms
+    /// in 16 row groups) the split across the 2-core development machine's pool measured no faster at best and 25–45 %
+    /// slower in the median than one thread (benchmarks/Int8Timing lstm, three runs, docs/compression.md); it was 128³,
+    /// the float LSTM's threshold, before.</summary>
+    internal static long ParallelStepWork = 1L << 24;
 
     static (float Scale, int ZeroPoint) ChooseParams(ReadOnlySpan<float> values, int qmax)
     {
@@ -145,12 +149,12 @@ public sealed class DynamicQuantizedRecurrent
         return DynamicQParams.Choose(min, max, 0, qmax);
     }
 
-    static float[] SwapTB(float[] a, int d0, int d1, int f)
+    static float[] SwapTB(ReadOnlySpan<float> a, int d0, int d1, int f)
     {
-        var r = new float[a.Length];
+        var r = GC.AllocateUninitializedArray<float>(a.Length);   // every row is copied in
         for (int i = 0; i < d0; i++)
             for (int j = 0; j < d1; j++)
-                Array.Copy(a, (i * d1 + j) * f, r, (j * d0 + i) * f, f);
+                a.Slice((i * d1 + j) * f, f).CopyTo(r.AsSpan((j * d0 + i) * f, f));
         return r;
     }
 

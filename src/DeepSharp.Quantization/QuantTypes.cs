@@ -58,3 +58,49 @@ public sealed record QParams(float[] Scale, long[] ZeroPoint, int Axis = -1)
     /// <summary>True when one scale covers the whole tensor.</summary>
     public bool IsPerTensor => Axis < 0;
 }
+
+/// <summary>
+/// The quantized backend whose default qconfig static quantization and quantization-aware training follow
+/// (the <c>backend</c> argument of torch.ao.quantization.get_default_qconfig / get_default_qat_qconfig). The backends
+/// differ in the activation range: <see cref="X86"/> and <see cref="Fbgemm"/> observe activations with reduce_range
+/// (quint8 [0, 127]) because their kernels on CPUs without VNNI multiply with <c>vpmaddubsw</c>, whose s16 pair sum
+/// 255·(128 + 128) would saturate; <see cref="OneDnn"/> uses the full [0, 255]. Weights are per-channel symmetric qint8
+/// in all three.
+/// </summary>
+public enum QuantBackend
+{
+    /// <summary>get_default_qconfig('x86'): HistogramObserver(reduce_range=True) activations.</summary>
+    X86,
+    /// <summary>get_default_qconfig('fbgemm'): the same defaults as <see cref="X86"/>.</summary>
+    Fbgemm,
+    /// <summary>get_default_qconfig('onednn'): HistogramObserver(reduce_range=False) activations.</summary>
+    OneDnn,
+}
+
+/// <summary>Default quantization configurations per <see cref="QuantBackend"/> (torch.ao.quantization.get_default_qconfig).</summary>
+public static class QConfig
+{
+    /// <summary>
+    /// The backend DeepSharp uses when none is given: <see cref="QuantBackend.OneDnn"/> (full-range activations) where the
+    /// runtime exposes a VNNI dot product (<c>vpdpbusd</c>, no intermediate saturation), <see cref="QuantBackend.X86"/>
+    /// (7-bit activations, as PyTorch's x86/fbgemm default) otherwise, so the int8 kernels run the exact
+    /// <c>vpmaddubsw</c> path instead of the s16-widening one. (.NET 10 exposes only the 256-bit AVX-VNNI form, so an
+    /// AVX-512-VNNI CPU without AVX-VNNI, such as AMD Zen 4, gets <see cref="QuantBackend.X86"/>.)
+    /// </summary>
+    public static QuantBackend DefaultBackend => DeepSharp.Kernels.Int8Gemm.IsSupported(DeepSharp.Kernels.Int8GemmPath.AvxVnni) ? QuantBackend.OneDnn : QuantBackend.X86;
+
+    /// <summary>Whether <paramref name="backend"/>'s default qconfig reduces the activation range to [0, 127].</summary>
+    public static bool ReducesActivationRange(QuantBackend backend) => backend is QuantBackend.X86 or QuantBackend.Fbgemm;
+
+    /// <summary>The default activation observer of a static qconfig: HistogramObserver, reduce_range as the backend says.</summary>
+    public static Func<Observer> ActivationObserver(QuantBackend backend)
+    {
+        bool reduce = ReducesActivationRange(backend);
+        return () => new HistogramObserver(reduceRange: reduce);
+    }
+
+    /// <summary>The default activation fake quantizer of a QAT qconfig: MovingAverageMinMaxObserver quint8, reduce_range as
+    /// the backend says (get_default_qat_qconfig(backend)).</summary>
+    public static FakeQuantize ActivationFakeQuantize(QuantBackend backend) =>
+        new(new MovingAverageMinMaxObserver(reduceRange: ReducesActivationRange(backend)));
+}

@@ -3,7 +3,8 @@ using DeepSharp.NN;
 namespace DeepSharp.Quantization;
 
 /// <summary>
-/// Quantization-aware training (torch.ao.quantization.prepare_qat / convert with get_default_qat_qconfig('onednn')):
+/// Quantization-aware training (torch.ao.quantization.prepare_qat / convert with get_default_qat_qconfig(backend), by
+/// default <see cref="QConfig.DefaultBackend"/>: the activation fake quantizers use reduce_range for x86/fbgemm, not for onednn):
 /// <see cref="Prepare"/> traces the model once, fuses its groups as static quantization does and hooks fake quantization
 /// into its forward — the input and each group's output through <see cref="FakeQuantize"/> (MovingAverageMinMaxObserver,
 /// quint8), the weights of every Conv2d/Linear through a per-channel symmetric qint8 <see cref="FakeQuantize"/>
@@ -16,14 +17,14 @@ namespace DeepSharp.Quantization;
 public static class QuantizationAwareTraining
 {
     /// <summary>Prepares <paramref name="model"/> for QAT; <paramref name="example"/> is one input batch, run once in eval
-    /// mode to trace the graph.</summary>
-    public static QatModel Prepare(Module<Tensor, Tensor> model, Tensor example)
+    /// mode to trace the graph; <paramref name="backend"/> chooses the activation range (<see cref="QConfig"/>).</summary>
+    public static QatModel Prepare(Module<Tensor, Tensor> model, Tensor example, QuantBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(example);
         using var trace = new PreparedModel(model, () => new MinMaxObserver());
         trace.Calibrate(example);
-        return new QatModel(model, trace.Graph);
+        return new QatModel(model, trace.Graph, backend ?? QConfig.DefaultBackend);
     }
 }
 
@@ -39,15 +40,17 @@ public sealed class QatModel : IDisposable
     readonly List<FloatFunctional> functionals = [];
 
     /// <summary>The input's fake quantizer.</summary>
-    public FakeQuantize InputFakeQuant { get; } = new();
+    public FakeQuantize InputFakeQuant { get; }
     /// <summary>Each fused group's output fake quantizer, by the group's traced output value.</summary>
     internal Dictionary<int, FakeQuantize> Activations { get; } = [];
     /// <summary>Weight fake quantizers of the Conv2d/Linear heads.</summary>
     internal Dictionary<QuantGroup, FakeQuantize> Weights { get; } = new(ReferenceEqualityComparer.Instance);
 
-    internal QatModel(Module<Tensor, Tensor> model, (QuantGroup[] Groups, GraphEvent[] Events, int Output, Dictionary<Module, string> Names) graph)
+    internal QatModel(Module<Tensor, Tensor> model, (QuantGroup[] Groups, GraphEvent[] Events, int Output, Dictionary<Module, string> Names) graph,
+        QuantBackend backend)
     {
         this.model = model; groups = graph.Groups; output = graph.Output;
+        InputFakeQuant = QConfig.ActivationFakeQuantize(backend);
         var callIndex = new Dictionary<GraphEvent, int>(ReferenceEqualityComparer.Instance);
         var seen = new Dictionary<Module, int>(ReferenceEqualityComparer.Instance);
         foreach (var e in graph.Events)
@@ -74,7 +77,7 @@ public sealed class QatModel : IDisposable
                 });
             }
             if (!g.Observed) continue;
-            var fq = new FakeQuantize();
+            var fq = QConfig.ActivationFakeQuantize(backend);
             Activations[g.Last] = fq;
             var last = producer[g.Last];
             if (last.Op == GraphOp.Module) At(last, (_, y) => fq.Call(y));

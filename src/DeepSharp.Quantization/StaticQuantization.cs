@@ -4,7 +4,8 @@ namespace DeepSharp.Quantization;
 
 /// <summary>
 /// Static post-training quantization of a feed-forward CNN (torch.ao.quantization eager mode: fuse_modules, prepare,
-/// calibrate, convert, with get_default_qconfig('onednn'): HistogramObserver activations without reduce_range and
+/// calibrate, convert, with get_default_qconfig(backend): HistogramObserver activations, reduce_range for the x86/fbgemm
+/// backends and not for onednn (<see cref="QConfig.DefaultBackend"/> picks by CPU when no backend is given), and
 /// per-channel symmetric qint8 weights). The model's leaf modules, in the order its forward calls them (recorded on the first
 /// calibration batch), must form a chain: Conv2d [BatchNorm2d] [ReLU], Linear [ReLU], MaxPool2d, Flatten, Dropout, ReLU
 /// (the Fashion CNN is such a chain); functional operations between them (F.relu, x.Flatten) are not seen and not allowed.
@@ -17,9 +18,12 @@ public static class StaticQuantization
     /// <summary>
     /// Quantizes <paramref name="model"/>: groups its leaves (Conv2d+BatchNorm2d+ReLU, Conv2d+ReLU, Linear+ReLU), calibrates
     /// activation observers through forward hooks while the float model (in eval mode) runs every calibration batch, folds
-    /// batch norms into the convolutions (fuse_conv_bn_weights) and builds the quantized layers.
+    /// batch norms into the convolutions (fuse_conv_bn_weights) and builds the quantized layers. The activation observers
+    /// are <paramref name="activationObserver"/>'s when given, otherwise <paramref name="backend"/>'s default
+    /// (<see cref="QConfig.ActivationObserver"/>; <see cref="QConfig.DefaultBackend"/> when null).
     /// </summary>
-    public static QuantizedModel Quantize(Module<Tensor, Tensor> model, IEnumerable<Tensor> calibration, Func<Observer>? activationObserver = null)
+    public static QuantizedModel Quantize(Module<Tensor, Tensor> model, IEnumerable<Tensor> calibration, Func<Observer>? activationObserver = null,
+        QuantBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(calibration);
         var batchList = calibration.ToList();
@@ -27,7 +31,7 @@ public static class StaticQuantization
             throw new ArgumentException("StaticQuantization: static quantization needs calibration data (no batch was given); use dynamic quantization or pass calibration batches", nameof(calibration));
         calibration = batchList;
         var stages = Fuse(model, ForwardOrder(model, batchList[0]));
-        var observe = activationObserver ?? (() => new HistogramObserver());
+        var observe = activationObserver ?? QConfig.ActivationObserver(backend ?? QConfig.DefaultBackend);
         var inputObserver = observe();
         var observers = stages.Select(s => s.Head is Conv2d or Linear ? observe() : null).ToArray();
         var hooks = new List<HookHandle> { model.RegisterForwardPreHook((Module _, Tensor x) => { inputObserver.Call(x); }) };
@@ -58,24 +62,26 @@ public static class StaticQuantization
     /// <summary>
     /// Prepares any model for static quantization (torch.ao.quantization.prepare with fusion done at convert): returns a
     /// <see cref="PreparedModel"/> whose hooks record each forward as a graph and feed activation observers (default
-    /// <see cref="HistogramObserver"/>, as get_default_qconfig('onednn')) at the input and at the outputs of
+    /// <see cref="HistogramObserver"/> with the range of <paramref name="backend"/>'s get_default_qconfig, by default
+    /// <see cref="QConfig.DefaultBackend"/>) at the input and at the outputs of
     /// Conv2d[+BatchNorm2d][+ReLU], Linear[+ReLU], adds (<see cref="FloatFunctional"/>, or x + identity recognised by value)
     /// and concatenations (<see cref="FloatFunctional.Cat"/>). Calibrate by calling the model or
     /// <see cref="PreparedModel.Calibrate"/>, then <see cref="PreparedModel.Convert"/>. Residual nets (the zoo ResNets)
     /// and branching nets work; a shared stateless layer (one ReLU used twice) is fine.
     /// </summary>
-    public static PreparedModel Prepare(Module<Tensor, Tensor> model, Func<Observer>? activationObserver = null)
+    public static PreparedModel Prepare(Module<Tensor, Tensor> model, Func<Observer>? activationObserver = null, QuantBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return new PreparedModel(model, activationObserver ?? (() => new HistogramObserver()));
+        return new PreparedModel(model, activationObserver ?? QConfig.ActivationObserver(backend ?? QConfig.DefaultBackend));
     }
 
     /// <summary>Prepare, calibrate on every batch of <paramref name="calibration"/> and convert, in one call (the graph form
     /// of <see cref="Quantize"/> for residual and branching models).</summary>
-    public static QuantizedGraphModel QuantizeGraph(Module<Tensor, Tensor> model, IEnumerable<Tensor> calibration, Func<Observer>? activationObserver = null)
+    public static QuantizedGraphModel QuantizeGraph(Module<Tensor, Tensor> model, IEnumerable<Tensor> calibration, Func<Observer>? activationObserver = null,
+        QuantBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(calibration);
-        using var prepared = Prepare(model, activationObserver);
+        using var prepared = Prepare(model, activationObserver, backend);
         foreach (var batch in calibration) prepared.Calibrate(batch);
         if (prepared.Batches == 0)
             throw new ArgumentException("StaticQuantization: static quantization needs calibration data (no batch was given); use dynamic quantization or pass calibration batches", nameof(calibration));

@@ -17,6 +17,11 @@ public class Int8ConvTests
         (new(1, 6, 6, 13, 1, 1), 5),
         (new(2, 28, 28, 32, 3, 3, 1, 1, 1, 1), 32),
         (new(3, 4, 4, 2, 3, 3, 1, 1, 3, 3), 9),
+        // kw·C a multiple of 4 (receptive fields read in place): strided, dilated in H, a 5-wide window, no padding
+        (new(2, 9, 10, 8, 3, 3, 2, 2, 1, 1), 20),
+        (new(1, 11, 9, 4, 3, 3, 1, 1, 2, 1, 2, 1), 7),
+        (new(2, 7, 8, 4, 1, 5, 1, 1, 0, 2), 18),
+        (new(3, 6, 6, 12, 2, 2), 16),
     ];
 
     public static TheoryData<Int8GemmPath> Paths() =>
@@ -49,6 +54,76 @@ public class Int8ConvTests
                 if (relu) Assert.All(actual, v => Assert.True(v >= zy));
                 Assert.Contains(expected, v => v == 255 || v == (relu ? zy : 0));   // the clamps are exercised
             }
+    }
+
+    [Fact]
+    public void AutoTakesTheMaddubsPathForSevenBitActivationsAndStaysExact()
+    {
+        // weights at the extremes (pair sums of |b| up to 256): vpmaddubsw is exact for max(a) ≤ 127 only
+        var s = new Int8ConvShape(3, 9, 7, 6, 3, 3, 1, 1, 1, 1);
+        int n = 19;
+        var rng = new System.Random(7);
+        var w = Enumerable.Range(0, n * s.K).Select(i => (sbyte)(rng.Next(2) == 0 ? -128 : 127)).ToArray();
+        var packed = Int8Gemm.Pack(w, n, s.K);
+        foreach (var (maxA, zx) in new[] { (127, 0), (127, 127), (127, 200), (255, 3), (100, 255) })
+        {
+            var x = Enumerable.Range(0, s.Batch * s.Height * s.Width * s.Channels).Select(_ => (byte)rng.Next(0, maxA + 1)).ToArray();
+            x[^1] = (byte)maxA;
+            var path = Int8Conv.Select(x, packed, s, zx);
+            bool sevenBit = Math.Max(maxA, zx) <= 127;   // the zero point pads the window, so it bounds the bytes too
+            if (Int8Gemm.IsSupported(Int8GemmPath.AvxVnni)) Assert.Equal(Int8GemmPath.AvxVnni, path);
+            else if (Int8Gemm.IsSupported(Int8GemmPath.Avx512BW)) Assert.Equal(sevenBit ? Int8GemmPath.Avx512BW : Int8GemmPath.Avx2Widening, path);
+            else if (Int8Gemm.IsSupported(Int8GemmPath.Avx2)) Assert.Equal(sevenBit ? Int8GemmPath.Avx2 : Int8GemmPath.Avx2Widening, path);
+            var scale = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-5 + 1e-6)).ToArray();
+            var r = new Int8Requantization(zx, scale, null, 1f / 0.05f, 128, 0);
+            var expected = new byte[s.Batch * s.OutH * s.OutW * n];
+            var actual = new byte[expected.Length];
+            Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
+            Int8Conv.Conv2dNhwc(x, packed, s, r, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"Auto ({path}) differs from the reference for max(a) = {maxA}, zero point {zx}");
+        }
+    }
+
+    [Fact]
+    public void AutoWithSevenBitInputsAndAFewOutliersIsExact()
+    {
+        // the tiles whose receptive fields hold an outlier (> 127) take the widening path, the rest vpmaddubsw
+        foreach (var s in new[] { new Int8ConvShape(2, 12, 11, 5, 3, 3, 1, 1, 1, 1), new Int8ConvShape(2, 12, 11, 8, 3, 3, 1, 1, 1, 1) })
+            SevenBitWithOutliers(s);
+    }
+
+    static void SevenBitWithOutliers(Int8ConvShape s)
+    {
+        int n = 21;
+        var rng = new System.Random(13);
+        var w = Enumerable.Range(0, n * s.K).Select(_ => (sbyte)(rng.Next(2) == 0 ? -128 : 127)).ToArray();
+        var x = Enumerable.Range(0, s.Batch * s.Height * s.Width * s.Channels).Select(_ => (byte)rng.Next(0, 128)).ToArray();
+        x[37] = 255; x[700] = 180; x[^1] = 129;
+        var scale = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-5 + 1e-6)).ToArray();
+        foreach (bool relu in new[] { false, true })
+        {
+            var r = new Int8Requantization(60, scale, null, 1f / 0.05f, 100, relu ? 100 : 0);
+            var expected = new byte[s.Batch * s.OutH * s.OutW * n];
+            var actual = new byte[expected.Length];
+            Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
+            Int8Conv.Conv2dNhwc(x, Int8Gemm.Pack(w, n, s.K), s, r, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"Auto differs from the reference (relu = {relu})");
+        }
+    }
+
+    [Fact]
+    public void GatheringFormMatchesTheReferenceToo()
+    {
+        // where receptive fields are read in place, hold the gathering form (Int8Conv.Implicit off) against the reference too
+        bool saved = Int8Conv.Implicit;
+        Int8Conv.Implicit = false;
+        try
+        {
+            foreach (var path in new[] { Int8GemmPath.Auto, Int8GemmPath.Avx2, Int8GemmPath.Avx512BW })
+                if (Int8Gemm.IsSupported(path)) ConvolutionMatchesScalarReferenceByteForByte(path);
+            AutoWithSevenBitInputsAndAFewOutliersIsExact();
+        }
+        finally { Int8Conv.Implicit = saved; }
     }
 
     [Fact]
@@ -99,5 +174,19 @@ public class Int8ConvTests
         Assert.Contains("K = 9", e.Message);
         e = Assert.Throws<ArgumentException>(() => Int8Conv.Conv2dNhwc(new byte[32], packed, s with { KernelH = 7 }, r, new byte[12]));
         Assert.Contains("does not fit", e.Message);
+    }
+
+    [Fact]
+    public void EightLaneConvEpilogueMatchesTheReferenceToo()
+    {
+        // the 16-lane AVX-512 epilogue takes full tiles on this machine; hold the 8-lane form against the reference too
+        bool saved = Int8Gemm.Avx512Epilogue;
+        Int8Gemm.Avx512Epilogue = false;
+        try
+        {
+            foreach (var path in new[] { Int8GemmPath.Avx2, Int8GemmPath.Avx2Widening, Int8GemmPath.Avx512BW })
+                if (Int8Gemm.IsSupported(path)) ConvolutionMatchesScalarReferenceByteForByte(path);
+        }
+        finally { Int8Gemm.Avx512Epilogue = saved; }
     }
 }

@@ -59,6 +59,52 @@ public class Int8GemmTests
     }
 
     [Fact]
+    public void AutoWithSevenBitRowsAndAFewOutliersIsExactOnEveryForm()
+    {
+        // rows in [0, 127] (reduce_range activations) except a few up to 255, weights at the extremes: the groups that
+        // hold an outlier must take the widening path, the others the vpmaddubsw one, and all three forms stay exact
+        int m = 23, n = 35, k = 37;
+        var rng = new System.Random(11);
+        var a = Enumerable.Range(0, m * k).Select(_ => (byte)rng.Next(0, 128)).ToArray();
+        a[5 * k + 3] = 255; a[17 * k + 36] = 200;   // groups 1 and 4 of six
+        var b = Enumerable.Range(0, n * k).Select(_ => (sbyte)(rng.Next(2) == 0 ? -128 : 127)).ToArray();
+        var packed = Int8Gemm.Pack(b, n, k);
+        var expected = new int[m * n]; var actual = new int[m * n];
+        Int8Gemm.Reference(a, b, expected, m, n, k);
+        Int8Gemm.Multiply(a, packed, actual, m);
+        Assert.Equal(expected, actual);
+
+        int kPadded = packed.KQuads * 4;
+        var padded = new byte[m * kPadded];
+        for (int i = 0; i < m; i++) a.AsSpan(i * k, k).CopyTo(padded.AsSpan(i * kPadded));
+        var path = Int8Gemm.SelectRows(padded, m, kPadded, packed, out var flags);
+        try
+        {
+            if (Int8Gemm.IsSupported(Int8GemmPath.AvxVnni)) Assert.Equal(Int8GemmPath.AvxVnni, path);
+            else if (Int8Gemm.IsSupported(Int8GemmPath.Avx2))
+            {
+                Assert.Equal(Int8Gemm.IsSupported(Int8GemmPath.Avx512BW) ? Int8GemmPath.Avx512BW : Int8GemmPath.Avx2, path);
+                Assert.Equal(new byte[] { 1, 0, 1, 1, 0, 1 }, flags!.AsSpan(0, 6).ToArray());
+            }
+        }
+        finally
+        {
+            if (flags != null) System.Buffers.ArrayPool<byte>.Shared.Return(flags);
+        }
+
+        var scales = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 1e-5 + 1e-6)).ToArray();
+        var r = new Int8Requantization(100, scales, null, 1f / 0.05f, 128, 0);
+        var q0 = new byte[m * n]; var q1 = new byte[m * n];
+        Int8Gemm.RequantizeReference(a, b, q0, m, n, k, r);
+        Int8Gemm.MultiplyRequantize(a, k, packed, q1, m, r);
+        Assert.Equal(q0, q1);
+        var f0 = new float[m * n]; var f1 = new float[m * n];
+        Int8Gemm.MultiplyDequantize(a, k, packed, f0, m, 0.01f, 100, scales, path: Int8GemmPath.Scalar);
+        Int8Gemm.MultiplyDequantize(a, k, packed, f1, m, 0.01f, 100, scales);
+        Assert.Equal(f0, f1);
+    }
+
+    [Fact]
     public void Avx2MaddubsSaturatesOnFullRangeInputs()
     {
         if (!Int8Gemm.IsSupported(Int8GemmPath.Avx2)) Assert.Skip("AVX2 is not supported on this CPU");
@@ -125,5 +171,19 @@ public class Int8GemmTests
         Assert.Contains("lda", Assert.Throws<ArgumentException>(() => Int8Gemm.MultiplyRequantize(new byte[8], 3, packed, new byte[6], 2, r)).Message);
         Assert.Contains("scales", Assert.Throws<ArgumentException>(() =>
             Int8Gemm.MultiplyRequantize(new byte[8], 4, packed, new byte[6], 2, r with { Scale = new float[2] })).Message);
+    }
+
+    [Fact]
+    public void EightLaneRequantizeEpilogueMatchesTheReferenceToo()
+    {
+        // the 16-lane AVX-512 epilogue takes full tiles on this machine; hold the 8-lane form against the reference too
+        bool saved = Int8Gemm.Avx512Epilogue;
+        Int8Gemm.Avx512Epilogue = false;
+        try
+        {
+            foreach (var path in new[] { Int8GemmPath.Avx2, Int8GemmPath.Avx2Widening, Int8GemmPath.Avx512BW })
+                if (Int8Gemm.IsSupported(path)) RequantizingGemmMatchesScalarReferenceOnOddSizes(path);
+        }
+        finally { Int8Gemm.Avx512Epilogue = saved; }
     }
 }

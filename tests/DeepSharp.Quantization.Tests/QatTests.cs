@@ -34,7 +34,7 @@ public class QatTests
         var xs = c.GetProperty("x").EnumerateArray().Select(b => Tensor(b)).ToList();
         var ys = c.GetProperty("y").EnumerateArray().Select(Vals).ToList();
         double step = c.GetProperty("fc_scale").GetDouble();
-        using var qat = QuantizationAwareTraining.Prepare(model, xs[0]);
+        using var qat = QuantizationAwareTraining.Prepare(model, xs[0], QuantBackend.OneDnn);   // the fixture is get_default_qat_qconfig('onednn')
         model.Train();
         var worst = new double[3];
         using (Autograd.NoGrad())

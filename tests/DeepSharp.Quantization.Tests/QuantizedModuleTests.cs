@@ -34,7 +34,7 @@ public class QuantizedModuleTests
         var state = c.GetProperty("state").EnumerateObject().ToDictionary(p => p.Name, p => p.Name.EndsWith("num_batches_tracked") ? Tensor(p.Value, DType.Int64) : Tensor(p.Value));
         net.LoadStateDict(state);
         var calibration = c.GetProperty("calibration").EnumerateArray().Select(b => Tensor(b)).ToList();
-        var q = StaticQuantization.Quantize(net, calibration);
+        var q = StaticQuantization.Quantize(net, calibration, backend: QuantBackend.OneDnn);   // the fixture is get_default_qconfig('onednn')
 
         var expected = c.GetProperty("qparams");
         void CheckQParams(string key, OutputQParams actual)
@@ -54,6 +54,46 @@ public class QuantizedModuleTests
         var outScale = ((QuantizedLinear)q.Layers[^1]).Output.Scale;
         AssertClose(Vals(c.GetProperty("y")), Doubles(y), 0, outScale * 1.01, "static output");
         Assert.True(net.IsTraining, "calibration restores the training mode");
+    }
+
+    [Fact]
+    public void DefaultBackendIsX86WithoutARuntimeVnniAndOneDnnWithIt()
+    {
+        bool vnni = DeepSharp.Kernels.Int8Gemm.IsSupported(DeepSharp.Kernels.Int8GemmPath.AvxVnni);
+        Assert.Equal(vnni ? QuantBackend.OneDnn : QuantBackend.X86, QConfig.DefaultBackend);
+        Assert.True(QConfig.ReducesActivationRange(QuantBackend.X86));
+        Assert.True(QConfig.ReducesActivationRange(QuantBackend.Fbgemm));
+        Assert.False(QConfig.ReducesActivationRange(QuantBackend.OneDnn));
+        Assert.Equal(new QuantRange(0, 127), QConfig.ActivationObserver(QuantBackend.X86)().Range);
+        Assert.Equal(new QuantRange(0, 255), QConfig.ActivationObserver(QuantBackend.OneDnn)().Range);
+    }
+
+    [Fact]
+    public void X86BackendQuantizesActivationsToSevenBitsAndStaysCloseToFloat()
+    {
+        var c = Case("static_cnn");
+        var net = SmallCnn();
+        var state = c.GetProperty("state").EnumerateObject().ToDictionary(p => p.Name, p => p.Name.EndsWith("num_batches_tracked") ? Tensor(p.Value, DType.Int64) : Tensor(p.Value));
+        net.LoadStateDict(state);
+        var calibration = c.GetProperty("calibration").EnumerateArray().Select(b => Tensor(b)).ToList();
+        var x86 = StaticQuantization.Quantize(net, calibration, backend: QuantBackend.X86);
+        var onednn = StaticQuantization.Quantize(net, calibration, backend: QuantBackend.OneDnn);
+        var outputs = new List<OutputQParams> { x86.Input };
+        outputs.AddRange(x86.Layers.OfType<QuantizedConv2d>().Select(l => l.Output));
+        outputs.AddRange(x86.Layers.OfType<QuantizedLinear>().Select(l => l.Output));
+        Assert.Equal(5, outputs.Count);
+        Assert.All(outputs, o => Assert.InRange(o.ZeroPoint, 0, 127));
+        // half the levels: the steps are about twice onednn's
+        Assert.InRange(x86.Input.Scale / onednn.Input.Scale, 1.9, 2.1);
+
+        var test = Tensor(c.GetProperty("test"));
+        net.Eval();
+        var yf = Doubles(net.Call(test));
+        var y7 = Doubles(x86.Call(test));
+        var y8 = Doubles(onednn.Call(test));
+        double err7 = yf.Zip(y7, (a, b) => Math.Abs(a - b)).Max(), err8 = yf.Zip(y8, (a, b) => Math.Abs(a - b)).Max();
+        double outScale = ((QuantizedLinear)x86.Layers[^1]).Output.Scale;
+        Assert.True(err7 <= 2 * err8 + 2 * outScale, $"x86 (7-bit) error {err7} vs onednn (8-bit) {err8}, output step {outScale}");
     }
 
     [Fact]

@@ -54,7 +54,7 @@ public class ResidualStaticTests
         AssertClose(Vals(c.GetProperty("y_float")), Doubles(floatY), 1e-4, 1e-5, "float output");
         net.Train();
 
-        using var prepared = StaticQuantization.Prepare(net);
+        using var prepared = StaticQuantization.Prepare(net, backend: QuantBackend.OneDnn);   // the fixture is get_default_qconfig('onednn')
         foreach (var b in calibration) prepared.Calibrate(b);
         Assert.Equal(4, prepared.Batches);
         var q = prepared.Convert();

@@ -21,6 +21,10 @@ public sealed partial class Tensor
 
     internal Tensor(Storage storage, int[] shape) : this(storage, shape, ShapeUtil.SharedContiguousStrides(shape), 0) { }
 
+    /// <summary>Wraps <paramref name="data"/> itself (no copy; the caller gives it up) as a contiguous float32 tensor: for
+    /// kernels outside this assembly that fill a fresh array (DeepSharp.Quantization's int8 LSTM output).</summary>
+    internal static Tensor Adopt(float[] data, int[] shape) => new(new Storage(data, DType.Float32), shape);
+
     /// <summary>Allocates a zero-filled contiguous tensor.</summary>
     internal static Tensor Alloc(DType dtype, int[] shape) => new(Storage.Allocate(dtype, ShapeUtil.Numel(shape)), shape);
 
