@@ -124,6 +124,44 @@ public class ConvKernelTests
         for (int i = 0; i < y.Length; i++) Assert.Equal(expected[i], y[i], 1e-4f);
     }
 
+    public static IEnumerable<object[]> FloatGeometries()
+    {
+        // n, c, h, w, o, k, stride, pad: float runs the vectorised stride-2 row gather/scatter, double the scalar loops
+        yield return [3, 1, 28, 28, 5, 4, 2, 1];      // the VAE's first layer
+        yield return [2, 3, 13, 11, 4, 4, 2, 1];      // odd sizes, 4x4 stride 2
+        yield return [2, 2, 9, 70, 3, 3, 2, 1];       // rows of 35 outputs: several 16-wide chunks
+        yield return [17, 2, 7, 7, 3, 3, 2, 0];       // odd batch, no padding
+        yield return [2, 3, 11, 13, 4, 3, 1, 1];      // stride 1, same width
+    }
+
+    [Theory]
+    [MemberData(nameof(FloatGeometries))]
+    public void FloatKernelsMatchTheDoubleKernels(int n, int c, int h, int w, int o, int k, int stride, int pad)
+    {
+        int oh = ConvShape.OutputSize(h, k, stride, pad, 1), ow = ConvShape.OutputSize(w, k, stride, pad, 1);
+        var s = new ConvShape(n, c, h, w, o, oh, ow, k, k, stride, stride, pad, pad);
+        var rng = new System.Random(13);
+        var x = Rand(n * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var gy = Rand(n * s.OutImage, rng);
+        static float[] F(double[] a) => a.Select(v => (float)v).ToArray();
+        foreach (var (panel, groupPlanes) in new[] { (1 << 16, 256), (1 << 20, 0), (1, 256) })
+        {
+            int saved = Conv2d.PanelElements, savedGroup = Conv2d.GroupPlaneLimit;
+            Conv2d.PanelElements = panel; Conv2d.GroupPlaneLimit = groupPlanes;
+            try
+            {
+                var y = new double[n * s.OutImage]; var yf = new float[y.Length];
+                Conv2d.Forward<double>(s, x, wt, default, y); Conv2d.Forward<float>(s, F(x), F(wt), default, yf);
+                var gx = new double[x.Length]; var gxf = new float[x.Length];
+                Conv2d.BackwardData<double>(s, gy, wt, gx); Conv2d.BackwardData<float>(s, F(gy), F(wt), gxf);
+                var gw = new double[wt.Length]; var gwf = new float[wt.Length];
+                Conv2d.BackwardWeight<double>(s, x, gy, gw); Conv2d.BackwardWeight<float>(s, F(x), F(gy), gwf);
+                foreach (var (d, f) in new[] { (y, yf), (gx, gxf), (gw, gwf) })
+                    for (int i = 0; i < d.Length; i++) Assert.True(Math.Abs(d[i] - f[i]) <= 1e-4 * (1 + Math.Abs(d[i])), $"{i}: {f[i]} vs {d[i]}");
+            }
+            finally { Conv2d.PanelElements = saved; Conv2d.GroupPlaneLimit = savedGroup; }
+        }
+    }
+
     [Fact]
     public void SameWidthUnfoldAndFoldMatchTheGeneralPath()
     {
