@@ -122,7 +122,7 @@ public static unsafe partial class Conv2d
                             for (int i = 0; i < count; i++)
                                 Im2Col.FoldAddCore(colPtr + (long)i * plane, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW,
                                     s.StrideH, s.StrideW, s.DilationH, s.DilationW, s.OutWidth, 0, s.OutHeight,
-                                    GX + (long)(first + i) * s.InImage + (long)g * cg * inPlane, n);
+                                    GX + (long)(first + i) * s.InImage + (long)g * cg * inPlane, n, colsAreScratch: true);
                             continue;
                         }
                         var gyg = new ReadOnlySpan<T>(GY + (long)first * s.OutImage + (long)g * og * plane, og * plane);
@@ -134,7 +134,7 @@ public static unsafe partial class Conv2d
                             // (k, og) = W^T times (og, n) gradient panel
                             Gemm<T>(true, false, k, n, og, wg, k, gyg.Slice(r0 * s.OutWidth), plane, false, new Span<T>(colPtr, k * n), n);
                             Im2Col.FoldAddCore(colPtr, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW, s.StrideH, s.StrideW,
-                                s.DilationH, s.DilationW, s.OutWidth, r0, r1, gxg, n);
+                                s.DilationH, s.DilationW, s.OutWidth, r0, r1, gxg, n, colsAreScratch: true);
                         }
                     }
                 }

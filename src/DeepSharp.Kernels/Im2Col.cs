@@ -52,6 +52,11 @@ public static unsafe class Im2Col
         int kernelH, int kernelW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
         int outW, int outRowStart, int outRowEnd, T* cols, long ldCols) where T : unmanaged, INumber<T>
     {
+        if (strideH == 1 && strideW == 1 && outW == width && (kernelW - 1) * dilationW - padW < width && padW < width)
+        {
+            UnfoldSameWidth(image, channels, height, width, kernelH, kernelW, padH, padW, dilationH, dilationW, outRowStart, outRowEnd, cols, ldCols);
+            return;
+        }
         int rows = outRowEnd - outRowStart;
         T* colRow = cols;
         for (int c = 0; c < channels; c++)
@@ -78,10 +83,20 @@ public static unsafe class Im2Col
         }
     }
 
+    /// <summary>
+    /// col2im accumulation. With <paramref name="colsAreScratch"/> the caller gives up the column matrix (the convolution's
+    /// own GEMM output), so stride-1 "same width" rows can be added as one run per kernel position after zeroing the
+    /// entries that fall in the padding.
+    /// </summary>
     internal static void FoldAddCore<T>(T* cols, int channels, int height, int width,
         int kernelH, int kernelW, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW,
-        int outW, int outRowStart, int outRowEnd, T* image, long ldCols) where T : unmanaged, INumber<T>
+        int outW, int outRowStart, int outRowEnd, T* image, long ldCols, bool colsAreScratch = false) where T : unmanaged, INumber<T>
     {
+        if (colsAreScratch && strideH == 1 && strideW == 1 && outW == width && (kernelW - 1) * dilationW - padW < width && padW < width)
+        {
+            FoldAddSameWidth(cols, channels, height, width, kernelH, kernelW, padH, padW, dilationH, dilationW, outRowStart, outRowEnd, image, ldCols);
+            return;
+        }
         int rows = outRowEnd - outRowStart;
         T* colRow = cols;
         for (int c = 0; c < channels; c++)
@@ -102,6 +117,85 @@ public static unsafe class Im2Col
                         else for (int ow = owStart; ow < owEnd; ow++) dst[(long)ow * strideW] += src[ow];
                     }
                 }
+        }
+    }
+
+    // Stride 1 with outW == width (a "same" padded convolution's columns): output row r of one kernel position reads input
+    // row firstRow + r shifted by colOffset columns, so the valid rows form one contiguous run of the plane, offset by
+    // (firstRow·width + colOffset). One long copy (or add) replaces a short one per row; the |colOffset| columns of each row
+    // that fall in the padding are fixed up afterwards (copy) or zeroed beforehand (add), and the run is trimmed so it never
+    // reads or writes outside the plane's valid rows.
+    static void UnfoldSameWidth<T>(T* image, int channels, int height, int width, int kernelH, int kernelW, int padH, int padW,
+        int dilationH, int dilationW, int outRowStart, int outRowEnd, T* cols, long ldCols) where T : unmanaged, INumber<T>
+    {
+        int rows = outRowEnd - outRowStart;
+        T* colRow = cols;
+        for (int c = 0; c < channels; c++)
+        {
+            T* plane = image + (long)c * height * width;
+            for (int ki = 0; ki < kernelH; ki++)
+                for (int kj = 0; kj < kernelW; kj++, colRow += ldCols)
+                    UnfoldShifted(plane, height, width, outRowStart - padH + ki * dilationH, rows, kj * dilationW - padW, colRow);
+        }
+    }
+
+    static void FoldAddSameWidth<T>(T* cols, int channels, int height, int width, int kernelH, int kernelW, int padH, int padW,
+        int dilationH, int dilationW, int outRowStart, int outRowEnd, T* image, long ldCols) where T : unmanaged, INumber<T>
+    {
+        int rows = outRowEnd - outRowStart;
+        T* colRow = cols;
+        for (int c = 0; c < channels; c++)
+        {
+            T* plane = image + (long)c * height * width;
+            for (int ki = 0; ki < kernelH; ki++)
+                for (int kj = 0; kj < kernelW; kj++, colRow += ldCols)
+                    FoldAddShifted(colRow, plane, height, width, outRowStart - padH + ki * dilationH, rows, kj * dilationW - padW);
+        }
+    }
+
+    static void UnfoldShifted<T>(T* plane, int height, int width, int firstRow, int rows, int colOffset, T* dst) where T : unmanaged, INumber<T>
+    {
+        int rStart = Math.Clamp(-firstRow, 0, rows), rEnd = Math.Clamp(height - firstRow, rStart, rows);
+        Fill(dst, rStart * width);
+        Fill(dst + (long)rEnd * width, (rows - rEnd) * width);
+        if (rStart == rEnd) return;
+        long run = (long)(rEnd - rStart) * width;
+        T* d = dst + (long)rStart * width;
+        T* s = plane + (long)(firstRow + rStart) * width + colOffset;
+        int skip = Math.Max(0, -colOffset), tail = Math.Max(0, colOffset);
+        long bytes = (run - skip - tail) * sizeof(T);
+        Buffer.MemoryCopy(s + skip, d + skip, bytes, bytes);
+        // the padding columns: the first -colOffset or the last colOffset of every row
+        int padStart = colOffset < 0 ? 0 : width - colOffset, padCount = Math.Abs(colOffset);
+        if (padCount > 0)
+            for (int r = rStart; r < rEnd; r++) Fill(dst + (long)r * width + padStart, padCount);
+    }
+
+    static void FoldAddShifted<T>(T* cols, T* plane, int height, int width, int firstRow, int rows, int colOffset) where T : unmanaged, INumber<T>
+    {
+        int rStart = Math.Clamp(-firstRow, 0, rows), rEnd = Math.Clamp(height - firstRow, rStart, rows);
+        if (rStart == rEnd) return;
+        int padStart = colOffset < 0 ? 0 : width - colOffset, padCount = Math.Abs(colOffset);
+        if (padCount > 0)
+            for (int r = rStart; r < rEnd; r++) Fill(cols + (long)r * width + padStart, padCount);
+        long run = (long)(rEnd - rStart) * width;
+        T* s = cols + (long)rStart * width;
+        T* d = plane + (long)(firstRow + rStart) * width + colOffset;
+        int skip = Math.Max(0, -colOffset), tail = Math.Max(0, colOffset);
+        AddRun(s + skip, d + skip, run - skip - tail);
+    }
+
+    static void AddRun<T>(T* src, T* dst, long count) where T : unmanaged, INumber<T>
+    {
+        while (count > 0)
+        {
+            int chunk = (int)Math.Min(count, int.MaxValue);
+            if (typeof(T) == typeof(float))
+                System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(dst, chunk), new ReadOnlySpan<float>(src, chunk), new Span<float>(dst, chunk));
+            else if (typeof(T) == typeof(double))
+                System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<double>(dst, chunk), new ReadOnlySpan<double>(src, chunk), new Span<double>(dst, chunk));
+            else AddTo(src, dst, chunk);
+            src += chunk; dst += chunk; count -= chunk;
         }
     }
 

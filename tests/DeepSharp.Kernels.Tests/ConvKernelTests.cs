@@ -23,6 +23,10 @@ public class ConvKernelTests
         yield return [1, 2, 4, 4, 2, 5, 5, 1, 1, 2, 2, 1, 1, 1];     // kernel larger than the unpadded input
         yield return [7, 3, 6, 5, 4, 3, 2, 1, 2, 1, 0, 1, 2, 1];     // odd batch: a last group of fewer images
         yield return [17, 4, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2];    // 17 images: more than a group, groups of channels
+        // stride 1 with the output as wide as the input: columns copied (and folded) as one shifted run per kernel position
+        yield return [2, 3, 11, 13, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1];   // odd sizes
+        yield return [3, 2, 4, 2, 3, 5, 5, 1, 1, 2, 2, 1, 1, 1];     // kernel offsets as wide as the input (row-by-row path)
+        yield return [1, 2, 7, 5, 3, 3, 3, 1, 1, 2, 1, 2, 1, 1];     // dilated rows only
     }
 
     [Theory]
@@ -118,6 +122,76 @@ public class ConvKernelTests
         Conv2d.ReferenceForward<float>(s, x, wt, default, expected);
         Conv2d.Forward<float>(s, x, wt, default, y);
         for (int i = 0; i < y.Length; i++) Assert.Equal(expected[i], y[i], 1e-4f);
+    }
+
+    public static IEnumerable<object[]> FloatGeometries()
+    {
+        // n, c, h, w, o, k, stride, pad: float runs the vectorised stride-2 row gather/scatter, double the scalar loops
+        yield return [3, 1, 28, 28, 5, 4, 2, 1];      // the VAE's first layer
+        yield return [2, 3, 13, 11, 4, 4, 2, 1];      // odd sizes, 4x4 stride 2
+        yield return [2, 2, 9, 70, 3, 3, 2, 1];       // rows of 35 outputs: several 16-wide chunks
+        yield return [17, 2, 7, 7, 3, 3, 2, 0];       // odd batch, no padding
+        yield return [2, 3, 11, 13, 4, 3, 1, 1];      // stride 1, same width
+    }
+
+    [Theory]
+    [MemberData(nameof(FloatGeometries))]
+    public void FloatKernelsMatchTheDoubleKernels(int n, int c, int h, int w, int o, int k, int stride, int pad)
+    {
+        int oh = ConvShape.OutputSize(h, k, stride, pad, 1), ow = ConvShape.OutputSize(w, k, stride, pad, 1);
+        var s = new ConvShape(n, c, h, w, o, oh, ow, k, k, stride, stride, pad, pad);
+        var rng = new System.Random(13);
+        var x = Rand(n * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var gy = Rand(n * s.OutImage, rng);
+        static float[] F(double[] a) => a.Select(v => (float)v).ToArray();
+        foreach (var (panel, groupPlanes) in new[] { (1 << 16, 256), (1 << 20, 0), (1, 256) })
+        {
+            int saved = Conv2d.PanelElements, savedGroup = Conv2d.GroupPlaneLimit;
+            Conv2d.PanelElements = panel; Conv2d.GroupPlaneLimit = groupPlanes;
+            try
+            {
+                var y = new double[n * s.OutImage]; var yf = new float[y.Length];
+                Conv2d.Forward<double>(s, x, wt, default, y); Conv2d.Forward<float>(s, F(x), F(wt), default, yf);
+                var gx = new double[x.Length]; var gxf = new float[x.Length];
+                Conv2d.BackwardData<double>(s, gy, wt, gx); Conv2d.BackwardData<float>(s, F(gy), F(wt), gxf);
+                var gw = new double[wt.Length]; var gwf = new float[wt.Length];
+                Conv2d.BackwardWeight<double>(s, x, gy, gw); Conv2d.BackwardWeight<float>(s, F(x), F(gy), gwf);
+                foreach (var (d, f) in new[] { (y, yf), (gx, gxf), (gw, gwf) })
+                    for (int i = 0; i < d.Length; i++) Assert.True(Math.Abs(d[i] - f[i]) <= 1e-4 * (1 + Math.Abs(d[i])), $"{i}: {f[i]} vs {d[i]}");
+            }
+            finally { Conv2d.PanelElements = saved; Conv2d.GroupPlaneLimit = savedGroup; }
+        }
+    }
+
+    [Fact]
+    public void SameWidthUnfoldAndFoldMatchTheGeneralPath()
+    {
+        // the shifted-run path (stride 1, outW == width) against the general row-by-row path on a column panel of rows
+        // [1, 4) of a 5 x 6 image (3 x 3 kernel, padding 1): unfold via Unfold, fold via the conv's scratch-column fold
+        var rng = new System.Random(11);
+        int c = 3, h = 5, w = 6, k = 3, rows = 3, panel = rows * w;
+        var img = Rand(c * h * w, rng);
+        var cols = new double[c * k * k * panel];
+        Im2Col.Unfold<double>(img, c, h, w, k, k, 1, 1, 1, 1, 1, 1, w, 1, 4, cols);
+        for (int ch = 0; ch < c; ch++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                    for (int r = 0; r < rows; r++)
+                        for (int ow = 0; ow < w; ow++)
+                        {
+                            int ih = 1 + r - 1 + ki, iw = ow - 1 + kj;
+                            double expected = (uint)ih < h && (uint)iw < w ? img[(ch * h + ih) * w + iw] : 0;
+                            Assert.Equal(expected, cols[((ch * k + ki) * k + kj) * panel + r * w + ow]);
+                        }
+        var other = Rand(cols.Length, rng);
+        var general = new double[img.Length];
+        Im2Col.FoldAdd<double>(other, c, h, w, k, k, 1, 1, 1, 1, 1, 1, w, 1, 4, general);
+        var shifted = new double[img.Length];
+        unsafe
+        {
+            fixed (double* src = (double[])other.Clone(), dst = shifted)
+                Im2Col.FoldAddCore(src, c, h, w, k, k, 1, 1, 1, 1, 1, 1, w, 1, 4, dst, panel, colsAreScratch: true);
+        }
+        for (int i = 0; i < img.Length; i++) Assert.Equal(general[i], shifted[i], 1e-12);
     }
 
     [Fact]

@@ -186,11 +186,24 @@ public sealed partial class Tensor
             var self = this;
             Autograd.Record(result, "SiluBackward", [this], g =>
             {
+                // one fused pass unless this backward is itself recorded (double backward composes differentiable ops)
+                if (!Autograd.ShouldRecord(g, self) && self.DType is DType.Float32 or DType.Float64 && g.DType == self.DType)
+                    return [SiluBackwardFused(self, g)];
                 var s = self.Sigmoid();
                 return [g.Mul(s.Mul(self.Mul(s.RSub(1)).Add(1)))];   // σ(x)(1 + x(1 - σ(x)))
             }, this);
         }
         return result;
+    }
+
+    /// <summary>SiLU's input gradient g·σ(x)·(1 + x(1 − σ(x))) in one pass (Kernels' ActivationKernels.SiluBackward).</summary>
+    static Tensor SiluBackwardFused(Tensor x, Tensor g)
+    {
+        var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(g.shape.AsSpan().SequenceEqual(x.shape) ? g : g.Expand(x.shape));
+        var gradInput = AllocUninit(x.DType, (int[])x.shape.Clone());
+        if (x.DType == DType.Float32) ActivationKernels.SiluBackward<float>(xd.Span<float>(), gd.Span<float>(), gradInput.Span<float>());
+        else ActivationKernels.SiluBackward<double>(xd.Span<double>(), gd.Span<double>(), gradInput.Span<double>());
+        return gradInput;
     }
 
     /// <summary>
