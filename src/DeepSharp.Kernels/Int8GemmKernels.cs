@@ -40,6 +40,7 @@ public static unsafe partial class Int8Gemm
         // is re-read from L2: the better order when M is small and B large, e.g. a batch-64 Linear or a recurrent step)
         public bool ByColumn;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int task)
         {
             int* tile = stackalloc int[RowsPerTile * 16];

@@ -82,6 +82,7 @@ public static unsafe partial class Int8Gemm
 
     /// <summary>Serial requantizing GEMM on raw rows (A padded to whole quads with zero pad bytes, lda = KQuads·4), for callers
     /// that already split the work across threads (<see cref="Int8Conv"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RequantizeRows(byte* a, int lda, PackedInt8Weights b, byte* c, int m, float* scale, float* bias, Int8Requantization r, Int8GemmPath path,
         byte* groupExact = null)
     {
@@ -104,6 +105,7 @@ public static unsafe partial class Int8Gemm
     /// tile's int32 sums are the sum over the runs of the ordinary tile sums (integer, so the same as one pass over the
     /// gathered row), then the same epilogue as <see cref="RequantizeRows"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RequantizeSegmentRows(byte** rowBase, long* rowStride, int m, int segments, int segmentQuads, PackedInt8Weights b, byte* c,
         float* scale, float* bias, Int8Requantization r, Int8GemmPath path)
     {
