@@ -107,8 +107,9 @@ public static unsafe class Int8Conv
         }
         if (!Int8Gemm.IsSupported(path)) throw new PlatformNotSupportedException($"Int8Conv.Conv2dNhwc: the {path} path is not supported on this CPU");
         var bias = r.Bias ?? new float[w.N];
-        // the receptive field read in place (no gather) where its kh runs of kw·C bytes are whole k-quads
-        bool implicitRows = Implicit && s.DilationW == 1 && s.KernelW * s.Channels % 4 == 0;
+        // the receptive field read in place (no gather) where its kh runs of kw·C bytes are whole k-quads (rows of at most
+        // 4096 pixels: a task keeps a pointer and a stride per pixel on its stack)
+        bool implicitRows = Implicit && s.DilationW == 1 && s.KernelW * s.Channels % 4 == 0 && s.OutW <= 4096;
         int tasks = s.Batch * s.OutH;
         byte[]? rowExact = adaptive && implicitRows ? RowBounds(x, s, w, r.AZeroPoint) : null;
         try

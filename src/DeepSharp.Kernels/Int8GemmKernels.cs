@@ -40,6 +40,7 @@ public static unsafe partial class Int8Gemm
         // is re-read from L2: the better order when M is small and B large, e.g. a batch-64 Linear or a recurrent step)
         public bool ByColumn;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int task)
         {
             int* tile = stackalloc int[RowsPerTile * 16];
@@ -81,8 +82,7 @@ public static unsafe partial class Int8Gemm
                 }
                 if (Out != null)
                 {
-                    for (int r = 0; r < rows; r++)
-                        RequantizeRow(tile + r * 16, Out + (long)(r0 + r) * N + jb * 16, cols, Sums + jb * 16, Scale + jb * 16, Bias + jb * 16, Inv, Zx, Zp, Lo);
+                    RequantizeTile(tile, rows, Out + (long)r0 * N + jb * 16, N, cols, Sums + jb * 16, Scale + jb * 16, Bias + jb * 16, Inv, Zx, Zp, Lo);
                     return;
                 }
                 for (int r = 0; r < rows; r++)
@@ -158,10 +158,22 @@ public static unsafe partial class Int8Gemm
         Store8(tile, c00, c01, c10, c11, c20, c21, c30, c31);
     }
 
+    /// <summary>The tile sums of <paramref name="path"/> added to <paramref name="tile"/> (<c>tile += A·Bᵀ</c> over these quads):
+    /// the AVX-512BW kernel starts from the tile's values, the other paths sum into <paramref name="scratch"/> and add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void TileSumsAdd(Int8GemmPath path, byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int quads, int* tile, int* scratch)
+    {
+        if (path == Int8GemmPath.Avx512BW) { TileAvx512(a0, a1, a2, a3, b, quads, tile, true); return; }
+        TileSums(path, a0, a1, a2, a3, b, quads, scratch);
+        for (int t = 0; t < RowsPerTile * 16; t += 8)
+            (Vector256.Load(tile + t) + Vector256.Load(scratch + t)).Store(tile + t);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void TileAvx512(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int quads, int* tile)
+    static void TileAvx512(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int quads, int* tile, bool accumulate = false)
     {
         Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default;
+        if (accumulate) { c0 = Vector512.Load(tile); c1 = Vector512.Load(tile + 16); c2 = Vector512.Load(tile + 32); c3 = Vector512.Load(tile + 48); }
         var ones = Vector512.Create((short)1);
         for (int q = 0; q < quads; q++, b += 64)
         {

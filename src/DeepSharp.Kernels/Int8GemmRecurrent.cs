@@ -87,6 +87,7 @@ public static unsafe partial class Int8Gemm
 
     static float SigmoidScalar(float x) => 1f / (1f + MathF.Exp(-x));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void RecurrentStep(bool lstm, ReadOnlySpan<byte> hq, int ldh, PackedInt8Weights whh, float hScale, int hZeroPoint,
         ReadOnlySpan<float> weightScales, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputGates, Span<float> h, Span<float> c,
         int batch, bool parallel, Int8GemmPath path, Int8StepInput input = default, bool fusedInput = false)
@@ -166,6 +167,7 @@ public static unsafe partial class Int8Gemm
         public byte* XA; public sbyte* XB; public int XKPadded, XQuads; public Int8GemmPath XPath;
         public int* XSums; public float* XScale; public float* XBias; public int XZ;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int group)
         {
             int r0 = group * RowsPerTile, rows = Math.Min(RowsPerTile, M - r0);

@@ -82,6 +82,7 @@ public static unsafe partial class Int8Gemm
 
     /// <summary>Serial requantizing GEMM on raw rows (A padded to whole quads with zero pad bytes, lda = KQuads·4), for callers
     /// that already split the work across threads (<see cref="Int8Conv"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RequantizeRows(byte* a, int lda, PackedInt8Weights b, byte* c, int m, float* scale, float* bias, Int8Requantization r, Int8GemmPath path,
         byte* groupExact = null)
     {
@@ -104,6 +105,7 @@ public static unsafe partial class Int8Gemm
     /// tile's int32 sums are the sum over the runs of the ordinary tile sums (integer, so the same as one pass over the
     /// gathered row), then the same epilogue as <see cref="RequantizeRows"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RequantizeSegmentRows(byte** rowBase, long* rowStride, int m, int segments, int segmentQuads, PackedInt8Weights b, byte* c,
         float* scale, float* bias, Int8Requantization r, Int8GemmPath path)
     {
@@ -125,15 +127,9 @@ public static unsafe partial class Int8Gemm
                     sbyte* block = pb + (long)jb * quads * 64;
                     TileSums(path, a0, a1, a2, a3, block, segmentQuads, tile);
                     for (int u = 1; u < segments; u++)
-                    {
-                        TileSums(path, a0 + u * s0, a1 + u * s1, a2 + u * s2, a3 + u * s3, block + (long)u * segmentQuads * 64, segmentQuads, part);
-                        for (int t = 0; t < RowsPerTile * 16; t += 8)
-                            (Vector256.Load(tile + t) + Vector256.Load(part + t)).Store(tile + t);
-                    }
-                    int cols = Math.Min(16, n - jb * 16);
-                    for (int rr = 0; rr < rows; rr++)
-                        RequantizeRow(tile + rr * 16, c + (long)(r0 + rr) * n + jb * 16, cols, sums + jb * 16, scale + jb * 16, bias + jb * 16,
-                            r.OutputScaleInverse, r.AZeroPoint, r.OutputZeroPoint, r.Lo);
+                        TileSumsAdd(path, a0 + u * s0, a1 + u * s1, a2 + u * s2, a3 + u * s3, block + (long)u * segmentQuads * 64, segmentQuads, tile, part);
+                    RequantizeTile(tile, rows, c + (long)r0 * n + jb * 16, n, Math.Min(16, n - jb * 16), sums + jb * 16, scale + jb * 16, bias + jb * 16,
+                        r.OutputScaleInverse, r.AZeroPoint, r.OutputZeroPoint, r.Lo);
                 }
             }
         }
@@ -142,6 +138,30 @@ public static unsafe partial class Int8Gemm
     /// <summary>Whether the epilogues use their 16-lane AVX-512 form for a full 16-output tile row (tests turn it off to hold
     /// the 8-lane AVX2 form against the references on an AVX-512 machine; both give the same bits).</summary>
     internal static bool Avx512Epilogue = Avx512F.IsSupported;
+
+    /// <summary>Requantizes the first <paramref name="rows"/> rows of a 4×16 tile into rows <paramref name="outStride"/> bytes
+    /// apart: with AVX-512 and a full 16-column block the per-column terms (zero-point correction, scale, bias, constants)
+    /// are loaded once for the tile, otherwise row by row through <see cref="RequantizeRow"/>. Same bits either way.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void RequantizeTile(int* tile, int rows, byte* output, long outStride, int cols, int* sums, float* scale, float* bias,
+        float inv, int zx, int zp, int lo)
+    {
+        if (Avx512Epilogue && cols == 16)
+        {
+            var correction = Avx512F.MultiplyLow(Vector512.Create(zx), Avx512F.LoadVector512(sums));
+            var vscale = Avx512F.LoadVector512(scale); var vbias = Avx512F.LoadVector512(bias);
+            var vinv = Vector512.Create(inv); var vzp = Vector512.Create((float)zp);
+            var vlo = Vector512.Create((float)lo); var vhi = Vector512.Create(255f);
+            for (int r = 0; r < rows; r++)
+            {
+                var y = Avx512F.Add(Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.Subtract(Avx512F.LoadVector512(tile + r * 16), correction)), vscale), vbias);
+                var v = Avx512F.Min(Avx512F.Max(Avx512F.Add(vzp, Avx512F.RoundScale(Avx512F.Multiply(y, vinv), 0)), vlo), vhi);
+                Avx512F.ConvertToVector128Byte(Avx512F.ConvertToVector512Int32(v)).Store(output + r * outStride);
+            }
+            return;
+        }
+        for (int r = 0; r < rows; r++) RequantizeRow(tile + r * 16, output + r * outStride, cols, sums, scale, bias, inv, zx, zp, lo);
+    }
 
     /// <summary>Requantizes one tile row of ≤ 16 int32 sums (columns j0..j0+cols) into bytes (AVX2 8 at a time, scalar rest).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

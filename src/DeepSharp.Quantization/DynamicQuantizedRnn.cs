@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DeepSharp.Kernels;
 using DeepSharp.NN;
 
@@ -60,6 +61,7 @@ public sealed class DynamicQuantizedRecurrent
     int Gates => IsLstm ? 4 : 3;
 
     /// <summary>Runs the layers; returns output and h_n (and c_n for an LSTM) with PyTorch's shapes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal (Tensor Output, Tensor HN, Tensor? CN) Run(Tensor input, Tensor? h0, Tensor? c0, string who)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -143,6 +145,7 @@ public sealed class DynamicQuantizedRecurrent
     /// the float LSTM's threshold, before.</summary>
     internal static long ParallelStepWork = 1L << 24;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static (float Scale, int ZeroPoint) ChooseParams(ReadOnlySpan<float> values, int qmax)
     {
         var (min, max) = Int8Quantize.MinMax(values);
