@@ -196,13 +196,13 @@ public sealed partial class Tensor
         return result;
     }
 
-    /// <summary>SiLU's input gradient g·σ(x)·(1 + x(1 − σ(x))) in one pass (Kernels' ActivationKernels.SiluBackward).</summary>
+    /// <summary>SiLU's input gradient g·σ(x)·(1 + x(1 − σ(x))) in one pass (Kernels' ActivationKernels.SiluBackward, chunked over the thread pool).</summary>
     static Tensor SiluBackwardFused(Tensor x, Tensor g)
     {
         var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(g.shape.AsSpan().SequenceEqual(x.shape) ? g : g.Expand(x.shape));
         var gradInput = AllocUninit(x.DType, (int[])x.shape.Clone());
-        if (x.DType == DType.Float32) ActivationKernels.SiluBackward<float>(xd.Span<float>(), gd.Span<float>(), gradInput.Span<float>());
-        else ActivationKernels.SiluBackward<double>(xd.Span<double>(), gd.Span<double>(), gradInput.Span<double>());
+        if (x.DType == DType.Float32) ParallelChunks.SiluBackward<float>(xd.Span<float>(), gd.Span<float>(), gradInput.Span<float>());
+        else ParallelChunks.SiluBackward<double>(xd.Span<double>(), gd.Span<double>(), gradInput.Span<double>());
         return gradInput;
     }
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using DeepSharp.Kernels;
 
 namespace DeepSharp;
 
@@ -156,9 +157,25 @@ internal static class Elementwise
         var src = RequireFloat(x, opName).Contiguous();
         if (src.DType.IsReducedPrecision()) return ReducedFloat.Compute(src.DType, t => Unary<TOp>(t[0]!, opName), src);
         var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
-        if (src.DType == DType.Float32) TOp.Apply<float>(src.Span<float>(), result.Span<float>());
-        else TOp.Apply<double>(src.Span<double>(), result.Span<double>());
+        if (src.DType == DType.Float32) ApplyChunked<TOp, float>(src.Span<float>(), result.Span<float>());
+        else ApplyChunked<TOp, double>(src.Span<double>(), result.Span<double>());
         return result;
+    }
+
+    /// <summary>Runs a unary family over the kernel thread pool in fixed chunks (serial below ParallelChunks' threshold); bitwise equal to one pass.</summary>
+    internal static unsafe void ApplyChunked<TOp, T>(ReadOnlySpan<T> x, Span<T> dst) where TOp : IUnaryFamily where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (x.Length < ParallelChunks.MinParallelLength) { TOp.Apply(x, dst); return; }
+        fixed (T* xp = x, dp = dst)
+        {
+            var body = new UnaryChunk<TOp, T>(xp, dp);
+            ParallelChunks.For(x.Length, ref body);
+        }
+    }
+
+    readonly unsafe struct UnaryChunk<TOp, T>(T* x, T* dst) : IChunkBody where TOp : IUnaryFamily where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Invoke(int start, int length) => TOp.Apply(new ReadOnlySpan<T>(x + start, length), new Span<T>(dst + start, length));
     }
 
     /// <summary>Integer and bool inputs of float-only ops are promoted to float32, as PyTorch does.</summary>

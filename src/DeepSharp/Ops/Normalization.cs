@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using DeepSharp.Kernels;
 
 namespace DeepSharp;
 
@@ -243,93 +244,177 @@ internal static class Normalization
         return (y, mean, rstd);
     }
 
-    static void RowForward<T>(Tensor xT, Tensor? wT, Tensor? bT, int rows, int groups, int k, int s, double eps,
+    // Rows are independent, so both kernels split them over the kernel thread pool in blocks of whole rows (a
+    // block of at least RowBlockElements elements); each row's arithmetic is the serial one, whatever the split.
+    // The weight and bias gradients, sums over rows, are accumulated afterwards in row order from per-row partials.
+    const int RowBlockElements = 8192;
+
+    static int RowsPerBlock(int rows, int d) => Math.Clamp(RowBlockElements / Math.Max(d, 1), 1, Math.Max(rows, 1));
+
+    static unsafe void RowForward<T>(Tensor xT, Tensor? wT, Tensor? bT, int rows, int groups, int k, int s, double eps,
         Tensor meanT, Tensor rstdT, Tensor yT) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ReadOnlySpan<T> x = xT.Span<T>();
-        ReadOnlySpan<T> w = wT != null ? wT.Span<T>() : default, b = bT != null ? bT.Span<T>() : default;
-        Span<T> mean = meanT.Span<T>(), rstd = rstdT.Span<T>(), y = yT.Span<T>();
-        int d = k * s;
-        T epsT = T.CreateChecked(eps), dT = T.CreateChecked(d);
-        for (int r = 0; r < rows; r++)
+        int d = k * s, perBlock = RowsPerBlock(rows, d);
+        fixed (T* x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, b = bT != null ? bT.Span<T>() : default)
+        fixed (T* mean = meanT.Span<T>(), rstd = rstdT.Span<T>(), y = yT.Span<T>())
         {
-            var src = x.Slice(r * d, d);
-            var dst = y.Slice(r * d, d);
-            T m = TensorPrimitives.Sum(src) / dT;
-            TensorPrimitives.Subtract(src, m, dst);
-            T rs = T.One / T.Sqrt(TensorPrimitives.SumOfSquares<T>(dst) / dT + epsT);
-            TensorPrimitives.Multiply(dst, rs, dst);                          // x̂
-            mean[r] = m; rstd[r] = rs;
-            int w0 = r % groups * k;
-            if (s == 1)
+            var body = new RowForwardBlock<T>
             {
-                if (wT != null && bT != null) TensorPrimitives.MultiplyAdd(dst, w.Slice(w0, k), b.Slice(w0, k), dst);
-                else if (wT != null) TensorPrimitives.Multiply(dst, w.Slice(w0, k), dst);
-                else if (bT != null) TensorPrimitives.Add(dst, b.Slice(w0, k), dst);
-            }
-            else if (wT != null || bT != null)
+                X = x, W = wT != null ? w : null, B = bT != null ? b : null, Mean = mean, Rstd = rstd, Y = y,
+                Rows = rows, Groups = groups, K = k, S = s, Eps = T.CreateChecked(eps), PerBlock = perBlock,
+            };
+            KernelThreadPool.ParallelFor((rows + perBlock - 1) / perBlock, ref body);
+        }
+    }
+
+    unsafe struct RowForwardBlock<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* X, W, B, Mean, Rstd, Y;
+        public int Rows, Groups, K, S, PerBlock;
+        public T Eps;
+
+        public readonly void Invoke(int block)
+        {
+            int d = K * S, k = K, s = S;
+            T dT = T.CreateChecked(d);
+            var w = W != null ? new ReadOnlySpan<T>(W, Groups * k) : default;
+            var b = B != null ? new ReadOnlySpan<T>(B, Groups * k) : default;
+            for (int r = block * PerBlock, end = Math.Min(Rows, r + PerBlock); r < end; r++)
             {
-                for (int j = 0; j < k; j++)
+                var src = new ReadOnlySpan<T>(X + (long)r * d, d);
+                var dst = new Span<T>(Y + (long)r * d, d);
+                T m = TensorPrimitives.Sum(src) / dT;
+                TensorPrimitives.Subtract(src, m, dst);
+                T rs = T.One / T.Sqrt(TensorPrimitives.SumOfSquares<T>(dst) / dT + Eps);
+                TensorPrimitives.Multiply(dst, rs, dst);                          // x̂
+                Mean[r] = m; Rstd[r] = rs;
+                int w0 = r % Groups * k;
+                if (s == 1)
                 {
-                    var chunk = dst.Slice(j * s, s);
-                    if (wT != null) TensorPrimitives.Multiply(chunk, w[w0 + j], chunk);
-                    if (bT != null) TensorPrimitives.Add(chunk, b[w0 + j], chunk);
+                    if (W != null && B != null) TensorPrimitives.MultiplyAdd(dst, w.Slice(w0, k), b.Slice(w0, k), dst);
+                    else if (W != null) TensorPrimitives.Multiply(dst, w.Slice(w0, k), dst);
+                    else if (B != null) TensorPrimitives.Add(dst, b.Slice(w0, k), dst);
+                }
+                else if (W != null || B != null)
+                {
+                    for (int j = 0; j < k; j++)
+                    {
+                        var chunk = dst.Slice(j * s, s);
+                        if (W != null) TensorPrimitives.Multiply(chunk, w[w0 + j], chunk);
+                        if (B != null) TensorPrimitives.Add(chunk, b[w0 + j], chunk);
+                    }
                 }
             }
         }
     }
 
-    static void RowBackward<T>(Tensor gyT, Tensor xT, Tensor? wT, int rows, int groups, int k, int s, Tensor meanT, Tensor rstdT,
+    static unsafe void RowBackward<T>(Tensor gyT, Tensor xT, Tensor? wT, int rows, int groups, int k, int s, Tensor meanT, Tensor rstdT,
         Tensor dxT, Tensor dwT, Tensor dbT) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ReadOnlySpan<T> gy = gyT.Span<T>(), x = xT.Span<T>(), mean = meanT.Span<T>(), rstd = rstdT.Span<T>();
-        ReadOnlySpan<T> w = wT != null ? wT.Span<T>() : default;
-        Span<T> dx = dxT.Span<T>(), dw = dwT.Span<T>(), db = dbT.Span<T>();
         int d = k * s;
-        T dT = T.CreateChecked(d);
-        var xhatBuf = ArrayPool<T>.Shared.Rent(d);
-        var gpBuf = ArrayPool<T>.Shared.Rent(d);
+        Span<T> dw = dwT.Span<T>(), db = dbT.Span<T>();
+        if (s == 1)
+        {
+            // layer norm: the weight gradient is a fused multiply-add per element across rows; kept serial
+            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, mean = meanT.Span<T>(), rstd = rstdT.Span<T>(), dx = dxT.Span<T>())
+            fixed (T* dwp = dw, dbp = db)
+            {
+                var body = new RowBackwardBlock<T>
+                {
+                    Gy = gy, X = x, W = wT != null ? w : null, Mean = mean, Rstd = rstd, Dx = dx, Dw = dwp, Db = dbp,
+                    Rows = rows, Groups = groups, K = k, S = s, PerBlock = rows,
+                };
+                body.Invoke(0);
+            }
+            return;
+        }
+        // group norm: per-row partial sums (rows, K) in parallel, then summed over rows in row order
+        var partialBuf = ArrayPool<T>.Shared.Rent(2 * rows * k);
         try
         {
-            var xhat = xhatBuf.AsSpan(0, d);
-            var gp = gpBuf.AsSpan(0, d);
+            int perBlock = RowsPerBlock(rows, d);
+            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, mean = meanT.Span<T>(), rstd = rstdT.Span<T>(), dx = dxT.Span<T>())
+            fixed (T* partial = partialBuf)
+            {
+                var body = new RowBackwardBlock<T>
+                {
+                    Gy = gy, X = x, W = wT != null ? w : null, Mean = mean, Rstd = rstd, Dx = dx, Dw = partial, Db = partial + rows * k,
+                    Rows = rows, Groups = groups, K = k, S = s, PerBlock = perBlock,
+                };
+                KernelThreadPool.ParallelFor((rows + perBlock - 1) / perBlock, ref body);
+            }
             for (int r = 0; r < rows; r++)
             {
-                var g = gy.Slice(r * d, d);
-                var dst = dx.Slice(r * d, d);
-                T rs = rstd[r];
-                TensorPrimitives.Subtract(x.Slice(r * d, d), mean[r], xhat);
-                TensorPrimitives.Multiply(xhat, rs, xhat);
                 int w0 = r % groups * k;
-                // weight and bias gradients: Σ over rows of gy·x̂ and gy, per affine element
-                if (s == 1)
+                for (int j = 0; j < k; j++)
                 {
-                    TensorPrimitives.MultiplyAdd(g, xhat, dw.Slice(w0, k), dw.Slice(w0, k));
-                    TensorPrimitives.Add(db.Slice(w0, k), g, db.Slice(w0, k));
-                    if (wT != null) TensorPrimitives.Multiply(g, w.Slice(w0, k), gp); else g.CopyTo(gp);
+                    dw[w0 + j] += partialBuf[r * k + j];
+                    db[w0 + j] += partialBuf[rows * k + r * k + j];
                 }
-                else
-                {
-                    for (int j = 0; j < k; j++)
-                    {
-                        var gc = g.Slice(j * s, s);
-                        dw[w0 + j] += TensorPrimitives.Dot(gc, xhat.Slice(j * s, s));
-                        db[w0 + j] += TensorPrimitives.Sum(gc);
-                        if (wT != null) TensorPrimitives.Multiply(gc, w[w0 + j], gp.Slice(j * s, s)); else gc.CopyTo(gp.Slice(j * s, s));
-                    }
-                }
-                // dx = rstd·(gp − mean(gp) − x̂·mean(gp·x̂))
-                T meanGp = TensorPrimitives.Sum<T>(gp) / dT;
-                T meanGpX = TensorPrimitives.Dot<T>(gp, xhat) / dT;
-                TensorPrimitives.Multiply<T>(gp, rs, dst);
-                TensorPrimitives.MultiplyAdd<T>(xhat, -rs * meanGpX, dst, dst);
-                TensorPrimitives.Add<T>(dst, -rs * meanGp, dst);
             }
         }
-        finally
+        finally { ArrayPool<T>.Shared.Return(partialBuf); }
+    }
+
+    /// <summary>
+    /// Input gradient of a block of rows. With S = 1 it accumulates the weight and bias gradients into Dw/Db (G·K);
+    /// with S &gt; 1 it writes each row's partial sums to Dw[r·K + j] and Db[r·K + j] instead.
+    /// </summary>
+    unsafe struct RowBackwardBlock<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* Gy, X, W, Mean, Rstd, Dx, Dw, Db;
+        public int Rows, Groups, K, S, PerBlock;
+
+        public readonly void Invoke(int block)
         {
-            ArrayPool<T>.Shared.Return(xhatBuf);
-            ArrayPool<T>.Shared.Return(gpBuf);
+            int d = K * S, k = K, s = S;
+            T dT = T.CreateChecked(d);
+            var w = W != null ? new ReadOnlySpan<T>(W, Groups * k) : default;
+            var xhatBuf = ArrayPool<T>.Shared.Rent(d);
+            var gpBuf = ArrayPool<T>.Shared.Rent(d);
+            try
+            {
+                var xhat = xhatBuf.AsSpan(0, d);
+                var gp = gpBuf.AsSpan(0, d);
+                for (int r = block * PerBlock, end = Math.Min(Rows, r + PerBlock); r < end; r++)
+                {
+                    var g = new ReadOnlySpan<T>(Gy + (long)r * d, d);
+                    var dst = new Span<T>(Dx + (long)r * d, d);
+                    T rs = Rstd[r];
+                    TensorPrimitives.Subtract(new ReadOnlySpan<T>(X + (long)r * d, d), Mean[r], xhat);
+                    TensorPrimitives.Multiply(xhat, rs, xhat);
+                    int w0 = r % Groups * k;
+                    // weight and bias gradients: Σ over rows of gy·x̂ and gy, per affine element
+                    if (s == 1)
+                    {
+                        var dw = new Span<T>(Dw + w0, k); var db = new Span<T>(Db + w0, k);
+                        TensorPrimitives.MultiplyAdd(g, xhat, dw, dw);
+                        TensorPrimitives.Add(db, g, db);
+                        if (W != null) TensorPrimitives.Multiply(g, w.Slice(w0, k), gp); else g.CopyTo(gp);
+                    }
+                    else
+                    {
+                        for (int j = 0; j < k; j++)
+                        {
+                            var gc = g.Slice(j * s, s);
+                            Dw[(long)r * k + j] = TensorPrimitives.Dot(gc, xhat.Slice(j * s, s));
+                            Db[(long)r * k + j] = TensorPrimitives.Sum(gc);
+                            if (W != null) TensorPrimitives.Multiply(gc, w[w0 + j], gp.Slice(j * s, s)); else gc.CopyTo(gp.Slice(j * s, s));
+                        }
+                    }
+                    // dx = rstd·(gp − mean(gp) − x̂·mean(gp·x̂))
+                    T meanGp = TensorPrimitives.Sum<T>(gp) / dT;
+                    T meanGpX = TensorPrimitives.Dot<T>(gp, xhat) / dT;
+                    TensorPrimitives.Multiply<T>(gp, rs, dst);
+                    TensorPrimitives.MultiplyAdd<T>(xhat, -rs * meanGpX, dst, dst);
+                    TensorPrimitives.Add<T>(dst, -rs * meanGp, dst);
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(xhatBuf);
+                ArrayPool<T>.Shared.Return(gpBuf);
+            }
         }
     }
 

@@ -1,0 +1,124 @@
+using DeepSharp.Kernels;
+using DeepSharp.NN;
+using static DeepSharp.Tests.TestUtil;
+
+namespace DeepSharp.Tests.NN;
+
+/// <summary>
+/// GroupNorm/LayerNorm and the unary activations split their work over the kernel thread pool once a tensor is
+/// large enough; these hold the split paths bitwise equal at 1 and 2 threads and against composite reference maths,
+/// on odd sizes that give several row blocks and a remainder chunk.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public class NormThreadingTests
+{
+    static T WithThreads<T>(int threads, Func<T> f)
+    {
+        int saved = KernelThreadPool.ThreadCount;
+        KernelThreadPool.SetThreadCount(threads);
+        try { return f(); }
+        finally { KernelThreadPool.SetThreadCount(saved); }
+    }
+
+    static (Tensor Y, Tensor Dx, Tensor Dw, Tensor Db) GroupNormPass(Tensor x0, Tensor w0, Tensor b0, Tensor gy, int groups)
+    {
+        var x = x0.Detach().RequiresGrad_(); var w = w0.Detach().RequiresGrad_(); var b = b0.Detach().RequiresGrad_();
+        var y = F.GroupNorm(x, groups, w, b);
+        y.Backward(gy);
+        return (y.Detach(), x.Grad!, w.Grad!, b.Grad!);
+    }
+
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    public void GroupNormIsBitwiseTheSameAtOneAndTwoThreads(DType dtype)
+    {
+        DeepSharp.Random.Seed(7);
+        // rows = 5·3 = 15 of 2·37·37 = 2738 elements: several row blocks, the last one short
+        var x = Tensor.Randn([5, 6, 37, 37], dtype); var w = Tensor.Randn([6], dtype); var b = Tensor.Randn([6], dtype);
+        var gy = Tensor.Randn([5, 6, 37, 37], dtype);
+        var one = WithThreads(1, () => GroupNormPass(x, w, b, gy, 3));
+        var two = WithThreads(2, () => GroupNormPass(x, w, b, gy, 3));
+        if (dtype == DType.Float32)
+        {
+            Assert.Equal(one.Y.ToArray<float>(), two.Y.ToArray<float>());
+            Assert.Equal(one.Dx.ToArray<float>(), two.Dx.ToArray<float>());
+            Assert.Equal(one.Dw.ToArray<float>(), two.Dw.ToArray<float>());
+            Assert.Equal(one.Db.ToArray<float>(), two.Db.ToArray<float>());
+        }
+        else
+        {
+            Assert.Equal(one.Y.ToArray<double>(), two.Y.ToArray<double>());
+            Assert.Equal(one.Dx.ToArray<double>(), two.Dx.ToArray<double>());
+            Assert.Equal(one.Dw.ToArray<double>(), two.Dw.ToArray<double>());
+            Assert.Equal(one.Db.ToArray<double>(), two.Db.ToArray<double>());
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void GroupNormMatchesCompositeMathsOnManyRowBlocks(int threads)
+    {
+        DeepSharp.Random.Seed(11);
+        int n = 3, c = 10, groups = 5, h = 29, wd = 31;
+        var x = Tensor.Randn([n, c, h, wd], DType.Float64); var w = Tensor.Randn([c], DType.Float64); var b = Tensor.Randn([c], DType.Float64);
+        var gy = Tensor.Randn([n, c, h, wd], DType.Float64);
+        var fused = WithThreads(threads, () => GroupNormPass(x, w, b, gy, groups));
+
+        // reference: the same normalisation written with differentiable tensor ops
+        var xr = x.Detach().RequiresGrad_(); var wr = w.Detach().RequiresGrad_(); var br = b.Detach().RequiresGrad_();
+        var rows = xr.Reshape(n * groups, -1);
+        var centered = rows.Sub(rows.Mean(1, keepDim: true));
+        var xhat = centered.Mul(centered.Mul(centered).Mean(1, keepDim: true).Add(1e-5).Rsqrt()).Reshape(n, c, h, wd);
+        var yr = xhat.Mul(wr.Reshape(1, c, 1, 1)).Add(br.Reshape(1, c, 1, 1));
+        yr.Backward(gy);
+        AssertClose(yr.Detach(), fused.Y, 1e-10, 1e-10, "y");
+        AssertClose(xr.Grad!, fused.Dx, 1e-9, 1e-9, "dx");
+        AssertClose(wr.Grad!, fused.Dw, 1e-9, 1e-9, "dw");
+        AssertClose(br.Grad!, fused.Db, 1e-9, 1e-9, "db");
+    }
+
+    [Fact]
+    public void LayerNormIsBitwiseTheSameAtOneAndTwoThreads()
+    {
+        DeepSharp.Random.Seed(5);
+        var x0 = Tensor.Randn([301, 257]); var w0 = Tensor.Randn([257]); var b0 = Tensor.Randn([257]); var gy = Tensor.Randn([301, 257]);
+        (float[], float[], float[]) Pass()
+        {
+            var x = x0.Detach().RequiresGrad_(); var w = w0.Detach().RequiresGrad_(); var b = b0.Detach().RequiresGrad_();
+            var y = F.LayerNorm(x, [257], w, b);
+            y.Backward(gy);
+            return (y.Detach().ToArray<float>(), x.Grad!.ToArray<float>(), w.Grad!.ToArray<float>());
+        }
+        var one = WithThreads(1, Pass);
+        var two = WithThreads(2, Pass);
+        Assert.Equal(one.Item1, two.Item1);
+        Assert.Equal(one.Item2, two.Item2);
+        Assert.Equal(one.Item3, two.Item3);
+    }
+
+    [Fact]
+    public void SiluForwardAndBackwardAreBitwiseTheSameAtOneAndTwoThreads()
+    {
+        DeepSharp.Random.Seed(3);
+        var x0 = Tensor.Randn([3, 7, 41, 43]).Mul(4); var gy = Tensor.Randn([3, 7, 41, 43]);   // 37 023 elements: two chunks and a remainder
+        (float[], float[]) Pass()
+        {
+            var x = x0.Detach().RequiresGrad_();
+            var y = F.Silu(x);
+            y.Backward(gy);
+            return (y.Detach().ToArray<float>(), x.Grad!.ToArray<float>());
+        }
+        var one = WithThreads(1, Pass);
+        var two = WithThreads(2, Pass);
+        Assert.Equal(one.Item1, two.Item1);
+        Assert.Equal(one.Item2, two.Item2);
+        var xs = x0.ToArray<float>();
+        for (int i = 0; i < xs.Length; i++)
+        {
+            double reference = xs[i] / (1 + Math.Exp(-xs[i]));
+            Assert.True(Math.Abs(one.Item1[i] - reference) <= 1e-5 * (1 + Math.Abs(reference)), $"{i}: {one.Item1[i]} vs {reference}");
+        }
+    }
+}
