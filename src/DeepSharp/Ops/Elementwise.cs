@@ -100,6 +100,11 @@ internal static class Elementwise
     static void Combine<T, TOp>(Kind ka, ReadOnlySpan<T> sa, int ra, Kind kb, ReadOnlySpan<T> sb, int rb, Span<T> d)
         where T : unmanaged, INumber<T> where TOp : IBinaryFamily
     {
+        if (ka != Kind.Row && kb != Kind.Row && (ka == Kind.Full || kb == Kind.Full) && d.Length >= ParallelChunks.MinParallelLength)
+        {
+            CombineChunked<T, TOp>(ka == Kind.Full, sa, kb == Kind.Full, sb, d);
+            return;
+        }
         if (ka == Kind.Full && kb == Kind.Full) { TOp.Vector<T>(sa, sb, d); return; }
         if (ka == Kind.Full && kb == Kind.Scalar) { TOp.VectorScalar(sa, sb[0], d); return; }
         if (ka == Kind.Scalar && kb == Kind.Full) { TOp.ScalarVector(sa[0], sb, d); return; }
@@ -120,6 +125,29 @@ internal static class Elementwise
                 if (ka == Kind.Full) TOp.Vector<T>(sa.Slice(r * len, len), sb, dr);
                 else TOp.ScalarVector(sa[0], sb, dr);
             }
+        }
+    }
+
+    /// <summary>A long full-by-full or full-by-scalar op split into fixed chunks over the kernel thread pool (bitwise one pass).</summary>
+    static unsafe void CombineChunked<T, TOp>(bool aFull, ReadOnlySpan<T> sa, bool bFull, ReadOnlySpan<T> sb, Span<T> d)
+        where T : unmanaged, INumber<T> where TOp : IBinaryFamily
+    {
+        fixed (T* ap = sa, bp = sb, dp = d)
+        {
+            var body = new BinaryChunk<T, TOp>(ap, aFull, bp, bFull, dp);
+            ParallelChunks.For(d.Length, ref body);
+        }
+    }
+
+    readonly unsafe struct BinaryChunk<T, TOp>(T* a, bool aFull, T* b, bool bFull, T* dst) : IChunkBody
+        where T : unmanaged, INumber<T> where TOp : IBinaryFamily
+    {
+        public void Invoke(int start, int length)
+        {
+            var d = new Span<T>(dst + start, length);
+            if (aFull && bFull) TOp.Vector<T>(new ReadOnlySpan<T>(a + start, length), new ReadOnlySpan<T>(b + start, length), d);
+            else if (aFull) TOp.VectorScalar(new ReadOnlySpan<T>(a + start, length), *b, d);
+            else TOp.ScalarVector(*a, new ReadOnlySpan<T>(b + start, length), d);
         }
     }
 

@@ -5,12 +5,12 @@ using static DeepSharp.Tests.TestUtil;
 namespace DeepSharp.Tests.NN;
 
 /// <summary>
-/// GroupNorm/LayerNorm and the unary activations split their work over the kernel thread pool once a tensor is
+/// GroupNorm/LayerNorm, the unary activations and same-shape binary ops split their work over the kernel thread pool once a tensor is
 /// large enough; these hold the split paths bitwise equal at 1 and 2 threads and against composite reference maths,
 /// on odd sizes that give several row blocks and a remainder chunk.
 /// </summary>
 [Collection(SerialCollection.Name)]
-public class NormThreadingTests
+public class ParallelOpsThreadingTests
 {
     static T WithThreads<T>(int threads, Func<T> f)
     {
@@ -120,5 +120,41 @@ public class NormThreadingTests
             double reference = xs[i] / (1 + Math.Exp(-xs[i]));
             Assert.True(Math.Abs(one.Item1[i] - reference) <= 1e-5 * (1 + Math.Abs(reference)), $"{i}: {one.Item1[i]} vs {reference}");
         }
+    }
+
+    [Fact]
+    public void LongBinaryOpsAreBitwiseTheSameAtOneAndTwoThreadsAndMatchTheScalarMaths()
+    {
+        DeepSharp.Random.Seed(9);
+        var a = Tensor.Randn([5, 3, 47, 53]); var b = Tensor.Randn([5, 3, 47, 53]).Add(3);   // 37 365 elements
+        var scalar = Tensor.FromArray(new[] { 1.75f }, [1]);
+        float[][] Pass() =>
+        [
+            a.Add(b).ToArray<float>(), a.Sub(b).ToArray<float>(), a.Mul(b).ToArray<float>(), a.Div(b).ToArray<float>(),
+            a.Mul(scalar).ToArray<float>(), scalar.Sub(a).ToArray<float>(), a.Add(2.5).ToArray<float>(),
+        ];
+        var one = WithThreads(1, Pass);
+        var two = WithThreads(2, Pass);
+        for (int k = 0; k < one.Length; k++) Assert.Equal(one[k], two[k]);
+        var av = a.ToArray<float>(); var bv = b.ToArray<float>();
+        for (int i = 0; i < av.Length; i++)
+        {
+            Assert.Equal(av[i] + bv[i], two[0][i]);
+            Assert.Equal(av[i] - bv[i], two[1][i]);
+            Assert.Equal(av[i] * bv[i], two[2][i]);
+            Assert.Equal(av[i] / bv[i], two[3][i]);
+            Assert.Equal(av[i] * 1.75f, two[4][i]);
+            Assert.Equal(1.75f - av[i], two[5][i]);
+        }
+    }
+
+    [Fact]
+    public void LongInPlaceAddIsBitwiseTheSameAtOneAndTwoThreads()
+    {
+        DeepSharp.Random.Seed(4);
+        var a = Tensor.Randn([40001]); var b = Tensor.Randn([40001]);
+        float[] Pass() { var d = a.Clone(); d.AddInPlace(b); return d.ToArray<float>(); }
+        Assert.Equal(WithThreads(1, Pass), WithThreads(2, Pass));
+        Assert.Equal(a.Add(b).ToArray<float>(), WithThreads(2, Pass));
     }
 }
