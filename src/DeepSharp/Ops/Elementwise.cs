@@ -100,7 +100,8 @@ internal static class Elementwise
     static void Combine<T, TOp>(Kind ka, ReadOnlySpan<T> sa, int ra, Kind kb, ReadOnlySpan<T> sb, int rb, Span<T> d)
         where T : unmanaged, INumber<T> where TOp : IBinaryFamily
     {
-        if (ka != Kind.Row && kb != Kind.Row && (ka == Kind.Full || kb == Kind.Full) && d.Length >= ParallelChunks.MinParallelLength)
+        if (ka != Kind.Row && kb != Kind.Row && (ka == Kind.Full || kb == Kind.Full) && d.Length >= ParallelChunks.MinParallelLength
+            && (ka != Kind.Full || !PartlyOverlaps(sa, d)) && (kb != Kind.Full || !PartlyOverlaps(sb, d)))
         {
             CombineChunked<T, TOp>(ka == Kind.Full, sa, kb == Kind.Full, sb, d);
             return;
@@ -128,26 +129,36 @@ internal static class Elementwise
         }
     }
 
+    /// <summary>
+    /// True when <paramref name="source"/> and <paramref name="destination"/> share memory without starting at the same
+    /// element (an in-place op on a shifted view of itself): such an op stays one serial pass, whose span check rejects it,
+    /// instead of being split into chunks that would read elements an earlier chunk already wrote.
+    /// </summary>
+    static bool PartlyOverlaps<T>(ReadOnlySpan<T> source, Span<T> destination) =>
+        source.Overlaps(destination, out int offset) && offset != 0;
+
     /// <summary>A long full-by-full or full-by-scalar op split into fixed chunks over the kernel thread pool (bitwise one pass).</summary>
     static unsafe void CombineChunked<T, TOp>(bool aFull, ReadOnlySpan<T> sa, bool bFull, ReadOnlySpan<T> sb, Span<T> d)
         where T : unmanaged, INumber<T> where TOp : IBinaryFamily
     {
+        // a scalar operand is read once here, before any chunk writes (it may be an element of the destination: x.add_(x[0]))
+        T aScalar = aFull ? default : sa[0], bScalar = bFull ? default : sb[0];
         fixed (T* ap = sa, bp = sb, dp = d)
         {
-            var body = new BinaryChunk<T, TOp>(ap, aFull, bp, bFull, dp);
+            var body = new BinaryChunk<T, TOp>(ap, aFull, aScalar, bp, bFull, bScalar, dp);
             ParallelChunks.For(d.Length, ref body);
         }
     }
 
-    readonly unsafe struct BinaryChunk<T, TOp>(T* a, bool aFull, T* b, bool bFull, T* dst) : IChunkBody
+    readonly unsafe struct BinaryChunk<T, TOp>(T* a, bool aFull, T aScalar, T* b, bool bFull, T bScalar, T* dst) : IChunkBody
         where T : unmanaged, INumber<T> where TOp : IBinaryFamily
     {
         public void Invoke(int start, int length)
         {
             var d = new Span<T>(dst + start, length);
             if (aFull && bFull) TOp.Vector<T>(new ReadOnlySpan<T>(a + start, length), new ReadOnlySpan<T>(b + start, length), d);
-            else if (aFull) TOp.VectorScalar(new ReadOnlySpan<T>(a + start, length), *b, d);
-            else TOp.ScalarVector(*a, new ReadOnlySpan<T>(b + start, length), d);
+            else if (aFull) TOp.VectorScalar(new ReadOnlySpan<T>(a + start, length), bScalar, d);
+            else TOp.ScalarVector(aScalar, new ReadOnlySpan<T>(b + start, length), d);
         }
     }
 

@@ -157,4 +157,36 @@ public class ParallelOpsThreadingTests
         Assert.Equal(WithThreads(1, Pass), WithThreads(2, Pass));
         Assert.Equal(a.Add(b).ToArray<float>(), WithThreads(2, Pass));
     }
+
+    [Fact]
+    public void LongInPlaceAddOnAShiftedViewOfItselfIsNotSplitIntoChunks()
+    {
+        // destination x[1:], source x[:-1]: the same memory shifted by one element. Split into chunks, a later chunk would
+        // read elements an earlier one had already written; the op must behave as the one serial pass does at 1 thread.
+        DeepSharp.Random.Seed(5);
+        var x0 = Tensor.Randn([40001]);
+        string? Outcome(int threads) => WithThreads(threads, () =>
+        {
+            var x = x0.Clone();
+            try { x.Narrow(0, 1, 40000).AddInPlace(x.Narrow(0, 0, 40000)); return string.Join(",", x.ToArray<float>()); }
+            catch (ArgumentException e) { return "threw " + e.GetType().Name; }
+        });
+        Assert.Equal(Outcome(1), Outcome(2));
+    }
+
+    [Fact]
+    public void LongInPlaceAddOfAnElementOfItselfReadsItOnce()
+    {
+        // x += x[7] (a 0-d view into the destination): every element gets the value x[7] had before the op
+        DeepSharp.Random.Seed(6);
+        var x0 = Tensor.Randn([40001]);
+        float added = x0.ToArray<float>()[7];
+        var expected = x0.ToArray<float>().Select(v => v + added).ToArray();
+        foreach (int threads in new[] { 1, 2 })
+        {
+            var x = x0.Clone();
+            WithThreads(threads, () => x.AddInPlace(x.Select(0, 7)));
+            Assert.Equal(expected, x.ToArray<float>());
+        }
+    }
 }
