@@ -220,6 +220,16 @@ def run_vae(train_x, train_y, test_x):
     return {'steps': steps, 'step_ms': ms, 'test_nelbo': total / test_x.shape[0]}
 
 
+def train_gan(step, gen, train_x, train_y):
+    """Trains a GAN with `step` over --epochs; returns (steps and ms per step, --samples images in [0, 1], their labels)."""
+    steps, ms = train(step, DataLoader(TensorDataset(train_x, train_y), a.batch_size, shuffle=True))
+    gen.eval()
+    labels = class_labels(a.samples)
+    with torch.no_grad():
+        images = torch.cat([gen(torch.randn(min(250, a.samples - i), 64), labels[i:i + 250]) for i in range(0, a.samples, 250)]) * 0.5 + 0.5
+    return {'steps': steps, 'step_ms': ms}, images, labels
+
+
 def run_dcgan(train_x, train_y):
     gen, disc = DcganGenerator(), DcganDiscriminator()
     dcgan_init(gen); dcgan_init(disc)
@@ -238,12 +248,7 @@ def run_dcgan(train_x, train_y):
         scores = disc(fake, labels)
         F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores)).backward()
         opt_g.step()
-    steps, ms = train(step, DataLoader(TensorDataset(train_x, train_y), a.batch_size, shuffle=True))
-    gen.eval()
-    labels = class_labels(a.samples)
-    with torch.no_grad():
-        images = torch.cat([gen(torch.randn(min(250, a.samples - i), 64), labels[i:i + 250]) for i in range(0, a.samples, 250)]) * 0.5 + 0.5
-    return {'steps': steps, 'step_ms': ms}, images, labels
+    return train_gan(step, gen, train_x, train_y)
 
 
 def run_wgan_gp(train_x, train_y):
@@ -270,12 +275,7 @@ def run_wgan_gp(train_x, train_y):
             (-disc(fake, labels).mean()).backward()
             opt_g.step()
         count[0] += 1
-    steps, ms = train(step, DataLoader(TensorDataset(train_x, train_y), a.batch_size, shuffle=True))
-    gen.eval()
-    labels = class_labels(a.samples)
-    with torch.no_grad():
-        images = torch.cat([gen(torch.randn(min(250, a.samples - i), 64), labels[i:i + 250]) for i in range(0, a.samples, 250)]) * 0.5 + 0.5
-    return {'steps': steps, 'step_ms': ms}, images, labels
+    return train_gan(step, gen, train_x, train_y)
 
 
 def run_ddpm(train_x, train_y):

@@ -38,8 +38,10 @@ DeepSharp.Random.Seed(Int("seed", 0));
 var train = MnistDataset.LoadFashion(train: true).Take(trainCount);
 var test = MnistDataset.LoadFashion(train: false).Take(testCount);
 int anomalyClass = Int("anomaly-class", 1);
+// the autoencoders train on the rows whose label is not the anomaly class
+var normal = Tensor.FromArray(train.Labels.ToArray<long>().Select((l, i) => (l, (long)i)).Where(e => e.l != anomalyClass).Select(e => e.Item2).ToArray());
 var loader = kind is "ae" or "dae"
-    ? new DataLoader(new TensorDataset(Without(train.Images), Without(train.Labels)), batchSize: 64, shuffle: true)
+    ? new DataLoader(new TensorDataset(train.Images.IndexSelect(0, normal), train.Labels.IndexSelect(0, normal)), batchSize: 64, shuffle: true)
     : new DataLoader(new TensorDataset(train.Images, train.Labels), batchSize: 64, shuffle: true);
 var quiet = new PlainProgress(TextWriter.Null);
 var result = new Dictionary<string, string> { ["model"] = kind, ["train"] = $"{trainCount}", ["epochs"] = $"{epochs}", ["batch"] = "64" };
@@ -60,10 +62,6 @@ Tensor Batched(Func<Tensor, Tensor> make)
     for (int done = 0; done < sampleCount; done += 250) parts.Add(make(labels.Narrow(0, done, Math.Min(250, sampleCount - done)).Contiguous()));
     return Tensor.Cat(parts, 0);
 }
-
-// The rows of the training set whose label is not the anomaly class.
-Tensor Without(Tensor values) =>
-    values.IndexSelect(0, Tensor.FromArray(train.Labels.ToArray<long>().Select((l, i) => (l, (long)i)).Where(e => e.l != anomalyClass).Select(e => e.Item2).ToArray()));
 
 Tensor? samples = null;
 switch (kind)
