@@ -109,6 +109,27 @@ public sealed class DynamicQuantizedRecurrent
                     var h = hState.AsSpan(index * B * H, B * H);
                     var c = IsLstm ? cState.AsSpan(index * B * H, B * H) : default;
                     var whh = HiddenWeights[index]; var wih = InputWeights[index];
+                    if (IsLstm && B > 0)
+                    {
+                        // the step quantizes h_{t−1} itself, row group by row group, reading it where the previous step
+                        // wrote it (the state for the first step), writes h_t straight into the output and returns its
+                        // range, from which the next step's per-tensor parameters are chosen
+                        int ld = timeMajor ? D * H : T * D * H;
+                        var (hs, hz) = ChooseParams(h, qmax);
+                        ReadOnlySpan<float> prev = h;
+                        int ldPrev = H;
+                        for (int step = 0; step < T; step++)
+                        {
+                            int t = dir == 0 ? step : T - 1 - step;
+                            var stepInput = new Int8StepInput(xq.AsSpan(t * B * ldx, B * ldx), ldx, wih.Packed, xs, xz, wih.Scales, wih.Bias);
+                            var hOut = output.AsSpan((timeMajor ? t * B : t) * D * H + dir * H, (B - 1) * ld + H);
+                            var (min, max) = Int8Gemm.LstmStepFromFloat(prev, ldPrev, hs, hz, whh.Packed, whh.Scales, whh.Bias, stepInput, c, hOut, ld, B, parallelStep);
+                            if (step < T - 1) (hs, hz) = DynamicQParams.Choose(min, max, 0, qmax);
+                            prev = hOut; ldPrev = ld;
+                        }
+                        if (T > 0) for (int b = 0; b < B; b++) prev.Slice(b * ldPrev, H).CopyTo(h.Slice(b * H, H));
+                        continue;
+                    }
                     for (int step = 0; step < T; step++)
                     {
                         int t = dir == 0 ? step : T - 1 - step;
