@@ -129,9 +129,18 @@ public static unsafe partial class Int8Gemm
                 byte* x0 = XA + (long)r0 * XKPadded;
                 byte* x1 = rows > 1 ? x0 + XKPadded : x0, x2 = rows > 2 ? x0 + 2L * XKPadded : x0, x3 = rows > 3 ? x0 + 3L * XKPadded : x0;
                 int blocks = (N + 15) / 16;
+                // both GEMMs on AVX-512BW with whole 16-output blocks: the tiles stay in registers through the epilogue
+                bool registers = Avx512Epilogue && path == Int8GemmPath.Avx512BW && XPath == Int8GemmPath.Avx512BW;
                 for (int jb = 0; jb < blocks; jb++)
                 {
                     int cols = Math.Min(16, N - jb * 16), at = jb * 16;
+                    if (registers && cols == 16)
+                    {
+                        TileAvx512Dequantize(a0, a1, a2, a3, B + (long)jb * Quads * 64, Quads, x0, x1, x2, x3, XB + (long)jb * XQuads * 64, XQuads,
+                            pre + at, N, rows, Sums + at, Scale + at, Bias == null ? null : Bias + at, Zh,
+                            XSums + at, XScale + at, XBias == null ? null : XBias + at, Zx);
+                        continue;
+                    }
                     TileSums(XPath, x0, x1, x2, x3, XB + (long)jb * XQuads * 64, XQuads, xt);
                     TileSums(path, a0, a1, a2, a3, B + (long)jb * Quads * 64, Quads, ht);
                     for (int r = 0; r < rows; r++)
@@ -153,6 +162,57 @@ public static unsafe partial class Int8Gemm
                 Range[2 * group + 1] = nan ? float.NaN : max;
             }
         }
+    }
+
+    /// <summary>
+    /// The 4 × 16 tiles of h_q·W_hhᵀ and x_q·W_ihᵀ (AVX-512BW, as <see cref="TileAvx512"/>) and their dequantization into
+    /// <paramref name="pre"/> (rows <paramref name="ld"/> floats apart, the first <paramref name="rows"/> written) without
+    /// leaving registers: the operations of <see cref="DequantizePairRow"/>, the per-column terms loaded once per tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void TileAvx512Dequantize(byte* a0, byte* a1, byte* a2, byte* a3, sbyte* b, int quads,
+        byte* x0, byte* x1, byte* x2, byte* x3, sbyte* bx, int xquads, float* pre, int ld, int rows,
+        int* hsums, float* hscale, float* hbias, int zh, int* xsums, float* xscale, float* xbias, int zx)
+    {
+        var ones = Vector512.Create((short)1);
+        Vector512<int> h0 = default, h1 = default, h2 = default, h3 = default;
+        for (int q = 0; q < quads; q++, b += 64)
+        {
+            var bv = Avx512F.LoadVector512(b);
+            h0 = Avx512F.Add(h0, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(a0 + q * 4)).AsByte(), bv), ones));
+            h1 = Avx512F.Add(h1, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(a1 + q * 4)).AsByte(), bv), ones));
+            h2 = Avx512F.Add(h2, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(a2 + q * 4)).AsByte(), bv), ones));
+            h3 = Avx512F.Add(h3, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(a3 + q * 4)).AsByte(), bv), ones));
+        }
+        Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (int q = 0; q < xquads; q++, bx += 64)
+        {
+            var bv = Avx512F.LoadVector512(bx);
+            s0 = Avx512F.Add(s0, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x0 + q * 4)).AsByte(), bv), ones));
+            s1 = Avx512F.Add(s1, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x1 + q * 4)).AsByte(), bv), ones));
+            s2 = Avx512F.Add(s2, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x2 + q * 4)).AsByte(), bv), ones));
+            s3 = Avx512F.Add(s3, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(x3 + q * 4)).AsByte(), bv), ones));
+        }
+        var zhs = Avx512F.MultiplyLow(Vector512.Create(zh), Avx512F.LoadVector512(hsums));
+        var zxs = Avx512F.MultiplyLow(Vector512.Create(zx), Avx512F.LoadVector512(xsums));
+        var sh = Avx512F.LoadVector512(hscale); var sx = Avx512F.LoadVector512(xscale);
+        bool hasHb = hbias != null, hasXb = xbias != null;
+        var hb = hasHb ? Avx512F.LoadVector512(hbias) : default; var xb = hasXb ? Avx512F.LoadVector512(xbias) : default;
+        DequantizeTileRow(h0, s0, pre, zhs, sh, hasHb, hb, zxs, sx, hasXb, xb);
+        if (rows > 1) DequantizeTileRow(h1, s1, pre + ld, zhs, sh, hasHb, hb, zxs, sx, hasXb, xb);
+        if (rows > 2) DequantizeTileRow(h2, s2, pre + 2 * ld, zhs, sh, hasHb, hb, zxs, sx, hasXb, xb);
+        if (rows > 3) DequantizeTileRow(h3, s3, pre + 3 * ld, zhs, sh, hasHb, hb, zxs, sx, hasXb, xb);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void DequantizeTileRow(Vector512<int> h, Vector512<int> x, float* output, Vector512<int> zhs, Vector512<float> sh, bool hasHb, Vector512<float> hb,
+        Vector512<int> zxs, Vector512<float> sx, bool hasXb, Vector512<float> xb)
+    {
+        var yh = Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.Subtract(h, zhs)), sh);
+        if (hasHb) yh = Avx512F.Add(yh, hb);
+        var yx = Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.Subtract(x, zxs)), sx);
+        if (hasXb) yx = Avx512F.Add(yx, xb);
+        Avx512F.Add(yh, yx).Store(output);
     }
 
     /// <summary>q[i] = clamp(zp + round_half_even(x[i]·inv), 0, 255), the operations of <see cref="Int8Quantize.QuantizeU8"/>.</summary>
