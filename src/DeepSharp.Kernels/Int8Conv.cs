@@ -96,6 +96,11 @@ public static unsafe class Int8Conv
         if (r.Scale.Length != w.N || (r.Bias != null && r.Bias.Length != w.N))
             throw new ArgumentException($"Int8Conv.Conv2dNhwc: {r.Scale.Length} scales / {r.Bias?.Length} biases for N = {w.N} outputs", nameof(r));
         if (s.Batch == 0) return;
+        if (Implicit && FewChannels && s.DilationW == 1 && s.Channels <= 4 && s.KernelW * s.Channels % 4 != 0)
+        {
+            ConvFewChannels(x, w, s, r, y, path);
+            return;
+        }
         bool adaptive = false;
         if (path == Int8GemmPath.Auto)
         {
@@ -135,6 +140,47 @@ public static unsafe class Int8Conv
     /// <summary>Whether <see cref="Conv2dNhwc"/> may read receptive fields in place (tests turn it off to hold the gathering
     /// form against the reference too; both give the same bytes).</summary>
     internal static bool Implicit = true;
+
+    /// <summary>Whether a convolution of at most 4 channels whose kw·C is not a multiple of 4 (the one-channel first layer
+    /// of a CNN: K = 9) takes <see cref="ConvFewChannels"/> (tests turn it off; both give the same bytes).</summary>
+    internal static bool FewChannels = true;
+
+    /// <summary>
+    /// A few-channel convolution (kw·C not a multiple of 4) as one whose receptive fields are read in place: the input is
+    /// copied once into a buffer with the padding made real (filled with the input zero point, as the reference pads) and
+    /// kw' − kw more columns on the right, the weight is repacked (once, cached) as (N, kh, kw', C) with zero taps at
+    /// v ≥ kw, where kw' is the smallest width with kw'·C a multiple of 4. Then each window row is kw'·C contiguous bytes,
+    /// whole k-quads, so no receptive field is gathered per pixel (the gather was most of the one-channel layer's time);
+    /// the extra taps multiply real bytes by zero weights, so the sums, and the bytes, are the reference's.
+    /// </summary>
+    static void ConvFewChannels(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, Int8Requantization r, Span<byte> y, Int8GemmPath path)
+    {
+        int c = s.Channels, kwPadded = s.KernelW;
+        while (kwPadded * c % 4 != 0) kwPadded++;
+        int ph = s.Height + 2 * s.PadH, pw = s.Width + 2 * s.PadW + (kwPadded - s.KernelW);
+        var padded = new Int8ConvShape(s.Batch, ph, pw, c, s.KernelH, kwPadded, s.StrideH, s.StrideW, 0, 0, s.DilationH, 1);
+        // the extra columns never change the output width: (pw − kw')/stride + 1 = (W + 2·padW − kw)/stride + 1
+        long bytes = (long)s.Batch * ph * pw * c;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)bytes);
+        try
+        {
+            var dst = buffer.AsSpan(0, (int)bytes);
+            byte zero = (byte)r.AZeroPoint;
+            int rowIn = s.Width * c, rowOut = pw * c, left = s.PadW * c;
+            for (int b = 0; b < s.Batch; b++)
+                for (int i = 0; i < ph; i++)
+                {
+                    var row = dst.Slice((b * ph + i) * rowOut, rowOut);
+                    int src = i - s.PadH;
+                    if ((uint)src >= (uint)s.Height) { row.Fill(zero); continue; }
+                    row[..left].Fill(zero);
+                    x.Slice((b * s.Height + src) * rowIn, rowIn).CopyTo(row[left..]);
+                    row[(left + rowIn)..].Fill(zero);
+                }
+            Conv2dNhwc(dst, w.WindowPadded(s.KernelH, s.KernelW, c, kwPadded), padded, r, y, path);
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
+    }
 
     /// <summary>Per output row (b, i): 1 where every byte its receptive fields read (its kh input rows, and the zero point
     /// where the window reaches into padding) keeps the vpmaddubsw path exact, from one vectorised max per input row.</summary>

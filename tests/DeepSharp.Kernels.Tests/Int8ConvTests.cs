@@ -22,6 +22,14 @@ public class Int8ConvTests
         (new(1, 11, 9, 4, 3, 3, 1, 1, 2, 1, 2, 1), 7),
         (new(2, 7, 8, 4, 1, 5, 1, 1, 0, 2), 18),
         (new(3, 6, 6, 12, 2, 2), 16),
+        // at most 4 channels with kw·C not a multiple of 4 (the padded-window form): the Fashion CNN's first layer at batch 3,
+        // strided, dilated in H, a 5 × 5 window on 3 channels, 1 × 1 on 2 channels, a 6-wide window (kw' = 8)
+        (new(3, 28, 28, 1, 3, 3, 1, 1, 1, 1), 32),
+        (new(2, 9, 11, 1, 3, 3, 2, 2, 1, 1), 19),
+        (new(2, 10, 9, 1, 3, 3, 1, 1, 2, 0, 2, 1), 16),
+        (new(1, 7, 9, 3, 5, 5, 2, 1, 2, 2), 21),
+        (new(2, 5, 6, 2, 1, 1), 16),
+        (new(1, 6, 7, 1, 2, 6, 1, 3, 0, 1), 17),
     ];
 
     public static TheoryData<Int8GemmPath> Paths() =>
@@ -124,6 +132,20 @@ public class Int8ConvTests
             AutoWithSevenBitInputsAndAFewOutliersIsExact();
         }
         finally { Int8Conv.Implicit = saved; }
+    }
+
+    [Fact]
+    public void FewChannelFormOffMatchesTheReferenceToo()
+    {
+        // hold the per-pixel gathering of few-channel windows (Int8Conv.FewChannels off) against the reference too
+        bool saved = Int8Conv.FewChannels;
+        Int8Conv.FewChannels = false;
+        try
+        {
+            foreach (var path in new[] { Int8GemmPath.Auto, Int8GemmPath.Avx2, Int8GemmPath.Avx512BW })
+                if (Int8Gemm.IsSupported(path)) ConvolutionMatchesScalarReferenceByteForByte(path);
+        }
+        finally { Int8Conv.FewChannels = saved; }
     }
 
     [Fact]
