@@ -4,7 +4,8 @@
 // (3) the LSTM of examples/QuantizeLstm (32→128, batch 64 × 64 steps, random weights), float32 vs dynamic int8.
 // (4) lstm-step: one fused int8 LSTM step of that LSTM (Int8Gemm.LstmStepFromFloat, B 64, H 128, I 32) on one thread, many
 // times: the short calls make the minimum and low percentiles usable on a loaded machine.
-// Usage: dotnet benchmarks/Int8Timing/bin/Release/net10.0/Int8Timing.dll [kernels|model FLOAT.safetensors|profile FLOAT.safetensors|lstm|lstm-profile|lstm-step] [rounds]
+// (5) fc: the Fashion CNN's Linear 3136→256 (batch 64) as the requantizing GEMM, best of N at 1 and 2 threads.
+// Usage: dotnet benchmarks/Int8Timing/bin/Release/net10.0/Int8Timing.dll [fc|kernels|model FLOAT.safetensors|profile FLOAT.safetensors|lstm|lstm-profile|lstm-step] [rounds]
 using System.Diagnostics;
 using DeepSharp;
 using DeepSharp.Data;
@@ -16,6 +17,7 @@ using DeepSharp.Vision.Models;
 
 string mode = args.Length > 0 ? args[0] : "kernels";
 if (mode == "kernels") Kernels(args.Length > 1 ? int.Parse(args[1]) : 20);
+else if (mode == "fc") Fc(args.Length > 1 ? int.Parse(args[1]) : 50);
 else if (mode == "lstm-step") LstmStep(args.Length > 1 ? int.Parse(args[1]) : 3000);
 else if (mode is "lstm" or "lstm-profile") Lstm(args.Length > 1 ? int.Parse(args[1]) : 30, mode == "lstm-profile");
 else Model(args[1], args.Length > 2 ? int.Parse(args[2]) : 30, mode == "profile");
@@ -152,5 +154,28 @@ static void LstmStep(int rounds)
         times.Sort();
         Console.WriteLine($"fused int8 LSTM step (B {B}, H {H}, I {I}){(parallel ? ", split across the pool" : ", one thread")}: min {times[0]:F1} us, " +
             $"10th percentile {times[times.Count / 10]:F1} us, median {times[times.Count / 2]:F1} us");
+    }
+}
+
+static void Fc(int rounds)
+{
+    const int M = 64, K = 3136, N = 256;
+    var rng = new System.Random(5);
+    var a = new byte[M * K]; for (int i = 0; i < a.Length; i++) a[i] = (byte)rng.Next(0, 128);
+    var w = new sbyte[N * K]; for (int i = 0; i < w.Length; i++) w[i] = (sbyte)rng.Next(-128, 128);
+    var packed = Int8Gemm.Pack(w, N, K);
+    var r = new Int8Requantization(3, Enumerable.Repeat(1e-4f, N).ToArray(), new float[N], 20f, 5, 5);
+    var c = new byte[M * N];
+    foreach (int threads in new[] { 1, 2 })
+    {
+        KernelThreadPool.SetThreadCount(threads);
+        double best = double.MaxValue;
+        for (int t = 0; t < rounds + 3; t++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Int8Gemm.MultiplyRequantize(a, K, packed, c, M, r);
+            if (t >= 3) best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+        Console.WriteLine($"threads={threads} Linear 3136→256, batch 64 ({(double)M * K * N / 1e6:F0} M MAC): {best:F3} ms, {(double)M * K * N / best / 1e6:F1} GMAC/s");
     }
 }

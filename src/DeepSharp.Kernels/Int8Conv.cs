@@ -371,6 +371,14 @@ public static unsafe class Int8Conv
         {
             int b = task / S.OutH, i = task % S.OutH, c = S.Channels;
             byte* outRow = Y + (long)task * S.OutW * c;
+            if (S.KernelH == 2 && S.KernelW == 2 && S.StrideH == 2 && S.StrideW == 2 && S.PadH == 0 && S.PadW == 0 && S.DilationH == 1 && S.DilationW == 1)
+            {
+                // the 2 × 2, stride-2 window of a CNN: every window lies inside the image, four cells per output pixel
+                long rowBytes = (long)S.Width * c;
+                byte* top = X + (b * S.Height + 2L * i) * rowBytes;
+                for (int j = 0; j < S.OutW; j++) Max4(top + 2L * j * c, rowBytes, c, outRow + (long)j * c);
+                return;
+            }
             for (int j = 0; j < S.OutW; j++)
             {
                 byte* dst = outRow + (long)j * c;
@@ -390,6 +398,21 @@ public static unsafe class Int8Conv
                 }
                 if (first) new Span<byte>(dst, c).Clear();
             }
+        }
+
+        /// <summary>dst[t] = max of the cells at p, p + c, p + rowBytes, p + rowBytes + c (t &lt; c).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Max4(byte* p, long rowBytes, int c, byte* dst)
+        {
+            byte* q = p + rowBytes;
+            int t = 0;
+            if (Avx2.IsSupported)
+                for (; t + 32 <= c; t += 32)
+                    Avx2.Max(Avx2.Max(Avx.LoadVector256(p + t), Avx.LoadVector256(p + c + t)), Avx2.Max(Avx.LoadVector256(q + t), Avx.LoadVector256(q + c + t))).Store(dst + t);
+            if (Sse2.IsSupported)
+                for (; t + 16 <= c; t += 16)
+                    Sse2.Max(Sse2.Max(Sse2.LoadVector128(p + t), Sse2.LoadVector128(p + c + t)), Sse2.Max(Sse2.LoadVector128(q + t), Sse2.LoadVector128(q + c + t))).Store(dst + t);
+            for (; t < c; t++) dst[t] = Math.Max(Math.Max(p[t], p[c + t]), Math.Max(q[t], q[c + t]));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

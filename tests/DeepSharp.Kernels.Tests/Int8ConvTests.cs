@@ -168,6 +168,8 @@ public class Int8ConvTests
         {
             new Int8ConvShape(2, 28, 28, 32, 2, 2, 2, 2), new Int8ConvShape(3, 7, 9, 5, 2, 2, 2, 2), new Int8ConvShape(1, 8, 7, 48, 3, 3, 2, 2, 1, 1),
             new Int8ConvShape(2, 5, 5, 17, 3, 2, 1, 2, 1, 0, 2, 1), new Int8ConvShape(64, 14, 14, 64, 2, 2, 2, 2),
+            // the 2 × 2 stride-2 fast path: odd sizes (the last row and column unused), 49 channels (32 + 16 + 1), one channel
+            new Int8ConvShape(2, 9, 11, 49, 2, 2, 2, 2), new Int8ConvShape(1, 6, 7, 1, 2, 2, 2, 2),
         };
         foreach (var s in shapes)
         {
