@@ -115,7 +115,10 @@ public static unsafe class Int8Conv
         // the receptive field read in place (no gather) where its kh runs of kw·C bytes are whole k-quads (rows of at most
         // 4096 pixels: a task keeps a pointer and a stride per pixel on its stack)
         bool implicitRows = Implicit && s.DilationW == 1 && s.KernelW * s.Channels % 4 == 0 && s.OutW <= 4096;
-        int tasks = s.Batch * s.OutH;
+        // a task covers enough output rows that their pixels fill whole 4-pixel tiles where the rows are read in place
+        // (a 14-wide row is 3.5 tiles: half a tile of multiplies wasted per row, 12.5 % of a 14 × 14 layer)
+        int rowsPerTask = implicitRows && s.OutW <= 256 ? Int8Gemm.RowsPerTile / (int)System.Numerics.BigInteger.GreatestCommonDivisor(s.OutW, Int8Gemm.RowsPerTile) : 1;
+        int tasks = s.Batch * ((s.OutH + rowsPerTask - 1) / rowsPerTask);
         byte[]? rowExact = adaptive && implicitRows ? RowBounds(x, s, w, r.AZeroPoint) : null;
         try
         {
@@ -124,7 +127,7 @@ public static unsafe class Int8Conv
                 var body = new ConvBody
                 {
                     X = px, Y = py, W = w, S = s, Path = path, Adaptive = adaptive, Scale = scale, Bias = pbias, R = r,
-                    ImplicitRows = implicitRows, RowExact = pexact,
+                    ImplicitRows = implicitRows, RowExact = pexact, RowsPerTask = rowsPerTask,
                 };
                 long work = outBytes * s.K;
                 if (work < 1 << 18) for (int t = 0; t < tasks; t++) body.Invoke(t);
@@ -220,20 +223,41 @@ public static unsafe class Int8Conv
         // receptive fields read in place for rows whose kh input rows all lie inside the image (RequantizeSegmentRows);
         // RowExact (adaptive only): per output row, whether its bytes keep Path exact (else the gathering form with tile flags)
         public bool ImplicitRows; public byte* RowExact;
+        // output rows per task (consecutive rows of one image; more than 1 only where rows are read in place)
+        public int RowsPerTask;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int task)
         {
-            int b = task / S.OutH, i = task % S.OutH, ow = S.OutW, lda = W.KQuads * 4;
+            int groups = (S.OutH + RowsPerTask - 1) / RowsPerTask;
+            int b = task / groups, i0 = task % groups * RowsPerTask, i1 = Math.Min(i0 + RowsPerTask, S.OutH);
+            int ow = S.OutW, lda = W.KQuads * 4;
             var buffer = rowBuffer;
-            if (buffer == null || buffer.Length < ow * lda) rowBuffer = buffer = new byte[Math.Max(ow * lda, 4096)];
-            int top = i * S.StrideH - S.PadH;
-            if (ImplicitRows && top >= 0 && top + (S.KernelH - 1) * S.DilationH < S.Height && (RowExact == null || RowExact[task] != 0))
-            {
-                fixed (byte* cols = buffer) InvokeInPlace(task, b, i, top, cols, lda);
-                return;
-            }
+            if (buffer == null || buffer.Length < RowsPerTask * ow * lda) rowBuffer = buffer = new byte[Math.Max(RowsPerTask * ow * lda, 4096)];
             fixed (byte* cols = buffer)
+                for (int i = i0; i < i1;)
+                {
+                    if (!InPlace(b, i)) { InvokeRow(b, i, cols, lda); i++; continue; }
+                    int end = i + 1;
+                    while (end < i1 && InPlace(b, end)) end++;
+                    InvokeInPlace(b, i, end - i, cols, lda);   // the run's pixels in one pass of 4-pixel tiles
+                    i = end;
+                }
+        }
+
+        /// <summary>Whether output row (b, i) has its receptive fields read in place: its kh input rows lie inside the image
+        /// (and, adaptive, its bytes keep Path exact).</summary>
+        readonly bool InPlace(int b, int i)
+        {
+            int top = i * S.StrideH - S.PadH;
+            return ImplicitRows && top >= 0 && top + (S.KernelH - 1) * S.DilationH < S.Height && (RowExact == null || RowExact[b * S.OutH + i] != 0);
+        }
+
+        /// <summary>Output row (b, i) from gathered receptive fields.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void InvokeRow(int b, int i, byte* cols, int lda)
+        {
+            int ow = S.OutW, task = b * S.OutH + i;
             {
                 GatherRow(cols, b, i, lda);
                 byte* groupExact = null;
@@ -253,29 +277,34 @@ public static unsafe class Int8Conv
             }
         }
 
-        /// <summary>Output row (b, i) with its receptive fields read in place: pixels whose window lies inside the row
-        /// point into the input (run u at + u·dilation·W·C), the few that reach into the side padding are gathered.</summary>
+        /// <summary>Output rows (b, i) … (b, i + count − 1) with their receptive fields read in place, as one run of
+        /// count·OW pixels (consecutive in the NHWC output): pixels whose window lies inside the row point into the input
+        /// (run u at + u·dilation·W·C), the few that reach into the side padding are gathered.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void InvokeInPlace(int task, int b, int i, int top, byte* cols, int lda)
+        void InvokeInPlace(int b, int i, int count, byte* cols, int lda)
         {
-            int ow = S.OutW, c = S.Channels, kw = S.KernelW, run = kw * c;
-            byte** rowBase = stackalloc byte*[ow];
-            long* rowStride = stackalloc long[ow];
-            byte* image = X + (long)(b * S.Height + top) * S.Width * c;
+            int ow = S.OutW, c = S.Channels, kw = S.KernelW, run = kw * c, pixels = count * ow;
+            byte** rowBase = stackalloc byte*[pixels];
+            long* rowStride = stackalloc long[pixels];
             long inPlaceStride = (long)S.DilationH * S.Width * c;
             int gathered = 0;
-            for (int j = 0; j < ow; j++)
+            for (int row = 0; row < count; row++)
             {
-                int s0 = j * S.StrideW - S.PadW;
-                if (s0 >= 0 && s0 + kw <= S.Width) { rowBase[j] = image + (long)s0 * c; rowStride[j] = inPlaceStride; }
-                else
+                int top = (i + row) * S.StrideH - S.PadH;
+                byte* image = X + (long)(b * S.Height + top) * S.Width * c;
+                for (int j = 0; j < ow; j++)
                 {
-                    byte* dst = cols + (long)gathered++ * lda;
-                    GatherPixel(dst, b, i, j, lda);
-                    rowBase[j] = dst; rowStride[j] = run;
+                    int p = row * ow + j, s0 = j * S.StrideW - S.PadW;
+                    if (s0 >= 0 && s0 + kw <= S.Width) { rowBase[p] = image + (long)s0 * c; rowStride[p] = inPlaceStride; }
+                    else
+                    {
+                        byte* dst = cols + (long)gathered++ * lda;
+                        GatherPixel(dst, b, i + row, j, lda);
+                        rowBase[p] = dst; rowStride[p] = run;
+                    }
                 }
             }
-            Int8Gemm.RequantizeSegmentRows(rowBase, rowStride, ow, S.KernelH, run / 4, W, Y + (long)task * ow * W.N, Scale, Bias, R, Path);
+            Int8Gemm.RequantizeSegmentRows(rowBase, rowStride, pixels, S.KernelH, run / 4, W, Y + (long)(b * S.OutH + i) * ow * W.N, Scale, Bias, R, Path);
         }
 
         // a few bytes (the 3-byte runs of a one-channel input) by a loop: Buffer.MemoryCopy's call costs more than the copy

@@ -25,6 +25,10 @@ public class Int8ConvTests
         // at most 4 channels with kw·C not a multiple of 4 (the padded-window form): the Fashion CNN's first layer at batch 3,
         // strided, dilated in H, a 5 × 5 window on 3 channels, 1 × 1 on 2 channels, a 6-wide window (kw' = 8)
         (new(3, 28, 28, 1, 3, 3, 1, 1, 1, 1), 32),
+        // 14-wide rows (two per task, 28 pixels) and 7- and 13-wide ones (four per task) read in place, edge rows gathered
+        (new(2, 14, 14, 32, 3, 3, 1, 1, 1, 1), 64),
+        (new(2, 7, 7, 8, 3, 3, 1, 1, 1, 1), 17),
+        (new(1, 13, 13, 4, 3, 3, 1, 1, 0, 1), 16),
         (new(2, 9, 11, 1, 3, 3, 2, 2, 1, 1), 19),
         (new(2, 10, 9, 1, 3, 3, 1, 1, 2, 0, 2, 1), 16),
         (new(1, 7, 9, 3, 5, 5, 2, 1, 2, 2), 21),
