@@ -51,8 +51,9 @@ public sealed class PackedInt8Weights
     /// few-channel path), cached per kw·C → kw'·C; built once on first use.</summary>
     internal PackedInt8Weights WindowPadded(int kh, int kw, int c, int kwPadded)
     {
-        var cached = windowPadded;
-        if (cached != null && cached.K == kh * kwPadded * c) return cached;
+        var key = (kh, kw, c, kwPadded);
+        var entry = windowPadded;
+        if (entry != null && entry.Key == key) return entry.Weights;
         int k2 = kh * kwPadded * c;
         var b = new sbyte[N * k2];
         for (int n = 0; n < N; n++)
@@ -60,12 +61,13 @@ public sealed class PackedInt8Weights
                 for (int v = 0; v < kw; v++)
                     for (int ch = 0; ch < c; ch++)
                         b[n * k2 + (u * kwPadded + v) * c + ch] = At(n, (u * kw + v) * c + ch);
-        cached = Int8Gemm.Pack(b, N, k2);
-        windowPadded = cached;
-        return cached;
+        var packed = Int8Gemm.Pack(b, N, k2);
+        windowPadded = new WindowEntry(key, packed);   // a reference write: a racing reader sees the old entry or this one
+        return packed;
     }
 
-    PackedInt8Weights? windowPadded;
+    sealed record WindowEntry((int, int, int, int) Key, PackedInt8Weights Weights);
+    WindowEntry? windowPadded;
 }
 
 /// <summary>

@@ -139,6 +139,29 @@ public class Int8ConvTests
     }
 
     [Fact]
+    public void OnePackedWeightUnderTwoWindowShapesMatchesTheReferenceBothTimes()
+    {
+        // the few-channel form caches its repacked weight on the packed one: a 3 × 3 and a 1 × 9 window of the same
+        // K = 9 (both padded to K' = 12) must not share it
+        var rng = new System.Random(9);
+        const int n = 18;
+        var w = new sbyte[n * 9];
+        for (int i = 0; i < w.Length; i++) w[i] = (sbyte)rng.Next(-128, 128);
+        var packed = Int8Gemm.Pack(w, n, 9);
+        var r = new Int8Requantization(7, Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-3 + 1e-5)).ToArray(), null, 1f / 0.05f, 3, 0);
+        foreach (var s in new[] { new Int8ConvShape(2, 9, 12, 1, 3, 3, 1, 1, 1, 1), new Int8ConvShape(2, 9, 12, 1, 1, 9, 1, 1, 0, 4), new Int8ConvShape(2, 9, 12, 1, 3, 3, 1, 1, 1, 1) })
+        {
+            var x = new byte[s.Batch * s.Height * s.Width];
+            for (int i = 0; i < x.Length; i++) x[i] = (byte)rng.Next(0, 128);
+            var expected = new byte[s.Batch * s.OutH * s.OutW * n];
+            var actual = new byte[expected.Length];
+            Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
+            Int8Conv.Conv2dNhwc(x, packed, s, r, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"differs from the reference for {s}");
+        }
+    }
+
+    [Fact]
     public void FewChannelFormOffMatchesTheReferenceToo()
     {
         // hold the per-pixel gathering of few-channel windows (Int8Conv.FewChannels off) against the reference too
