@@ -2,7 +2,10 @@
 // 2 threads (best of N: the machine is shared, the minimum is the least load-dependent figure); (2) the whole Fashion CNN,
 // float32 vs static int8 with the x86 (7-bit activations) and onednn (8-bit) qconfigs, alternating, min and median.
 // (3) the LSTM of examples/QuantizeLstm (32→128, batch 64 × 64 steps, random weights), float32 vs dynamic int8.
-// Usage: dotnet benchmarks/Int8Timing/bin/Release/net10.0/Int8Timing.dll [kernels|model FLOAT.safetensors|profile FLOAT.safetensors|lstm|lstm-profile] [rounds]
+// (4) lstm-step: one fused int8 LSTM step of that LSTM (Int8Gemm.LstmStepFromFloat, B 64, H 128, I 32) on one thread, many
+// times: the short calls make the minimum and low percentiles usable on a loaded machine.
+// (5) fc: the Fashion CNN's Linear 3136→256 (batch 64) as the requantizing GEMM, best of N at 1 and 2 threads.
+// Usage: dotnet benchmarks/Int8Timing/bin/Release/net10.0/Int8Timing.dll [fc|kernels|model FLOAT.safetensors|profile FLOAT.safetensors|lstm|lstm-profile|lstm-step] [rounds]
 using System.Diagnostics;
 using DeepSharp;
 using DeepSharp.Data;
@@ -14,6 +17,8 @@ using DeepSharp.Vision.Models;
 
 string mode = args.Length > 0 ? args[0] : "kernels";
 if (mode == "kernels") Kernels(args.Length > 1 ? int.Parse(args[1]) : 20);
+else if (mode == "fc") Fc(args.Length > 1 ? int.Parse(args[1]) : 50);
+else if (mode == "lstm-step") LstmStep(args.Length > 1 ? int.Parse(args[1]) : 3000);
 else if (mode is "lstm" or "lstm-profile") Lstm(args.Length > 1 ? int.Parse(args[1]) : 30, mode == "lstm-profile");
 else Model(args[1], args.Length > 2 ? int.Parse(args[2]) : 30, mode == "profile");
 
@@ -122,5 +127,55 @@ static void Lstm(int rounds, bool int8Only)
     {
         times[m].Sort();
         Console.WriteLine($"{models[m].Name}: min {times[m][0]:F2} ms, median {times[m][times[m].Count / 2]:F2} ms");
+    }
+}
+
+static void LstmStep(int rounds)
+{
+    const int B = 64, H = 128, I = 32, G = 4 * H;
+    var rng = new System.Random(3);
+    sbyte[] Weights(int k) { var w = new sbyte[G * k]; for (int i = 0; i < w.Length; i++) w[i] = (sbyte)rng.Next(-127, 128); return w; }
+    var whh = Int8Gemm.Pack(Weights(H), G, H); var wih = Int8Gemm.Pack(Weights(I), G, I);
+    var scales = Enumerable.Range(0, G).Select(_ => 0.004f).ToArray();
+    var bias = Enumerable.Range(0, G).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+    var xq = new byte[B * I]; for (int i = 0; i < xq.Length; i++) xq[i] = (byte)rng.Next(0, 128);
+    var h = Enumerable.Range(0, B * H).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+    var c = Enumerable.Range(0, B * H).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+    var times = new List<double>();
+    foreach (bool parallel in new[] { false, true })
+    {
+        times.Clear();
+        for (int r = -50; r < rounds; r++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            var (min, max) = Int8Gemm.LstmStepFromFloat(h, H, 2f / 127, 63, whh, scales, bias, new Int8StepInput(xq, I, wih, 0.02f, 10, scales, bias), c, h, H, B, parallel);
+            if (r >= 0) times.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+        }
+        times.Sort();
+        Console.WriteLine($"fused int8 LSTM step (B {B}, H {H}, I {I}){(parallel ? ", split across the pool" : ", one thread")}: min {times[0]:F1} us, " +
+            $"10th percentile {times[times.Count / 10]:F1} us, median {times[times.Count / 2]:F1} us");
+    }
+}
+
+static void Fc(int rounds)
+{
+    const int M = 64, K = 3136, N = 256;
+    var rng = new System.Random(5);
+    var a = new byte[M * K]; for (int i = 0; i < a.Length; i++) a[i] = (byte)rng.Next(0, 128);
+    var w = new sbyte[N * K]; for (int i = 0; i < w.Length; i++) w[i] = (sbyte)rng.Next(-128, 128);
+    var packed = Int8Gemm.Pack(w, N, K);
+    var r = new Int8Requantization(3, Enumerable.Repeat(1e-4f, N).ToArray(), new float[N], 20f, 5, 5);
+    var c = new byte[M * N];
+    foreach (int threads in new[] { 1, 2 })
+    {
+        KernelThreadPool.SetThreadCount(threads);
+        double best = double.MaxValue;
+        for (int t = 0; t < rounds + 3; t++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Int8Gemm.MultiplyRequantize(a, K, packed, c, M, r);
+            if (t >= 3) best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+        Console.WriteLine($"threads={threads} Linear 3136→256, batch 64 ({(double)M * K * N / 1e6:F0} M MAC): {best:F3} ms, {(double)M * K * N / best / 1e6:F1} GMAC/s");
     }
 }

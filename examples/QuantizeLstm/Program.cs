@@ -1,7 +1,8 @@
 // Dynamic int8 quantization of the LSTM language model (DeepSharp.Text's LstmLanguageModel): a character-level model
 // trained on the fortunes corpus, then its LSTM replaced by DynamicQuantizedLSTM; next-character accuracy, cross-entropy
-// and the LSTM's latency, float32 and int8 timed alternately in the same process.
-// Run: dotnet run -c Release --project examples/QuantizeLstm -- --steps 300 --rounds 10
+// and the LSTM's latency, float32 and int8 timed the same way in the same process (two warm-up calls each, then rounds of
+// both back to back in alternating order; medians of each side and of the per-round ratios).
+// Run: dotnet run -c Release --project examples/QuantizeLstm -- --steps 300 --rounds 30
 using System.Globalization;
 
 var settings = new QuantizeLstm.Settings();

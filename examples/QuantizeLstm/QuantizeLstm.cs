@@ -11,15 +11,18 @@ public static class QuantizeLstm
     /// <summary>Budget: the text (a fortunes file by default), training steps of 32 windows × 64 characters, hidden
     /// size, evaluation characters (held out: the last part of the text) and timing rounds.</summary>
     public sealed record Settings(string TextFile = "/usr/share/games/fortunes/fortunes", int TrainSteps = 300, int Hidden = 128,
-        int EvalWindows = 64, int Window = 64, int TimingRounds = 10, int Seed = 1);
+        int EvalWindows = 64, int Window = 64, int TimingRounds = 30, int Seed = 1);
 
-    /// <summary>Float and int8 results: next-character accuracy, mean cross-entropy (nats) and the LSTM's median ms on the
-    /// evaluation batch (EvalWindows × Window).</summary>
-    public sealed record Result(double FloatAccuracy, double Int8Accuracy, double FloatLoss, double Int8Loss, double FloatMs, double Int8Ms)
+    /// <summary>Float and int8 results: next-character accuracy, mean cross-entropy (nats), the LSTM's median ms on the
+    /// evaluation batch (EvalWindows × Window) and the median of the per-round ratios float ms / int8 ms (each round times
+    /// both models back to back, so a load change between rounds cancels out of its ratio).</summary>
+    public sealed record Result(double FloatAccuracy, double Int8Accuracy, double FloatLoss, double Int8Loss, double FloatMs, double Int8Ms,
+        double PairedSpeedup = double.NaN)
     {
         public override string ToString() =>
             $"float32: accuracy {FloatAccuracy:P2}, loss {FloatLoss:F4}, LSTM {FloatMs:F1} ms; dynamic int8: accuracy {Int8Accuracy:P2} " +
-            $"({(Int8Accuracy - FloatAccuracy) * 100:+0.00;-0.00} points), loss {Int8Loss:F4}, LSTM {Int8Ms:F1} ms ({FloatMs / Int8Ms:F2}x)";
+            $"({(Int8Accuracy - FloatAccuracy) * 100:+0.00;-0.00} points), loss {Int8Loss:F4}, LSTM {Int8Ms:F1} ms ({FloatMs / Int8Ms:F2}x; " +
+            $"median of per-round ratios {PairedSpeedup:F2}x)";
     }
 
     public static Result Run(Settings s, TextWriter log)
@@ -52,16 +55,28 @@ public static class QuantizeLstm
         var (ex, ey) = Batch(ids, Enumerable.Range(0, s.EvalWindows).Select(w => trainEnd + w * (s.Window + 1)).ToArray(), s.Window);
         using var _ = Autograd.NoGrad();
         var e = embed.Call(ex);
-        var floatTimes = new List<double>(); var intTimes = new List<double>();
-        Tensor hf = null!, hq = null!;
+        // the timing protocol, the same for both models: two untimed warm-up calls each (the int8 path's code is not
+        // compiled yet, the float path's was compiled during training), then TimingRounds rounds that call both models
+        // back to back, the order alternating between rounds (float first in even rounds, int8 first in odd ones) so
+        // neither side always runs right after the other; medians of each side and of the per-round ratios
+        Tensor hf = lstm.Call(e).Output, hq = qlstm.Call(e).Output;
+        hf = lstm.Call(e).Output; hq = qlstm.Call(e).Output;
+        var floatTimes = new List<double>(); var intTimes = new List<double>(); var ratios = new List<double>();
         for (int r = 0; r < Math.Max(1, s.TimingRounds); r++)
         {
-            var t0 = Stopwatch.GetTimestamp(); hf = lstm.Call(e).Output; floatTimes.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-            t0 = Stopwatch.GetTimestamp(); hq = qlstm.Call(e).Output; intTimes.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            double tf = 0, tq = 0;
+            for (int side = 0; side < 2; side++)
+            {
+                bool runFloat = (side == 0) == (r % 2 == 0);
+                var t0 = Stopwatch.GetTimestamp();
+                if (runFloat) { hf = lstm.Call(e).Output; tf = Stopwatch.GetElapsedTime(t0).TotalMilliseconds; }
+                else { hq = qlstm.Call(e).Output; tq = Stopwatch.GetElapsedTime(t0).TotalMilliseconds; }
+            }
+            floatTimes.Add(tf); intTimes.Add(tq); ratios.Add(tf / tq);
         }
         var (fa, fl) = Score(head.Call(hf), ey, chars.Length);
         var (qa, ql) = Score(head.Call(hq), ey, chars.Length);
-        return new Result(fa, qa, fl, ql, Median(floatTimes), Median(intTimes));
+        return new Result(fa, qa, fl, ql, Median(floatTimes), Median(intTimes), Median(ratios));
     }
 
     static (Tensor X, Tensor Y) Batch(int[] ids, int[] starts, int window)

@@ -96,6 +96,11 @@ public static unsafe class Int8Conv
         if (r.Scale.Length != w.N || (r.Bias != null && r.Bias.Length != w.N))
             throw new ArgumentException($"Int8Conv.Conv2dNhwc: {r.Scale.Length} scales / {r.Bias?.Length} biases for N = {w.N} outputs", nameof(r));
         if (s.Batch == 0) return;
+        if (Implicit && FewChannels && s.DilationW == 1 && s.Channels <= 4 && s.KernelW * s.Channels % 4 != 0)
+        {
+            ConvFewChannels(x, w, s, r, y, path);
+            return;
+        }
         bool adaptive = false;
         if (path == Int8GemmPath.Auto)
         {
@@ -110,7 +115,10 @@ public static unsafe class Int8Conv
         // the receptive field read in place (no gather) where its kh runs of kw·C bytes are whole k-quads (rows of at most
         // 4096 pixels: a task keeps a pointer and a stride per pixel on its stack)
         bool implicitRows = Implicit && s.DilationW == 1 && s.KernelW * s.Channels % 4 == 0 && s.OutW <= 4096;
-        int tasks = s.Batch * s.OutH;
+        // a task covers enough output rows that their pixels fill whole 4-pixel tiles where the rows are read in place
+        // (a 14-wide row is 3.5 tiles: half a tile of multiplies wasted per row, 12.5 % of a 14 × 14 layer)
+        int rowsPerTask = implicitRows && s.OutW <= 256 ? Int8Gemm.RowsPerTile / (int)System.Numerics.BigInteger.GreatestCommonDivisor(s.OutW, Int8Gemm.RowsPerTile) : 1;
+        int tasks = s.Batch * ((s.OutH + rowsPerTask - 1) / rowsPerTask);
         byte[]? rowExact = adaptive && implicitRows ? RowBounds(x, s, w, r.AZeroPoint) : null;
         try
         {
@@ -119,7 +127,7 @@ public static unsafe class Int8Conv
                 var body = new ConvBody
                 {
                     X = px, Y = py, W = w, S = s, Path = path, Adaptive = adaptive, Scale = scale, Bias = pbias, R = r,
-                    ImplicitRows = implicitRows, RowExact = pexact,
+                    ImplicitRows = implicitRows, RowExact = pexact, RowsPerTask = rowsPerTask,
                 };
                 long work = outBytes * s.K;
                 if (work < 1 << 18) for (int t = 0; t < tasks; t++) body.Invoke(t);
@@ -135,6 +143,47 @@ public static unsafe class Int8Conv
     /// <summary>Whether <see cref="Conv2dNhwc"/> may read receptive fields in place (tests turn it off to hold the gathering
     /// form against the reference too; both give the same bytes).</summary>
     internal static bool Implicit = true;
+
+    /// <summary>Whether a convolution of at most 4 channels whose kw·C is not a multiple of 4 (the one-channel first layer
+    /// of a CNN: K = 9) takes <see cref="ConvFewChannels"/> (tests turn it off; both give the same bytes).</summary>
+    internal static bool FewChannels = true;
+
+    /// <summary>
+    /// A few-channel convolution (kw·C not a multiple of 4) as one whose receptive fields are read in place: the input is
+    /// copied once into a buffer with the padding made real (filled with the input zero point, as the reference pads) and
+    /// kw' − kw more columns on the right, the weight is repacked (once, cached) as (N, kh, kw', C) with zero taps at
+    /// v ≥ kw, where kw' is the smallest width with kw'·C a multiple of 4. Then each window row is kw'·C contiguous bytes,
+    /// whole k-quads, so no receptive field is gathered per pixel (the gather was most of the one-channel layer's time);
+    /// the extra taps multiply real bytes by zero weights, so the sums, and the bytes, are the reference's.
+    /// </summary>
+    static void ConvFewChannels(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, Int8Requantization r, Span<byte> y, Int8GemmPath path)
+    {
+        int c = s.Channels, kwPadded = s.KernelW;
+        while (kwPadded * c % 4 != 0) kwPadded++;
+        int ph = s.Height + 2 * s.PadH, pw = s.Width + 2 * s.PadW + (kwPadded - s.KernelW);
+        var padded = new Int8ConvShape(s.Batch, ph, pw, c, s.KernelH, kwPadded, s.StrideH, s.StrideW, 0, 0, s.DilationH, 1);
+        // the extra columns never change the output width: (pw − kw')/stride + 1 = (W + 2·padW − kw)/stride + 1
+        long bytes = (long)s.Batch * ph * pw * c;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)bytes);
+        try
+        {
+            var dst = buffer.AsSpan(0, (int)bytes);
+            byte zero = (byte)r.AZeroPoint;
+            int rowIn = s.Width * c, rowOut = pw * c, left = s.PadW * c;
+            for (int b = 0; b < s.Batch; b++)
+                for (int i = 0; i < ph; i++)
+                {
+                    var row = dst.Slice((b * ph + i) * rowOut, rowOut);
+                    int src = i - s.PadH;
+                    if ((uint)src >= (uint)s.Height) { row.Fill(zero); continue; }
+                    row[..left].Fill(zero);
+                    x.Slice((b * s.Height + src) * rowIn, rowIn).CopyTo(row[left..]);
+                    row[(left + rowIn)..].Fill(zero);
+                }
+            Conv2dNhwc(dst, w.WindowPadded(s.KernelH, s.KernelW, c, kwPadded), padded, r, y, path);
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
+    }
 
     /// <summary>Per output row (b, i): 1 where every byte its receptive fields read (its kh input rows, and the zero point
     /// where the window reaches into padding) keeps the vpmaddubsw path exact, from one vectorised max per input row.</summary>
@@ -174,20 +223,41 @@ public static unsafe class Int8Conv
         // receptive fields read in place for rows whose kh input rows all lie inside the image (RequantizeSegmentRows);
         // RowExact (adaptive only): per output row, whether its bytes keep Path exact (else the gathering form with tile flags)
         public bool ImplicitRows; public byte* RowExact;
+        // output rows per task (consecutive rows of one image; more than 1 only where rows are read in place)
+        public int RowsPerTask;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int task)
         {
-            int b = task / S.OutH, i = task % S.OutH, ow = S.OutW, lda = W.KQuads * 4;
+            int groups = (S.OutH + RowsPerTask - 1) / RowsPerTask;
+            int b = task / groups, i0 = task % groups * RowsPerTask, i1 = Math.Min(i0 + RowsPerTask, S.OutH);
+            int ow = S.OutW, lda = W.KQuads * 4;
             var buffer = rowBuffer;
-            if (buffer == null || buffer.Length < ow * lda) rowBuffer = buffer = new byte[Math.Max(ow * lda, 4096)];
-            int top = i * S.StrideH - S.PadH;
-            if (ImplicitRows && top >= 0 && top + (S.KernelH - 1) * S.DilationH < S.Height && (RowExact == null || RowExact[task] != 0))
-            {
-                fixed (byte* cols = buffer) InvokeInPlace(task, b, i, top, cols, lda);
-                return;
-            }
+            if (buffer == null || buffer.Length < RowsPerTask * ow * lda) rowBuffer = buffer = new byte[Math.Max(RowsPerTask * ow * lda, 4096)];
             fixed (byte* cols = buffer)
+                for (int i = i0; i < i1;)
+                {
+                    if (!InPlace(b, i)) { InvokeRow(b, i, cols, lda); i++; continue; }
+                    int end = i + 1;
+                    while (end < i1 && InPlace(b, end)) end++;
+                    InvokeInPlace(b, i, end - i, cols, lda);   // the run's pixels in one pass of 4-pixel tiles
+                    i = end;
+                }
+        }
+
+        /// <summary>Whether output row (b, i) has its receptive fields read in place: its kh input rows lie inside the image
+        /// (and, adaptive, its bytes keep Path exact).</summary>
+        readonly bool InPlace(int b, int i)
+        {
+            int top = i * S.StrideH - S.PadH;
+            return ImplicitRows && top >= 0 && top + (S.KernelH - 1) * S.DilationH < S.Height && (RowExact == null || RowExact[b * S.OutH + i] != 0);
+        }
+
+        /// <summary>Output row (b, i) from gathered receptive fields.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        void InvokeRow(int b, int i, byte* cols, int lda)
+        {
+            int ow = S.OutW, task = b * S.OutH + i;
             {
                 GatherRow(cols, b, i, lda);
                 byte* groupExact = null;
@@ -207,29 +277,34 @@ public static unsafe class Int8Conv
             }
         }
 
-        /// <summary>Output row (b, i) with its receptive fields read in place: pixels whose window lies inside the row
-        /// point into the input (run u at + u·dilation·W·C), the few that reach into the side padding are gathered.</summary>
+        /// <summary>Output rows (b, i) … (b, i + count − 1) with their receptive fields read in place, as one run of
+        /// count·OW pixels (consecutive in the NHWC output): pixels whose window lies inside the row point into the input
+        /// (run u at + u·dilation·W·C), the few that reach into the side padding are gathered.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void InvokeInPlace(int task, int b, int i, int top, byte* cols, int lda)
+        void InvokeInPlace(int b, int i, int count, byte* cols, int lda)
         {
-            int ow = S.OutW, c = S.Channels, kw = S.KernelW, run = kw * c;
-            byte** rowBase = stackalloc byte*[ow];
-            long* rowStride = stackalloc long[ow];
-            byte* image = X + (long)(b * S.Height + top) * S.Width * c;
+            int ow = S.OutW, c = S.Channels, kw = S.KernelW, run = kw * c, pixels = count * ow;
+            byte** rowBase = stackalloc byte*[pixels];
+            long* rowStride = stackalloc long[pixels];
             long inPlaceStride = (long)S.DilationH * S.Width * c;
             int gathered = 0;
-            for (int j = 0; j < ow; j++)
+            for (int row = 0; row < count; row++)
             {
-                int s0 = j * S.StrideW - S.PadW;
-                if (s0 >= 0 && s0 + kw <= S.Width) { rowBase[j] = image + (long)s0 * c; rowStride[j] = inPlaceStride; }
-                else
+                int top = (i + row) * S.StrideH - S.PadH;
+                byte* image = X + (long)(b * S.Height + top) * S.Width * c;
+                for (int j = 0; j < ow; j++)
                 {
-                    byte* dst = cols + (long)gathered++ * lda;
-                    GatherPixel(dst, b, i, j, lda);
-                    rowBase[j] = dst; rowStride[j] = run;
+                    int p = row * ow + j, s0 = j * S.StrideW - S.PadW;
+                    if (s0 >= 0 && s0 + kw <= S.Width) { rowBase[p] = image + (long)s0 * c; rowStride[p] = inPlaceStride; }
+                    else
+                    {
+                        byte* dst = cols + (long)gathered++ * lda;
+                        GatherPixel(dst, b, i + row, j, lda);
+                        rowBase[p] = dst; rowStride[p] = run;
+                    }
                 }
             }
-            Int8Gemm.RequantizeSegmentRows(rowBase, rowStride, ow, S.KernelH, run / 4, W, Y + (long)task * ow * W.N, Scale, Bias, R, Path);
+            Int8Gemm.RequantizeSegmentRows(rowBase, rowStride, pixels, S.KernelH, run / 4, W, Y + (long)(b * S.OutH + i) * ow * W.N, Scale, Bias, R, Path);
         }
 
         // a few bytes (the 3-byte runs of a one-channel input) by a loop: Buffer.MemoryCopy's call costs more than the copy
@@ -325,6 +400,14 @@ public static unsafe class Int8Conv
         {
             int b = task / S.OutH, i = task % S.OutH, c = S.Channels;
             byte* outRow = Y + (long)task * S.OutW * c;
+            if (S.KernelH == 2 && S.KernelW == 2 && S.StrideH == 2 && S.StrideW == 2 && S.PadH == 0 && S.PadW == 0 && S.DilationH == 1 && S.DilationW == 1)
+            {
+                // the 2 × 2, stride-2 window of a CNN: every window lies inside the image, four cells per output pixel
+                long rowBytes = (long)S.Width * c;
+                byte* top = X + (b * S.Height + 2L * i) * rowBytes;
+                for (int j = 0; j < S.OutW; j++) Max4(top + 2L * j * c, rowBytes, c, outRow + (long)j * c);
+                return;
+            }
             for (int j = 0; j < S.OutW; j++)
             {
                 byte* dst = outRow + (long)j * c;
@@ -344,6 +427,21 @@ public static unsafe class Int8Conv
                 }
                 if (first) new Span<byte>(dst, c).Clear();
             }
+        }
+
+        /// <summary>dst[t] = max of the cells at p, p + c, p + rowBytes, p + rowBytes + c (t &lt; c).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Max4(byte* p, long rowBytes, int c, byte* dst)
+        {
+            byte* q = p + rowBytes;
+            int t = 0;
+            if (Avx2.IsSupported)
+                for (; t + 32 <= c; t += 32)
+                    Avx2.Max(Avx2.Max(Avx.LoadVector256(p + t), Avx.LoadVector256(p + c + t)), Avx2.Max(Avx.LoadVector256(q + t), Avx.LoadVector256(q + c + t))).Store(dst + t);
+            if (Sse2.IsSupported)
+                for (; t + 16 <= c; t += 16)
+                    Sse2.Max(Sse2.Max(Sse2.LoadVector128(p + t), Sse2.LoadVector128(p + c + t)), Sse2.Max(Sse2.LoadVector128(q + t), Sse2.LoadVector128(q + c + t))).Store(dst + t);
+            for (; t < c; t++) dst[t] = Math.Max(Math.Max(p[t], p[c + t]), Math.Max(q[t], q[c + t]));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

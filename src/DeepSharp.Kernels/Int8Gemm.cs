@@ -43,6 +43,31 @@ public sealed class PackedInt8Weights
     public int[] ColumnSums { get; }
     /// <summary>The largest |b[2i]| + |b[2i+1]| over adjacent k pairs: vpmaddubsw is exact when max(a)·this ≤ 32767.</summary>
     public int MaxPairAbsSum { get; }
+
+    /// <summary>w[n, k] of the (N × K) weight these were packed from.</summary>
+    internal sbyte At(int n, int k) => Data[n / 16 * KQuads * 64 + k / 4 * 64 + n % 16 * 4 + k % 4];
+
+    /// <summary>A convolution weight (N, kh, kw, C) repacked as (N, kh, kw', C) with zero taps for v ≥ kw (Int8Conv's
+    /// few-channel path), cached per kw·C → kw'·C; built once on first use.</summary>
+    internal PackedInt8Weights WindowPadded(int kh, int kw, int c, int kwPadded)
+    {
+        var key = (kh, kw, c, kwPadded);
+        var entry = windowPadded;
+        if (entry != null && entry.Key == key) return entry.Weights;
+        int k2 = kh * kwPadded * c;
+        var b = new sbyte[N * k2];
+        for (int n = 0; n < N; n++)
+            for (int u = 0; u < kh; u++)
+                for (int v = 0; v < kw; v++)
+                    for (int ch = 0; ch < c; ch++)
+                        b[n * k2 + (u * kwPadded + v) * c + ch] = At(n, (u * kw + v) * c + ch);
+        var packed = Int8Gemm.Pack(b, N, k2);
+        windowPadded = new WindowEntry(key, packed);   // a reference write: a racing reader sees the old entry or this one
+        return packed;
+    }
+
+    sealed record WindowEntry((int, int, int, int) Key, PackedInt8Weights Weights);
+    WindowEntry? windowPadded;
 }
 
 /// <summary>

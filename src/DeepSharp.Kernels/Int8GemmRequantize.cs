@@ -125,6 +125,12 @@ public static unsafe partial class Int8Gemm
                 for (int jb = 0; jb < blocks; jb++)
                 {
                     sbyte* block = pb + (long)jb * quads * 64;
+                    if (path == Int8GemmPath.Avx512BW && Avx512Epilogue && n - jb * 16 >= 16)
+                    {
+                        SegmentTileAvx512Requantize(a0, a1, a2, a3, s0, s1, s2, s3, segments, segmentQuads, block, rows, c + (long)r0 * n + jb * 16, n,
+                            sums + jb * 16, scale + jb * 16, bias + jb * 16, r.OutputScaleInverse, r.AZeroPoint, r.OutputZeroPoint, r.Lo);
+                        continue;
+                    }
                     TileSums(path, a0, a1, a2, a3, block, segmentQuads, tile);
                     for (int u = 1; u < segments; u++)
                         TileSumsAdd(path, a0 + u * s0, a1 + u * s1, a2 + u * s2, a3 + u * s3, block + (long)u * segmentQuads * 64, segmentQuads, tile, part);
@@ -133,6 +139,49 @@ public static unsafe partial class Int8Gemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One 4 × 16 tile of <see cref="RequantizeSegmentRows"/> on AVX-512BW with the sums kept in registers over every run
+    /// and through the requantization (the operations of <see cref="TileAvx512"/> then <see cref="RequantizeTile"/>): for
+    /// short runs (a one-channel 3 × 3 window is three runs of one quad) the tile store and reload around each run cost
+    /// more than the multiplies.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void SegmentTileAvx512Requantize(byte* a0, byte* a1, byte* a2, byte* a3, long s0, long s1, long s2, long s3, int segments, int segmentQuads,
+        sbyte* b, int rows, byte* output, long outStride, int* sums, float* scale, float* bias, float inv, int zx, int zp, int lo)
+    {
+        var ones = Vector512.Create((short)1);
+        Vector512<int> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int u = 0; u < segments; u++)
+        {
+            byte* p0 = a0 + u * s0, p1 = a1 + u * s1, p2 = a2 + u * s2, p3 = a3 + u * s3;
+            for (int q = 0; q < segmentQuads; q++, b += 64)
+            {
+                var bv = Avx512F.LoadVector512(b);
+                c0 = Avx512F.Add(c0, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(p0 + q * 4)).AsByte(), bv), ones));
+                c1 = Avx512F.Add(c1, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(p1 + q * 4)).AsByte(), bv), ones));
+                c2 = Avx512F.Add(c2, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(p2 + q * 4)).AsByte(), bv), ones));
+                c3 = Avx512F.Add(c3, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Vector512.Create(*(int*)(p3 + q * 4)).AsByte(), bv), ones));
+            }
+        }
+        var correction = Avx512F.MultiplyLow(Vector512.Create(zx), Avx512F.LoadVector512(sums));
+        var vscale = Avx512F.LoadVector512(scale); var vbias = Avx512F.LoadVector512(bias);
+        var vinv = Vector512.Create(inv); var vzp = Vector512.Create((float)zp);
+        var vlo = Vector512.Create((float)lo); var vhi = Vector512.Create(255f);
+        RequantizeRegisterRow(c0, output, correction, vscale, vbias, vinv, vzp, vlo, vhi);
+        if (rows > 1) RequantizeRegisterRow(c1, output + outStride, correction, vscale, vbias, vinv, vzp, vlo, vhi);
+        if (rows > 2) RequantizeRegisterRow(c2, output + 2 * outStride, correction, vscale, vbias, vinv, vzp, vlo, vhi);
+        if (rows > 3) RequantizeRegisterRow(c3, output + 3 * outStride, correction, vscale, vbias, vinv, vzp, vlo, vhi);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void RequantizeRegisterRow(Vector512<int> acc, byte* output, Vector512<int> correction, Vector512<float> vscale, Vector512<float> vbias,
+        Vector512<float> vinv, Vector512<float> vzp, Vector512<float> vlo, Vector512<float> vhi)
+    {
+        var y = Avx512F.Add(Avx512F.Multiply(Avx512F.ConvertToVector512Single(Avx512F.Subtract(acc, correction)), vscale), vbias);
+        var v = Avx512F.Min(Avx512F.Max(Avx512F.Add(vzp, Avx512F.RoundScale(Avx512F.Multiply(y, vinv), 0)), vlo), vhi);
+        Avx512F.ConvertToVector128Byte(Avx512F.ConvertToVector512Int32(v)).Store(output);
     }
 
     /// <summary>Whether the epilogues use their 16-lane AVX-512 form for a full 16-output tile row (tests turn it off to hold

@@ -72,7 +72,6 @@ public sealed class DynamicQuantizedRecurrent
         int B = batched ? input.Shape[BatchFirst ? 0 : 1] : 1;
         int H = HiddenSize, D = NumDirections, G = Gates * H, L = NumLayers * D;
         var inputF = input.Contiguous().To(DType.Float32);
-        var x = batched && BatchFirst ? SwapTB(inputF.AsReadOnlySpan<float>(), B, T, InputSize) : inputF.ToArray<float>();   // → (T, B, I)
         float[] hState = StateArray(h0, "h0", batched, L, B, H, who), cState = IsLstm ? StateArray(c0, "c0", batched, L, B, H, who) : [];
 
         // scratch from the shared pools (a forward allocates only its outputs): the quantized layer input and hidden state,
@@ -84,7 +83,7 @@ public sealed class DynamicQuantizedRecurrent
         int qmax = ReduceRange ? 127 : 255;
         // the fused step splits its batch rows across the kernel pool only when a step is large enough to pay for a dispatch
         bool parallelStep = (long)B * H * G >= ParallelStepWork;
-        float[] layerInput = x;
+        float[]? layerInput = null;   // null: the first layer reads the input tensor in place
         int inSize = InputSize;
         try
         {
@@ -96,12 +95,19 @@ public sealed class DynamicQuantizedRecurrent
                 int rows = T * B, n = rows * inSize, ldx = (inSize + 3) / 4 * 4;
                 // the whole layer input is quantized with one set of parameters (as ATen's quantized_lstm does for the
                 // input projection); each step then projects its B rows inside the fused kernel
-                var (xs, xz) = ChooseParams(layerInput.AsSpan(0, n), qmax);
-                if (ldx == inSize) DynamicQParams.QuantizeU8(layerInput.AsSpan(0, n), xs, xz, xq);
+                // (the first layer of a batch-first call reads row (t, b) from input row b·T + t: no transposed copy)
+                ReadOnlySpan<float> source = layerInput ?? inputF.AsReadOnlySpan<float>();
+                bool swap = layerInput == null && batched && BatchFirst;
+                var (xs, xz) = ChooseParams(source[..n], qmax);
+                if (ldx == inSize && !swap) DynamicQParams.QuantizeU8(source[..n], xs, xz, xq);
                 else
                 {
-                    xq.AsSpan(0, rows * ldx).Clear();
-                    for (int r = 0; r < rows; r++) DynamicQParams.QuantizeU8(layerInput.AsSpan(r * inSize, inSize), xs, xz, xq.AsSpan(r * ldx, inSize));
+                    if (ldx != inSize) xq.AsSpan(0, rows * ldx).Clear();
+                    for (int r = 0; r < rows; r++)
+                    {
+                        int from = swap ? r % B * T + r / B : r;
+                        DynamicQParams.QuantizeU8(source.Slice(from * inSize, inSize), xs, xz, xq.AsSpan(r * ldx, inSize));
+                    }
                 }
                 for (int dir = 0; dir < D; dir++)
                 {
@@ -109,6 +115,27 @@ public sealed class DynamicQuantizedRecurrent
                     var h = hState.AsSpan(index * B * H, B * H);
                     var c = IsLstm ? cState.AsSpan(index * B * H, B * H) : default;
                     var whh = HiddenWeights[index]; var wih = InputWeights[index];
+                    if (IsLstm && B > 0)
+                    {
+                        // the step quantizes h_{t−1} itself, row group by row group, reading it where the previous step
+                        // wrote it (the state for the first step), writes h_t straight into the output and returns its
+                        // range, from which the next step's per-tensor parameters are chosen
+                        int ld = timeMajor ? D * H : T * D * H;
+                        var (hs, hz) = ChooseParams(h, qmax);
+                        ReadOnlySpan<float> prev = h;
+                        int ldPrev = H;
+                        for (int step = 0; step < T; step++)
+                        {
+                            int t = dir == 0 ? step : T - 1 - step;
+                            var stepInput = new Int8StepInput(xq.AsSpan(t * B * ldx, B * ldx), ldx, wih.Packed, xs, xz, wih.Scales, wih.Bias);
+                            var hOut = output.AsSpan((timeMajor ? t * B : t) * D * H + dir * H, (B - 1) * ld + H);
+                            var (min, max) = Int8Gemm.LstmStepFromFloat(prev, ldPrev, hs, hz, whh.Packed, whh.Scales, whh.Bias, stepInput, c, hOut, ld, B, parallelStep);
+                            if (step < T - 1) (hs, hz) = DynamicQParams.Choose(min, max, 0, qmax);
+                            prev = hOut; ldPrev = ld;
+                        }
+                        if (T > 0) for (int b = 0; b < B; b++) prev.Slice(b * ldPrev, H).CopyTo(h.Slice(b * H, H));
+                        continue;
+                    }
                     for (int step = 0; step < T; step++)
                     {
                         int t = dir == 0 ? step : T - 1 - step;
@@ -131,7 +158,7 @@ public sealed class DynamicQuantizedRecurrent
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(xq); System.Buffers.ArrayPool<byte>.Shared.Return(hq);
         }
-        var o = layerInput;
+        var o = layerInput!;
         var outShape = batched ? (BatchFirst ? new[] { B, T, D * H } : new[] { T, B, D * H }) : new[] { T, D * H };
         var stateShape = batched ? new[] { L, B, H } : new[] { L, H };
         // the arrays are this call's own: the tensors take them without a copy
@@ -150,15 +177,6 @@ public sealed class DynamicQuantizedRecurrent
     {
         var (min, max) = Int8Quantize.MinMax(values);
         return DynamicQParams.Choose(min, max, 0, qmax);
-    }
-
-    static float[] SwapTB(ReadOnlySpan<float> a, int d0, int d1, int f)
-    {
-        var r = GC.AllocateUninitializedArray<float>(a.Length);   // every row is copied in
-        for (int i = 0; i < d0; i++)
-            for (int j = 0; j < d1; j++)
-                a.Slice((i * d1 + j) * f, f).CopyTo(r.AsSpan((j * d0 + i) * f, f));
-        return r;
     }
 
     static float[] StateArray(Tensor? state, string name, bool batched, int layers, int batch, int hidden, string who)

@@ -22,6 +22,18 @@ public class Int8ConvTests
         (new(1, 11, 9, 4, 3, 3, 1, 1, 2, 1, 2, 1), 7),
         (new(2, 7, 8, 4, 1, 5, 1, 1, 0, 2), 18),
         (new(3, 6, 6, 12, 2, 2), 16),
+        // at most 4 channels with kw·C not a multiple of 4 (the padded-window form): the Fashion CNN's first layer at batch 3,
+        // strided, dilated in H, a 5 × 5 window on 3 channels, 1 × 1 on 2 channels, a 6-wide window (kw' = 8)
+        (new(3, 28, 28, 1, 3, 3, 1, 1, 1, 1), 32),
+        // 14-wide rows (two per task, 28 pixels) and 7- and 13-wide ones (four per task) read in place, edge rows gathered
+        (new(2, 14, 14, 32, 3, 3, 1, 1, 1, 1), 64),
+        (new(2, 7, 7, 8, 3, 3, 1, 1, 1, 1), 17),
+        (new(1, 13, 13, 4, 3, 3, 1, 1, 0, 1), 16),
+        (new(2, 9, 11, 1, 3, 3, 2, 2, 1, 1), 19),
+        (new(2, 10, 9, 1, 3, 3, 1, 1, 2, 0, 2, 1), 16),
+        (new(1, 7, 9, 3, 5, 5, 2, 1, 2, 2), 21),
+        (new(2, 5, 6, 2, 1, 1), 16),
+        (new(1, 6, 7, 1, 2, 6, 1, 3, 0, 1), 17),
     ];
 
     public static TheoryData<Int8GemmPath> Paths() =>
@@ -127,6 +139,43 @@ public class Int8ConvTests
     }
 
     [Fact]
+    public void OnePackedWeightUnderTwoWindowShapesMatchesTheReferenceBothTimes()
+    {
+        // the few-channel form caches its repacked weight on the packed one: a 3 × 3 and a 1 × 9 window of the same
+        // K = 9 (both padded to K' = 12) must not share it
+        var rng = new System.Random(9);
+        const int n = 18;
+        var w = new sbyte[n * 9];
+        for (int i = 0; i < w.Length; i++) w[i] = (sbyte)rng.Next(-128, 128);
+        var packed = Int8Gemm.Pack(w, n, 9);
+        var r = new Int8Requantization(7, Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-3 + 1e-5)).ToArray(), null, 1f / 0.05f, 3, 0);
+        foreach (var s in new[] { new Int8ConvShape(2, 9, 12, 1, 3, 3, 1, 1, 1, 1), new Int8ConvShape(2, 9, 12, 1, 1, 9, 1, 1, 0, 4), new Int8ConvShape(2, 9, 12, 1, 3, 3, 1, 1, 1, 1) })
+        {
+            var x = new byte[s.Batch * s.Height * s.Width];
+            for (int i = 0; i < x.Length; i++) x[i] = (byte)rng.Next(0, 128);
+            var expected = new byte[s.Batch * s.OutH * s.OutW * n];
+            var actual = new byte[expected.Length];
+            Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
+            Int8Conv.Conv2dNhwc(x, packed, s, r, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"differs from the reference for {s}");
+        }
+    }
+
+    [Fact]
+    public void FewChannelFormOffMatchesTheReferenceToo()
+    {
+        // hold the per-pixel gathering of few-channel windows (Int8Conv.FewChannels off) against the reference too
+        bool saved = Int8Conv.FewChannels;
+        Int8Conv.FewChannels = false;
+        try
+        {
+            foreach (var path in new[] { Int8GemmPath.Auto, Int8GemmPath.Avx2, Int8GemmPath.Avx512BW })
+                if (Int8Gemm.IsSupported(path)) ConvolutionMatchesScalarReferenceByteForByte(path);
+        }
+        finally { Int8Conv.FewChannels = saved; }
+    }
+
+    [Fact]
     public void ReferenceEqualsTheDefinitionOnAHandCase()
     {
         // 1 image 3×3, 1 channel, 2×2 kernel of ones, no padding: sums of (q − z) over each window, scale 1, zero point 0
@@ -146,6 +195,8 @@ public class Int8ConvTests
         {
             new Int8ConvShape(2, 28, 28, 32, 2, 2, 2, 2), new Int8ConvShape(3, 7, 9, 5, 2, 2, 2, 2), new Int8ConvShape(1, 8, 7, 48, 3, 3, 2, 2, 1, 1),
             new Int8ConvShape(2, 5, 5, 17, 3, 2, 1, 2, 1, 0, 2, 1), new Int8ConvShape(64, 14, 14, 64, 2, 2, 2, 2),
+            // the 2 × 2 stride-2 fast path: odd sizes (the last row and column unused), 49 channels (32 + 16 + 1), one channel
+            new Int8ConvShape(2, 9, 11, 49, 2, 2, 2, 2), new Int8ConvShape(1, 6, 7, 1, 2, 2, 2, 2),
         };
         foreach (var s in shapes)
         {

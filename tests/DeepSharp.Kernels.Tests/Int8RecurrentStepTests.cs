@@ -137,6 +137,113 @@ public class Int8RecurrentStepTests
                     }
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void LstmStepFromFloatMatchesQuantizeThenStepAndTheReference(Int8GemmPath path, int bits)
+    {
+        // h_{t−1} given as floats (rows ldPrev apart) and quantized inside the step, h_t written to rows ldOut apart:
+        // bit for bit the quantize-then-step path (QuantizeU8, then LstmStep with the fused input), within 2e-6 of the
+        // scalar references (QuantizeU8Reference, DequantizeReference for the input projection, LstmStepReference),
+        // and the returned range is the min/max of h_t
+        if (!Int8Gemm.IsSupported(path)) Assert.Skip($"{path} is not supported on this CPU");
+        int saved = Int8Gemm.GateVectorBits;
+        try
+        {
+            Int8Gemm.GateVectorBits = bits;
+            // vpmaddubsw paths need 7-bit h_q: a zero point and scale that keep every quantized h at most 127
+            bool sevenBit = path is Int8GemmPath.Avx2 or Int8GemmPath.Avx512BW;
+            foreach (var (batch, hidden) in Shapes)
+                foreach (int inSize in new[] { 1, 7, 32 })
+                    foreach (bool parallel in new[] { false, true })
+                    {
+                        int G = 4 * hidden, seed = batch * 31 + hidden * 7 + inSize;
+                        var s = Make(batch, hidden, 4, 127, withBias: seed % 2 == 0, seed);
+                        var rng = new System.Random(seed);
+                        int ldPrev = hidden + seed % 3, ldOut = hidden + (seed + 1) % 4, ldx = inSize + inSize % 3;
+                        var prev = new float[batch * ldPrev];
+                        for (int i = 0; i < prev.Length; i++) prev[i] = (float)(rng.NextDouble() * 2 - 1);
+                        float hScale = sevenBit ? 2f / 127 : 2f / 255 * (float)(0.5 + rng.NextDouble());
+                        int hZero = sevenBit ? 63 : rng.Next(100, 156);
+                        var xq = new byte[batch * ldx];
+                        for (int i = 0; i < xq.Length; i++) xq[i] = (byte)rng.Next(0, (sevenBit ? 127 : 255) + 1);
+                        var wih = new sbyte[G * inSize];
+                        for (int i = 0; i < wih.Length; i++) wih[i] = (sbyte)rng.Next(-128, 128);
+                        var packedIh = Int8Gemm.Pack(wih, G, inSize);
+                        var ihScales = Enumerable.Range(0, G).Select(_ => (float)(rng.NextDouble() * 0.003 + 1e-4)).ToArray();
+                        var ihBias = seed % 3 == 0 ? [] : Enumerable.Range(0, G).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+                        float xScale = 0.031f; int xZero = rng.Next(0, 128);
+                        var packedHh = Int8Gemm.Pack(s.W, G, hidden);
+                        var input = new Int8StepInput(xq, ldx, packedIh, xScale, xZero, ihScales, ihBias);
+                        string what = $"{path} {bits}-bit B={batch} H={hidden} I={inSize} parallel={parallel}";
+
+                        // quantize, then the step
+                        int ldh = (hidden + 3) / 4 * 4;
+                        var hq = new byte[batch * ldh];
+                        var dense = new byte[batch * hidden];
+                        var hPrevDense = new float[batch * hidden];
+                        for (int b = 0; b < batch; b++)
+                        {
+                            Int8Quantize.QuantizeU8(prev.AsSpan(b * ldPrev, hidden), 1f / hScale, hZero, hq.AsSpan(b * ldh, hidden));
+                            Int8Quantize.QuantizeU8Reference(prev.AsSpan(b * ldPrev, hidden), 1f / hScale, hZero, dense.AsSpan(b * hidden, hidden));
+                            prev.AsSpan(b * ldPrev, hidden).CopyTo(hPrevDense.AsSpan(b * hidden));
+                        }
+                        float[] h1 = (float[])hPrevDense.Clone(), c1 = (float[])s.C.Clone();
+                        Int8Gemm.LstmStep(hq, ldh, packedHh, hScale, hZero, s.Scales, s.Bias, input, h1, c1, batch, parallel, path);
+
+                        var c2 = (float[])s.C.Clone();
+                        var hOut = Enumerable.Repeat(-7f, batch * ldOut).ToArray();
+                        var (min, max) = Int8Gemm.LstmStepFromFloat(prev, ldPrev, hScale, hZero, packedHh, s.Scales, s.Bias, input, c2, hOut, ldOut, batch, parallel, path);
+                        Assert.True(c1.AsSpan().SequenceEqual(c2), "c: " + what);
+                        for (int b = 0; b < batch; b++)
+                        {
+                            Assert.True(h1.AsSpan(b * hidden, hidden).SequenceEqual(hOut.AsSpan(b * ldOut, hidden)), $"h row {b}: {what}");
+                            for (int j = hidden; j < ldOut && b * ldOut + j < hOut.Length; j++) Assert.Equal(-7f, hOut[b * ldOut + j]);
+                        }
+                        Assert.Equal(h1.Min(), min);
+                        Assert.Equal(h1.Max(), max);
+
+                        // the scalar references
+                        var gx = new float[batch * G];
+                        var xDense = new byte[batch * inSize];
+                        for (int b = 0; b < batch; b++) xq.AsSpan(b * ldx, inSize).CopyTo(xDense.AsSpan(b * inSize));
+                        Int8Gemm.DequantizeReference(xDense, wih, gx, batch, G, inSize, xScale, xZero, ihScales, ihBias, default);
+                        float[] hRef = (float[])hPrevDense.Clone(), cRef = (float[])s.C.Clone();
+                        Int8Gemm.LstmStepReference(dense, s.W, hScale, hZero, s.Scales, s.Bias, gx, hRef, cRef, batch, hidden);
+                        AssertClose(cRef, c2, "c vs reference: " + what);
+                        AssertClose(hRef, h1, "h vs reference: " + what);
+                    }
+        }
+        finally { Int8Gemm.GateVectorBits = saved; }
+    }
+
+    [Fact]
+    public void LstmStepFromFloatInPlaceRangeNaNAndBadShapes()
+    {
+        // h_t written over h_{t−1} (the same rows) equals writing it elsewhere; a NaN in h_t makes both ends of the range NaN
+        int batch = 9, hidden = 21, G = 4 * hidden;
+        var s = Make(batch, hidden, 4, 127, true, 5);
+        var whh = Int8Gemm.Pack(s.W, G, hidden);
+        var xq = new byte[batch * 4];
+        var wih = Int8Gemm.Pack(new sbyte[G * 3], G, 3);
+        var ihScales = Enumerable.Repeat(0.01f, G).ToArray();
+        Int8StepInput In() => new(xq, 4, wih, 0.1f, 3, ihScales, default);
+        var input = In();
+        float[] h = (float[])s.H.Clone(), c1 = (float[])s.C.Clone(), c2 = (float[])s.C.Clone(), hOut = new float[batch * hidden];
+        var r1 = Int8Gemm.LstmStepFromFloat(h, hidden, 2f / 127, 64, whh, s.Scales, s.Bias, input, c1, hOut, hidden, batch);
+        var r2 = Int8Gemm.LstmStepFromFloat(h, hidden, 2f / 127, 64, whh, s.Scales, s.Bias, input, c2, h, hidden, batch, parallel: true);
+        Assert.True(hOut.AsSpan().SequenceEqual(h));
+        Assert.Equal(r1, r2);
+        c1[batch * hidden - 3] = float.NaN;
+        var r3 = Int8Gemm.LstmStepFromFloat(h, hidden, 2f / 127, 64, whh, s.Scales, s.Bias, input, c1, hOut, hidden, batch, parallel: true);
+        Assert.True(float.IsNaN(r3.Min) && float.IsNaN(r3.Max));
+        var e = Assert.Throws<ArgumentException>(() => Int8Gemm.LstmStepFromFloat(h, hidden, 2f / 127, 64, whh, s.Scales, s.Bias, In(), c1, new float[batch * hidden - 1], hidden, batch));
+        Assert.Contains("hOut has", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Gemm.LstmStepFromFloat(h, hidden - 1, 2f / 127, 64, whh, s.Scales, s.Bias, In(), c1, hOut, hidden, batch));
+        Assert.Contains("ldPrev", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Gemm.LstmStepFromFloat(h, hidden, 0f, 64, whh, s.Scales, s.Bias, In(), c1, hOut, hidden, batch));
+        Assert.Contains("hScale", e.Message);
+    }
+
     [Fact]
     public void FusedInputRejectsBadShapes()
     {
