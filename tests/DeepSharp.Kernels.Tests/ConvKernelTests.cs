@@ -27,6 +27,12 @@ public class ConvKernelTests
         yield return [2, 3, 11, 13, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1];   // odd sizes
         yield return [3, 2, 4, 2, 3, 5, 5, 1, 1, 2, 2, 1, 1, 1];     // kernel offsets as wide as the input (row-by-row path)
         yield return [1, 2, 7, 5, 3, 3, 3, 1, 1, 2, 1, 2, 1, 1];     // dilated rows only
+        // stride > 1 with the output as wide as a phase plane (outW = ceil(W / stride)): split into phase planes, shifted runs
+        yield return [2, 3, 13, 11, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1];   // odd height and width: zero-padded phase rows/columns
+        yield return [3, 2, 12, 12, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1];   // 4x4 stride 2 pad 1 (the VAE's layers)
+        yield return [1, 2, 10, 9, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1];    // stride 3
+        yield return [1, 2, 9, 8, 3, 3, 3, 2, 2, 2, 2, 2, 2, 1];     // dilated and strided
+        yield return [2, 4, 7, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 2];     // groups
     }
 
     [Theory]
@@ -132,6 +138,8 @@ public class ConvKernelTests
         yield return [2, 2, 9, 70, 3, 3, 2, 1];       // rows of 35 outputs: several 16-wide chunks
         yield return [17, 2, 7, 7, 3, 3, 2, 0];       // odd batch, no padding
         yield return [2, 3, 11, 13, 4, 3, 1, 1];      // stride 1, same width
+        yield return [2, 2, 8, 67, 3, 3, 2, 1];       // odd width of 67: phase rows of 34 and 33, the 16-wide deinterleave
+        yield return [2, 3, 6, 64, 2, 4, 2, 1];       // even width of 64: whole 32-element interleaved chunks
     }
 
     [Theory]
