@@ -95,9 +95,12 @@ if (what is "convs-gen")
         ("vae 1->32 4x4 s2", 1, 28, 32, 4, 2, 1, false), ("vae 32->64 4x4 s2", 32, 14, 64, 4, 2, 1, true),
     };
     Console.WriteLine("[" + string.Join(", ", layers.Select(l => $"{{\"name\": \"{l.Name}\", \"n\": 64, \"c\": {l.C}, \"h\": {l.H}, \"o\": {l.O}, \"k\": {l.K}, \"stride\": {l.Stride}, \"pad\": {l.Pad}, \"groups\": 1, \"input_grad\": {(l.Gx ? "true" : "false")}}}")) + "]");
-    // "convs-gen 1 nophase": strided im2col/col2im element by element (the path before phase planes), for an A/B
-    if (args.Length > 2 && args[2] == "nophase")
-        typeof(Im2Col).GetField("PhasePlanes", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.SetValue(null, false);
+    // A/B switches in the 3rd argument, comma-separated: "nophase": strided im2col/col2im element by element (the path
+    // before phase planes); "nodirect": stride-1 convolutions through im2col + GEMM instead of the direct kernel
+    var internalStatic = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static;
+    var switches = args.Length > 2 ? args[2].Split(',') : [];
+    if (switches.Contains("nophase")) typeof(Im2Col).GetField("PhasePlanes", internalStatic)!.SetValue(null, false);
+    if (switches.Contains("nodirect")) typeof(KConv).GetField("DirectEnabled", internalStatic)!.SetValue(null, false);
     // a 4th argument keeps the layers whose name contains it ("s2": the strided ones)
     foreach (var l in layers.Where(l => args.Length < 4 || l.Name.Contains(args[3])))
     {
@@ -118,15 +121,24 @@ if (what is "convs-gen")
         void KWeight() => KConv.BackwardWeight<float>(shape, xs, ys, ws);
         Console.WriteLine($"{l.Name,-24} fwd {WallMin(Fwd),7:F3} ms  fwd+bwd {WallMin(FwdBwd),7:F3} ms   kernels: fwd {WallMin(KFwd),7:F3}  data {WallMin(KData),7:F3}  weight {WallMin(KWeight),7:F3} ms");
     }
-    // the fastest of 25 after 0.5 s of warm-up: on a shared machine the minimum is the run least disturbed by other processes
+    // the fastest of 25 after 0.5 s of warm-up: on a shared machine the minimum is the run least disturbed by other processes;
+    // at 1 thread the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), which time slices given to other processes do not count
     static double WallMin(Action f)
     {
+        bool cpu = KernelThreadPool.ThreadCount == 1 && OperatingSystem.IsLinux();
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed.TotalSeconds < 0.5) f();
         double best = double.MaxValue;
-        for (int i = 0; i < 25; i++) { long t0 = Stopwatch.GetTimestamp(); f(); best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMilliseconds); }
+        for (int i = 0; i < 25; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp(); double c0 = cpu ? ThreadCpuMs() : 0;
+            f();
+            best = Math.Min(best, cpu ? ThreadCpuMs() - c0 : Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
         return best;
     }
+    static unsafe double ThreadCpuMs() { long* ts = stackalloc long[2]; clock_gettime(3, ts); return ts[0] * 1e3 + ts[1] * 1e-6; }
+    [System.Runtime.InteropServices.DllImport("libc")] static extern unsafe int clock_gettime(int clock, long* time);   // struct timespec { tv_sec, tv_nsec }
 }
 if (what is "convs")
 {
