@@ -181,6 +181,11 @@ public static unsafe partial class Conv2d
         CheckSizes<T>(s, input.Length, gradWeight.Length, gradOutput.Length, "Conv2dBackwardWeight");
         int size = s.WeightSize;
         if (size == 0) return;
+        if (UseDirect<T>(s) && s.Batch > 0)
+        {
+            fixed (T* x = input, gy = gradOutput, gw = gradWeight) DirectBackwardWeight(s, (float*)x, (float*)gy, (float*)gw);
+            return;
+        }
         var plan = MakePlan(s);
         // The batch is cut into chunks whose number depends on the shape only; chunk 0 accumulates into gradWeight,
         // chunk c into partial buffer c-1, and the partials are added in chunk order: the same sums for any thread count.

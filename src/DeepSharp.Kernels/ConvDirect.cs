@@ -113,7 +113,7 @@ public static unsafe partial class Conv2d
             ConvShape s = S;
             int og = s.GroupOutChannels, cg = s.GroupInChannels, k = s.ColRows, tiles = (og + 7) / 8, wp = GridWidth;
             int first = task * Images, count = Math.Min(Images, s.Batch - first);
-            int inPlane = s.InHeight * s.InWidth, outPlane = s.OutHeight * s.OutWidth;
+            int outPlane = s.OutHeight * s.OutWidth;
             // positions up to the last output of the last image; reads run past them by at most the largest offset + 31
             int n = (count - 1) * Plane + (s.OutHeight - 1) * wp + s.OutWidth;
             int nTiles = (n + 31) / 32;
@@ -127,15 +127,7 @@ public static unsafe partial class Conv2d
                     long ldr = (long)nTiles * 32;
                     for (int g = 0; g < s.Groups; g++)
                     {
-                        new Span<float>(grid, (int)gridSize).Clear();
-                        for (int c = 0; c < cg; c++)
-                            for (int i = 0; i < count; i++)
-                            {
-                                float* src = X + (long)(first + i) * s.InImage + (long)(g * cg + c) * inPlane;
-                                float* dst = grid + c * ChannelStride + (long)i * Plane + (long)s.PadH * wp + s.PadW;
-                                for (int r = 0; r < s.InHeight; r++)
-                                    Buffer.MemoryCopy(src + (long)r * s.InWidth, dst + (long)r * wp, s.InWidth * 4L, s.InWidth * 4L);
-                            }
+                        FillGrid(s, X, first, count, g, Plane, wp, ChannelStride, grid, gridSize);
                         float* wg = WPacked + g * PackedPerGroup;
                         for (int jt = 0; jt < nTiles; jt++)
                             for (int t = 0; t < tiles; t++)
@@ -166,6 +158,21 @@ public static unsafe partial class Conv2d
                 ArrayPool<float>.Shared.Return(outArray);
             }
         }
+    }
+
+    /// <summary>Channels of group g of images [first, first + count) into the zero-padded grid (C/g, images · plane).</summary>
+    static void FillGrid(in ConvShape s, float* x, int first, int count, int g, int plane, int wp, long channelStride, float* grid, long gridSize)
+    {
+        int cg = s.GroupInChannels, inPlane = s.InHeight * s.InWidth;
+        new Span<float>(grid, (int)gridSize).Clear();
+        for (int c = 0; c < cg; c++)
+            for (int i = 0; i < count; i++)
+            {
+                float* src = x + (long)(first + i) * s.InImage + (long)(g * cg + c) * inPlane;
+                float* dst = grid + c * channelStride + (long)i * plane + (long)s.PadH * wp + s.PadW;
+                for (int r = 0; r < s.InHeight; r++)
+                    Buffer.MemoryCopy(src + (long)r * s.InWidth, dst + (long)r * wp, s.InWidth * 4L, s.InWidth * 4L);
+            }
     }
 
     /// <summary>

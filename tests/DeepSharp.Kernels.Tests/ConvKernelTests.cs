@@ -150,6 +150,7 @@ public class ConvKernelTests
         yield return [2, 40, 3, 3, 16, 3, 1, 1, 1];      // many input channels on a 3x3 image (taps far apart in the grid)
         yield return [2, 2, 3, 3, 70, 3, 1, 1, 1];       // more output channels than the direct kernel takes: im2col + GEMM
         yield return [3, 24, 5, 6, 27, 3, 1, 1, 3];      // groups: 8 -> 9 channels per group
+        yield return [40, 2, 28, 28, 8, 3, 1, 1, 1];     // 20 groups of 2 images: weight-gradient chunks of several groups
     }
 
     [Theory]
