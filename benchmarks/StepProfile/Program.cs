@@ -1,5 +1,5 @@
 // Where a training step's time goes: per-layer forward (forward hooks), backward, optimizer, allocation per step, and
-// each conv/pool kernel at the benchmark's shapes. Usage: dotnet run -c Release --project benchmarks/StepProfile [-- lenet|cnn|mlp|kernels|all] [threads]
+// each conv/pool kernel at the benchmark's shapes. Usage: dotnet run -c Release --project benchmarks/StepProfile [-- lenet|cnn|mlp|kernels|convs|convs-gen|all] [threads]
 using System.Diagnostics;
 using DeepSharp;
 using DeepSharp.Kernels;
@@ -79,6 +79,66 @@ if (what is "overhead" or "all")
         }
         Console.WriteLine($"{name,-26} {best * 1e9,8:F0} ns (best of 7 loops of 20000), {AllocPerCall(f, 1000),6} B/call");
     }
+}
+if (what is "convs-gen")
+{
+    // the generative models' conv layers (DDPM U-Net at c = 16, the VAE/AE encoder), batch 64, fastest of 25 calls; the same
+    // list for benchmarks/conv_layers.py is printed first as JSON
+    var layers = new (string Name, int C, int H, int O, int K, int Stride, int Pad, bool Gx)[]
+    {
+        ("ddpm in 1->16 28", 1, 28, 16, 3, 1, 1, false), ("ddpm 16->16 28", 16, 28, 16, 3, 1, 1, true),
+        ("ddpm down 16 s2 28", 16, 28, 16, 3, 2, 1, true), ("ddpm 16->32 14", 16, 14, 32, 3, 1, 1, true),
+        ("ddpm 32->32 14", 32, 14, 32, 3, 1, 1, true), ("ddpm down 32 s2 14", 32, 14, 32, 3, 2, 1, true),
+        ("ddpm 32->32 7", 32, 7, 32, 3, 1, 1, true), ("ddpm 64->32 14", 64, 14, 32, 3, 1, 1, true),
+        ("ddpm 32->32 28", 32, 28, 32, 3, 1, 1, true), ("ddpm 48->16 28", 48, 28, 16, 3, 1, 1, true),
+        ("ddpm 1x1 48->16 28", 48, 28, 16, 1, 1, 0, true), ("ddpm out 16->1 28", 16, 28, 1, 3, 1, 1, true),
+        ("vae 1->32 4x4 s2", 1, 28, 32, 4, 2, 1, false), ("vae 32->64 4x4 s2", 32, 14, 64, 4, 2, 1, true),
+    };
+    Console.WriteLine("[" + string.Join(", ", layers.Select(l => $"{{\"name\": \"{l.Name}\", \"n\": 64, \"c\": {l.C}, \"h\": {l.H}, \"o\": {l.O}, \"k\": {l.K}, \"stride\": {l.Stride}, \"pad\": {l.Pad}, \"groups\": 1, \"input_grad\": {(l.Gx ? "true" : "false")}}}")) + "]");
+    // A/B switches in the 3rd argument, comma-separated: "nophase": strided im2col/col2im element by element (the path
+    // before phase planes); "nodirect": stride-1 convolutions through im2col + GEMM instead of the direct kernel
+    var internalStatic = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static;
+    var switches = args.Length > 2 ? args[2].Split(',') : [];
+    if (switches.Contains("nophase")) typeof(Im2Col).GetField("PhasePlanes", internalStatic)!.SetValue(null, false);
+    if (switches.Contains("nodirect")) typeof(KConv).GetField("DirectEnabled", internalStatic)!.SetValue(null, false);
+    // a 4th argument keeps the layers whose name contains it ("s2": the strided ones)
+    foreach (var l in layers.Where(l => args.Length < 4 || l.Name.Contains(args[3])))
+    {
+        var conv = new DeepSharp.NN.Conv2d(l.C, l.O, l.K, stride: l.Stride, padding: l.Pad);
+        var x = Tensor.Randn([64, l.C, l.H, l.H], requiresGrad: l.Gx);
+        Tensor g;
+        using (Autograd.NoGrad()) g = Tensor.RandnLike(conv.Call(x));
+        void Fwd() { using (Autograd.NoGrad()) using (TensorScope.Begin()) conv.Call(x); }
+        void FwdBwd() { using (TensorScope.Begin()) { conv.ZeroGrad(); conv.Call(x).Backward(g); } }
+        // the three kernels on their own
+        int oh = (l.H + 2 * l.Pad - l.K) / l.Stride + 1;
+        var shape = new ConvShape(64, l.C, l.H, l.H, l.O, oh, oh, l.K, l.K, l.Stride, l.Stride, l.Pad, l.Pad);
+        float[] xs = new float[shape.Batch * shape.InImage], ws = new float[shape.WeightSize], ys = new float[shape.Batch * shape.OutImage];
+        for (int i = 0; i < xs.Length; i++) xs[i] = (i % 7) * 0.1f;
+        for (int i = 0; i < ys.Length; i++) ys[i] = (i % 5) * 0.1f;
+        void KFwd() => KConv.Forward<float>(shape, xs, ws, default, ys);
+        void KData() => KConv.BackwardData<float>(shape, ys, ws, xs);
+        void KWeight() => KConv.BackwardWeight<float>(shape, xs, ys, ws);
+        Console.WriteLine($"{l.Name,-24} fwd {WallMin(Fwd),7:F3} ms  fwd+bwd {WallMin(FwdBwd),7:F3} ms   kernels: fwd {WallMin(KFwd),7:F3}  data {WallMin(KData),7:F3}  weight {WallMin(KWeight),7:F3} ms");
+    }
+    // the fastest of 25 after 0.5 s of warm-up: on a shared machine the minimum is the run least disturbed by other processes;
+    // at 1 thread the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), which time slices given to other processes do not count
+    static double WallMin(Action f)
+    {
+        bool cpu = KernelThreadPool.ThreadCount == 1 && OperatingSystem.IsLinux();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < 0.5) f();
+        double best = double.MaxValue;
+        for (int i = 0; i < 25; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp(); double c0 = cpu ? ThreadCpuMs() : 0;
+            f();
+            best = Math.Min(best, cpu ? ThreadCpuMs() - c0 : Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+        return best;
+    }
+    static unsafe double ThreadCpuMs() { long* ts = stackalloc long[2]; clock_gettime(3, ts); return ts[0] * 1e3 + ts[1] * 1e-6; }
+    [System.Runtime.InteropServices.DllImport("libc")] static extern unsafe int clock_gettime(int clock, long* time);   // struct timespec { tv_sec, tv_nsec }
 }
 if (what is "convs")
 {

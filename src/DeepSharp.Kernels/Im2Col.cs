@@ -9,7 +9,7 @@ namespace DeepSharp.Kernels;
 /// a panel of output rows <c>[outRowStart, outRowEnd)</c> can be produced at a time to bound memory, in which case the
 /// matrix has <c>(outRowEnd - outRowStart) * outW</c> columns. Padding positions read as zero.
 /// </summary>
-public static unsafe class Im2Col
+public static unsafe partial class Im2Col
 {
     /// <summary>
     /// Unfolds the receptive fields of output rows [<paramref name="outRowStart"/>, <paramref name="outRowEnd"/>) of
@@ -57,6 +57,11 @@ public static unsafe class Im2Col
             UnfoldSameWidth(image, channels, height, width, kernelH, kernelW, padH, padW, dilationH, dilationW, outRowStart, outRowEnd, cols, ldCols);
             return;
         }
+        if (PhasesFit(height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outW))
+        {
+            UnfoldPhases(image, channels, height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outRowStart, outRowEnd, cols, ldCols);
+            return;
+        }
         int rows = outRowEnd - outRowStart;
         T* colRow = cols;
         for (int c = 0; c < channels; c++)
@@ -95,6 +100,11 @@ public static unsafe class Im2Col
         if (colsAreScratch && strideH == 1 && strideW == 1 && outW == width && (kernelW - 1) * dilationW - padW < width && padW < width)
         {
             FoldAddSameWidth(cols, channels, height, width, kernelH, kernelW, padH, padW, dilationH, dilationW, outRowStart, outRowEnd, image, ldCols);
+            return;
+        }
+        if (colsAreScratch && PhasesFit(height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outW))
+        {
+            FoldAddPhases(cols, channels, height, width, kernelH, kernelW, padH, padW, strideH, strideW, dilationH, dilationW, outRowStart, outRowEnd, image, ldCols);
             return;
         }
         int rows = outRowEnd - outRowStart;

@@ -27,6 +27,12 @@ public class ConvKernelTests
         yield return [2, 3, 11, 13, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1];   // odd sizes
         yield return [3, 2, 4, 2, 3, 5, 5, 1, 1, 2, 2, 1, 1, 1];     // kernel offsets as wide as the input (row-by-row path)
         yield return [1, 2, 7, 5, 3, 3, 3, 1, 1, 2, 1, 2, 1, 1];     // dilated rows only
+        // stride > 1 with the output as wide as a phase plane (outW = ceil(W / stride)): split into phase planes, shifted runs
+        yield return [2, 3, 13, 11, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1];   // odd height and width: zero-padded phase rows/columns
+        yield return [3, 2, 12, 12, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1];   // 4x4 stride 2 pad 1 (the VAE's layers)
+        yield return [1, 2, 10, 9, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1];    // stride 3
+        yield return [1, 2, 9, 8, 3, 3, 3, 2, 2, 2, 2, 2, 2, 1];     // dilated and strided
+        yield return [2, 4, 7, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 2];     // groups
     }
 
     [Theory]
@@ -78,6 +84,7 @@ public class ConvKernelTests
     [InlineData(17, 1, 12, 12, 6, 5, 5, 2, 1, 1)]   // one input channel, more images than weight chunks
     [InlineData(5, 4, 6, 7, 4, 3, 3, 1, 2, 2)]      // stride 2, groups
     [InlineData(3, 6, 5, 5, 6, 1, 1, 0, 1, 1)]      // pointwise: no column buffer
+    [InlineData(9, 16, 6, 7, 20, 3, 3, 1, 1, 2)]    // stride 1 (the direct kernel), groups, images grouped with a short last group
     public void ResultsAreBitwiseIdenticalAcrossThreadCounts(int n, int c, int h, int w, int o, int kh, int kw, int pad, int stride, int groups)
     {
         int oh = ConvShape.OutputSize(h, kh, stride, pad, 1), ow = ConvShape.OutputSize(w, kw, stride, pad, 1);
@@ -126,20 +133,32 @@ public class ConvKernelTests
 
     public static IEnumerable<object[]> FloatGeometries()
     {
-        // n, c, h, w, o, k, stride, pad: float runs the vectorised stride-2 row gather/scatter, double the scalar loops
-        yield return [3, 1, 28, 28, 5, 4, 2, 1];      // the VAE's first layer
-        yield return [2, 3, 13, 11, 4, 4, 2, 1];      // odd sizes, 4x4 stride 2
-        yield return [2, 2, 9, 70, 3, 3, 2, 1];       // rows of 35 outputs: several 16-wide chunks
-        yield return [17, 2, 7, 7, 3, 3, 2, 0];       // odd batch, no padding
-        yield return [2, 3, 11, 13, 4, 3, 1, 1];      // stride 1, same width
+        // n, c, h, w, o, k, stride, pad, groups: float runs the vectorised stride-2 row gather/scatter, double the scalar loops
+        yield return [3, 1, 28, 28, 5, 4, 2, 1, 1];      // the VAE's first layer
+        yield return [2, 3, 13, 11, 4, 4, 2, 1, 1];      // odd sizes, 4x4 stride 2
+        yield return [2, 2, 9, 70, 3, 3, 2, 1, 1];       // rows of 35 outputs: several 16-wide chunks
+        yield return [17, 2, 7, 7, 3, 3, 2, 0, 1];       // odd batch, no padding
+        yield return [2, 3, 11, 13, 4, 3, 1, 1, 1];      // stride 1, same width
+        yield return [2, 2, 8, 67, 3, 3, 2, 1, 1];       // odd width of 67: phase rows of 34 and 33, the 16-wide deinterleave
+        yield return [2, 3, 6, 64, 2, 4, 2, 1, 1];       // even width of 64: whole 32-element interleaved chunks
+        // stride 1: the direct kernel (float) against im2col + GEMM (double)
+        yield return [3, 5, 7, 9, 11, 3, 1, 1, 1];       // 11 output channels: a partial 8-row tile; odd sizes
+        yield return [2, 4, 6, 5, 8, 5, 1, 2, 1];        // 5x5, 8 output channels
+        yield return [2, 9, 6, 5, 3, 3, 1, 1, 1];        // 3 output channels (im2col + GEMM), 9 input channels (a direct input gradient)
+        yield return [17, 2, 4, 4, 20, 3, 1, 0, 1];      // odd batch (groups of images and a short last group), no padding
+        yield return [2, 3, 5, 7, 9, 2, 1, 1, 1];        // even kernel: the output one row and column larger than the input
+        yield return [2, 40, 3, 3, 16, 3, 1, 1, 1];      // many input channels on a 3x3 image (taps far apart in the grid)
+        yield return [2, 2, 3, 3, 70, 3, 1, 1, 1];       // more output channels than the direct kernel takes: im2col + GEMM
+        yield return [3, 24, 5, 6, 27, 3, 1, 1, 3];      // groups: 8 -> 9 channels per group
+        yield return [40, 2, 28, 28, 8, 3, 1, 1, 1];     // 20 groups of 2 images: weight-gradient chunks of several groups
     }
 
     [Theory]
     [MemberData(nameof(FloatGeometries))]
-    public void FloatKernelsMatchTheDoubleKernels(int n, int c, int h, int w, int o, int k, int stride, int pad)
+    public void FloatKernelsMatchTheDoubleKernels(int n, int c, int h, int w, int o, int k, int stride, int pad, int groups)
     {
         int oh = ConvShape.OutputSize(h, k, stride, pad, 1), ow = ConvShape.OutputSize(w, k, stride, pad, 1);
-        var s = new ConvShape(n, c, h, w, o, oh, ow, k, k, stride, stride, pad, pad);
+        var s = new ConvShape(n, c, h, w, o, oh, ow, k, k, stride, stride, pad, pad, 1, 1, groups);
         var rng = new System.Random(13);
         var x = Rand(n * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var gy = Rand(n * s.OutImage, rng);
         static float[] F(double[] a) => a.Select(v => (float)v).ToArray();
