@@ -76,21 +76,7 @@ static void Model(string file, int rounds, bool staticOnly)
     var onednn = StaticQuantization.Quantize(fp, calibration, backend: QuantBackend.OneDnn);
     var models = new (string Name, Func<Tensor, Tensor> Run)[] { ("float32", fp.Call), ("static x86", x86.Call), ("static onednn", onednn.Call) };
     if (staticOnly) models = [models[1]];   // "profile": the x86 static model alone, for dotnet-trace
-    var times = models.Select(_ => new List<double>()).ToArray();
-    var batch = test.Images;
-    using var _ = Autograd.NoGrad();
-    for (int r = -3; r < rounds; r++)
-        for (int m = 0; m < models.Length; m++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            models[m].Run(batch);
-            if (r >= 0) times[m].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
-        }
-    for (int m = 0; m < models.Length; m++)
-    {
-        times[m].Sort();
-        Console.WriteLine($"{models[m].Name}: min {times[m][0]:F2} ms, median {times[m][times[m].Count / 2]:F2} ms");
-    }
+    TimeModels(models, test.Images, rounds);
 }
 
 static void Lstm(int rounds, bool int8Only)
@@ -114,13 +100,19 @@ static void Lstm(int rounds, bool int8Only)
         ("dynamic int8 LSTM, every step split across the pool", Split),
     };
     if (int8Only) models = [models[1]];
+    TimeModels(models, x, rounds);
+}
+
+// Runs every model on input, interleaved, 3 untimed rounds then rounds timed ones; prints each one's min and median.
+static void TimeModels((string Name, Func<Tensor, Tensor> Run)[] models, Tensor input, int rounds)
+{
     var times = models.Select(_ => new List<double>()).ToArray();
     using var _ = Autograd.NoGrad();
     for (int r = -3; r < rounds; r++)
         for (int m = 0; m < models.Length; m++)
         {
             long t0 = Stopwatch.GetTimestamp();
-            models[m].Run(x);
+            models[m].Run(input);
             if (r >= 0) times[m].Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
         }
     for (int m = 0; m < models.Length; m++)
