@@ -58,14 +58,22 @@ public class Int8ConvTests
                 var scale = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-3 + 1e-5)).ToArray();
                 var bias = rng.Next(2) == 0 ? null : Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
                 var r = new Int8Requantization(zx, scale, bias, 1f / 0.05f, zy, relu ? zy : 0);
-                var expected = new byte[s.Batch * s.OutH * s.OutW * n];
-                var actual = new byte[expected.Length];
-                Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
-                Int8Conv.Conv2dNhwc(x, Int8Gemm.Pack(w, n, s.K), s, r, actual, path);
-                Assert.True(expected.AsSpan().SequenceEqual(actual), $"{path} differs from the reference for {s}, N = {n}, relu = {relu}");
+                var (expected, actual) = AssertMatchesReference(x, w, Int8Gemm.Pack(w, n, s.K), n, s, r, $"{path}, N = {n}, relu = {relu}", path);
                 if (relu) Assert.All(actual, v => Assert.True(v >= zy));
                 Assert.Contains(expected, v => v == 255 || v == (relu ? zy : 0));   // the clamps are exercised
             }
+    }
+
+    /// <summary>Runs the convolution (on <paramref name="path"/>) and its scalar reference and asserts they agree byte for byte.</summary>
+    static (byte[] Expected, byte[] Actual) AssertMatchesReference(byte[] x, sbyte[] w, PackedInt8Weights packed, int n, Int8ConvShape s,
+        Int8Requantization r, string what, Int8GemmPath path = Int8GemmPath.Auto)
+    {
+        var expected = new byte[s.Batch * s.OutH * s.OutW * n];
+        var actual = new byte[expected.Length];
+        Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
+        Int8Conv.Conv2dNhwc(x, packed, s, r, actual, path);
+        Assert.True(expected.AsSpan().SequenceEqual(actual), $"{what}: differs from the reference for {s}");
+        return (expected, actual);
     }
 
     [Fact]
@@ -88,11 +96,7 @@ public class Int8ConvTests
             else if (Int8Gemm.IsSupported(Int8GemmPath.Avx2)) Assert.Equal(sevenBit ? Int8GemmPath.Avx2 : Int8GemmPath.Avx2Widening, path);
             var scale = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-5 + 1e-6)).ToArray();
             var r = new Int8Requantization(zx, scale, null, 1f / 0.05f, 128, 0);
-            var expected = new byte[s.Batch * s.OutH * s.OutW * n];
-            var actual = new byte[expected.Length];
-            Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
-            Int8Conv.Conv2dNhwc(x, packed, s, r, actual);
-            Assert.True(expected.AsSpan().SequenceEqual(actual), $"Auto ({path}) differs from the reference for max(a) = {maxA}, zero point {zx}");
+            AssertMatchesReference(x, w, packed, n, s, r, $"Auto ({path}), max(a) = {maxA}, zero point {zx}");
         }
     }
 
@@ -115,11 +119,7 @@ public class Int8ConvTests
         foreach (bool relu in new[] { false, true })
         {
             var r = new Int8Requantization(60, scale, null, 1f / 0.05f, 100, relu ? 100 : 0);
-            var expected = new byte[s.Batch * s.OutH * s.OutW * n];
-            var actual = new byte[expected.Length];
-            Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
-            Int8Conv.Conv2dNhwc(x, Int8Gemm.Pack(w, n, s.K), s, r, actual);
-            Assert.True(expected.AsSpan().SequenceEqual(actual), $"Auto differs from the reference (relu = {relu})");
+            AssertMatchesReference(x, w, Int8Gemm.Pack(w, n, s.K), n, s, r, $"Auto, relu = {relu}");
         }
     }
 
@@ -153,11 +153,7 @@ public class Int8ConvTests
         {
             var x = new byte[s.Batch * s.Height * s.Width];
             for (int i = 0; i < x.Length; i++) x[i] = (byte)rng.Next(0, 128);
-            var expected = new byte[s.Batch * s.OutH * s.OutW * n];
-            var actual = new byte[expected.Length];
-            Int8Conv.Conv2dNhwcReference(x, w, n, s, r, expected);
-            Int8Conv.Conv2dNhwc(x, packed, s, r, actual);
-            Assert.True(expected.AsSpan().SequenceEqual(actual), $"differs from the reference for {s}");
+            AssertMatchesReference(x, w, packed, n, s, r, "one packed weight, two window shapes");
         }
     }
 
