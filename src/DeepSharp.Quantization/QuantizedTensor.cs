@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace DeepSharp.Quantization;
 
@@ -95,17 +96,68 @@ public sealed class QuantizedTensor
     static QuantizedTensor Quantize(Tensor input, double[] scales, long[] zeroPoints, int axis, QuantDType dtype)
     {
         if (!input.IsFloatingPoint) throw new ArgumentException($"Quantize: input must be float32 or float64, got {input.DType.TorchName()}", nameof(input));
-        var x = input.ToArray<float>();
         var shape = input.Shape.ToArray();
-        var q = new byte[x.Length];
         var range = QuantRange.Full(dtype);
-        int inner = Inner(shape, axis), channels = axis < 0 ? 1 : shape[axis];
+        if (axis < 0)
+        {
+            // per tensor (a model's QuantizeStub on every call): vectorised, same values as QuantizeValue element by element
+            var data = input.DType == DeepSharp.DType.Float32 && input.IsContiguous ? input.AsReadOnlySpan<float>() : input.ToArray<float>();
+            var bytes = new byte[data.Length];
+            QuantizePerTensorInto(data, 1f / (float)scales[0], zeroPoints[0], range, bytes);
+            return new QuantizedTensor(bytes, shape, dtype, scales, zeroPoints, axis);
+        }
+        var x = input.ToArray<float>();
+        var q = new byte[x.Length];
+        int inner = Inner(shape, axis), channels = shape[axis];
         for (int i = 0; i < x.Length; i++)
         {
-            int c = axis < 0 ? 0 : i / inner % channels;
+            int c = i / inner % channels;
             q[i] = (byte)QuantizeValue(x[i], 1f / (float)scales[c], zeroPoints[c], range);
         }
         return new QuantizedTensor(q, shape, dtype, scales, zeroPoints, axis);
+    }
+
+    /// <summary>
+    /// q[i] = (byte)QuantizeValue(x[i], invScale, zeroPoint, range) for every i, 32 values per step: x·invScale rounded
+    /// half to even (the vector round is the same IEEE operation as MathF.Round), plus the zero point in float32 as the
+    /// scalar form adds it, clamped to the range (NaN gives the clamped zero point), narrowed to bytes (qint8 values as
+    /// their two's-complement bytes).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void QuantizePerTensorInto(ReadOnlySpan<float> x, float invScale, long zeroPoint, QuantRange range, Span<byte> q)
+    {
+        if (q.Length < x.Length) throw new ArgumentException($"QuantizePerTensorInto: q has {q.Length} bytes for {x.Length} values", nameof(q));
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var inv = Vector256.Create(invScale);
+            var zp = Vector256.Create((float)zeroPoint);
+            var lo = Vector256.Create((float)range.Min);
+            var hi = Vector256.Create((float)range.Max);
+            var nanValue = Vector256.Create((int)Math.Clamp(zeroPoint, range.Min, range.Max));
+            ref float src = ref MemoryMarshal.GetReference(x);
+            ref byte dst = ref MemoryMarshal.GetReference(q);
+            for (; i + 32 <= x.Length; i += 32)
+            {
+                var a = Quantize8(Vector256.LoadUnsafe(ref src, (nuint)i), inv, zp, lo, hi, nanValue);
+                var b = Quantize8(Vector256.LoadUnsafe(ref src, (nuint)(i + 8)), inv, zp, lo, hi, nanValue);
+                var c = Quantize8(Vector256.LoadUnsafe(ref src, (nuint)(i + 16)), inv, zp, lo, hi, nanValue);
+                var d = Quantize8(Vector256.LoadUnsafe(ref src, (nuint)(i + 24)), inv, zp, lo, hi, nanValue);
+                // truncating narrows: every value already lies in [-128, 255], so its low byte is the stored byte
+                var ab = Vector256.Narrow(a.AsUInt32(), b.AsUInt32());
+                var cd = Vector256.Narrow(c.AsUInt32(), d.AsUInt32());
+                Vector256.Narrow(ab, cd).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++) q[i] = (byte)QuantizeValue(x[i], invScale, zeroPoint, range);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Quantize8(Vector256<float> x, Vector256<float> inv, Vector256<float> zp, Vector256<float> lo, Vector256<float> hi, Vector256<int> nanValue)
+    {
+        var v = zp + Vector256.Round(x * inv);
+        var clamped = Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(v, lo), hi));
+        return Vector256.ConditionalSelect(Vector256.Equals(v, v).AsInt32(), clamped, nanValue);
     }
 
     /// <summary>ATen's quantize_val: clamp((int64)(zero_point + nearbyint(x·inv_scale)), qmin, qmax).</summary>

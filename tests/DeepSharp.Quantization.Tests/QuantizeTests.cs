@@ -38,6 +38,39 @@ public class QuantizeTests
         Assert.Equal(new[] { 0, 2, 2, 0, -2, 127, -128 }, q.IntRepr().ToArray<int>());
     }
 
+    [Theory]
+    [InlineData(QuantDType.QUInt8, 0.02, 128)]
+    [InlineData(QuantDType.QUInt8, 1.0, 0)]
+    [InlineData(QuantDType.QInt8, 0.5, -3)]
+    [InlineData(QuantDType.QInt8, 0.013, 0)]
+    public void VectorPerTensorPathMatchesTheScalarRule(QuantDType dtype, double scale, long zeroPoint)
+    {
+        // lengths around the 32-value step (tail only, one step, steps and tail), values that land on .5 ties, the range
+        // ends, beyond them, NaN and the infinities: every byte equals QuantizeValue's
+        var rng = new System.Random(7);
+        float inv = 1f / (float)scale;
+        foreach (int n in new[] { 1, 31, 32, 33, 100, 257 })
+        {
+            var x = new float[n];
+            for (int i = 0; i < n; i++)
+                x[i] = (i % 7) switch
+                {
+                    0 => (float)((rng.Next(-300, 300) + 0.5) * scale),
+                    1 => float.NaN,
+                    2 => i % 2 == 0 ? float.PositiveInfinity : float.NegativeInfinity,
+                    3 => (float)(rng.NextDouble() * 1e6 - 5e5),
+                    _ => (float)((rng.NextDouble() * 2 - 1) * 200 * scale),
+                };
+            var range = QuantRange.Full(dtype);
+            var q = new byte[n];
+            QuantizedTensor.QuantizePerTensorInto(x, inv, zeroPoint, range, q);
+            var expected = x.Select(v => (byte)QuantizedTensor.QuantizeValue(v, inv, zeroPoint, range)).ToArray();
+            Assert.Equal(expected, q);
+            var t = QuantizedTensor.QuantizePerTensor(DeepSharp.Tensor.FromArray(x), scale, zeroPoint, dtype);
+            Assert.Equal(expected, t.Data.ToArray());
+        }
+    }
+
     [Fact]
     public void BadArgumentsAreNamed()
     {
