@@ -220,7 +220,7 @@ public static unsafe class Int8Conv
         // Path is a vpmaddubsw path that is not exact for every byte of X: each 4-row tile checks its gathered bytes
         public bool Adaptive;
         public float* Scale; public float* Bias; public Int8Requantization R;
-        // receptive fields read in place for rows whose kh input rows all lie inside the image (RequantizeSegmentRows);
+        // rows through the segment kernel (RequantizeSegmentRows: windows inside the image read in place, the rest gathered);
         // RowExact (adaptive only): per output row, whether its bytes keep Path exact (else the gathering form with tile flags)
         public bool ImplicitRows; public byte* RowExact;
         // output rows per task (consecutive rows of one image; more than 1 only where rows are read in place)
@@ -245,12 +245,16 @@ public static unsafe class Int8Conv
                 }
         }
 
-        /// <summary>Whether output row (b, i) has its receptive fields read in place: its kh input rows lie inside the image
-        /// (and, adaptive, its bytes keep Path exact).</summary>
-        readonly bool InPlace(int b, int i)
+        /// <summary>Whether output row (b, i) goes through the segment kernel (<see cref="InvokeInPlace"/>): receptive fields
+        /// read in place where the window lies inside the image, gathered where it reaches into the padding (a whole top or
+        /// bottom border row is gathered), when rows are read in place at all (and, adaptive, its bytes keep Path exact).</summary>
+        readonly bool InPlace(int b, int i) => ImplicitRows && (RowExact == null || RowExact[b * S.OutH + i] != 0);
+
+        /// <summary>Whether the kh input rows of output row i all lie inside the image.</summary>
+        readonly bool RowsInside(int i)
         {
             int top = i * S.StrideH - S.PadH;
-            return ImplicitRows && top >= 0 && top + (S.KernelH - 1) * S.DilationH < S.Height && (RowExact == null || RowExact[b * S.OutH + i] != 0);
+            return top >= 0 && top + (S.KernelH - 1) * S.DilationH < S.Height;
         }
 
         /// <summary>Output row (b, i) from gathered receptive fields.</summary>
@@ -278,8 +282,9 @@ public static unsafe class Int8Conv
         }
 
         /// <summary>Output rows (b, i) … (b, i + count − 1) with their receptive fields read in place, as one run of
-        /// count·OW pixels (consecutive in the NHWC output): pixels whose window lies inside the row point into the input
-        /// (run u at + u·dilation·W·C), the few that reach into the side padding are gathered.</summary>
+        /// count·OW pixels (consecutive in the NHWC output): pixels whose window lies inside the image point into the input
+        /// (run u at + u·dilation·W·C), those that reach into the padding (the few at the sides, every pixel of a top or
+        /// bottom border row) are gathered into <paramref name="cols"/>, so border rows run the same whole-tile kernel.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void InvokeInPlace(int b, int i, int count, byte* cols, int lda)
         {
@@ -291,11 +296,12 @@ public static unsafe class Int8Conv
             for (int row = 0; row < count; row++)
             {
                 int top = (i + row) * S.StrideH - S.PadH;
-                byte* image = X + (long)(b * S.Height + top) * S.Width * c;
+                bool inside = RowsInside(i + row);
+                byte* image = inside ? X + (long)(b * S.Height + top) * S.Width * c : null;
                 for (int j = 0; j < ow; j++)
                 {
                     int p = row * ow + j, s0 = j * S.StrideW - S.PadW;
-                    if (s0 >= 0 && s0 + kw <= S.Width) { rowBase[p] = image + (long)s0 * c; rowStride[p] = inPlaceStride; }
+                    if (inside && s0 >= 0 && s0 + kw <= S.Width) { rowBase[p] = image + (long)s0 * c; rowStride[p] = inPlaceStride; }
                     else
                     {
                         byte* dst = cols + (long)gathered++ * lda;
