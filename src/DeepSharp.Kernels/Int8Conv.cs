@@ -37,6 +37,7 @@ public readonly record struct Int8ConvShape(int Batch, int Height, int Width, in
 public static unsafe class Int8Conv
 {
     [ThreadStatic] static byte[]? rowBuffer;
+    [ThreadStatic] static byte[]? poolBuffer;
 
     /// <summary>Scalar reference of <see cref="Conv2dNhwc"/>: plain loops over (b, oh, ow, n, kh, kw, c) with the weight
     /// unpacked as (N, kh, kw, C) row-major.</summary>
@@ -86,19 +87,34 @@ public static unsafe class Int8Conv
     /// weight (K = kh·kw·C). Output rows are split across <see cref="KernelThreadPool"/>.
     /// </summary>
     public static void Conv2dNhwc(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, Int8Requantization r, Span<byte> y,
-        Int8GemmPath path = Int8GemmPath.Auto)
+        Int8GemmPath path = Int8GemmPath.Auto) => Convolve(x, w, s, r, y, path, false);
+
+    /// <summary>
+    /// y (B, OH/2, OW/2, N) u8 = 2 × 2, stride-2 max pooling (floor: an odd last row or column is dropped, as
+    /// MaxPool2d(2) does) of <see cref="Conv2dNhwc"/>'s output, without writing that output: each task computes an even
+    /// number of output rows into a thread-local buffer and pools them from there. The bytes are those of
+    /// <see cref="Conv2dNhwc"/> followed by <see cref="MaxPool2dNhwc"/> (the maximum of the requantized bytes).
+    /// </summary>
+    public static void Conv2dMaxPool2x2Nhwc(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, Int8Requantization r, Span<byte> y,
+        Int8GemmPath path = Int8GemmPath.Auto) => Convolve(x, w, s, r, y, path, true);
+
+    static void Convolve(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, Int8Requantization r, Span<byte> y, Int8GemmPath path, bool pool)
     {
         s.Check("Int8Conv.Conv2dNhwc");
+        if (pool && (s.OutH < 2 || s.OutW < 2))
+            throw new ArgumentException($"Int8Conv.Conv2dMaxPool2x2Nhwc: the 2 × 2 pooling window does not fit the ({s.OutH}, {s.OutW}) convolution output", nameof(s));
         if (w.K != s.K) throw new ArgumentException($"Int8Conv.Conv2dNhwc: the packed weight has K = {w.K}, the window needs kh·kw·C = {s.KernelH}·{s.KernelW}·{s.Channels} = {s.K}", nameof(w));
         long inBytes = (long)s.Batch * s.Height * s.Width * s.Channels, outBytes = (long)s.Batch * s.OutH * s.OutW * w.N;
+        int yh = pool ? s.OutH / 2 : s.OutH, yw = pool ? s.OutW / 2 : s.OutW;
+        long yBytes = (long)s.Batch * yh * yw * w.N;
         if (x.Length < inBytes) throw new ArgumentException($"Int8Conv.Conv2dNhwc: x has {x.Length} bytes, ({s.Batch}, {s.Height}, {s.Width}, {s.Channels}) needs {inBytes}", nameof(x));
-        if (y.Length < outBytes) throw new ArgumentException($"Int8Conv.Conv2dNhwc: y has {y.Length} bytes, ({s.Batch}, {s.OutH}, {s.OutW}, {w.N}) needs {outBytes}", nameof(y));
+        if (y.Length < yBytes) throw new ArgumentException($"Int8Conv.Conv2dNhwc: y has {y.Length} bytes, ({s.Batch}, {yh}, {yw}, {w.N}) needs {yBytes}", nameof(y));
         if (r.Scale.Length != w.N || (r.Bias != null && r.Bias.Length != w.N))
             throw new ArgumentException($"Int8Conv.Conv2dNhwc: {r.Scale.Length} scales / {r.Bias?.Length} biases for N = {w.N} outputs", nameof(r));
         if (s.Batch == 0) return;
         if (Implicit && FewChannels && s.DilationW == 1 && s.Channels <= 4 && s.KernelW * s.Channels % 4 != 0)
         {
-            ConvFewChannels(x, w, s, r, y, path);
+            ConvFewChannels(x, w, s, r, y, path, pool);
             return;
         }
         bool adaptive = false;
@@ -118,6 +134,7 @@ public static unsafe class Int8Conv
         // a task covers enough output rows that their pixels fill whole 4-pixel tiles where the rows are read in place
         // (a 14-wide row is 3.5 tiles: half a tile of multiplies wasted per row, 12.5 % of a 14 × 14 layer)
         int rowsPerTask = implicitRows && s.OutW <= 256 ? Int8Gemm.RowsPerTile / (int)System.Numerics.BigInteger.GreatestCommonDivisor(s.OutW, Int8Gemm.RowsPerTile) : 1;
+        if (pool && rowsPerTask % 2 != 0) rowsPerTask *= 2;   // pooled row pairs never straddle two tasks
         int tasks = s.Batch * ((s.OutH + rowsPerTask - 1) / rowsPerTask);
         byte[]? rowExact = adaptive && implicitRows ? RowBounds(x, s, w, r.AZeroPoint) : null;
         try
@@ -127,7 +144,7 @@ public static unsafe class Int8Conv
                 var body = new ConvBody
                 {
                     X = px, Y = py, W = w, S = s, Path = path, Adaptive = adaptive, Scale = scale, Bias = pbias, R = r,
-                    ImplicitRows = implicitRows, RowExact = pexact, RowsPerTask = rowsPerTask,
+                    ImplicitRows = implicitRows, RowExact = pexact, RowsPerTask = rowsPerTask, Pool = pool,
                 };
                 long work = outBytes * s.K;
                 if (work < 1 << 18) for (int t = 0; t < tasks; t++) body.Invoke(t);
@@ -156,7 +173,7 @@ public static unsafe class Int8Conv
     /// whole k-quads, so no receptive field is gathered per pixel (the gather was most of the one-channel layer's time);
     /// the extra taps multiply real bytes by zero weights, so the sums, and the bytes, are the reference's.
     /// </summary>
-    static void ConvFewChannels(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, Int8Requantization r, Span<byte> y, Int8GemmPath path)
+    static void ConvFewChannels(ReadOnlySpan<byte> x, PackedInt8Weights w, Int8ConvShape s, Int8Requantization r, Span<byte> y, Int8GemmPath path, bool pool)
     {
         int c = s.Channels, kwPadded = s.KernelW;
         while (kwPadded * c % 4 != 0) kwPadded++;
@@ -180,7 +197,7 @@ public static unsafe class Int8Conv
                     x.Slice((b * s.Height + src) * rowIn, rowIn).CopyTo(row[left..]);
                     row[(left + rowIn)..].Fill(zero);
                 }
-            Conv2dNhwc(dst, w.WindowPadded(s.KernelH, s.KernelW, c, kwPadded), padded, r, y, path);
+            Convolve(dst, w.WindowPadded(s.KernelH, s.KernelW, c, kwPadded), padded, r, y, path, pool);
         }
         finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
     }
@@ -214,6 +231,21 @@ public static unsafe class Int8Conv
         return exact;
     }
 
+    /// <summary>dst[t] = max of the cells at p, p + c, p + rowBytes, p + rowBytes + c (t &lt; c).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Max4(byte* p, long rowBytes, int c, byte* dst)
+    {
+        byte* q = p + rowBytes;
+        int t = 0;
+        if (Avx2.IsSupported)
+            for (; t + 32 <= c; t += 32)
+                Avx2.Max(Avx2.Max(Avx.LoadVector256(p + t), Avx.LoadVector256(p + c + t)), Avx2.Max(Avx.LoadVector256(q + t), Avx.LoadVector256(q + c + t))).Store(dst + t);
+        if (Sse2.IsSupported)
+            for (; t + 16 <= c; t += 16)
+                Sse2.Max(Sse2.Max(Sse2.LoadVector128(p + t), Sse2.LoadVector128(p + c + t)), Sse2.Max(Sse2.LoadVector128(q + t), Sse2.LoadVector128(q + c + t))).Store(dst + t);
+        for (; t < c; t++) dst[t] = Math.Max(Math.Max(p[t], p[c + t]), Math.Max(q[t], q[c + t]));
+    }
+
     struct ConvBody : IParallelBody
     {
         public byte* X; public byte* Y; public PackedInt8Weights W; public Int8ConvShape S; public Int8GemmPath Path;
@@ -223,26 +255,45 @@ public static unsafe class Int8Conv
         // rows through the segment kernel (RequantizeSegmentRows: windows inside the image read in place, the rest gathered);
         // RowExact (adaptive only): per output row, whether its bytes keep Path exact (else the gathering form with tile flags)
         public bool ImplicitRows; public byte* RowExact;
-        // output rows per task (consecutive rows of one image; more than 1 only where rows are read in place)
+        // output rows per task (consecutive rows of one image; more than 1 where rows are read in place or pooled)
         public int RowsPerTask;
+        // Y is the 2 × 2-pooled output: a task's (even number of) rows go to a thread-local buffer, then pooled into Y
+        public bool Pool;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int task)
         {
             int groups = (S.OutH + RowsPerTask - 1) / RowsPerTask;
             int b = task / groups, i0 = task % groups * RowsPerTask, i1 = Math.Min(i0 + RowsPerTask, S.OutH);
-            int ow = S.OutW, lda = W.KQuads * 4;
+            int ow = S.OutW, lda = W.KQuads * 4, n = W.N;
             var buffer = rowBuffer;
             if (buffer == null || buffer.Length < RowsPerTask * ow * lda) rowBuffer = buffer = new byte[Math.Max(RowsPerTask * ow * lda, 4096)];
-            fixed (byte* cols = buffer)
+            var rows = Pool ? poolBuffer : null;
+            if (Pool && (rows == null || rows.Length < RowsPerTask * ow * n)) poolBuffer = rows = new byte[Math.Max(RowsPerTask * ow * n, 4096)];
+            fixed (byte* cols = buffer) fixed (byte* scratch = rows)
+            {
+                // output row i0 and the rows after it, consecutive: in Y, or in the scratch rows when pooling
+                byte* rowsOut = Pool ? scratch : Y + (long)(b * S.OutH + i0) * ow * n;
                 for (int i = i0; i < i1;)
                 {
-                    if (!InPlace(b, i)) { InvokeRow(b, i, cols, lda); i++; continue; }
+                    byte* dst = rowsOut + (long)(i - i0) * ow * n;
+                    if (!InPlace(b, i)) { InvokeRow(b, i, cols, lda, dst); i++; continue; }
                     int end = i + 1;
                     while (end < i1 && InPlace(b, end)) end++;
-                    InvokeInPlace(b, i, end - i, cols, lda);   // the run's pixels in one pass of 4-pixel tiles
+                    InvokeInPlace(b, i, end - i, cols, lda, dst);   // the run's pixels in one pass of 4-pixel tiles
                     i = end;
                 }
+                if (!Pool) return;
+                // i0 is even (RowsPerTask is): rows i0 + 2p and i0 + 2p + 1 make pooled row i0/2 + p; a lone last row is dropped
+                int ph = S.OutH / 2, pw = ow / 2;
+                long rowBytes = (long)ow * n;
+                for (int i = i0; i + 1 < i1; i += 2)
+                {
+                    byte* top = scratch + (i - i0) * rowBytes;
+                    byte* outRow = Y + ((long)(b * ph + i / 2) * pw) * n;
+                    for (int j = 0; j < pw; j++) Max4(top + 2L * j * n, rowBytes, n, outRow + (long)j * n);
+                }
+            }
         }
 
         /// <summary>Whether output row (b, i) goes through the segment kernel (<see cref="InvokeInPlace"/>): receptive fields
@@ -259,9 +310,9 @@ public static unsafe class Int8Conv
 
         /// <summary>Output row (b, i) from gathered receptive fields.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void InvokeRow(int b, int i, byte* cols, int lda)
+        void InvokeRow(int b, int i, byte* cols, int lda, byte* dst)
         {
-            int ow = S.OutW, task = b * S.OutH + i;
+            int ow = S.OutW;
             {
                 GatherRow(cols, b, i, lda);
                 byte* groupExact = null;
@@ -277,7 +328,7 @@ public static unsafe class Int8Conv
                     }
                     groupExact = flags;
                 }
-                Int8Gemm.RequantizeRows(cols, lda, W, Y + (long)task * ow * W.N, ow, Scale, Bias, R, Path, groupExact);
+                Int8Gemm.RequantizeRows(cols, lda, W, dst, ow, Scale, Bias, R, Path, groupExact);
             }
         }
 
@@ -286,7 +337,7 @@ public static unsafe class Int8Conv
         /// (run u at + u·dilation·W·C), those that reach into the padding (the few at the sides, every pixel of a top or
         /// bottom border row) are gathered into <paramref name="cols"/>, so border rows run the same whole-tile kernel.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        void InvokeInPlace(int b, int i, int count, byte* cols, int lda)
+        void InvokeInPlace(int b, int i, int count, byte* cols, int lda, byte* dst)
         {
             int ow = S.OutW, c = S.Channels, kw = S.KernelW, run = kw * c, pixels = count * ow;
             byte** rowBase = stackalloc byte*[pixels];
@@ -304,13 +355,13 @@ public static unsafe class Int8Conv
                     if (inside && s0 >= 0 && s0 + kw <= S.Width) { rowBase[p] = image + (long)s0 * c; rowStride[p] = inPlaceStride; }
                     else
                     {
-                        byte* dst = cols + (long)gathered++ * lda;
-                        GatherPixel(dst, b, i + row, j, lda);
-                        rowBase[p] = dst; rowStride[p] = run;
+                        byte* field = cols + (long)gathered++ * lda;
+                        GatherPixel(field, b, i + row, j, lda);
+                        rowBase[p] = field; rowStride[p] = run;
                     }
                 }
             }
-            Int8Gemm.RequantizeSegmentRows(rowBase, rowStride, pixels, S.KernelH, run / 4, W, Y + (long)(b * S.OutH + i) * ow * W.N, Scale, Bias, R, Path);
+            Int8Gemm.RequantizeSegmentRows(rowBase, rowStride, pixels, S.KernelH, run / 4, W, dst, Scale, Bias, R, Path);
         }
 
         // a few bytes (the 3-byte runs of a one-channel input) by a loop: Buffer.MemoryCopy's call costs more than the copy
@@ -433,21 +484,6 @@ public static unsafe class Int8Conv
                 }
                 if (first) new Span<byte>(dst, c).Clear();
             }
-        }
-
-        /// <summary>dst[t] = max of the cells at p, p + c, p + rowBytes, p + rowBytes + c (t &lt; c).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Max4(byte* p, long rowBytes, int c, byte* dst)
-        {
-            byte* q = p + rowBytes;
-            int t = 0;
-            if (Avx2.IsSupported)
-                for (; t + 32 <= c; t += 32)
-                    Avx2.Max(Avx2.Max(Avx.LoadVector256(p + t), Avx.LoadVector256(p + c + t)), Avx2.Max(Avx.LoadVector256(q + t), Avx.LoadVector256(q + c + t))).Store(dst + t);
-            if (Sse2.IsSupported)
-                for (; t + 16 <= c; t += 16)
-                    Sse2.Max(Sse2.Max(Sse2.LoadVector128(p + t), Sse2.LoadVector128(p + c + t)), Sse2.Max(Sse2.LoadVector128(q + t), Sse2.LoadVector128(q + c + t))).Store(dst + t);
-            for (; t < c; t++) dst[t] = Math.Max(Math.Max(p[t], p[c + t]), Math.Max(q[t], q[c + t]));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

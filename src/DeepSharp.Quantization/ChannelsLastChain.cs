@@ -10,7 +10,8 @@ namespace DeepSharp.Quantization;
 /// channels-last (NHWC bytes in pooled buffers): one NCHW → NHWC transpose where such a run starts (none for one
 /// channel), one NHWC → NCHW transpose where it ends (before a Flatten, say), none between. Layers with forward hooks, and
 /// every other layer kind, run through their own <c>Call</c> on NCHW tensors, so the results are byte for byte those of
-/// calling the layers one by one.
+/// calling the layers one by one. A convolution followed by a 2 × 2, stride-2 max pooling runs as one fused kernel
+/// (<see cref="Int8Conv.Conv2dMaxPool2x2Nhwc"/>: the same bytes, without writing and re-reading the unpooled output).
 /// </summary>
 internal static class ChannelsLastChain
 {
@@ -53,10 +54,15 @@ internal static class ChannelsLastChain
                     {
                         var shape = conv.Geometry(b, c, h, w);
                         int n = conv.Weights.OutFeatures;
-                        var next = shared.Rent(Math.Max(1, b * shape.OutH * shape.OutW * n));
-                        conv.ForwardChannelsLast(current, shape, (float)scales[0], (int)zeroPoints[0], next);
+                        // a 2 × 2, stride-2 max pooling right after: pooled inside the convolution, its output never written
+                        bool pooled = t + 1 < end && layers[t + 1] is QuantizedMaxPool2d { Kernel: (2, 2), Stride: (2, 2), Padding: (0, 0) }
+                            && shape.OutH >= 2 && shape.OutW >= 2;
+                        int oh = pooled ? shape.OutH / 2 : shape.OutH, ow = pooled ? shape.OutW / 2 : shape.OutW;
+                        var next = shared.Rent(Math.Max(1, b * oh * ow * n));
+                        conv.ForwardChannelsLast(current, shape, (float)scales[0], (int)zeroPoints[0], next, pooled);
                         shared.Return(current); current = next;
-                        c = n; h = shape.OutH; w = shape.OutW; scales = [conv.Output.Scale]; zeroPoints = [conv.Output.ZeroPoint];
+                        c = n; h = oh; w = ow; scales = [conv.Output.Scale]; zeroPoints = [conv.Output.ZeroPoint];
+                        if (pooled) t++;
                         break;
                     }
                     case QuantizedMaxPool2d pool:

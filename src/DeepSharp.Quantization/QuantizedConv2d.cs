@@ -96,13 +96,15 @@ public sealed class QuantizedConv2d : Module<QuantizedTensor, QuantizedTensor>
     }
 
     /// <summary>Channels-last forward on raw bytes: x (B, H, W, C) with the input's scale and zero point → y (B, OH, OW, out)
-    /// at <see cref="Output"/>'s parameters.</summary>
-    internal void ForwardChannelsLast(ReadOnlySpan<byte> x, Int8ConvShape shape, float inputScale, int inputZeroPoint, Span<byte> y)
+    /// at <see cref="Output"/>'s parameters; with <paramref name="maxPool2x2"/>, y (B, OH/2, OW/2, out) is that output after
+    /// a 2 × 2, stride-2 max pooling, fused into the convolution (<see cref="Int8Conv.Conv2dMaxPool2x2Nhwc"/>).</summary>
+    internal void ForwardChannelsLast(ReadOnlySpan<byte> x, Int8ConvShape shape, float inputScale, int inputZeroPoint, Span<byte> y, bool maxPool2x2 = false)
     {
         int n = Weights.OutFeatures;
         var scale = new float[n];
         for (int j = 0; j < n; j++) scale[j] = inputScale * Weights.Scales[j];
-        Int8Conv.Conv2dNhwc(x, ChannelsLastWeights, shape,
-            new Int8Requantization(inputZeroPoint, scale, Weights.Bias, 1f / Output.Scale, Output.ZeroPoint, Relu ? Output.ZeroPoint : 0), y);
+        var r = new Int8Requantization(inputZeroPoint, scale, Weights.Bias, 1f / Output.Scale, Output.ZeroPoint, Relu ? Output.ZeroPoint : 0);
+        if (maxPool2x2) Int8Conv.Conv2dMaxPool2x2Nhwc(x, ChannelsLastWeights, shape, r, y);
+        else Int8Conv.Conv2dNhwc(x, ChannelsLastWeights, shape, r, y);
     }
 }

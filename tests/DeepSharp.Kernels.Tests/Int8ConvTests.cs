@@ -207,6 +207,46 @@ public class Int8ConvTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void ConvolutionWithFusedPoolingMatchesConvolutionThenPooling(Int8GemmPath path)
+    {
+        if (!Int8Gemm.IsSupported(path)) Assert.Skip($"{path} is not supported on this CPU");
+        int maxA = path is Int8GemmPath.Avx2 or Int8GemmPath.Avx512BW ? 127 : 255;
+        // every case of the convolution test whose output takes a 2 × 2 window (odd output sizes drop their last row and
+        // column), in place and gathered, plus the Fashion CNN's 28- and 14-wide layers at a batch that goes parallel
+        var cases = Cases.Where(c => c.S.OutH >= 2 && c.S.OutW >= 2)
+            .Append((new Int8ConvShape(5, 28, 28, 32, 3, 3, 1, 1, 1, 1), 32)).Append((new Int8ConvShape(5, 14, 14, 64, 3, 3, 1, 1, 1, 1), 64));
+        foreach (bool implicitRows in new[] { true, false })
+        {
+            bool saved = Int8Conv.Implicit;
+            Int8Conv.Implicit = implicitRows;
+            try
+            {
+                foreach (var (s, n) in cases)
+                {
+                    var rng = new System.Random(s.Height * 7 + s.Channels * 3 + n);
+                    var x = new byte[s.Batch * s.Height * s.Width * s.Channels];
+                    for (int i = 0; i < x.Length; i++) x[i] = (byte)rng.Next(0, maxA + 1);
+                    var w = new sbyte[n * s.K];
+                    for (int i = 0; i < w.Length; i++) w[i] = (sbyte)rng.Next(-128, 128);
+                    var scale = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2e-3 + 1e-5)).ToArray();
+                    int zy = rng.Next(0, 256);
+                    var r = new Int8Requantization(rng.Next(0, maxA + 1), scale, null, 1f / 0.05f, zy, rng.Next(2) == 0 ? zy : 0);
+                    var conv = new byte[s.Batch * s.OutH * s.OutW * n];
+                    Int8Conv.Conv2dNhwcReference(x, w, n, s, r, conv);
+                    var poolShape = new Int8ConvShape(s.Batch, s.OutH, s.OutW, n, 2, 2, 2, 2);
+                    var expected = new byte[s.Batch * poolShape.OutH * poolShape.OutW * n];
+                    Int8Conv.MaxPool2dNhwcReference(conv, poolShape, expected);
+                    var actual = new byte[expected.Length];
+                    Int8Conv.Conv2dMaxPool2x2Nhwc(x, Int8Gemm.Pack(w, n, s.K), s, r, actual, path);
+                    Assert.True(expected.AsSpan().SequenceEqual(actual), $"{path}, implicit = {implicitRows}: conv + pool differs for {s}, N = {n}");
+                }
+            }
+            finally { Int8Conv.Implicit = saved; }
+        }
+    }
+
     [Fact]
     public void BadArgumentsAreNamed()
     {
@@ -221,6 +261,11 @@ public class Int8ConvTests
         Assert.Contains("K = 9", e.Message);
         e = Assert.Throws<ArgumentException>(() => Int8Conv.Conv2dNhwc(new byte[32], packed, s with { KernelH = 7 }, r, new byte[12]));
         Assert.Contains("does not fit", e.Message);
+        // the fused pooling: output (1, 1, 1, 3) after pooling the (2, 2) convolution; a (1, 1) convolution has no window
+        e = Assert.Throws<ArgumentException>(() => Int8Conv.Conv2dMaxPool2x2Nhwc(new byte[32], packed, s, r, new byte[2]));
+        Assert.Contains("y has 2", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Int8Conv.Conv2dMaxPool2x2Nhwc(new byte[32], packed, s with { KernelH = 4, KernelW = 4 }, r, new byte[12]));
+        Assert.Contains("2 × 2 pooling window", e.Message);
     }
 
     [Fact]

@@ -41,6 +41,31 @@ public class ChannelsLastChainTests
         Assert.True(chained.Distinct().Count() > 5, "the outputs should not be constant");
     }
 
+    [Theory]
+    [InlineData(13, 11)]
+    [InlineData(28, 28)]
+    public void ConvolutionsFollowedByTwoByTwoPoolingFuseAndEqualLayerByLayer(int height, int width)
+    {
+        // conv → 2 × 2 pool directly (the Fashion CNN's pattern, fused in the chain), odd sizes dropping a row and column
+        List<Module<QuantizedTensor, QuantizedTensor>> layers =
+        [
+            Conv(1, 8, 4, true, new OutputQParams(0.03f, 0)),
+            new QuantizedMaxPool2d((2, 2), (2, 2), (0, 0)),
+            Conv(8, 21, 5, true, new OutputQParams(0.1f, 7)),
+            new QuantizedMaxPool2d((2, 2), (2, 2), (0, 0)),
+            new QuantizedFlatten(),
+        ];
+        var model = new QuantizedModel(new OutputQParams(1f / 255, 0), layers);
+        var x = Tensor.FromArray(Enumerable.Range(0, 5 * height * width).Select(i => (float)((i * 37 % 101) / 100.0)).ToArray(), [5, 1, height, width]);
+        var chained = model.Call(x);
+        var q = QuantizedTensor.QuantizePerTensor(x, 1f / 255, 0, QuantDType.QUInt8);
+        foreach (var layer in layers) q = layer.Call(q);
+        var oneByOne = q.Dequantize();
+        Assert.Equal(oneByOne.Shape.ToArray(), chained.Shape.ToArray());
+        Assert.Equal(oneByOne.ToArray<float>(), chained.ToArray<float>());
+        Assert.True(chained.ToArray<float>().Distinct().Count() > 5, "the outputs should not be constant");
+    }
+
     [Fact]
     public void LayersWithHooksRunThroughTheirOwnCall()
     {
