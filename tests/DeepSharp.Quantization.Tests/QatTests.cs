@@ -24,17 +24,19 @@ public class QatTests
         }
     }
 
-    [Fact]
-    public void FakeQuantForwardMatchesPyTorchPrepareQat()
+    [Theory]
+    [InlineData("qat_forward", QuantBackend.OneDnn)]      // get_default_qat_qconfig('onednn')
+    [InlineData("qat_forward_x86", QuantBackend.X86)]     // get_default_qat_qconfig('x86'): 7-bit activations
+    public void FakeQuantForwardMatchesPyTorchPrepareQat(string name, QuantBackend backend)
     {
-        var c = Case("qat_forward");
+        var c = Case(name);
         var model = new TinyResidual();
         var state = c.GetProperty("state").EnumerateObject().ToDictionary(p => p.Name, p => p.Name.EndsWith("num_batches_tracked") ? Tensor(p.Value, DType.Int64) : Tensor(p.Value));
         model.LoadStateDict(state);
         var xs = c.GetProperty("x").EnumerateArray().Select(b => Tensor(b)).ToList();
         var ys = c.GetProperty("y").EnumerateArray().Select(Vals).ToList();
         double step = c.GetProperty("fc_scale").GetDouble();
-        using var qat = QuantizationAwareTraining.Prepare(model, xs[0], QuantBackend.OneDnn);   // the fixture is get_default_qat_qconfig('onednn')
+        using var qat = QuantizationAwareTraining.Prepare(model, xs[0], backend);
         model.Train();
         var worst = new double[3];
         using (Autograd.NoGrad())

@@ -4,8 +4,12 @@ Writes tests/DeepSharp.Quantization.Tests/Golden/quantized_qat.json with PyTorch
 a small net (conv+bn+relu, conv+bn, FloatFunctional.add_relu, max-pool, flatten, Linear) fused with fuse_modules_qat,
 get_default_qat_qconfig('onednn'), prepare_qat; stored: the float state dict, two training-mode batches with the
 fake-quant forward output of each (the observers and batch-norm statistics update in between), then an eval-mode
-output on a third batch.
+output on a third batch. Case qat_forward uses get_default_qat_qconfig('onednn'); case qat_forward_x86 runs the same
+float net and batches under get_default_qat_qconfig('x86') (7-bit activations, per-channel symmetric weights: the
+qconfig DeepSharp's QuantBackend.X86 follows); fake quantization needs no quantized engine, so Debian's build (no fbgemm)
+can run it.
 """
+import copy
 import json, os
 import torch, torch.nn as nn
 from torch.ao.quantization import QuantStub, DeQuantStub, fuse_modules_qat, get_default_qat_qconfig, prepare_qat
@@ -47,6 +51,25 @@ with torch.no_grad():
         m.weight.copy_(torch.rand(4) + 0.5)
         m.bias.copy_(torch.randn(4) * 0.1)
 state = {k: arr(v) for k, v in net.state_dict().items()}
+float_net = copy.deepcopy(net)
+
+
+def run_qat(net, qconfig, batches):
+    net.train()
+    fuse_modules_qat(net, [['conv0', 'bn0', 'relu0'], ['conv1', 'bn1']], inplace=True)
+    net.qconfig = get_default_qat_qconfig(qconfig)
+    prepare_qat(net, inplace=True)
+    outs = []
+    with torch.no_grad():
+        outs.append(net(batches[0]))
+        outs.append(net(batches[1]))
+        net.eval()
+        outs.append(net(batches[2]))
+    return {'state': state, 'x': [arr(b) for b in batches], 'y': [arr(o) for o in outs],
+            'fc_scale': float(net.fc.activation_post_process.scale)}
+
+
+# the batches are drawn after prepare_qat as before (prepare draws nothing), so the onednn case keeps its values
 net.train()
 fuse_modules_qat(net, [['conv0', 'bn0', 'relu0'], ['conv1', 'bn1']], inplace=True)
 net.qconfig = get_default_qat_qconfig('onednn')
@@ -60,6 +83,8 @@ with torch.no_grad():
     outs.append(net(batches[2]))
 case = {'state': state, 'x': [arr(b) for b in batches], 'y': [arr(o) for o in outs],
         'fc_scale': float(net.fc.activation_post_process.scale)}
+case_x86 = run_qat(float_net, 'x86', batches)
 with open(OUT, 'w') as f:
-    json.dump({'torch': torch.__version__, 'engine': torch.backends.quantized.engine, 'cases': {'qat_forward': case}}, f, separators=(',', ':'))
+    json.dump({'torch': torch.__version__, 'engine': torch.backends.quantized.engine,
+               'cases': {'qat_forward': case, 'qat_forward_x86': case_x86}}, f, separators=(',', ':'))
 print(f'wrote {OUT}')
