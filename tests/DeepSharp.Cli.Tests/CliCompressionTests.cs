@@ -104,6 +104,27 @@ public class CliCompressionTests
     }
 
     [Fact]
+    public void BackendPicksTheStaticQconfig()
+    {
+        Requires.FashionMnist();
+        var dir = CliProcess.TempDir("qbackend");
+        var model = ZooModel(dir, "lenet");
+        double InputScale(string backend)
+        {
+            var (code, output, err) = CliProcess.Run(["quantize", model, "--mode", "static", "--calibrate", "64", "--backend", backend, "--out", $"q-{backend}.safetensors"], dir);
+            Assert.True(code == 0, err + output);
+            Assert.Contains($"qconfig: {backend} ({(backend == "onednn" ? "full-range 8-bit" : "7-bit")} activations", output);
+            return QuantizedFile.LoadStatic(Path.Combine(dir, $"q-{backend}.safetensors")).Input.Scale;
+        }
+        // the same calibration images: x86's 7-bit activations take about twice onednn's step for the same range
+        double x86 = InputScale("x86"), onednn = InputScale("onednn");
+        Assert.InRange(x86 / onednn, 1.8, 2.2);
+        Assert.Equal(x86, InputScale("fbgemm"));
+        CliProcess.Fails(2, "--backend", "quantize", model, "--mode", "static", "--backend", "qnnpack", "--out", Path.Combine(dir, "q.safetensors"));
+        CliProcess.Fails(2, "takes no backend", "quantize", model, "--mode", "dynamic", "--backend", "x86", "--out", Path.Combine(dir, "q.safetensors"));
+    }
+
+    [Fact]
     public void AModelNeitherPathTakesIsAUsageErrorWithTheGraphPathsReason()
     {
         Requires.FashionMnist();

@@ -13,20 +13,32 @@ public static class QuantizeCommand
     /// <summary>Quantizes a model saved by `deepsharp train` (docs/compression.md).</summary>
     public static int Run(string[] args, TextWriter output)
     {
-        var p = new ArgParser("quantize", args, ["mode", "calibrate", "out", "data"], ["no-verify"]);
+        var p = new ArgParser("quantize", args, ["mode", "calibrate", "out", "data", "backend"], ["no-verify"]);
         if (p.Help || p.Positionals.Count != 1)
         {
             if (!p.Help) throw new UsageException("deepsharp quantize: give the model file, e.g. 'deepsharp quantize runs/cnn/model.safetensors --mode static --out q.safetensors'.");
-            output.WriteLine("usage: deepsharp quantize MODEL --mode static|dynamic [--calibrate N] --out FILE [--data DIR] [--no-verify]\n" +
+            output.WriteLine("usage: deepsharp quantize MODEL --mode static|dynamic [--calibrate N] [--backend auto|x86|fbgemm|onednn] --out FILE [--data DIR] [--no-verify]\n" +
                 "  static: int8 weights and activations, calibrated on N training images (default 512); dynamic: int8 Linear weights,\n" +
                 "  activation scales computed per batch. A model that is not a plain chain of layers (residual adds, concatenations,\n" +
                 "  adaptive pooling, as in the zoo ResNets) is quantized as a graph (a 'static-graph' file).\n" +
+                "  --backend picks the static qconfig as torch.ao.quantization.get_default_qconfig does: x86/fbgemm calibrate 7-bit\n" +
+                "  activations, onednn full-range ones; auto (the default) takes onednn where the runtime exposes VNNI, x86 elsewhere.\n" +
                 "  Evaluate the result with 'deepsharp evaluate FILE [--test-limit N]'.");
             return 0;
         }
         string mode = p.String("mode", "static", "static", "dynamic");
         string outPath = p.OptionalString("out") ?? throw new UsageException("deepsharp quantize: give the output file with --out FILE.");
         int calibrate = p.Int("calibrate", 512, 0);
+        string backendName = p.String("backend", "auto", "auto", "x86", "fbgemm", "onednn");
+        if (backendName != "auto" && mode != "static")
+            throw new UsageException($"deepsharp quantize: --backend {backendName} picks a static qconfig; dynamic quantization computes its activation scales per batch and takes no backend.");
+        QuantBackend backend = backendName switch
+        {
+            "x86" => QuantBackend.X86,
+            "fbgemm" => QuantBackend.Fbgemm,
+            "onednn" => QuantBackend.OneDnn,
+            _ => QConfig.DefaultBackend,
+        };
         string path = Directory.Exists(p.Positionals[0]) ? Path.Combine(p.Positionals[0], "model.safetensors") : p.Positionals[0];
         var (model, data) = EvaluateCommand.LoadModel(path, "quantize");
         var metadata = SafeTensors.LoadWithMetadata(path).Metadata;
@@ -35,13 +47,14 @@ public static class QuantizeCommand
             if (calibrate == 0) throw new UsageException("deepsharp quantize: static quantization needs calibration data: give --calibrate N with N > 0 (or use --mode dynamic).");
             var (train, _, _) = ImageTraining.LoadSplit(data.Name, train: true, p.OptionalString("data"), limit: calibrate, imageSize: data.Size, verify: !p.Flag("no-verify"));
             var batches = new DataLoader(train, 64).Select(b => b[0]).ToList();
-            var (chain, graph) = QuantizeStatic(model, batches, output);
+            var (chain, graph) = QuantizeStatic(model, batches, backend, output);
             if (graph != null)
             {
                 QuantizedFile.SaveGraph(graph, outPath, metadata);
                 mode = "static (graph)";
             }
             else QuantizedFile.SaveStatic(chain!, outPath, metadata);
+            output.WriteLine($"qconfig: {backend.ToString().ToLowerInvariant()} ({(QConfig.ReducesActivationRange(backend) ? "7-bit" : "full-range 8-bit")} activations, per-channel int8 weights)");
         }
         else
         {
@@ -61,13 +74,14 @@ public static class QuantizeCommand
     /// shared ReLU: the zoo ResNets) through the graph path as a <see cref="QuantizedGraphModel"/>. A model neither
     /// takes is a usage error with the graph path's reason.
     /// </summary>
-    static (QuantizedModel? Chain, QuantizedGraphModel? Graph) QuantizeStatic(Module<Tensor, Tensor> model, List<Tensor> batches, TextWriter output)
+    static (QuantizedModel? Chain, QuantizedGraphModel? Graph) QuantizeStatic(Module<Tensor, Tensor> model, List<Tensor> batches, QuantBackend backend,
+        TextWriter output)
     {
-        try { return (StaticQuantization.Quantize(model, batches), null); }
+        try { return (StaticQuantization.Quantize(model, batches, backend: backend), null); }
         catch (ArgumentException chainError)
         {
             QuantizedGraphModel graph;
-            try { graph = StaticQuantization.QuantizeGraph(model, batches); }
+            try { graph = StaticQuantization.QuantizeGraph(model, batches, backend: backend); }
             catch (ArgumentException e) { throw new UsageException($"deepsharp quantize: {Reason(e)}"); }
             output.WriteLine($"not a plain chain of layers ({Reason(chainError).Replace("StaticQuantization: ", "")}); quantized as a graph with {graph.Nodes.Count} nodes instead");
             return (null, graph);
