@@ -96,7 +96,40 @@ public static class Init
         ArgumentNullException.ThrowIfNull(tensor);
         CheckFloat(tensor, "Uniform");
         if (b < a) throw new ArgumentException($"Init.Uniform: the upper bound {b} is below the lower bound {a}", nameof(b));
-        using (Autograd.NoGrad()) return Write(tensor, DrawUniform(tensor, a, b, generator), "Uniform");
+        using (Autograd.NoGrad())
+            return DrawInPlace(tensor, uniform: true, b - a, a, generator) ? tensor : Write(tensor, DrawUniform(tensor, a, b, generator), "Uniform");
+    }
+
+    /// <summary>
+    /// Draws straight into a contiguous float32/float64 <paramref name="tensor"/> the values the fresh-tensor route
+    /// (Tensor.Rand / Tensor.Randn, scaled and shifted in place, then copied in) would write, with the same operations in
+    /// the same order: no temporary as large as the tensor, no copy (VGG-16's 138 M parameters are drawn twice while
+    /// it is built). False, and nothing drawn, for other tensors.
+    /// </summary>
+    static bool DrawInPlace(Tensor tensor, bool uniform, double scale, double shift, Generator? generator)
+    {
+        if (!tensor.IsContiguous || tensor.DType is not (DType.Float32 or DType.Float64)) return false;
+        tensor.CheckInPlace(uniform ? "Uniform" : "Normal");
+        bool identity = scale == 1 && shift == 0;
+        DeepSharp.Random.With(generator, g =>
+        {
+            if (tensor.DType == DType.Float32)
+            {
+                var s = tensor.Span<float>();
+                if (uniform) g.FillUniform(s);
+                else g.FillNormal(s);
+                if (!identity) { TensorPrimitives.Multiply(s, (float)scale, s); TensorPrimitives.Add(s, (float)shift, s); }
+            }
+            else
+            {
+                var s = tensor.Span<double>();
+                if (uniform) g.FillUniform(s);
+                else g.FillNormal(s);
+                if (!identity) { TensorPrimitives.Multiply(s, scale, s); TensorPrimitives.Add(s, shift, s); }
+            }
+        });
+        tensor.BumpVersion();
+        return true;
     }
 
     /// <summary>Fills with samples from N(<paramref name="mean"/>, <paramref name="std"/>²) (torch.nn.init.normal_).</summary>
@@ -107,6 +140,7 @@ public static class Init
         if (std < 0) throw new ArgumentException($"Init.Normal: std must be non-negative, got {std}", nameof(std));
         using (Autograd.NoGrad())
         {
+            if (DrawInPlace(tensor, uniform: false, std, mean, generator)) return tensor;
             // drawn in bulk into a fresh tensor, scaled and shifted there, then one copy into the target
             var n = Tensor.Randn(tensor.shape, tensor.DType, generator: generator);
             if (std != 1 || mean != 0)

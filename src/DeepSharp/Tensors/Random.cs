@@ -48,6 +48,57 @@ public sealed class Generator
     /// <summary>Uniform float in [0, 1).</summary>
     public float NextSingle() => (NextUInt64() >> 40) * (1.0f / (1 << 24));
 
+    /// <summary>The xoshiro256** state as a local value: a loop that draws many numbers keeps it in registers (the fields of
+    /// this class would be stored and reloaded on every draw); the same steps as <see cref="NextUInt64"/>.</summary>
+    struct State(ulong s0, ulong s1, ulong s2, ulong s3)
+    {
+        public ulong S0 = s0, S1 = s1, S2 = s2, S3 = s3;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public ulong Next()
+        {
+            ulong result = ulong.RotateLeft(S1 * 5, 7) * 9;
+            ulong t = S1 << 17;
+            S2 ^= S0; S3 ^= S1; S1 ^= S2; S0 ^= S3; S2 ^= t; S3 = ulong.RotateLeft(S3, 45);
+            return result;
+        }
+    }
+
+    State Load() => new(s0, s1, s2, s3);
+    void Store(in State state) { s0 = state.S0; s1 = state.S1; s2 = state.S2; s3 = state.S3; }
+
+    /// <summary>Fills <paramref name="destination"/> with <see cref="NextSingle"/>'s stream (one draw per element, the
+    /// state kept in registers over the loop).</summary>
+    public void FillUniform(Span<float> destination)
+    {
+        var st = Load();
+        for (int i = 0; i < destination.Length; i++) destination[i] = (st.Next() >> 40) * (1.0f / (1 << 24));
+        Store(st);
+    }
+
+    /// <summary>Fills <paramref name="destination"/> with <see cref="NextDouble"/>'s stream (one draw per element).</summary>
+    public void FillUniform(Span<double> destination)
+    {
+        var st = Load();
+        for (int i = 0; i < destination.Length; i++) destination[i] = (st.Next() >> 11) * (1.0 / (1UL << 53));
+        Store(st);
+    }
+
+    /// <summary>The uniforms of <paramref name="u"/>.Length Box–Muller pairs, in <see cref="NextNormal"/>'s order: u1
+    /// (drawn again while ≤ double.Epsilon), then the angle's uniform.</summary>
+    void DrawPairs(Span<double> u, Span<double> angle)
+    {
+        var st = Load();
+        for (int p = 0; p < u.Length; p++)
+        {
+            double u1;
+            do { u1 = (st.Next() >> 11) * (1.0 / (1UL << 53)); } while (u1 <= double.Epsilon);
+            u[p] = u1;
+            angle[p] = (st.Next() >> 11) * (1.0 / (1UL << 53));
+        }
+        Store(st);
+    }
+
     /// <summary>Uniform integer in [low, high).</summary>
     public long NextInt64(long low, long high)
     {
@@ -75,46 +126,112 @@ public sealed class Generator
     /// Fills <paramref name="destination"/> with standard normal samples in bulk: the same stream as calling
     /// <see cref="NextNormal"/> once per element (the same uniforms, the same Box–Muller pairs in the same order, a
     /// leftover second value kept for the next call), with the logarithms, square roots, sines and cosines computed
-    /// vectorised over a block of 256 pairs (TensorPrimitives), which may round the last bit differently from Math.
+    /// vectorised over a block of 256 pairs (TensorPrimitives), which may round the last bit differently from Math, and
+    /// differently before and after the JIT tiers TensorPrimitives' code up (a fill early in a process can differ from
+    /// a later one by an ulp of a double; with DOTNET_TieredCompilation=0 every fill is the same). From 2^18 values on,
+    /// the uniforms are drawn on the calling thread and the 256-pair blocks transformed across the kernel pool: the
+    /// same values as the serial fill.
     /// </summary>
     public void FillNormal(Span<double> destination) => Fill(destination);
 
     /// <summary>Float version of <see cref="FillNormal(Span{double})"/>: each sample is the double one rounded to float.</summary>
     public void FillNormal(Span<float> destination) => Fill(destination);
 
-    void Fill<T>(Span<T> destination) where T : unmanaged
+    [ThreadStatic] static double[]? sinCosScratch;
+
+    // pairs per block: every fill transforms the same 256-pair blocks from its first pair on, so a block's vectorised
+    // logarithms, roots, sines and cosines (and thus the bits) do not depend on how the blocks are shared out
+    const int Block = 256;
+
+    // from this many normals on, the uniforms are drawn serially and the blocks transformed across the kernel pool
+    const int ParallelThreshold = 1 << 18;
+
+    unsafe void Fill<T>(Span<T> destination) where T : unmanaged
     {
         int i = 0;
         if (destination.IsEmpty) return;
         if (spareNormal is double spare) { destination[i++] = Convert<T>(spare); spareNormal = null; }
-        const int Block = 256;
+        if (destination.Length - i >= ParallelThreshold && DeepSharp.Kernels.KernelThreadPool.ThreadCount > 1)
+        {
+            fixed (T* d = destination) FillParallel(d + i, destination.Length - i);
+            return;
+        }
         Span<double> u = stackalloc double[Block], angle = stackalloc double[Block], sin = stackalloc double[Block], cos = stackalloc double[Block];
         while (i < destination.Length)
         {
             int pairs = Math.Min(Block, (destination.Length - i + 1) / 2);
-            var uu = u.Slice(0, pairs); var aa = angle.Slice(0, pairs); var ss = sin.Slice(0, pairs); var cc = cos.Slice(0, pairs);
-            for (int p = 0; p < pairs; p++)
+            var uu = u.Slice(0, pairs); var aa = angle.Slice(0, pairs);
+            DrawPairs(uu, aa);
+            i += Transform(uu, aa, sin.Slice(0, pairs), cos.Slice(0, pairs), destination.Slice(i), out var leftover);
+            if (leftover is double l) spareNormal = l;
+        }
+    }
+
+    /// <summary>Box–Muller on one block: radius from <paramref name="u"/>, angle from <paramref name="angle"/> (both
+    /// overwritten), written as cos, sin pairs into <paramref name="destination"/>; a last sine that does not fit is
+    /// returned as the leftover. Returns the number of values written.</summary>
+    static int Transform<T>(Span<double> u, Span<double> angle, Span<double> sin, Span<double> cos, Span<T> destination, out double? leftover)
+        where T : unmanaged
+    {
+        System.Numerics.Tensors.TensorPrimitives.Log(u, u);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(u, -2.0, u);
+        System.Numerics.Tensors.TensorPrimitives.Sqrt(u, u);                 // radius
+        System.Numerics.Tensors.TensorPrimitives.Multiply(angle, 2 * Math.PI, angle);
+        // Sin and Cos separately: both are vectorised, SinCos (in .NET 10) runs element by element, 7x slower
+        System.Numerics.Tensors.TensorPrimitives.Sin(angle, sin);
+        System.Numerics.Tensors.TensorPrimitives.Cos(angle, cos);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(cos, u, cos);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(sin, u, sin);
+        int i = 0;
+        leftover = null;
+        for (int p = 0; p < u.Length; p++)
+        {
+            destination[i++] = Convert<T>(cos[p]);
+            if (i < destination.Length) destination[i++] = Convert<T>(sin[p]);
+            else leftover = sin[p];
+        }
+        return i;
+    }
+
+    /// <summary>
+    /// The bulk fill of <paramref name="count"/> normals from <paramref name="destination"/> on (no spare pending): chunks
+    /// of up to 1024 blocks whose uniforms this thread draws in stream order (the generator is sequential), then whose
+    /// blocks the kernel pool transforms, each exactly as the serial loop would: the same values, bit for bit.
+    /// </summary>
+    unsafe void FillParallel<T>(T* destination, int count) where T : unmanaged
+    {
+        const int ChunkBlocks = 1024;
+        int pairsTotal = (count + 1) / 2;
+        int chunkPairs = Math.Min(pairsTotal, ChunkBlocks * Block);
+        var u = System.Buffers.ArrayPool<double>.Shared.Rent(chunkPairs);
+        var angle = System.Buffers.ArrayPool<double>.Shared.Rent(chunkPairs);
+        try
+        {
+            for (int first = 0; first < pairsTotal; first += chunkPairs)
             {
-                double u1;
-                do { u1 = NextDouble(); } while (u1 <= double.Epsilon);
-                uu[p] = u1;
-                aa[p] = NextDouble();
+                int pairs = Math.Min(chunkPairs, pairsTotal - first);
+                DrawPairs(u.AsSpan(0, pairs), angle.AsSpan(0, pairs));
+                double leftover = double.NaN;
+                bool hasLeftover = false;
+                int blocks = (pairs + Block - 1) / Block;
+                T* chunk = destination + 2L * first;
+                int values = Math.Min(2 * pairs, count - 2 * first);
+                DeepSharp.Kernels.KernelThreadPool.ParallelFor(blocks, b =>
+                {
+                    int p0 = b * Block, n = Math.Min(Block, pairs - p0);
+                    int v0 = 2 * p0, room = Math.Min(2 * n, values - v0);
+                    // per-thread scratch: a stackalloc would be zero-filled on every block
+                    var scratch = sinCosScratch ??= new double[2 * Block];
+                    Transform(u.AsSpan(p0, n), angle.AsSpan(p0, n), scratch.AsSpan(0, n), scratch.AsSpan(Block, n), new Span<T>(chunk + v0, room), out var l);
+                    if (l is double last) { leftover = last; hasLeftover = true; }
+                });
+                if (hasLeftover) spareNormal = leftover;
             }
-            System.Numerics.Tensors.TensorPrimitives.Log(uu, uu);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(uu, -2.0, uu);
-            System.Numerics.Tensors.TensorPrimitives.Sqrt(uu, uu);                 // radius
-            System.Numerics.Tensors.TensorPrimitives.Multiply(aa, 2 * Math.PI, aa);
-            // Sin and Cos separately: both are vectorised, SinCos (in .NET 10) runs element by element, 7x slower
-            System.Numerics.Tensors.TensorPrimitives.Sin(aa, ss);
-            System.Numerics.Tensors.TensorPrimitives.Cos(aa, cc);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(cc, uu, cc);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(ss, uu, ss);
-            for (int p = 0; p < pairs; p++)
-            {
-                destination[i++] = Convert<T>(cc[p]);
-                if (i < destination.Length) destination[i++] = Convert<T>(ss[p]);
-                else spareNormal = ss[p];
-            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(u);
+            System.Buffers.ArrayPool<double>.Shared.Return(angle);
         }
     }
 

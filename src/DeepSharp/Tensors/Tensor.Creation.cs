@@ -53,13 +53,13 @@ public sealed partial class Tensor
             if (dtype == DType.Float32)
             {
                 var s = t.Span<float>();
-                if (kind == RandomKind.Uniform) for (int i = 0; i < s.Length; i++) s[i] = g.NextSingle();
+                if (kind == RandomKind.Uniform) g.FillUniform(s);
                 else g.FillNormal(s);
             }
             else
             {
                 var s = t.Span<double>();
-                if (kind == RandomKind.Uniform) for (int i = 0; i < s.Length; i++) s[i] = g.NextDouble();
+                if (kind == RandomKind.Uniform) g.FillUniform(s);
                 else g.FillNormal(s);
             }
         });

@@ -45,8 +45,9 @@ public abstract class ConvBase : Module<Tensor, Tensor>
         InChannels = inChannels; OutChannels = outChannels; KernelSize = kernelSize; Stride = stride; Padding = padding;
         Dilation = dilation; Groups = groups; Transposed = transposed; OutputPadding = outputPadding;
         int[] shape = transposed ? [inChannels, outChannels / groups, .. kernelSize] : [outChannels, inChannels / groups, .. kernelSize];
-        Weight = Parameter(Tensor.Empty(shape, dtype));
-        Bias = bias ? Parameter(Tensor.Empty([outChannels], dtype)) : null;
+        // not zero-filled: ResetParameters writes every element
+        Weight = Parameter(Tensor.AllocUninit(dtype, shape));
+        Bias = bias ? Parameter(Tensor.AllocUninit(dtype, [outChannels])) : null;
         ResetParameters();
     }
 

@@ -24,8 +24,9 @@ public class Linear : Module<Tensor, Tensor>
         if (inFeatures < 0) throw new ArgumentOutOfRangeException(nameof(inFeatures), $"Linear: inFeatures must be non-negative, got {inFeatures}");
         if (outFeatures < 0) throw new ArgumentOutOfRangeException(nameof(outFeatures), $"Linear: outFeatures must be non-negative, got {outFeatures}");
         InFeatures = inFeatures; OutFeatures = outFeatures;
-        Weight = Parameter(Tensor.Empty([outFeatures, inFeatures], dtype));
-        Bias = bias ? Parameter(Tensor.Empty([outFeatures], dtype)) : null;
+        // not zero-filled: ResetParameters writes every element (a large layer would be zeroed only to be overwritten)
+        Weight = Parameter(Tensor.AllocUninit(dtype, [outFeatures, inFeatures]));
+        Bias = bias ? Parameter(Tensor.AllocUninit(dtype, [outFeatures])) : null;
         ResetParameters();
     }
 
