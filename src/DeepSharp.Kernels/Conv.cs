@@ -133,6 +133,7 @@ public static unsafe partial class Conv2d
         fixed (T* x = input, w = weight, b = bias, y = output)
         {
             if (UseDirect<T>(s)) { DirectForward(s, (float*)x, (float*)w, bias.IsEmpty ? null : (float*)b, (float*)y); return; }
+            if (UseDepthwise<T>(s)) { DepthwiseForwardDirect(s, (float*)x, (float*)w, bias.IsEmpty ? null : (float*)b, (float*)y); return; }
             var body = new ForwardBody<T> { S = s, P = plan, X = x, W = w, B = bias.IsEmpty ? null : b, Y = y };
             Run(tasks, ImageParallel(s) && tasks > 1, ref body);
         }
@@ -151,6 +152,7 @@ public static unsafe partial class Conv2d
         int tasks = (s.Batch + plan.ImagesPerGroup - 1) / plan.ImagesPerGroup;
         fixed (T* gy = gradOutput, w = weight, gx = gradInput)
         {
+            if (UseDepthwise<T>(s)) { DepthwiseBackwardData(s, (float*)gy, (float*)w, (float*)gx); return; }
             if (DirectAdjoint<T>(s, out var adjoint))
             {
                 // conv_transpose with stride 1 = the direct convolution of the output gradient with the flipped weight
@@ -181,6 +183,11 @@ public static unsafe partial class Conv2d
         CheckSizes<T>(s, input.Length, gradWeight.Length, gradOutput.Length, "Conv2dBackwardWeight");
         int size = s.WeightSize;
         if (size == 0) return;
+        if (UseDepthwise<T>(s) && s.Batch > 0)
+        {
+            fixed (T* x = input, gy = gradOutput, gw = gradWeight) DepthwiseBackwardWeight(s, (float*)x, (float*)gy, (float*)gw);
+            return;
+        }
         // the direct weight gradient measured faster with 16 channels on either side (16->16, 48->16, 16->32) and
         // 5-25 % slower at 32->32 and 64->32, whose im2col GEMMs are wider
         if (UseDirect<T>(s) && s.Batch > 0 && Math.Min(s.GroupInChannels, s.GroupOutChannels) <= 16)

@@ -33,6 +33,11 @@ public class ConvKernelTests
         yield return [1, 2, 10, 9, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1];    // stride 3
         yield return [1, 2, 9, 8, 3, 3, 3, 2, 2, 2, 2, 2, 2, 1];     // dilated and strided
         yield return [2, 4, 7, 9, 4, 3, 3, 2, 2, 1, 1, 1, 1, 2];     // groups
+        // depthwise (groups = C = O): the direct per-plane kernels
+        yield return [3, 6, 9, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6];     // MobileNet's 3x3 stride 1, odd sizes
+        yield return [2, 5, 11, 10, 5, 3, 3, 2, 2, 1, 1, 1, 1, 5];   // stride 2
+        yield return [2, 4, 9, 9, 4, 3, 2, 1, 2, 2, 0, 2, 1, 4];     // dilated rows, strided columns, non-square kernel
+        yield return [1, 3, 3, 4, 3, 5, 5, 1, 1, 2, 2, 1, 1, 3];     // kernel larger than the unpadded input
     }
 
     [Theory]
@@ -85,6 +90,8 @@ public class ConvKernelTests
     [InlineData(5, 4, 6, 7, 4, 3, 3, 1, 2, 2)]      // stride 2, groups
     [InlineData(3, 6, 5, 5, 6, 1, 1, 0, 1, 1)]      // pointwise: no column buffer
     [InlineData(9, 16, 6, 7, 20, 3, 3, 1, 1, 2)]    // stride 1 (the direct kernel), groups, images grouped with a short last group
+    [InlineData(7, 8, 9, 8, 8, 3, 3, 1, 1, 8)]      // depthwise (per-plane kernels, the weight gradient split by channel)
+    [InlineData(5, 6, 10, 9, 6, 3, 3, 1, 2, 6)]     // depthwise, stride 2
     public void ResultsAreBitwiseIdenticalAcrossThreadCounts(int n, int c, int h, int w, int o, int kh, int kw, int pad, int stride, int groups)
     {
         int oh = ConvShape.OutputSize(h, kh, stride, pad, 1), ow = ConvShape.OutputSize(w, kw, stride, pad, 1);
@@ -151,6 +158,11 @@ public class ConvKernelTests
         yield return [2, 2, 3, 3, 70, 3, 1, 1, 1];       // more output channels than the direct kernel takes: im2col + GEMM
         yield return [3, 24, 5, 6, 27, 3, 1, 1, 3];      // groups: 8 -> 9 channels per group
         yield return [40, 2, 28, 28, 8, 3, 1, 1, 1];     // 20 groups of 2 images: weight-gradient chunks of several groups
+        // depthwise stride 1: the direct float kernels (padded planes, 8-lane rows, scalar tails) against double im2col
+        yield return [3, 16, 14, 14, 16, 3, 1, 1, 16];   // MobileNet's 3x3
+        yield return [2, 6, 5, 13, 6, 5, 1, 2, 6];       // 5x5 pad 2, rows of 13 (one vector and a tail)
+        yield return [3, 4, 7, 6, 4, 2, 1, 1, 4];        // even kernel: the output a row and column larger, rows under 8
+        yield return [2, 5, 9, 17, 5, 3, 1, 0, 5];       // no padding
     }
 
     [Theory]
@@ -179,6 +191,35 @@ public class ConvKernelTests
             }
             finally { Conv2d.PanelElements = saved; Conv2d.GroupPlaneLimit = savedGroup; }
         }
+    }
+
+    [Fact]
+    public void DepthwiseKernelsMatchTheIm2ColRoute()
+    {
+        // the direct depthwise kernels against the grouped im2col + GEMM route they replace, on float data
+        var s = new ConvShape(4, 24, 15, 13, 24, 15, 13, 3, 3, 1, 1, 1, 1, 1, 1, 24);
+        var rng = new System.Random(5);
+        float[] F(int n) => Rand(n, rng).Select(v => (float)v).ToArray();
+        var x = F(s.Batch * s.InImage); var wt = F(s.WeightSize); var b = F(24); var gy = F(s.Batch * s.OutImage);
+        (float[] Y, float[] GX, float[] GW) Run(bool direct)
+        {
+            bool saved = Conv2d.DepthwiseEnabled;
+            Conv2d.DepthwiseEnabled = direct;
+            try
+            {
+                var y = new float[gy.Length]; var gx = new float[x.Length]; var gw = new float[wt.Length];
+                Conv2d.Forward<float>(s, x, wt, b, y);
+                Conv2d.BackwardData<float>(s, gy, wt, gx);
+                Conv2d.BackwardWeight<float>(s, x, gy, gw);
+                return (y, gx, gw);
+            }
+            finally { Conv2d.DepthwiseEnabled = saved; }
+        }
+        var (y1, gx1, gw1) = Run(true);
+        var (y0, gx0, gw0) = Run(false);
+        for (int i = 0; i < y0.Length; i++) Assert.Equal(y0[i], y1[i], 1e-5f);
+        for (int i = 0; i < gx0.Length; i++) Assert.Equal(gx0[i], gx1[i], 1e-5f);
+        for (int i = 0; i < gw0.Length; i++) Assert.Equal(gw0[i], gw1[i], 1e-3f);   // sums over 4 × 195 positions
     }
 
     [Fact]

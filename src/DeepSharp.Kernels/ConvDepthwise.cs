@@ -1,0 +1,273 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DeepSharp.Kernels;
+
+/// <summary>
+/// Training kernels of the stride-1 depthwise convolution in float32 (groups = C = O, weight (C, 1, kH, kW): MobileNet's
+/// 3×3 layers), computed directly per (image, channel) plane. Each plane is first copied into a zero-padded scratch plane,
+/// so every tap of a row of outputs reads a contiguous, always-valid run: the forward is a 2-D correlation of the padded
+/// input with the kernel, the input gradient the same correlation of the padded output gradient with the flipped kernel,
+/// and the weight gradient keeps one 8-lane accumulator per tap over all rows and images of a channel. The im2col route
+/// treats each channel as a group of its own: one 1-row GEMM per channel and image, whose unfolding and packing cost
+/// more than the multiplies. Other depthwise shapes (strided, dilated, float64) keep the im2col route.
+/// </summary>
+public static unsafe partial class Conv2d
+{
+    /// <summary>Whether <see cref="Forward{T}"/>, <see cref="BackwardData{T}"/> and <see cref="BackwardWeight{T}"/> take
+    /// the direct depthwise kernels where they apply (tests turn it off to hold them against the im2col route).</summary>
+    internal static bool DepthwiseEnabled = true;
+
+    const int MaxDepthwiseTaps = 64;
+
+    /// <summary>A float32, stride-1, undilated depthwise convolution with more than one channel whose padding is at most
+    /// kernel − 1 (so the input gradient is a correlation with the flipped kernel) and whose output has the stride-1 size.</summary>
+    static bool UseDepthwise<T>(in ConvShape s) where T : unmanaged =>
+        DepthwiseEnabled && typeof(T) == typeof(float) && Avx2.IsSupported && Fma.IsSupported
+        && s.Groups > 1 && s.Groups == s.InChannels && s.Groups == s.OutChannels
+        && s.StrideH == 1 && s.StrideW == 1 && s.DilationH == 1 && s.DilationW == 1
+        && s.KernelH * s.KernelW <= MaxDepthwiseTaps && s.PadH <= s.KernelH - 1 && s.PadW <= s.KernelW - 1
+        && s.OutHeight == s.InHeight + 2 * s.PadH - s.KernelH + 1 && s.OutWidth == s.InWidth + 2 * s.PadW - s.KernelW + 1
+        && s.OutHeight > 0 && s.OutWidth > 0;
+
+    [ThreadStatic] static float[]? depthwiseScratch;
+
+    /// <summary>A thread-local scratch of at least <paramref name="floats"/> floats.</summary>
+    static float[] DepthwiseScratch(int floats)
+    {
+        var scratch = depthwiseScratch;
+        if (scratch == null || scratch.Length < floats) depthwiseScratch = scratch = new float[Math.Max(floats, 1024)];
+        return scratch;
+    }
+
+    /// <summary>dst (rows × cols) = src (srcRows × srcCols) placed at (top, left), zeros elsewhere (the source lies inside
+    /// the destination: top, left ≥ 0). The border is zeroed, the rows copied.</summary>
+    static void PadPlane(float* src, int srcRows, int srcCols, int top, int left, float* dst, int rows, int cols)
+    {
+        int right = cols - left - srcCols, bottom = rows - top - srcRows;
+        new Span<float>(dst, top * cols + left).Clear();
+        for (int r = 0; r < srcRows; r++)
+        {
+            float* d = dst + (long)(top + r) * cols + left;
+            Buffer.MemoryCopy(src + (long)r * srcCols, d, srcCols * 4L, srcCols * 4L);
+            // this row's right border and the next row's left border are adjacent
+            int gap = right + (r + 1 < srcRows ? left : 0);
+            for (int t = 0; t < gap; t++) d[srcCols + t] = 0;
+        }
+        new Span<float>(dst + (long)(top + srcRows) * cols, bottom * cols).Clear();
+    }
+
+    /// <summary>y (rows × cols) = Σ_taps w[i, j] · p[r + i, c + j] + bias, p (rows + kh − 1) × pitch, 8 outputs at a time with
+    /// fused multiply-adds in tap order (the scalar tail in the same order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Correlate(float* p, int pitch, float* w, int kh, int kw, float* y, int rows, int cols, float bias)
+    {
+        if (kh == 3 && kw == 3) { Correlate3x3(p, pitch, w, y, rows, cols, bias); return; }
+        for (int r = 0; r < rows; r++)
+        {
+            float* yRow = y + (long)r * cols;
+            float* pRow = p + (long)r * pitch;
+            int c = 0;
+            for (; c + 8 <= cols; c += 8)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int i = 0; i < kh; i++)
+                {
+                    float* q = pRow + (long)i * pitch + c;
+                    for (int j = 0; j < kw; j++) acc = Fma.MultiplyAdd(Avx.LoadVector256(q + j), Vector256.Create(w[i * kw + j]), acc);
+                }
+                Avx.Store(yRow + c, Avx.Add(acc, Vector256.Create(bias)));
+            }
+            for (; c < cols; c++)
+            {
+                float acc = 0;
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++) acc = MathF.FusedMultiplyAdd(pRow[(long)i * pitch + c + j], w[i * kw + j], acc);
+                yRow[c] = acc + bias;
+            }
+        }
+    }
+
+    /// <summary><see cref="Correlate"/> for a 3 × 3 kernel: the nine weights held in registers, the taps unrolled (the same
+    /// operations in the same order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Correlate3x3(float* p, int pitch, float* w, float* y, int rows, int cols, float bias)
+    {
+        Vector256<float> w0 = Vector256.Create(w[0]), w1 = Vector256.Create(w[1]), w2 = Vector256.Create(w[2]);
+        Vector256<float> w3 = Vector256.Create(w[3]), w4 = Vector256.Create(w[4]), w5 = Vector256.Create(w[5]);
+        Vector256<float> w6 = Vector256.Create(w[6]), w7 = Vector256.Create(w[7]), w8 = Vector256.Create(w[8]);
+        var vb = Vector256.Create(bias);
+        for (int r = 0; r < rows; r++)
+        {
+            float* yRow = y + (long)r * cols;
+            float* q0 = p + (long)r * pitch, q1 = q0 + pitch, q2 = q1 + pitch;
+            int c = 0;
+            for (; c + 8 <= cols; c += 8)
+            {
+                var acc = Fma.MultiplyAdd(Avx.LoadVector256(q0 + c), w0, Vector256<float>.Zero);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q0 + c + 1), w1, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q0 + c + 2), w2, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q1 + c), w3, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q1 + c + 1), w4, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q1 + c + 2), w5, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q2 + c), w6, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q2 + c + 1), w7, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q2 + c + 2), w8, acc);
+                Avx.Store(yRow + c, Avx.Add(acc, vb));
+            }
+            for (; c < cols; c++)
+            {
+                float acc = 0;
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) acc = MathF.FusedMultiplyAdd(p[(long)(r + i) * pitch + c + j], w[i * 3 + j], acc);
+                yRow[c] = acc + bias;
+            }
+        }
+    }
+
+    /// <summary>output = depthwise(input) + bias, plane by plane (overwritten).</summary>
+    static void DepthwiseForwardDirect(in ConvShape s, float* x, float* w, float* b, float* y)
+    {
+        var body = new DepthwisePlaneBody { S = s, Source = x, W = w, Bias = b, Target = y, Gradient = false };
+        int planes = s.Batch * s.InChannels;
+        Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref body);
+    }
+
+    /// <summary>gradInput of the depthwise convolution (overwritten): each plane the correlation of the output gradient,
+    /// padded by kernel − 1 − padding, with the flipped kernel.</summary>
+    static void DepthwiseBackwardData(in ConvShape s, float* gy, float* w, float* gx)
+    {
+        var body = new DepthwisePlaneBody { S = s, Source = gy, W = w, Target = gx, Gradient = true };
+        int planes = s.Batch * s.InChannels;
+        Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref body);
+    }
+
+    /// <summary>gradWeight of the depthwise convolution (overwritten): per channel one accumulator per tap over every row
+    /// and image in a fixed order, split across threads by channel only (the same bits at any thread count).</summary>
+    static void DepthwiseBackwardWeight(in ConvShape s, float* x, float* gy, float* gw)
+    {
+        var body = new DepthwiseWeightBody { S = s, X = x, GY = gy, GW = gw };
+        Run(s.OutChannels, s.OutChannels > 1 && KernelThreadPool.ThreadCount > 1, ref body);
+    }
+
+    struct DepthwisePlaneBody : IParallelBody
+    {
+        public ConvShape S;
+        public float* Source, W, Bias, Target;
+        // false: forward (source = input, target = output); true: input gradient (source = output gradient, target = input gradient)
+        public bool Gradient;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int index)
+        {
+            ConvShape s = S;
+            int c = index % s.InChannels, kh = s.KernelH, kw = s.KernelW, taps = kh * kw;
+            int srcRows = Gradient ? s.OutHeight : s.InHeight, srcCols = Gradient ? s.OutWidth : s.InWidth;
+            int rows = Gradient ? s.InHeight : s.OutHeight, cols = Gradient ? s.InWidth : s.OutWidth;
+            int top = Gradient ? kh - 1 - s.PadH : s.PadH, left = Gradient ? kw - 1 - s.PadW : s.PadW;
+            int pitch = cols + kw - 1, padded = (rows + kh - 1) * pitch;
+            var scratch = DepthwiseScratch(padded + MaxDepthwiseTaps);
+            fixed (float* p = scratch)
+            {
+                float* w = W + (long)c * taps;
+                float* k = p + padded;
+                if (Gradient) for (int t = 0; t < taps; t++) k[t] = w[taps - 1 - t];   // flipped in both directions
+                else for (int t = 0; t < taps; t++) k[t] = w[t];
+                PadPlane(Source + (long)index * srcRows * srcCols, srcRows, srcCols, top, left, p, rows + kh - 1, pitch);
+                Correlate(p, pitch, k, kh, kw, Target + (long)index * rows * cols, rows, cols, Bias == null ? 0f : Bias[c]);
+            }
+        }
+    }
+
+    struct DepthwiseWeightBody : IParallelBody
+    {
+        public ConvShape S;
+        public float* X, GY, GW;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int c)
+        {
+            ConvShape s = S;
+            int kh = s.KernelH, kw = s.KernelW, taps = kh * kw, rows = s.OutHeight, cols = s.OutWidth;
+            int pitch = cols + kw - 1, padded = (rows + kh - 1) * pitch;
+            var acc = stackalloc Vector256<float>[taps];
+            var tail = stackalloc float[taps];
+            for (int t = 0; t < taps; t++) { acc[t] = Vector256<float>.Zero; tail[t] = 0; }
+            var scratch = DepthwiseScratch(padded);
+            if (kh == 3 && kw == 3) { Weight3x3(c, p: scratch, pitch, rows, cols); return; }
+            fixed (float* p = scratch)
+                for (int n = 0; n < s.Batch; n++)
+                {
+                    long index = (long)n * s.InChannels + c;
+                    PadPlane(X + index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, p, rows + kh - 1, pitch);
+                    float* gy = GY + index * rows * cols;
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float* gyRow = gy + (long)r * cols;
+                        float* pRow = p + (long)r * pitch;
+                        int col = 0;
+                        for (; col + 8 <= cols; col += 8)
+                        {
+                            var g = Avx.LoadVector256(gyRow + col);
+                            for (int i = 0; i < kh; i++)
+                            {
+                                float* q = pRow + (long)i * pitch + col;
+                                for (int j = 0; j < kw; j++) acc[i * kw + j] = Fma.MultiplyAdd(Avx.LoadVector256(q + j), g, acc[i * kw + j]);
+                            }
+                        }
+                        for (; col < cols; col++)
+                            for (int i = 0; i < kh; i++)
+                                for (int j = 0; j < kw; j++)
+                                    tail[i * kw + j] = MathF.FusedMultiplyAdd(pRow[(long)i * pitch + col + j], gyRow[col], tail[i * kw + j]);
+                    }
+                }
+            float* gw = GW + (long)c * taps;
+            for (int t = 0; t < taps; t++) gw[t] = Vector256.Sum(acc[t]) + tail[t];
+        }
+
+        /// <summary>The 3 × 3 case with the nine accumulators in registers (the same operations in the same order).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        readonly void Weight3x3(int c, float[] p, int pitch, int rows, int cols)
+        {
+            ConvShape s = S;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default, a8 = default;
+            var tail = stackalloc float[9];
+            for (int t = 0; t < 9; t++) tail[t] = 0;
+            fixed (float* pad = p)
+                for (int n = 0; n < s.Batch; n++)
+                {
+                    long index = (long)n * s.InChannels + c;
+                    PadPlane(X + index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, pad, rows + 2, pitch);
+                    float* gy = GY + index * rows * cols;
+                    for (int r = 0; r < rows; r++)
+                    {
+                        float* gyRow = gy + (long)r * cols;
+                        float* q0 = pad + (long)r * pitch, q1 = q0 + pitch, q2 = q1 + pitch;
+                        int col = 0;
+                        for (; col + 8 <= cols; col += 8)
+                        {
+                            var g = Avx.LoadVector256(gyRow + col);
+                            a0 = Fma.MultiplyAdd(Avx.LoadVector256(q0 + col), g, a0);
+                            a1 = Fma.MultiplyAdd(Avx.LoadVector256(q0 + col + 1), g, a1);
+                            a2 = Fma.MultiplyAdd(Avx.LoadVector256(q0 + col + 2), g, a2);
+                            a3 = Fma.MultiplyAdd(Avx.LoadVector256(q1 + col), g, a3);
+                            a4 = Fma.MultiplyAdd(Avx.LoadVector256(q1 + col + 1), g, a4);
+                            a5 = Fma.MultiplyAdd(Avx.LoadVector256(q1 + col + 2), g, a5);
+                            a6 = Fma.MultiplyAdd(Avx.LoadVector256(q2 + col), g, a6);
+                            a7 = Fma.MultiplyAdd(Avx.LoadVector256(q2 + col + 1), g, a7);
+                            a8 = Fma.MultiplyAdd(Avx.LoadVector256(q2 + col + 2), g, a8);
+                        }
+                        for (; col < cols; col++)
+                            for (int i = 0; i < 3; i++)
+                                for (int j = 0; j < 3; j++)
+                                    tail[i * 3 + j] = MathF.FusedMultiplyAdd(pad[(long)(r + i) * pitch + col + j], gyRow[col], tail[i * 3 + j]);
+                    }
+                }
+            float* gw = GW + (long)c * 9;
+            gw[0] = Vector256.Sum(a0) + tail[0]; gw[1] = Vector256.Sum(a1) + tail[1]; gw[2] = Vector256.Sum(a2) + tail[2];
+            gw[3] = Vector256.Sum(a3) + tail[3]; gw[4] = Vector256.Sum(a4) + tail[4]; gw[5] = Vector256.Sum(a5) + tail[5];
+            gw[6] = Vector256.Sum(a6) + tail[6]; gw[7] = Vector256.Sum(a7) + tail[7]; gw[8] = Vector256.Sum(a8) + tail[8];
+        }
+    }
+}
