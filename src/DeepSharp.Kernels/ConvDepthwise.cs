@@ -5,13 +5,13 @@ using System.Runtime.Intrinsics.X86;
 namespace DeepSharp.Kernels;
 
 /// <summary>
-/// Training kernels of the stride-1 depthwise convolution in float32 (groups = C = O, weight (C, 1, kH, kW): MobileNet's
+/// Training kernels of the stride-1 and stride-2 depthwise convolution in float32 (groups = C = O, weight (C, 1, kH, kW): MobileNet's
 /// 3×3 layers), computed directly per (image, channel) plane. Each plane is first copied into a zero-padded scratch plane,
 /// so every tap of a row of outputs reads a contiguous, always-valid run: the forward is a 2-D correlation of the padded
 /// input with the kernel, the input gradient the same correlation of the padded output gradient with the flipped kernel,
 /// and the weight gradient keeps one 8-lane accumulator per tap over all rows and images of a channel. The im2col route
 /// treats each channel as a group of its own: one 1-row GEMM per channel and image, whose unfolding and packing cost
-/// more than the multiplies. Other depthwise shapes (strided, dilated, float64) keep the im2col route.
+/// more than the multiplies. Dilated depthwise layers, strides above 2 and float64 keep the im2col route.
 /// </summary>
 public static unsafe partial class Conv2d
 {
@@ -21,15 +21,23 @@ public static unsafe partial class Conv2d
 
     const int MaxDepthwiseTaps = 64;
 
-    /// <summary>A float32, stride-1, undilated depthwise convolution with more than one channel whose padding is at most
-    /// kernel − 1 (so the input gradient is a correlation with the flipped kernel) and whose output has the stride-1 size.</summary>
+    /// <summary>A float32, undilated depthwise convolution with more than one channel, stride 1 or 2, whose padding is at
+    /// most kernel − 1 (so the input gradient is a correlation with the flipped kernel) and whose output has PyTorch's size.
+    /// A stride-2 layer runs as the stride-1 one: its forward computes the full stride-1 rows it keeps and drops every
+    /// other column, its gradients see the output gradient with zeros inserted between the values (the transposed
+    /// convolution's dilation of its input), so three quarters of the multiplies are by zero: still well ahead of one
+    /// 1-row GEMM per channel.</summary>
     static bool UseDepthwise<T>(in ConvShape s) where T : unmanaged =>
         DepthwiseEnabled && typeof(T) == typeof(float) && Avx2.IsSupported && Fma.IsSupported
         && s.Groups > 1 && s.Groups == s.InChannels && s.Groups == s.OutChannels
-        && s.StrideH == 1 && s.StrideW == 1 && s.DilationH == 1 && s.DilationW == 1
+        && s.StrideH is 1 or 2 && s.StrideW is 1 or 2 && s.DilationH == 1 && s.DilationW == 1
         && s.KernelH * s.KernelW <= MaxDepthwiseTaps && s.PadH <= s.KernelH - 1 && s.PadW <= s.KernelW - 1
-        && s.OutHeight == s.InHeight + 2 * s.PadH - s.KernelH + 1 && s.OutWidth == s.InWidth + 2 * s.PadW - s.KernelW + 1
-        && s.OutHeight > 0 && s.OutWidth > 0;
+        && FullRows(s) > 0 && FullCols(s) > 0
+        && s.OutHeight == (FullRows(s) - 1) / s.StrideH + 1 && s.OutWidth == (FullCols(s) - 1) / s.StrideW + 1;
+
+    /// <summary>Rows and columns of the stride-1 output of the same kernel and padding: IH + 2·pad − kh + 1.</summary>
+    static int FullRows(in ConvShape s) => s.InHeight + 2 * s.PadH - s.KernelH + 1;
+    static int FullCols(in ConvShape s) => s.InWidth + 2 * s.PadW - s.KernelW + 1;
 
     [ThreadStatic] static float[]? depthwiseScratch;
 
@@ -61,13 +69,13 @@ public static unsafe partial class Conv2d
     /// <summary>y (rows × cols) = Σ_taps w[i, j] · p[r + i, c + j] + bias, p (rows + kh − 1) × pitch, 8 outputs at a time with
     /// fused multiply-adds in tap order (the scalar tail in the same order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Correlate(float* p, int pitch, float* w, int kh, int kw, float* y, int rows, int cols, float bias)
+    static void Correlate(float* p, int pitch, int rowStep, float* w, int kh, int kw, float* y, int rows, int cols, float bias)
     {
-        if (kh == 3 && kw == 3) { Correlate3x3(p, pitch, w, y, rows, cols, bias); return; }
+        if (kh == 3 && kw == 3) { Correlate3x3(p, pitch, rowStep, w, y, rows, cols, bias); return; }
         for (int r = 0; r < rows; r++)
         {
             float* yRow = y + (long)r * cols;
-            float* pRow = p + (long)r * pitch;
+            float* pRow = p + (long)r * rowStep * pitch;
             int c = 0;
             for (; c + 8 <= cols; c += 8)
             {
@@ -92,7 +100,7 @@ public static unsafe partial class Conv2d
     /// <summary><see cref="Correlate"/> for a 3 × 3 kernel: the nine weights held in registers, the taps unrolled (the same
     /// operations in the same order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Correlate3x3(float* p, int pitch, float* w, float* y, int rows, int cols, float bias)
+    static void Correlate3x3(float* p, int pitch, int rowStep, float* w, float* y, int rows, int cols, float bias)
     {
         Vector256<float> w0 = Vector256.Create(w[0]), w1 = Vector256.Create(w[1]), w2 = Vector256.Create(w[2]);
         Vector256<float> w3 = Vector256.Create(w[3]), w4 = Vector256.Create(w[4]), w5 = Vector256.Create(w[5]);
@@ -101,7 +109,7 @@ public static unsafe partial class Conv2d
         for (int r = 0; r < rows; r++)
         {
             float* yRow = y + (long)r * cols;
-            float* q0 = p + (long)r * pitch, q1 = q0 + pitch, q2 = q1 + pitch;
+            float* q0 = p + (long)r * rowStep * pitch, q1 = q0 + pitch, q2 = q1 + pitch;
             int c = 0;
             for (; c + 8 <= cols; c += 8)
             {
@@ -120,7 +128,7 @@ public static unsafe partial class Conv2d
             {
                 float acc = 0;
                 for (int i = 0; i < 3; i++)
-                    for (int j = 0; j < 3; j++) acc = MathF.FusedMultiplyAdd(p[(long)(r + i) * pitch + c + j], w[i * 3 + j], acc);
+                    for (int j = 0; j < 3; j++) acc = MathF.FusedMultiplyAdd(q0[(long)i * pitch + c + j], w[i * 3 + j], acc);
                 yRow[c] = acc + bias;
             }
         }
@@ -163,19 +171,58 @@ public static unsafe partial class Conv2d
         {
             ConvShape s = S;
             int c = index % s.InChannels, kh = s.KernelH, kw = s.KernelW, taps = kh * kw;
-            int srcRows = Gradient ? s.OutHeight : s.InHeight, srcCols = Gradient ? s.OutWidth : s.InWidth;
-            int rows = Gradient ? s.InHeight : s.OutHeight, cols = Gradient ? s.InWidth : s.OutWidth;
-            int top = Gradient ? kh - 1 - s.PadH : s.PadH, left = Gradient ? kw - 1 - s.PadW : s.PadW;
-            int pitch = cols + kw - 1, padded = (rows + kh - 1) * pitch;
-            var scratch = DepthwiseScratch(padded + MaxDepthwiseTaps);
-            fixed (float* p = scratch)
+            int fullRows = FullRows(s), fullCols = FullCols(s);
+            float* w = W + (long)c * taps;
+            if (Gradient)
             {
-                float* w = W + (long)c * taps;
-                float* k = p + padded;
-                if (Gradient) for (int t = 0; t < taps; t++) k[t] = w[taps - 1 - t];   // flipped in both directions
-                else for (int t = 0; t < taps; t++) k[t] = w[t];
-                PadPlane(Source + (long)index * srcRows * srcCols, srcRows, srcCols, top, left, p, rows + kh - 1, pitch);
-                Correlate(p, pitch, k, kh, kw, Target + (long)index * rows * cols, rows, cols, Bias == null ? 0f : Bias[c]);
+                // the output gradient placed every stride-th position (zeros between) into a plane padded by kernel − 1 −
+                // padding, correlated with the flipped kernel: the input gradient
+                int rows = s.InHeight, cols = s.InWidth, pitch = cols + kw - 1, padded = (rows + kh - 1) * pitch;
+                var scratch = DepthwiseScratch(padded + MaxDepthwiseTaps);
+                fixed (float* p = scratch)
+                {
+                    float* k = p + padded;
+                    for (int t = 0; t < taps; t++) k[t] = w[taps - 1 - t];   // flipped in both directions
+                    float* gy = Source + (long)index * s.OutHeight * s.OutWidth;
+                    int top = kh - 1 - s.PadH, left = kw - 1 - s.PadW;
+                    if (s.StrideH == 1 && s.StrideW == 1) PadPlane(gy, s.OutHeight, s.OutWidth, top, left, p, rows + kh - 1, pitch);
+                    else
+                    {
+                        new Span<float>(p, padded).Clear();
+                        for (int oh = 0; oh < s.OutHeight; oh++)
+                        {
+                            float* d = p + (long)(top + oh * s.StrideH) * pitch + left;
+                            float* g = gy + (long)oh * s.OutWidth;
+                            for (int ow = 0; ow < s.OutWidth; ow++) d[ow * s.StrideW] = g[ow];
+                        }
+                    }
+                    Correlate(p, pitch, 1, k, kh, kw, Target + (long)index * rows * cols, rows, cols, 0f);
+                }
+                return;
+            }
+            {
+                // the input padded; stride 1: correlated straight into the output; stride 2: the kept rows correlated at full
+                // width into scratch, every other column kept
+                int pitch = fullCols + kw - 1, padded = (fullRows + kh - 1) * pitch;
+                bool strided = s.StrideH != 1 || s.StrideW != 1;
+                int keptRow = strided ? s.OutHeight * fullCols : 0;
+                var scratch = DepthwiseScratch(padded + MaxDepthwiseTaps + keptRow);
+                fixed (float* p = scratch)
+                {
+                    float* k = p + padded;
+                    for (int t = 0; t < taps; t++) k[t] = w[t];
+                    PadPlane(Source + (long)index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, p, fullRows + kh - 1, pitch);
+                    float* y = Target + (long)index * s.OutHeight * s.OutWidth;
+                    float bias = Bias == null ? 0f : Bias[c];
+                    if (!strided) { Correlate(p, pitch, 1, k, kh, kw, y, fullRows, fullCols, bias); return; }
+                    float* full = k + MaxDepthwiseTaps;
+                    Correlate(p, pitch, s.StrideH, k, kh, kw, full, s.OutHeight, fullCols, bias);
+                    for (int oh = 0; oh < s.OutHeight; oh++)
+                    {
+                        float* src = full + (long)oh * fullCols, dst = y + (long)oh * s.OutWidth;
+                        for (int ow = 0; ow < s.OutWidth; ow++) dst[ow] = src[ow * s.StrideW];
+                    }
+                }
             }
         }
     }
@@ -189,23 +236,23 @@ public static unsafe partial class Conv2d
         public readonly void Invoke(int c)
         {
             ConvShape s = S;
-            int kh = s.KernelH, kw = s.KernelW, taps = kh * kw, rows = s.OutHeight, cols = s.OutWidth;
-            int pitch = cols + kw - 1, padded = (rows + kh - 1) * pitch;
+            int kh = s.KernelH, kw = s.KernelW, taps = kh * kw, fullRows = FullRows(s), cols = FullCols(s);
+            int pitch = cols + kw - 1, padded = (fullRows + kh - 1) * pitch;
             var acc = stackalloc Vector256<float>[taps];
             var tail = stackalloc float[taps];
             for (int t = 0; t < taps; t++) { acc[t] = Vector256<float>.Zero; tail[t] = 0; }
-            var scratch = DepthwiseScratch(padded);
-            if (kh == 3 && kw == 3) { Weight3x3(c, p: scratch, pitch, rows, cols); return; }
+            var scratch = DepthwiseScratch(padded + cols);
+            if (kh == 3 && kw == 3) { Weight3x3(c, p: scratch, pitch, fullRows, cols); return; }
             fixed (float* p = scratch)
                 for (int n = 0; n < s.Batch; n++)
                 {
                     long index = (long)n * s.InChannels + c;
-                    PadPlane(X + index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, p, rows + kh - 1, pitch);
-                    float* gy = GY + index * rows * cols;
-                    for (int r = 0; r < rows; r++)
+                    PadPlane(X + index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, p, fullRows + kh - 1, pitch);
+                    float* gy = GY + index * s.OutHeight * s.OutWidth;
+                    for (int oh = 0; oh < s.OutHeight; oh++)
                     {
-                        float* gyRow = gy + (long)r * cols;
-                        float* pRow = p + (long)r * pitch;
+                        float* gyRow = GradientRow(gy, oh, p + padded, cols);
+                        float* pRow = p + (long)oh * s.StrideH * pitch;
                         int col = 0;
                         for (; col + 8 <= cols; col += 8)
                         {
@@ -226,9 +273,20 @@ public static unsafe partial class Conv2d
             for (int t = 0; t < taps; t++) gw[t] = Vector256.Sum(acc[t]) + tail[t];
         }
 
+        /// <summary>Output-gradient row <paramref name="oh"/> as the stride-1 row it stands for: itself at stride 1 in W, else
+        /// its values every stride-th position of <paramref name="row"/> (<paramref name="cols"/> wide), zeros between.</summary>
+        readonly float* GradientRow(float* gy, int oh, float* row, int cols)
+        {
+            float* g = gy + (long)oh * S.OutWidth;
+            if (S.StrideW == 1) return g;
+            new Span<float>(row, cols).Clear();
+            for (int ow = 0; ow < S.OutWidth; ow++) row[ow * S.StrideW] = g[ow];
+            return row;
+        }
+
         /// <summary>The 3 × 3 case with the nine accumulators in registers (the same operations in the same order).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        readonly void Weight3x3(int c, float[] p, int pitch, int rows, int cols)
+        readonly void Weight3x3(int c, float[] p, int pitch, int fullRows, int cols)
         {
             ConvShape s = S;
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default, a8 = default;
@@ -238,12 +296,12 @@ public static unsafe partial class Conv2d
                 for (int n = 0; n < s.Batch; n++)
                 {
                     long index = (long)n * s.InChannels + c;
-                    PadPlane(X + index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, pad, rows + 2, pitch);
-                    float* gy = GY + index * rows * cols;
-                    for (int r = 0; r < rows; r++)
+                    PadPlane(X + index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, pad, fullRows + 2, pitch);
+                    float* gy = GY + index * s.OutHeight * s.OutWidth;
+                    for (int oh = 0; oh < s.OutHeight; oh++)
                     {
-                        float* gyRow = gy + (long)r * cols;
-                        float* q0 = pad + (long)r * pitch, q1 = q0 + pitch, q2 = q1 + pitch;
+                        float* gyRow = GradientRow(gy, oh, pad + (long)(fullRows + 2) * pitch, cols);
+                        float* q0 = pad + (long)oh * s.StrideH * pitch, q1 = q0 + pitch, q2 = q1 + pitch;
                         int col = 0;
                         for (; col + 8 <= cols; col += 8)
                         {
@@ -261,7 +319,7 @@ public static unsafe partial class Conv2d
                         for (; col < cols; col++)
                             for (int i = 0; i < 3; i++)
                                 for (int j = 0; j < 3; j++)
-                                    tail[i * 3 + j] = MathF.FusedMultiplyAdd(pad[(long)(r + i) * pitch + col + j], gyRow[col], tail[i * 3 + j]);
+                                    tail[i * 3 + j] = MathF.FusedMultiplyAdd(q0[(long)i * pitch + col + j], gyRow[col], tail[i * 3 + j]);
                     }
                 }
             float* gw = GW + (long)c * 9;

@@ -163,6 +163,11 @@ public class ConvKernelTests
         yield return [2, 6, 5, 13, 6, 5, 1, 2, 6];       // 5x5 pad 2, rows of 13 (one vector and a tail)
         yield return [3, 4, 7, 6, 4, 2, 1, 1, 4];        // even kernel: the output a row and column larger, rows under 8
         yield return [2, 5, 9, 17, 5, 3, 1, 0, 5];       // no padding
+        // depthwise stride 2 (the stride-1 kernels on the kept rows / zero-inserted gradients)
+        yield return [2, 8, 11, 12, 8, 3, 2, 1, 8];      // odd height, even width
+        yield return [3, 5, 14, 14, 5, 3, 2, 1, 5];      // MobileNet's stride-2 layer, small
+        yield return [2, 4, 9, 10, 4, 5, 2, 2, 4];       // 5x5 (the general-kernel loops)
+        yield return [2, 3, 8, 8, 3, 3, 2, 0, 3];        // no padding: the last input row and column unused
     }
 
     [Theory]
@@ -196,11 +201,21 @@ public class ConvKernelTests
     [Fact]
     public void DepthwiseKernelsMatchTheIm2ColRoute()
     {
-        // the direct depthwise kernels against the grouped im2col + GEMM route they replace, on float data
-        var s = new ConvShape(4, 24, 15, 13, 24, 15, 13, 3, 3, 1, 1, 1, 1, 1, 1, 24);
+        // the direct depthwise kernels against the grouped im2col + GEMM route they replace, on float data: stride 1, 2 and
+        // mixed, 3x3 and 5x3 kernels, odd sizes
+        foreach (var (kh, kw, sh, sw, ph, pw) in new[] { (3, 3, 1, 1, 1, 1), (3, 3, 2, 2, 1, 1), (3, 3, 2, 1, 1, 1), (5, 3, 1, 2, 2, 0), (3, 3, 2, 2, 2, 2) })
+        {
+            int h = 15, w = 13;
+            int oh = ConvShape.OutputSize(h, kh, sh, ph, 1), ow = ConvShape.OutputSize(w, kw, sw, pw, 1);
+            DepthwiseMatches(new ConvShape(4, 24, h, w, 24, oh, ow, kh, kw, sh, sw, ph, pw, 1, 1, 24));
+        }
+    }
+
+    static void DepthwiseMatches(ConvShape s)
+    {
         var rng = new System.Random(5);
         float[] F(int n) => Rand(n, rng).Select(v => (float)v).ToArray();
-        var x = F(s.Batch * s.InImage); var wt = F(s.WeightSize); var b = F(24); var gy = F(s.Batch * s.OutImage);
+        var x = F(s.Batch * s.InImage); var wt = F(s.WeightSize); var b = F(s.OutChannels); var gy = F(s.Batch * s.OutImage);
         (float[] Y, float[] GX, float[] GW) Run(bool direct)
         {
             bool saved = Conv2d.DepthwiseEnabled;
@@ -217,9 +232,9 @@ public class ConvKernelTests
         }
         var (y1, gx1, gw1) = Run(true);
         var (y0, gx0, gw0) = Run(false);
-        for (int i = 0; i < y0.Length; i++) Assert.Equal(y0[i], y1[i], 1e-5f);
-        for (int i = 0; i < gx0.Length; i++) Assert.Equal(gx0[i], gx1[i], 1e-5f);
-        for (int i = 0; i < gw0.Length; i++) Assert.Equal(gw0[i], gw1[i], 1e-3f);   // sums over 4 × 195 positions
+        for (int i = 0; i < y0.Length; i++) Assert.True(Math.Abs(y0[i] - y1[i]) <= 1e-5f, $"{s}: output {i}");
+        for (int i = 0; i < gx0.Length; i++) Assert.True(Math.Abs(gx0[i] - gx1[i]) <= 1e-5f, $"{s}: input gradient {i}");
+        for (int i = 0; i < gw0.Length; i++) Assert.True(Math.Abs(gw0[i] - gw1[i]) <= 1e-3f, $"{s}: weight gradient {i}");   // sums over ≤ 4 × 195 positions
     }
 
     [Fact]
