@@ -96,7 +96,7 @@ public static partial class Autograd
             var tracker = new PostAccumulateTracker();
             foreach (var root in roots) tracker.Count(root);
             foreach (var node in nodes)
-                foreach (var input in node.inputs) tracker.Count(input);
+                for (int i = 0; i < node.InputCount; i++) tracker.Count(node.Input(i));
             return tracker.leaves.Count == 0 ? null : tracker;
         }
 

@@ -45,7 +45,7 @@ public sealed partial class Tensor
         // backward functions read the inputs' shapes from the node's edges (an input without an edge needs no gradient)
         if (Autograd.ShouldRecord(this, other))
             Autograd.Record(result, "AddBackward", [this, other], static (n, g) =>
-                [n.inputs[0] is { } a ? g.SumToShape(a.shape) : null, n.inputs[1] is { } b ? g.SumToShape(b.shape) : null], null);
+                [n.Input(0) is { } a ? g.SumToShape(a.shape) : null, n.Input(1) is { } b ? g.SumToShape(b.shape) : null], null);
         return result;
     }
 
@@ -58,7 +58,7 @@ public sealed partial class Tensor
         var result = Elementwise.Binary<SubFamily>(this, other, "Sub");
         if (Autograd.ShouldRecord(this, other))
             Autograd.Record(result, "SubBackward", [this, other], static (n, g) =>
-                [n.inputs[0] is { } a ? g.SumToShape(a.shape) : null, n.inputs[1] is { } b ? g.Neg().SumToShape(b.shape) : null], null);
+                [n.Input(0) is { } a ? g.SumToShape(a.shape) : null, n.Input(1) is { } b ? g.Neg().SumToShape(b.shape) : null], null);
         return result;
     }
 
@@ -70,7 +70,7 @@ public sealed partial class Tensor
             Autograd.Record(result, "MulBackward", [this, other], static (n, g) =>
             {
                 Tensor a = n.Saved(0), b = n.Saved(1);
-                return [n.inputs[0] != null ? g.Mul(b).SumToShape(a.shape) : null, n.inputs[1] != null ? g.Mul(a).SumToShape(b.shape) : null];
+                return [n.Input(0) != null ? g.Mul(b).SumToShape(a.shape) : null, n.Input(1) != null ? g.Mul(a).SumToShape(b.shape) : null];
             }, null, this, other);
         return result;
     }
@@ -84,8 +84,8 @@ public sealed partial class Tensor
             Autograd.Record(result, "DivBackward", [this, other], static (n, g) =>
             {
                 Tensor a = n.Saved(0), b = n.Saved(1);
-                return [n.inputs[0] != null ? g.Div(b).SumToShape(a.shape) : null,
-                        n.inputs[1] != null ? g.Neg().Mul(a).Div(b.Mul(b)).SumToShape(b.shape) : null];
+                return [n.Input(0) != null ? g.Div(b).SumToShape(a.shape) : null,
+                        n.Input(1) != null ? g.Neg().Mul(a).Div(b.Mul(b)).SumToShape(b.shape) : null];
             }, null, this, other);
         return result;
     }

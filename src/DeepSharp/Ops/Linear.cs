@@ -78,26 +78,26 @@ public sealed partial class Tensor
     }
 
     /// <summary>The backward of <see cref="LinearFused"/>; saved: input, weight; a third edge is the bias.</summary>
-    static Tensor?[] LinearBackward(Node node, Tensor g)
+    static InputGrads LinearBackward(Node node, Tensor g)
     {
         Tensor input = node.Saved(0), weight = node.Saved(1);
         int inFeatures = weight.shape[1], outFeatures = weight.shape[0];
         int m = g.NumEl / Math.Max(outFeatures, 1);
-        bool hasBias = node.inputs.Length == 3;
+        bool hasBias = node.InputCount == 3;
         Tensor? gx, gw, gb;
         if (!Autograd.IsGradEnabled && g.IsContiguous && input.IsContiguous && weight.IsContiguous && g.DType == input.DType
             && input.DType is DType.Float32 or DType.Float64 && m > 0 && inFeatures > 0 && outFeatures > 0)
         {
             gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.Rank == 2 ? [m, inFeatures] : (int[])input.shape.Clone()), 0) : null;
             gw = weight.RequiresGrad ? Gemm2D(g, true, input, false, outFeatures, inFeatures, m, AllocUninit(g.DType, [outFeatures, inFeatures]), 0) : null;
-            gb = hasBias && node.inputs[2] != null ? (g.Rank == 2 ? g.Sum(0) : g.Reshape(m, outFeatures).Sum(0)) : null;
+            gb = hasBias && node.Input(2) != null ? (g.Rank == 2 ? g.Sum(0) : g.Reshape(m, outFeatures).Sum(0)) : null;
         }
         else
         {
             var g2 = g.Reshape(m, outFeatures);
             gx = input.RequiresGrad ? g2.MatMul(weight).Reshape(input.shape) : null;
             gw = weight.RequiresGrad ? g2.MT.MatMul(input.Reshape(m, inFeatures)) : null;
-            gb = hasBias && node.inputs[2] != null ? g2.Sum(0) : null;
+            gb = hasBias && node.Input(2) != null ? g2.Sum(0) : null;
         }
         return hasBias ? [gx, gw, gb] : [gx, gw];
     }

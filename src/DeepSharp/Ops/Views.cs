@@ -32,7 +32,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>The backward of the reshaping views: the gradient reshaped to the input's shape (the node's state).</summary>
-    static Tensor?[] ReshapeBackward(Node node, Tensor g) => [g.Reshape((int[])node.State!)];
+    static InputGrads ReshapeBackward(Node node, Tensor g) => [g.Reshape((int[])node.State!)];
 
     int[] InferShape(int[] newShape, string op)
     {
