@@ -35,7 +35,7 @@ public static partial class F
                 string layout = d == 1 ? "(N, C, L) or (C, L)" : "(N, C, H, W) or (C, H, W)";
                 throw new ArgumentException($"{op}: expected a {d + 1}-D or {d + 2}-D input {layout}, got shape {ShapeUtil.Format(input.shape)}", nameof(input));
             }
-            maskShape = (int[])input.shape.Clone();
+            maskShape = ShapeUtil.Copy(input.shape);
             for (int i = input.Rank - d; i < input.Rank; i++) maskShape[i] = 1;
         }
         if (!training || p == 0) return input;

@@ -85,7 +85,7 @@ internal static class ConvOps
         else
         {
             var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(gy);
-            gw = Tensor.AllocUninit(x.DType, (int[])weightShape.Clone());
+            gw = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(weightShape));
             if (x.DType == DType.Float32) Conv2d.BackwardWeight<float>(s, xd.Span<float>(), gd.Span<float>(), gw.Span<float>());
             else Conv2d.BackwardWeight<double>(s, xd.Span<double>(), gd.Span<double>(), gw.Span<double>());
         }

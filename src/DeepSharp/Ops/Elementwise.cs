@@ -34,11 +34,11 @@ internal static class Elementwise
         if (dtype.IsReducedPrecision())
         {
             // PyTorch's CPU kernels for 16-bit floats: compute in float32, round the result once (transient float32 buffers)
-            return ReducedFloat.Compute(dtype, t => Binary<TOp>(t[0]!, t[1]!, opName), a, b);
+            return BinaryReduced<TOp>(dtype, a, b, opName);
         }
         if (a.DType != dtype) a = a.To(dtype);
         if (b.DType != dtype) b = b.To(dtype);
-        var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? (int[])a.shape.Clone() : ShapeUtil.Broadcast(a.shape, b.shape, opName);
+        var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? ShapeUtil.Copy(a.shape) : ShapeUtil.Broadcast(a.shape, b.shape, opName);
         var result = Tensor.AllocUninit(dtype, outShape);
         switch (dtype)
         {
@@ -51,10 +51,15 @@ internal static class Elementwise
         return result;
     }
 
+    // a method of its own, so that the closure is allocated only on this path (a lambda capturing a parameter is
+    // allocated on entry to the method that declares it, whichever branch runs)
+    static Tensor BinaryReduced<TOp>(DType dtype, Tensor a, Tensor b, string opName) where TOp : IBinaryFamily
+        => ReducedFloat.Compute(dtype, t => Binary<TOp>(t[0]!, t[1]!, opName), a, b);
+
     /// <summary>Writes op(a, b) into <paramref name="dst"/> (which has the broadcast shape and a's dtype), in place.</summary>
     public static void BinaryInto<TOp>(Tensor dst, Tensor b, string opName) where TOp : IBinaryFamily
     {
-        if (!ShapeUtil.SameShape(ShapeUtil.Broadcast(dst.shape, b.shape, opName), dst.shape))
+        if (!ShapeUtil.SameShape(dst.shape, b.shape) && !ShapeUtil.SameShape(ShapeUtil.Broadcast(dst.shape, b.shape, opName), dst.shape))
             throw new ArgumentException($"{opName}: the in-place result of shape {ShapeUtil.Format(dst.shape)} cannot hold the broadcast with {ShapeUtil.Format(b.shape)}");
         if (dst.DType.IsReducedPrecision())
         {
@@ -190,12 +195,15 @@ internal static class Elementwise
         return dst;
     }
 
+    static Tensor UnaryReduced<TOp>(Tensor src, string opName) where TOp : IUnaryFamily
+        => ReducedFloat.Compute(src.DType, t => Unary<TOp>(t[0]!, opName), src);
+
     /// <summary>Applies a float-only unary op to a new contiguous tensor of the same shape.</summary>
     public static Tensor Unary<TOp>(Tensor x, string opName) where TOp : IUnaryFamily
     {
         var src = RequireFloat(x, opName).Contiguous();
-        if (src.DType.IsReducedPrecision()) return ReducedFloat.Compute(src.DType, t => Unary<TOp>(t[0]!, opName), src);
-        var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
+        if (src.DType.IsReducedPrecision()) return UnaryReduced<TOp>(src, opName);
+        var result = Tensor.AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
         if (src.DType == DType.Float32) ApplyChunked<TOp, float>(src.Span<float>(), result.Span<float>());
         else ApplyChunked<TOp, double>(src.Span<double>(), result.Span<double>());
         return result;

@@ -42,7 +42,7 @@ internal static class EmbeddingOps
     {
         int dim = weightShape[1];
         var outShape = g.shape;
-        return AdjointOp.Apply(g, (int[])weightShape.Clone(), "EmbeddingBackwardBackward", (src, dst) =>
+        return AdjointOp.Apply(g, ShapeUtil.Copy(weightShape), "EmbeddingBackwardBackward", (src, dst) =>
         {
             var idx = indices.Span<long>();
             if (src.DType == DType.Float32) Kernels.Embedding.ScatterAdd<float>(idx, src.Span<float>(), dim, paddingIdx, dst.Span<float>());

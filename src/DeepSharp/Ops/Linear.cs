@@ -25,7 +25,7 @@ public sealed partial class Tensor
             var x2 = direct ? input : input.Reshape(m, inFeatures);
             int[] outShape;
             if (input.Rank == 2) outShape = [m, outFeatures];
-            else { outShape = (int[])input.shape.Clone(); outShape[^1] = outFeatures; }
+            else { outShape = ShapeUtil.Copy(input.shape); outShape[^1] = outFeatures; }
             output = AllocUninit(input.DType, direct ? outShape : [m, outFeatures]);
             if (bias != null && m > 0)
             {
@@ -88,7 +88,7 @@ public sealed partial class Tensor
         if (!Autograd.IsGradEnabled && g.IsContiguous && input.IsContiguous && weight.IsContiguous && g.DType == input.DType
             && input.DType is DType.Float32 or DType.Float64 && m > 0 && inFeatures > 0 && outFeatures > 0)
         {
-            gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.Rank == 2 ? [m, inFeatures] : (int[])input.shape.Clone()), 0) : null;
+            gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.Rank == 2 ? [m, inFeatures] : ShapeUtil.Copy(input.shape)), 0) : null;
             gw = weight.RequiresGrad ? Gemm2D(g, true, input, false, outFeatures, inFeatures, m, AllocUninit(g.DType, [outFeatures, inFeatures]), 0) : null;
             gb = hasBias && node.Input(2) != null ? (g.Rank == 2 ? g.Sum(0) : g.Reshape(m, outFeatures).Sum(0)) : null;
         }

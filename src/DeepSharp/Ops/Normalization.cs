@@ -23,7 +23,7 @@ internal static class Normalization
         var mean = Tensor.AllocUninit(x.DType, [c]);
         var variance = Tensor.AllocUninit(x.DType, [c]);
         var rstd = Tensor.AllocUninit(x.DType, [c]);
-        var y = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+        var y = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
         if (x.DType == DType.Float32) BatchForward<float>(xc, weight, bias, n, c, s, eps, mean, variance, rstd, y);
         else BatchForward<double>(xc, weight, bias, n, c, s, eps, mean, variance, rstd, y);
 
@@ -111,7 +111,7 @@ internal static class Normalization
     static Tensor?[] BatchNormBackwardFused(Tensor gy, Tensor x, Tensor? weight, Tensor? bias, int n, int c, int s, Tensor mean, Tensor rstd)
     {
         var g = gy.Contiguous();
-        var dx = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+        var dx = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
         var dw = Tensor.AllocUninit(x.DType, [c]);
         var db = Tensor.AllocUninit(x.DType, [c]);
         if (x.DType == DType.Float32) BatchBackward<float>(g, x, weight, n, c, s, mean, rstd, dx, dw, db);
@@ -218,7 +218,7 @@ internal static class Normalization
         var xc = x.Contiguous();
         var mean = Tensor.AllocUninit(x.DType, [rows]);
         var rstd = Tensor.AllocUninit(x.DType, [rows]);
-        var y = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+        var y = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
         var w = weight?.Contiguous(); var b = bias?.Contiguous();
         if (x.DType == DType.Float32) RowForward<float>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
         else RowForward<double>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
@@ -230,7 +230,7 @@ internal static class Normalization
             {
                 if (Autograd.IsGradEnabled) return RowNormBackwardComposite(gy, x, weight, bias, rows, groups, k, s, eps);
                 var g = gy.Contiguous();
-                var dx = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+                var dx = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
                 int affine = groups * k;
                 var dw = Tensor.Alloc(x.DType, [affine]);
                 var db = Tensor.Alloc(x.DType, [affine]);

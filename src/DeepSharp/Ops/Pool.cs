@@ -9,7 +9,7 @@ internal static class PoolOps
 {
     static int[] OutShape(Tensor x, int oh, int ow)
     {
-        var shape = (int[])x.shape.Clone();
+        var shape = ShapeUtil.Copy(x.shape);
         shape[^2] = oh; shape[^1] = ow;
         return shape;
     }
@@ -36,7 +36,7 @@ internal static class PoolOps
         s = s with { Planes = Planes(x) };
         var outShape = OutShape(x, s.OutHeight, s.OutWidth);
         var y = Tensor.AllocUninit(x.DType, outShape);
-        var indices = Tensor.AllocUninit(DType.Int64, (int[])outShape.Clone());
+        var indices = Tensor.AllocUninit(DType.Int64, ShapeUtil.Copy(outShape));
         var xd = AdjointOp.Dense(x);
         if (x.DType == DType.Float32) Pool.MaxPool2d<float>(s, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
         else Pool.MaxPool2d<double>(s, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
@@ -55,7 +55,7 @@ internal static class PoolOps
         int h = x.shape[^2], w = x.shape[^1], planes = Planes(x);
         var outShape = OutShape(x, oh, ow);
         var y = Tensor.AllocUninit(x.DType, outShape);
-        var indices = Tensor.AllocUninit(DType.Int64, (int[])outShape.Clone());
+        var indices = Tensor.AllocUninit(DType.Int64, ShapeUtil.Copy(outShape));
         var xd = AdjointOp.Dense(x);
         if (x.DType == DType.Float32) Pool.AdaptiveMaxPool2d<float>(planes, h, w, oh, ow, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
         else Pool.AdaptiveMaxPool2d<double>(planes, h, w, oh, ow, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
@@ -74,7 +74,7 @@ internal static class PoolOps
     internal static Tensor ScatterByIndex(Tensor g, Tensor indices, int[] inShape)
     {
         int inPlane = inShape[^1] * inShape[^2], outPlane = g.shape[^1] * g.shape[^2], planes = Planes(g);
-        return AdjointOp.Apply(g, (int[])inShape.Clone(), "ScatterByIndexBackward", (src, dst) =>
+        return AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "ScatterByIndexBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.ScatterAddByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
             else Pool.ScatterAddByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
@@ -86,7 +86,7 @@ internal static class PoolOps
     {
         int inPlane = source.shape[^1] * source.shape[^2], outPlane = outShape[^1] * outShape[^2], planes = Planes(source);
         var inShape = source.shape;
-        return AdjointOp.Apply(source, (int[])outShape.Clone(), "GatherByIndexBackward", (src, dst) =>
+        return AdjointOp.Apply(source, ShapeUtil.Copy(outShape), "GatherByIndexBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.GatherByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
             else Pool.GatherByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
@@ -107,7 +107,7 @@ internal static class PoolOps
     }
 
     static Tensor AvgPoolAdjoint(Tensor g, PoolShape s, bool countIncludePad, int divisorOverride, int[] inShape) =>
-        AdjointOp.Apply(g, (int[])inShape.Clone(), "AvgPool2DBackwardBackward", (src, dst) =>
+        AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "AvgPool2DBackwardBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AvgPool2dBackward<float>(s, countIncludePad, divisorOverride, src.Span<float>(), dst.Span<float>());
             else Pool.AvgPool2dBackward<double>(s, countIncludePad, divisorOverride, src.Span<double>(), dst.Span<double>());
@@ -129,7 +129,7 @@ internal static class PoolOps
     static Tensor AdaptiveAvgPoolAdjoint(Tensor g, int[] inShape)
     {
         int h = inShape[^2], w = inShape[^1], oh = g.shape[^2], ow = g.shape[^1], planes = Planes(g);
-        return AdjointOp.Apply(g, (int[])inShape.Clone(), "AdaptiveAvgPool2DBackwardBackward", (src, dst) =>
+        return AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "AdaptiveAvgPool2DBackwardBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AdaptiveAvgPool2dBackward<float>(planes, h, w, oh, ow, src.Span<float>(), dst.Span<float>());
             else Pool.AdaptiveAvgPool2dBackward<double>(planes, h, w, oh, ow, src.Span<double>(), dst.Span<double>());

@@ -37,7 +37,7 @@ public sealed partial class Tensor
     int[] InferShape(int[] newShape, string op)
     {
         int numel = NumEl, infer = -1; long known = 1;
-        var target = (int[])newShape.Clone();
+        var target = ShapeUtil.Copy(newShape);
         for (int i = 0; i < target.Length; i++)
         {
             if (target[i] == -1)
@@ -106,7 +106,7 @@ public sealed partial class Tensor
         if (start < 0) start += shape[d];
         if (start < 0 || length < 0 || start + length > shape[d])
             throw new ArgumentOutOfRangeException(nameof(start), $"Narrow: range [{start}, {start + length}) is out of bounds for dimension {d} of size {shape[d]} (shape {ShapeUtil.Format(shape)})");
-        var newShape = (int[])shape.Clone(); newShape[d] = length;
+        var newShape = ShapeUtil.Copy(shape); newShape[d] = length;
         var result = MakeView(newShape, (int[])strides.Clone(), offset + start * strides[d]);
         if (Autograd.ShouldRecord(this))
         {
@@ -130,7 +130,7 @@ public sealed partial class Tensor
         s = Math.Clamp(s, 0, size); e = Math.Clamp(e, s, size);
         if (step == 1) return Narrow(d, s, e - s);
         int len = (e - s + step - 1) / step;
-        var newShape = (int[])shape.Clone(); newShape[d] = len;
+        var newShape = ShapeUtil.Copy(shape); newShape[d] = len;
         var newStrides = (int[])strides.Clone(); newStrides[d] = strides[d] * step;
         var result = MakeView(newShape, newStrides, offset + s * strides[d]);
         if (Autograd.ShouldRecord(this))
@@ -158,7 +158,7 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor NarrowScatter(int[] fullShape, int dim, int start)
     {
-        var result = Alloc(DType, (int[])fullShape.Clone());
+        var result = Alloc(DType, ShapeUtil.Copy(fullShape));
         var window = result.Narrow(dim, start, shape[dim]);
         CopyInto(this, window);
         if (Autograd.ShouldRecord(this))

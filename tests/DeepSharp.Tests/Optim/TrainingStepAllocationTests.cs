@@ -13,7 +13,7 @@ namespace DeepSharp.Tests.Optim;
 [Collection(SerialCollection.Name)]
 public class TrainingStepAllocationTests
 {
-    const long MlpStepBudgetBytes = 10 * 1024;
+    const long MlpStepBudgetBytes = 4 * 1024;
 
     [Fact]
     public void SteadyStateMlpStepStaysUnderItsAllocationBudget()
