@@ -19,7 +19,21 @@ internal static class PoolOps
     /// <summary>Max pooling with indices; the geometry's Planes is recomputed from x.</summary>
     internal static (Tensor Output, Tensor Indices) MaxPool(Tensor x, PoolShape s, string name = "MaxPool2DWithIndicesBackward")
     {
-        if (x.DType.IsReducedPrecision())
+        if (x.DType.IsReducedPrecision()) return MaxPoolReduced(x, s, name);
+        s = s with { Planes = Planes(x) };
+        var outShape = OutShape(x, s.OutHeight, s.OutWidth);
+        var y = Tensor.AllocUninit(x.DType, outShape);
+        var indices = Tensor.AllocUninit(DType.Int64, ShapeUtil.Copy(outShape));
+        var xd = AdjointOp.Dense(x);
+        if (x.DType == DType.Float32) Pool.MaxPool2d<float>(s, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
+        else Pool.MaxPool2d<double>(s, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
+        RecordIndexed(x, y, indices, name);
+        return (y, indices);
+    }
+
+    // a method of its own: a lambda capturing a parameter is allocated on entry to the method that declares it
+    static (Tensor Output, Tensor Indices) MaxPoolReduced(Tensor x, PoolShape s, string name)
+    {
         {
             // transient float32 copy; the graph keeps the 16-bit input's shape and the indices, not float32 tensors
             Tensor indices16 = null!;
@@ -33,15 +47,6 @@ internal static class PoolOps
             }
             return (y16, indices16);
         }
-        s = s with { Planes = Planes(x) };
-        var outShape = OutShape(x, s.OutHeight, s.OutWidth);
-        var y = Tensor.AllocUninit(x.DType, outShape);
-        var indices = Tensor.AllocUninit(DType.Int64, ShapeUtil.Copy(outShape));
-        var xd = AdjointOp.Dense(x);
-        if (x.DType == DType.Float32) Pool.MaxPool2d<float>(s, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
-        else Pool.MaxPool2d<double>(s, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
-        RecordIndexed(x, y, indices, name);
-        return (y, indices);
     }
 
     /// <summary>Adaptive max pooling with indices.</summary>
@@ -65,15 +70,29 @@ internal static class PoolOps
 
     static void RecordIndexed(Tensor x, Tensor y, Tensor indices, string name)
     {
-        if (!Autograd.ShouldRecord(x)) return;
-        var inShape = x.shape;
-        Autograd.Record(y, name, [x], g => [ScatterByIndex(g, indices, inShape)]);
+        // the state is the indices; the input's shape is read from the edge (x requires grad)
+        if (Autograd.ShouldRecord(x))
+            Autograd.Record(y, name, [x], static (n, g) => [ScatterByIndex(g, (Tensor)n.State!, n.Input(0)!.shape)], indices);
     }
 
     /// <summary>A zero tensor of <paramref name="inShape"/> with g[..., j] added at plane position indices[..., j].</summary>
     internal static Tensor ScatterByIndex(Tensor g, Tensor indices, int[] inShape)
     {
         int inPlane = inShape[^1] * inShape[^2], outPlane = g.shape[^1] * g.shape[^2], planes = Planes(g);
+        if (!Autograd.ShouldRecord(g) && g.DType is DType.Float32 or DType.Float64)
+        {
+            // a backward that is not itself recorded: the kernel AdjointOp.Apply would run, without its two delegates
+            var src = AdjointOp.Dense(g);
+            var dst = Tensor.AllocUninit(g.DType, ShapeUtil.Copy(inShape));
+            if (g.DType == DType.Float32) Pool.ScatterAddByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
+            else Pool.ScatterAddByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
+            return dst;
+        }
+        return ScatterByIndexRecorded(g, indices, inShape, inPlane, outPlane, planes);
+    }
+
+    static Tensor ScatterByIndexRecorded(Tensor g, Tensor indices, int[] inShape, int inPlane, int outPlane, int planes)
+    {
         return AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "ScatterByIndexBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.ScatterAddByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());

@@ -261,12 +261,12 @@ public sealed partial class Tensor
         if (Rank == 0) return Reshape(1);
         int s = ShapeUtil.NormalizeDim(startDim, Rank, "Flatten", nameof(startDim)), e = ShapeUtil.NormalizeDim(endDim, Rank, "Flatten", nameof(endDim));
         if (s > e) throw new ArgumentException($"Flatten: startDim ({startDim}) must not come after endDim ({endDim})");
-        var newShape = new List<int>();
-        for (int i = 0; i < s; i++) newShape.Add(shape[i]);
+        var newShape = new int[Rank - (e - s)];
+        for (int i = 0; i < s; i++) newShape[i] = shape[i];
         int merged = 1; for (int i = s; i <= e; i++) merged *= shape[i];
-        newShape.Add(merged);
-        for (int i = e + 1; i < Rank; i++) newShape.Add(shape[i]);
-        return Reshape(newShape.ToArray());
+        newShape[s] = merged;
+        for (int i = e + 1; i < Rank; i++) newShape[i - (e - s)] = shape[i];
+        return IsContiguous ? ViewUnchecked(newShape) : Contiguous().ViewUnchecked(newShape);   // Reshape without its copy of the shape
     }
 
     /// <summary>Splits dimension <paramref name="dim"/> into the given sizes (torch.Tensor.unflatten).</summary>

@@ -1,47 +1,69 @@
-using DeepSharp.Kernels;
+using KernelThreadPool = DeepSharp.Kernels.KernelThreadPool;
 using DeepSharp.NN;
 using DeepSharp.Optim;
 
 namespace DeepSharp.Tests.Optim;
 
 /// <summary>
-/// Holds the managed allocation of a steady-state training step (issue #12: graph nodes, shape arrays, closures and
-/// small arrays used to cost 30 KiB per MLP step). Measured on one thread after warm-up, so the count is deterministic;
-/// the threshold sits just above what the step allocates now (docs/PERFORMANCE.md, Allocation), so a change that
-/// brings allocations back fails here instead of showing up as gen-0 collections in a benchmark.
+/// Holds the managed allocation of a steady-state training step of each `deepsharp bench` workload (issue #12: graph
+/// nodes, shape arrays, closures and small arrays used to cost 30-150 KiB per step). Measured on one thread after
+/// warm-up, so the count is deterministic; each budget sits just above what the step allocates now (docs/PERFORMANCE.md,
+/// Allocation), so a change that brings allocations back fails here instead of showing up as gen-0 collections in a
+/// benchmark. The models are the bench's (DeepSharp.Vision's LeNet5/FashionCnn and the Cli's LstmNet/TinyGpt), built
+/// here from the same layers.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public class TrainingStepAllocationTests
 {
-    const long MlpStepBudgetBytes = 4 * 1024;
-
-    [Fact]
-    public void SteadyStateMlpStepStaysUnderItsAllocationBudget()
+    /// <summary>Bytes one steady-state step allocates: scope, ZeroGrad, forward, cross-entropy, backward, optimizer step.</summary>
+    static long BytesPerStep(Module<Tensor, Tensor> model, Optimizer opt, Tensor x, Tensor y, bool sequenceTargets = false)
     {
         int threads = KernelThreadPool.ThreadCount;
         KernelThreadPool.SetThreadCount(1);
         try
         {
-            DeepSharp.Random.Seed(0);
-            // the `deepsharp bench` MLP: 784-512-256-10, batch 128, SGD with momentum, cross-entropy, one TensorScope per step
-            var model = new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10));
-            var opt = new SGD(model.Parameters(), 0.01, momentum: 0.9);
-            var x = Tensor.Randn(128, 784); var y = Tensor.RandInt(0, 10, [128]);
             void Step()
             {
                 using var scope = TensorScope.Begin();
                 opt.ZeroGrad(setToNone: false);
-                F.CrossEntropy(model.Call(x), y).Backward();
+                var output = model.Call(x);
+                var loss = sequenceTargets ? F.CrossEntropy(output.Reshape(-1, output.Shape[^1]), y.Reshape(-1)) : F.CrossEntropy(output, y);
+                loss.Backward();
                 opt.Step();
             }
             for (int i = 0; i < 10; i++) Step();
-            const int steps = 20;
+            const int steps = 10;
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < steps; i++) Step();
             long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / steps;
-            Assert.True(perStep <= MlpStepBudgetBytes, $"a steady-state MLP training step allocated {perStep} bytes (budget {MlpStepBudgetBytes})");
             Assert.True(perStep > 0, "the measurement saw no allocation at all; GetAllocatedBytesForCurrentThread is not counting");
+            return perStep;
         }
         finally { KernelThreadPool.SetThreadCount(threads); }
+    }
+
+    static void AssertWithin(string workload, long perStep, long budget)
+        => Assert.True(perStep <= budget, $"a steady-state {workload} training step allocated {perStep} bytes (budget {budget})");
+
+    [Fact]
+    public void SteadyStateMlpStepStaysUnderItsAllocationBudget()
+    {
+        DeepSharp.Random.Seed(0);
+        // 784-512-256-10, batch 128, SGD with momentum
+        var model = new Sequential(new Linear(784, 512), new ReLU(), new Linear(512, 256), new ReLU(), new Linear(256, 10));
+        var opt = new SGD(model.Parameters(), 0.01, momentum: 0.9);
+        AssertWithin("MLP", BytesPerStep(model, opt, Tensor.Randn(128, 784), Tensor.RandInt(0, 10, [128])), 4 * 1024);
+    }
+
+    [Fact]
+    public void SteadyStateLeNetStepStaysUnderItsAllocationBudget()
+    {
+        DeepSharp.Random.Seed(0);
+        // LeNet-5 (DeepSharp.Vision.Models.LeNet5), batch 64, SGD with momentum
+        var model = new Sequential(
+            new Sequential(new Conv2d(1, 6, 5, padding: 2), new ReLU(), new MaxPool2d(2), new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2)),
+            new Sequential(new Flatten(), new Linear(400, 120), new ReLU(), new Linear(120, 84), new ReLU(), new Linear(84, 10)));
+        var opt = new SGD(model.Parameters(), 0.01, momentum: 0.9);
+        AssertWithin("LeNet", BytesPerStep(model, opt, Tensor.Randn(64, 1, 28, 28), Tensor.RandInt(0, 10, [64])), 8 * 1024);
     }
 }
