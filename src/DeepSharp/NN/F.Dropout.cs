@@ -42,8 +42,9 @@ public static partial class F
         if (p == 1) return input.Mul(0.0);
         var mask = Tensor.AllocUninit(input.DType.IsReducedPrecision() ? DType.Float32 : input.DType, maskShape);
         double keepScale = 1.0 / (1.0 - p);
-        DeepSharp.Random.With(generator, g =>
+        DeepSharp.Random.With(generator, (mask, p, keepScale), static (g, s) =>
         {
+            var (mask, p, keepScale) = s;
             if (mask.DType == DType.Float32)
             {
                 var m = mask.Span<float>(); float scale = (float)keepScale;

@@ -51,6 +51,59 @@ internal static class Elementwise
         return result;
     }
 
+    /// <summary>
+    /// op(a, scalar) into a new tensor: what <see cref="Binary{TOp}"/> computes with the 0-d tensor
+    /// <c>Tensor.Scalar(scalar, a.DType)</c> as b (the same conversion of the value, the same kernel calls), without that
+    /// tensor. Other dtypes (bool, 16-bit) take the tensor route.
+    /// </summary>
+    public static Tensor BinaryScalar<TOp>(Tensor a, double scalar, string opName) where TOp : IBinaryFamily
+    {
+        if (a.DType is not (DType.Float32 or DType.Float64 or DType.Int64 or DType.Int32))
+            return Binary<TOp>(a, Tensor.Scalar(scalar, a.DType), opName);
+        var result = Tensor.AllocUninit(a.DType, ShapeUtil.Copy(a.shape));
+        RunScalar<TOp>(a, scalar, result);
+        return result;
+    }
+
+    /// <summary>
+    /// op(dst, scalar) written into <paramref name="dst"/>: what <see cref="BinaryInto{TOp}"/> does with
+    /// <c>Tensor.Scalar(scalar, dst.DType)</c>, without that tensor.
+    /// </summary>
+    public static void BinaryScalarInto<TOp>(Tensor dst, double scalar, string opName) where TOp : IBinaryFamily
+    {
+        if (dst.DType is not (DType.Float32 or DType.Float64 or DType.Int64 or DType.Int32) || !dst.IsContiguous)
+        {
+            BinaryInto<TOp>(dst, Tensor.Scalar(scalar, dst.DType), opName);
+            return;
+        }
+        RunScalar<TOp>(dst, scalar, dst);
+    }
+
+    /// <summary>The value as Tensor.Scalar stores it (Tensor.FillRaw's conversions), then <see cref="Run{T, TOp}"/>'s steps.</summary>
+    static void RunScalar<TOp>(Tensor a, double scalar, Tensor result) where TOp : IBinaryFamily
+    {
+        switch (a.DType)
+        {
+            case DType.Float32: RunScalar<float, TOp>(a, (float)scalar, result); break;
+            case DType.Float64: RunScalar<double, TOp>(a, scalar, result); break;
+            case DType.Int64: RunScalar<long, TOp>(a, (long)scalar, result); break;
+            default: RunScalar<int, TOp>(a, (int)scalar, result); break;
+        }
+    }
+
+    static void RunScalar<T, TOp>(Tensor a, T value, Tensor result) where T : unmanaged, INumber<T> where TOp : IBinaryFamily
+    {
+        var d = result.Span<T>();
+        if (d.Length == 0) return;
+        T[]? tempA = null;
+        var ka = Classify<T>(a, result.shape, out var sa, out int ra, ref tempA);
+        try { Combine<T, TOp>(ka, sa, ra, Kind.Scalar, new ReadOnlySpan<T>(in value), 1, d); }
+        finally
+        {
+            if (tempA != null) ArrayCache.Return(a.DType, tempA);
+        }
+    }
+
     // a method of its own, so that the closure is allocated only on this path (a lambda capturing a parameter is
     // allocated on entry to the method that declares it, whichever branch runs)
     static Tensor BinaryReduced<TOp>(DType dtype, Tensor a, Tensor b, string opName) where TOp : IBinaryFamily

@@ -66,4 +66,20 @@ public class TrainingStepAllocationTests
         var opt = new SGD(model.Parameters(), 0.01, momentum: 0.9);
         AssertWithin("LeNet", BytesPerStep(model, opt, Tensor.Randn(64, 1, 28, 28), Tensor.RandInt(0, 10, [64])), 8 * 1024);
     }
+
+    [Fact]
+    public void SteadyStateFashionCnnStepStaysUnderItsAllocationBudget()
+    {
+        DeepSharp.Random.Seed(0);
+        // DeepSharp.Vision.Models.FashionCnn (batch norm, dropout 0.5), batch 128, Adam
+        var model = new Sequential(
+            new Sequential(
+                new Conv2d(1, 32, 3, padding: 1), new BatchNorm2d(32), new ReLU(),
+                new Conv2d(32, 32, 3, padding: 1), new ReLU(), new MaxPool2d(2),
+                new Conv2d(32, 64, 3, padding: 1), new BatchNorm2d(64), new ReLU(),
+                new Conv2d(64, 64, 3, padding: 1), new ReLU(), new MaxPool2d(2)),
+            new Sequential(new Flatten(), new Linear(3136, 256), new ReLU(), new Dropout(0.5), new Linear(256, 10)));
+        var opt = new Adam(model.Parameters(), 1e-3);
+        AssertWithin("Fashion CNN", BytesPerStep(model, opt, Tensor.Randn(128, 1, 28, 28), Tensor.RandInt(0, 10, [128])), 12 * 1024);
+    }
 }
