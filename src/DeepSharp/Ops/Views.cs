@@ -107,14 +107,15 @@ public sealed partial class Tensor
         if (start < 0 || length < 0 || start + length > shape[d])
             throw new ArgumentOutOfRangeException(nameof(start), $"Narrow: range [{start}, {start + length}) is out of bounds for dimension {d} of size {shape[d]} (shape {ShapeUtil.Format(shape)})");
         var newShape = ShapeUtil.Copy(shape); newShape[d] = length;
-        var result = MakeView(newShape, (int[])strides.Clone(), offset + start * strides[d]);
+        var result = MakeView(newShape, strides, offset + start * strides[d]);   // strides arrays are never written: shared
         if (Autograd.ShouldRecord(this))
-        {
-            var inputShape = shape;
-            Autograd.Record(result, "NarrowBackward", [this], g => [g.NarrowScatter(inputShape, d, start)]);
-        }
+            Autograd.Record(result, "NarrowBackward", [this],
+                static (n, g) => { var (dim, start) = (DimIndex)n.State!; return [g.NarrowScatter(n.Input(0)!.shape, dim, start)]; }, new DimIndex(d, start));
         return result;
     }
+
+    /// <summary>The dim and start (or index) a narrowing view's backward needs, as its node's state.</summary>
+    internal sealed record DimIndex(int Dim, int Index);
 
     /// <summary>
     /// Slice of <paramref name="dim"/> from start (inclusive) to end (exclusive) with a step (x[:, start:end:step]).
@@ -180,10 +181,8 @@ public sealed partial class Tensor
         for (int k = 0, j = 0; k < Rank; k++) if (k != d) { newShape[j] = shape[k]; newStrides[j++] = strides[k]; }
         var result = MakeView(newShape, newStrides, offset + i * strides[d]);
         if (Autograd.ShouldRecord(this))
-        {
-            var inputShape = shape;
-            Autograd.Record(result, "SelectBackward", [this], g => [g.Unsqueeze(d).NarrowScatter(inputShape, d, i)]);
-        }
+            Autograd.Record(result, "SelectBackward", [this],
+                static (n, g) => { var (dim, index) = (DimIndex)n.State!; return [g.Unsqueeze(dim).NarrowScatter(n.Input(0)!.shape, dim, index)]; }, new DimIndex(d, i));
         return result;
     }
 

@@ -82,4 +82,21 @@ public class TrainingStepAllocationTests
         var opt = new Adam(model.Parameters(), 1e-3);
         AssertWithin("Fashion CNN", BytesPerStep(model, opt, Tensor.Randn(128, 1, 28, 28), Tensor.RandInt(0, 10, [128])), 12 * 1024);
     }
+
+    /// <summary>The Cli's LstmNet: LSTM(64, 256, 2 layers, batch first), a linear head on the last step's output.</summary>
+    sealed class LstmNet : Module<Tensor, Tensor>
+    {
+        readonly LSTM lstm = new(64, 256, numLayers: 2, batchFirst: true);
+        readonly Linear fc = new(256, 10);
+        public override Tensor Forward(Tensor x) => fc.Call(lstm.Call(x).Output.Select(1, -1));
+    }
+
+    [Fact]
+    public void SteadyStateLstmStepStaysUnderItsAllocationBudget()
+    {
+        DeepSharp.Random.Seed(0);
+        var model = new LstmNet();
+        var opt = new Adam(model.Parameters(), 1e-3);
+        AssertWithin("LSTM", BytesPerStep(model, opt, Tensor.Randn(32, 50, 64), Tensor.RandInt(0, 10, [32])), 14 * 1024);
+    }
 }
