@@ -90,7 +90,7 @@ public sealed partial class Tensor
         {
             gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.Rank == 2 ? [m, inFeatures] : ShapeUtil.Copy(input.shape)), 0) : null;
             gw = weight.RequiresGrad ? Gemm2D(g, true, input, false, outFeatures, inFeatures, m, AllocUninit(g.DType, [outFeatures, inFeatures]), 0) : null;
-            gb = hasBias && node.Input(2) != null ? (g.Rank == 2 ? g.Sum(0) : g.Reshape(m, outFeatures).Sum(0)) : null;
+            gb = hasBias && node.Input(2) != null ? (outFeatures > 1 ? SumRows(g, m, outFeatures) : g.Reshape(m, outFeatures).Sum(0)) : null;
         }
         else
         {
@@ -100,6 +100,26 @@ public sealed partial class Tensor
             gb = hasBias && node.Input(2) != null ? g2.Sum(0) : null;
         }
         return hasBias ? [gx, gw, gb] : [gx, gw];
+    }
+
+    /// <summary>
+    /// Σ over the m rows of a contiguous (m, n) float matrix, n &gt; 1: what <c>g.Reshape(m, n).Sum(0)</c> computes (each row
+    /// added in order into a zeroed (n,) result), without the reshaped view. (With n = 1 Sum reduces the column with one
+    /// vector sum instead, so the caller keeps Sum there.)
+    /// </summary>
+    static Tensor SumRows(Tensor g, int m, int n)
+    {
+        var result = Alloc(g.DType, [n]);
+        if (g.DType == DType.Float32) SumRows<float>(g, m, n, result);
+        else SumRows<double>(g, m, n, result);
+        return result;
+    }
+
+    static void SumRows<T>(Tensor g, int m, int n, Tensor result) where T : unmanaged, System.Numerics.INumber<T>
+    {
+        var src = new ReadOnlySpan<T>(g.Array<T>(), g.offset, m * n);
+        var dst = result.Span<T>();
+        for (int r = 0; r < m; r++) System.Numerics.Tensors.TensorPrimitives.Add(dst, src.Slice(r * n, n), dst);
     }
 
     /// <summary>

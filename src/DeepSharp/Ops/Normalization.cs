@@ -266,9 +266,12 @@ internal static class Normalization
         if (x.DType == DType.Float32) RowBackward<float>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
         else RowBackward<double>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
         return [x.RequiresGrad ? dx : null,
-                weight is { RequiresGrad: true } ? dw.Reshape(weight.shape) : null,
-                bias is { RequiresGrad: true } ? db.Reshape(bias.shape) : null];
+                weight is { RequiresGrad: true } ? ShapedLike(dw, weight) : null,
+                bias is { RequiresGrad: true } ? ShapedLike(db, bias) : null];
     }
+
+    /// <summary><paramref name="t"/> reshaped to <paramref name="like"/>'s shape; t itself when it has that shape already (a layer norm's (D,) weight).</summary>
+    static Tensor ShapedLike(Tensor t, Tensor like) => ShapeUtil.SameShape(t.shape, like.shape) ? t : t.Reshape(like.shape);
 
     // Rows are independent, so both kernels split them over the kernel thread pool in blocks of whole rows (a
     // block of at least RowBlockElements elements); each row's arithmetic is the serial one, whatever the split.

@@ -99,4 +99,32 @@ public class TrainingStepAllocationTests
         var opt = new Adam(model.Parameters(), 1e-3);
         AssertWithin("LSTM", BytesPerStep(model, opt, Tensor.Randn(32, 50, 64), Tensor.RandInt(0, 10, [32])), 14 * 1024);
     }
+
+    /// <summary>The Cli's TinyGpt: token and position embeddings, two pre-norm encoder layers under a causal mask, a head.</summary>
+    sealed class TinyGpt : Module<Tensor, Tensor>
+    {
+        readonly DeepSharp.NN.Embedding tok = new(256, 128);
+        readonly DeepSharp.NN.Embedding pos = new(64, 128);
+        readonly TransformerEncoder enc = new(new TransformerEncoderLayer(128, 4, 512, 0.0, batchFirst: true, normFirst: true), 2);
+        readonly LayerNorm ln = new(128);
+        readonly Linear head = new(128, 256);
+        [Buffer] readonly Tensor mask = F.CausalMask(64);
+        readonly Tensor positions = Tensor.Arange(64, DType.Int64);
+
+        public override Tensor Forward(Tensor idx)
+        {
+            int t = idx.Shape[1];
+            var h = tok.Call(idx).Add(pos.Call(positions.Narrow(0, 0, t)));
+            return head.Call(ln.Call(enc.Call(h, mask.Narrow(0, 0, t).Narrow(1, 0, t))));
+        }
+    }
+
+    [Fact]
+    public void SteadyStateGptStepStaysUnderItsAllocationBudget()
+    {
+        DeepSharp.Random.Seed(0);
+        var model = new TinyGpt();
+        var opt = new AdamW(model.Parameters(), 3e-4);
+        AssertWithin("GPT", BytesPerStep(model, opt, Tensor.RandInt(0, 256, [32, 64]), Tensor.RandInt(0, 256, [32, 64]), sequenceTargets: true), 25 * 1024);
+    }
 }
