@@ -223,7 +223,7 @@ public sealed partial class Tensor
     {
         var result = CopyToContiguous(this);
         if (Autograd.ShouldRecord(this))
-            Autograd.Record(result, "CloneBackward", [this], g => [g]);
+            Autograd.Record(result, "CloneBackward", [this], static (_, g) => [g], null);
         return result;
     }
 
