@@ -9,7 +9,11 @@ namespace DeepSharp;
 // weights) fires once, with its whole gradient in Grad.
 public sealed partial class Tensor
 {
-    internal List<Action<Tensor>>? PostAccumulateGradHooks;
+    internal List<Action<Tensor>>? PostAccumulateGradHooks
+    {
+        get => extras?.PostAccumulateGradHooks;
+        set { if (value != null || extras != null) Extras.PostAccumulateGradHooks = value; }
+    }
     internal static int HookedLeafCount;
 
     /// <summary>

@@ -15,10 +15,17 @@ public sealed class Node
     Delegate? backward;                 // Func<Tensor, Tensor?[]> or BackwardFunction; null once released
     Tensor? saved0, saved1;
     int version0, version1;
-    (Tensor Tensor, int Version)[]? savedMore;
     int savedCount;
     readonly Tensor? input0, input1, input2;
-    readonly Tensor?[]? inputsMore;     // all the inputs, when there are more than three
+    Rare? rare;                         // what few nodes have, so that the common node stays at 104 bytes
+
+    /// <summary>The parts of a node that few nodes need: more than two saved tensors, more than three inputs, a retained output.</summary>
+    sealed class Rare
+    {
+        public (Tensor Tensor, int Version)[]? SavedMore;
+        public Tensor?[]? Inputs;       // all the inputs, when there are more than three
+        public Tensor? RetainedOutput;
+    }
 
     internal Node(string name, ReadOnlySpan<Tensor?> inputs, Delegate backward, ReadOnlySpan<Tensor> saved, object? state)
     {
@@ -27,8 +34,9 @@ public sealed class Node
         // the graph edges: the inputs that require grad, null for the others
         if (inputs.Length > 3)
         {
-            inputsMore = new Tensor?[inputs.Length];
-            for (int i = 0; i < inputs.Length; i++) inputsMore[i] = Edge(inputs[i]);
+            var all = new Tensor?[inputs.Length];
+            for (int i = 0; i < inputs.Length; i++) all[i] = Edge(inputs[i]);
+            rare = new Rare { Inputs = all };
         }
         else
         {
@@ -43,8 +51,9 @@ public sealed class Node
         if (saved.Length > 1) { saved1 = saved[1]; version1 = saved1.Version; }
         if (saved.Length > 2)
         {
-            savedMore = new (Tensor, int)[saved.Length - 2];
+            var savedMore = new (Tensor, int)[saved.Length - 2];
             for (int i = 2; i < saved.Length; i++) savedMore[i - 2] = (saved[i], saved[i].Version);
+            (rare ??= new Rare()).SavedMore = savedMore;
         }
     }
 
@@ -68,7 +77,7 @@ public sealed class Node
     internal readonly int InputCount;
 
     /// <summary>Input <paramref name="index"/> if it requires grad, else null (the node's edge).</summary>
-    internal Tensor? Input(int index) => inputsMore != null ? inputsMore[index] : index switch
+    internal Tensor? Input(int index) => rare?.Inputs is { } all ? all[index] : index switch
     {
         0 => input0,
         1 => input1,
@@ -79,7 +88,12 @@ public sealed class Node
     /// <summary>What a static backward function needs besides the saved tensors (a shape, a dim, a boxed option).</summary>
     internal readonly object? State;
 
-    internal Tensor? RetainedOutput;
+    /// <summary>The output whose gradient is kept (Tensor.RetainGrad), or null.</summary>
+    internal Tensor? RetainedOutput
+    {
+        get => rare?.RetainedOutput;
+        set => (rare ??= new Rare()).RetainedOutput = value;
+    }
 
     internal bool Released => backward == null;
 
@@ -88,7 +102,7 @@ public sealed class Node
     {
         0 when savedCount > 0 => saved0!,
         1 when savedCount > 1 => saved1!,
-        _ when index >= 2 && index < savedCount => savedMore![index - 2].Tensor,
+        _ when index >= 2 && index < savedCount => rare!.SavedMore![index - 2].Tensor,
         _ => throw new InvalidOperationException($"internal: {Name} has no saved tensor {index}"),
     };
 
@@ -100,7 +114,7 @@ public sealed class Node
                 "Pass retainGraph: true to the first Backward() call if you need to backward twice.");
         if (savedCount > 0) CheckVersion(saved0!, version0);
         if (savedCount > 1) CheckVersion(saved1!, version1);
-        if (savedMore != null)
+        if (rare?.SavedMore is { } savedMore)
             foreach (var (t, version) in savedMore) CheckVersion(t, version);
         var grads = backward is BackwardFunction f ? f(this, gradOutput) : ((Func<Tensor, Tensor?[]>)backward)(gradOutput);
         if (grads.Count != InputCount)
@@ -116,7 +130,11 @@ public sealed class Node
                 $"(tensor of shape {ShapeUtil.Format(t.shape)} is at version {t.Version}; expected version {version}).");
     }
 
-    internal void Release() { backward = null; saved0 = saved1 = null; savedMore = null; savedCount = 0; }
+    internal void Release()
+    {
+        backward = null; saved0 = saved1 = null; savedCount = 0;
+        if (rare != null) rare.SavedMore = null;
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"<{Name}>";

@@ -137,11 +137,27 @@ internal static class RecurrentOps
             : Backward<double>(ctx, needs, o.X, o.Wi, o.Wh, o.Wr, gd);
     }
 
+    [ThreadStatic] static int[]? lastBatchSizes, lastOffsets;
+
+    /// <summary>
+    /// <see cref="Offsets"/> of <paramref name="batchSizes"/>, the same (read-only) array again while the batch sizes stay
+    /// the same on this thread: every layer and step of a padded batch asks for the same ones. Compared by value, against
+    /// a copy, so an array changed in between is never matched.
+    /// </summary>
+    static int[] SharedOffsets(int[] batchSizes)
+    {
+        if (lastBatchSizes != null && batchSizes.AsSpan().SequenceEqual(lastBatchSizes)) return lastOffsets!;
+        var offsets = Offsets(batchSizes);
+        lastBatchSizes = (int[])batchSizes.Clone();
+        lastOffsets = offsets;
+        return offsets;
+    }
+
     /// <summary>Sizes and the buffers saved between forward and backward.</summary>
     sealed class Context(RecurrentCell cell, int[] batchSizes, bool reverse, int n, int inputSize, int hidden, int state, int batch, DType dtype)
     {
         public readonly RecurrentCell Cell = cell;
-        public readonly int[] BatchSizes = batchSizes, Offsets = RecurrentOps.Offsets(batchSizes);
+        public readonly int[] BatchSizes = batchSizes, Offsets = SharedOffsets(batchSizes);
         public readonly bool Reverse = reverse;
         /// <summary>H: hidden (cell) size; R: width of the carried state and output (the projection size P, else H).</summary>
         public readonly int N = n, I = inputSize, H = hidden, R = state, B = batch, G = GateCount(cell) * hidden;
