@@ -51,4 +51,40 @@ public static class ActivationKernels
             gradInput[i] = gradOutput[i] * (s * (T.One + x[i] * (T.One - s)));
         }
     }
+
+    /// <summary>
+    /// ReLU's input gradient from its output y (torch.ops.aten.threshold_backward): gradInput = g·m with m = 1 where
+    /// 0 &lt; y &lt; +∞ and 0 elsewhere (NaN and +∞ included), a multiplication, so g·0 keeps its sign (−0 for negative g)
+    /// and NaN in g stays NaN: the bits of multiplying g by a 0/1 mask tensor, in one pass instead of two.
+    /// </summary>
+    public static void ReluBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradOutput, Span<T> gradInput) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = y.Length;
+        if (gradOutput.Length != n || gradInput.Length != n)
+            throw new ArgumentException($"ReluBackward: y ({n}), gradOutput ({gradOutput.Length}) and gradInput ({gradInput.Length}) must have one length");
+        ref T yr = ref MemoryMarshal.GetReference(y), gr = ref MemoryMarshal.GetReference(gradOutput);
+        ref T dr = ref MemoryMarshal.GetReference(gradInput);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var zero = Vector<T>.Zero; var infinity = new Vector<T>(T.PositiveInfinity); var one = Vector<T>.One;
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var yv = Vector.LoadUnsafe(ref yr, (nuint)i);
+                var mask = Vector.ConditionalSelect(Vector.BitwiseAnd(Vector.GreaterThan(yv, zero), Vector.LessThan(yv, infinity)), one, zero);
+                (Vector.LoadUnsafe(ref gr, (nuint)i) * mask).StoreUnsafe(ref dr, (nuint)i);
+            }
+        }
+        for (; i < n; i++) gradInput[i] = gradOutput[i] * (y[i] > T.Zero && y[i] < T.PositiveInfinity ? T.One : T.Zero);
+    }
+
+    /// <summary>The definition <see cref="ReluBackward{T}"/> is tested against, element by element.</summary>
+    public static void ReluBackwardReference<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradOutput, Span<T> gradInput) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < y.Length; i++)
+        {
+            T mask = y[i] > T.Zero && y[i] < T.PositiveInfinity ? T.One : T.Zero;
+            gradInput[i] = gradOutput[i] * mask;
+        }
+    }
 }

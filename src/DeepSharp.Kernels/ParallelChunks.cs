@@ -67,4 +67,27 @@ public static class ParallelChunks
             => ActivationKernels.SiluBackward<T>(new ReadOnlySpan<T>(x + start, length), new ReadOnlySpan<T>(gradOutput + start, length),
                 new Span<T>(gradInput + start, length));
     }
+
+    /// <summary>
+    /// <see cref="ActivationKernels.ReluBackward{T}"/> split into chunks over the kernel thread pool
+    /// (torch.ops.aten.threshold_backward); bitwise equal to the serial kernel.
+    /// </summary>
+    public static unsafe void ReluBackward<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> gradOutput, Span<T> gradInput) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = y.Length;
+        if (gradOutput.Length != n || gradInput.Length != n)
+            throw new ArgumentException($"ReluBackward: y ({n}), gradOutput ({gradOutput.Length}) and gradInput ({gradInput.Length}) must have one length");
+        fixed (T* yp = y, gp = gradOutput, dp = gradInput)
+        {
+            var body = new ReluBackwardBody<T>(yp, gp, dp);
+            For(n, ref body);
+        }
+    }
+
+    readonly unsafe struct ReluBackwardBody<T>(T* y, T* gradOutput, T* gradInput) : IChunkBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Invoke(int start, int length)
+            => ActivationKernels.ReluBackward<T>(new ReadOnlySpan<T>(y + start, length), new ReadOnlySpan<T>(gradOutput + start, length),
+                new Span<T>(gradInput + start, length));
+    }
 }

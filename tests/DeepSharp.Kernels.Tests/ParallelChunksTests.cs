@@ -80,4 +80,28 @@ public class ParallelChunksTests
     [Fact]
     public void SiluBackwardRejectsMismatchedLengths()
         => Assert.Throws<ArgumentException>(() => ParallelChunks.SiluBackward<float>(new float[3], new float[3], new float[2]));
+
+    [Theory]
+    [InlineData(2 * ParallelChunks.ChunkLength + 5, 1)]
+    [InlineData(3 * ParallelChunks.ChunkLength + 10007, 2)]
+    public void ReluBackwardIsBitwiseTheSerialKernel(int n, int threads)
+    {
+        var rng = new System.Random(n);
+        var y = new float[n]; var g = new float[n];
+        for (int i = 0; i < n; i++) { y[i] = rng.Next(2) == 0 ? 0 : (float)rng.NextDouble(); g[i] = (float)(rng.NextDouble() * 2 - 1); }
+        var serial = new float[n]; var chunked = new float[n];
+        ActivationKernels.ReluBackward<float>(y, g, serial);
+        int old = KernelThreadPool.ThreadCount;
+        try
+        {
+            KernelThreadPool.SetThreadCount(threads);
+            ParallelChunks.ReluBackward<float>(y, g, chunked);
+        }
+        finally { KernelThreadPool.SetThreadCount(old); }
+        Assert.Equal(serial, chunked);
+    }
+
+    [Fact]
+    public void ReluBackwardRejectsMismatchedLengths()
+        => Assert.Throws<ArgumentException>(() => ParallelChunks.ReluBackward<float>(new float[3], new float[3], new float[2]));
 }

@@ -39,24 +39,26 @@ public static partial class Autograd
     /// <summary>
     /// Attaches a backward function to <paramref name="result"/>. <paramref name="backward"/> receives the gradient of
     /// the result and returns one gradient per input (null for inputs that need none). Tensors in <paramref name="saved"/>
-    /// are checked for in-place modification before backward runs.
+    /// are checked for in-place modification before backward runs. <paramref name="inputs"/> is read, not kept: a
+    /// collection expression (<c>[a, b]</c>) passed here lives on the stack.
     /// </summary>
-    internal static Tensor Record(Tensor result, string name, Tensor?[] inputs, Func<Tensor, Tensor?[]> backward, params ReadOnlySpan<Tensor> saved)
+    internal static Tensor Record(Tensor result, string name, ReadOnlySpan<Tensor?> inputs, Func<Tensor, Tensor?[]> backward, params ReadOnlySpan<Tensor> saved)
     {
-        result.GradFn = new Node(name, Edges(inputs), backward, null, saved, null);
+        result.GradFn = new Node(name, inputs, backward, saved, null);
         result.SetRequiresGradInternal();
         return result;
     }
 
     /// <summary>
-    /// Like <see cref="Record(Tensor, string, Tensor?[], Func{Tensor, Tensor?[]}, ReadOnlySpan{Tensor})"/> with a backward
-    /// function that allocates no closure: <paramref name="backward"/> must be a static lambda (cached by the compiler) that
-    /// reads the saved tensors (<see cref="Node.Saved"/>, version-checked) and <paramref name="state"/> (<see cref="Node.State"/>)
-    /// from the node it is given. Used by the ops every training step runs.
+    /// Like <see cref="Record(Tensor, string, ReadOnlySpan{Tensor}, Func{Tensor, Tensor?[]}, ReadOnlySpan{Tensor})"/> with a
+    /// backward function that allocates no closure: <paramref name="backward"/> must be a static lambda or method (cached by
+    /// the compiler) that reads the saved tensors (<see cref="Node.Saved"/>, version-checked), the inputs
+    /// (<see cref="Node.Input"/>) and <paramref name="state"/> (<see cref="Node.State"/>) from the node it is given. Used by
+    /// the ops every training step runs.
     /// </summary>
-    internal static Tensor Record(Tensor result, string name, Tensor?[] inputs, Func<Node, Tensor, Tensor?[]> backward, object? state, params ReadOnlySpan<Tensor> saved)
+    internal static Tensor Record(Tensor result, string name, ReadOnlySpan<Tensor?> inputs, BackwardFunction backward, object? state, params ReadOnlySpan<Tensor> saved)
     {
-        result.GradFn = new Node(name, Edges(inputs), null, backward, saved, state);
+        result.GradFn = new Node(name, inputs, backward, saved, state);
         result.SetRequiresGradInternal();
         return result;
     }
@@ -65,14 +67,6 @@ public static partial class Autograd
 
     /// <summary>A dimension as a node state, boxed once for the common small dims (no allocation per record).</summary>
     internal static object BoxedDim(int dim) => (uint)dim < (uint)boxedDims.Length ? boxedDims[dim] : dim;
-
-    /// <summary>The graph edges of a node: the inputs that require grad, null for the others (the array is a copy).</summary>
-    static Tensor?[] Edges(Tensor?[] inputs)
-    {
-        var edges = new Tensor?[inputs.Length];
-        for (int i = 0; i < inputs.Length; i++) edges[i] = inputs[i] is { RequiresGrad: true } t ? t : null;
-        return edges;
-    }
 
     /// <summary>
     /// Computes and accumulates gradients of <paramref name="root"/> into the <see cref="Tensor.Grad"/> of the leaves
@@ -150,9 +144,9 @@ public static partial class Autograd
         while (stack.Count > 0)
         {
             var node = stack.Pop();
-            foreach (var input in node.inputs)
+            for (int i = 0; i < node.InputCount; i++)
             {
-                if (input?.GradFn is not { } next) continue;
+                if (node.Input(i)?.GradFn is not { } next) continue;
                 ref int count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(dependencies, next, out bool exists);
                 count++;
                 if (!exists) stack.Push(next);
@@ -197,10 +191,9 @@ public static partial class Autograd
                 kept.Grad = kept.Grad == null ? (createGraph ? gradOut : gradOut.Detach().Clone()) : kept.Grad.Add(gradOut);
             var inputGrads = node.Apply(gradOut);
             if (!retainGraph) node.Release();
-            var inputs = node.inputs;
-            for (int i = 0; i < inputs.Length; i++)
+            for (int i = 0; i < node.InputCount; i++)
             {
-                var input = inputs[i];
+                var input = node.Input(i);
                 if (input == null) continue;
                 var g = inputGrads[i];
                 if (input.GradFn is { } next)

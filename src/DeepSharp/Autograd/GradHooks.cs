@@ -9,7 +9,11 @@ namespace DeepSharp;
 // weights) fires once, with its whole gradient in Grad.
 public sealed partial class Tensor
 {
-    internal List<Action<Tensor>>? PostAccumulateGradHooks;
+    internal List<Action<Tensor>>? PostAccumulateGradHooks
+    {
+        get => extras?.PostAccumulateGradHooks;
+        set { if (value != null || extras != null) Extras.PostAccumulateGradHooks = value; }
+    }
     internal static int HookedLeafCount;
 
     /// <summary>
@@ -96,7 +100,7 @@ public static partial class Autograd
             var tracker = new PostAccumulateTracker();
             foreach (var root in roots) tracker.Count(root);
             foreach (var node in nodes)
-                foreach (var input in node.inputs) tracker.Count(input);
+                for (int i = 0; i < node.InputCount; i++) tracker.Count(node.Input(i));
             return tracker.leaves.Count == 0 ? null : tracker;
         }
 

@@ -6,72 +6,119 @@ namespace DeepSharp;
 /// </summary>
 /// <remarks>
 /// A backward function is either a closure (<c>Func&lt;Tensor, Tensor?[]&gt;</c>) or, for the ops every training step runs,
-/// a static function that reads what it needs from the node itself (<see cref="Saved"/> and <see cref="State"/>), so
-/// recording such an op allocates no closure and no delegate. The first two saved tensors are kept in fields.
+/// a static <see cref="BackwardFunction"/> that reads what it needs from the node itself (<see cref="Saved"/>,
+/// <see cref="Input"/> and <see cref="State"/>), so recording such an op allocates no closure and no delegate. The first two
+/// saved tensors and the first three inputs are kept in fields, so a node of up to three inputs needs no array.
 /// </remarks>
 public sealed class Node
 {
-    Func<Tensor, Tensor?[]>? backward;
-    Func<Node, Tensor, Tensor?[]>? staticBackward;
+    Delegate? backward;                 // Func<Tensor, Tensor?[]> or BackwardFunction; null once released
     Tensor? saved0, saved1;
     int version0, version1;
-    (Tensor Tensor, int Version)[]? savedMore;
     int savedCount;
-    internal readonly Tensor?[] inputs;
+    readonly Tensor? input0, input1, input2;
+    Rare? rare;                         // what few nodes have, so that the common node stays at 104 bytes
 
-    internal Node(string name, Tensor?[] inputs, Func<Tensor, Tensor?[]>? backward, Func<Node, Tensor, Tensor?[]>? staticBackward,
-        ReadOnlySpan<Tensor> saved, object? state)
+    /// <summary>The parts of a node that few nodes need: more than two saved tensors, more than three inputs, a retained output.</summary>
+    sealed class Rare
+    {
+        public (Tensor Tensor, int Version)[]? SavedMore;
+        public Tensor?[]? Inputs;       // all the inputs, when there are more than three
+        public Tensor? RetainedOutput;
+    }
+
+    internal Node(string name, ReadOnlySpan<Tensor?> inputs, Delegate backward, ReadOnlySpan<Tensor> saved, object? state)
     {
         Name = name;
-        this.inputs = inputs;
+        InputCount = inputs.Length;
+        // the graph edges: the inputs that require grad, null for the others
+        if (inputs.Length > 3)
+        {
+            var all = new Tensor?[inputs.Length];
+            for (int i = 0; i < inputs.Length; i++) all[i] = Edge(inputs[i]);
+            rare = new Rare { Inputs = all };
+        }
+        else
+        {
+            if (inputs.Length > 0) input0 = Edge(inputs[0]);
+            if (inputs.Length > 1) input1 = Edge(inputs[1]);
+            if (inputs.Length > 2) input2 = Edge(inputs[2]);
+        }
         this.backward = backward;
-        this.staticBackward = staticBackward;
         State = state;
         savedCount = saved.Length;
         if (saved.Length > 0) { saved0 = saved[0]; version0 = saved0.Version; }
         if (saved.Length > 1) { saved1 = saved[1]; version1 = saved1.Version; }
         if (saved.Length > 2)
         {
-            savedMore = new (Tensor, int)[saved.Length - 2];
+            var savedMore = new (Tensor, int)[saved.Length - 2];
             for (int i = 2; i < saved.Length; i++) savedMore[i - 2] = (saved[i], saved[i].Version);
+            (rare ??= new Rare()).SavedMore = savedMore;
         }
     }
+
+    static Tensor? Edge(Tensor? input) => input is { RequiresGrad: true } ? input : null;
 
     /// <summary>Name of the backward function, e.g. "MulBackward" (type(grad_fn).__name__).</summary>
     public string Name { get; }
 
-    /// <summary>The inputs whose gradients this node computes (null where an input needs none).</summary>
-    public IReadOnlyList<Tensor?> Inputs => inputs;
+    /// <summary>The inputs whose gradients this node computes (null where an input needs none); a copy.</summary>
+    public IReadOnlyList<Tensor?> Inputs
+    {
+        get
+        {
+            var copy = new Tensor?[InputCount];
+            for (int i = 0; i < copy.Length; i++) copy[i] = Input(i);
+            return copy;
+        }
+    }
+
+    /// <summary>Number of inputs (edges, null or not).</summary>
+    internal readonly int InputCount;
+
+    /// <summary>Input <paramref name="index"/> if it requires grad, else null (the node's edge).</summary>
+    internal Tensor? Input(int index) => rare?.Inputs is { } all ? all[index] : index switch
+    {
+        0 => input0,
+        1 => input1,
+        2 => input2,
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
+    };
 
     /// <summary>What a static backward function needs besides the saved tensors (a shape, a dim, a boxed option).</summary>
     internal readonly object? State;
 
-    internal Tensor? RetainedOutput;
+    /// <summary>The output whose gradient is kept (Tensor.RetainGrad), or null.</summary>
+    internal Tensor? RetainedOutput
+    {
+        get => rare?.RetainedOutput;
+        set => (rare ??= new Rare()).RetainedOutput = value;
+    }
 
-    internal bool Released => backward == null && staticBackward == null;
+    internal bool Released => backward == null;
 
     /// <summary>Saved tensor <paramref name="index"/>, in the order given to Autograd.Record.</summary>
     internal Tensor Saved(int index) => index switch
     {
         0 when savedCount > 0 => saved0!,
         1 when savedCount > 1 => saved1!,
-        _ when index >= 2 && index < savedCount => savedMore![index - 2].Tensor,
+        _ when index >= 2 && index < savedCount => rare!.SavedMore![index - 2].Tensor,
         _ => throw new InvalidOperationException($"internal: {Name} has no saved tensor {index}"),
     };
 
-    internal Tensor?[] Apply(Tensor gradOutput)
+    internal InputGrads Apply(Tensor gradOutput)
     {
-        if (backward == null && staticBackward == null)
+        if (backward == null)
             throw new InvalidOperationException(
                 $"Backward: trying to backward through the graph a second time (through {Name}), or to use saved tensors after they were freed. " +
                 "Pass retainGraph: true to the first Backward() call if you need to backward twice.");
         if (savedCount > 0) CheckVersion(saved0!, version0);
         if (savedCount > 1) CheckVersion(saved1!, version1);
-        if (savedMore != null)
+        if (rare?.SavedMore is { } savedMore)
             foreach (var (t, version) in savedMore) CheckVersion(t, version);
-        var grads = staticBackward != null ? staticBackward(this, gradOutput) : backward!(gradOutput);
-        if (grads.Length != inputs.Length)
-            throw new InvalidOperationException($"internal: {Name} returned {grads.Length} gradients for {inputs.Length} inputs");
+        var grads = backward is BackwardFunction f ? f(this, gradOutput) : ((Func<Tensor, Tensor?[]>)backward)(gradOutput);
+        if (grads.Count != InputCount)
+            throw new InvalidOperationException($"internal: {Name} returned {grads.Count} gradients for {InputCount} inputs");
         return grads;
     }
 
@@ -83,7 +130,11 @@ public sealed class Node
                 $"(tensor of shape {ShapeUtil.Format(t.shape)} is at version {t.Version}; expected version {version}).");
     }
 
-    internal void Release() { backward = null; staticBackward = null; saved0 = saved1 = null; savedMore = null; savedCount = 0; }
+    internal void Release()
+    {
+        backward = null; saved0 = saved1 = null; savedCount = 0;
+        if (rare != null) rare.SavedMore = null;
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"<{Name}>";

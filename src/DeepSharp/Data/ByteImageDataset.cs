@@ -30,7 +30,7 @@ public sealed class ByteImageDataset : IBatchDataset
         foreach (int d in itemShape) size *= d;
         if (size * labels.Length != pixels.Length)
             throw new ArgumentException($"ByteImageDataset: {pixels.Length} pixels do not make {labels.Length} items of shape {ShapeUtil.Format(itemShape)}", nameof(pixels));
-        this.pixels = pixels; this.labels = labels; this.itemShape = (int[])itemShape.Clone(); itemSize = (int)size;
+        this.pixels = pixels; this.labels = labels; this.itemShape = ShapeUtil.Copy(itemShape); itemSize = (int)size;
         Scale = scale;
     }
 

@@ -61,7 +61,7 @@ public sealed class TensorDataset : IBatchDataset
     /// <summary>Gathers rows of a contiguous tensor (no bounds checks beyond the array's own).</summary>
     internal static Tensor Gather(Tensor source, ReadOnlySpan<int> indices)
     {
-        var outShape = (int[])source.shape.Clone();
+        var outShape = ShapeUtil.Copy(source.shape);
         outShape[0] = indices.Length;
         var result = Tensor.AllocUninit(source.DType, outShape);
         int rowSize = source.shape[0] == 0 ? 0 : source.NumEl / source.shape[0];

@@ -206,7 +206,7 @@ public static partial class SafeTensors
 
     internal static Tensor ReadTensor(Stream stream, SafeTensorInfo info)
     {
-        var result = Tensor.AllocUninit(info.DType.LoadedAs(), (int[])info.Shape.Clone());
+        var result = Tensor.AllocUninit(info.DType.LoadedAs(), ShapeUtil.Copy(info.Shape));
         switch (info.DType)
         {
             case SafeTensorsDType.F32: ReadRaw(stream, result.Array<float>()); break;

@@ -16,7 +16,7 @@ public static partial class F
         Size2? dilation = null, int groups = 1)
     {
         Size2 s = stride ?? 1, p = padding ?? 0, d = dilation ?? 1;
-        return Convolution("Conv2d", 2, input, weight, bias, [s.H, s.W], [p.H, p.W], [d.H, d.W], groups, null);
+        return Convolution("Conv2d", 2, input, weight, bias, [s.H, s.W], [p.H, p.W], [d.H, d.W], groups, default, transposed: false);
     }
 
     /// <summary>
@@ -50,7 +50,7 @@ public static partial class F
     /// (torch.nn.functional.conv1d).
     /// </summary>
     public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1, int groups = 1)
-        => Convolution("Conv1d", 1, input, weight, bias, [stride], [padding], [dilation], groups, null);
+        => Convolution("Conv1d", 1, input, weight, bias, [stride], [padding], [dilation], groups, default, transposed: false);
 
     /// <summary>
     /// 2-D transposed convolution ("deconvolution") over an input (N, C_in, H, W) or (C_in, H, W) with a weight
@@ -61,7 +61,7 @@ public static partial class F
         Size2? outputPadding = null, int groups = 1, Size2? dilation = null)
     {
         Size2 s = stride ?? 1, p = padding ?? 0, op = outputPadding ?? 0, d = dilation ?? 1;
-        return Convolution("ConvTranspose2d", 2, input, weight, bias, [s.H, s.W], [p.H, p.W], [d.H, d.W], groups, [op.H, op.W]);
+        return Convolution("ConvTranspose2d", 2, input, weight, bias, [s.H, s.W], [p.H, p.W], [d.H, d.W], groups, [op.H, op.W], transposed: true);
     }
 
     /// <summary>
@@ -69,26 +69,30 @@ public static partial class F
     /// </summary>
     public static Tensor ConvTranspose1d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0,
         int outputPadding = 0, int groups = 1, int dilation = 1)
-        => Convolution("ConvTranspose1d", 1, input, weight, bias, [stride], [padding], [dilation], groups, [outputPadding]);
+        => Convolution("ConvTranspose1d", 1, input, weight, bias, [stride], [padding], [dilation], groups, [outputPadding], transposed: true);
 
-    static string Dims(int[] values) => values.Length == 1 ? values[0].ToString() : $"({string.Join(", ", values)})";
+    static string Dims(ReadOnlySpan<int> values) => values.Length == 1 ? values[0].ToString() : $"({string.Join(", ", values.ToArray())})";
 
-    /// <summary>Validates a (transposed) convolution of <paramref name="dims"/> spatial dims and runs it as a 2-D one.</summary>
-    static Tensor Convolution(string op, int dims, Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation,
-        int groups, int[]? outputPadding)
+    /// <summary>
+    /// Validates a (transposed) convolution of <paramref name="dims"/> spatial dims and runs it as a 2-D one. The sizes come
+    /// as spans (the callers' collection expressions live on the stack); <paramref name="outputPadding"/> is read only when
+    /// <paramref name="transposed"/>.
+    /// </summary>
+    static Tensor Convolution(string op, int dims, Tensor input, Tensor weight, Tensor? bias, ReadOnlySpan<int> stride, ReadOnlySpan<int> padding,
+        ReadOnlySpan<int> dilation, int groups, ReadOnlySpan<int> outputPadding, bool transposed)
     {
         bool oneReducedDType = input.DType.IsReducedPrecision() && weight.DType == input.DType && (bias == null || bias.DType == input.DType);
         if (!oneReducedDType && ReducedFloat.Any(input, weight, bias)) // mixed dtypes: the error of the float32 path names them
-            return ReducedFloat.Apply(op, [input, weight, bias], t => Convolution(op, dims, t[0]!, t[1]!, t[2], stride, padding, dilation, groups, outputPadding));
-        bool transposed = outputPadding != null;
-        CheckArguments(op, dims, input, weight, bias, stride, padding, dilation, groups, outputPadding);
+            return ConvolutionMixed(op, dims, input, weight, bias, stride.ToArray(), padding.ToArray(), dilation.ToArray(), groups, outputPadding.ToArray(), transposed);
+        CheckArguments(op, dims, input, weight, bias, stride, padding, dilation, groups, outputPadding, transposed);
         bool unbatched = input.Rank == dims + 1;
         var x = unbatched ? input.Unsqueeze(0) : input;
         int outChannels = OutputChannels(op, x.shape[1], input, weight, groups, transposed);
         if (bias != null && (bias.Rank != 1 || bias.shape[0] != outChannels))
             throw new ArgumentException($"{op}: bias of shape {ShapeUtil.Format(bias.shape)} does not match the {outChannels} output channels (expected {ShapeUtil.Format([outChannels])})", nameof(bias));
 
-        var outSize = OutputSizes(op, dims, x, input, weight, stride, padding, dilation, outputPadding);
+        Span<int> outSize = stackalloc int[dims];
+        OutputSizes(op, dims, x, input, weight, stride, padding, dilation, outputPadding, transposed, outSize);
 
         // run as 2-D: a 1-D op gets a unit height
         Tensor x4 = x, w4 = weight;
@@ -101,9 +105,14 @@ public static partial class F
         return unbatched ? y.Squeeze(0) : y;
     }
 
+    // a method of its own: a lambda capturing a parameter is allocated on entry to the method that declares it
+    static Tensor ConvolutionMixed(string op, int dims, Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation,
+        int groups, int[] outputPadding, bool transposed)
+        => ReducedFloat.Apply(op, [input, weight, bias], t => Convolution(op, dims, t[0]!, t[1]!, t[2], stride, padding, dilation, groups, outputPadding, transposed));
+
     /// <summary>dtypes, ranks and hyperparameters of a (transposed) convolution, with errors naming the argument.</summary>
-    static void CheckArguments(string op, int dims, Tensor input, Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation,
-        int groups, int[]? outputPadding)
+    static void CheckArguments(string op, int dims, Tensor input, Tensor weight, Tensor? bias, ReadOnlySpan<int> stride, ReadOnlySpan<int> padding,
+        ReadOnlySpan<int> dilation, int groups, ReadOnlySpan<int> outputPadding, bool transposed)
     {
         AdjointOp.CheckFloat(input, op, nameof(input));
         AdjointOp.CheckFloat(weight, op, nameof(weight));
@@ -122,7 +131,7 @@ public static partial class F
             if (stride[i] <= 0) throw new ArgumentOutOfRangeException(nameof(stride), $"{op}: stride must be positive, got {Dims(stride)}");
             if (padding[i] < 0) throw new ArgumentOutOfRangeException(nameof(padding), $"{op}: padding must be non-negative, got {Dims(padding)}");
             if (dilation[i] <= 0) throw new ArgumentOutOfRangeException(nameof(dilation), $"{op}: dilation must be positive, got {Dims(dilation)}");
-            if (outputPadding != null && (outputPadding[i] < 0 || (outputPadding[i] >= stride[i] && outputPadding[i] >= dilation[i])))
+            if (transposed && (outputPadding[i] < 0 || (outputPadding[i] >= stride[i] && outputPadding[i] >= dilation[i])))
                 throw new ArgumentOutOfRangeException(nameof(outputPadding),
                     $"{op}: output padding must be non-negative and smaller than either stride or dilation, got outputPadding {Dims(outputPadding)}, stride {Dims(stride)}, dilation {Dims(dilation)}");
         }
@@ -131,55 +140,51 @@ public static partial class F
     /// <summary>The output channels of the convolution; throws when the input's channels or the groups do not fit the weight.</summary>
     static int OutputChannels(string op, int channels, Tensor input, Tensor weight, int groups, bool transposed)
     {
-        string wShape = ShapeUtil.Format(weight.shape), xShape = ShapeUtil.Format(input.shape);
         if (!transposed)
         {
             int outChannels = weight.shape[0];
             if (outChannels % groups != 0)
-                throw new ArgumentException($"{op}: weight {wShape} has {outChannels} output channels, which groups={groups} does not divide", nameof(groups));
+                throw new ArgumentException($"{op}: weight {ShapeUtil.Format(weight.shape)} has {outChannels} output channels, which groups={groups} does not divide", nameof(groups));
             if (channels != weight.shape[1] * groups)
-                throw new ArgumentException($"{op}: input of shape {xShape} has {channels} channels but weight {wShape} with groups={groups} expects {weight.shape[1] * groups}", nameof(input));
+                throw new ArgumentException($"{op}: input of shape {ShapeUtil.Format(input.shape)} has {channels} channels but weight {ShapeUtil.Format(weight.shape)} with groups={groups} expects {weight.shape[1] * groups}", nameof(input));
             return outChannels;
         }
         else
         {
             if (channels != weight.shape[0])
-                throw new ArgumentException($"{op}: input of shape {xShape} has {channels} channels but weight {wShape} (in_channels, out_channels/groups, ...) expects {weight.shape[0]}", nameof(input));
+                throw new ArgumentException($"{op}: input of shape {ShapeUtil.Format(input.shape)} has {channels} channels but weight {ShapeUtil.Format(weight.shape)} (in_channels, out_channels/groups, ...) expects {weight.shape[0]}", nameof(input));
             if (channels % groups != 0)
-                throw new ArgumentException($"{op}: input channels {channels} are not divisible by groups={groups} (weight {wShape})", nameof(groups));
+                throw new ArgumentException($"{op}: input channels {channels} are not divisible by groups={groups} (weight {ShapeUtil.Format(weight.shape)})", nameof(groups));
             return weight.shape[1] * groups;
         }
     }
 
     /// <summary>The spatial output sizes; throws when the kernel does not fit the padded input or the output would be empty.</summary>
-    static int[] OutputSizes(string op, int dims, Tensor x, Tensor input, Tensor weight, int[] stride, int[] padding, int[] dilation, int[]? outputPadding)
+    static void OutputSizes(string op, int dims, Tensor x, Tensor input, Tensor weight, ReadOnlySpan<int> stride, ReadOnlySpan<int> padding,
+        ReadOnlySpan<int> dilation, ReadOnlySpan<int> outputPadding, bool transposed, Span<int> outSize)
     {
-        bool transposed = outputPadding != null;
-        string wShape = ShapeUtil.Format(weight.shape), xShape = ShapeUtil.Format(input.shape);
-        var inSize = new int[dims]; var outSize = new int[dims]; var kernel = new int[dims];
         for (int i = 0; i < dims; i++)
         {
-            inSize[i] = x.shape[2 + i]; kernel[i] = weight.shape[2 + i];
-            long dilated = (long)dilation[i] * (kernel[i] - 1) + 1;
+            int inSize = x.shape[2 + i], kernel = weight.shape[2 + i];
+            long dilated = (long)dilation[i] * (kernel - 1) + 1;
             if (!transposed)
             {
-                long padded = inSize[i] + 2L * padding[i];
+                long padded = inSize + 2L * padding[i];
                 if (padded < dilated)
                 {
-                    var padAll = Enumerable.Range(0, dims).Select(j => x.shape[2 + j] + 2 * padding[j]).ToArray();
-                    var dilAll = Enumerable.Range(0, dims).Select(j => dilation[j] * (weight.shape[2 + j] - 1) + 1).ToArray();
-                    throw new ArgumentException($"{op}: kernel size {Dims(weight.shape[2..])} (dilated {Dims(dilAll)}) is larger than the padded input size {Dims(padAll)} of input {xShape}", nameof(weight));
+                    var padAll = new int[dims]; var dilAll = new int[dims];
+                    for (int j = 0; j < dims; j++) { padAll[j] = x.shape[2 + j] + 2 * padding[j]; dilAll[j] = dilation[j] * (weight.shape[2 + j] - 1) + 1; }
+                    throw new ArgumentException($"{op}: kernel size {Dims(weight.shape.AsSpan(2))} (dilated {Dims(dilAll)}) is larger than the padded input size {Dims(padAll)} of input {ShapeUtil.Format(input.shape)}", nameof(weight));
                 }
-                outSize[i] = ConvShape.OutputSize(inSize[i], kernel[i], stride[i], padding[i], dilation[i]);
+                outSize[i] = ConvShape.OutputSize(inSize, kernel, stride[i], padding[i], dilation[i]);
             }
             else
             {
-                long size = (long)(inSize[i] - 1) * stride[i] - 2L * padding[i] + dilated + outputPadding![i];
+                long size = (long)(inSize - 1) * stride[i] - 2L * padding[i] + dilated + outputPadding[i];
                 if (size <= 0)
-                    throw new ArgumentException($"{op}: input of shape {xShape} with weight {wShape}, stride {Dims(stride)}, padding {Dims(padding)} gives a non-positive output size along spatial dim {i} ({size})", nameof(padding));
+                    throw new ArgumentException($"{op}: input of shape {ShapeUtil.Format(input.shape)} with weight {ShapeUtil.Format(weight.shape)}, stride {Dims(stride)}, padding {Dims(padding)} gives a non-positive output size along spatial dim {i} ({size})", nameof(padding));
                 outSize[i] = (int)size;
             }
         }
-        return outSize;
     }
 }

@@ -35,15 +35,16 @@ public static partial class F
                 string layout = d == 1 ? "(N, C, L) or (C, L)" : "(N, C, H, W) or (C, H, W)";
                 throw new ArgumentException($"{op}: expected a {d + 1}-D or {d + 2}-D input {layout}, got shape {ShapeUtil.Format(input.shape)}", nameof(input));
             }
-            maskShape = (int[])input.shape.Clone();
+            maskShape = ShapeUtil.Copy(input.shape);
             for (int i = input.Rank - d; i < input.Rank; i++) maskShape[i] = 1;
         }
         if (!training || p == 0) return input;
         if (p == 1) return input.Mul(0.0);
         var mask = Tensor.AllocUninit(input.DType.IsReducedPrecision() ? DType.Float32 : input.DType, maskShape);
         double keepScale = 1.0 / (1.0 - p);
-        DeepSharp.Random.With(generator, g =>
+        DeepSharp.Random.With(generator, (mask, p, keepScale), static (g, s) =>
         {
+            var (mask, p, keepScale) = s;
             if (mask.DType == DType.Float32)
             {
                 var m = mask.Span<float>(); float scale = (float)keepScale;

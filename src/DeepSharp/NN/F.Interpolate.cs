@@ -79,7 +79,7 @@ public static partial class F
         if (pad.Length % 2 != 0 || pad.Length / 2 > input.Rank)
             throw new ArgumentException($"{op}: padding length {pad.Length} must be even and at most twice the rank of the input of shape {ShapeUtil.Format(input.shape)}", nameof(pad));
         var x = input;
-        var outShape = (int[])input.shape.Clone();
+        var outShape = ShapeUtil.Copy(input.shape);
         var before = new int[input.Rank];
         for (int i = 0; i < pad.Length / 2; i++)
         {

@@ -121,7 +121,10 @@ public static partial class F
         }
         if (!anyIgnored && weight == null && smoothing == 0 && reduction == Reduction.Mean)
         {
-            // the default: −Σ log p(target) / N, without the all-ones item weights (the same values, bit for bit)
+            // the default: −Σ log p(target) / N, without the all-ones item weights (the same values, bit for bit); one
+            // recorded op when the log-probabilities are a dense float matrix (the same bits as the composed ops)
+            if (logProbs.IsContiguous && logProbs.DType is DType.Float32 or DType.Float64 && values.Length > 0)
+                return Tensor.NllLossMean(logProbs, t);
             var pickedSum = logProbs.Gather(1, t.Unsqueeze(1)).Sum().Neg();
             return pickedSum.Div(values.Length);
         }

@@ -3,10 +3,10 @@ namespace DeepSharp.NN;
 /// <summary>Functional forms of the layers (torch.nn.functional): stateless functions of tensors.</summary>
 public static partial class F
 {
-    static void CheckAffine(string op, Tensor input, Tensor? t, string argName, int[] expected)
+    static void CheckAffine(string op, Tensor input, Tensor? t, string argName, ReadOnlySpan<int> expected)
     {
         if (t == null) return;
-        if (!t.Shape.SequenceEqual(expected))
+        if (!ShapeUtil.SameShape(t.shape, expected))
             throw new ArgumentException($"{op}: {argName} of shape {ShapeUtil.Format(t.shape)} does not match the expected shape {ShapeUtil.Format(expected)} for input {ShapeUtil.Format(input.shape)}", argName);
         if (t.DType != input.DType)
             throw new ArgumentException($"{op}: {argName} has dtype {t.DType.TorchName()} but the input has {input.DType.TorchName()}", argName);
@@ -44,16 +44,14 @@ public static partial class F
         bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
         if (ReducedFloat.Any(input, weight, bias)) // statistics in float32; the running buffers keep their own dtype
-            return ReducedNorm("BatchNorm", input, weight, bias, (x, w, b) => BatchNorm(x, runningMean, runningVar, w, b, training, momentum, eps),
-                (x, w, b) => training ? BatchNorm(x, null, null, w, b, true, momentum, eps) : BatchNorm(x, runningMean, runningVar, w, b, false, momentum, eps));
+            return BatchNormReduced(input, runningMean, runningVar, weight, bias, training, momentum, eps);
         CheckFloatInput("BatchNorm", input);
         if (input.Rank < 2) throw new ArgumentException($"BatchNorm: expected an input with at least 2 dimensions (N, C, *), got shape {ShapeUtil.Format(input.shape)}", nameof(input));
         int c = input.shape[1];
         CheckAffine("BatchNorm", input, weight, nameof(weight), [c]);
         CheckAffine("BatchNorm", input, bias, nameof(bias), [c]);
-        foreach (var (t, argName) in new[] { (runningMean, nameof(runningMean)), (runningVar, nameof(runningVar)) })
-            if (t != null && !t.Shape.SequenceEqual([c]))
-                throw new ArgumentException($"BatchNorm: {argName} of shape {ShapeUtil.Format(t.shape)} does not match the {c} channels of input {ShapeUtil.Format(input.shape)}", argName);
+        CheckRunningStatistic(runningMean, nameof(runningMean), c, input);
+        CheckRunningStatistic(runningVar, nameof(runningVar), c, input);
         if (eps < 0) throw new ArgumentOutOfRangeException(nameof(eps), $"BatchNorm: eps must be non-negative, got {eps}");
 
         if (training)
@@ -82,6 +80,21 @@ public static partial class F
         return input.Mul(scale.Reshape(view)).Add(shift.Reshape(view));
     }
 
+    // a method of its own: lambdas capturing parameters are allocated on entry to the method that declares them
+    static Tensor BatchNormReduced(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight, Tensor? bias, bool training,
+        double momentum, double eps)
+        => ReducedNorm("BatchNorm", input, weight, bias, (x, w, b) => BatchNorm(x, runningMean, runningVar, w, b, training, momentum, eps),
+            (x, w, b) => training ? BatchNorm(x, null, null, w, b, true, momentum, eps) : BatchNorm(x, runningMean, runningVar, w, b, false, momentum, eps));
+
+    static Tensor LayerNormReduced(Tensor input, int[] normalizedShape, Tensor? weight, Tensor? bias, double eps)
+        => ReducedNorm("LayerNorm", input, weight, bias, (x, w, b) => LayerNorm(x, normalizedShape, w, b, eps));
+
+    static void CheckRunningStatistic(Tensor? t, string argName, int c, Tensor input)
+    {
+        if (t != null && (t.Rank != 1 || t.shape[0] != c))
+            throw new ArgumentException($"BatchNorm: {argName} of shape {ShapeUtil.Format(t.shape)} does not match the {c} channels of input {ShapeUtil.Format(input.shape)}", argName);
+    }
+
     static Tensor InverseStd(Tensor variance, double eps, DType dtype)
     {
         var v = variance.To(DType.Float64).ToArray<double>();
@@ -96,13 +109,12 @@ public static partial class F
     /// </summary>
     public static Tensor LayerNorm(Tensor input, int[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
-        if (ReducedFloat.Any(input, weight, bias))
-            return ReducedNorm("LayerNorm", input, weight, bias, (x, w, b) => LayerNorm(x, normalizedShape, w, b, eps));
+        if (ReducedFloat.Any(input, weight, bias)) return LayerNormReduced(input, normalizedShape, weight, bias, eps);
         CheckFloatInput("LayerNorm", input);
         ArgumentNullException.ThrowIfNull(normalizedShape);
         int m = normalizedShape.Length;
         if (m == 0) throw new ArgumentException("LayerNorm: normalizedShape must have at least one dimension", nameof(normalizedShape));
-        if (input.Rank < m || !input.Shape.Skip(input.Rank - m).SequenceEqual(normalizedShape))
+        if (input.Rank < m || !ShapeUtil.SameShape(input.shape.AsSpan(input.Rank - m), normalizedShape))
             throw new ArgumentException($"LayerNorm: input of shape {ShapeUtil.Format(input.shape)} does not end with the normalized shape {ShapeUtil.Format(normalizedShape)}", nameof(input));
         CheckAffine("LayerNorm", input, weight, nameof(weight), normalizedShape);
         CheckAffine("LayerNorm", input, bias, nameof(bias), normalizedShape);

@@ -91,7 +91,7 @@ public static partial class F
             throw new ArgumentException($"{op}: expected a {dims + 1}-D or {dims + 2}-D input {layout}, got shape {ShapeUtil.Format(input.shape)}", nameof(input));
     }
 
-    static void CheckAdaptive(string op, int dims, Tensor input, int[] outputSize)
+    static void CheckAdaptive(string op, int dims, Tensor input, ReadOnlySpan<int> outputSize)
     {
         CheckPoolInput(op, dims, input);
         foreach (var o in outputSize)
@@ -102,10 +102,11 @@ public static partial class F
     }
 
     /// <summary>Validates pooling hyperparameters and returns the 2-D geometry (a 1-D pool gets a unit height).</summary>
-    static PoolShape PoolShapeFor(string op, int dims, Tensor input, int[] kernel, int[] stride, int[] padding, int[] dilation, bool ceilMode)
+    static PoolShape PoolShapeFor(string op, int dims, Tensor input, ReadOnlySpan<int> kernel, ReadOnlySpan<int> stride, ReadOnlySpan<int> padding,
+        ReadOnlySpan<int> dilation, bool ceilMode)
     {
         CheckPoolInput(op, dims, input);
-        var outSize = new int[dims];
+        Span<int> outSize = stackalloc int[dims];
         for (int i = 0; i < dims; i++)
         {
             if (kernel[i] <= 0) throw new ArgumentOutOfRangeException("kernelSize", $"{op}: kernel size must be positive, got {Dims(kernel)}");
@@ -116,7 +117,7 @@ public static partial class F
             int inSize = input.shape[input.Rank - dims + i];
             outSize[i] = PoolShape.OutputSize(inSize, kernel[i], stride[i], padding[i], dilation[i], ceilMode);
         }
-        if (outSize.Any(o => o <= 0))
+        if (outSize.ContainsAnyInRange(int.MinValue, 0))
             throw new ArgumentException($"{op}: input of shape {ShapeUtil.Format(input.shape)} is too small for kernel {Dims(kernel)} with padding {Dims(padding)} and dilation {Dims(dilation)}: the output size would be {Dims(outSize)}", nameof(input));
         int inH = dims == 1 ? 1 : input.shape[^2], inW = input.shape[^1];
         return dims == 1

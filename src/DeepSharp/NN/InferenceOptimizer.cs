@@ -158,7 +158,7 @@ public static class InferenceOptimizer
             nb[c] = ((b?[c] ?? 0.0) - mean[c]) * rsqrt * (gamma?[c] ?? 1.0) + (beta?[c] ?? 0.0);
         }
         var dtype = weight.DType;
-        return (Tensor.FromArray(w, (int[])weight.shape.Clone()).To(dtype), Tensor.FromArray(nb, [o]).To(dtype));
+        return (Tensor.FromArray(w, ShapeUtil.Copy(weight.shape)).To(dtype), Tensor.FromArray(nb, [o]).To(dtype));
     }
 
     static double[] Values(Tensor t) => t.Detach().To(DType.Float64).Contiguous().ToArray<double>();

@@ -100,9 +100,25 @@ public sealed partial class Tensor
     {
         var result = MathKernels.Numeric<ClampMinFamily>(this, 0, 0, "Relu");
         if (Autograd.ShouldRecord(this))
-            Autograd.Record(result, "ReluBackward", [this],
-                static (n, g) => [g.Mul(MathKernels.Mask<OpenRangeMask>(n.Saved(0), 0, double.PositiveInfinity))], null, result);
+            Autograd.Record(result, "ReluBackward", [this], ReluBackward, null, result);
         return result;
+    }
+
+    /// <summary>
+    /// The backward of <see cref="Relu"/> (saved: the output y): g·[0 &lt; y &lt; ∞], one fused pass (Kernels'
+    /// ActivationKernels.ReluBackward, chunked over the thread pool) with the bits of multiplying by the 0/1 mask, which is
+    /// what runs when the backward is itself recorded (double backward) or g is not a dense tensor of y's shape and dtype.
+    /// </summary>
+    static InputGrads ReluBackward(Node node, Tensor g)
+    {
+        var y = node.Saved(0);
+        if (Autograd.IsGradEnabled || !g.IsContiguous || !y.IsContiguous || g.DType != y.DType || y.DType is not (DType.Float32 or DType.Float64)
+            || !ShapeUtil.SameShape(g.shape, y.shape))
+            return [g.Mul(MathKernels.Mask<OpenRangeMask>(y, 0, double.PositiveInfinity))];
+        var gradInput = AllocUninit(y.DType, ShapeUtil.Copy(y.shape));
+        if (y.DType == DType.Float32) ParallelChunks.ReluBackward<float>(y.Span<float>(), g.Span<float>(), gradInput.Span<float>());
+        else ParallelChunks.ReluBackward<double>(y.Span<double>(), g.Span<double>(), gradInput.Span<double>());
+        return [gradInput];
     }
 
     /// <summary>
@@ -200,7 +216,7 @@ public sealed partial class Tensor
     static Tensor SiluBackwardFused(Tensor x, Tensor g)
     {
         var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(g.shape.AsSpan().SequenceEqual(x.shape) ? g : g.Expand(x.shape));
-        var gradInput = AllocUninit(x.DType, (int[])x.shape.Clone());
+        var gradInput = AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
         if (x.DType == DType.Float32) ParallelChunks.SiluBackward<float>(xd.Span<float>(), gd.Span<float>(), gradInput.Span<float>());
         else ParallelChunks.SiluBackward<double>(xd.Span<double>(), gd.Span<double>(), gradInput.Span<double>());
         return gradInput;

@@ -45,7 +45,7 @@ public sealed partial class Tensor
         // backward functions read the inputs' shapes from the node's edges (an input without an edge needs no gradient)
         if (Autograd.ShouldRecord(this, other))
             Autograd.Record(result, "AddBackward", [this, other], static (n, g) =>
-                [n.inputs[0] is { } a ? g.SumToShape(a.shape) : null, n.inputs[1] is { } b ? g.SumToShape(b.shape) : null], null);
+                [n.Input(0) is { } a ? g.SumToShape(a.shape) : null, n.Input(1) is { } b ? g.SumToShape(b.shape) : null], null);
         return result;
     }
 
@@ -58,7 +58,7 @@ public sealed partial class Tensor
         var result = Elementwise.Binary<SubFamily>(this, other, "Sub");
         if (Autograd.ShouldRecord(this, other))
             Autograd.Record(result, "SubBackward", [this, other], static (n, g) =>
-                [n.inputs[0] is { } a ? g.SumToShape(a.shape) : null, n.inputs[1] is { } b ? g.Neg().SumToShape(b.shape) : null], null);
+                [n.Input(0) is { } a ? g.SumToShape(a.shape) : null, n.Input(1) is { } b ? g.Neg().SumToShape(b.shape) : null], null);
         return result;
     }
 
@@ -70,7 +70,7 @@ public sealed partial class Tensor
             Autograd.Record(result, "MulBackward", [this, other], static (n, g) =>
             {
                 Tensor a = n.Saved(0), b = n.Saved(1);
-                return [n.inputs[0] != null ? g.Mul(b).SumToShape(a.shape) : null, n.inputs[1] != null ? g.Mul(a).SumToShape(b.shape) : null];
+                return [n.Input(0) != null ? g.Mul(b).SumToShape(a.shape) : null, n.Input(1) != null ? g.Mul(a).SumToShape(b.shape) : null];
             }, null, this, other);
         return result;
     }
@@ -84,8 +84,8 @@ public sealed partial class Tensor
             Autograd.Record(result, "DivBackward", [this, other], static (n, g) =>
             {
                 Tensor a = n.Saved(0), b = n.Saved(1);
-                return [n.inputs[0] != null ? g.Div(b).SumToShape(a.shape) : null,
-                        n.inputs[1] != null ? g.Neg().Mul(a).Div(b.Mul(b)).SumToShape(b.shape) : null];
+                return [n.Input(0) != null ? g.Div(b).SumToShape(a.shape) : null,
+                        n.Input(1) != null ? g.Neg().Mul(a).Div(b.Mul(b)).SumToShape(b.shape) : null];
             }, null, this, other);
         return result;
     }
@@ -93,7 +93,8 @@ public sealed partial class Tensor
     /// <summary>Elementwise negation (torch.neg).</summary>
     public Tensor Neg()
     {
-        var result = Elementwise.Binary<MulFamily>(this, ScalarLike(-1, this), "Neg");
+        var result = DType == DType.Bool ? Elementwise.Binary<MulFamily>(this, ScalarLike(-1, this), "Neg")
+            : Elementwise.BinaryScalar<MulFamily>(this, -1, "Neg");                // ScalarLike(-1) has this dtype here
         if (Autograd.ShouldRecord(this)) Autograd.Record(result, "NegBackward", [this], static (_, g) => [g.Neg()], null);
         return result;
     }
@@ -107,13 +108,23 @@ public sealed partial class Tensor
     }
 
     /// <summary>this + scalar (torch.add).</summary>
-    public Tensor Add(double scalar) => Add(ScalarLike(scalar, this));
+    public Tensor Add(double scalar) => KeepsDType(scalar) && !Autograd.ShouldRecord(this)
+        ? Elementwise.BinaryScalar<AddFamily>(this, scalar, "Add") : Add(ScalarLike(scalar, this));
     /// <summary>this - scalar (torch.sub).</summary>
-    public Tensor Sub(double scalar) => Sub(ScalarLike(scalar, this));
+    public Tensor Sub(double scalar) => KeepsDType(scalar) && !Autograd.ShouldRecord(this)
+        ? Elementwise.BinaryScalar<SubFamily>(this, scalar, "Sub") : Sub(ScalarLike(scalar, this));
     /// <summary>this * scalar (torch.mul).</summary>
-    public Tensor Mul(double scalar) => Mul(ScalarLike(scalar, this));
+    public Tensor Mul(double scalar) => KeepsDType(scalar) && !Autograd.ShouldRecord(this)
+        ? Elementwise.BinaryScalar<MulFamily>(this, scalar, "Mul") : Mul(ScalarLike(scalar, this));
     /// <summary>this / scalar (torch.div).</summary>
-    public Tensor Div(double scalar) => Div(Scalar(scalar, IsFloatingPoint ? DType : DType.Float32));
+    public Tensor Div(double scalar) => IsFloatingPoint && !Autograd.ShouldRecord(this)
+        ? Elementwise.BinaryScalar<DivFamily>(this, scalar, "Div") : Div(Scalar(scalar, IsFloatingPoint ? DType : DType.Float32));
+
+    /// <summary>
+    /// Whether <see cref="ScalarLike"/> gives this tensor's own dtype for <paramref name="scalar"/>, so that an unrecorded
+    /// op with it can skip the 0-d tensor (<see cref="Elementwise.BinaryScalar{TOp}"/>).
+    /// </summary>
+    bool KeepsDType(double scalar) => IsFloatingPoint || (DType != DType.Bool && scalar == Math.Floor(scalar));
     /// <summary>scalar - this (torch.rsub).</summary>
     public Tensor RSub(double scalar) => ScalarLike(scalar, this).Sub(this);
     /// <summary>scalar / this (torch.reciprocal scaled).</summary>
@@ -164,7 +175,34 @@ public sealed partial class Tensor
     /// <summary>In-place add: this += other (torch.Tensor.add_).</summary>
     public Tensor AddInPlace(Tensor other) => InPlace<AddFamily>(other, "AddInPlace");
     /// <summary>In-place add of alpha * other (torch.Tensor.add_(other, alpha=alpha)).</summary>
-    public Tensor AddInPlace(Tensor other, double alpha) => alpha == 1 ? AddInPlace(other) : AddInPlace(other.MulNoGrad(alpha));
+    public Tensor AddInPlace(Tensor other, double alpha)
+    {
+        if (alpha == 1) return AddInPlace(other);
+        if (DType is DType.Float32 or DType.Float64 && other.DType == DType && IsContiguous && other.IsContiguous && ShapeUtil.SameShape(shape, other.shape)
+            && !(Autograd.IsGradEnabled && (requiresGrad || other.RequiresGrad)) && NumEl < Kernels.ParallelChunks.MinParallelLength)
+        {
+            // other·alpha into a rented buffer, then added: the two roundings of AddInPlace(other.Mul(alpha)), without the tensor
+            // (short tensors only, which those ops also pass serially: running statistics, biases)
+            if (DType == DType.Float32) AddScaledInPlace<float>(this, other, (float)alpha);
+            else AddScaledInPlace<double>(this, other, alpha);
+            BumpVersion();
+            return this;
+        }
+        return AddInPlace(other.MulNoGrad(alpha));
+    }
+
+    static void AddScaledInPlace<T>(Tensor dst, Tensor other, T alpha) where T : unmanaged, INumber<T>
+    {
+        int n = dst.NumEl;
+        var scaled = (T[])ArrayCache.Rent(dst.DType, n, clear: false);
+        try
+        {
+            var d = new Span<T>(dst.Array<T>(), dst.offset, n);
+            TensorPrimitives.Multiply(new ReadOnlySpan<T>(other.Array<T>(), other.offset, n), alpha, scaled.AsSpan(0, n));
+            TensorPrimitives.Add(d, scaled.AsSpan(0, n), d);
+        }
+        finally { ArrayCache.Return(dst.DType, scaled); }
+    }
     /// <summary>In-place subtract (torch.Tensor.sub_).</summary>
     public Tensor SubInPlace(Tensor other) => InPlace<SubFamily>(other, "SubInPlace");
     /// <summary>In-place multiply (torch.Tensor.mul_).</summary>
@@ -172,13 +210,22 @@ public sealed partial class Tensor
     /// <summary>In-place divide (torch.Tensor.div_).</summary>
     public Tensor DivInPlace(Tensor other) => InPlace<DivFamily>(other, "DivInPlace");
     /// <summary>In-place add of a scalar (torch.Tensor.add_).</summary>
-    public Tensor AddInPlace(double scalar) => InPlace<AddFamily>(Scalar(scalar, DType), "AddInPlace");
+    public Tensor AddInPlace(double scalar) => InPlaceScalar<AddFamily>(scalar, "AddInPlace");
     /// <summary>In-place subtract of a scalar (torch.Tensor.sub_).</summary>
-    public Tensor SubInPlace(double scalar) => InPlace<SubFamily>(Scalar(scalar, DType), "SubInPlace");
+    public Tensor SubInPlace(double scalar) => InPlaceScalar<SubFamily>(scalar, "SubInPlace");
     /// <summary>In-place multiply by a scalar (torch.Tensor.mul_).</summary>
-    public Tensor MulInPlace(double scalar) => InPlace<MulFamily>(Scalar(scalar, DType), "MulInPlace");
+    public Tensor MulInPlace(double scalar) => InPlaceScalar<MulFamily>(scalar, "MulInPlace");
     /// <summary>In-place divide by a scalar (torch.Tensor.div_).</summary>
-    public Tensor DivInPlace(double scalar) => InPlace<DivFamily>(Scalar(scalar, DType), "DivInPlace");
+    public Tensor DivInPlace(double scalar) => InPlaceScalar<DivFamily>(scalar, "DivInPlace");
+
+    /// <summary><see cref="InPlace{TOp}"/> with <c>Scalar(scalar, DType)</c> as the operand, without building that tensor.</summary>
+    Tensor InPlaceScalar<TOp>(double scalar, string op) where TOp : IBinaryFamily
+    {
+        CheckInPlace(op);
+        Elementwise.BinaryScalarInto<TOp>(this, scalar, op);
+        BumpVersion();
+        return this;
+    }
 
     Tensor MulNoGrad(double s) { using (Autograd.NoGrad()) return Mul(s); }
 

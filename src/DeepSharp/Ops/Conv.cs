@@ -19,33 +19,47 @@ internal readonly record struct ConvParams(int StrideH, int StrideW, int PadH, i
 // result once (ReducedFloat.Compute); autograd saves the 16-bit tensors, and the adjoints take the same path.
 internal static class ConvOps
 {
+    // Each op records a static backward (no closure): the saved tensors hold the shapes it needs, and the node's state
+    // is the ConvParams, boxed once per distinct value on each thread. The 16-bit paths sit in methods of their own, since
+    // a lambda capturing a parameter is allocated on entry to the method that declares it.
+
     /// <summary>y = conv2d(x, w) + b with an explicit output size (N, O, oh, ow).</summary>
     internal static Tensor Conv(Tensor x, Tensor w, Tensor? b, ConvParams p, int oh, int ow)
     {
-        var s = p.Shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], oh, ow, w.shape[2], w.shape[3]);
-        Tensor y;
-        if (x.DType.IsReducedPrecision()) y = ReducedFloat.Compute(x.DType, t => Conv(t[0]!, t[1]!, t[2], p, oh, ow), x, w, b);
-        else y = Forward(AdjointOp.Dense(x), AdjointOp.Dense(w), b == null ? null : AdjointOp.Dense(b));
+        var y = x.DType.IsReducedPrecision() ? ConvReduced(x, w, b, p, oh, ow) : ConvDense(x, w, b, p, oh, ow);
         if (Autograd.ShouldRecord([x, w, b ?? x]))
-        {
-            int h = x.shape[2], wi = x.shape[3]; var wShape = w.shape;
-            Autograd.Record(y, "ConvolutionBackward", [x, w, b], g =>
-                [x.RequiresGrad ? ConvTranspose(g, w, null, p, h, wi) : null,
-                 w.RequiresGrad ? ConvWeightGrad(x, g, p, wShape) : null,
-                 b is { RequiresGrad: true } ? g.Sum([0, 2, 3]) : null], x, w);
-        }
+            Autograd.Record(y, "ConvolutionBackward", [x, w, b], ConvBackward, Boxed(p), x, w);
         return y;
-
-        Tensor Forward(Tensor xd, Tensor wd, Tensor? bd)
-        {
-            var y = Tensor.AllocUninit(x.DType, [s.Batch, s.OutChannels, oh, ow]);
-            if (x.DType == DType.Float32)
-                Conv2d.Forward<float>(s, xd.Span<float>(), wd.Span<float>(), bd == null ? default : bd.Span<float>(), y.Span<float>());
-            else
-                Conv2d.Forward<double>(s, xd.Span<double>(), wd.Span<double>(), bd == null ? default : bd.Span<double>(), y.Span<double>());
-            return y;
-        }
     }
+
+    static Tensor ConvReduced(Tensor x, Tensor w, Tensor? b, ConvParams p, int oh, int ow)
+        => ReducedFloat.Compute(x.DType, t => Conv(t[0]!, t[1]!, t[2], p, oh, ow), x, w, b);
+
+    static Tensor ConvDense(Tensor x, Tensor w, Tensor? b, ConvParams p, int oh, int ow)
+    {
+        var s = p.Shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], oh, ow, w.shape[2], w.shape[3]);
+        Tensor xd = AdjointOp.Dense(x), wd = AdjointOp.Dense(w);
+        var bd = b == null ? null : AdjointOp.Dense(b);
+        var y = Tensor.AllocUninit(x.DType, [s.Batch, s.OutChannels, oh, ow]);
+        if (x.DType == DType.Float32)
+            Conv2d.Forward<float>(s, xd.Span<float>(), wd.Span<float>(), bd == null ? default : bd.Span<float>(), y.Span<float>());
+        else
+            Conv2d.Forward<double>(s, xd.Span<double>(), wd.Span<double>(), bd == null ? default : bd.Span<double>(), y.Span<double>());
+        return y;
+    }
+
+    /// <summary>The backward of <see cref="Conv"/>; saved: x, w; a third edge is the bias.</summary>
+    static InputGrads ConvBackward(Node node, Tensor g)
+    {
+        Tensor x = node.Saved(0), w = node.Saved(1);
+        var p = (ConvParams)node.State!;
+        return [x.RequiresGrad ? ConvTranspose(g, w, null, p, x.shape[2], x.shape[3]) : null,
+                w.RequiresGrad ? ConvWeightGrad(x, g, p, w.shape) : null,
+                node.Input(2) is { RequiresGrad: true } ? g.Sum(ChannelSumDims) : null];
+    }
+
+    /// <summary>The dims a bias gradient sums over (N, H, W); Sum reads, never writes, them.</summary>
+    static readonly int[] ChannelSumDims = [0, 2, 3];
 
     /// <summary>
     /// z = conv_transpose2d(u, w) + b: the input gradient of a convolution whose output is u (N, O, OH, OW), whose weight is
@@ -53,50 +67,87 @@ internal static class ConvOps
     /// </summary>
     internal static Tensor ConvTranspose(Tensor u, Tensor w, Tensor? b, ConvParams p, int h, int wi)
     {
+        var z = u.DType.IsReducedPrecision() ? ConvTransposeReduced(u, w, b, p, h, wi) : ConvTransposeDense(u, w, b, p, h, wi);
+        if (Autograd.ShouldRecord([u, w, b ?? u]))
+            Autograd.Record(z, "ConvolutionTransposeBackward", [u, w, b], ConvTransposeBackward, Boxed(p), u, w);
+        return z;
+    }
+
+    static Tensor ConvTransposeReduced(Tensor u, Tensor w, Tensor? b, ConvParams p, int h, int wi)
+        => ReducedFloat.Compute(u.DType, t => ConvTranspose(t[0]!, t[1]!, t[2], p, h, wi), u, w, b);
+
+    static Tensor ConvTransposeDense(Tensor u, Tensor w, Tensor? b, ConvParams p, int h, int wi)
+    {
         int c = w.shape[1] * p.Groups;
         var s = p.Shape(u.shape[0], c, h, wi, u.shape[1], u.shape[2], u.shape[3], w.shape[2], w.shape[3]);
-        Tensor z;
-        if (u.DType.IsReducedPrecision()) z = ReducedFloat.Compute(u.DType, t => ConvTranspose(t[0]!, t[1]!, t[2], p, h, wi), u, w, b);
-        else
-        {
-            var ud = AdjointOp.Dense(u); var wd = AdjointOp.Dense(w);
-            z = Tensor.AllocUninit(u.DType, [s.Batch, c, h, wi]);
-            if (u.DType == DType.Float32) Conv2d.BackwardData<float>(s, ud.Span<float>(), wd.Span<float>(), z.Span<float>());
-            else Conv2d.BackwardData<double>(s, ud.Span<double>(), wd.Span<double>(), z.Span<double>());
-            if (b != null) AddChannelBias(z, AdjointOp.Dense(b));
-        }
-        if (Autograd.ShouldRecord([u, w, b ?? u]))
-        {
-            int oh = u.shape[2], ow = u.shape[3]; var wShape = w.shape;
-            Autograd.Record(z, "ConvolutionTransposeBackward", [u, w, b], g =>
-                [u.RequiresGrad ? Conv(g, w, null, p, oh, ow) : null,
-                 w.RequiresGrad ? ConvWeightGrad(g, u, p, wShape) : null,
-                 b is { RequiresGrad: true } ? g.Sum([0, 2, 3]) : null], u, w);
-        }
+        var ud = AdjointOp.Dense(u); var wd = AdjointOp.Dense(w);
+        var z = Tensor.AllocUninit(u.DType, [s.Batch, c, h, wi]);
+        if (u.DType == DType.Float32) Conv2d.BackwardData<float>(s, ud.Span<float>(), wd.Span<float>(), z.Span<float>());
+        else Conv2d.BackwardData<double>(s, ud.Span<double>(), wd.Span<double>(), z.Span<double>());
+        if (b != null) AddChannelBias(z, AdjointOp.Dense(b));
         return z;
+    }
+
+    /// <summary>The backward of <see cref="ConvTranspose"/>; saved: u, w; a third edge is the bias.</summary>
+    static InputGrads ConvTransposeBackward(Node node, Tensor g)
+    {
+        Tensor u = node.Saved(0), w = node.Saved(1);
+        var p = (ConvParams)node.State!;
+        return [u.RequiresGrad ? Conv(g, w, null, p, u.shape[2], u.shape[3]) : null,
+                w.RequiresGrad ? ConvWeightGrad(g, u, p, w.shape) : null,
+                node.Input(2) is { RequiresGrad: true } ? g.Sum(ChannelSumDims) : null];
     }
 
     /// <summary>The weight gradient of y = conv(x, w) for output gradient gy: a tensor of <paramref name="weightShape"/>.</summary>
     internal static Tensor ConvWeightGrad(Tensor x, Tensor gy, ConvParams p, int[] weightShape)
     {
-        var s = p.Shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3], gy.shape[1], gy.shape[2], gy.shape[3], weightShape[2], weightShape[3]);
-        Tensor gw;
-        if (x.DType.IsReducedPrecision()) gw = ReducedFloat.Compute(x.DType, t => ConvWeightGrad(t[0]!, t[1]!, p, weightShape), x, gy);
-        else
-        {
-            var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(gy);
-            gw = Tensor.AllocUninit(x.DType, (int[])weightShape.Clone());
-            if (x.DType == DType.Float32) Conv2d.BackwardWeight<float>(s, xd.Span<float>(), gd.Span<float>(), gw.Span<float>());
-            else Conv2d.BackwardWeight<double>(s, xd.Span<double>(), gd.Span<double>(), gw.Span<double>());
-        }
+        var gw = x.DType.IsReducedPrecision() ? ConvWeightGradReduced(x, gy, p, weightShape) : ConvWeightGradDense(x, gy, p, weightShape);
         if (Autograd.ShouldRecord(x, gy))
-        {
-            int h = x.shape[2], wi = x.shape[3], oh = gy.shape[2], ow = gy.shape[3];
-            Autograd.Record(gw, "ConvolutionWeightGradBackward", [x, gy], g =>
-                [x.RequiresGrad ? ConvTranspose(gy, g, null, p, h, wi) : null,
-                 gy.RequiresGrad ? Conv(x, g, null, p, oh, ow) : null], x, gy);
-        }
+            Autograd.Record(gw, "ConvolutionWeightGradBackward", [x, gy], ConvWeightGradBackward, Boxed(p), x, gy);
         return gw;
+    }
+
+    static Tensor ConvWeightGradReduced(Tensor x, Tensor gy, ConvParams p, int[] weightShape)
+        => ReducedFloat.Compute(x.DType, t => ConvWeightGrad(t[0]!, t[1]!, p, weightShape), x, gy);
+
+    static Tensor ConvWeightGradDense(Tensor x, Tensor gy, ConvParams p, int[] weightShape)
+    {
+        var s = p.Shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3], gy.shape[1], gy.shape[2], gy.shape[3], weightShape[2], weightShape[3]);
+        var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(gy);
+        var gw = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(weightShape));
+        if (x.DType == DType.Float32) Conv2d.BackwardWeight<float>(s, xd.Span<float>(), gd.Span<float>(), gw.Span<float>());
+        else Conv2d.BackwardWeight<double>(s, xd.Span<double>(), gd.Span<double>(), gw.Span<double>());
+        return gw;
+    }
+
+    /// <summary>The backward of <see cref="ConvWeightGrad"/>; saved: x, gy.</summary>
+    static InputGrads ConvWeightGradBackward(Node node, Tensor g)
+    {
+        Tensor x = node.Saved(0), gy = node.Saved(1);
+        var p = (ConvParams)node.State!;
+        return [x.RequiresGrad ? ConvTranspose(gy, g, null, p, x.shape[2], x.shape[3]) : null,
+                gy.RequiresGrad ? Conv(x, g, null, p, gy.shape[2], gy.shape[3]) : null];
+    }
+
+    [ThreadStatic] static object?[]? boxedParams;
+    [ThreadStatic] static int nextBoxedParams;
+
+    /// <summary>
+    /// <paramref name="p"/> boxed as a node state: the same box for the same value on one thread (a model uses a handful of
+    /// geometries), so recording a convolution allocates none; the box is immutable, so sharing it is safe.
+    /// </summary>
+    static object Boxed(ConvParams p)
+    {
+        var cache = boxedParams ??= new object?[8];
+        for (int i = 0; i < cache.Length; i++)
+        {
+            if (cache[i] == null) return cache[i] = p;
+            if ((ConvParams)cache[i]! == p) return cache[i]!;
+        }
+        object boxed = p;
+        cache[nextBoxedParams] = boxed;
+        nextBoxedParams = (nextBoxedParams + 1) % cache.Length;
+        return boxed;
     }
 
     /// <summary>z[n, c, :, :] += b[c], in place on a fresh contiguous tensor.</summary>

@@ -34,11 +34,11 @@ internal static class Elementwise
         if (dtype.IsReducedPrecision())
         {
             // PyTorch's CPU kernels for 16-bit floats: compute in float32, round the result once (transient float32 buffers)
-            return ReducedFloat.Compute(dtype, t => Binary<TOp>(t[0]!, t[1]!, opName), a, b);
+            return BinaryReduced<TOp>(dtype, a, b, opName);
         }
         if (a.DType != dtype) a = a.To(dtype);
         if (b.DType != dtype) b = b.To(dtype);
-        var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? (int[])a.shape.Clone() : ShapeUtil.Broadcast(a.shape, b.shape, opName);
+        var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? ShapeUtil.Copy(a.shape) : ShapeUtil.Broadcast(a.shape, b.shape, opName);
         var result = Tensor.AllocUninit(dtype, outShape);
         switch (dtype)
         {
@@ -51,10 +51,68 @@ internal static class Elementwise
         return result;
     }
 
+    /// <summary>
+    /// op(a, scalar) into a new tensor: what <see cref="Binary{TOp}"/> computes with the 0-d tensor
+    /// <c>Tensor.Scalar(scalar, a.DType)</c> as b (the same conversion of the value, the same kernel calls), without that
+    /// tensor. Other dtypes (bool, 16-bit) take the tensor route.
+    /// </summary>
+    public static Tensor BinaryScalar<TOp>(Tensor a, double scalar, string opName) where TOp : IBinaryFamily
+    {
+        if (a.DType is not (DType.Float32 or DType.Float64 or DType.Int64 or DType.Int32))
+            return Binary<TOp>(a, Tensor.Scalar(scalar, a.DType), opName);
+        var result = Tensor.AllocUninit(a.DType, ShapeUtil.Copy(a.shape));
+        RunScalar<TOp>(a, scalar, result);
+        return result;
+    }
+
+    /// <summary>
+    /// op(dst, scalar) written into <paramref name="dst"/>: what <see cref="BinaryInto{TOp}"/> does with
+    /// <c>Tensor.Scalar(scalar, dst.DType)</c>, without that tensor.
+    /// </summary>
+    public static void BinaryScalarInto<TOp>(Tensor dst, double scalar, string opName) where TOp : IBinaryFamily
+    {
+        if (dst.DType is not (DType.Float32 or DType.Float64 or DType.Int64 or DType.Int32) || !dst.IsContiguous)
+        {
+            BinaryInto<TOp>(dst, Tensor.Scalar(scalar, dst.DType), opName);
+            return;
+        }
+        RunScalar<TOp>(dst, scalar, dst);
+    }
+
+    /// <summary>The value as Tensor.Scalar stores it (Tensor.FillRaw's conversions), then <see cref="Run{T, TOp}"/>'s steps.</summary>
+    static void RunScalar<TOp>(Tensor a, double scalar, Tensor result) where TOp : IBinaryFamily
+    {
+        switch (a.DType)
+        {
+            case DType.Float32: RunScalar<float, TOp>(a, (float)scalar, result); break;
+            case DType.Float64: RunScalar<double, TOp>(a, scalar, result); break;
+            case DType.Int64: RunScalar<long, TOp>(a, (long)scalar, result); break;
+            default: RunScalar<int, TOp>(a, (int)scalar, result); break;
+        }
+    }
+
+    static void RunScalar<T, TOp>(Tensor a, T value, Tensor result) where T : unmanaged, INumber<T> where TOp : IBinaryFamily
+    {
+        var d = result.Span<T>();
+        if (d.Length == 0) return;
+        T[]? tempA = null;
+        var ka = Classify<T>(a, result.shape, out var sa, out int ra, ref tempA);
+        try { Combine<T, TOp>(ka, sa, ra, Kind.Scalar, new ReadOnlySpan<T>(in value), 1, d); }
+        finally
+        {
+            if (tempA != null) ArrayCache.Return(a.DType, tempA);
+        }
+    }
+
+    // a method of its own, so that the closure is allocated only on this path (a lambda capturing a parameter is
+    // allocated on entry to the method that declares it, whichever branch runs)
+    static Tensor BinaryReduced<TOp>(DType dtype, Tensor a, Tensor b, string opName) where TOp : IBinaryFamily
+        => ReducedFloat.Compute(dtype, t => Binary<TOp>(t[0]!, t[1]!, opName), a, b);
+
     /// <summary>Writes op(a, b) into <paramref name="dst"/> (which has the broadcast shape and a's dtype), in place.</summary>
     public static void BinaryInto<TOp>(Tensor dst, Tensor b, string opName) where TOp : IBinaryFamily
     {
-        if (!ShapeUtil.SameShape(ShapeUtil.Broadcast(dst.shape, b.shape, opName), dst.shape))
+        if (!ShapeUtil.SameShape(dst.shape, b.shape) && !ShapeUtil.SameShape(ShapeUtil.Broadcast(dst.shape, b.shape, opName), dst.shape))
             throw new ArgumentException($"{opName}: the in-place result of shape {ShapeUtil.Format(dst.shape)} cannot hold the broadcast with {ShapeUtil.Format(b.shape)}");
         if (dst.DType.IsReducedPrecision())
         {
@@ -190,12 +248,15 @@ internal static class Elementwise
         return dst;
     }
 
+    static Tensor UnaryReduced<TOp>(Tensor src, string opName) where TOp : IUnaryFamily
+        => ReducedFloat.Compute(src.DType, t => Unary<TOp>(t[0]!, opName), src);
+
     /// <summary>Applies a float-only unary op to a new contiguous tensor of the same shape.</summary>
     public static Tensor Unary<TOp>(Tensor x, string opName) where TOp : IUnaryFamily
     {
         var src = RequireFloat(x, opName).Contiguous();
-        if (src.DType.IsReducedPrecision()) return ReducedFloat.Compute(src.DType, t => Unary<TOp>(t[0]!, opName), src);
-        var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
+        if (src.DType.IsReducedPrecision()) return UnaryReduced<TOp>(src, opName);
+        var result = Tensor.AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
         if (src.DType == DType.Float32) ApplyChunked<TOp, float>(src.Span<float>(), result.Span<float>());
         else ApplyChunked<TOp, double>(src.Span<double>(), result.Span<double>());
         return result;

@@ -8,15 +8,20 @@ internal static class EmbeddingOps
     internal static Tensor Lookup(Tensor indices, Tensor weight, long paddingIdx)
     {
         int dim = weight.shape[1];
-        var outShape = indices.shape.Append(dim).ToArray();
+        var outShape = new int[indices.Rank + 1];
+        indices.shape.CopyTo(outShape, 0); outShape[^1] = dim;
         var output = Gather(weight, indices, outShape, -1);
         if (Autograd.ShouldRecord(weight))
-        {
-            var weightShape = weight.shape;
-            Autograd.Record(output, "EmbeddingBackward", [weight], g => [ScatterRows(g, indices, weightShape, paddingIdx)]);
-        }
+            Autograd.Record(output, "EmbeddingBackward", [weight], static (n, g) =>
+            {
+                var (indices, paddingIdx) = (LookupState)n.State!;
+                return [ScatterRows(g, indices, n.Input(0)!.shape, paddingIdx)];   // the edge is the weight
+            }, new LookupState(indices, paddingIdx));
         return output;
     }
+
+    /// <summary>The indices and padding index an embedding backward needs, as its node's state.</summary>
+    sealed record LookupState(Tensor Indices, long PaddingIdx);
 
     /// <summary>Rows of <paramref name="weight"/> picked by <paramref name="indices"/>; rows whose index is <paramref name="zeroIdx"/> read as zero.</summary>
     static Tensor Gather(Tensor weight, Tensor indices, int[] outShape, long zeroIdx)
@@ -41,8 +46,23 @@ internal static class EmbeddingOps
     static Tensor ScatterRows(Tensor g, Tensor indices, int[] weightShape, long paddingIdx)
     {
         int dim = weightShape[1];
+        if (!Autograd.ShouldRecord(g) && g.DType is DType.Float32 or DType.Float64)
+        {
+            // not itself recorded: the kernel AdjointOp.Apply would run, on a zeroed result, without its two delegates
+            var src = AdjointOp.Dense(g);
+            var dst = Tensor.Alloc(g.DType, ShapeUtil.Copy(weightShape));
+            var idx = indices.Span<long>();
+            if (g.DType == DType.Float32) Kernels.Embedding.ScatterAdd<float>(idx, src.Span<float>(), dim, paddingIdx, dst.Span<float>());
+            else Kernels.Embedding.ScatterAdd<double>(idx, src.Span<double>(), dim, paddingIdx, dst.Span<double>());
+            return dst;
+        }
+        return ScatterRowsRecorded(g, indices, weightShape, paddingIdx, dim);
+    }
+
+    static Tensor ScatterRowsRecorded(Tensor g, Tensor indices, int[] weightShape, long paddingIdx, int dim)
+    {
         var outShape = g.shape;
-        return AdjointOp.Apply(g, (int[])weightShape.Clone(), "EmbeddingBackwardBackward", (src, dst) =>
+        return AdjointOp.Apply(g, ShapeUtil.Copy(weightShape), "EmbeddingBackwardBackward", (src, dst) =>
         {
             var idx = indices.Span<long>();
             if (src.DType == DType.Float32) Kernels.Embedding.ScatterAdd<float>(idx, src.Span<float>(), dim, paddingIdx, dst.Span<float>());

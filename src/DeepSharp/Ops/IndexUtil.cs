@@ -56,6 +56,6 @@ internal static class IndexUtil
 
     public static int[] With(int[] shape, int dim, int size)
     {
-        var s = (int[])shape.Clone(); s[dim] = size; return s;
+        var s = ShapeUtil.Copy(shape); s[dim] = size; return s;
     }
 }

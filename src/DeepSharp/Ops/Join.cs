@@ -48,22 +48,24 @@ public sealed partial class Tensor
             CopyInto(t, window);
             at += len;
         }
-        if (Autograd.ShouldRecord(tensors is Tensor[] arr ? arr : tensors.ToArray()))
-        {
-            var inputs = tensors.ToArray();
-            Autograd.Record(result, "CatBackward", inputs, g =>
+        var inputs = tensors as Tensor[] ?? tensors.ToArray();
+        if (Autograd.ShouldRecord(inputs))
+            Autograd.Record(result, "CatBackward", inputs, static (n, g) =>
             {
-                var grads = new Tensor?[inputs.Length];
-                for (int i = 0; i < inputs.Length; i++)
+                var (d, reference, offsets) = (CatState)n.State!;
+                var grads = new Tensor?[n.InputCount];
+                for (int i = 0; i < grads.Length; i++)
                 {
-                    if (!inputs[i].RequiresGrad) continue;
-                    grads[i] = i != reference && IsSkippedInCat(inputs[i]) ? ZerosLike(inputs[i]) : g.Narrow(d, offsets[i], inputs[i].shape[d]);
+                    if (n.Input(i) is not { } input) continue;   // the edges: inputs that require grad
+                    grads[i] = i != reference && IsSkippedInCat(input) ? ZerosLike(input) : g.Narrow(d, offsets[i], input.shape[d]);
                 }
                 return grads;
-            });
-        }
+            }, new CatState(d, reference, offsets));
         return result;
     }
+
+    /// <summary>What <see cref="Cat"/>'s backward needs: the dim, the reference input and each input's start along the dim.</summary>
+    sealed record CatState(int Dim, int Reference, int[] Offsets);
 
     static bool IsSkippedInCat(Tensor t) => t.Rank == 1 && t.shape[0] == 0;
 
@@ -74,7 +76,6 @@ public sealed partial class Tensor
         if (tensors.Count == 0) throw new ArgumentException("Stack: expected a non-empty list of tensors", nameof(tensors));
         var first = tensors[0] ?? throw new ArgumentNullException(nameof(tensors), "Stack: tensor 0 is null");
         int d = ShapeUtil.NormalizeDim(dim, first.Rank + 1, "Stack");
-        var parts = new Tensor[tensors.Count];
         for (int i = 0; i < tensors.Count; i++)
         {
             var t = tensors[i] ?? throw new ArgumentNullException(nameof(tensors), $"Stack: tensor {i} is null");
@@ -82,9 +83,27 @@ public sealed partial class Tensor
                 throw new ArgumentException($"Stack: all tensors must have the same shape, but tensor {i} has shape {ShapeUtil.Format(t.shape)} and tensor 0 has shape {ShapeUtil.Format(first.shape)}", nameof(tensors));
             if (t.DType != first.DType)
                 throw new ArgumentException($"Stack: tensor {i} has dtype {t.DType.TorchName()} but tensor 0 has {first.DType.TorchName()}; convert with To() first", nameof(tensors));
-            parts[i] = t.Unsqueeze(d);
         }
-        return Cat(parts, d);
+        // the result (…, count, …) and each input copied into its slice: what unsqueezing every input and concatenating
+        // them gives, without the unsqueezed views; the backward hands each input its slice of the gradient
+        int rank = first.Rank;
+        var shape = new int[rank + 1];
+        for (int k = 0, j = 0; k <= rank; k++) shape[k] = k == d ? tensors.Count : first.shape[j++];
+        var result = AllocUninit(first.DType, shape);
+        var sliceStrides = new int[rank];
+        for (int k = 0, j = 0; k <= rank; k++) if (k != d) sliceStrides[j++] = result.strides[k];
+        for (int i = 0; i < tensors.Count; i++)
+            CopyInto(tensors[i], result.MakeView(first.shape, sliceStrides, result.offset + i * result.strides[d]));
+        var inputs = tensors as Tensor[] ?? tensors.ToArray();
+        if (Autograd.ShouldRecord(inputs))
+            Autograd.Record(result, "StackBackward", inputs, static (n, g) =>
+            {
+                int d = (int)n.State!;
+                var grads = new Tensor?[n.InputCount];
+                for (int i = 0; i < grads.Length; i++) if (n.Input(i) != null) grads[i] = g.Select(d, i);
+                return grads;
+            }, Autograd.BoxedDim(d));
+        return result;
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public sealed partial class Tensor
             var x2 = direct ? input : input.Reshape(m, inFeatures);
             int[] outShape;
             if (input.Rank == 2) outShape = [m, outFeatures];
-            else { outShape = (int[])input.shape.Clone(); outShape[^1] = outFeatures; }
+            else { outShape = ShapeUtil.Copy(input.shape); outShape[^1] = outFeatures; }
             output = AllocUninit(input.DType, direct ? outShape : [m, outFeatures]);
             if (bias != null && m > 0)
             {
@@ -78,28 +78,48 @@ public sealed partial class Tensor
     }
 
     /// <summary>The backward of <see cref="LinearFused"/>; saved: input, weight; a third edge is the bias.</summary>
-    static Tensor?[] LinearBackward(Node node, Tensor g)
+    static InputGrads LinearBackward(Node node, Tensor g)
     {
         Tensor input = node.Saved(0), weight = node.Saved(1);
         int inFeatures = weight.shape[1], outFeatures = weight.shape[0];
         int m = g.NumEl / Math.Max(outFeatures, 1);
-        bool hasBias = node.inputs.Length == 3;
+        bool hasBias = node.InputCount == 3;
         Tensor? gx, gw, gb;
         if (!Autograd.IsGradEnabled && g.IsContiguous && input.IsContiguous && weight.IsContiguous && g.DType == input.DType
             && input.DType is DType.Float32 or DType.Float64 && m > 0 && inFeatures > 0 && outFeatures > 0)
         {
-            gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.Rank == 2 ? [m, inFeatures] : (int[])input.shape.Clone()), 0) : null;
+            gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.Rank == 2 ? [m, inFeatures] : ShapeUtil.Copy(input.shape)), 0) : null;
             gw = weight.RequiresGrad ? Gemm2D(g, true, input, false, outFeatures, inFeatures, m, AllocUninit(g.DType, [outFeatures, inFeatures]), 0) : null;
-            gb = hasBias && node.inputs[2] != null ? (g.Rank == 2 ? g.Sum(0) : g.Reshape(m, outFeatures).Sum(0)) : null;
+            gb = hasBias && node.Input(2) != null ? (outFeatures > 1 ? SumRows(g, m, outFeatures) : g.Reshape(m, outFeatures).Sum(0)) : null;
         }
         else
         {
             var g2 = g.Reshape(m, outFeatures);
             gx = input.RequiresGrad ? g2.MatMul(weight).Reshape(input.shape) : null;
             gw = weight.RequiresGrad ? g2.MT.MatMul(input.Reshape(m, inFeatures)) : null;
-            gb = hasBias && node.inputs[2] != null ? g2.Sum(0) : null;
+            gb = hasBias && node.Input(2) != null ? g2.Sum(0) : null;
         }
         return hasBias ? [gx, gw, gb] : [gx, gw];
+    }
+
+    /// <summary>
+    /// Σ over the m rows of a contiguous (m, n) float matrix, n &gt; 1: what <c>g.Reshape(m, n).Sum(0)</c> computes (each row
+    /// added in order into a zeroed (n,) result), without the reshaped view. (With n = 1 Sum reduces the column with one
+    /// vector sum instead, so the caller keeps Sum there.)
+    /// </summary>
+    static Tensor SumRows(Tensor g, int m, int n)
+    {
+        var result = Alloc(g.DType, [n]);
+        if (g.DType == DType.Float32) SumRows<float>(g, m, n, result);
+        else SumRows<double>(g, m, n, result);
+        return result;
+    }
+
+    static void SumRows<T>(Tensor g, int m, int n, Tensor result) where T : unmanaged, System.Numerics.INumber<T>
+    {
+        var src = new ReadOnlySpan<T>(g.Array<T>(), g.offset, m * n);
+        var dst = result.Span<T>();
+        for (int r = 0; r < m; r++) System.Numerics.Tensors.TensorPrimitives.Add(dst, src.Slice(r * n, n), dst);
     }
 
     /// <summary>

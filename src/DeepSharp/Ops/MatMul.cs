@@ -30,7 +30,7 @@ public sealed partial class Tensor
         // (..., M, K) @ (K, N) with a foldable batch: one big GEMM.
         if (Rank > 2 && other.Rank == 2 && CanFoldBatch())
         {
-            var outShape = (int[])shape.Clone(); outShape[^1] = other.shape[1];
+            var outShape = ShapeUtil.Copy(shape); outShape[^1] = other.shape[1];
             return Reshape(-1, k).MatMul(other).Reshape(outShape);
         }
         var result = MatMulKernel(this, other);

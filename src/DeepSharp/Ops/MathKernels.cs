@@ -26,8 +26,8 @@ internal static class MathKernels
     public static Tensor Float<TOp>(Tensor x, double a, double b, string opName) where TOp : IFloatArgsFamily
     {
         var src = Elementwise.RequireFloat(x, opName).Contiguous();
-        if (src.DType.IsReducedPrecision()) return ReducedFloat.Compute(src.DType, t => Float<TOp>(t[0]!, a, b, opName), src);
-        var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
+        if (src.DType.IsReducedPrecision()) return FloatReduced<TOp>(src, a, b, opName);
+        var result = Tensor.AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
         if (src.DType == DType.Float32) TOp.Apply(src.Span<float>(), result.Span<float>(), (float)a, (float)b);
         else TOp.Apply(src.Span<double>(), result.Span<double>(), a, b);
         return result;
@@ -37,11 +37,19 @@ internal static class MathKernels
     public static Tensor Numeric<TOp>(Tensor x, double a, double b, string opName) where TOp : INumericArgsFamily
     {
         var src = (x.DType == DType.Bool ? x.To(DType.Int64) : x).Contiguous();
-        if (src.DType.IsReducedPrecision()) return ReducedFloat.Compute(src.DType, t => Numeric<TOp>(t[0]!, a, b, opName), src);
-        var result = Tensor.AllocUninit(src.DType, (int[])src.shape.Clone());
+        if (src.DType.IsReducedPrecision()) return NumericReduced<TOp>(src, a, b, opName);
+        var result = Tensor.AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
         NumericSpans<TOp>(src, result, a, b, opName);
         return result;
     }
+
+    // methods of their own, so that the closure is allocated only on the 16-bit path (a lambda capturing a parameter is
+    // allocated on entry to the method that declares it)
+    static Tensor FloatReduced<TOp>(Tensor src, double a, double b, string opName) where TOp : IFloatArgsFamily
+        => ReducedFloat.Compute(src.DType, t => Float<TOp>(t[0]!, a, b, opName), src);
+
+    static Tensor NumericReduced<TOp>(Tensor src, double a, double b, string opName) where TOp : INumericArgsFamily
+        => ReducedFloat.Compute(src.DType, t => Numeric<TOp>(t[0]!, a, b, opName), src);
 
     /// <summary>Applies a numeric op with scalar parameters in place (no autograd, no checks: callers do those).</summary>
     public static void NumericInPlace<TOp>(Tensor x, double a, double b, string opName) where TOp : INumericArgsFamily

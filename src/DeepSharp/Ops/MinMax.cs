@@ -121,12 +121,15 @@ public sealed partial class Tensor
         }
     }
 
+    // the 16-bit path in a method of its own: a lambda capturing a parameter is allocated on entry to its method
+    static Tensor AmaxReduced(Tensor x, int[]? dims, bool keepDim, string op, bool max) => ReducedFloat.Apply(x, t => t.Amax(dims, keepDim, op, max));
+
     Tensor Amax(int[]? dims, bool keepDim, string op, bool max)
     {
         var reduce = ReducedDims(dims, op);
         CheckReducible(op, reduce);
         if (NumEl == 0 && reduce.Any(r => r)) throw new ArgumentException($"{op}: cannot reduce an empty tensor of shape {ShapeUtil.Format(shape)}");
-        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.Amax(dims, keepDim, op, max));
+        if (DType.IsReducedPrecision()) return AmaxReduced(this, dims, keepDim, op, max);
         var result = DType switch
         {
             DType.Float32 => AmaxKernel<float>(this, reduce, keepDim, max),
@@ -199,7 +202,7 @@ public sealed partial class Tensor
     {
         var src = ToFloat64Dense(out int start);
         var (outer, size, inner) = IndexUtil.Split(shape, d);
-        var indices = AllocUninit(DType.Int64, (int[])shape.Clone());
+        var indices = AllocUninit(DType.Int64, ShapeUtil.Copy(shape));
         var idx = indices.Array<long>();
         var keys = new double[size];
         var order = new int[size];
@@ -243,7 +246,7 @@ public sealed partial class Tensor
         int d = ShapeUtil.NormalizeDim(dim, Rank, "CumSum");
         var src = (DType is DType.Bool or DType.Int32 ? To(DType.Int64) : this).Contiguous();
         var (outer, size, inner) = IndexUtil.Split(shape, d);
-        var result = AllocUninit(src.DType, (int[])shape.Clone());
+        var result = AllocUninit(src.DType, ShapeUtil.Copy(shape));
         switch (src.DType)
         {
             case DType.Float32: CumSumKernel(src.Array<float>(), src.offset, result.Array<float>(), outer, size, inner); break;

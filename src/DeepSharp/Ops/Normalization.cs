@@ -23,20 +23,41 @@ internal static class Normalization
         var mean = Tensor.AllocUninit(x.DType, [c]);
         var variance = Tensor.AllocUninit(x.DType, [c]);
         var rstd = Tensor.AllocUninit(x.DType, [c]);
-        var y = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+        var y = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
         if (x.DType == DType.Float32) BatchForward<float>(xc, weight, bias, n, c, s, eps, mean, variance, rstd, y);
         else BatchForward<double>(xc, weight, bias, n, c, s, eps, mean, variance, rstd, y);
 
         if (Autograd.ShouldRecord([x, weight ?? x, bias ?? x]))
-        {
-            Tensor[] saved = weight != null ? [x, weight] : [x];
-            Autograd.Record(y, "NativeBatchNormBackward", [x, weight, bias], gy =>
-            {
-                if (Autograd.IsGradEnabled) return BatchNormBackwardComposite(gy, x, weight, bias, eps);
-                return BatchNormBackwardFused(gy, xc, weight, bias, n, c, s, mean, rstd);
-            }, saved);
-        }
+            RecordNorm(y, "NativeBatchNormBackward", x, weight, bias, BatchNormBackward, new NormState(xc, weight, mean, rstd, eps, n, 1, c, s));
         return (y, mean, variance);
+    }
+
+    /// <summary>
+    /// What a norm's backward needs besides its saved input (and weight): the contiguous input the statistics came from,
+    /// the weight, the statistics, eps and the geometry (batch norm: Rows = N, K = C channels of S elements; row norm: R
+    /// rows, G groups, K chunks of S). One object as the node's state instead of a closure, its delegate and a saved array.
+    /// </summary>
+    sealed class NormState(Tensor xc, Tensor? weight, Tensor mean, Tensor rstd, double eps, int rows, int groups, int k, int s)
+    {
+        public readonly Tensor Xc = xc, Mean = mean, Rstd = rstd;
+        public readonly Tensor? Weight = weight;
+        public readonly double Eps = eps;
+        public readonly int Rows = rows, Groups = groups, K = k, S = s;
+    }
+
+    static void RecordNorm(Tensor y, string name, Tensor x, Tensor? weight, Tensor? bias, BackwardFunction backward, NormState state)
+    {
+        if (weight != null) Autograd.Record(y, name, [x, weight, bias], backward, state, x, weight);
+        else Autograd.Record(y, name, [x, weight, bias], backward, state, x);
+    }
+
+    /// <summary>The backward of <see cref="BatchNormTrain"/>: the fused kernel, or differentiable ops when recorded (createGraph).</summary>
+    static InputGrads BatchNormBackward(Node node, Tensor gy)
+    {
+        var st = (NormState)node.State!;
+        var x = node.Saved(0);
+        if (Autograd.IsGradEnabled) return BatchNormBackwardComposite(gy, x, st.Weight, node.Input(2), st.Eps);
+        return BatchNormBackwardFused(gy, st.Xc, st.Weight, node.Input(2), st.Rows, st.K, st.S, st.Mean, st.Rstd);
     }
 
     static void BatchForward<T>(Tensor x, Tensor? weight, Tensor? bias, int n, int c, int s, double eps,
@@ -78,7 +99,7 @@ internal static class Normalization
             }
         }
         // y = x * scale + shift with scale = w·rstd, shift = b − mean·scale
-        var scale = new T[c]; var shift = new T[c];
+        Span<T> scale = c <= 256 ? stackalloc T[c] : new T[c], shift = c <= 256 ? stackalloc T[c] : new T[c];
         for (int ch = 0; ch < c; ch++)
         {
             rstd[ch] = T.One / T.Sqrt(variance[ch] + T.CreateChecked(eps));
@@ -108,10 +129,10 @@ internal static class Normalization
 
     static T Elem<T>(Tensor t, int i) where T : unmanaged => t.Array<T>()[t.offset + i * t.strides[0]];
 
-    static Tensor?[] BatchNormBackwardFused(Tensor gy, Tensor x, Tensor? weight, Tensor? bias, int n, int c, int s, Tensor mean, Tensor rstd)
+    static InputGrads BatchNormBackwardFused(Tensor gy, Tensor x, Tensor? weight, Tensor? bias, int n, int c, int s, Tensor mean, Tensor rstd)
     {
         var g = gy.Contiguous();
-        var dx = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+        var dx = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
         var dw = Tensor.AllocUninit(x.DType, [c]);
         var db = Tensor.AllocUninit(x.DType, [c]);
         if (x.DType == DType.Float32) BatchBackward<float>(g, x, weight, n, c, s, mean, rstd, dx, dw, db);
@@ -124,7 +145,8 @@ internal static class Normalization
     {
         ReadOnlySpan<T> gy = gyT.Span<T>(), x = xT.Span<T>(), mean = meanT.Span<T>(), rstd = rstdT.Span<T>();
         Span<T> dx = dxT.Span<T>(), dw = dwT.Span<T>(), db = dbT.Span<T>();
-        var dot = new T[c];   // Σ gy·x per channel
+        Span<T> dot = c <= 256 ? stackalloc T[c] : new T[c];   // Σ gy·x per channel
+        dot.Clear();
         if (s == 1)
         {
             db.Clear();
@@ -150,7 +172,7 @@ internal static class Normalization
         }
         // D = Σ gy·(x − mean); dw = rstd·D; dx = a·gy + b·x + k with a = w·rstd, b = −w·rstd³·D/M, k = −a·Σgy/M − b·mean
         T count = T.CreateChecked((double)n * s);
-        var a = new T[c]; var bcoef = new T[c]; var k = new T[c];
+        Span<T> a = c <= 256 ? stackalloc T[c] : new T[c], bcoef = c <= 256 ? stackalloc T[c] : new T[c], k = c <= 256 ? stackalloc T[c] : new T[c];
         for (int ch = 0; ch < c; ch++)
         {
             T d = dot[ch] - mean[ch] * db[ch];
@@ -187,7 +209,7 @@ internal static class Normalization
     static Tensor RsqrtComposite(Tensor v, double eps) => v.Add(eps).Log().Mul(-0.5).Exp();
 
     /// <summary>Batch-norm gradients from differentiable ops, used when the backward is itself recorded.</summary>
-    static Tensor?[] BatchNormBackwardComposite(Tensor gy, Tensor x, Tensor? weight, Tensor? bias, double eps)
+    static InputGrads BatchNormBackwardComposite(Tensor gy, Tensor x, Tensor? weight, Tensor? bias, double eps)
     {
         int n = x.shape[0], c = x.shape[1], s = x.NumEl / Math.Max(n * c, 1);
         int[] dims = [0, 2];
@@ -218,31 +240,38 @@ internal static class Normalization
         var xc = x.Contiguous();
         var mean = Tensor.AllocUninit(x.DType, [rows]);
         var rstd = Tensor.AllocUninit(x.DType, [rows]);
-        var y = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
+        var y = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
         var w = weight?.Contiguous(); var b = bias?.Contiguous();
         if (x.DType == DType.Float32) RowForward<float>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
         else RowForward<double>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
 
         if (Autograd.ShouldRecord([x, weight ?? x, bias ?? x]))
-        {
-            Tensor[] saved = weight != null ? [x, weight] : [x];
-            Autograd.Record(y, name + "Backward", [x, weight, bias], gy =>
-            {
-                if (Autograd.IsGradEnabled) return RowNormBackwardComposite(gy, x, weight, bias, rows, groups, k, s, eps);
-                var g = gy.Contiguous();
-                var dx = Tensor.AllocUninit(x.DType, (int[])x.shape.Clone());
-                int affine = groups * k;
-                var dw = Tensor.Alloc(x.DType, [affine]);
-                var db = Tensor.Alloc(x.DType, [affine]);
-                if (x.DType == DType.Float32) RowBackward<float>(g, xc, w, rows, groups, k, s, mean, rstd, dx, dw, db);
-                else RowBackward<double>(g, xc, w, rows, groups, k, s, mean, rstd, dx, dw, db);
-                return [x.RequiresGrad ? dx : null,
-                        weight is { RequiresGrad: true } ? dw.Reshape(weight.shape) : null,
-                        bias is { RequiresGrad: true } ? db.Reshape(bias.shape) : null];
-            }, saved);
-        }
+            RecordNorm(y, name + "Backward", x, weight, bias, RowNormBackward, new NormState(xc, w, mean, rstd, eps, rows, groups, k, s));
         return (y, mean, rstd);
     }
+
+    /// <summary>The backward of <see cref="RowNorm"/> (state: the contiguous weight); differentiable ops when recorded.</summary>
+    static InputGrads RowNormBackward(Node node, Tensor gy)
+    {
+        var st = (NormState)node.State!;
+        var x = node.Saved(0);
+        Tensor? weight = node.InputCount > 1 && st.Weight != null ? node.Saved(1) : null, bias = node.Input(2);
+        int rows = st.Rows, groups = st.Groups, k = st.K, s = st.S;
+        if (Autograd.IsGradEnabled) return RowNormBackwardComposite(gy, x, weight, bias, rows, groups, k, s, st.Eps);
+        var g = gy.Contiguous();
+        var dx = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
+        int affine = groups * k;
+        var dw = Tensor.Alloc(x.DType, [affine]);
+        var db = Tensor.Alloc(x.DType, [affine]);
+        if (x.DType == DType.Float32) RowBackward<float>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
+        else RowBackward<double>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
+        return [x.RequiresGrad ? dx : null,
+                weight is { RequiresGrad: true } ? ShapedLike(dw, weight) : null,
+                bias is { RequiresGrad: true } ? ShapedLike(db, bias) : null];
+    }
+
+    /// <summary><paramref name="t"/> reshaped to <paramref name="like"/>'s shape; t itself when it has that shape already (a layer norm's (D,) weight).</summary>
+    static Tensor ShapedLike(Tensor t, Tensor like) => ShapeUtil.SameShape(t.shape, like.shape) ? t : t.Reshape(like.shape);
 
     // Rows are independent, so both kernels split them over the kernel thread pool in blocks of whole rows (a
     // block of at least RowBlockElements elements); each row's arithmetic is the serial one, whatever the split.

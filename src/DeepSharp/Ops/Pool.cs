@@ -9,7 +9,7 @@ internal static class PoolOps
 {
     static int[] OutShape(Tensor x, int oh, int ow)
     {
-        var shape = (int[])x.shape.Clone();
+        var shape = ShapeUtil.Copy(x.shape);
         shape[^2] = oh; shape[^1] = ow;
         return shape;
     }
@@ -19,7 +19,21 @@ internal static class PoolOps
     /// <summary>Max pooling with indices; the geometry's Planes is recomputed from x.</summary>
     internal static (Tensor Output, Tensor Indices) MaxPool(Tensor x, PoolShape s, string name = "MaxPool2DWithIndicesBackward")
     {
-        if (x.DType.IsReducedPrecision())
+        if (x.DType.IsReducedPrecision()) return MaxPoolReduced(x, s, name);
+        s = s with { Planes = Planes(x) };
+        var outShape = OutShape(x, s.OutHeight, s.OutWidth);
+        var y = Tensor.AllocUninit(x.DType, outShape);
+        var indices = Tensor.AllocUninit(DType.Int64, ShapeUtil.Copy(outShape));
+        var xd = AdjointOp.Dense(x);
+        if (x.DType == DType.Float32) Pool.MaxPool2d<float>(s, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
+        else Pool.MaxPool2d<double>(s, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
+        RecordIndexed(x, y, indices, name);
+        return (y, indices);
+    }
+
+    // a method of its own: a lambda capturing a parameter is allocated on entry to the method that declares it
+    static (Tensor Output, Tensor Indices) MaxPoolReduced(Tensor x, PoolShape s, string name)
+    {
         {
             // transient float32 copy; the graph keeps the 16-bit input's shape and the indices, not float32 tensors
             Tensor indices16 = null!;
@@ -33,15 +47,6 @@ internal static class PoolOps
             }
             return (y16, indices16);
         }
-        s = s with { Planes = Planes(x) };
-        var outShape = OutShape(x, s.OutHeight, s.OutWidth);
-        var y = Tensor.AllocUninit(x.DType, outShape);
-        var indices = Tensor.AllocUninit(DType.Int64, (int[])outShape.Clone());
-        var xd = AdjointOp.Dense(x);
-        if (x.DType == DType.Float32) Pool.MaxPool2d<float>(s, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
-        else Pool.MaxPool2d<double>(s, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
-        RecordIndexed(x, y, indices, name);
-        return (y, indices);
     }
 
     /// <summary>Adaptive max pooling with indices.</summary>
@@ -55,7 +60,7 @@ internal static class PoolOps
         int h = x.shape[^2], w = x.shape[^1], planes = Planes(x);
         var outShape = OutShape(x, oh, ow);
         var y = Tensor.AllocUninit(x.DType, outShape);
-        var indices = Tensor.AllocUninit(DType.Int64, (int[])outShape.Clone());
+        var indices = Tensor.AllocUninit(DType.Int64, ShapeUtil.Copy(outShape));
         var xd = AdjointOp.Dense(x);
         if (x.DType == DType.Float32) Pool.AdaptiveMaxPool2d<float>(planes, h, w, oh, ow, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
         else Pool.AdaptiveMaxPool2d<double>(planes, h, w, oh, ow, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
@@ -65,16 +70,30 @@ internal static class PoolOps
 
     static void RecordIndexed(Tensor x, Tensor y, Tensor indices, string name)
     {
-        if (!Autograd.ShouldRecord(x)) return;
-        var inShape = x.shape;
-        Autograd.Record(y, name, [x], g => [ScatterByIndex(g, indices, inShape)]);
+        // the state is the indices; the input's shape is read from the edge (x requires grad)
+        if (Autograd.ShouldRecord(x))
+            Autograd.Record(y, name, [x], static (n, g) => [ScatterByIndex(g, (Tensor)n.State!, n.Input(0)!.shape)], indices);
     }
 
     /// <summary>A zero tensor of <paramref name="inShape"/> with g[..., j] added at plane position indices[..., j].</summary>
     internal static Tensor ScatterByIndex(Tensor g, Tensor indices, int[] inShape)
     {
         int inPlane = inShape[^1] * inShape[^2], outPlane = g.shape[^1] * g.shape[^2], planes = Planes(g);
-        return AdjointOp.Apply(g, (int[])inShape.Clone(), "ScatterByIndexBackward", (src, dst) =>
+        if (!Autograd.ShouldRecord(g) && g.DType is DType.Float32 or DType.Float64)
+        {
+            // a backward that is not itself recorded: the kernel AdjointOp.Apply would run, without its two delegates
+            var src = AdjointOp.Dense(g);
+            var dst = Tensor.AllocUninit(g.DType, ShapeUtil.Copy(inShape));
+            if (g.DType == DType.Float32) Pool.ScatterAddByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
+            else Pool.ScatterAddByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
+            return dst;
+        }
+        return ScatterByIndexRecorded(g, indices, inShape, inPlane, outPlane, planes);
+    }
+
+    static Tensor ScatterByIndexRecorded(Tensor g, Tensor indices, int[] inShape, int inPlane, int outPlane, int planes)
+    {
+        return AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "ScatterByIndexBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.ScatterAddByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
             else Pool.ScatterAddByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
@@ -86,7 +105,7 @@ internal static class PoolOps
     {
         int inPlane = source.shape[^1] * source.shape[^2], outPlane = outShape[^1] * outShape[^2], planes = Planes(source);
         var inShape = source.shape;
-        return AdjointOp.Apply(source, (int[])outShape.Clone(), "GatherByIndexBackward", (src, dst) =>
+        return AdjointOp.Apply(source, ShapeUtil.Copy(outShape), "GatherByIndexBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.GatherByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
             else Pool.GatherByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
@@ -107,7 +126,7 @@ internal static class PoolOps
     }
 
     static Tensor AvgPoolAdjoint(Tensor g, PoolShape s, bool countIncludePad, int divisorOverride, int[] inShape) =>
-        AdjointOp.Apply(g, (int[])inShape.Clone(), "AvgPool2DBackwardBackward", (src, dst) =>
+        AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "AvgPool2DBackwardBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AvgPool2dBackward<float>(s, countIncludePad, divisorOverride, src.Span<float>(), dst.Span<float>());
             else Pool.AvgPool2dBackward<double>(s, countIncludePad, divisorOverride, src.Span<double>(), dst.Span<double>());
@@ -129,7 +148,7 @@ internal static class PoolOps
     static Tensor AdaptiveAvgPoolAdjoint(Tensor g, int[] inShape)
     {
         int h = inShape[^2], w = inShape[^1], oh = g.shape[^2], ow = g.shape[^1], planes = Planes(g);
-        return AdjointOp.Apply(g, (int[])inShape.Clone(), "AdaptiveAvgPool2DBackwardBackward", (src, dst) =>
+        return AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "AdaptiveAvgPool2DBackwardBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AdaptiveAvgPool2dBackward<float>(planes, h, w, oh, ow, src.Span<float>(), dst.Span<float>());
             else Pool.AdaptiveAvgPool2dBackward<double>(planes, h, w, oh, ow, src.Span<double>(), dst.Span<double>());

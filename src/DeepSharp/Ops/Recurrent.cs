@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using DeepSharp.Kernels;
 
@@ -77,31 +78,86 @@ internal static class RecurrentOps
         else Forward<double>(ctx, x, h0d, c0d, wi, wh, bi, bh, wr, flat);
 
         ctx.Flat = flat;
-        Tensor?[] inputs = [input, h0, c0, wIh, wHh, bIh, bHh, wHr];
-        if (Autograd.IsGradEnabled && inputs.Any(t => t is { RequiresGrad: true }))
+        ReadOnlySpan<Tensor?> inputs = [input, h0, c0, wIh, wHh, bIh, bHh, wHr];
+        bool record = false;
+        foreach (var t in inputs) record |= t is { RequiresGrad: true };
+        if (Autograd.IsGradEnabled && record)
         {
-            var needs = inputs.Select(t => t is { RequiresGrad: true }).ToArray();
-            Autograd.Record(flat, lstm ? "LstmBackward" : cell == RecurrentCell.Gru ? "GruBackward" : "RnnBackward", inputs, g =>
-            {
-                if (Autograd.IsGradEnabled)   // createGraph: differentiate the composed ops instead
-                    return RecurrentReference.LayerGrad(cell, input, batchSizes, reverse, h0, c0, wIh, wHh, bIh, bHh, wHr, g);
-                var gd = AdjointOp.Dense(g);
-                return input.DType == DType.Float32
-                    ? Backward<float>(ctx, needs, x, wi, wh, wr, gd)
-                    : Backward<double>(ctx, needs, x, wi, wh, wr, gd);
-            }, [.. inputs.Where(t => t != null)!, .. (lstm || cell == RecurrentCell.Gru ? Array.Empty<Tensor>() : [flat])]);
+            // the node's state is the context (with the operands the backward reads); the saved tensors are only
+            // version-checked: the operands given, and for a plain RNN its own output (its backward reads it)
+            ctx.Operands = new Operands(input, h0, c0, wIh, wHh, bIh, bHh, wHr, x, wi, wh, wr);
+            var saved = new SavedOperands();
+            int count = 0;
+            foreach (var t in inputs) if (t != null) saved[count++] = t;
+            if (!lstm && cell != RecurrentCell.Gru) saved[count++] = flat;
+            Autograd.Record(flat, lstm ? "LstmBackward" : cell == RecurrentCell.Gru ? "GruBackward" : "RnnBackward", inputs, LayerBackward, ctx,
+                ((ReadOnlySpan<Tensor>)saved)[..count]);
         }
-        var output = flat.Narrow(0, 0, n * state).View(n, state);
-        var hN = flat.Narrow(0, n * state, batch * state).View(batch, state);
-        var cN = lstm ? flat.Narrow(0, (n + batch) * state, batch * hidden).View(batch, hidden) : null;
+        var output = FlatPart(flat, 0, n, state);
+        var hN = FlatPart(flat, n * state, batch, state);
+        var cN = lstm ? FlatPart(flat, (n + batch) * state, batch, hidden) : null;
         return (output, hN, cN);
+    }
+
+    /// <summary>
+    /// flat[start .. start + rows·cols) viewed as (rows, cols): what <c>flat.Narrow(0, start, rows·cols).View(rows, cols)</c>
+    /// gives, as one view with one node (its backward is those two views' backwards: the gradient reshaped, then placed in
+    /// zeros of the flat shape).
+    /// </summary>
+    static Tensor FlatPart(Tensor flat, int start, int rows, int cols)
+    {
+        int[] shape = [rows, cols];
+        var part = flat.MakeView(shape, ShapeUtil.SharedContiguousStrides(shape), flat.offset + start);
+        if (Autograd.ShouldRecord(flat))
+            Autograd.Record(part, "ViewBackward", [flat],
+                static (n, g) => [g.Reshape(g.NumEl).NarrowScatter(n.Input(0)!.shape, 0, (int)n.State!)], Autograd.BoxedDim(start));
+        return part;
+    }
+
+    /// <summary>The tensors given to <see cref="Layer"/> and their dense forms, kept for the backward.</summary>
+    sealed record Operands(Tensor Input, Tensor H0, Tensor? C0, Tensor WIh, Tensor WHh, Tensor? BIh, Tensor? BHh, Tensor? WHr,
+        Tensor X, Tensor Wi, Tensor Wh, Tensor? Wr);
+
+    /// <summary>Room for the up to nine saved tensors of a layer, on the stack.</summary>
+    [InlineArray(9)]
+    struct SavedOperands { Tensor element; }
+
+    /// <summary>The backward of <see cref="Layer"/> (state: the context).</summary>
+    static InputGrads LayerBackward(Node node, Tensor g)
+    {
+        var ctx = (Context)node.State!;
+        var o = ctx.Operands!;
+        if (Autograd.IsGradEnabled)   // createGraph: differentiate the composed ops instead
+            return RecurrentReference.LayerGrad(ctx.Cell, o.Input, ctx.BatchSizes, ctx.Reverse, o.H0, o.C0, o.WIh, o.WHh, o.BIh, o.BHh, o.WHr, g);
+        Span<bool> needs = stackalloc bool[8];
+        for (int i = 0; i < 8; i++) needs[i] = node.Input(i) != null;
+        var gd = AdjointOp.Dense(g);
+        return o.Input.DType == DType.Float32
+            ? Backward<float>(ctx, needs, o.X, o.Wi, o.Wh, o.Wr, gd)
+            : Backward<double>(ctx, needs, o.X, o.Wi, o.Wh, o.Wr, gd);
+    }
+
+    [ThreadStatic] static int[]? lastBatchSizes, lastOffsets;
+
+    /// <summary>
+    /// <see cref="Offsets"/> of <paramref name="batchSizes"/>, the same (read-only) array again while the batch sizes stay
+    /// the same on this thread: every layer and step of a padded batch asks for the same ones. Compared by value, against
+    /// a copy, so an array changed in between is never matched.
+    /// </summary>
+    static int[] SharedOffsets(int[] batchSizes)
+    {
+        if (lastBatchSizes != null && batchSizes.AsSpan().SequenceEqual(lastBatchSizes)) return lastOffsets!;
+        var offsets = Offsets(batchSizes);
+        lastBatchSizes = (int[])batchSizes.Clone();
+        lastOffsets = offsets;
+        return offsets;
     }
 
     /// <summary>Sizes and the buffers saved between forward and backward.</summary>
     sealed class Context(RecurrentCell cell, int[] batchSizes, bool reverse, int n, int inputSize, int hidden, int state, int batch, DType dtype)
     {
         public readonly RecurrentCell Cell = cell;
-        public readonly int[] BatchSizes = batchSizes, Offsets = RecurrentOps.Offsets(batchSizes);
+        public readonly int[] BatchSizes = batchSizes, Offsets = SharedOffsets(batchSizes);
         public readonly bool Reverse = reverse;
         /// <summary>H: hidden (cell) size; R: width of the carried state and output (the projection size P, else H).</summary>
         public readonly int N = n, I = inputSize, H = hidden, R = state, B = batch, G = GateCount(cell) * hidden;
@@ -120,6 +176,8 @@ internal static class RecurrentOps
         public Tensor Flat = null!;
         /// <summary>GRU (N, G): h·W_hhᵀ + b_hh of each step.</summary>
         public Tensor? Gh;
+        /// <summary>The operands, set when the layer is recorded.</summary>
+        public Operands? Operands;
 
         public int Steps => BatchSizes.Length;
         /// <summary>The time index processed at position <paramref name="s"/> of the forward order.</summary>
@@ -153,10 +211,12 @@ internal static class RecurrentOps
         Gemm<T>(false, true, N, G, ctx.I, x.Span<T>(), ctx.I, wIh.Span<T>(), ctx.I, T.Zero, gates, G);
         if (bIh != null || bHh != null)
         {
-            var bias = new T[G];
+            var rented = (T[])ArrayCache.Rent(ctx.DType, G, clear: true);   // zeroed, as new T[G] was
+            var bias = rented.AsSpan(0, G);
             if (bIh != null) bIh.Span<T>().CopyTo(bias);
             if (bHh != null && ctx.Cell != RecurrentCell.Gru) TensorPrimitives.Add(bias, bHh.Span<T>(), bias);
             for (int r = 0; r < N; r++) TensorPrimitives.Add(gates.Slice(r * G, G), bias, gates.Slice(r * G, G));
+            ArrayCache.Return(ctx.DType, rented);
         }
         h0.Span<T>().CopyTo(h);
         if (c0 != null) c0.Span<T>().CopyTo(c);
@@ -208,7 +268,7 @@ internal static class RecurrentOps
     }
 
     /// <summary>Gradients for [input, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr] from the gradient of the flat result.</summary>
-    static Tensor?[] Backward<T>(Context ctx, bool[] needs, Tensor x, Tensor wIh, Tensor wHh, Tensor? wHr, Tensor g)
+    static Tensor?[] Backward<T>(Context ctx, ReadOnlySpan<bool> needs, Tensor x, Tensor wIh, Tensor wHh, Tensor? wHr, Tensor g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, B = ctx.B;
@@ -282,7 +342,7 @@ internal static class RecurrentOps
     /// The gradients once the backward pass through time has filled the gate gradients: dX, dW_ih, dW_hh and dW_hr one GEMM
     /// each over all steps, the biases column sums, dh0/dc0 the states left after the first step.
     /// </summary>
-    static Tensor?[] Gradients<T>(Context ctx, bool[] needs, Tensor x, Tensor wIh, ReadOnlySpan<T> dGates, ReadOnlySpan<T> dGh,
+    static Tensor?[] Gradients<T>(Context ctx, ReadOnlySpan<bool> needs, Tensor x, Tensor wIh, ReadOnlySpan<T> dGates, ReadOnlySpan<T> dGh,
         ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dhOut, Tensor dhT, Tensor? dcT) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, I = ctx.I;

@@ -10,7 +10,14 @@ public sealed partial class Tensor
     internal bool[] ReducedDims(int[]? dims, string op)
     {
         var reduce = new bool[Rank];
-        if (dims == null || dims.Length == 0) { System.Array.Fill(reduce, true); return reduce; }
+        MarkReducedDims(dims, dims == null || dims.Length == 0, reduce, op);
+        return reduce;
+    }
+
+    /// <summary>Sets <paramref name="reduce"/> (one flag per dim, all false on entry) for <paramref name="dims"/>, or every dim when <paramref name="all"/>.</summary>
+    void MarkReducedDims(ReadOnlySpan<int> dims, bool all, Span<bool> reduce, string op)
+    {
+        if (all) { reduce.Fill(true); return; }
         foreach (var dim in dims)
         {
             int d = ShapeUtil.NormalizeDim(dim, Rank, op, "dims");
@@ -18,29 +25,33 @@ public sealed partial class Tensor
             if (reduce[d]) throw new ArgumentException($"{op}: dimension {d} appears more than once in the list of dims", "dims");
             reduce[d] = true;
         }
-        return reduce;
     }
 
-    internal int[] ReducedShape(bool[] reduce, bool keepDim)
+    internal int[] ReducedShape(ReadOnlySpan<bool> reduce, bool keepDim)
     {
-        var result = new List<int>(Rank);
-        for (int i = 0; i < Rank; i++)
-            if (!reduce[i]) result.Add(shape[i]);
-            else if (keepDim) result.Add(1);
-        return result.ToArray();
+        int rank = 0;
+        for (int i = 0; i < Rank; i++) if (!reduce[i] || keepDim) rank++;
+        var result = new int[rank];
+        for (int i = 0, j = 0; i < Rank; i++)
+            if (!reduce[i]) result[j++] = shape[i];
+            else if (keepDim) result[j++] = 1;
+        return result;
     }
 
     /// <summary>Sum of all elements (torch.sum).</summary>
-    public Tensor Sum() => Sum(null, false);
+    public Tensor Sum() => Sum(default, all: true, keepDim: false);
 
     /// <summary>Sum over one dimension (torch.sum(dim, keepdim)).</summary>
-    public Tensor Sum(int dim, bool keepDim = false) => Sum([dim], keepDim);
+    public Tensor Sum(int dim, bool keepDim = false) => Sum([dim], all: false, keepDim);
 
     /// <summary>Sum over the given dimensions, all when null (torch.sum(dims, keepdim)).</summary>
-    public Tensor Sum(int[]? dims, bool keepDim = false)
+    public Tensor Sum(int[]? dims, bool keepDim = false) => Sum(dims, dims == null || dims.Length == 0, keepDim);
+
+    Tensor Sum(ReadOnlySpan<int> dims, bool all, bool keepDim)
     {
-        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.Sum(dims, keepDim)); // float32 accumulation, one rounding
-        var reduce = ReducedDims(dims, "Sum");
+        if (DType.IsReducedPrecision()) return SumReduced(this, all ? null : dims.ToArray(), keepDim); // float32 accumulation, one rounding
+        Span<bool> reduce = Rank <= 64 ? stackalloc bool[Rank] : new bool[Rank];
+        MarkReducedDims(dims, all, reduce, "Sum");
         var src = DType == DType.Bool ? To(DType.Int64) : DType == DType.Int32 ? To(DType.Int64) : this;
         var result = src.DType switch
         {
@@ -50,11 +61,15 @@ public sealed partial class Tensor
         };
         if (Autograd.ShouldRecord(this))
         {
-            var inputShape = shape; var keptShape = ReducedShape(reduce, true);
-            Autograd.Record(result, "SumBackward", [this], g => [g.Reshape(keptShape).Expand(inputShape)]);
+            var keptShape = keepDim ? result.shape : ReducedShape(reduce, true);
+            Autograd.Record(result, "SumBackward", [this], static (n, g) => [g.Reshape((int[])n.State!).Expand(n.Input(0)!.shape)], keptShape);
         }
         return result;
     }
+
+    // the 16-bit paths in methods of their own: a lambda capturing a parameter is allocated on entry to its method
+    static Tensor SumReduced(Tensor x, int[]? dims, bool keepDim) => ReducedFloat.Apply(x, t => t.Sum(dims, keepDim));
+    static Tensor MeanReduced(Tensor x, int[]? dims, bool keepDim) => ReducedFloat.Apply(x, t => t.Mean(dims, keepDim));
 
     /// <summary>Mean of all elements (torch.mean).</summary>
     public Tensor Mean() => Mean(null, false);
@@ -66,7 +81,7 @@ public sealed partial class Tensor
     public Tensor Mean(int[]? dims, bool keepDim = false)
     {
         if (!IsFloatingPoint) throw new ArgumentException($"Mean: needs a floating point tensor, got {DType.TorchName()}; convert with Float() first");
-        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.Mean(dims, keepDim));
+        if (DType.IsReducedPrecision()) return MeanReduced(this, dims, keepDim);
         var reduce = ReducedDims(dims, "Mean");
         long count = 1;
         for (int i = 0; i < Rank; i++) if (reduce[i]) count *= shape[i];
@@ -86,23 +101,22 @@ public sealed partial class Tensor
         return summed.Reshape(target);
     }
 
-    static Tensor SumKernel<T>(Tensor x, bool[] reduce, bool keepDim) where T : unmanaged, INumber<T>
+    static Tensor SumKernel<T>(Tensor x, ReadOnlySpan<bool> reduce, bool keepDim) where T : unmanaged, INumber<T>
     {
         var outShape = x.ReducedShape(reduce, keepDim);
         var result = Alloc(x.DType, outShape);
         var dst = result.Span<T>();
         if (x.NumEl == 0) return result;
-        // Move reduced dims last: (kept..., reduced...), then sum each row.
-        var kept = new List<int>(); var red = new List<int>();
-        for (int i = 0; i < x.Rank; i++) (reduce[i] ? red : kept).Add(i);
-        int keptCount = 1; foreach (var i in kept) keptCount *= x.shape[i];
-        int redCount = 1; foreach (var i in red) redCount *= x.shape[i];
-
         if (x.IsContiguous)
         {
             SumContiguous(x.Span<T>(), x.shape, reduce, dst);
             return result;
         }
+        // Move reduced dims last: (kept..., reduced...), then sum each row.
+        var kept = new List<int>(); var red = new List<int>();
+        for (int i = 0; i < x.Rank; i++) (reduce[i] ? red : kept).Add(i);
+        int keptCount = 1; foreach (var i in kept) keptCount *= x.shape[i];
+        int redCount = 1; foreach (var i in red) redCount *= x.shape[i];
         var perm = kept.Concat(red).ToArray();
         var moved = x.Permute(perm).Detach().Contiguous();
         var s = moved.Span<T>();
@@ -115,18 +129,20 @@ public sealed partial class Tensor
     /// dims of the same kind merge into runs (a channel sum over (N, C, H, W) is runs N·C·HW), and the innermost run is
     /// either summed (reduced) or added as a vector into the output (kept), walking the outer runs in memory order.
     /// </summary>
-    static void SumContiguous<T>(ReadOnlySpan<T> src, int[] shape, bool[] reduce, Span<T> dst) where T : unmanaged, INumber<T>
+    static void SumContiguous<T>(ReadOnlySpan<T> src, int[] shape, ReadOnlySpan<bool> reduce, Span<T> dst) where T : unmanaged, INumber<T>
     {
-        var sizes = new List<int>(shape.Length); var reduced = new List<bool>(shape.Length);
+        Span<int> sizes = shape.Length <= 64 ? stackalloc int[shape.Length] : new int[shape.Length];
+        Span<bool> reduced = shape.Length <= 64 ? stackalloc bool[shape.Length] : new bool[shape.Length];
+        int runs = 0;
         for (int i = 0; i < shape.Length; i++)
         {
             if (shape[i] == 1) continue;
-            if (reduced.Count > 0 && reduced[^1] == reduce[i]) sizes[^1] *= shape[i];
-            else { sizes.Add(shape[i]); reduced.Add(reduce[i]); }
+            if (runs > 0 && reduced[runs - 1] == reduce[i]) sizes[runs - 1] *= shape[i];
+            else { sizes[runs] = shape[i]; reduced[runs] = reduce[i]; runs++; }
         }
-        if (sizes.Count == 0) { dst[0] = src[0]; return; }
-        int runs = sizes.Count, inner = sizes[^1];
-        bool innerReduced = reduced[^1];
+        if (runs == 0) { dst[0] = src[0]; return; }
+        int inner = sizes[runs - 1];
+        bool innerReduced = reduced[runs - 1];
         // output stride of each run (0 for reduced runs)
         Span<long> dstStride = stackalloc long[runs];
         long stride = innerReduced ? 1 : inner;

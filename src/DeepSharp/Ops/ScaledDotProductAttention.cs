@@ -70,32 +70,59 @@ internal static class ScaledDotProductAttentionOp
         Tensor q, k, v;
         using (Autograd.NoGrad()) (q, k, v) = select(sources);
         int rank = q.Rank, l = q.shape[^2], s = k.shape[^2], e = q.shape[^1], ev = v.shape[^1];
-        var batch = q.shape[..^2];
-        if (k.Rank != rank || v.Rank != rank || !k.shape[..^2].SequenceEqual(batch) || !v.shape[..^2].SequenceEqual(batch)
+        var batch = q.shape.AsSpan(0, rank - 2);
+        if (k.Rank != rank || v.Rank != rank || !k.shape.AsSpan(0, rank - 2).SequenceEqual(batch) || !v.shape.AsSpan(0, rank - 2).SequenceEqual(batch)
             || k.shape[^1] != e || v.shape[^2] != s || !KernelReadable(q) || !KernelReadable(k) || !KernelReadable(v))
             throw new InvalidOperationException($"internal: lean attention needs matching (batch..., rows, features) views with unit feature stride, got {ShapeUtil.Format(q.shape)}, {ShapeUtil.Format(k.shape)}, {ShapeUtil.Format(v.shape)}");
         Tensor? mask = additiveMask == null ? null : MaskView(additiveMask, batch, l, s, q.DType);
-        var output = AllocInOrder(q.DType, [.. batch, l, ev], outputOrder ?? Identity(rank), zero: false);
+        var outputShape = new int[rank];
+        batch.CopyTo(outputShape); outputShape[^2] = l; outputShape[^1] = ev;
+        Span<int> identity = stackalloc int[rank];
+        for (int d = 0; d < rank; d++) identity[d] = d;
+        var output = AllocInOrder(q.DType, outputShape, outputOrder ?? identity, zero: false);
         var lse = Tensor.AllocUninit(q.DType, [ShapeUtil.Numel(batch), l]);
         if (q.DType == DType.Float32) RunForward<float>(q, k, v, mask, output, lse, scale, causal, causalOffset, dropoutP, seed);
         else RunForward<double>(q, k, v, mask, output, lse, scale, causal, causalOffset, dropoutP, seed);
 
         if (Autograd.ShouldRecord(sources))
         {
-            Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, g =>
+            var state = new LeanState(sources, select, additiveMask, causal, causalOffset, scale, dropoutP, seed, q, k, v, mask, output, lse);
+            // saved (version-checked): the sources and the output, as [.. sources, output] without building that array
+            switch (sources.Length)
             {
-                if (Autograd.IsGradEnabled && (g.RequiresGrad || sources.Any(t => t.RequiresGrad)))
-                    return DifferentiableBackward(sources, select, additiveMask, causal, causalOffset, scale, dropoutP, seed, g);
-                var grads = sources.Select(t => AllocLike(t)).ToArray();
-                Tensor gq, gk, gv;
-                using (Autograd.NoGrad()) (gq, gk, gv) = select(grads);
-                var go = KernelReadable(g) ? g : Tensor.CopyToContiguous(g);
-                if (q.DType == DType.Float32) RunBackward<float>(q, k, v, mask, output, lse, go, gq, gk, gv, scale, causal, causalOffset, dropoutP, seed);
-                else RunBackward<double>(q, k, v, mask, output, lse, go, gq, gk, gv, scale, causal, causalOffset, dropoutP, seed);
-                return grads.Select((t, i) => sources[i].RequiresGrad ? t : null).ToArray();
-            }, [.. sources, output]);
+                case 1: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanBackward, state, sources[0], output); break;
+                case 2: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanBackward, state, sources[0], sources[1], output); break;
+                case 3: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanBackward, state, sources[0], sources[1], sources[2], output); break;
+                default: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanBackward, state, [.. sources, output]); break;
+            }
         }
         return output;
+    }
+
+    /// <summary>What the lean op's backward needs: its arguments and the forward's views, output and log-sum-exp.</summary>
+    sealed record LeanState(Tensor[] Sources, Selector Select, Tensor? AdditiveMask, bool Causal, int CausalOffset, double Scale,
+        double DropoutP, ulong Seed, Tensor Q, Tensor K, Tensor V, Tensor? Mask, Tensor Output, Tensor Lse);
+
+    /// <summary>The backward of <see cref="Lean"/>: the kernel's, or the plain path's differentiated when recorded (createGraph).</summary>
+    static InputGrads LeanBackward(Node node, Tensor g)
+    {
+        var st = (LeanState)node.State!;
+        var sources = st.Sources;
+        bool anySourceRequiresGrad = false;
+        foreach (var t in sources) anySourceRequiresGrad |= t.RequiresGrad;
+        if (Autograd.IsGradEnabled && (g.RequiresGrad || anySourceRequiresGrad))
+            return DifferentiableBackward(sources, st.Select, st.AdditiveMask, st.Causal, st.CausalOffset, st.Scale, st.DropoutP, st.Seed, g);
+        var grads = new Tensor?[sources.Length];
+        for (int i = 0; i < grads.Length; i++) grads[i] = AllocLike(sources[i]);
+        Tensor gq, gk, gv;
+        using (Autograd.NoGrad()) (gq, gk, gv) = st.Select(grads!);
+        var go = KernelReadable(g) ? g : Tensor.CopyToContiguous(g);
+        if (st.Q.DType == DType.Float32)
+            RunBackward<float>(st.Q, st.K, st.V, st.Mask, st.Output, st.Lse, go, gq, gk, gv, st.Scale, st.Causal, st.CausalOffset, st.DropoutP, st.Seed);
+        else
+            RunBackward<double>(st.Q, st.K, st.V, st.Mask, st.Output, st.Lse, go, gq, gk, gv, st.Scale, st.Causal, st.CausalOffset, st.DropoutP, st.Seed);
+        for (int i = 0; i < grads.Length; i++) if (!sources[i].RequiresGrad) grads[i] = null;
+        return grads;
     }
 
     /// <summary>With createGraph: the same gradients through the plain path (same dropout mask), so they can be differentiated again.</summary>
@@ -118,25 +145,26 @@ internal static class ScaledDotProductAttentionOp
     /// <summary>True when the kernel's GEMMs can read <paramref name="t"/> in place: unit stride along features and rows at least a row apart.</summary>
     internal static bool KernelReadable(Tensor t) => UnitFeatureStride(t) && (t.shape[^2] <= 1 || t.strides[^2] >= t.shape[^1]);
 
-    static int[] Identity(int rank) => Enumerable.Range(0, rank).ToArray();
-
     /// <summary>The mask as a (batch..., L, S) view of dtype <paramref name="dtype"/> with unit stride along keys.</summary>
-    static Tensor MaskView(Tensor mask, int[] batch, int l, int s, DType dtype)
+    static Tensor MaskView(Tensor mask, ReadOnlySpan<int> batch, int l, int s, DType dtype)
     {
-        var m = mask.To(dtype).Detach();
+        var m = mask.DType == dtype && !mask.RequiresGrad ? mask : mask.To(dtype).Detach();   // a constant mask is read as it is
         if (m.Rank == 0 || (m.shape[^1] == 1 && s > 1))
         {
             // broadcast along keys: materialise that one dim (only over the mask's own extent)
             var shape = m.Rank == 0 ? new[] { 1, s } : [.. m.shape[..^1], s];
             m = Tensor.CopyToContiguous(m.Expand(shape));
         }
-        return m.Expand([.. batch, l, s]);
+        var full = new int[batch.Length + 2];
+        batch.CopyTo(full); full[^2] = l; full[^1] = s;
+        return m.Expand(full);
     }
 
     /// <summary>A tensor of <paramref name="shape"/> whose memory holds the dims in <paramref name="order"/> (outermost first).</summary>
-    static Tensor AllocInOrder(DType dtype, int[] shape, int[] order, bool zero)
+    static Tensor AllocInOrder(DType dtype, int[] shape, ReadOnlySpan<int> order, bool zero)
     {
-        var memShape = order.Select(d => shape[d]).ToArray();
+        var memShape = new int[order.Length];
+        for (int i = 0; i < order.Length; i++) memShape[i] = shape[order[i]];
         var t = zero ? Tensor.Alloc(dtype, memShape) : Tensor.AllocUninit(dtype, memShape);
         var inverse = new int[order.Length];
         for (int i = 0; i < order.Length; i++) inverse[order[i]] = i;
@@ -146,7 +174,14 @@ internal static class ScaledDotProductAttentionOp
     /// <summary>A zeroed tensor with <paramref name="like"/>'s shape whose dims are laid out in the same order of strides.</summary>
     static Tensor AllocLike(Tensor like)
     {
-        var order = Enumerable.Range(0, like.Rank).OrderByDescending(d => like.strides[d]).ThenBy(d => d).ToArray();
+        // dims by decreasing stride, ties by increasing dim (a stable insertion sort: OrderByDescending(stride).ThenBy(dim))
+        Span<int> order = stackalloc int[like.Rank];
+        for (int d = 0; d < order.Length; d++)
+        {
+            int j = d;
+            while (j > 0 && like.strides[order[j - 1]] < like.strides[d]) { order[j] = order[j - 1]; j--; }
+            order[j] = d;
+        }
         return AllocInOrder(like.DType, like.shape, order, zero: true);
     }
 
@@ -160,6 +195,16 @@ internal static class ScaledDotProductAttentionOp
     {
         readonly List<GCHandle> handles = [];
         readonly List<long[]> rented = [];
+        [ThreadStatic] static Pins? idle;
+
+        /// <summary>The thread's idle instance (its lists keep their capacity), or a new one when it is in use.</summary>
+        public static Pins Rent()
+        {
+            var pins = idle ?? new Pins();
+            idle = null;
+            return pins;
+        }
+
         public unsafe T* Pin<T>(T[] array) where T : unmanaged
         {
             var h = GCHandle.Alloc(array, GCHandleType.Pinned);
@@ -176,6 +221,8 @@ internal static class ScaledDotProductAttentionOp
         {
             foreach (var h in handles) h.Free();
             foreach (var a in rented) ArrayCache.Return(DType.Int64, a);
+            handles.Clear(); rented.Clear();
+            idle = this;
         }
     }
 
@@ -217,7 +264,7 @@ internal static class ScaledDotProductAttentionOp
     static void RunForward<T>(Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor lse, double scale, bool causal,
         int causalOffset, double dropoutP, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        using var pins = new Pins();
+        using var pins = Pins.Rent();
         var problem = Problem<T>(pins, q, k, v, mask, output, lse, scale, causal, causalOffset, dropoutP, seed);
         AttentionKernel.Forward(problem, lse.shape[0]);
     }
@@ -226,7 +273,7 @@ internal static class ScaledDotProductAttentionOp
         Tensor gradQ, Tensor gradK, Tensor gradV, double scale, bool causal, int causalOffset, double dropoutP, ulong seed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        using var pins = new Pins();
+        using var pins = Pins.Rent();
         var problem = Problem<T>(pins, q, k, v, mask, output, lse, scale, causal, causalOffset, dropoutP, seed);
         int br = q.Rank - 2;
         var go = gradOutput.DType == q.DType ? gradOutput : gradOutput.To(q.DType);

@@ -17,13 +17,16 @@ public sealed partial class Tensor
 
     const string LogSoftmaxBackwardName = "LogSoftmaxBackward";
 
+    // the 16-bit path in a method of its own: a lambda capturing a parameter is allocated on entry to its method
+    static Tensor SoftmaxReduced(Tensor x, int dim, bool log, string op) => ReducedFloat.Apply(x, t => t.SoftmaxOp(dim, log, op));
+
     Tensor SoftmaxOp(int dim, bool log, string op)
     {
         int d = ShapeUtil.NormalizeDim(dim, Rank, op);
-        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.SoftmaxOp(dim, log, op));
+        if (DType.IsReducedPrecision()) return SoftmaxReduced(this, dim, log, op);
         var src = Elementwise.RequireFloat(this, op).Contiguous();
         var (outer, n, inner) = SplitAt(src.shape, d);
-        var result = AllocUninit(src.DType, (int[])src.shape.Clone());
+        var result = AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
         if (result.NumEl > 0)
         {
             if (src.DType == DType.Float32) SoftmaxParallel<float>.Run(src.Array<float>(), src.offset, null, 0, result.Array<float>(), 0, outer, n, inner, log, backward: false);
@@ -46,7 +49,7 @@ public sealed partial class Tensor
         var gc = (g.DType == y.DType ? g : g.To(y.DType)).Contiguous();
         var yc = y.Contiguous();
         var (outer, n, inner) = SplitAt(yc.shape, y.Rank == 0 ? 0 : dim);
-        var gx = AllocUninit(y.DType, (int[])y.shape.Clone());
+        var gx = AllocUninit(y.DType, ShapeUtil.Copy(y.shape));
         if (gx.NumEl > 0)
         {
             if (y.DType == DType.Float32) SoftmaxParallel<float>.Run(gx.Array<float>(), 0, gc.Array<float>(), gc.offset, yc.Array<float>(), yc.offset, outer, n, inner, log, backward: true);
@@ -68,10 +71,12 @@ public sealed partial class Tensor
     /// <summary>log Σ e^x over one dimension, computed stably (torch.logsumexp).</summary>
     public Tensor LogSumExp(int dim, bool keepDim = false) => LogSumExp([dim], keepDim);
 
+    static Tensor LogSumExpReduced(Tensor x, int[]? dims, bool keepDim) => ReducedFloat.Apply(x, t => t.LogSumExp(dims, keepDim));
+
     /// <summary>log Σ e^x over the given dimensions (all when null or empty), computed stably (torch.logsumexp).</summary>
     public Tensor LogSumExp(int[]? dims, bool keepDim = false)
     {
-        if (DType.IsReducedPrecision()) return ReducedFloat.Apply(this, t => t.LogSumExp(dims, keepDim));
+        if (DType.IsReducedPrecision()) return LogSumExpReduced(this, dims, keepDim);
         var src = Elementwise.RequireFloat(this, "LogSumExp");
         var reduce = src.ReducedDims(dims, "LogSumExp");
         var kept = new List<int>(); var red = new List<int>();

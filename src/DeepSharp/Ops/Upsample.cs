@@ -10,7 +10,7 @@ internal static class UpsampleOps
     internal static Tensor Resize(Tensor x, int oh, int ow, bool bilinear, bool alignCorners, double scaleH, double scaleW)
     {
         int h = x.shape[^2], w = x.shape[^1], planes = h * w == 0 ? 0 : x.NumEl / (h * w);
-        var outShape = (int[])x.shape.Clone(); outShape[^2] = oh; outShape[^1] = ow;
+        var outShape = ShapeUtil.Copy(x.shape); outShape[^2] = oh; outShape[^1] = ow;
         var inShape = x.shape;
         return AdjointOp.Apply(x, outShape, bilinear ? "UpsampleBilinear2DBackward" : "UpsampleNearest2DBackward", (src, dst) =>
         {
@@ -30,7 +30,7 @@ internal static class UpsampleOps
     static Tensor Adjoint(Tensor g, int[] inShape, bool bilinear, bool alignCorners, double scaleH, double scaleW)
     {
         int h = inShape[^2], w = inShape[^1], oh = g.shape[^2], ow = g.shape[^1], planes = oh * ow == 0 ? 0 : g.NumEl / (oh * ow);
-        return AdjointOp.Apply(g, (int[])inShape.Clone(), bilinear ? "UpsampleBilinear2DBackwardBackward" : "UpsampleNearest2DBackwardBackward", (src, dst) =>
+        return AdjointOp.Apply(g, ShapeUtil.Copy(inShape), bilinear ? "UpsampleBilinear2DBackwardBackward" : "UpsampleNearest2DBackwardBackward", (src, dst) =>
         {
             if (bilinear)
             {

@@ -32,12 +32,12 @@ public sealed partial class Tensor
     }
 
     /// <summary>The backward of the reshaping views: the gradient reshaped to the input's shape (the node's state).</summary>
-    static Tensor?[] ReshapeBackward(Node node, Tensor g) => [g.Reshape((int[])node.State!)];
+    static InputGrads ReshapeBackward(Node node, Tensor g) => [g.Reshape((int[])node.State!)];
 
     int[] InferShape(int[] newShape, string op)
     {
         int numel = NumEl, infer = -1; long known = 1;
-        var target = (int[])newShape.Clone();
+        var target = ShapeUtil.Copy(newShape);
         for (int i = 0; i < target.Length; i++)
         {
             if (target[i] == -1)
@@ -106,15 +106,16 @@ public sealed partial class Tensor
         if (start < 0) start += shape[d];
         if (start < 0 || length < 0 || start + length > shape[d])
             throw new ArgumentOutOfRangeException(nameof(start), $"Narrow: range [{start}, {start + length}) is out of bounds for dimension {d} of size {shape[d]} (shape {ShapeUtil.Format(shape)})");
-        var newShape = (int[])shape.Clone(); newShape[d] = length;
-        var result = MakeView(newShape, (int[])strides.Clone(), offset + start * strides[d]);
+        var newShape = ShapeUtil.Copy(shape); newShape[d] = length;
+        var result = MakeView(newShape, strides, offset + start * strides[d]);   // strides arrays are never written: shared
         if (Autograd.ShouldRecord(this))
-        {
-            var inputShape = shape;
-            Autograd.Record(result, "NarrowBackward", [this], g => [g.NarrowScatter(inputShape, d, start)]);
-        }
+            Autograd.Record(result, "NarrowBackward", [this],
+                static (n, g) => { var (dim, start) = (DimIndex)n.State!; return [g.NarrowScatter(n.Input(0)!.shape, dim, start)]; }, new DimIndex(d, start));
         return result;
     }
+
+    /// <summary>The dim and start (or index) a narrowing view's backward needs, as its node's state.</summary>
+    internal sealed record DimIndex(int Dim, int Index);
 
     /// <summary>
     /// Slice of <paramref name="dim"/> from start (inclusive) to end (exclusive) with a step (x[:, start:end:step]).
@@ -130,7 +131,7 @@ public sealed partial class Tensor
         s = Math.Clamp(s, 0, size); e = Math.Clamp(e, s, size);
         if (step == 1) return Narrow(d, s, e - s);
         int len = (e - s + step - 1) / step;
-        var newShape = (int[])shape.Clone(); newShape[d] = len;
+        var newShape = ShapeUtil.Copy(shape); newShape[d] = len;
         var newStrides = (int[])strides.Clone(); newStrides[d] = strides[d] * step;
         var result = MakeView(newShape, newStrides, offset + s * strides[d]);
         if (Autograd.ShouldRecord(this))
@@ -158,7 +159,7 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor NarrowScatter(int[] fullShape, int dim, int start)
     {
-        var result = Alloc(DType, (int[])fullShape.Clone());
+        var result = Alloc(DType, ShapeUtil.Copy(fullShape));
         var window = result.Narrow(dim, start, shape[dim]);
         CopyInto(this, window);
         if (Autograd.ShouldRecord(this))
@@ -180,10 +181,8 @@ public sealed partial class Tensor
         for (int k = 0, j = 0; k < Rank; k++) if (k != d) { newShape[j] = shape[k]; newStrides[j++] = strides[k]; }
         var result = MakeView(newShape, newStrides, offset + i * strides[d]);
         if (Autograd.ShouldRecord(this))
-        {
-            var inputShape = shape;
-            Autograd.Record(result, "SelectBackward", [this], g => [g.Unsqueeze(d).NarrowScatter(inputShape, d, i)]);
-        }
+            Autograd.Record(result, "SelectBackward", [this],
+                static (n, g) => { var (dim, index) = (DimIndex)n.State!; return [g.Unsqueeze(dim).NarrowScatter(n.Input(0)!.shape, dim, index)]; }, new DimIndex(d, i));
         return result;
     }
 
@@ -261,12 +260,12 @@ public sealed partial class Tensor
         if (Rank == 0) return Reshape(1);
         int s = ShapeUtil.NormalizeDim(startDim, Rank, "Flatten", nameof(startDim)), e = ShapeUtil.NormalizeDim(endDim, Rank, "Flatten", nameof(endDim));
         if (s > e) throw new ArgumentException($"Flatten: startDim ({startDim}) must not come after endDim ({endDim})");
-        var newShape = new List<int>();
-        for (int i = 0; i < s; i++) newShape.Add(shape[i]);
+        var newShape = new int[Rank - (e - s)];
+        for (int i = 0; i < s; i++) newShape[i] = shape[i];
         int merged = 1; for (int i = s; i <= e; i++) merged *= shape[i];
-        newShape.Add(merged);
-        for (int i = e + 1; i < Rank; i++) newShape.Add(shape[i]);
-        return Reshape(newShape.ToArray());
+        newShape[s] = merged;
+        for (int i = e + 1; i < Rank; i++) newShape[i - (e - s)] = shape[i];
+        return IsContiguous ? ViewUnchecked(newShape) : Contiguous().ViewUnchecked(newShape);   // Reshape without its copy of the shape
     }
 
     /// <summary>Splits dimension <paramref name="dim"/> into the given sizes (torch.Tensor.unflatten).</summary>

@@ -319,6 +319,18 @@ public static class Random
     /// Runs <paramref name="action"/> with exclusive use of the given generator, else of this thread's override, else of
     /// the fork's or the global one.
     /// </summary>
+    /// <summary>
+    /// <see cref="With(Generator?, Action{Generator})"/> passing <paramref name="state"/> to the action, so that a static
+    /// lambda (no closure, no delegate per call) can do the work.
+    /// </summary>
+    internal static void With<TState>(Generator? generator, TState state, Action<Generator, TState> action)
+    {
+        if (generator != null) { action(generator, state); return; }
+        if (threadOverride is { } local) { action(local, state); return; }
+        var g = Ambient;
+        lock (g) action(g, state);
+    }
+
     internal static void With(Generator? generator, Action<Generator> action)
     {
         if (generator != null) { action(generator); return; }

@@ -33,7 +33,7 @@ internal static class ShapeUtil
         if (table.TryGetValue(shape, out var strides)) return strides;
         strides = ContiguousStrides(shape);
         if (table.Count >= 1024) table.Clear();                       // a bound for programs that use many shapes
-        table[(int[])shape.Clone()] = strides;                        // the key is a private copy: callers may reuse theirs
+        table[ShapeUtil.Copy(shape)] = strides;                        // the key is a private copy: callers may reuse theirs
         return strides;
     }
 
@@ -102,4 +102,7 @@ internal static class ShapeUtil
     }
 
     public static bool SameShape(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
+
+    /// <summary>A copy of a shape for a new tensor; the empty shape of a 0-d tensor is the one shared empty array.</summary>
+    public static int[] Copy(int[] shape) => shape.Length == 0 ? [] : (int[])shape.Clone();
 }

@@ -66,7 +66,7 @@ public sealed partial class Tensor
     /// <summary>A contiguous copy of <paramref name="t"/> (no graph recording).</summary>
     internal static Tensor CopyToContiguous(Tensor t)
     {
-        var result = AllocUninit(t.DType, (int[])t.shape.Clone());
+        var result = AllocUninit(t.DType, ShapeUtil.Copy(t.shape));
         switch (t.DType)
         {
             case DType.Float32: StridedCopy.Copy(t.Array<float>(), t.offset, t.strides, result.Array<float>(), 0, result.strides, t.shape); break;
@@ -106,7 +106,7 @@ public sealed partial class Tensor
     public Tensor To(DType dtype)
     {
         if (dtype == DType) return this;
-        var result = DType.IsReducedPrecision() || dtype.IsReducedPrecision() ? ConvertReduced(dtype) : AllocUninit(dtype, (int[])shape.Clone());
+        var result = DType.IsReducedPrecision() || dtype.IsReducedPrecision() ? ConvertReduced(dtype) : AllocUninit(dtype, ShapeUtil.Copy(shape));
         if (!DType.IsReducedPrecision() && !dtype.IsReducedPrecision())
         switch (DType)
         {

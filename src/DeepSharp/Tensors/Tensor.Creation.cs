@@ -16,7 +16,7 @@ public sealed partial class Tensor
     static Tensor Fill(DType dtype, int[] shape, double value, bool requiresGrad)
     {
         CheckShape(shape, "Full");
-        var t = value == 0 ? Alloc(dtype, (int[])shape.Clone()) : AllocUninit(dtype, (int[])shape.Clone());
+        var t = value == 0 ? Alloc(dtype, ShapeUtil.Copy(shape)) : AllocUninit(dtype, ShapeUtil.Copy(shape));
         if (value != 0) t.FillRaw(value);
         if (requiresGrad) t.RequiresGrad = true;
         return t;
@@ -47,7 +47,7 @@ public sealed partial class Tensor
             if (requiresGrad) r.RequiresGrad = true;
             return r;
         }
-        var t = AllocUninit(dtype, (int[])shape.Clone());
+        var t = AllocUninit(dtype, ShapeUtil.Copy(shape));
         DeepSharp.Random.With(generator, g =>
         {
             if (dtype == DType.Float32)
@@ -98,7 +98,7 @@ public sealed partial class Tensor
         if (high <= low) throw new ArgumentException($"RandInt: high ({high}) must be greater than low ({low})", nameof(high));
         var values = new long[ShapeUtil.Numel(shape)];
         DeepSharp.Random.With(generator, g => { for (int i = 0; i < values.Length; i++) values[i] = g.NextInt64(low, high); });
-        var t = new Tensor(new Storage(values, DType.Int64), (int[])shape.Clone());
+        var t = new Tensor(new Storage(values, DType.Int64), ShapeUtil.Copy(shape));
         return dtype == DType.Int64 ? t : t.To(dtype);
     }
 
@@ -168,7 +168,7 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(data);
         var dt = DTypeExtensions.FromClr<T>();
-        int[] s = shape.Length == 0 ? [data.Length] : (int[])shape.Clone();
+        int[] s = shape.Length == 0 ? [data.Length] : ShapeUtil.Copy(shape);
         CheckShape(s, "FromArray");
         if (ShapeUtil.Numel(s) != data.Length)
             throw new ArgumentException($"FromArray: {data.Length} values cannot fill shape {ShapeUtil.Format(s)} ({ShapeUtil.Numel(s)} elements)", nameof(shape));
@@ -223,7 +223,7 @@ public sealed partial class Tensor
     {
         var result = CopyToContiguous(this);
         if (Autograd.ShouldRecord(this))
-            Autograd.Record(result, "CloneBackward", [this], g => [g]);
+            Autograd.Record(result, "CloneBackward", [this], static (_, g) => [g], null);
         return result;
     }
 

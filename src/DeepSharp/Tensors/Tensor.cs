@@ -88,7 +88,25 @@ public sealed partial class Tensor
     public Tensor RequiresGrad_(bool value = true) { RequiresGrad = value; return this; }
 
     /// <summary>The accumulated gradient after <see cref="Backward"/> (torch.Tensor.grad).</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get => extras?.Grad;
+        set { if (value != null || extras != null) Extras.Grad = value; }
+    }
+
+    /// <summary>
+    /// What few tensors carry (a gradient, post-accumulate hooks: leaves, mostly parameters), kept out of the tensor so that
+    /// the result of every op, of which a training step makes many, is 64 bytes instead of 72.
+    /// </summary>
+    sealed class LeafExtras
+    {
+        public Tensor? Grad;
+        public List<Action<Tensor>>? PostAccumulateGradHooks;
+    }
+
+    LeafExtras? extras;
+
+    LeafExtras Extras => extras ?? Interlocked.CompareExchange(ref extras, new LeafExtras(), null) ?? extras!;
 
     /// <summary>The node that produced this tensor, or null for a leaf (torch.Tensor.grad_fn).</summary>
     public Node? GradFn { get; internal set; }

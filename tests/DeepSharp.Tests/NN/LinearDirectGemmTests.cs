@@ -58,4 +58,21 @@ public class LinearDirectGemmTests
             return gw.Square().Sum();
         }, TestUtil.R(4, 3), TestUtil.R(2, 3), TestUtil.R(2));
     }
+
+    [Theory]
+    [InlineData(7, 5, DType.Float32)]
+    [InlineData(130, 1, DType.Float32)]
+    [InlineData(1, 9, DType.Float32)]
+    [InlineData(64, 10, DType.Float64)]
+    public void BiasGradientIsBitwiseTheSumOverRows(int m, int n, DType dtype)
+    {
+        DeepSharp.Random.Seed(m * 7 + n);
+        var w = Tensor.Randn([n, 3], dtype); var b = Tensor.Randn([n], dtype).RequiresGrad_();
+        var x = Tensor.Randn([2, m, 3], dtype);
+        var g = Tensor.Randn([2, m, n], dtype).Mul(100.0);
+        F.Linear(x, w, b).Backward(g);
+        var expected = g.Reshape(2 * m, n).Sum(0).ToArray<double>();
+        var actual = b.Grad!.ToArray<double>();
+        for (int i = 0; i < n; i++) Assert.Equal(BitConverter.DoubleToInt64Bits(expected[i]), BitConverter.DoubleToInt64Bits(actual[i]));
+    }
 }

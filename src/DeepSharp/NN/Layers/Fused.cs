@@ -135,7 +135,7 @@ public sealed class FusedLinear : Module<Tensor, Tensor>
             throw new ArgumentException($"FusedLinear: input must be (*, {inF}) of {Weight.DType.TorchName()}, got {input.DType.TorchName()} {ShapeUtil.Format(input.shape)}", nameof(input));
         var x = AdjointOp.Dense(input);
         int rows = inF == 0 ? 0 : x.NumEl / inF;
-        var shape = (int[])input.shape.Clone(); shape[^1] = outF;
+        var shape = ShapeUtil.Copy(input.shape); shape[^1] = outF;
         if (rows > 0 && rows <= SmallBatchRows)
         {
             // one or a few rows: the unpacked matrix-vector path of Linear beats the packed GEMM (whose panels are sized

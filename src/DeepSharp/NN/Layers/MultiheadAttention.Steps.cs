@@ -29,15 +29,17 @@ public partial class MultiheadAttention
         }
         int seqDim = batchFirst ? 1 : 0, batchDim = 1 - seqDim;
         int n = query.shape[batchDim], l = query.shape[seqDim], s = key.shape[seqDim];
-        string shapes = $"query {ShapeUtil.Format(query.shape)}, key {ShapeUtil.Format(key.shape)}, value {ShapeUtil.Format(value.shape)}";
         if (query.shape[2] != EmbedDim || key.shape[2] != KDim || value.shape[2] != VDim)
-            throw new ArgumentException($"{Op}: expected feature sizes (E={EmbedDim}, kdim={KDim}, vdim={VDim}), got {shapes}");
+            throw new ArgumentException($"{Op}: expected feature sizes (E={EmbedDim}, kdim={KDim}, vdim={VDim}), got {Shapes(query, key, value)}");
         if (key.shape[batchDim] != n || value.shape[batchDim] != n || value.shape[seqDim] != s)
-            throw new ArgumentException($"{Op}: batch sizes and key/value sequence lengths must agree ({(batchFirst ? "N, L, E" : "L, N, E")} layout), got {shapes}");
+            throw new ArgumentException($"{Op}: batch sizes and key/value sequence lengths must agree ({(batchFirst ? "N, L, E" : "L, N, E")} layout), got {Shapes(query, key, value)}");
         if (!query.IsFloatingPoint || key.DType != query.DType || value.DType != query.DType)
             throw new ArgumentException($"{Op}: query, key and value must be floating point of one dtype, got {query.DType.TorchName()}, {key.DType.TorchName()}, {value.DType.TorchName()}");
         return new Inputs(query, key, value, keyPaddingMask, batched, batchFirst, n, l, s, selfAttention, keyIsValue);
     }
+
+    static string Shapes(Tensor query, Tensor key, Tensor value) =>
+        $"query {ShapeUtil.Format(query.shape)}, key {ShapeUtil.Format(key.shape)}, value {ShapeUtil.Format(value.shape)}";
 
     /// <summary>
     /// The projections and the selector of their per-head (N, H, ·, D) views: one packed q|k|v projection for
@@ -48,15 +50,29 @@ public partial class MultiheadAttention
         bool bf = inputs.BatchFirst;
         int e = EmbedDim;
         if (InProjWeight != null && inputs.SelfAttention)
-            return ([F.Linear(inputs.Query, InProjWeight, InProjBias)],                    // (…, 3E)
-                    src => (Heads(src[0], 3, 0, bf), Heads(src[0], 3, 1, bf), Heads(src[0], 3, 2, bf)));
+            return ([F.Linear(inputs.Query, InProjWeight, InProjBias)], Selector(SelectorKind.Packed, bf));   // (…, 3E)
         if (InProjWeight != null && inputs.KeyIsValue)
             return ([ProjectQuery(inputs.Query), F.Linear(inputs.Key, InProjWeight.Narrow(0, e, 2 * e), InProjBias?.Narrow(0, e, 2 * e))],
-                    src => (Heads(src[0], 1, 0, bf), Heads(src[1], 2, 0, bf), Heads(src[1], 2, 1, bf)));
+                    Selector(SelectorKind.QueryAndPackedKeyValue, bf));
         var (wk, wv) = InProjWeight != null ? (InProjWeight.Narrow(0, e, e), InProjWeight.Narrow(0, 2 * e, e)) : (KProjWeight!, VProjWeight!);
         return ([ProjectQuery(inputs.Query), F.Linear(inputs.Key, wk, InProjBias?.Narrow(0, e, e)), F.Linear(inputs.Value, wv, InProjBias?.Narrow(0, 2 * e, e))],
-                src => (Heads(src[0], 1, 0, bf), Heads(src[1], 1, 0, bf), Heads(src[2], 1, 0, bf)));
+                Selector(SelectorKind.Separate, bf));
     }
+
+    enum SelectorKind { Packed, QueryAndPackedKeyValue, Separate }
+
+    readonly ScaledDotProductAttentionOp.Selector?[] selectors = new ScaledDotProductAttentionOp.Selector?[6];
+
+    /// <summary>The head selector of a projection layout, made once per layout and batch-first flag (it reads only this module).</summary>
+    ScaledDotProductAttentionOp.Selector Selector(SelectorKind kind, bool bf) => selectors[(int)kind * 2 + (bf ? 1 : 0)] ??= (kind, bf) switch
+    {
+        (SelectorKind.Packed, true) => src => (Heads(src[0], 3, 0, true), Heads(src[0], 3, 1, true), Heads(src[0], 3, 2, true)),
+        (SelectorKind.Packed, false) => src => (Heads(src[0], 3, 0, false), Heads(src[0], 3, 1, false), Heads(src[0], 3, 2, false)),
+        (SelectorKind.QueryAndPackedKeyValue, true) => src => (Heads(src[0], 1, 0, true), Heads(src[1], 2, 0, true), Heads(src[1], 2, 1, true)),
+        (SelectorKind.QueryAndPackedKeyValue, false) => src => (Heads(src[0], 1, 0, false), Heads(src[1], 2, 0, false), Heads(src[1], 2, 1, false)),
+        (_, true) => src => (Heads(src[0], 1, 0, true), Heads(src[1], 1, 0, true), Heads(src[2], 1, 0, true)),
+        _ => src => (Heads(src[0], 1, 0, false), Heads(src[1], 1, 0, false), Heads(src[2], 1, 0, false)),
+    };
 
     /// <summary>The query projection alone: the first E rows of in_proj_weight (or q_proj_weight) and of in_proj_bias.</summary>
     internal Tensor ProjectQuery(Tensor query) =>

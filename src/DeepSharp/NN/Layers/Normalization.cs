@@ -146,7 +146,7 @@ public class LayerNorm : Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(normalizedShape);
         if (normalizedShape.Length == 0 || normalizedShape.Any(d => d <= 0))
             throw new ArgumentException($"LayerNorm: normalizedShape must be a non-empty list of positive sizes, got {ShapeUtil.Format(normalizedShape)}", nameof(normalizedShape));
-        this.normalizedShape = (int[])normalizedShape.Clone();
+        this.normalizedShape = ShapeUtil.Copy(normalizedShape);
         Eps = eps; ElementwiseAffine = elementwiseAffine;
         if (elementwiseAffine)
         {

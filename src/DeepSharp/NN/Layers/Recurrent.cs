@@ -188,19 +188,12 @@ public abstract class RNNBase<TState, TOutput> : Module<Tensor, TState, TOutput>
             throw new ArgumentException($"{Op}: expected input to be 2-D (T, input_size) unbatched or 3-D {(BatchFirst ? "(B, T, input_size)" : "(T, B, input_size)")}, got shape {ShapeUtil.Format(input.shape)}", nameof(input));
         bool batched = input.Rank == 3;
         CheckDType(input, nameof(input));
+        CheckStateRank(h0, "h0", input, batched);
+        CheckStateRank(c0, "c0", input, batched);
         if (!batched)
         {
-            foreach (var (state, arg) in new[] { (h0, "h0"), (c0, "c0") })
-                if (state != null && state.Rank != 2)
-                    throw new ArgumentException($"{Op}: for unbatched 2-D input of shape {ShapeUtil.Format(input.shape)}, {arg} should also be 2-D (numLayers·D, H), got shape {ShapeUtil.Format(state.shape)}", arg);
             input = input.Unsqueeze(BatchFirst ? 0 : 1);
             h0 = h0?.Unsqueeze(1); c0 = c0?.Unsqueeze(1);
-        }
-        else
-        {
-            foreach (var (state, arg) in new[] { (h0, "h0"), (c0, "c0") })
-                if (state != null && state.Rank != 3)
-                    throw new ArgumentException($"{Op}: for batched 3-D input of shape {ShapeUtil.Format(input.shape)}, {arg} should also be 3-D (numLayers·D, B, H), got shape {ShapeUtil.Format(state.shape)}", arg);
         }
         var timeMajor = BatchFirst ? input.Transpose(0, 1) : input;
         int steps = timeMajor.shape[0], batch = timeMajor.shape[1];
@@ -209,8 +202,7 @@ public abstract class RNNBase<TState, TOutput> : Module<Tensor, TState, TOutput>
         if (steps == 0 || batch == 0)
             throw new ArgumentException($"{Op}: input has no {(steps == 0 ? "time steps" : "sequences")} (shape {ShapeUtil.Format(input.shape)})", nameof(input));
         var data = timeMajor.Reshape(steps * batch, InputSize);
-        var batchSizes = new int[steps];
-        Array.Fill(batchSizes, batch);
+        var batchSizes = UniformBatchSizes(steps, batch);
         var (outData, hN, cN) = Run(data, batchSizes, h0, c0, input.DType);
         var output = outData.View(steps, batch, NumDirections * OutputHiddenSize);
         if (BatchFirst) output = output.Transpose(0, 1);
@@ -237,6 +229,30 @@ public abstract class RNNBase<TState, TOutput> : Module<Tensor, TState, TOutput>
         var (outData, hN, cN) = Run(data, input.BatchSizesArray, h0, c0, data.DType);
         if (input.UnsortedIndices is { } unsorted) { hN = hN.IndexSelect(1, unsorted); cN = cN?.IndexSelect(1, unsorted); }
         return (input.WithData(outData), hN, cN);
+    }
+
+    void CheckStateRank(Tensor? state, string arg, Tensor input, bool batched)
+    {
+        if (state == null || state.Rank == (batched ? 3 : 2)) return;
+        throw new ArgumentException(batched
+            ? $"{Op}: for batched 3-D input of shape {ShapeUtil.Format(input.shape)}, {arg} should also be 3-D (numLayers·D, B, H), got shape {ShapeUtil.Format(state.shape)}"
+            : $"{Op}: for unbatched 2-D input of shape {ShapeUtil.Format(input.shape)}, {arg} should also be 2-D (numLayers·D, H), got shape {ShapeUtil.Format(state.shape)}", arg);
+    }
+
+    int[]? uniformBatchSizes;
+
+    /// <summary>
+    /// [batch, …, batch] of length <paramref name="steps"/>: the batch sizes of a padded input, kept between calls with the
+    /// same sizes (the kernels and the recorded backward only read it).
+    /// </summary>
+    int[] UniformBatchSizes(int steps, int batch)
+    {
+        var sizes = uniformBatchSizes;
+        if (sizes != null && sizes.Length == steps && sizes[0] == batch) return sizes;
+        sizes = new int[steps];
+        Array.Fill(sizes, batch);
+        uniformBatchSizes = sizes;
+        return sizes;
     }
 
     void CheckDType(Tensor t, string arg)
