@@ -54,11 +54,15 @@ state = {k: arr(v) for k, v in net.state_dict().items()}
 float_net = copy.deepcopy(net)
 
 
-def run_qat(net, qconfig, batches):
+def prepare(net, qconfig):
     net.train()
     fuse_modules_qat(net, [['conv0', 'bn0', 'relu0'], ['conv1', 'bn1']], inplace=True)
     net.qconfig = get_default_qat_qconfig(qconfig)
     prepare_qat(net, inplace=True)
+
+
+def forward_case(net, batches):
+    """Two training-mode batches (observers and batch-norm statistics move), then an eval-mode one."""
     outs = []
     with torch.no_grad():
         outs.append(net(batches[0]))
@@ -70,20 +74,11 @@ def run_qat(net, qconfig, batches):
 
 
 # the batches are drawn after prepare_qat as before (prepare draws nothing), so the onednn case keeps its values
-net.train()
-fuse_modules_qat(net, [['conv0', 'bn0', 'relu0'], ['conv1', 'bn1']], inplace=True)
-net.qconfig = get_default_qat_qconfig('onednn')
-prepare_qat(net, inplace=True)
+prepare(net, 'onednn')
 batches = [torch.rand(8, 1, 8, 8) * 2 - 0.5 for _ in range(3)]
-outs = []
-with torch.no_grad():
-    outs.append(net(batches[0]))
-    outs.append(net(batches[1]))
-    net.eval()
-    outs.append(net(batches[2]))
-case = {'state': state, 'x': [arr(b) for b in batches], 'y': [arr(o) for o in outs],
-        'fc_scale': float(net.fc.activation_post_process.scale)}
-case_x86 = run_qat(float_net, 'x86', batches)
+case = forward_case(net, batches)
+prepare(float_net, 'x86')
+case_x86 = forward_case(float_net, batches)
 with open(OUT, 'w') as f:
     json.dump({'torch': torch.__version__, 'engine': torch.backends.quantized.engine,
                'cases': {'qat_forward': case, 'qat_forward_x86': case_x86}}, f, separators=(',', ':'))
