@@ -112,7 +112,8 @@ public class ResumeTests
             process.WaitForExit();
         }
         Assert.False(File.Exists(Path.Combine(cut, "model.safetensors")));
-        Assert.True(File.Exists(Path.Combine(cut, "ema.safetensors")));
+        // the EMA of the checkpoint's step: renamed into place after the checkpoint, or still pending when the kill came between
+        Assert.True(File.Exists(Path.Combine(cut, "ema.safetensors")) || File.Exists(Path.Combine(cut, "ema.pending.safetensors")));
 
         var (resumeCode, output, resumeErr) = CliProcess.Run(["train", "--resume", "cut"], root, timeoutSeconds: 180);
         Assert.True(resumeCode == 0, resumeErr);
@@ -123,6 +124,43 @@ public class ResumeTests
         Assert.Equal(whole.Keys.Order(), resumed.Keys.Order());
         foreach (var (name, values) in whole) Assert.True(values.AsSpan().SequenceEqual(resumed[name]), $"{name} differs after resuming");
         CliProcess.Fails(2, "a generative run has no --workers", "train", "--resume", cut, "--workers", "2");
+    }
+
+    [Fact]
+    public void ADdpmRunKilledBetweenItsCheckpointAndItsEmaRenameResumesFromThePendingEma()
+    {
+        // the EMA is written (tagged with its step) before the checkpoint and renamed into place after it: a folder with
+        // the checkpoint, the pending EMA of its step and an older ema.safetensors, as a kill between the two leaves it,
+        // resumes to the uninterrupted run's weights; a folder with neither EMA of the checkpoint's step is refused
+        Requires.FashionMnist();
+        var root = CliProcess.TempDir("resume-ddpm-pending");
+        string[] args = ["train", "--model", "ddpm", "--limit", "160", "--test-limit", "50", "--epochs", "2", "--batch-size", "16", "--width", "8",
+                         "--timesteps", "20", "--steps", "2", "--fid-samples", "10", "--threads", "1", "--checkpoint-every", "10steps"];
+        var (code, _, err) = CliProcess.Run([.. args, "--out", "whole"], root, timeoutSeconds: 180);
+        Assert.True(code == 0, err);
+        // a copy of the finished run's folder stands for the killed one: its checkpoint is at step 20 (the last save), its
+        // ema.safetensors of step 20 becomes the pending file, and an EMA of another step takes its place
+        string cut = Path.Combine(root, "cut"), whole = Path.Combine(root, "whole");
+        Directory.CreateDirectory(cut);
+        foreach (var file in Directory.GetFiles(whole)) File.Copy(file, Path.Combine(cut, Path.GetFileName(file)));
+        File.Delete(Path.Combine(cut, "model.safetensors"));
+        var (emaTensors, emaMeta) = DeepSharp.IO.SafeTensors.LoadWithMetadata(Path.Combine(cut, "ema.safetensors"));
+        Assert.Equal("20", emaMeta["deepsharp.step"]);
+        File.Move(Path.Combine(cut, "ema.safetensors"), Path.Combine(cut, "ema.pending.safetensors"));
+        DeepSharp.IO.SafeTensors.Save(Path.Combine(cut, "ema.safetensors"), emaTensors.ToDictionary(kv => kv.Key, kv => kv.Value.Mul(0.5)),
+            new Dictionary<string, string> { ["deepsharp.step"] = "10" });
+        File.Copy(Path.Combine(cut, "ema.pending.safetensors"), Path.Combine(root, "ema20.safetensors"));
+        var (resumeCode, output, resumeErr) = CliProcess.Run(["train", "--resume", "cut"], root, timeoutSeconds: 180);
+        Assert.True(resumeCode == 0, resumeErr);
+        Assert.Contains("resuming cut from its checkpoint: step 20", output);
+        var expected = Weights(whole);
+        var resumed = Weights(cut);
+        foreach (var (name, values) in expected) Assert.True(values.AsSpan().SequenceEqual(resumed[name]), $"{name} differs after resuming");
+
+        // no EMA of the checkpoint's step: a clear error naming both files
+        File.Delete(Path.Combine(cut, "model.safetensors"));
+        File.Delete(Path.Combine(cut, "ema.pending.safetensors"));
+        CliProcess.Fails(1, "no EMA weights of that step (ema.safetensors or ema.pending.safetensors)", "train", "--resume", cut);
     }
 
     [Fact]

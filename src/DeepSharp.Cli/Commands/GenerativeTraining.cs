@@ -58,6 +58,13 @@ public static class GenerativeTraining
     /// <summary>The EMA copy saved beside the checkpoint (a ddpm's sampled weights), so a resumed run averages on.</summary>
     const string EmaFile = "ema.safetensors";
 
+    /// <summary>The EMA copy of the checkpoint being written: saved before the checkpoint, renamed to
+    /// <see cref="EmaFile"/> after it, so a run killed between the two writes still has the EMA of its checkpoint's step.</summary>
+    const string PendingEmaFile = "ema.pending.safetensors";
+
+    /// <summary>The metadata key holding the optimizer step an EMA file belongs to.</summary>
+    const string EmaStepKey = "deepsharp.step";
+
     /// <summary>True when --model names a generative model.</summary>
     public static bool Handles(string[] args)
     {
@@ -113,7 +120,7 @@ public static class GenerativeTraining
         if (resumeFolder != null) Resume(trainer, ema, outDir, csvPath, epochs, output);
         var callbacks = new List<ICallback> { new CsvLogger(csvPath) };
         if (ema != null) callbacks.Add(ema);
-        if (every.Callback(outDir) is PeriodicCheckpoint checkpoints) callbacks.Add(new CheckpointWithEma(checkpoints, ema, Path.Combine(outDir, EmaFile)));
+        if (every.Callback(outDir) is PeriodicCheckpoint checkpoints) callbacks.Add(new CheckpointWithEma(checkpoints, ema, outDir));
         callbacks.Add(new EpochGrid(epoch => run.Grid(ema?.Averaged ?? model, data.TestImages), outDir, config.NumClasses > 0 ? config.NumClasses : 8));
         var dashboard = DashboardOption.Start(p, "train", $"{kind} on {dataset}", new Dictionary<string, string> { ["model"] = $"{model.ParameterCount():N0} parameters",
             ["lr"] = lr.ToString(CultureInfo.InvariantCulture), ["batch"] = $"{batchSize}", ["epochs"] = $"{epochs}", ["run"] = outDir }, output);
@@ -132,19 +139,48 @@ public static class GenerativeTraining
     static void Resume(Trainer trainer, ExponentialMovingAverage? ema, string outDir, string csvPath, int epochs, TextWriter output)
     {
         trainer.LoadCheckpoint(Path.Combine(outDir, RunResume.CheckpointFile));
-        if (ema != null)
-        {
-            var emaPath = Path.Combine(outDir, EmaFile);
-            if (!File.Exists(emaPath)) throw new FileNotFoundException($"--resume {outDir}: the ddpm run has a checkpoint but no {EmaFile}", emaPath);
-            ema.Averaged.LoadStateDict(SafeTensors.Load(emaPath));
-        }
+        if (ema != null) ema.Averaged.LoadStateDict(ResumeEma(outDir, trainer.GlobalStep));
         RunResume.RestoreHistory(trainer, csvPath);
         output.WriteLine($"resuming {outDir} from its checkpoint: step {trainer.GlobalStep}, {trainer.Epoch} of {epochs} epochs done");
     }
 
-    /// <summary>The periodic checkpoint, and with it the EMA copy (which is not part of the trained model) at the same step.</summary>
-    sealed class CheckpointWithEma(PeriodicCheckpoint checkpoint, ExponentialMovingAverage? ema, string emaPath) : ICallback
+    /// <summary>
+    /// The EMA weights of the checkpoint's step: <see cref="EmaFile"/>, or the pending copy where the run was killed after
+    /// writing the checkpoint and before renaming it (the file whose step metadata matches). A folder with neither is
+    /// an error naming both files.
+    /// </summary>
+    static Dictionary<string, Tensor> ResumeEma(string outDir, long step)
     {
+        foreach (var name in new[] { PendingEmaFile, EmaFile })
+        {
+            var path = Path.Combine(outDir, name);
+            if (!File.Exists(path)) continue;
+            var (tensors, metadata) = SafeTensors.LoadWithMetadata(path);
+            // files written before the step was recorded: the final EMA file is the checkpoint's
+            if (!metadata.TryGetValue(EmaStepKey, out var saved) ? name == EmaFile : saved == step.ToString(CultureInfo.InvariantCulture)) return tensors;
+        }
+        throw new FileNotFoundException($"--resume {outDir}: the ddpm run has a checkpoint at step {step} but no EMA weights of that step ({EmaFile} or {PendingEmaFile})",
+            Path.Combine(outDir, EmaFile));
+    }
+
+    /// <summary>The periodic checkpoint, and with it the EMA copy (which is not part of the trained model) at the same step:
+    /// the EMA is written first as <see cref="PendingEmaFile"/> (tagged with the step), the checkpoint next, then the pending
+    /// file replaces <see cref="EmaFile"/>; killed anywhere in between, the folder holds the EMA of its checkpoint's step.</summary>
+    sealed class CheckpointWithEma : ICallback
+    {
+        readonly PeriodicCheckpoint checkpoint;
+        readonly ExponentialMovingAverage? ema;
+        readonly string emaPath, pendingPath;
+
+        public CheckpointWithEma(PeriodicCheckpoint checkpoint, ExponentialMovingAverage? ema, string outDir)
+        {
+            this.checkpoint = checkpoint; this.ema = ema;
+            emaPath = Path.Combine(outDir, EmaFile); pendingPath = Path.Combine(outDir, PendingEmaFile);
+            if (ema != null)
+                checkpoint.BeforeSave = trainer => SafeTensors.Save(pendingPath, ema.Averaged.StateDict(),
+                    new Dictionary<string, string> { [EmaStepKey] = trainer.GlobalStep.ToString(CultureInfo.InvariantCulture) });
+        }
+
         public void OnBatchEnd(Trainer trainer, int batch, IReadOnlyDictionary<string, double> logs) => After(() => checkpoint.OnBatchEnd(trainer, batch, logs));
         public void OnEpochEnd(Trainer trainer, int epoch, IReadOnlyDictionary<string, double> logs) => After(() => checkpoint.OnEpochEnd(trainer, epoch, logs));
 
@@ -152,7 +188,7 @@ public static class GenerativeTraining
         {
             long before = checkpoint.LastSavedStep;
             save();
-            if (ema != null && checkpoint.LastSavedStep != before) SafeTensors.Save(emaPath, ema.Averaged.StateDict());
+            if (ema != null && checkpoint.LastSavedStep != before) File.Move(pendingPath, emaPath, overwrite: true);
         }
     }
 

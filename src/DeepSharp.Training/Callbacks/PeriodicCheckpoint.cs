@@ -28,6 +28,10 @@ public sealed class PeriodicCheckpoint : ICallback
     /// <summary>The step of the last save, or −1 before the first.</summary>
     public long LastSavedStep { get; private set; } = -1;
 
+    /// <summary>Called with the trainer just before each checkpoint is written: state that lives outside the trainer (an
+    /// EMA copy of the weights, say) can be made durable first, so that a checkpoint never exists without it.</summary>
+    public Action<Trainer>? BeforeSave { get; set; }
+
     /// <inheritdoc/>
     public void OnBatchEnd(Trainer trainer, int batch, IReadOnlyDictionary<string, double> logs)
     {
@@ -43,6 +47,7 @@ public sealed class PeriodicCheckpoint : ICallback
 
     void Save(Trainer trainer)
     {
+        BeforeSave?.Invoke(trainer);
         trainer.SaveCheckpoint(Path);
         LastSavedStep = trainer.GlobalStep;
     }
