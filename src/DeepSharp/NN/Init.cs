@@ -80,56 +80,36 @@ public static class Init
         return Tensor.FromArray(values, like.NumEl).Reshape(like.shape);
     }
 
-    static Tensor DrawUniform(Tensor like, double low, double high, Generator? generator)
-    {
-        var u = Tensor.Rand(like.shape, like.DType, generator: generator);
-        if (high - low == 1 && low == 0) return u;
-        // scaled and shifted in place in the fresh tensor (two elementwise passes, as u·(high − low) + low would round)
-        if (u.DType == DType.Float32) { var s = u.Span<float>(); TensorPrimitives.Multiply(s, (float)(high - low), s); TensorPrimitives.Add(s, (float)low, s); }
-        else { var s = u.Span<double>(); TensorPrimitives.Multiply(s, high - low, s); TensorPrimitives.Add(s, low, s); }
-        return u;
-    }
-
     /// <summary>Fills with samples from U(<paramref name="a"/>, <paramref name="b"/>) (torch.nn.init.uniform_).</summary>
     public static Tensor Uniform(Tensor tensor, double a = 0, double b = 1, Generator? generator = null)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         CheckFloat(tensor, "Uniform");
         if (b < a) throw new ArgumentException($"Init.Uniform: the upper bound {b} is below the lower bound {a}", nameof(b));
-        using (Autograd.NoGrad())
-            return DrawInPlace(tensor, uniform: true, b - a, a, generator) ? tensor : Write(tensor, DrawUniform(tensor, a, b, generator), "Uniform");
+        return DrawRandom(tensor, Tensor.RandomKind.Uniform, b - a, a, generator, "Uniform");
     }
 
     /// <summary>
-    /// Draws straight into a contiguous float32/float64 <paramref name="tensor"/> the values the fresh-tensor route
-    /// (Tensor.Rand / Tensor.Randn, scaled and shifted in place, then copied in) would write, with the same operations in
-    /// the same order: no temporary as large as the tensor, no copy (VGG-16's 138 M parameters are drawn twice while
-    /// it is built). False, and nothing drawn, for other tensors.
+    /// Fills <paramref name="tensor"/> with Rand's or Randn's values ·<paramref name="scale"/> + <paramref name="shift"/>: a
+    /// contiguous float32/float64 tensor is drawn into in place (no temporary as large as the tensor, no copy: VGG-16's
+    /// 138 M parameters are drawn twice while it is built); any other is drawn into a fresh float32/float64 tensor (float32
+    /// for the 16-bit types, rounded once when copied in) and copied.
     /// </summary>
-    static bool DrawInPlace(Tensor tensor, bool uniform, double scale, double shift, Generator? generator)
+    static Tensor DrawRandom(Tensor tensor, Tensor.RandomKind kind, double scale, double shift, Generator? generator, string op)
     {
-        if (!tensor.IsContiguous || tensor.DType is not (DType.Float32 or DType.Float64)) return false;
-        tensor.CheckInPlace(uniform ? "Uniform" : "Normal");
-        bool identity = scale == 1 && shift == 0;
-        DeepSharp.Random.With(generator, g =>
+        using (Autograd.NoGrad())
         {
-            if (tensor.DType == DType.Float32)
+            if (tensor.IsContiguous && tensor.DType is DType.Float32 or DType.Float64)
             {
-                var s = tensor.Span<float>();
-                if (uniform) g.FillUniform(s);
-                else g.FillNormal(s);
-                if (!identity) { TensorPrimitives.Multiply(s, (float)scale, s); TensorPrimitives.Add(s, (float)shift, s); }
+                tensor.CheckInPlace(op);
+                tensor.DrawRandomInPlace(kind, generator, scale, shift);
+                tensor.BumpVersion();
+                return tensor;
             }
-            else
-            {
-                var s = tensor.Span<double>();
-                if (uniform) g.FillUniform(s);
-                else g.FillNormal(s);
-                if (!identity) { TensorPrimitives.Multiply(s, scale, s); TensorPrimitives.Add(s, shift, s); }
-            }
-        });
-        tensor.BumpVersion();
-        return true;
+            var values = Tensor.AllocUninit(tensor.DType.IsReducedPrecision() ? DType.Float32 : tensor.DType, tensor.Shape.ToArray());
+            values.DrawRandomInPlace(kind, generator, scale, shift);
+            return Write(tensor, values, op);
+        }
     }
 
     /// <summary>Fills with samples from N(<paramref name="mean"/>, <paramref name="std"/>²) (torch.nn.init.normal_).</summary>
@@ -138,18 +118,7 @@ public static class Init
         ArgumentNullException.ThrowIfNull(tensor);
         CheckFloat(tensor, "Normal");
         if (std < 0) throw new ArgumentException($"Init.Normal: std must be non-negative, got {std}", nameof(std));
-        using (Autograd.NoGrad())
-        {
-            if (DrawInPlace(tensor, uniform: false, std, mean, generator)) return tensor;
-            // drawn in bulk into a fresh tensor, scaled and shifted there, then one copy into the target
-            var n = Tensor.Randn(tensor.shape, tensor.DType, generator: generator);
-            if (std != 1 || mean != 0)
-            {
-                if (n.DType == DType.Float32) { var s = n.Span<float>(); TensorPrimitives.Multiply(s, (float)std, s); TensorPrimitives.Add(s, (float)mean, s); }
-                else { var s = n.Span<double>(); TensorPrimitives.Multiply(s, std, s); TensorPrimitives.Add(s, mean, s); }
-            }
-            return Write(tensor, n, "Normal");
-        }
+        return DrawRandom(tensor, Tensor.RandomKind.Normal, std, mean, generator, "Normal");
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 namespace DeepSharp;
 
 public sealed partial class Tensor
@@ -48,23 +49,38 @@ public sealed partial class Tensor
             return r;
         }
         var t = AllocUninit(dtype, ShapeUtil.Copy(shape));
+        t.DrawRandomInPlace(kind, generator);
+        if (requiresGrad) t.RequiresGrad = true;
+        return t;
+    }
+
+    /// <summary>
+    /// Writes Rand's (<see cref="RandomKind.Uniform"/>) or Randn's values into this contiguous float32/float64 tensor,
+    /// drawn from <paramref name="generator"/> (the global stream when null), then ·<paramref name="scale"/> and
+    /// +<paramref name="shift"/> as two passes in the tensor's precision (what the initialisers compute). No version bump:
+    /// the caller says whether the write is an in-place change.
+    /// </summary>
+    internal void DrawRandomInPlace(RandomKind kind, Generator? generator, double scale = 1, double shift = 0)
+    {
+        bool identity = scale == 1 && shift == 0;
+        var self = this;
         DeepSharp.Random.With(generator, g =>
         {
-            if (dtype == DType.Float32)
+            if (self.DType == DType.Float32)
             {
-                var s = t.Span<float>();
+                var s = self.Span<float>();
                 if (kind == RandomKind.Uniform) g.FillUniform(s);
                 else g.FillNormal(s);
+                if (!identity) { TensorPrimitives.Multiply(s, (float)scale, s); TensorPrimitives.Add(s, (float)shift, s); }
             }
             else
             {
-                var s = t.Span<double>();
+                var s = self.Span<double>();
                 if (kind == RandomKind.Uniform) g.FillUniform(s);
                 else g.FillNormal(s);
+                if (!identity) { TensorPrimitives.Multiply(s, scale, s); TensorPrimitives.Add(s, shift, s); }
             }
         });
-        if (requiresGrad) t.RequiresGrad = true;
-        return t;
     }
 
     /// <summary>Creates a tensor filled with <paramref name="value"/> (torch.full).</summary>

@@ -73,6 +73,11 @@ public class BulkNormalTests
             Assert.Equal(w2.ToArray<double>(), w.ToArray<double>());
             Assert.All(w.ToArray<double>(), v => Assert.InRange(v, -0.3, 0.7));
         }
+        // a 16-bit target: drawn and scaled in float32, rounded once when copied in (the 16-bit fresh tensor threw before)
+        var half = Tensor.Zeros([37, 53], DType.Float16);
+        Init.Normal(half, mean: 0.25, std: 0.5, generator: new Generator(11));
+        var rounded = Tensor.Randn([37, 53], DType.Float32, generator: new Generator(11)).Mul(0.5).Add(0.25).To(DType.Float16);
+        Assert.Equal(rounded.ToArray<double>(), half.ToArray<double>());
     }
 
     [Fact]
