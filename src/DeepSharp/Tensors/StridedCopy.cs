@@ -1,37 +1,102 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using DeepSharp.Kernels;
 
 namespace DeepSharp;
 
 /// <summary>Copies between strided layouts; the one general data-movement primitive behind views.</summary>
 internal static class StridedCopy
 {
+    /// <summary>Copies of at least this many elements split their rows over the kernel thread pool.</summary>
+    internal const int ParallelElements = 1 << 16;
+
     /// <summary>
     /// Copies a strided n-d block of <paramref name="shape"/> from src to dst, each with its own offset and strides.
-    /// Dimensions are walked in row-major order; the innermost dimension is a tight loop.
+    /// Size-1 dimensions are dropped and neighbouring dimensions that both layouts lay out as one run are merged (a
+    /// channel slice of a contiguous NCHW tensor copies as N runs of C·H·W, not N·C·H rows of W); the innermost
+    /// remaining dimension is a tight loop (a block copy or fill where it can be). Large copies between distinct arrays
+    /// split their rows over the <see cref="KernelThreadPool"/>; every element is written once whichever way it is split.
     /// </summary>
     public static void Copy<T>(T[] src, int srcOffset, ReadOnlySpan<int> srcStrides, T[] dst, int dstOffset, ReadOnlySpan<int> dstStrides, ReadOnlySpan<int> shape)
     {
         int rank = shape.Length;
         int n = ShapeUtil.Numel(shape);
         if (n == 0) return;
-        if (rank == 0) { dst[dstOffset] = src[srcOffset]; return; }
-        // Collapse to (outer..., inner) and walk with a counter.
-        int inner = shape[rank - 1], si = srcStrides[rank - 1], di = dstStrides[rank - 1];
+        Span<int> dims = stackalloc int[3 * Math.Max(rank, 1)];
+        Span<int> size = dims[..rank], ss = dims.Slice(rank, rank), ds = dims.Slice(2 * rank, rank);
+        int r = 0;
+        for (int k = 0; k < rank; k++)
+        {
+            if (shape[k] == 1) continue;
+            if (r > 0 && ss[r - 1] == srcStrides[k] * shape[k] && ds[r - 1] == dstStrides[k] * shape[k])
+            {
+                size[r - 1] *= shape[k]; ss[r - 1] = srcStrides[k]; ds[r - 1] = dstStrides[k];
+            }
+            else { size[r] = shape[k]; ss[r] = srcStrides[k]; ds[r] = dstStrides[k]; r++; }
+        }
+        if (r == 0) { dst[dstOffset] = src[srcOffset]; return; }
+        size = size[..r]; ss = ss[..r]; ds = ds[..r];
+        int rows = n / size[r - 1];
+        if (n >= ParallelElements && rows > 1 && r <= Dims.Length && KernelThreadPool.ThreadCount > 1 && !ReferenceEquals(src, dst))
+        {
+            var body = new RowsBody<T>(src, srcOffset, dst, dstOffset, size, ss, ds, rows, Math.Min(rows, 4 * KernelThreadPool.ThreadCount));
+            KernelThreadPool.ParallelFor(body.Parts, ref body);
+            return;
+        }
+        Rows(src, srcOffset, dst, dstOffset, size, ss, ds, 0, rows);
+    }
+
+    // Copies rows [first, first + count) of the coalesced block (a row: the innermost dimension).
+    static void Rows<T>(T[] src, int s, T[] dst, int d, ReadOnlySpan<int> size, ReadOnlySpan<int> ss, ReadOnlySpan<int> ds, int first, int count)
+    {
+        int rank = size.Length;
+        int inner = size[rank - 1], si = ss[rank - 1], di = ds[rank - 1];
         Span<int> index = stackalloc int[rank];
-        int s = srcOffset, d = dstOffset;
-        int rows = n / inner;
-        for (int r = 0; r < rows; r++)
+        for (int k = rank - 2, rest = first; k >= 0; k--)
+        {
+            index[k] = rest % size[k]; rest /= size[k];
+            s += index[k] * ss[k]; d += index[k] * ds[k];
+        }
+        for (int row = 0; row < count; row++)
         {
             if (si == 1 && di == 1) System.Array.Copy(src, s, dst, d, inner);
-            else if (si == 0) System.Array.Fill(dst, src[s], d, inner) ;
+            else if (si == 0 && di == 1) System.Array.Fill(dst, src[s], d, inner);
             else for (int j = 0, a = s, b = d; j < inner; j++, a += si, b += di) dst[b] = src[a];
-            // advance the outer index
             for (int k = rank - 2; k >= 0; k--)
             {
-                index[k]++; s += srcStrides[k]; d += dstStrides[k];
-                if (index[k] < shape[k]) break;
-                s -= srcStrides[k] * shape[k]; d -= dstStrides[k] * shape[k]; index[k] = 0;
+                index[k]++; s += ss[k]; d += ds[k];
+                if (index[k] < size[k]) break;
+                s -= ss[k] * size[k]; d -= ds[k] * size[k]; index[k] = 0;
             }
+        }
+    }
+
+    [InlineArray(Length)]
+    struct Dims
+    {
+        public const int Length = 8;
+        int element;
+    }
+
+    // One part: an equal share of the rows (the parts differ by at most one row).
+    struct RowsBody<T> : IParallelBody
+    {
+        readonly T[] src, dst;
+        readonly int srcOffset, dstOffset, rank, rows;
+        public readonly int Parts;
+        Dims size, ss, ds;
+
+        public RowsBody(T[] src, int srcOffset, T[] dst, int dstOffset, ReadOnlySpan<int> size, ReadOnlySpan<int> ss, ReadOnlySpan<int> ds, int rows, int parts)
+        {
+            this.src = src; this.dst = dst; this.srcOffset = srcOffset; this.dstOffset = dstOffset;
+            rank = size.Length; this.rows = rows; Parts = parts;
+            size.CopyTo(this.size); ss.CopyTo(this.ss); ds.CopyTo(this.ds);
+        }
+
+        public void Invoke(int index)
+        {
+            int first = (int)((long)rows * index / Parts), last = (int)((long)rows * (index + 1) / Parts);
+            Rows(src, srcOffset, dst, dstOffset, ((ReadOnlySpan<int>)size)[..rank], ((ReadOnlySpan<int>)ss)[..rank], ((ReadOnlySpan<int>)ds)[..rank], first, last - first);
         }
     }
 
