@@ -41,10 +41,27 @@ public static class Upsample
         return (index, index < inSize - 1 ? 1 : 0, lambda);
     }
 
-    /// <summary>Nearest-neighbour resize of (planes, inH, inW) to (planes, outH, outW) (upsample_nearest2d).</summary>
-    public static void Nearest2d<T>(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW,
+    /// <summary>Resizes of at least this many output elements split their planes over the kernel thread pool.</summary>
+    const int ParallelElements = 1 << 15;
+
+    /// <summary>
+    /// Nearest-neighbour resize of (planes, inH, inW) to (planes, outH, outW) (upsample_nearest2d). Exact doubling in
+    /// both dimensions (a U-Net's upsampling) takes a direct path, split over the kernel thread pool by planes when large.
+    /// </summary>
+    public static unsafe void Nearest2d<T>(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW,
         ReadOnlySpan<T> input, Span<T> output) where T : unmanaged, INumber<T>
     {
+        if (outH == 2 * inH && outW == 2 * inW && inW > 0)
+        {
+            if (input.Length < planes * inH * inW || output.Length < planes * outH * outW)
+                throw new ArgumentException($"Nearest2d: input ({input.Length}) or output ({output.Length}) is shorter than {planes} planes of {inH}x{inW} -> {outH}x{outW}");
+            fixed (T* x = input, y = output)
+            {
+                var body = new Doubled<T>(x, y, inH, inW, backward: false);
+                ForPlanes(planes, planes * outH * outW, ref body);
+            }
+            return;
+        }
         var cols = ArrayPool<int>.Shared.Rent(outW);
         try
         {
@@ -64,10 +81,25 @@ public static class Upsample
         finally { ArrayPool<int>.Shared.Return(cols); }
     }
 
-    /// <summary>The adjoint of <see cref="Nearest2d{T}"/>. <paramref name="gradInput"/> is overwritten.</summary>
-    public static void Nearest2dBackward<T>(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW,
+    /// <summary>
+    /// The adjoint of <see cref="Nearest2d{T}"/>. <paramref name="gradInput"/> is overwritten. Exact doubling sums each
+    /// input's four outputs in the order the general loop adds them (row 2i then 2i + 1, left then right, onto zero), so
+    /// both paths agree bit for bit.
+    /// </summary>
+    public static unsafe void Nearest2dBackward<T>(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW,
         ReadOnlySpan<T> gradOutput, Span<T> gradInput) where T : unmanaged, INumber<T>
     {
+        if (outH == 2 * inH && outW == 2 * inW && inW > 0)
+        {
+            if (gradInput.Length < planes * inH * inW || gradOutput.Length < planes * outH * outW)
+                throw new ArgumentException($"Nearest2dBackward: gradInput ({gradInput.Length}) or gradOutput ({gradOutput.Length}) is shorter than {planes} planes of {inH}x{inW} <- {outH}x{outW}");
+            fixed (T* gx = gradInput, gy = gradOutput)
+            {
+                var body = new Doubled<T>(gx, gy, inH, inW, backward: true);
+                ForPlanes(planes, planes * outH * outW, ref body);
+            }
+            return;
+        }
         gradInput.Slice(0, planes * inH * inW).Clear();
         var cols = ArrayPool<int>.Shared.Rent(outW);
         try
@@ -86,6 +118,52 @@ public static class Upsample
             }
         }
         finally { ArrayPool<int>.Shared.Return(cols); }
+    }
+
+    // Runs body over [0, planes) in equal shares: serially when small or on one thread.
+    static void ForPlanes<TBody>(int planes, int outputElements, ref TBody body) where TBody : struct, IPlaneBody
+    {
+        int parts = Math.Min(planes, 4 * KernelThreadPool.ThreadCount);
+        if (outputElements < ParallelElements || parts < 2) { body.Planes(0, planes); return; }
+        var split = new PlaneParts<TBody>(body, planes, parts);
+        KernelThreadPool.ParallelFor(parts, ref split);
+    }
+
+    interface IPlaneBody
+    {
+        void Planes(int first, int end);
+    }
+
+    readonly struct PlaneParts<TBody>(TBody body, int planes, int parts) : IParallelBody where TBody : struct, IPlaneBody
+    {
+        readonly TBody body = body;
+        public void Invoke(int index) => body.Planes((int)((long)planes * index / parts), (int)((long)planes * (index + 1) / parts));
+    }
+
+    // Exact 2x nearest: forward writes each input element into a 2x2 output block; backward sums that block back.
+    // `small` is the (planes, h, w) side, `large` the (planes, 2h, 2w) side.
+    readonly unsafe struct Doubled<T>(T* small, T* large, int h, int w, bool backward) : IPlaneBody where T : unmanaged, INumber<T>
+    {
+        public void Planes(int first, int end)
+        {
+            int w2 = 2 * w;
+            for (int p = first; p < end; p++)
+                for (int i = 0; i < h; i++)
+                {
+                    T* s = small + ((long)p * h + i) * w;
+                    T* top = large + ((long)p * 2 * h + 2 * i) * w2, bottom = top + w2;
+                    if (backward)
+                    {
+                        for (int j = 0; j < w; j++)
+                            s[j] = T.Zero + top[2 * j] + top[2 * j + 1] + bottom[2 * j] + bottom[2 * j + 1];
+                    }
+                    else
+                    {
+                        for (int j = 0; j < w; j++) { T v = s[j]; top[2 * j] = v; top[2 * j + 1] = v; }
+                        new ReadOnlySpan<T>(top, w2).CopyTo(new Span<T>(bottom, w2));
+                    }
+                }
+        }
     }
 
     /// <summary>Bilinear resize of (planes, inH, inW) to (planes, outH, outW) (upsample_bilinear2d).</summary>

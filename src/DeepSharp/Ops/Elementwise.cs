@@ -21,7 +21,14 @@ internal interface IUnaryFamily
 /// <summary>The broadcasting engine behind every binary and unary elementwise op.</summary>
 internal static class Elementwise
 {
-    enum Kind { Full, Scalar, Row }
+    // Full: one value per output element, in output order. Scalar: one value for all. Row: a contiguous block repeated
+    // over the leading output dimensions. Block: one value per trailing run of at least MinBlockLength output elements
+    // (a per-channel (1, C, 1, 1) or per-sample-and-channel (N, C, 1, 1) operand against an (N, C, H, W) output), its
+    // values laid out compactly, one per run; the run length travels in the row-length slot.
+    enum Kind { Full, Scalar, Row, Block }
+
+    /// <summary>The shortest run that is combined as a block; shorter runs materialize the operand instead.</summary>
+    const int MinBlockLength = 8;
 
     /// <summary>
     /// Computes op(a, b) with NumPy broadcasting into a new contiguous tensor of the promoted dtype.
@@ -97,6 +104,7 @@ internal static class Elementwise
         if (d.Length == 0) return;
         T[]? tempA = null;
         var ka = Classify<T>(a, result.shape, out var sa, out int ra, ref tempA);
+        if (ka == Kind.Block) ka = Unblock(a, result.shape, ref sa, ref tempA);
         try { Combine<T, TOp>(ka, sa, ra, Kind.Scalar, new ReadOnlySpan<T>(in value), 1, d); }
         finally
         {
@@ -147,7 +155,15 @@ internal static class Elementwise
         var ka = Classify<T>(a, outShape, out var sa, out int ra, ref tempA);
         var kb = Classify<T>(b, outShape, out var sb, out int rb, ref tempB);
         if (ka == Kind.Row && kb == Kind.Row) { sa = tempA = Materialize<T>(a, outShape); ka = Kind.Full; }
-        try { Combine<T, TOp>(ka, sa, ra, kb, sb, rb, d); }
+        // a block combines with a full operand that does not partly overlap the destination; otherwise it is materialized
+        if (ka == Kind.Block && (kb != Kind.Full || PartlyOverlaps(sb, d))) ka = Unblock(a, outShape, ref sa, ref tempA);
+        if (kb == Kind.Block && (ka != Kind.Full || PartlyOverlaps(sa, d))) kb = Unblock(b, outShape, ref sb, ref tempB);
+        try
+        {
+            if (ka == Kind.Block) CombineBlocks<T, TOp>(true, sa, ra, sb, d);
+            else if (kb == Kind.Block) CombineBlocks<T, TOp>(false, sb, rb, sa, d);
+            else Combine<T, TOp>(ka, sa, ra, kb, sb, rb, d);
+        }
         finally
         {
             if (tempA != null) ArrayCache.Return(a.DType, tempA);
@@ -236,8 +252,72 @@ internal static class Elementwise
             for (int i = 0; row && i < m; i++) row = t.shape[lead + i] == outShape[outShape.Length - m + i];
             if (row) { span = new ReadOnlySpan<T>(t.Array<T>(), t.offset, n); return Kind.Row; }
         }
+        if (!ShapeUtil.SameShape(t.shape, outShape))
+        {
+            // constant along the trailing output dimensions from `first` on: one value per run of their product
+            int rank = outShape.Length;
+            Span<int> strides = stackalloc int[2 * rank];
+            Span<int> broadcast = strides[..rank], compact = strides[rank..];
+            broadcast.Clear();
+            for (int i = 0, off = rank - t.Rank; i < t.Rank; i++)
+                broadcast[i + off] = t.shape[i] == 1 && outShape[i + off] != 1 ? 0 : t.strides[i];
+            int first = rank, run = 1;
+            while (first > 0 && (broadcast[first - 1] == 0 || outShape[first - 1] == 1)) run *= outShape[--first];
+            if (first > 0 && run >= MinBlockLength)
+            {
+                for (int k = first - 1, m = 1; k >= 0; k--) { compact[k] = m; m *= outShape[k]; }
+                var values = temp = (T[])ArrayCache.Rent(t.DType, ShapeUtil.Numel(outShape) / run, clear: false);
+                StridedCopy.Copy(t.Array<T>(), t.offset, broadcast[..first], values, 0, compact[..first], outShape.AsSpan(0, first));
+                span = new ReadOnlySpan<T>(values, 0, ShapeUtil.Numel(outShape) / run);
+                rowLength = run;
+                return Kind.Block;
+            }
+        }
         span = temp = Materialize<T>(t, outShape);
         return Kind.Full;
+    }
+
+    /// <summary>Replaces a block operand's compact values by the operand materialized to the output shape.</summary>
+    static Kind Unblock<T>(Tensor t, int[] outShape, ref ReadOnlySpan<T> span, ref T[]? temp) where T : unmanaged
+    {
+        if (temp != null) ArrayCache.Return(t.DType, temp);
+        span = temp = Materialize<T>(t, outShape);
+        return Kind.Full;
+    }
+
+    /// <summary>
+    /// op(block, full) (or op(full, block) when <paramref name="blockFirst"/> is false): each run of
+    /// <paramref name="run"/> output elements combines one block value with the full operand's run. Long ops split
+    /// whole runs over the kernel thread pool; every element is computed by the same kernel call whichever the split.
+    /// </summary>
+    static unsafe void CombineBlocks<T, TOp>(bool blockFirst, ReadOnlySpan<T> values, int run, ReadOnlySpan<T> full, Span<T> d)
+        where T : unmanaged, INumber<T> where TOp : IBinaryFamily
+    {
+        fixed (T* vp = values, fp = full, dp = d)
+        {
+            int runs = d.Length / run;
+            int perPart = Math.Max(1, ParallelChunks.ChunkLength / run);
+            var body = new BlockRuns<T, TOp>(blockFirst, vp, fp, dp, run, runs, perPart);
+            if (d.Length < ParallelChunks.MinParallelLength) body.Invoke(0, runs);
+            else KernelThreadPool.ParallelFor((runs + perPart - 1) / perPart, ref body);
+        }
+    }
+
+    readonly unsafe struct BlockRuns<T, TOp>(bool blockFirst, T* values, T* full, T* dst, int run, int runs, int perPart) : IParallelBody
+        where T : unmanaged, INumber<T> where TOp : IBinaryFamily
+    {
+        public void Invoke(int part) => Invoke(part * perPart, Math.Min(perPart, runs - part * perPart));
+
+        public void Invoke(int first, int count)
+        {
+            for (int r = first; r < first + count; r++)
+            {
+                var f = new ReadOnlySpan<T>(full + (long)r * run, run);
+                var d = new Span<T>(dst + (long)r * run, run);
+                if (blockFirst) TOp.ScalarVector(values[r], f, d);
+                else TOp.VectorScalar(f, values[r], d);
+            }
+        }
     }
 
     static T[] Materialize<T>(Tensor t, int[] outShape) where T : unmanaged

@@ -189,4 +189,43 @@ public class ParallelOpsThreadingTests
             Assert.Equal(expected, x.ToArray<float>());
         }
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void PerChannelOperandsCombineLikeTheirMaterializedExpansion(int threads)
+    {
+        // (1, C, 1, 1), (N, C, 1, 1), (C, 1, 1) and (N, C, H, 1) against (N, C, H, W) take the block path (one value per
+        // run of H·W or W outputs); W = 5 is below the shortest block and materializes. Each result must equal the op
+        // on the operand expanded and made contiguous first, element for element, in either operand order and in place.
+        DeepSharp.Random.Seed(12);
+        foreach (var (dtype, w) in new[] { (DType.Float32, 24), (DType.Float64, 24), (DType.Float32, 5) })
+        {
+            var x = Tensor.Randn([4, 16, 24, w], dtype).Add(3);
+            var full = new[] { 4, 16, 24, w };
+            Tensor[] operands =
+            [
+                Tensor.Randn([1, 16, 1, 1], dtype).Add(2), Tensor.Randn([4, 16, 1, 1], dtype).Add(2), Tensor.Randn([16, 1, 1], dtype).Add(2),
+                Tensor.Randn([4, 16, 24, 1], dtype).Add(2), Tensor.Randn([16, 4], dtype).Add(2).T.Unsqueeze(2).Unsqueeze(3),
+            ];
+            foreach (var c in operands)
+            {
+                var e = c.Expand(full).Contiguous();
+                WithThreads(threads, () =>
+                {
+                    void Same(Tensor expected, Tensor actual, string what) =>
+                        Assert.True(expected.ToArray<double>().SequenceEqual(actual.ToArray<double>()), $"{what} with {TestUtilFmt(c)} ({dtype}, W {w})");
+                    Same(x.Add(e), x.Add(c), "x + c"); Same(e.Add(x), c.Add(x), "c + x");
+                    Same(x.Sub(e), x.Sub(c), "x - c"); Same(e.Sub(x), c.Sub(x), "c - x");
+                    Same(x.Mul(e), x.Mul(c), "x * c"); Same(e.Div(x), c.Div(x), "c / x"); Same(x.Div(e), x.Div(c), "x / c");
+                    Same(Tensor.Maximum(x, e), Tensor.Maximum(x, c), "maximum"); Same(Tensor.Minimum(e, x), Tensor.Minimum(c, x), "minimum");
+                    var inPlace = x.Clone(); inPlace.AddInPlace(c);
+                    Same(x.Add(e), inPlace, "x += c");
+                    return 0;
+                });
+            }
+        }
+    }
+
+    static string TestUtilFmt(Tensor t) => $"({string.Join(", ", t.Shape)}), strides ({string.Join(", ", t.Strides)})";
 }
