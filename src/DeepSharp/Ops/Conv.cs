@@ -52,6 +52,7 @@ internal static class ConvOps
     static InputGrads ConvBackward(Node node, Tensor g)
     {
         Tensor x = node.Saved(0), w = node.Saved(1);
+        g = g.Contiguous();   // a slice of a Cat's gradient: one copy shared by the three gradients, not one each
         var p = (ConvParams)node.State!;
         return [x.RequiresGrad ? ConvTranspose(g, w, null, p, x.shape[2], x.shape[3]) : null,
                 w.RequiresGrad ? ConvWeightGrad(x, g, p, w.shape) : null,
@@ -92,6 +93,7 @@ internal static class ConvOps
     static InputGrads ConvTransposeBackward(Node node, Tensor g)
     {
         Tensor u = node.Saved(0), w = node.Saved(1);
+        g = g.Contiguous();
         var p = (ConvParams)node.State!;
         return [u.RequiresGrad ? Conv(g, w, null, p, u.shape[2], u.shape[3]) : null,
                 w.RequiresGrad ? ConvWeightGrad(g, u, p, w.shape) : null,
