@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using DeepSharp.Kernels;
 
 namespace DeepSharp;
 
@@ -143,6 +144,15 @@ public sealed partial class Tensor
         if (runs == 0) { dst[0] = src[0]; return; }
         int inner = sizes[runs - 1];
         bool innerReduced = reduced[runs - 1];
+        // per-row sums (kept, reduced) and per-channel sums (reduced, kept, reduced: a bias gradient over (N, C, H, W)):
+        // each output element is one part's, summed in the same order as below, so the split changes no bit
+        if (innerReduced && src.Length >= ParallelSumElements && KernelThreadPool.ThreadCount > 1
+            && ((runs == 2 && !reduced[0]) || (runs == 3 && reduced[0] && !reduced[1])))
+        {
+            int batches = runs == 3 ? sizes[0] : 1, kept = sizes[runs - 2];
+            SumsInParallel(src, dst, batches, kept, inner);
+            return;
+        }
         // output stride of each run (0 for reduced runs)
         Span<long> dstStride = stackalloc long[runs];
         long stride = innerReduced ? 1 : inner;
@@ -166,6 +176,32 @@ public sealed partial class Tensor
                 dstOffset -= dstStride[r] * sizes[r];
                 index[r] = 0;
             }
+        }
+    }
+
+    /// <summary>Contiguous sums of at least this many elements split their output elements over the kernel thread pool.</summary>
+    const int ParallelSumElements = 1 << 16;
+
+    static unsafe void SumsInParallel<T>(ReadOnlySpan<T> src, Span<T> dst, int batches, int kept, int inner) where T : unmanaged, INumber<T>
+    {
+        fixed (T* s = src, d = dst)
+        {
+            var body = new KeptSums<T>(s, d, batches, kept, inner, Math.Min(kept, 4 * KernelThreadPool.ThreadCount));
+            KernelThreadPool.ParallelFor(body.Parts, ref body);
+        }
+    }
+
+    // dst[k] += sum of row (b, k) for b = 0, 1, ..., over the kept elements of one part
+    readonly unsafe struct KeptSums<T>(T* src, T* dst, int batches, int kept, int inner, int parts) : IParallelBody where T : unmanaged, INumber<T>
+    {
+        public int Parts => parts;
+
+        public void Invoke(int index)
+        {
+            int first = (int)((long)kept * index / parts), end = (int)((long)kept * (index + 1) / parts);
+            for (int k = first; k < end; k++)
+                for (int b = 0; b < batches; b++)
+                    dst[k] += TensorPrimitives.Sum(new ReadOnlySpan<T>(src + ((long)b * kept + k) * inner, inner));
         }
     }
 }

@@ -228,4 +228,19 @@ public class ParallelOpsThreadingTests
     }
 
     static string TestUtilFmt(Tensor t) => $"({string.Join(", ", t.Shape)}), strides ({string.Join(", ", t.Strides)})";
+
+    [Fact]
+    public void LongChannelAndRowSumsAreBitwiseTheSameAtOneAndTwoThreads()
+    {
+        // a bias gradient's sum over (N, H, W) and a row sum over the last dim split their output elements over the pool
+        DeepSharp.Random.Seed(13);
+        var x = Tensor.Randn([7, 19, 23, 29]);   // 88 711 elements, odd sizes
+        var d = x.Double();
+        float[][] Pass() => [x.Sum([0, 2, 3]).ToArray<float>(), x.Sum([3]).ToArray<float>(), x.Sum([2, 3]).ToArray<float>(), x.Sum([0, 2, 3], keepDim: true).ToArray<float>()];
+        var one = WithThreads(1, Pass);
+        var two = WithThreads(2, Pass);
+        for (int k = 0; k < one.Length; k++) Assert.Equal(one[k], two[k]);
+        AssertClose(d.Sum([0, 2, 3]), Tensor.FromArray(two[0]).Double(), rtol: 1e-5, atol: 1e-3, what: "channel sums");
+        AssertClose(d.Sum([3]).Reshape(-1), Tensor.FromArray(two[1]).Double(), rtol: 1e-5, atol: 1e-4, what: "row sums");
+    }
 }
