@@ -78,6 +78,8 @@ public class ResumeTests
         }
         Assert.False(File.Exists(Path.Combine(cut, "model.safetensors")));
         Assert.True(File.Exists(Path.Combine(cut, "run.json")));
+        var recorded = File.ReadAllText(Path.Combine(cut, "run.json"));
+        Assert.True(recorded.Split("\"--threads\"").Length == 2, $"run.json should record --threads once: {recorded}");
 
         var (resumeCode, output, resumeErr) = CliProcess.Run(["train", "--resume", "cut", "--threads", "1"], root);
         Assert.True(resumeCode == 0, resumeErr);

@@ -44,7 +44,8 @@ public static class RunResume
 
     /// <summary>
     /// Writes run.json into <paramref name="folder"/>: <paramref name="args"/> with --data, --pretrained and folder:PATH
-    /// made absolute (so the run resumes from anywhere) and the thread count the run uses.
+    /// made absolute (so the run resumes from anywhere) and the thread count the run uses (once: a --threads given in
+    /// <paramref name="args"/> is replaced by it).
     /// </summary>
     public static void WriteRunFile(string folder, string[] args, int threads)
     {
@@ -54,6 +55,12 @@ public static class RunResume
             string a = args[i];
             int eq = a.IndexOf('=');
             string name = eq > 0 ? a[..eq] : a;
+            if (name == "--threads")
+            {
+                // the count the run resolved is appended below; a given one was recorded twice
+                if (eq < 0 && i + 1 < args.Length) i++;
+                continue;
+            }
             bool takesValue = name is "--data" or "--pretrained" or "--dataset" or "--out";
             if (!takesValue || (eq < 0 && i + 1 >= args.Length)) { stored.Add(a); continue; }
             string value = eq > 0 ? a[(eq + 1)..] : args[++i];
