@@ -36,6 +36,43 @@ public enum Nonlinearity
 /// </summary>
 public static class Init
 {
+    [ThreadStatic] static int skipDepth;
+
+    /// <summary>
+    /// Until the returned scope is disposed, the constructors of Linear, Bilinear, the convolutions and Embedding on this
+    /// thread skip their default random initialisation and start their parameters at zero (torch.nn.utils.skip_init, which
+    /// leaves them uninitialised). For a model that initialises every parameter itself right after building its layers
+    /// (VGG's torchvision init): the default draw would only be overwritten. Scopes nest; dispose on the thread that began it.
+    /// </summary>
+    public static IDisposable SkipDefaultInit()
+    {
+        skipDepth++;
+        return new SkipScope();
+    }
+
+    sealed class SkipScope : IDisposable
+    {
+        bool disposed;
+        public void Dispose()
+        {
+            if (disposed) return;
+            disposed = true;
+            skipDepth--;
+        }
+    }
+
+    /// <summary>
+    /// For a layer constructor: inside <see cref="SkipDefaultInit"/>, zeroes the given fresh parameters and returns true
+    /// (skip the default initialisation); otherwise returns false.
+    /// </summary>
+    internal static bool DefaultInitSkipped(Tensor? weight, Tensor? bias = null)
+    {
+        if (skipDepth == 0) return false;
+        if (weight != null) Zeros(weight);
+        if (bias != null) Zeros(bias);
+        return true;
+    }
+
     /// <summary>The recommended gain for a non-linearity (torch.nn.init.calculate_gain); <paramref name="param"/> is LeakyReLU's slope.</summary>
     public static double CalculateGain(Nonlinearity nonlinearity, double? param = null) => nonlinearity switch
     {

@@ -83,4 +83,31 @@ public class InitTests
         AssertClose(again, p, 0, 0);
         Assert.True(p.RequiresGrad && p.IsLeaf);
     }
+
+    [Fact]
+    public void SkipDefaultInitZeroesLayersWithoutDrawingAndEndsWithItsScope()
+    {
+        using (DeepSharp.Random.Fork(5))
+        {
+            var before = DeepSharp.Random.GetState();
+            Linear linear; Conv2d conv; Embedding embedding; Bilinear bilinear;
+            using (Init.SkipDefaultInit())
+            {
+                using (Init.SkipDefaultInit()) linear = new Linear(30, 20);   // nested: the outer scope still skips
+                conv = new Conv2d(3, 8, 3);
+                embedding = new Embedding(10, 4);
+                bilinear = new Bilinear(3, 4, 5);
+            }
+            Assert.Equal(before, DeepSharp.Random.GetState());               // nothing was drawn
+            foreach (var p in new[] { linear.Weight, linear.Bias!, conv.Weight, conv.Bias!, embedding.Weight, bilinear.Weight, bilinear.Bias! })
+            {
+                Assert.True(p.ToArray<float>().All(v => v == 0), "a skipped parameter should start at zero");
+                Assert.True(p.RequiresGrad && p.IsLeaf);
+            }
+            // after the scope the defaults draw again
+            var again = new Linear(30, 20);
+            Assert.NotEqual(before, DeepSharp.Random.GetState());
+            Assert.Contains(again.Weight.ToArray<float>(), v => v != 0);
+        }
+    }
 }

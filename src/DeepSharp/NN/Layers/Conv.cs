@@ -48,7 +48,7 @@ public abstract class ConvBase : Module<Tensor, Tensor>
         // not zero-filled: ResetParameters writes every element
         Weight = Parameter(Tensor.AllocUninit(dtype, shape));
         Bias = bias ? Parameter(Tensor.AllocUninit(dtype, [outChannels])) : null;
-        ResetParameters();
+        if (!Init.DefaultInitSkipped(Weight, Bias)) ResetParameters();
     }
 
     /// <summary>

@@ -27,7 +27,7 @@ public class Embedding : Module<Tensor, Tensor>
         NumEmbeddings = numEmbeddings; EmbeddingDim = embeddingDim;
         PaddingIdx = paddingIdx is { } q && q < 0 ? q + numEmbeddings : paddingIdx;
         Weight = Parameter(Tensor.Empty([numEmbeddings, embeddingDim], dtype));
-        ResetParameters();
+        if (!Init.DefaultInitSkipped(Weight)) ResetParameters();
     }
 
     /// <summary>Creates a table from existing vectors (torch.nn.Embedding.from_pretrained); frozen by default.</summary>

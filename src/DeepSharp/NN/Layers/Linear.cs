@@ -27,7 +27,7 @@ public class Linear : Module<Tensor, Tensor>
         // not zero-filled: ResetParameters writes every element (a large layer would be zeroed only to be overwritten)
         Weight = Parameter(Tensor.AllocUninit(dtype, [outFeatures, inFeatures]));
         Bias = bias ? Parameter(Tensor.AllocUninit(dtype, [outFeatures])) : null;
-        ResetParameters();
+        if (!Init.DefaultInitSkipped(Weight, Bias)) ResetParameters();
     }
 
     /// <summary>
@@ -78,7 +78,7 @@ public class Bilinear : Module<Tensor, Tensor, Tensor>
         In1Features = in1Features; In2Features = in2Features; OutFeatures = outFeatures;
         Weight = Parameter(Tensor.Empty([outFeatures, in1Features, in2Features], dtype));
         Bias = bias ? Parameter(Tensor.Empty([outFeatures], dtype)) : null;
-        ResetParameters();
+        if (!Init.DefaultInitSkipped(Weight, Bias)) ResetParameters();
     }
 
     /// <summary>PyTorch's default initialisation: weight and bias from U(−1/√in1, 1/√in1) (Bilinear.reset_parameters).</summary>
