@@ -53,13 +53,8 @@ public static class Upsample
     {
         if (outH == 2 * inH && outW == 2 * inW && inW > 0)
         {
-            if (input.Length < planes * inH * inW || output.Length < planes * outH * outW)
-                throw new ArgumentException($"Nearest2d: input ({input.Length}) or output ({output.Length}) is shorter than {planes} planes of {inH}x{inW} -> {outH}x{outW}");
             fixed (T* x = input, y = output)
-            {
-                var body = new Doubled<T>(x, y, inH, inW, backward: false);
-                ForPlanes(planes, planes * outH * outW, ref body);
-            }
+                Doubling(planes, inH, inW, x, input.Length, y, output.Length, backward: false);
             return;
         }
         var cols = ArrayPool<int>.Shared.Rent(outW);
@@ -91,13 +86,8 @@ public static class Upsample
     {
         if (outH == 2 * inH && outW == 2 * inW && inW > 0)
         {
-            if (gradInput.Length < planes * inH * inW || gradOutput.Length < planes * outH * outW)
-                throw new ArgumentException($"Nearest2dBackward: gradInput ({gradInput.Length}) or gradOutput ({gradOutput.Length}) is shorter than {planes} planes of {inH}x{inW} <- {outH}x{outW}");
             fixed (T* gx = gradInput, gy = gradOutput)
-            {
-                var body = new Doubled<T>(gx, gy, inH, inW, backward: true);
-                ForPlanes(planes, planes * outH * outW, ref body);
-            }
+                Doubling(planes, inH, inW, gx, gradInput.Length, gy, gradOutput.Length, backward: true);
             return;
         }
         gradInput.Slice(0, planes * inH * inW).Clear();
@@ -118,6 +108,17 @@ public static class Upsample
             }
         }
         finally { ArrayPool<int>.Shared.Return(cols); }
+    }
+
+    // Exact 2x nearest, forward (small -> large) or adjoint (large -> small), over (planes, h, w) and (planes, 2h, 2w).
+    static unsafe void Doubling<T>(int planes, int h, int w, T* small, int smallLength, T* large, int largeLength, bool backward)
+        where T : unmanaged, INumber<T>
+    {
+        if (smallLength < planes * h * w || largeLength < planes * 4 * h * w)
+            throw new ArgumentException($"{(backward ? "Nearest2dBackward" : "Nearest2d")}: the {h}x{w} side ({smallLength} elements) or the " +
+                                        $"{2 * h}x{2 * w} side ({largeLength}) is shorter than {planes} planes");
+        var body = new Doubled<T>(small, large, h, w, backward);
+        ForPlanes(planes, planes * 4 * h * w, ref body);
     }
 
     // Runs body over [0, planes) in equal shares: serially when small or on one thread.
