@@ -33,6 +33,31 @@ public static class ParallelChunks
         KernelThreadPool.ParallelFor(length / ChunkLength, ref chunks);
     }
 
+    /// <summary>
+    /// Runs <c>body.Invoke(start, length)</c> over [0, <paramref name="count"/>) in equal shares (at most four per pool
+    /// thread, lengths differing by at most one) on the <see cref="KernelThreadPool"/>; one serial call when there is a
+    /// single share or thread. For loops over whole items (rows, planes, output elements) whose every result is a
+    /// function of its own item, so the split changes no bit; the caller decides whether the work is large enough.
+    /// </summary>
+    public static void Shares<TBody>(int count, ref TBody body) where TBody : struct, IChunkBody
+    {
+        if (count <= 0) return;
+        int parts = Math.Min(count, 4 * KernelThreadPool.ThreadCount);
+        if (parts < 2) { body.Invoke(0, count); return; }
+        var split = new EqualShares<TBody>(body, count, parts);
+        KernelThreadPool.ParallelFor(parts, ref split);
+    }
+
+    readonly struct EqualShares<TBody>(TBody body, int count, int parts) : IParallelBody where TBody : struct, IChunkBody
+    {
+        readonly TBody body = body;
+        public void Invoke(int index)
+        {
+            int first = (int)((long)count * index / parts), end = (int)((long)count * (index + 1) / parts);
+            body.Invoke(first, end - first);
+        }
+    }
+
     // The last chunk takes the remainder too, so no chunk is shorter than ChunkLength: a short chunk could take a
     // kernel's scalar fallback where the whole pass took its vector path.
     readonly struct Chunks<TBody>(TBody body, int length) : IParallelBody where TBody : struct, IChunkBody

@@ -118,37 +118,18 @@ public static class Upsample
             throw new ArgumentException($"{(backward ? "Nearest2dBackward" : "Nearest2d")}: the {h}x{w} side ({smallLength} elements) or the " +
                                         $"{2 * h}x{2 * w} side ({largeLength}) is shorter than {planes} planes");
         var body = new Doubled<T>(small, large, h, w, backward);
-        ForPlanes(planes, planes * 4 * h * w, ref body);
-    }
-
-    // Runs body over [0, planes) in equal shares: serially when small or on one thread.
-    static void ForPlanes<TBody>(int planes, int outputElements, ref TBody body) where TBody : struct, IPlaneBody
-    {
-        int parts = Math.Min(planes, 4 * KernelThreadPool.ThreadCount);
-        if (outputElements < ParallelElements || parts < 2) { body.Planes(0, planes); return; }
-        var split = new PlaneParts<TBody>(body, planes, parts);
-        KernelThreadPool.ParallelFor(parts, ref split);
-    }
-
-    interface IPlaneBody
-    {
-        void Planes(int first, int end);
-    }
-
-    readonly struct PlaneParts<TBody>(TBody body, int planes, int parts) : IParallelBody where TBody : struct, IPlaneBody
-    {
-        readonly TBody body = body;
-        public void Invoke(int index) => body.Planes((int)((long)planes * index / parts), (int)((long)planes * (index + 1) / parts));
+        if ((long)planes * 4 * h * w < ParallelElements) body.Invoke(0, planes);
+        else ParallelChunks.Shares(planes, ref body);
     }
 
     // Exact 2x nearest: forward writes each input element into a 2x2 output block; backward sums that block back.
     // `small` is the (planes, h, w) side, `large` the (planes, 2h, 2w) side.
-    readonly unsafe struct Doubled<T>(T* small, T* large, int h, int w, bool backward) : IPlaneBody where T : unmanaged, INumber<T>
+    readonly unsafe struct Doubled<T>(T* small, T* large, int h, int w, bool backward) : IChunkBody where T : unmanaged, INumber<T>
     {
-        public void Planes(int first, int end)
+        public void Invoke(int first, int count)
         {
             int w2 = 2 * w;
-            for (int p = first; p < end; p++)
+            for (int p = first; p < first + count; p++)
                 for (int i = 0; i < h; i++)
                 {
                     T* s = small + ((long)p * h + i) * w;

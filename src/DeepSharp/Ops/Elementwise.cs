@@ -258,14 +258,12 @@ internal static class Elementwise
             int rank = outShape.Length;
             Span<int> strides = stackalloc int[2 * rank];
             Span<int> broadcast = strides[..rank], compact = strides[rank..];
-            broadcast.Clear();
-            for (int i = 0, off = rank - t.Rank; i < t.Rank; i++)
-                broadcast[i + off] = t.shape[i] == 1 && outShape[i + off] != 1 ? 0 : t.strides[i];
+            ShapeUtil.BroadcastStrides(t.shape, t.strides, outShape, broadcast);
             int first = rank, run = 1;
             while (first > 0 && (broadcast[first - 1] == 0 || outShape[first - 1] == 1)) run *= outShape[--first];
             if (first > 0 && run >= MinBlockLength)
             {
-                for (int k = first - 1, m = 1; k >= 0; k--) { compact[k] = m; m *= outShape[k]; }
+                ShapeUtil.ContiguousStrides(outShape.AsSpan(0, first), compact[..first]);
                 var values = temp = (T[])ArrayCache.Rent(t.DType, ShapeUtil.Numel(outShape) / run, clear: false);
                 StridedCopy.Copy(t.Array<T>(), t.offset, broadcast[..first], values, 0, compact[..first], outShape.AsSpan(0, first));
                 span = new ReadOnlySpan<T>(values, 0, ShapeUtil.Numel(outShape) / run);

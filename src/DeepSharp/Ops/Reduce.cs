@@ -186,20 +186,17 @@ public sealed partial class Tensor
     {
         fixed (T* s = src, d = dst)
         {
-            var body = new KeptSums<T>(s, d, batches, kept, inner, Math.Min(kept, 4 * KernelThreadPool.ThreadCount));
-            KernelThreadPool.ParallelFor(body.Parts, ref body);
+            var body = new KeptSums<T>(s, d, batches, kept, inner);
+            ParallelChunks.Shares(kept, ref body);
         }
     }
 
-    // dst[k] += sum of row (b, k) for b = 0, 1, ..., over the kept elements of one part
-    readonly unsafe struct KeptSums<T>(T* src, T* dst, int batches, int kept, int inner, int parts) : IParallelBody where T : unmanaged, INumber<T>
+    // dst[k] += sum of row (b, k) for b = 0, 1, ..., over the kept elements [first, first + count)
+    readonly unsafe struct KeptSums<T>(T* src, T* dst, int batches, int kept, int inner) : IChunkBody where T : unmanaged, INumber<T>
     {
-        public int Parts => parts;
-
-        public void Invoke(int index)
+        public void Invoke(int first, int count)
         {
-            int first = (int)((long)kept * index / parts), end = (int)((long)kept * (index + 1) / parts);
-            for (int k = first; k < end; k++)
+            for (int k = first; k < first + count; k++)
                 for (int b = 0; b < batches; b++)
                     dst[k] += TensorPrimitives.Sum(new ReadOnlySpan<T>(src + ((long)b * kept + k) * inner, inner));
         }

@@ -15,16 +15,22 @@ internal static class ShapeUtil
     public static int[] ContiguousStrides(ReadOnlySpan<int> shape)
     {
         var strides = new int[shape.Length];
+        ContiguousStrides(shape, strides);
+        return strides;
+    }
+
+    /// <summary>Row-major strides of <paramref name="shape"/> written into <paramref name="strides"/> (same length).</summary>
+    public static void ContiguousStrides(ReadOnlySpan<int> shape, Span<int> strides)
+    {
         int s = 1;
         for (int i = shape.Length - 1; i >= 0; i--) { strides[i] = s; s *= Math.Max(shape[i], 1); }
-        return strides;
     }
 
     /// <summary>
     /// Row-major strides of <paramref name="shape"/> as an array shared by every tensor of that shape on this thread (a
     /// small per-thread table), so that creating a contiguous tensor does not allocate a strides array each time. The array
     /// must never be written: tensors keep it as their strides, and <see cref="Tensor.Strides"/> hands out a read-only
-    /// wrapper. Use <see cref="ContiguousStrides"/> for an array the caller owns.
+    /// wrapper. Use <see cref="ContiguousStrides(ReadOnlySpan{int})"/> for an array the caller owns.
     /// </summary>
     public static int[] SharedContiguousStrides(int[] shape)
     {
@@ -95,10 +101,17 @@ internal static class ShapeUtil
     public static int[] BroadcastStrides(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, ReadOnlySpan<int> target)
     {
         var result = new int[target.Length];
+        BroadcastStrides(shape, strides, target, result);
+        return result;
+    }
+
+    /// <summary>The strides of a (shape, strides) view broadcast to <paramref name="target"/>, written into <paramref name="result"/> (target's length).</summary>
+    public static void BroadcastStrides(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, ReadOnlySpan<int> target, Span<int> result)
+    {
         int off = target.Length - shape.Length;
+        result[..off].Clear();
         for (int i = 0; i < shape.Length; i++)
             result[i + off] = shape[i] == 1 && target[i + off] != 1 ? 0 : strides[i];
-        return result;
     }
 
     public static bool SameShape(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);

@@ -39,8 +39,8 @@ internal static class StridedCopy
         int rows = n / size[r - 1];
         if (n >= ParallelElements && rows > 1 && r <= Dims.Length && KernelThreadPool.ThreadCount > 1 && !ReferenceEquals(src, dst))
         {
-            var body = new RowsBody<T>(src, srcOffset, dst, dstOffset, size, ss, ds, rows, Math.Min(rows, 4 * KernelThreadPool.ThreadCount));
-            KernelThreadPool.ParallelFor(body.Parts, ref body);
+            var body = new RowsBody<T>(src, srcOffset, dst, dstOffset, size, ss, ds);
+            ParallelChunks.Shares(rows, ref body);
             return;
         }
         Rows(src, srcOffset, dst, dstOffset, size, ss, ds, 0, rows);
@@ -78,26 +78,22 @@ internal static class StridedCopy
         int element;
     }
 
-    // One part: an equal share of the rows (the parts differ by at most one row).
-    struct RowsBody<T> : IParallelBody
+    // Rows [first, first + count) of the coalesced block, for ParallelChunks.Shares.
+    struct RowsBody<T> : IChunkBody
     {
         readonly T[] src, dst;
-        readonly int srcOffset, dstOffset, rank, rows;
-        public readonly int Parts;
+        readonly int srcOffset, dstOffset, rank;
         Dims size, ss, ds;
 
-        public RowsBody(T[] src, int srcOffset, T[] dst, int dstOffset, ReadOnlySpan<int> size, ReadOnlySpan<int> ss, ReadOnlySpan<int> ds, int rows, int parts)
+        public RowsBody(T[] src, int srcOffset, T[] dst, int dstOffset, ReadOnlySpan<int> size, ReadOnlySpan<int> ss, ReadOnlySpan<int> ds)
         {
             this.src = src; this.dst = dst; this.srcOffset = srcOffset; this.dstOffset = dstOffset;
-            rank = size.Length; this.rows = rows; Parts = parts;
+            rank = size.Length;
             size.CopyTo(this.size); ss.CopyTo(this.ss); ds.CopyTo(this.ds);
         }
 
-        public void Invoke(int index)
-        {
-            int first = (int)((long)rows * index / Parts), last = (int)((long)rows * (index + 1) / Parts);
-            Rows(src, srcOffset, dst, dstOffset, ((ReadOnlySpan<int>)size)[..rank], ((ReadOnlySpan<int>)ss)[..rank], ((ReadOnlySpan<int>)ds)[..rank], first, last - first);
-        }
+        public void Invoke(int first, int count) =>
+            Rows(src, srcOffset, dst, dstOffset, ((ReadOnlySpan<int>)size)[..rank], ((ReadOnlySpan<int>)ss)[..rank], ((ReadOnlySpan<int>)ds)[..rank], first, count);
     }
 
     /// <summary>Strided copy that converts element types on the way.</summary>
