@@ -8,9 +8,10 @@ random number generators), so compare ranges over runs, not single numbers.
 
 Usage: /usr/bin/python3 benchmarks/pytorch_generative_twin.py --model ae|dae|vae|dcgan|wgan-gp|ddpm [--train 10000]
            [--test 2000] [--epochs 3] [--samples 500] [--threads 2] [--anomaly-class 1] [--critic-steps 5]
-           [--out twin-MODEL.safetensors]
+           [--out twin-MODEL.safetensors] [--warmup 3]
 Prints 'model', 'steps', 'step_ms' (mean wall time of a training step, data loading included, like the Trainer's),
-'steady_ms' (the same mean over the steps after the first three, as GenerativeTwin's steady_ms),
+'steady_ms' (the same mean over the steps after the first --warmup, as GenerativeTwin's steady_ms), 'window_ms' (the
+means of consecutive 30-step windows, as GenerativeTwin's),
 'roc_auc' for the autoencoders (trained without --anomaly-class, scored by per-image reconstruction MSE on the test
 images, that class the positive), 'test_nelbo' for the VAE; the GANs and the DDPM write --samples images in [0, 1] with labels 0, 1, ..., 9, 0, ... to a
 safetensors file ("samples" (N, 1, 28, 28) F32, "labels" (N,) I64) that GenerativeTwin scores with DeepSharp's FID code
@@ -35,6 +36,7 @@ ap.add_argument('--batch-size', type=int, default=64)
 ap.add_argument('--samples', type=int, default=500)
 ap.add_argument('--threads', type=int, default=2)
 ap.add_argument('--seed', type=int, default=0)
+ap.add_argument('--warmup', type=int, default=3)
 ap.add_argument('--out', default=None)
 ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
 a = ap.parse_args()
@@ -188,7 +190,7 @@ def write_samples(path, images, labels):
     write_safetensors(path, {'samples': images.float(), 'labels': labels.long()})
 
 
-WARM_STEPS = 3
+WARM_STEPS = a.warmup
 STEADY = {}
 
 
@@ -196,12 +198,17 @@ def train(step, loader):
     """Runs `step(x, y)` over --epochs epochs; returns (steps, mean ms per step, data loading included). Records in
     STEADY['steady_ms'] the mean over the steps after the first WARM_STEPS (the clock starts when step WARM_STEPS ends)."""
     steps, start, warm = 0, time.perf_counter(), None
+    windows, window_start = [], start
     for _ in range(a.epochs):
         for x, y in loader:
             step(x, y); steps += 1
             if steps == WARM_STEPS:
                 warm = time.perf_counter()
+            if steps % 30 == 0:
+                now = time.perf_counter()
+                windows.append('%.1f' % (1000 * (now - window_start) / 30)); window_start = now
     end = time.perf_counter()
+    STEADY['window_ms'] = '/'.join(windows)
     if warm is not None and steps > WARM_STEPS:
         STEADY['steady_ms'] = 1000 * (end - warm) / (steps - WARM_STEPS)
     return steps, 1000 * (end - start) / steps

@@ -2,14 +2,16 @@
 // denoising autoencoder, the VAE, the conditional DCGAN, the conditional WGAN-GP or the conditional DDPM of
 // DeepSharp.Generative with the same recipe (architecture, initialisation, optimizer, batch 64, the first --train
 // Fashion-MNIST images, --epochs), in the Trainer, and prints the mean wall time of a step (data loading included) as
-// step_ms, the mean over the steps after the first three as steady_ms (the first steps carry the JIT compilation of every
-// kernel the model touches, ~0.2 s in all: over a short run it dominates step_ms), the
+// step_ms, the mean over the steps after the first --warmup (default 3) as steady_ms (the first steps carry the JIT
+// compilation of every kernel the model touches, ~0.2 s in all, and tiered compilation keeps promoting methods for
+// several dozen steps more: over a short run it dominates step_ms; docs/generative.md uses --warmup 100), the means
+// of consecutive 30-step windows as window_ms (w1/w2/...: how long the warm-up lasts), the
 // ROC-AUC of the held-out --anomaly-class (ae, dae: trained without it), the test negative ELBO (vae) or the FID and class
 // accuracy of --samples samples under the FashionCnn in --classifier (without one, a timing-only run, they are not scored). With --twin FILE (the twin's samples) it scores those with the same classifier, the same
 // reference statistics and the same FID code, so both sides are measured by one yardstick.
 // Usage: dotnet run -c Release --project benchmarks/GenerativeTwin -- --model ae|dae|vae|dcgan|wgan-gp|ddpm
 //            [--classifier FID.safetensors] [--train 10000] [--test 2000] [--epochs 3] [--samples 500] [--threads 2]
-//            [--anomaly-class 1] [--critic-steps 5] [--twin twin-MODEL.safetensors]
+//            [--anomaly-class 1] [--critic-steps 5] [--twin twin-MODEL.safetensors] [--warmup 3]
 using System.Diagnostics;
 using System.Globalization;
 using DeepSharp;
@@ -52,11 +54,12 @@ var result = new Dictionary<string, string> { ["model"] = kind, ["train"] = $"{t
 void Fit(Trainer trainer, params ICallback[] callbacks)
 {
     var clock = Stopwatch.StartNew();
-    var steady = new SteadyClock();
+    var steady = new SteadyClock(Int("warmup", 3));
     trainer.Fit(loader, null, epochs, [.. callbacks, steady]);
     result["steps"] = $"{trainer.GlobalStep}";
     result["step_ms"] = (clock.Elapsed.TotalMilliseconds / trainer.GlobalStep).ToString("F1", CultureInfo.InvariantCulture);
     result["steady_ms"] = steady.MeanMilliseconds.ToString("F1", CultureInfo.InvariantCulture);
+    result["window_ms"] = steady.WindowMilliseconds;
 }
 
 Tensor labels = Tensor.FromArray(Enumerable.Range(0, sampleCount).Select(i => (long)(i % 10)).ToArray());
@@ -125,21 +128,36 @@ else if (samples != null)
 }
 Console.WriteLine(string.Join(", ", result.Select(kv => $"{kv.Key}: {kv.Value}")));
 
-// Mean wall time of the steps after the first WarmSteps (data loading included): the clock starts when warm-up batch
-// WarmSteps ends and stops when the last batch ends, so epoch boundaries count as they do in step_ms.
-sealed class SteadyClock : ICallback
+// Mean wall time of the steps after the first warmSteps (data loading included): the clock starts when warm-up batch
+// warmSteps ends and stops when the last batch ends, so epoch boundaries count as they do in step_ms. Also the mean of
+// each consecutive window of 30 steps from the start of training (how long the warm-up lasts).
+sealed class SteadyClock(int warmSteps) : ICallback
 {
-    const int WarmSteps = 3;
-    readonly Stopwatch clock = new();
+    const int Window = 30;
+    readonly int WarmSteps = warmSteps;
+    readonly Stopwatch clock = new(), sinceStart = new();
+    readonly List<double> windows = [];
+    double windowStart;
     int batches, timed;
 
     public double MeanMilliseconds => timed == 0 ? double.NaN : clock.Elapsed.TotalMilliseconds / timed;
+
+    /// <summary>Means (ms) of the 30-step windows, "w1/w2/...", the last full window included.</summary>
+    public string WindowMilliseconds => string.Join("/", windows.Select(w => w.ToString("F1", CultureInfo.InvariantCulture)));
+
+    public void OnTrainBegin(Trainer trainer) => sinceStart.Start();
 
     public void OnBatchEnd(Trainer trainer, int batch, IReadOnlyDictionary<string, double> logs)
     {
         batches++;
         if (batches == WarmSteps) clock.Start();
         else if (batches > WarmSteps) timed++;
+        if (batches % Window == 0)
+        {
+            double now = sinceStart.Elapsed.TotalMilliseconds;
+            windows.Add((now - windowStart) / Window);
+            windowStart = now;
+        }
     }
 
     public void OnTrainEnd(Trainer trainer) => clock.Stop();
