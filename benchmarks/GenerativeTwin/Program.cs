@@ -134,31 +134,26 @@ Console.WriteLine(string.Join(", ", result.Select(kv => $"{kv.Key}: {kv.Value}")
 sealed class SteadyClock(int warmSteps) : ICallback
 {
     const int Window = 30;
-    readonly int WarmSteps = warmSteps;
-    readonly Stopwatch clock = new(), sinceStart = new();
+    readonly Stopwatch clock = new();
     readonly List<double> windows = [];
-    double windowStart;
-    int batches, timed;
+    double warmEnd, lastEnd, windowStart;
+    int batches;
 
-    public double MeanMilliseconds => timed == 0 ? double.NaN : clock.Elapsed.TotalMilliseconds / timed;
+    public double MeanMilliseconds => batches <= warmSteps ? double.NaN : (lastEnd - warmEnd) / (batches - warmSteps);
 
     /// <summary>Means (ms) of the 30-step windows, "w1/w2/...", the last full window included.</summary>
     public string WindowMilliseconds => string.Join("/", windows.Select(w => w.ToString("F1", CultureInfo.InvariantCulture)));
 
-    public void OnTrainBegin(Trainer trainer) => sinceStart.Start();
+    public void OnTrainBegin(Trainer trainer) => clock.Start();
 
     public void OnBatchEnd(Trainer trainer, int batch, IReadOnlyDictionary<string, double> logs)
     {
-        batches++;
-        if (batches == WarmSteps) clock.Start();
-        else if (batches > WarmSteps) timed++;
+        lastEnd = clock.Elapsed.TotalMilliseconds;
+        if (++batches == warmSteps) warmEnd = lastEnd;
         if (batches % Window == 0)
         {
-            double now = sinceStart.Elapsed.TotalMilliseconds;
-            windows.Add((now - windowStart) / Window);
-            windowStart = now;
+            windows.Add((lastEnd - windowStart) / Window);
+            windowStart = lastEnd;
         }
     }
-
-    public void OnTrainEnd(Trainer trainer) => clock.Stop();
 }
