@@ -66,70 +66,93 @@ public static unsafe partial class Conv2d
         new Span<float>(dst + (long)(top + srcRows) * cols, bottom * cols).Clear();
     }
 
-    /// <summary>y (rows × cols) = Σ_taps w[i, j] · p[r + i, c + j] + bias, p (rows + kh − 1) × pitch, 8 outputs at a time with
-    /// fused multiply-adds in tap order (the scalar tail in the same order).</summary>
+    /// <summary>y (rows × cols) = Σ_taps w[t] · p[r · rowPitch + c + offsets[t]] + bias, 8 outputs at a time with fused
+    /// multiply-adds in tap order; a row's last 1-7 outputs are computed the same way and stored under a mask, so every
+    /// output takes the same operations in the same order (the loads of those last lanes may read up to 7 floats past the
+    /// source's last row: callers leave that slack). Stride 1: offsets i·pitch + j; stride-2 columns read phase-split
+    /// rows (see <see cref="SplitColumnPhases"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Correlate(float* p, int pitch, int rowStep, float* w, int kh, int kw, float* y, int rows, int cols, float bias)
+    static void Correlate(float* p, int rowPitch, int* offsets, float* w, int taps, float* y, int rows, int cols, float bias)
     {
-        if (kh == 3 && kw == 3) { Correlate3x3(p, pitch, rowStep, w, y, rows, cols, bias); return; }
+        if (taps == 9) { Correlate3x3(p, rowPitch, offsets, w, y, rows, cols, bias); return; }
+        var vb = Vector256.Create(bias);
+        var tailMask = TailMask(cols);
         for (int r = 0; r < rows; r++)
         {
             float* yRow = y + (long)r * cols;
-            float* pRow = p + (long)r * rowStep * pitch;
-            int c = 0;
-            for (; c + 8 <= cols; c += 8)
+            float* pRow = p + (long)r * rowPitch;
+            for (int c = 0; c < cols; c += 8)
             {
                 var acc = Vector256<float>.Zero;
-                for (int i = 0; i < kh; i++)
-                {
-                    float* q = pRow + (long)i * pitch + c;
-                    for (int j = 0; j < kw; j++) acc = Fma.MultiplyAdd(Avx.LoadVector256(q + j), Vector256.Create(w[i * kw + j]), acc);
-                }
-                Avx.Store(yRow + c, Avx.Add(acc, Vector256.Create(bias)));
-            }
-            for (; c < cols; c++)
-            {
-                float acc = 0;
-                for (int i = 0; i < kh; i++)
-                    for (int j = 0; j < kw; j++) acc = MathF.FusedMultiplyAdd(pRow[(long)i * pitch + c + j], w[i * kw + j], acc);
-                yRow[c] = acc + bias;
+                float* q = pRow + c;
+                for (int t = 0; t < taps; t++) acc = Fma.MultiplyAdd(Avx.LoadVector256(q + offsets[t]), Vector256.Create(w[t]), acc);
+                acc = Avx.Add(acc, vb);
+                if (c + 8 <= cols) Avx.Store(yRow + c, acc);
+                else Avx.MaskStore(yRow + c, tailMask, acc);
             }
         }
     }
 
-    /// <summary><see cref="Correlate"/> for a 3 × 3 kernel: the nine weights held in registers, the taps unrolled (the same
-    /// operations in the same order).</summary>
+    /// <summary>Lanes [0, cols mod 8) set (all clear when cols is a multiple of 8: no partial vector is stored then).</summary>
+    static Vector256<float> TailMask(int cols) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols & 7)).AsSingle();
+
+    /// <summary><see cref="Correlate"/> for nine taps (a 3 × 3 kernel): the weights held in registers, the taps unrolled
+    /// (the same operations in the same order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Correlate3x3(float* p, int pitch, int rowStep, float* w, float* y, int rows, int cols, float bias)
+    static void Correlate3x3(float* p, int rowPitch, int* o, float* w, float* y, int rows, int cols, float bias)
     {
         Vector256<float> w0 = Vector256.Create(w[0]), w1 = Vector256.Create(w[1]), w2 = Vector256.Create(w[2]);
         Vector256<float> w3 = Vector256.Create(w[3]), w4 = Vector256.Create(w[4]), w5 = Vector256.Create(w[5]);
         Vector256<float> w6 = Vector256.Create(w[6]), w7 = Vector256.Create(w[7]), w8 = Vector256.Create(w[8]);
+        nint o0 = o[0], o1 = o[1], o2 = o[2], o3 = o[3], o4 = o[4], o5 = o[5], o6 = o[6], o7 = o[7], o8 = o[8];
         var vb = Vector256.Create(bias);
+        var tailMask = TailMask(cols);
         for (int r = 0; r < rows; r++)
         {
             float* yRow = y + (long)r * cols;
-            float* q0 = p + (long)r * rowStep * pitch, q1 = q0 + pitch, q2 = q1 + pitch;
-            int c = 0;
-            for (; c + 8 <= cols; c += 8)
+            float* pRow = p + (long)r * rowPitch;
+            for (int c = 0; c < cols; c += 8)
             {
-                var acc = Fma.MultiplyAdd(Avx.LoadVector256(q0 + c), w0, Vector256<float>.Zero);
-                acc = Fma.MultiplyAdd(Avx.LoadVector256(q0 + c + 1), w1, acc);
-                acc = Fma.MultiplyAdd(Avx.LoadVector256(q0 + c + 2), w2, acc);
-                acc = Fma.MultiplyAdd(Avx.LoadVector256(q1 + c), w3, acc);
-                acc = Fma.MultiplyAdd(Avx.LoadVector256(q1 + c + 1), w4, acc);
-                acc = Fma.MultiplyAdd(Avx.LoadVector256(q1 + c + 2), w5, acc);
-                acc = Fma.MultiplyAdd(Avx.LoadVector256(q2 + c), w6, acc);
-                acc = Fma.MultiplyAdd(Avx.LoadVector256(q2 + c + 1), w7, acc);
-                acc = Fma.MultiplyAdd(Avx.LoadVector256(q2 + c + 2), w8, acc);
-                Avx.Store(yRow + c, Avx.Add(acc, vb));
+                float* q = pRow + c;
+                var acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o0), w0, Vector256<float>.Zero);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o1), w1, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o2), w2, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o3), w3, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o4), w4, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o5), w5, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o6), w6, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o7), w7, acc);
+                acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o8), w8, acc);
+                acc = Avx.Add(acc, vb);
+                if (c + 8 <= cols) Avx.Store(yRow + c, acc);
+                else Avx.MaskStore(yRow + c, tailMask, acc);
             }
-            for (; c < cols; c++)
+        }
+    }
+
+    /// <summary>Tap offsets i·pitch + j of a kh × kw kernel over a plane of row pitch <paramref name="pitch"/>.</summary>
+    static void PlainOffsets(int* offsets, int kh, int kw, int pitch)
+    {
+        for (int i = 0; i < kh; i++)
+            for (int j = 0; j < kw; j++) offsets[i * kw + j] = i * pitch + j;
+    }
+
+    /// <summary>
+    /// The padded plane (rows × width, <paramref name="padded"/>) with each row's even columns followed by its odd columns:
+    /// row r of <paramref name="dst"/> (pitch 2·half) holds padded[r][2t] at t and padded[r][2t + 1] at half + t, so a
+    /// stride-2 tap j reads the contiguous run at (j mod 2)·half + j / 2. <paramref name="half"/> is a multiple of 8 with
+    /// 2·half ≥ width; the padded rows must be readable up to 2·half (the caller's pitch).
+    /// </summary>
+    static void SplitColumnPhases(float* padded, int rows, int pitch, int half, float* dst)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* src = padded + (long)r * pitch, even = dst + (long)r * 2 * half, odd = even + half;
+            for (int t = 0; t < half; t += 8)
             {
-                float acc = 0;
-                for (int i = 0; i < 3; i++)
-                    for (int j = 0; j < 3; j++) acc = MathF.FusedMultiplyAdd(q0[(long)i * pitch + c + j], w[i * 3 + j], acc);
-                yRow[c] = acc + bias;
+                Pool.Deinterleave(src + 2 * t, out var e, out var o);
+                Avx.Store(even + t, e);
+                Avx.Store(odd + t, o);
             }
         }
     }
@@ -163,6 +186,9 @@ public static unsafe partial class Conv2d
     {
         public ConvShape S;
         public float* Source, W, Bias, Target;
+        /// <summary>Forward only: added to the output (its shape; null for none), then the activation, per plane.</summary>
+        public float* Residual;
+        public FusedActivation Act;
         // false: forward (source = input, target = output); true: input gradient (source = output gradient, target = input gradient)
         public bool Gradient;
 
@@ -178,10 +204,12 @@ public static unsafe partial class Conv2d
                 // the output gradient placed every stride-th position (zeros between) into a plane padded by kernel − 1 −
                 // padding, correlated with the flipped kernel: the input gradient
                 int rows = s.InHeight, cols = s.InWidth, pitch = cols + kw - 1, padded = (rows + kh - 1) * pitch;
-                var scratch = DepthwiseScratch(padded + MaxDepthwiseTaps);
+                var scratch = DepthwiseScratch(padded + 2 * MaxDepthwiseTaps);
                 fixed (float* p = scratch)
                 {
                     float* k = p + padded;
+                    int* offsets = stackalloc int[taps];
+                    PlainOffsets(offsets, kh, kw, pitch);
                     for (int t = 0; t < taps; t++) k[t] = w[taps - 1 - t];   // flipped in both directions
                     float* gy = Source + (long)index * s.OutHeight * s.OutWidth;
                     int top = kh - 1 - s.PadH, left = kw - 1 - s.PadW;
@@ -196,31 +224,43 @@ public static unsafe partial class Conv2d
                             for (int ow = 0; ow < s.OutWidth; ow++) d[ow * s.StrideW] = g[ow];
                         }
                     }
-                    Correlate(p, pitch, 1, k, kh, kw, Target + (long)index * rows * cols, rows, cols, 0f);
+                    Correlate(p, pitch, offsets, k, taps, Target + (long)index * rows * cols, rows, cols, 0f);
                 }
                 return;
             }
             {
-                // the input padded; stride 1: correlated straight into the output; stride 2: the kept rows correlated at full
-                // width into scratch, every other column kept
-                int pitch = fullCols + kw - 1, padded = (fullRows + kh - 1) * pitch;
-                bool strided = s.StrideH != 1 || s.StrideW != 1;
-                int keptRow = strided ? s.OutHeight * fullCols : 0;
-                var scratch = DepthwiseScratch(padded + MaxDepthwiseTaps + keptRow);
+                // the input padded, then correlated straight into the output: stride 1 reads the padded rows, a stride-2
+                // row step skips rows, and stride-2 columns read the rows split into their even and odd columns
+                int pitch = fullCols + kw - 1, paddedRows = fullRows + kh - 1, padded = paddedRows * pitch;
+                int half = s.StrideW == 2 ? (pitch + 1) / 2 + 7 & ~7 : 0, phased = half == 0 ? 0 : paddedRows * 2 * half;
+                // slack: the last vector's lanes read up to 7 floats past a plane; the phase split reads each row to 2·half
+                var scratch = DepthwiseScratch(padded + 2 * half + phased + 2 * MaxDepthwiseTaps);
                 fixed (float* p = scratch)
                 {
-                    float* k = p + padded;
+                    float* k = p + padded + 2 * half;
                     for (int t = 0; t < taps; t++) k[t] = w[t];
-                    PadPlane(Source + (long)index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, p, fullRows + kh - 1, pitch);
+                    int* offsets = stackalloc int[taps];
+                    PadPlane(Source + (long)index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, p, paddedRows, pitch);
                     float* y = Target + (long)index * s.OutHeight * s.OutWidth;
                     float bias = Bias == null ? 0f : Bias[c];
-                    if (!strided) { Correlate(p, pitch, 1, k, kh, kw, y, fullRows, fullCols, bias); return; }
-                    float* full = k + MaxDepthwiseTaps;
-                    Correlate(p, pitch, s.StrideH, k, kh, kw, full, s.OutHeight, fullCols, bias);
-                    for (int oh = 0; oh < s.OutHeight; oh++)
+                    if (half == 0)
                     {
-                        float* src = full + (long)oh * fullCols, dst = y + (long)oh * s.OutWidth;
-                        for (int ow = 0; ow < s.OutWidth; ow++) dst[ow] = src[ow * s.StrideW];
+                        PlainOffsets(offsets, kh, kw, pitch);
+                        Correlate(p, s.StrideH * pitch, offsets, k, taps, y, s.OutHeight, s.OutWidth, bias);
+                    }
+                    else
+                    {
+                        new Span<float>(p + padded, 2 * half).Clear();   // the last row's columns past the padded width read as zeros
+                        float* phases = k + MaxDepthwiseTaps;
+                        SplitColumnPhases(p, paddedRows, pitch, half, phases);
+                        for (int i = 0; i < kh; i++)
+                            for (int j = 0; j < kw; j++) offsets[i * kw + j] = i * 2 * half + (j & 1) * half + (j >> 1);
+                        Correlate(phases, s.StrideH * 2 * half, offsets, k, taps, y, s.OutHeight, s.OutWidth, bias);
+                    }
+                    if (Residual != null || Act != FusedActivation.None)
+                    {
+                        int plane = s.OutHeight * s.OutWidth;
+                        ApplyEpilogue(new Span<float>(y, plane), 0f, Residual == null ? default : new ReadOnlySpan<float>(Residual + (long)index * plane, plane), Act);
                     }
                 }
             }

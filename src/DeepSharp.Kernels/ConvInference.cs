@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace DeepSharp.Kernels;
 
@@ -95,6 +96,7 @@ public static unsafe partial class Conv2d
         {
             if (weight.IsDepthwise)
             {
+                if (UseDepthwise<T>(s)) { DepthwiseFused(s, (float*)x, (float*)w, (float*)b, (float*)r, activation, bias.IsEmpty, residual.IsEmpty, (float*)y); return; }
                 var body = new DepthwiseBody<T> { S = s, X = x, W = w, B = bias.IsEmpty ? null : b, R = residual.IsEmpty ? null : r, Y = y, Act = activation };
                 int planes = s.Batch * s.OutChannels;
                 Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref body);
@@ -110,6 +112,7 @@ public static unsafe partial class Conv2d
             var packedBody = new PackedBody<T>
             {
                 S = s, Packs = weight.Groups!, X = x, B = bias.IsEmpty ? null : b, R = residual.IsEmpty ? null : r, Y = y, Act = activation, PanelRows = rows,
+                ParallelEpilogue = !ImageParallel(s) && KernelThreadPool.ThreadCount > 1,
             };
             Run(s.Batch, ImageParallel(s), ref packedBody);
         }
@@ -131,15 +134,31 @@ public static unsafe partial class Conv2d
         if (s.Batch == 0 || s.OutImage == 0) return;
         fixed (T* x = input, w = weight, b = bias, r = residual, y = output)
         {
+            if (UseDepthwise<T>(s)) { DepthwiseFused(s, (float*)x, (float*)w, (float*)b, (float*)r, activation, bias.IsEmpty, residual.IsEmpty, (float*)y); return; }
             var body = new DepthwiseBody<T> { S = s, X = x, W = w, B = bias.IsEmpty ? null : b, R = residual.IsEmpty ? null : r, Y = y, Act = activation };
             int planes = s.Batch * s.OutChannels;
             Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref body);
         }
     }
 
+    /// <summary>The float32 depthwise case of <see cref="ForwardPacked{T}"/> and <see cref="DepthwiseForward{T}"/>: the direct
+    /// training kernel (padded planes, stride-2 columns phase-split) with the residual and activation applied per plane.</summary>
+    static void DepthwiseFused(in ConvShape s, float* x, float* w, float* b, float* r, FusedActivation activation, bool noBias, bool noResidual, float* y)
+    {
+        var body = new DepthwisePlaneBody { S = s, Source = x, W = w, Bias = noBias ? null : b, Target = y, Residual = noResidual ? null : r, Act = activation };
+        int planes = s.Batch * s.InChannels;
+        Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref body);
+    }
+
     /// <summary>row = act(row + bias + residual), in place (residual may be null).</summary>
     public static void ApplyEpilogue<T>(Span<T> row, T bias, ReadOnlySpan<T> residual, FusedActivation activation) where T : unmanaged, INumber<T>
     {
+        if (typeof(T) == typeof(float) && activation != FusedActivation.Silu)
+        {
+            if (!residual.IsEmpty && residual.Length < row.Length) throw new ArgumentException($"ApplyEpilogue: residual of length {residual.Length} for a row of {row.Length}", nameof(residual));
+            fixed (T* y = row, r = residual) EpilogueFloat((float*)y, row.Length, (float)(object)bias, residual.IsEmpty ? null : (float*)r, activation);
+            return;
+        }
         if (bias != T.Zero) TensorPrimitives.Add(row, bias, row);
         if (!residual.IsEmpty) TensorPrimitives.Add(row, residual.Slice(0, row.Length), row);
         switch (activation)
@@ -151,6 +170,35 @@ public static unsafe partial class Conv2d
                 else if (typeof(T) == typeof(double)) Silu(MemoryMarshal.Cast<T, double>(row));
                 else throw new NotSupportedException($"SiLU epilogue: element type {typeof(T).Name} is not supported");
                 break;
+        }
+    }
+
+    /// <summary>y = act(y + bias + residual) in one pass, 8 floats at a time (residual may be null; not SiLU). The same
+    /// operations as the TensorPrimitives passes of <see cref="ApplyEpilogue{T}"/>: the bias added, then the residual, then
+    /// IEEE max/min (NaN propagates, +0 above −0).</summary>
+    static void EpilogueFloat(float* y, int n, float bias, float* residual, FusedActivation activation)
+    {
+        if (bias == 0 && residual == null && activation == FusedActivation.None) return;
+        bool addBias = bias != 0, clampLow = activation != FusedActivation.None, clampHigh = activation == FusedActivation.Relu6;
+        var vb = Vector256.Create(bias); var zero = Vector256<float>.Zero; var six = Vector256.Create(6f);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var v = Vector256.Load(y + i);
+            if (addBias) v += vb;
+            if (residual != null) v += Vector256.Load(residual + i);
+            if (clampLow) v = Vector256.Max(v, zero);
+            if (clampHigh) v = Vector256.Min(v, six);
+            v.Store(y + i);
+        }
+        for (; i < n; i++)
+        {
+            float v = y[i];
+            if (addBias) v += bias;
+            if (residual != null) v += residual[i];
+            if (clampLow) v = MathF.Max(v, 0);
+            if (clampHigh) v = MathF.Min(v, 6);
+            y[i] = v;
         }
     }
 
@@ -175,6 +223,8 @@ public static unsafe partial class Conv2d
         public T* X, B, R, Y;
         public FusedActivation Act;
         public int PanelRows;
+        /// <summary>Whether the images run one after another on the calling thread (the epilogue may then use the pool).</summary>
+        public bool ParallelEpilogue;
 
         public readonly void Invoke(int image)
         {
@@ -205,17 +255,41 @@ public static unsafe partial class Conv2d
                                     new Span<T>(yg + r0 * s.OutWidth, (og - 1) * plane + n), plane);
                             }
                             if (B == null && R == null && Act == FusedActivation.None) continue;
-                            for (int o = 0; o < og; o++)
+                            var epilogue = new EpilogueBody<T>
                             {
-                                long offset = (long)image * s.OutImage + (long)(g * og + o) * plane + r0 * s.OutWidth;
-                                ApplyEpilogue(new Span<T>(Y + offset, n), B == null ? T.Zero : B[g * og + o],
-                                    R == null ? default : new ReadOnlySpan<T>(R + offset, n), Act);
-                            }
+                                Y = Y + (long)image * s.OutImage + (long)g * og * plane + r0 * s.OutWidth,
+                                R = R == null ? null : R + (long)image * s.OutImage + (long)g * og * plane + r0 * s.OutWidth,
+                                B = B == null ? null : B + g * og, Act = Act, Plane = plane, Count = n, Channels = og,
+                            };
+                            // one image on the calling thread (batch 1): the pool is free, so the epilogue's passes split by channel
+                            int chunks = ParallelEpilogue && (long)og * n >= 2 * EpilogueChunk ? Math.Min(og, (int)((long)og * n / EpilogueChunk)) : 1;
+                            epilogue.PerChunk = (og + chunks - 1) / chunks;
+                            if (chunks > 1) KernelThreadPool.ParallelFor(chunks, ref epilogue);
+                            else epilogue.Invoke(0);
                         }
                     }
                 }
             }
             finally { if (cols != null) ArrayPool<T>.Shared.Return(cols); }
+        }
+    }
+
+    /// <summary>Outputs per parallel task of a batch-1 epilogue, roughly.</summary>
+    const int EpilogueChunk = 16384;
+
+    /// <summary>The epilogue of channels [task · PerChunk, +PerChunk) of a panel: Count outputs per channel, Plane apart.</summary>
+    struct EpilogueBody<T> : IParallelBody where T : unmanaged, INumber<T>
+    {
+        public T* Y, R, B;
+        public FusedActivation Act;
+        public int Plane, Count, Channels, PerChunk;
+
+        public readonly void Invoke(int task)
+        {
+            int o1 = Math.Min(Channels, (task + 1) * PerChunk);
+            for (int o = task * PerChunk; o < o1; o++)
+                ApplyEpilogue(new Span<T>(Y + (long)o * Plane, Count), B == null ? T.Zero : B[o],
+                    R == null ? default : new ReadOnlySpan<T>(R + (long)o * Plane, Count), Act);
         }
     }
 

@@ -142,7 +142,7 @@ public static unsafe partial class Pool
         Avx2.ConvertToVector256Int64(index.GetUpper()).Store(dst + 4);
     }
 
-    static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd)
+    internal static void Deinterleave(float* p, out Vector256<float> even, out Vector256<float> odd)
     {
         var lo = Avx.LoadVector256(p); var hi = Avx.LoadVector256(p + 8);
         // in-lane shuffles give [e0 e1 e4 e5 | e2 e3 e6 e7]; the 64-bit permute (0, 2, 1, 3) restores the order

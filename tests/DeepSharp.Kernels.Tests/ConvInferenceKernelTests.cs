@@ -96,6 +96,45 @@ public class ConvInferenceKernelTests
     }
 
     [Fact]
+    public void FloatDepthwiseForwardMatchesReferenceWithEpilogue()
+    {
+        // the float32 direct depthwise kernel (padded planes; stride-2 columns phase-split; the last 1-7 outputs of a row
+        // under a mask) with bias, residual and activation, against the double reference, through ForwardPacked and
+        // DepthwiseForward; widths on both sides of the 8-lane vectors, every stride combination, odd kernels and paddings
+        var rng = new System.Random(17);
+        foreach (var (h, w) in new[] { (7, 7), (14, 14), (9, 13), (5, 16), (11, 17), (3, 1) })
+            foreach (var (kh, kw) in new[] { (3, 3), (5, 5), (3, 5), (1, 1) })
+                foreach (var (sh, sw) in new[] { (1, 1), (2, 2), (1, 2), (2, 1) })
+                    foreach (int pad in new[] { 0, 1, 2 })
+                    {
+                        int ph = Math.Min(pad, kh - 1), pw = Math.Min(pad, kw - 1);
+                        int oh = ConvShape.OutputSize(h, kh, sh, ph, 1), ow = ConvShape.OutputSize(w, kw, sw, pw, 1);
+                        if (oh <= 0 || ow <= 0) continue;
+                        int n = 2, c = 3;
+                        var s = new ConvShape(n, c, h, w, c, oh, ow, kh, kw, sh, sw, ph, pw, 1, 1, c);
+                        var x = Rand(n * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var b = Rand(c, rng); var res = Rand(n * s.OutImage, rng);
+                        for (int i = 0; i < wt.Length; i++) wt[i] *= 3;
+                        var reference = new double[n * s.OutImage];
+                        Conv2d.ReferenceForward<double>(s, x, wt, b, reference);
+                        float[] Fl(double[] a) => a.Select(v => (float)v).ToArray();
+                        float[] xf = Fl(x), wf = Fl(wt), bf = Fl(b), rf = Fl(res);
+                        var packed = Conv2d.PackWeight<float>(c, 1, kh, kw, c, wf);
+                        foreach (var act in new[] { FusedActivation.None, FusedActivation.Relu6, FusedActivation.Silu })
+                        {
+                            var y = Fl(Rand(n * s.OutImage, rng)); var y2 = Fl(Rand(n * s.OutImage, rng));   // garbage: must be overwritten
+                            Conv2d.ForwardPacked<float>(s, xf, packed, bf, rf, act, y);
+                            Conv2d.DepthwiseForward<float>(s, xf, wf, bf, rf, act, y2);
+                            for (int i = 0; i < y.Length; i++)
+                            {
+                                double expected = Act(reference[i] + res[i], act);
+                                Assert.True(Math.Abs(expected - y[i]) <= 1e-5 * (1 + Math.Abs(expected)), $"{s} {act}: ForwardPacked {i}: {y[i]} vs {expected}");
+                                Assert.Equal(y[i], y2[i]);
+                            }
+                        }
+                    }
+    }
+
+    [Fact]
     public void PackedWeightMustMatchTheShape()
     {
         var s = new ConvShape(1, 4, 5, 5, 6, 5, 5, 3, 3, 1, 1, 1, 1);
