@@ -6,7 +6,7 @@ namespace DeepSharp.Kernels.Tests;
 [Collection("KernelThreads")]
 public class PoolKernelTests
 {
-    /// <summary>Random values with ties (many zeros, as after ReLU), -inf and NaN sprinkled in.</summary>
+    /// <summary>Random values with ties (many zeros of both signs, as after ReLU), -inf and NaN sprinkled in.</summary>
     static T[] Data<T>(int n, int seed) where T : System.Numerics.IFloatingPointIeee754<T>
     {
         var rng = new System.Random(seed);
@@ -14,7 +14,7 @@ public class PoolKernelTests
         for (int i = 0; i < n; i++)
         {
             double u = rng.NextDouble();
-            a[i] = u < 0.3 ? T.Zero : u < 0.32 ? T.NaN : u < 0.34 ? T.NegativeInfinity : u < 0.4 ? T.One : T.CreateChecked(rng.NextDouble() * 2 - 1);
+            a[i] = u < 0.25 ? T.Zero : u < 0.3 ? T.NegativeZero : u < 0.32 ? T.NaN : u < 0.34 ? T.NegativeInfinity : u < 0.4 ? T.One : T.CreateChecked(rng.NextDouble() * 2 - 1);
         }
         return a;
     }
@@ -30,6 +30,11 @@ public class PoolKernelTests
         yield return [5, 10, 10, 3, 3, 2, 2, 1, 1, 1, 1, false];    // padding
         yield return [2, 9, 11, 2, 3, 1, 2, 1, 1, 2, 2, true];      // dilation, mixed strides
         yield return [700, 6, 40, 2, 2, 2, 2, 0, 0, 1, 1, false];   // enough outputs for several parallel tasks
+        yield return [6, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, false];  // ResNet's stem pool: stride-2 columns phase-split (values path)
+        yield return [3, 15, 21, 3, 3, 2, 2, 1, 1, 1, 1, true];     // the same, odd sizes, ceil mode
+        yield return [4, 13, 19, 5, 5, 1, 1, 2, 2, 1, 1, false];    // stride 1 with padding (SPP's 5x5)
+        yield return [2, 17, 23, 3, 2, 2, 1, 0, 1, 2, 3, true];     // dilations with stride 2 in H only
+        yield return [2, 11, 14, 3, 3, 3, 3, 1, 1, 1, 1, true];     // stride 3: the values path's scalar walk
     }
 
     [Theory]
@@ -61,6 +66,20 @@ public class PoolKernelTests
                     Assert.True(y[i].Equals(expected[i]), $"{typeof(T).Name} value {i}: {y[i]} vs {expected[i]}");
                     Assert.Equal(expectedIdx[i], idx[i]);
                 }
+            }
+            finally { KernelThreadPool.SetThreadCount(saved); }
+        }
+        // values only (no indices): the same values, bit for bit (NaN stays NaN, the first of -0 and +0 wins a tie)
+        foreach (int threads in new[] { 1, 2 })
+        {
+            int saved = KernelThreadPool.ThreadCount;
+            KernelThreadPool.SetThreadCount(threads);
+            try
+            {
+                var y = Data<T>(expected.Length, 99);   // garbage: must be overwritten
+                Pool.MaxPool2dValues<T>(s, x, y);
+                for (int i = 0; i < y.Length; i++)
+                    Assert.True(y[i].Equals(expected[i]) && T.IsNegative(y[i]) == T.IsNegative(expected[i]), $"{typeof(T).Name} values-only {i} of {s}: {y[i]} vs {expected[i]}");
             }
             finally { KernelThreadPool.SetThreadCount(saved); }
         }

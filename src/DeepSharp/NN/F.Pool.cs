@@ -10,7 +10,12 @@ public static partial class F
     /// padding (implicit -inf) may be at most half the kernel; ceilMode rounds the output size up.
     /// </summary>
     public static Tensor MaxPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null, bool ceilMode = false)
-        => MaxPool2dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode).Output;
+    {
+        Size2 s = stride ?? kernelSize, p = padding ?? 0, d = dilation ?? 1;
+        var shape = PoolShapeFor("MaxPool2d", 2, input, [kernelSize.H, kernelSize.W], [s.H, s.W], [p.H, p.W], [d.H, d.W], ceilMode);
+        // nothing to route a gradient to (no_grad, or an input that needs none): the values alone, no indices
+        return PoolOps.NeedsIndices(input) ? PoolOps.MaxPool(input, shape).Output : PoolOps.MaxPoolValues(input, shape);
+    }
 
     /// <summary>
     /// 2-D max pooling that also returns, for each output, the flat index h·W + w of the maximum within its input plane, as int64
@@ -26,7 +31,11 @@ public static partial class F
 
     /// <summary>1-D max pooling over (N, C, L) or (C, L) (torch.nn.functional.max_pool1d). Stride defaults to the kernel size.</summary>
     public static Tensor MaxPool1d(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)
-        => MaxPool1dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode).Output;
+    {
+        if (PoolOps.NeedsIndices(input)) return MaxPool1dWithIndices(input, kernelSize, stride, padding, dilation, ceilMode).Output;
+        var shape = PoolShapeFor("MaxPool1d", 1, input, [kernelSize], [stride ?? kernelSize], [padding], [dilation], ceilMode);
+        return PoolOps.MaxPoolValues(input.Unsqueeze(-2), shape).Squeeze(-2);
+    }
 
     /// <summary>1-D max pooling returning int64 indices into the length dimension (torch.nn.functional.max_pool1d(return_indices=True)).</summary>
     public static (Tensor Output, Tensor Indices) MaxPool1dWithIndices(Tensor input, int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false)

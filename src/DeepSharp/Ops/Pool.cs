@@ -31,6 +31,23 @@ internal static class PoolOps
         return (y, indices);
     }
 
+    /// <summary>Whether max pooling of <paramref name="x"/> must keep its indices: a gradient will flow back through it, or
+    /// the dtype takes the indexed path anyway (16-bit floats).</summary>
+    internal static bool NeedsIndices(Tensor x) =>
+        Autograd.ShouldRecord(x) || (x.DType != DType.Float32 && x.DType != DType.Float64);
+
+    /// <summary>Max pooling without indices, for an input no gradient flows back to (<see cref="NeedsIndices"/> false); the
+    /// values equal <see cref="MaxPool"/>'s.</summary>
+    internal static Tensor MaxPoolValues(Tensor x, PoolShape s)
+    {
+        s = s with { Planes = Planes(x) };
+        var y = Tensor.AllocUninit(x.DType, OutShape(x, s.OutHeight, s.OutWidth));
+        var xd = AdjointOp.Dense(x);
+        if (x.DType == DType.Float32) Pool.MaxPool2dValues<float>(s, xd.Span<float>(), y.Span<float>());
+        else Pool.MaxPool2dValues<double>(s, xd.Span<double>(), y.Span<double>());
+        return y;
+    }
+
     // a method of its own: a lambda capturing a parameter is allocated on entry to the method that declares it
     static (Tensor Output, Tensor Indices) MaxPoolReduced(Tensor x, PoolShape s, string name)
     {

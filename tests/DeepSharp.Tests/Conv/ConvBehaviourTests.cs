@@ -72,6 +72,29 @@ public class ConvBehaviourTests
     }
 
     [Fact]
+    public void MaxPoolWithoutGradientTakesTheValuesPathWithTheSameValues()
+    {
+        // under no_grad (or for an input that needs no gradient) max pooling skips the indices: same values, 2-D and 1-D,
+        // batched and unbatched, float32 and float64, padding and ceil mode; with a gradient the indexed path still trains
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var x = Tensor.Randn([2, 3, 15, 17]).To(dtype);
+            var expected = F.MaxPool2dWithIndices(x, (3, 3), (2, 2), (1, 1), ceilMode: true).Output;
+            Tensor values;
+            using (Autograd.NoGrad()) values = F.MaxPool2d(x, (3, 3), (2, 2), (1, 1), ceilMode: true);
+            Assert.Equal(expected.Shape, values.Shape);
+            Assert.Equal(expected.To(DType.Float64).ToArray<double>(), values.To(DType.Float64).ToArray<double>());
+            var unbatched = x[0];
+            Assert.Equal(F.MaxPool2dWithIndices(unbatched, (2, 2)).Output.To(DType.Float64).ToArray<double>(), F.MaxPool2d(unbatched, (2, 2)).To(DType.Float64).ToArray<double>());
+            var seq = Tensor.Randn([2, 4, 19]).To(dtype);
+            Assert.Equal(F.MaxPool1dWithIndices(seq, 3, 2, 1).Output.To(DType.Float64).ToArray<double>(), F.MaxPool1d(seq, 3, 2, 1).To(DType.Float64).ToArray<double>());
+        }
+        var leaf = Tensor.Randn([1, 2, 6, 6]); leaf.RequiresGrad = true;
+        F.MaxPool2d(leaf, (2, 2)).Sum().Backward();
+        Assert.Equal(2 * 9, leaf.Grad!.ToArray<float>().Count(v => v == 1f));   // one winner per window
+    }
+
+    [Fact]
     public void EmbeddingErrorsNameTheIndexAndVocabulary()
     {
         var w = Tensor.Randn(10, 4);

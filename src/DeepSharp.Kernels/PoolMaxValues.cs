@@ -1,0 +1,152 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace DeepSharp.Kernels;
+
+// Max pooling without indices: what an inference forward (no gradient to route) needs. The float32 path pads each plane
+// with -inf into a scratch plane (stride-2 columns split into their even and odd columns, as the depthwise convolution
+// does), so every window tap of eight adjacent outputs is one contiguous load and a compare-select; the values equal
+// MaxPool2d's (the same `v > max || IsNaN(v)` rule; the -inf padding is never taken, as outside positions are never
+// candidates there).
+public static unsafe partial class Pool
+{
+    [ThreadStatic] static float[]? maxScratch;
+
+    /// <summary>
+    /// Max pooling of every plane, values only (torch.nn.functional.max_pool2d without return_indices): the output equals
+    /// <see cref="MaxPool2d{T}"/>'s. Padding reads as -inf; NaN wins.
+    /// </summary>
+    public static void MaxPool2dValues<T>(in PoolShape s, ReadOnlySpan<T> input, Span<T> output) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Check(s, input.Length, output.Length, "MaxPool2d");
+        if (s.Planes == 0 || s.OutPlane == 0) return;
+        int planesPerTask = Math.Max(1, OutputsPerTask / s.OutPlane);
+        int tasks = (s.Planes + planesPerTask - 1) / planesPerTask;
+        fixed (T* x = input, y = output)
+        {
+            var body = new MaxValuesBody<T> { S = s, X = x, Y = y, PlanesPerTask = planesPerTask, Vector = typeof(T) == typeof(float) && VectorPath(s) };
+            if (tasks > 1) KernelThreadPool.ParallelFor(tasks, ref body);
+            else body.Invoke(0);
+        }
+    }
+
+    /// <summary>AVX2, stride 1 or 2 in each direction, at most 64 taps.</summary>
+    static bool VectorPath(in PoolShape s) =>
+        Avx2.IsSupported && s.StrideH is 1 or 2 && s.StrideW is 1 or 2 && s.KernelH * s.KernelW <= 64;
+
+    struct MaxValuesBody<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public PoolShape S;
+        public T* X, Y;
+        public int PlanesPerTask;
+        public bool Vector;
+
+        public readonly void Invoke(int task)
+        {
+            var s = S;
+            int p0 = task * PlanesPerTask, p1 = Math.Min(s.Planes, p0 + PlanesPerTask);
+            for (int p = p0; p < p1; p++)
+            {
+                T* x = X + (long)p * s.InPlane, y = Y + (long)p * s.OutPlane;
+                if (Vector) MaxValuesPlaneFloat(s, (float*)x, (float*)y);
+                else MaxValuesPlane(s, x, y);
+            }
+        }
+    }
+
+    /// <summary>One plane, any geometry: the window walk of <see cref="MaxPoolPlane{T}"/> without the index.</summary>
+    static void MaxValuesPlane<T>(in PoolShape s, T* x, T* y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int oh = 0; oh < s.OutHeight; oh++)
+        {
+            int h0 = oh * s.StrideH - s.PadH, h1 = Math.Min(h0 + (s.KernelH - 1) * s.DilationH + 1, s.InHeight);
+            while (h0 < 0) h0 += s.DilationH;
+            for (int ow = 0; ow < s.OutWidth; ow++)
+            {
+                int w0 = ow * s.StrideW - s.PadW, w1 = Math.Min(w0 + (s.KernelW - 1) * s.DilationW + 1, s.InWidth);
+                while (w0 < 0) w0 += s.DilationW;
+                T max = T.NegativeInfinity;
+                for (int ih = h0; ih < h1; ih += s.DilationH)
+                {
+                    T* row = x + (long)ih * s.InWidth;
+                    for (int iw = w0; iw < w1; iw += s.DilationW)
+                    {
+                        T v = row[iw];
+                        if (v > max || T.IsNaN(v)) max = v;
+                    }
+                }
+                y[oh * s.OutWidth + ow] = max;
+            }
+        }
+    }
+
+    /// <summary>One float plane through a -inf-padded scratch plane, eight outputs at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void MaxValuesPlaneFloat(in PoolShape s, float* x, float* y)
+    {
+        // the padded plane covers every window (ceil mode's last window may reach past the right/bottom padding)
+        int rows = Math.Max(s.InHeight + 2 * s.PadH, (s.OutHeight - 1) * s.StrideH + (s.KernelH - 1) * s.DilationH + 1);
+        int pitch = Math.Max(s.InWidth + 2 * s.PadW, (s.OutWidth - 1) * s.StrideW + (s.KernelW - 1) * s.DilationW + 1);
+        int half = s.StrideW == 2 ? (pitch + 1) / 2 + 7 & ~7 : 0;
+        int padded = rows * pitch, phased = rows * 2 * half;
+        // slack: the split reads each row up to 2·half; the last vector of a row reads up to 7 floats past the plane
+        int need = padded + 2 * half + phased + 16;
+        var scratch = maxScratch;
+        if (scratch == null || scratch.Length < need) maxScratch = scratch = new float[Math.Max(need, 1024)];
+        int taps = s.KernelH * s.KernelW;
+        int* offsets = stackalloc int[taps];
+        fixed (float* p = scratch)
+        {
+            new Span<float>(p, need).Fill(float.NegativeInfinity);
+            for (int r = 0; r < s.InHeight; r++)
+                Buffer.MemoryCopy(x + (long)r * s.InWidth, p + (long)(r + s.PadH) * pitch + s.PadW, s.InWidth * 4L, s.InWidth * 4L);
+            float* src = p;
+            int rowPitch = pitch;
+            if (half == 0)
+                for (int i = 0; i < s.KernelH; i++)
+                    for (int j = 0; j < s.KernelW; j++) offsets[i * s.KernelW + j] = i * s.DilationH * pitch + j * s.DilationW;
+            else
+            {
+                src = p + padded + 2 * half;
+                rowPitch = 2 * half;
+                for (int r = 0; r < rows; r++)
+                {
+                    float* from = p + (long)r * pitch, even = src + (long)r * 2 * half, odd = even + half;
+                    for (int t = 0; t < half; t += 8)
+                    {
+                        Deinterleave(from + 2 * t, out var e, out var o);
+                        Avx.Store(even + t, e);
+                        Avx.Store(odd + t, o);
+                    }
+                }
+                for (int i = 0; i < s.KernelH; i++)
+                    for (int j = 0; j < s.KernelW; j++)
+                    {
+                        int col = j * s.DilationW;
+                        offsets[i * s.KernelW + j] = i * s.DilationH * 2 * half + (col & 1) * half + (col >> 1);
+                    }
+            }
+            var tailMask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.OutWidth & 7)).AsSingle();
+            for (int oh = 0; oh < s.OutHeight; oh++)
+            {
+                float* row = src + (long)oh * s.StrideH * rowPitch;
+                float* yRow = y + (long)oh * s.OutWidth;
+                for (int c = 0; c < s.OutWidth; c += 8)
+                {
+                    float* q = row + c;
+                    var m = Vector256.Create(float.NegativeInfinity);
+                    for (int t = 0; t < taps; t++)
+                    {
+                        var v = Avx.LoadVector256(q + offsets[t]);
+                        var take = Avx.Or(Avx.CompareGreaterThan(v, m), Avx.CompareUnordered(v, v));
+                        m = Avx.BlendVariable(m, v, take);
+                    }
+                    if (c + 8 <= s.OutWidth) Avx.Store(yRow + c, m);
+                    else Avx.MaskStore(yRow + c, tailMask, m);
+                }
+            }
+        }
+    }
+}
