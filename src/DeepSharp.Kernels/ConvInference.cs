@@ -24,7 +24,7 @@ public enum FusedActivation
 /// GEMM's panels (<see cref="GemmPackedA{T}"/>), or, for a depthwise convolution (one input and one output channel per
 /// group), the plain weight that the direct depthwise kernel reads. Made by <see cref="Conv2d.PackWeight{T}"/>.
 /// </summary>
-public sealed class Conv2dPackedWeight<T> where T : unmanaged, INumber<T>
+public sealed partial class Conv2dPackedWeight<T> where T : unmanaged, INumber<T>
 {
     internal readonly GemmPackedA<T>[]? Groups;
     internal readonly T[] Weight;
@@ -100,6 +100,12 @@ public static unsafe partial class Conv2d
                 var body = new DepthwiseBody<T> { S = s, X = x, W = w, B = bias.IsEmpty ? null : b, R = residual.IsEmpty ? null : r, Y = y, Act = activation };
                 int planes = s.Batch * s.OutChannels;
                 Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref body);
+                return;
+            }
+            if (UseWinograd<T>(s))
+            {
+                WinogradForward(s, (float*)x, ((Conv2dPackedWeight<float>)(object)weight).Winograd, bias.IsEmpty ? null : (float*)b,
+                    residual.IsEmpty ? null : (float*)r, activation, (float*)y);
                 return;
             }
             int rows;

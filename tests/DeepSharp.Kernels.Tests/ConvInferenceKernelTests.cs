@@ -135,6 +135,52 @@ public class ConvInferenceKernelTests
     }
 
     [Fact]
+    public void WinogradForwardMatchesReferenceWithEpilogue()
+    {
+        // 3x3 stride-1 float32 convolutions through F(4x4, 3x3) (on for every size here: the tile minimum lowered to 1)
+        // against the double reference and against the im2col route: sizes that are and are not multiples of the 4x4 tile,
+        // paddings 0-2, batches whose tiles share blocks, channel counts across GEMM panels, bias/residual/activation
+        var rng = new System.Random(23);
+        int savedMin = Conv2d.WinogradMinTiles;
+        Conv2d.WinogradMinTiles = 1;
+        try
+        {
+            foreach (var (n, c, o, h, w, pad) in new[] { (1, 16, 16, 8, 8, 1), (2, 24, 40, 13, 11, 1), (3, 16, 33, 7, 7, 0), (1, 64, 64, 30, 29, 2), (1, 136, 20, 5, 9, 1), (2, 20, 150, 17, 6, 1) })
+            {
+                int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2;
+                var s = new ConvShape(n, c, h, w, o, oh, ow, 3, 3, 1, 1, pad, pad);
+                var x = Rand(n * s.InImage, rng); var wt = Rand(s.WeightSize, rng); var b = Rand(o, rng); var res = Rand(n * s.OutImage, rng);
+                var reference = new double[n * s.OutImage];
+                Conv2d.ReferenceForward<double>(s, x, wt, b, reference);
+                float[] Fl(double[] a) => a.Select(v => (float)v).ToArray();
+                var packed = Conv2d.PackWeight<float>(o, c, 3, 3, 1, Fl(wt));
+                double scale = Math.Sqrt(9.0 * c);   // the size of a sum of 9c products of values in [-1, 1]
+                foreach (var act in new[] { FusedActivation.None, FusedActivation.Relu, FusedActivation.Silu })
+                    foreach (bool withResidual in new[] { false, true })
+                    {
+                        var y = Fl(Rand(n * s.OutImage, rng));
+                        Conv2d.ForwardPacked<float>(s, Fl(x), packed, Fl(b), withResidual ? Fl(res) : default, act, y);
+                        double worst = 0;
+                        for (int i = 0; i < y.Length; i++)
+                        {
+                            double expected = Act(reference[i] + (withResidual ? res[i] : 0), act);
+                            worst = Math.Max(worst, Math.Abs(expected - y[i]));
+                        }
+                        Assert.True(worst <= 1e-5 * scale, $"{s} {act} residual={withResidual}: worst error {worst:E2} against {1e-5 * scale:E2}");
+                    }
+                // the same through the im2col route: both within float rounding of each other
+                var direct = new float[n * s.OutImage]; var wino = new float[n * s.OutImage];
+                Conv2d.ForwardPacked<float>(s, Fl(x), packed, Fl(b), default, FusedActivation.None, wino);
+                Conv2d.WinogradEnabled = false;
+                try { Conv2d.ForwardPacked<float>(s, Fl(x), packed, Fl(b), default, FusedActivation.None, direct); }
+                finally { Conv2d.WinogradEnabled = true; }
+                for (int i = 0; i < direct.Length; i++) Assert.True(Math.Abs(direct[i] - wino[i]) <= 2e-5 * scale, $"{s}: {i} im2col {direct[i]} vs Winograd {wino[i]}");
+            }
+        }
+        finally { Conv2d.WinogradMinTiles = savedMin; }
+    }
+
+    [Fact]
     public void PackedWeightMustMatchTheShape()
     {
         var s = new ConvShape(1, 4, 5, 5, 6, 5, 5, 3, 3, 1, 1, 1, 1);
