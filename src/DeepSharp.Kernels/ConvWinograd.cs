@@ -84,7 +84,7 @@ public static unsafe partial class Conv2d
     internal static bool WinogradEnabled = true;
 
     /// <summary>Tiles below which the Winograd path is not taken (its GEMMs would be too narrow).</summary>
-    internal static int WinogradMinTiles = 32;
+    internal static int WinogradMinTiles = 16;
 
     static bool UseWinograd<T>(in ConvShape s) where T : unmanaged =>
         WinogradEnabled && typeof(T) == typeof(float) && Avx2.IsSupported && Fma.IsSupported
@@ -112,13 +112,12 @@ public static unsafe partial class Conv2d
                 int planes = s.Batch * s.InChannels;
                 Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref pad);
                 int tiles = s.Batch * th * tw;
-                int block = s.InChannels <= 128 && s.OutChannels <= 128 ? 64 : 32;
-                block = Math.Min(block, (tiles + 7) & ~7);
+                int block = WinogradBlock(tiles, s.InChannels <= 128 && s.OutChannels <= 128 ? 64 : 32);
                 int blocks = (tiles + block - 1) / block;
                 var body = new WinogradBlockBody
                 {
                     S = s, W = w, P = p, Hp = hp, Wp = wp, Th = th, Tw = tw, Tiles = tiles, Block = block, Bias = bias, Y = y,
-                    Inner = blocks < 2 * KernelThreadPool.ThreadCount && KernelThreadPool.ThreadCount > 1,
+                    Inner = blocks < WinogradInnerBlocks * KernelThreadPool.ThreadCount && KernelThreadPool.ThreadCount > 1,
                 };
                 if (body.Inner) for (int b = 0; b < blocks; b++) body.Invoke(b);
                 else Run(blocks, blocks > 1 && KernelThreadPool.ThreadCount > 1, ref body);
@@ -132,6 +131,23 @@ public static unsafe partial class Conv2d
             epilogue.PerChunk = (epilogue.Channels + chunks - 1) / chunks;
             Run(chunks, chunks > 1 && KernelThreadPool.ThreadCount > 1, ref epilogue);
         }
+    }
+
+    /// <summary>Blocks per thread below which a block's phases split over the pool instead of the blocks running side by side.</summary>
+    internal static int WinogradInnerBlocks = 2;
+
+    /// <summary>Tiles per block: the GEMMs take 32 tiles per panel, so the multiple of 32 up to <paramref name="largest"/>
+    /// (or all the tiles, rounded up to 8, when fewer) that pads the tile count least; the larger on a tie.</summary>
+    internal static int WinogradBlock(int tiles, int largest)
+    {
+        if (tiles <= largest) return (tiles + 7) & ~7;
+        int best = 32; long bestPadded = long.MaxValue;
+        for (int b = 32; b <= largest; b += 32)
+        {
+            long padded = (long)(tiles + b - 1) / b * b;
+            if (padded <= bestPadded) { best = b; bestPadded = padded; }
+        }
+        return best;
     }
 
     struct WinogradPadBody : IParallelBody
@@ -157,6 +173,7 @@ public static unsafe partial class Conv2d
         public int Hp, Wp, Th, Tw, Tiles, Block;
         public bool Inner;
 
+        [SkipLocalsInit]
         public readonly void Invoke(int blockIndex)
         {
             var s = S;
@@ -204,7 +221,7 @@ public static unsafe partial class Conv2d
         public int* Base;
         public int Channels, PlaneStride, Wp, Block;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
         public readonly void Invoke(int channel)
         {
             var d = stackalloc Vector256<float>[36];
@@ -265,7 +282,7 @@ public static unsafe partial class Conv2d
         public int* OutBase;
         public int Channels, Block, OutHeight, OutWidth, Th, Tw, T0;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
         public readonly void Invoke(int channel)
         {
             var m = stackalloc Vector256<float>[36];
@@ -283,7 +300,17 @@ public static unsafe partial class Conv2d
                 for (int i = 0; i < 4; i++)
                 {
                     OutputRow(t1, i * 6, 1, yy, 0, 1);
-                    for (int jj = 0; jj < 4; jj++) Avx.Store(r + (i * 4 + jj) * 8, yy[jj] + vb);
+                    // row i of the eight tiles, tile after tile: r[i·32 + 4·lane + j] = y[i][j] of lane (a 4 × 8 transpose)
+                    var a = yy[0] + vb; var bb = yy[1] + vb; var cc = yy[2] + vb; var dd = yy[3] + vb;
+                    var ab0 = Avx.UnpackLow(a, bb); var ab1 = Avx.UnpackHigh(a, bb);
+                    var cd0 = Avx.UnpackLow(cc, dd); var cd1 = Avx.UnpackHigh(cc, dd);
+                    var u0 = Avx.UnpackLow(ab0.AsDouble(), cd0.AsDouble()).AsSingle(); var u1 = Avx.UnpackHigh(ab0.AsDouble(), cd0.AsDouble()).AsSingle();
+                    var u2 = Avx.UnpackLow(ab1.AsDouble(), cd1.AsDouble()).AsSingle(); var u3 = Avx.UnpackHigh(ab1.AsDouble(), cd1.AsDouble()).AsSingle();
+                    float* row = r + i * 32;
+                    Avx.Store(row, Avx.Permute2x128(u0, u1, 0x20));
+                    Avx.Store(row + 8, Avx.Permute2x128(u2, u3, 0x20));
+                    Avx.Store(row + 16, Avx.Permute2x128(u0, u1, 0x31));
+                    Avx.Store(row + 24, Avx.Permute2x128(u2, u3, 0x31));
                 }
                 for (int lane = 0; lane < 8; lane++)
                 {
@@ -292,8 +319,12 @@ public static unsafe partial class Conv2d
                     int tile = T0 + t + lane, rest = tile % (Th * Tw), ty = rest / Tw, tx = rest % Tw;
                     int rows = Math.Min(4, OutHeight - 4 * ty), cols = Math.Min(4, OutWidth - 4 * tx);
                     float* dst = Y + ob + channelOffset;
-                    for (int i = 0; i < rows; i++)
-                        for (int jj = 0; jj < cols; jj++) dst[i * OutWidth + jj] = r[(i * 4 + jj) * 8 + lane];
+                    float* src = r + 4 * lane;
+                    if (cols == 4)
+                        for (int i = 0; i < rows; i++) Vector128.Store(Vector128.Load(src + i * 32), dst + i * OutWidth);
+                    else
+                        for (int i = 0; i < rows; i++)
+                            for (int jj = 0; jj < cols; jj++) dst[i * OutWidth + jj] = src[i * 32 + jj];
                 }
             }
         }
