@@ -72,10 +72,12 @@ public static unsafe partial class Conv2d
     /// source's last row: callers leave that slack). Stride 1: offsets i·pitch + j; stride-2 columns read phase-split
     /// rows (see <see cref="SplitColumnPhases"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Correlate(float* p, int rowPitch, int* offsets, float* w, int taps, float* y, int rows, int cols, float bias)
+    static void Correlate(float* p, int rowPitch, int* offsets, float* w, int taps, float* y, int rows, int cols, float bias,
+        FusedActivation act = FusedActivation.None)
     {
-        if (taps == 9) { Correlate3x3(p, rowPitch, offsets, w, y, rows, cols, bias); return; }
+        if (taps == 9) { Correlate3x3(p, rowPitch, offsets, w, y, rows, cols, bias, act); return; }
         var vb = Vector256.Create(bias);
+        bool low = act is FusedActivation.Relu or FusedActivation.Relu6, high = act == FusedActivation.Relu6;
         var tailMask = TailMask(cols);
         for (int r = 0; r < rows; r++)
         {
@@ -87,6 +89,8 @@ public static unsafe partial class Conv2d
                 float* q = pRow + c;
                 for (int t = 0; t < taps; t++) acc = Fma.MultiplyAdd(Avx.LoadVector256(q + offsets[t]), Vector256.Create(w[t]), acc);
                 acc = Avx.Add(acc, vb);
+                if (low) acc = Vector256.Max(acc, Vector256<float>.Zero);
+                if (high) acc = Vector256.Min(acc, Vector256.Create(6f));
                 if (c + 8 <= cols) Avx.Store(yRow + c, acc);
                 else Avx.MaskStore(yRow + c, tailMask, acc);
             }
@@ -99,8 +103,10 @@ public static unsafe partial class Conv2d
     /// <summary><see cref="Correlate"/> for nine taps (a 3 × 3 kernel): the weights held in registers, the taps unrolled
     /// (the same operations in the same order).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Correlate3x3(float* p, int rowPitch, int* o, float* w, float* y, int rows, int cols, float bias)
+    static void Correlate3x3(float* p, int rowPitch, int* o, float* w, float* y, int rows, int cols, float bias, FusedActivation act)
     {
+        bool low = act is FusedActivation.Relu or FusedActivation.Relu6, high = act == FusedActivation.Relu6;
+        var six = Vector256.Create(6f);
         Vector256<float> w0 = Vector256.Create(w[0]), w1 = Vector256.Create(w[1]), w2 = Vector256.Create(w[2]);
         Vector256<float> w3 = Vector256.Create(w[3]), w4 = Vector256.Create(w[4]), w5 = Vector256.Create(w[5]);
         Vector256<float> w6 = Vector256.Create(w[6]), w7 = Vector256.Create(w[7]), w8 = Vector256.Create(w[8]);
@@ -124,6 +130,8 @@ public static unsafe partial class Conv2d
                 acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o7), w7, acc);
                 acc = Fma.MultiplyAdd(Avx.LoadVector256(q + o8), w8, acc);
                 acc = Avx.Add(acc, vb);
+                if (low) acc = Vector256.Max(acc, Vector256<float>.Zero);
+                if (high) acc = Vector256.Min(acc, six);
                 if (c + 8 <= cols) Avx.Store(yRow + c, acc);
                 else Avx.MaskStore(yRow + c, tailMask, acc);
             }
@@ -243,10 +251,13 @@ public static unsafe partial class Conv2d
                     PadPlane(Source + (long)index * s.InHeight * s.InWidth, s.InHeight, s.InWidth, s.PadH, s.PadW, p, paddedRows, pitch);
                     float* y = Target + (long)index * s.OutHeight * s.OutWidth;
                     float bias = Bias == null ? 0f : Bias[c];
+                    // ReLU and ReLU6 without a residual clamp in registers; a residual or SiLU takes a pass over the plane
+                    bool inRegisters = Residual == null && Act is FusedActivation.Relu or FusedActivation.Relu6;
+                    var act = inRegisters ? Act : FusedActivation.None;
                     if (half == 0)
                     {
                         PlainOffsets(offsets, kh, kw, pitch);
-                        Correlate(p, s.StrideH * pitch, offsets, k, taps, y, s.OutHeight, s.OutWidth, bias);
+                        Correlate(p, s.StrideH * pitch, offsets, k, taps, y, s.OutHeight, s.OutWidth, bias, act);
                     }
                     else
                     {
@@ -255,9 +266,9 @@ public static unsafe partial class Conv2d
                         SplitColumnPhases(p, paddedRows, pitch, half, phases);
                         for (int i = 0; i < kh; i++)
                             for (int j = 0; j < kw; j++) offsets[i * kw + j] = i * 2 * half + (j & 1) * half + (j >> 1);
-                        Correlate(phases, s.StrideH * 2 * half, offsets, k, taps, y, s.OutHeight, s.OutWidth, bias);
+                        Correlate(phases, s.StrideH * 2 * half, offsets, k, taps, y, s.OutHeight, s.OutWidth, bias, act);
                     }
-                    if (Residual != null || Act != FusedActivation.None)
+                    if (!inRegisters && (Residual != null || Act != FusedActivation.None))
                     {
                         int plane = s.OutHeight * s.OutWidth;
                         ApplyEpilogue(new Span<float>(y, plane), 0f, Residual == null ? default : new ReadOnlySpan<float>(Residual + (long)index * plane, plane), Act);

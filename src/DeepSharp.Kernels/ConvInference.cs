@@ -250,16 +250,16 @@ public static unsafe partial class Conv2d
                         for (int r0 = 0; r0 < s.OutHeight; r0 += PanelRows)
                         {
                             int r1 = Math.Min(s.OutHeight, r0 + PanelRows), n = (r1 - r0) * s.OutWidth;
-                            if (pointwise)
-                                Kernels.Gemm.ComputePackedA(Packs[g], n, new ReadOnlySpan<T>(xg + r0 * s.OutWidth, (k - 1) * plane + n), plane,
-                                    new Span<T>(yg + r0 * s.OutWidth, (og - 1) * plane + n), plane);
-                            else
+                            // the GEMM's B: the input rows themselves (1×1 stride 1) or this panel's im2col columns
+                            T* source = xg + r0 * s.OutWidth;
+                            nint ldb = plane;
+                            if (!pointwise)
                             {
                                 Im2Col.UnfoldCore(xg, cg, s.InHeight, s.InWidth, s.KernelH, s.KernelW, s.PadH, s.PadW,
                                     s.StrideH, s.StrideW, s.DilationH, s.DilationW, s.OutWidth, r0, r1, colPtr, n);
-                                Kernels.Gemm.ComputePackedA(Packs[g], n, new ReadOnlySpan<T>(colPtr, k * n), n,
-                                    new Span<T>(yg + r0 * s.OutWidth, (og - 1) * plane + n), plane);
+                                source = colPtr; ldb = n;
                             }
+                            GemmPacked.RunPrepackedA(Packs[g], n, source, ldb, T.Zero, yg + r0 * s.OutWidth, plane);
                             if (B == null && R == null && Act == FusedActivation.None) continue;
                             var epilogue = new EpilogueBody<T>
                             {

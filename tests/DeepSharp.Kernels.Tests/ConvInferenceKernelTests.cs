@@ -119,14 +119,15 @@ public class ConvInferenceKernelTests
                         float[] Fl(double[] a) => a.Select(v => (float)v).ToArray();
                         float[] xf = Fl(x), wf = Fl(wt), bf = Fl(b), rf = Fl(res);
                         var packed = Conv2d.PackWeight<float>(c, 1, kh, kw, c, wf);
-                        foreach (var act in new[] { FusedActivation.None, FusedActivation.Relu6, FusedActivation.Silu })
+                        foreach (var act in new[] { FusedActivation.None, FusedActivation.Relu, FusedActivation.Relu6, FusedActivation.Silu })
+                        foreach (bool withResidual in new[] { false, true })   // without one, ReLU/ReLU6 clamp in registers
                         {
                             var y = Fl(Rand(n * s.OutImage, rng)); var y2 = Fl(Rand(n * s.OutImage, rng));   // garbage: must be overwritten
-                            Conv2d.ForwardPacked<float>(s, xf, packed, bf, rf, act, y);
-                            Conv2d.DepthwiseForward<float>(s, xf, wf, bf, rf, act, y2);
+                            Conv2d.ForwardPacked<float>(s, xf, packed, bf, withResidual ? rf : default, act, y);
+                            Conv2d.DepthwiseForward<float>(s, xf, wf, bf, withResidual ? rf : default, act, y2);
                             for (int i = 0; i < y.Length; i++)
                             {
-                                double expected = Act(reference[i] + res[i], act);
+                                double expected = Act(reference[i] + (withResidual ? res[i] : 0), act);
                                 Assert.True(Math.Abs(expected - y[i]) <= 1e-5 * (1 + Math.Abs(expected)), $"{s} {act}: ForwardPacked {i}: {y[i]} vs {expected}");
                                 Assert.Equal(y[i], y2[i]);
                             }
