@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -56,30 +57,12 @@ public static unsafe partial class Pool
         }
     }
 
-    /// <summary>One plane, any geometry: the window walk of <see cref="MaxPoolPlane{T}"/> without the index.</summary>
+    /// <summary>One plane, any geometry: <see cref="MaxPoolPlane{T}"/>'s window walk, its indices into a discarded scratch.</summary>
     static void MaxValuesPlane<T>(in PoolShape s, T* x, T* y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int oh = 0; oh < s.OutHeight; oh++)
-        {
-            int h0 = oh * s.StrideH - s.PadH, h1 = Math.Min(h0 + (s.KernelH - 1) * s.DilationH + 1, s.InHeight);
-            while (h0 < 0) h0 += s.DilationH;
-            for (int ow = 0; ow < s.OutWidth; ow++)
-            {
-                int w0 = ow * s.StrideW - s.PadW, w1 = Math.Min(w0 + (s.KernelW - 1) * s.DilationW + 1, s.InWidth);
-                while (w0 < 0) w0 += s.DilationW;
-                T max = T.NegativeInfinity;
-                for (int ih = h0; ih < h1; ih += s.DilationH)
-                {
-                    T* row = x + (long)ih * s.InWidth;
-                    for (int iw = w0; iw < w1; iw += s.DilationW)
-                    {
-                        T v = row[iw];
-                        if (v > max || T.IsNaN(v)) max = v;
-                    }
-                }
-                y[oh * s.OutWidth + ow] = max;
-            }
-        }
+        long[] indices = ArrayPool<long>.Shared.Rent(s.OutPlane);
+        try { MaxPoolPlane(s, new ReadOnlySpan<T>(x, s.InPlane), new Span<T>(y, s.OutPlane), indices.AsSpan(0, s.OutPlane)); }
+        finally { ArrayPool<long>.Shared.Return(indices); }
     }
 
     /// <summary>One float plane through a -inf-padded scratch plane, eight outputs at a time.</summary>
