@@ -90,19 +90,39 @@ public static unsafe partial class Conv2d
         WinogradEnabled && typeof(T) == typeof(float) && Avx2.IsSupported && Fma.IsSupported
         && s.Groups == 1 && s.KernelH == 3 && s.KernelW == 3 && s.StrideH == 1 && s.StrideW == 1 && s.DilationH == 1 && s.DilationW == 1
         && s.InChannels >= 16 && s.OutChannels >= 16 && s.PadH <= 2 && s.PadW <= 2
-        && (long)s.Batch * TilesOf(s.OutHeight) * TilesOf(s.OutWidth) >= WinogradMinTiles;
+        && (long)s.Batch * TilesOf(s.OutHeight) * TilesOf(s.OutWidth) >= WinogradMinTiles
+        && (long)s.InChannels * (4L * TilesOf(s.OutHeight) + 2) * (4L * TilesOf(s.OutWidth) + 2) <= int.MaxValue / 2
+        && (long)s.OutImage <= int.MaxValue / 2;
 
     static int TilesOf(int outSize) => (outSize + WinogradWeight.Tile - 1) / WinogradWeight.Tile;
 
     /// <summary>output = act(conv(input) + bias + residual) through F(4×4, 3×3); see <see cref="UseWinograd{T}"/>.</summary>
     static void WinogradForward(in ConvShape s, float* x, WinogradWeight w, float* bias, float* residual, FusedActivation act, float* y)
     {
+        // a large batch runs in chunks of images, so the padded copy and the 32-bit tile offsets stay bounded
+        int th = TilesOf(s.OutHeight), tw = TilesOf(s.OutWidth);
+        long perImage = Math.Max((long)s.InChannels * (WinogradWeight.Tile * th + 2) * (WinogradWeight.Tile * tw + 2), (long)s.OutImage);
+        int chunk = (int)Math.Clamp(WinogradChunkElements / Math.Max(1, perImage), 1, Math.Max(1, s.Batch));
+        for (int n0 = 0; n0 < s.Batch; n0 += chunk)
+        {
+            int images = Math.Min(chunk, s.Batch - n0);
+            WinogradChunk(s with { Batch = images }, x + (long)n0 * s.InImage, w, bias, residual == null ? null : residual + (long)n0 * s.OutImage,
+                act, y + (long)n0 * s.OutImage);
+        }
+    }
+
+    /// <summary>Elements (of the padded input or of the output) up to which a batch is one Winograd chunk.</summary>
+    internal static long WinogradChunkElements = 1L << 26;
+
+    static void WinogradChunk(in ConvShape s, float* x, WinogradWeight w, float* bias, float* residual, FusedActivation act, float* y)
+    {
         int th = TilesOf(s.OutHeight), tw = TilesOf(s.OutWidth);
         // the input zero-padded so every 6×6 tile reads inside it: rows 4·th + 2, columns 4·tw + 2, the image at (padH, padW)
         int hp = WinogradWeight.Tile * th + 2, wp = WinogradWeight.Tile * tw + 2;
         long paddedImage = (long)s.InChannels * hp * wp;
         long paddedLength = s.Batch * paddedImage;
-        if (paddedLength > int.MaxValue / 2) throw new ArgumentException($"Conv2d (Winograd): input {s} is too large");
+        if (paddedLength > int.MaxValue / 2 || (long)s.Batch * s.OutImage > int.MaxValue / 2)
+            throw new ArgumentException($"Conv2d (Winograd): one image of {s} is too large");
         float[] padded = ArrayPool<float>.Shared.Rent((int)paddedLength + 8);
         try
         {

@@ -169,9 +169,15 @@ public class ConvInferenceKernelTests
                         }
                         Assert.True(worst <= 1e-5 * scale, $"{s} {act} residual={withResidual}: worst error {worst:E2} against {1e-5 * scale:E2}");
                     }
-                // the same through the im2col route: both within float rounding of each other
-                var direct = new float[n * s.OutImage]; var wino = new float[n * s.OutImage];
+                // the same through the im2col route: both within float rounding of each other; and a batch split into
+                // chunks of one image (a large batch's bound on the padded copy) gives the same bits as one chunk
+                var direct = new float[n * s.OutImage]; var wino = new float[n * s.OutImage]; var chunked = new float[n * s.OutImage];
                 Conv2d.ForwardPacked<float>(s, Fl(x), packed, Fl(b), default, FusedActivation.None, wino);
+                long savedChunk = Conv2d.WinogradChunkElements;
+                Conv2d.WinogradChunkElements = 1;
+                try { Conv2d.ForwardPacked<float>(s, Fl(x), packed, Fl(b), default, FusedActivation.None, chunked); }
+                finally { Conv2d.WinogradChunkElements = savedChunk; }
+                for (int i = 0; i < wino.Length; i++) Assert.True(Math.Abs(wino[i] - chunked[i]) <= 1e-6 * scale, $"{s}: chunked {i}: {chunked[i]} vs {wino[i]}");
                 Conv2d.WinogradEnabled = false;
                 try { Conv2d.ForwardPacked<float>(s, Fl(x), packed, Fl(b), default, FusedActivation.None, direct); }
                 finally { Conv2d.WinogradEnabled = true; }
