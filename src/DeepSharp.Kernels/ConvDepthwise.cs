@@ -98,7 +98,7 @@ public static unsafe partial class Conv2d
     }
 
     /// <summary>Lanes [0, cols mod 8) set (all clear when cols is a multiple of 8: no partial vector is stored then).</summary>
-    static Vector256<float> TailMask(int cols) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols & 7)).AsSingle();
+    internal static Vector256<float> TailMask(int cols) => Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols & 7)).AsSingle();
 
     /// <summary><see cref="Correlate"/> for nine taps (a 3 × 3 kernel): the weights held in registers, the taps unrolled
     /// (the same operations in the same order).</summary>
@@ -138,12 +138,22 @@ public static unsafe partial class Conv2d
         }
     }
 
-    /// <summary>Tap offsets i·pitch + j of a kh × kw kernel over a plane of row pitch <paramref name="pitch"/>.</summary>
-    static void PlainOffsets(int* offsets, int kh, int kw, int pitch)
+    /// <summary>Tap offsets of a kh × kw kernel with dilation (dh, dw): i·dh·pitch + j·dw over a plain plane of row pitch
+    /// <paramref name="pitch"/> (<paramref name="half"/> = 0), or, over rows split by <see cref="SplitColumnPhases"/>
+    /// (row pitch 2·half), column j·dw read at (j·dw mod 2)·half + j·dw / 2.</summary>
+    internal static void TapOffsets(int* offsets, int kh, int kw, int dh, int dw, int pitch, int half)
     {
         for (int i = 0; i < kh; i++)
-            for (int j = 0; j < kw; j++) offsets[i * kw + j] = i * pitch + j;
+            for (int j = 0; j < kw; j++)
+            {
+                int col = j * dw;
+                offsets[i * kw + j] = half == 0 ? i * dh * pitch + col : i * dh * 2 * half + (col & 1) * half + (col >> 1);
+            }
     }
+
+    /// <summary>The phase width <see cref="SplitColumnPhases"/> needs for rows of <paramref name="pitch"/> floats: half of
+    /// them, rounded up to a multiple of 8.</summary>
+    internal static int PhaseHalf(int pitch) => ((pitch + 1) / 2 + 7) & ~7;
 
     /// <summary>
     /// The padded plane (rows × width, <paramref name="padded"/>) with each row's even columns followed by its odd columns:
@@ -151,7 +161,7 @@ public static unsafe partial class Conv2d
     /// stride-2 tap j reads the contiguous run at (j mod 2)·half + j / 2. <paramref name="half"/> is a multiple of 8 with
     /// 2·half ≥ width; the padded rows must be readable up to 2·half (the caller's pitch).
     /// </summary>
-    static void SplitColumnPhases(float* padded, int rows, int pitch, int half, float* dst)
+    internal static void SplitColumnPhases(float* padded, int rows, int pitch, int half, float* dst)
     {
         for (int r = 0; r < rows; r++)
         {
@@ -217,7 +227,7 @@ public static unsafe partial class Conv2d
                 {
                     float* k = p + padded;
                     int* offsets = stackalloc int[taps];
-                    PlainOffsets(offsets, kh, kw, pitch);
+                    TapOffsets(offsets, kh, kw, 1, 1, pitch, 0);
                     for (int t = 0; t < taps; t++) k[t] = w[taps - 1 - t];   // flipped in both directions
                     float* gy = Source + (long)index * s.OutHeight * s.OutWidth;
                     int top = kh - 1 - s.PadH, left = kw - 1 - s.PadW;
@@ -240,7 +250,7 @@ public static unsafe partial class Conv2d
                 // the input padded, then correlated straight into the output: stride 1 reads the padded rows, a stride-2
                 // row step skips rows, and stride-2 columns read the rows split into their even and odd columns
                 int pitch = fullCols + kw - 1, paddedRows = fullRows + kh - 1, padded = paddedRows * pitch;
-                int half = s.StrideW == 2 ? (pitch + 1) / 2 + 7 & ~7 : 0, phased = half == 0 ? 0 : paddedRows * 2 * half;
+                int half = s.StrideW == 2 ? PhaseHalf(pitch) : 0, phased = half == 0 ? 0 : paddedRows * 2 * half;
                 // slack: the last vector's lanes read up to 7 floats past a plane; the phase split reads each row to 2·half
                 var scratch = DepthwiseScratch(padded + 2 * half + phased + 2 * MaxDepthwiseTaps);
                 fixed (float* p = scratch)
@@ -256,7 +266,7 @@ public static unsafe partial class Conv2d
                     var act = inRegisters ? Act : FusedActivation.None;
                     if (half == 0)
                     {
-                        PlainOffsets(offsets, kh, kw, pitch);
+                        TapOffsets(offsets, kh, kw, 1, 1, pitch, 0);
                         Correlate(p, s.StrideH * pitch, offsets, k, taps, y, s.OutHeight, s.OutWidth, bias, act);
                     }
                     else
@@ -264,8 +274,7 @@ public static unsafe partial class Conv2d
                         new Span<float>(p + padded, 2 * half).Clear();   // the last row's columns past the padded width read as zeros
                         float* phases = k + MaxDepthwiseTaps;
                         SplitColumnPhases(p, paddedRows, pitch, half, phases);
-                        for (int i = 0; i < kh; i++)
-                            for (int j = 0; j < kw; j++) offsets[i * kw + j] = i * 2 * half + (j & 1) * half + (j >> 1);
+                        TapOffsets(offsets, kh, kw, 1, 1, pitch, half);
                         Correlate(phases, s.StrideH * 2 * half, offsets, k, taps, y, s.OutHeight, s.OutWidth, bias, act);
                     }
                     if (!inRegisters && (Residual != null || Act != FusedActivation.None))

@@ -96,7 +96,7 @@ public static unsafe partial class Conv2d
         {
             if (weight.IsDepthwise)
             {
-                if (UseDepthwise<T>(s)) { DepthwiseFused(s, (float*)x, (float*)w, (float*)b, (float*)r, activation, bias.IsEmpty, residual.IsEmpty, (float*)y); return; }
+                if (UseDepthwise<T>(s)) { DepthwiseFused(s, (float*)x, (float*)w, bias.IsEmpty ? null : (float*)b, residual.IsEmpty ? null : (float*)r, activation, (float*)y); return; }
                 var body = new DepthwiseBody<T> { S = s, X = x, W = w, B = bias.IsEmpty ? null : b, R = residual.IsEmpty ? null : r, Y = y, Act = activation };
                 int planes = s.Batch * s.OutChannels;
                 Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref body);
@@ -140,7 +140,7 @@ public static unsafe partial class Conv2d
         if (s.Batch == 0 || s.OutImage == 0) return;
         fixed (T* x = input, w = weight, b = bias, r = residual, y = output)
         {
-            if (UseDepthwise<T>(s)) { DepthwiseFused(s, (float*)x, (float*)w, (float*)b, (float*)r, activation, bias.IsEmpty, residual.IsEmpty, (float*)y); return; }
+            if (UseDepthwise<T>(s)) { DepthwiseFused(s, (float*)x, (float*)w, bias.IsEmpty ? null : (float*)b, residual.IsEmpty ? null : (float*)r, activation, (float*)y); return; }
             var body = new DepthwiseBody<T> { S = s, X = x, W = w, B = bias.IsEmpty ? null : b, R = residual.IsEmpty ? null : r, Y = y, Act = activation };
             int planes = s.Batch * s.OutChannels;
             Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref body);
@@ -149,9 +149,9 @@ public static unsafe partial class Conv2d
 
     /// <summary>The float32 depthwise case of <see cref="ForwardPacked{T}"/> and <see cref="DepthwiseForward{T}"/>: the direct
     /// training kernel (padded planes, stride-2 columns phase-split) with the residual and activation applied per plane.</summary>
-    static void DepthwiseFused(in ConvShape s, float* x, float* w, float* b, float* r, FusedActivation activation, bool noBias, bool noResidual, float* y)
+    static void DepthwiseFused(in ConvShape s, float* x, float* w, float* b, float* r, FusedActivation activation, float* y)
     {
-        var body = new DepthwisePlaneBody { S = s, Source = x, W = w, Bias = noBias ? null : b, Target = y, Residual = noResidual ? null : r, Act = activation };
+        var body = new DepthwisePlaneBody { S = s, Source = x, W = w, Bias = b, Target = y, Residual = r, Act = activation };
         int planes = s.Batch * s.InChannels;
         Run(planes, planes > 1 && KernelThreadPool.ThreadCount > 1, ref body);
     }
@@ -261,17 +261,9 @@ public static unsafe partial class Conv2d
                             }
                             GemmPacked.RunPrepackedA(Packs[g], n, source, ldb, T.Zero, yg + r0 * s.OutWidth, plane);
                             if (B == null && R == null && Act == FusedActivation.None) continue;
-                            var epilogue = new EpilogueBody<T>
-                            {
-                                Y = Y + (long)image * s.OutImage + (long)g * og * plane + r0 * s.OutWidth,
-                                R = R == null ? null : R + (long)image * s.OutImage + (long)g * og * plane + r0 * s.OutWidth,
-                                B = B == null ? null : B + g * og, Act = Act, Plane = plane, Count = n, Channels = og,
-                            };
                             // one image on the calling thread (batch 1): the pool is free, so the epilogue's passes split by channel
-                            int chunks = ParallelEpilogue && (long)og * n >= 2 * EpilogueChunk ? Math.Min(og, (int)((long)og * n / EpilogueChunk)) : 1;
-                            epilogue.PerChunk = (og + chunks - 1) / chunks;
-                            if (chunks > 1) KernelThreadPool.ParallelFor(chunks, ref epilogue);
-                            else epilogue.Invoke(0);
+                            long offset = (long)image * s.OutImage + (long)g * og * plane + r0 * s.OutWidth;
+                            RunEpilogue(Y + offset, R == null ? null : R + offset, B == null ? null : B + g * og, Act, plane, n, og, ParallelEpilogue);
                         }
                     }
                 }
@@ -282,6 +274,20 @@ public static unsafe partial class Conv2d
 
     /// <summary>Outputs per parallel task of a batch-1 epilogue, roughly.</summary>
     const int EpilogueChunk = 16384;
+
+    /// <summary>act(y + bias + residual) over <paramref name="channels"/> runs of <paramref name="count"/> outputs,
+    /// <paramref name="plane"/> apart (residual in y's layout, bias per channel; either may be null), split by channel over
+    /// the pool when <paramref name="parallel"/> and there is enough of it.</summary>
+    static void RunEpilogue<T>(T* y, T* residual, T* bias, FusedActivation act, int plane, int count, int channels, bool parallel)
+        where T : unmanaged, INumber<T>
+    {
+        var epilogue = new EpilogueBody<T> { Y = y, R = residual, B = bias, Act = act, Plane = plane, Count = count, Channels = channels };
+        long total = (long)channels * count;
+        int chunks = parallel && total >= 2 * EpilogueChunk ? (int)Math.Min(channels, total / EpilogueChunk) : 1;
+        epilogue.PerChunk = (channels + chunks - 1) / chunks;
+        if (chunks > 1) KernelThreadPool.ParallelFor(chunks, ref epilogue);
+        else epilogue.Invoke(0);
+    }
 
     /// <summary>The epilogue of channels [task · PerChunk, +PerChunk) of a panel: Count outputs per channel, Plane apart.</summary>
     struct EpilogueBody<T> : IParallelBody where T : unmanaged, INumber<T>

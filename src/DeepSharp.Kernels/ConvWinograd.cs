@@ -146,10 +146,8 @@ public static unsafe partial class Conv2d
         finally { ArrayPool<float>.Shared.Return(padded); }
         if (residual != null || act != FusedActivation.None)
         {
-            var epilogue = new EpilogueBody<float> { Y = y, R = residual, B = null, Act = act, Plane = s.OutHeight * s.OutWidth, Count = s.OutHeight * s.OutWidth, Channels = s.Batch * s.OutChannels };
-            int chunks = Math.Clamp((int)((long)s.Batch * s.OutImage / EpilogueChunk), 1, epilogue.Channels);
-            epilogue.PerChunk = (epilogue.Channels + chunks - 1) / chunks;
-            Run(chunks, chunks > 1 && KernelThreadPool.ThreadCount > 1, ref epilogue);
+            int plane = s.OutHeight * s.OutWidth;
+            RunEpilogue<float>(y, residual, null, act, plane, plane, s.Batch * s.OutChannels, KernelThreadPool.ThreadCount > 1);
         }
     }
 

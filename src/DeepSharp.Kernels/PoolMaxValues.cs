@@ -72,7 +72,7 @@ public static unsafe partial class Pool
         // the padded plane covers every window (ceil mode's last window may reach past the right/bottom padding)
         int rows = Math.Max(s.InHeight + 2 * s.PadH, (s.OutHeight - 1) * s.StrideH + (s.KernelH - 1) * s.DilationH + 1);
         int pitch = Math.Max(s.InWidth + 2 * s.PadW, (s.OutWidth - 1) * s.StrideW + (s.KernelW - 1) * s.DilationW + 1);
-        int half = s.StrideW == 2 ? (pitch + 1) / 2 + 7 & ~7 : 0;
+        int half = s.StrideW == 2 ? Conv2d.PhaseHalf(pitch) : 0;
         int padded = rows * pitch, phased = rows * 2 * half;
         // slack: the split reads each row up to 2·half; the last vector of a row reads up to 7 floats past the plane
         int need = padded + 2 * half + phased + 16;
@@ -85,33 +85,12 @@ public static unsafe partial class Pool
             new Span<float>(p, need).Fill(float.NegativeInfinity);
             for (int r = 0; r < s.InHeight; r++)
                 Buffer.MemoryCopy(x + (long)r * s.InWidth, p + (long)(r + s.PadH) * pitch + s.PadW, s.InWidth * 4L, s.InWidth * 4L);
-            float* src = p;
-            int rowPitch = pitch;
-            if (half == 0)
-                for (int i = 0; i < s.KernelH; i++)
-                    for (int j = 0; j < s.KernelW; j++) offsets[i * s.KernelW + j] = i * s.DilationH * pitch + j * s.DilationW;
-            else
-            {
-                src = p + padded + 2 * half;
-                rowPitch = 2 * half;
-                for (int r = 0; r < rows; r++)
-                {
-                    float* from = p + (long)r * pitch, even = src + (long)r * 2 * half, odd = even + half;
-                    for (int t = 0; t < half; t += 8)
-                    {
-                        Deinterleave(from + 2 * t, out var e, out var o);
-                        Avx.Store(even + t, e);
-                        Avx.Store(odd + t, o);
-                    }
-                }
-                for (int i = 0; i < s.KernelH; i++)
-                    for (int j = 0; j < s.KernelW; j++)
-                    {
-                        int col = j * s.DilationW;
-                        offsets[i * s.KernelW + j] = i * s.DilationH * 2 * half + (col & 1) * half + (col >> 1);
-                    }
-            }
-            var tailMask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.OutWidth & 7)).AsSingle();
+            // stride-2 columns read the rows split into their even and odd columns, as the depthwise convolution does
+            float* src = half == 0 ? p : p + padded + 2 * half;
+            int rowPitch = half == 0 ? pitch : 2 * half;
+            if (half != 0) Conv2d.SplitColumnPhases(p, rows, pitch, half, src);
+            Conv2d.TapOffsets(offsets, s.KernelH, s.KernelW, s.DilationH, s.DilationW, pitch, half);
+            var tailMask = Conv2d.TailMask(s.OutWidth);
             for (int oh = 0; oh < s.OutHeight; oh++)
             {
                 float* row = src + (long)oh * s.StrideH * rowPitch;
