@@ -52,7 +52,7 @@ public static class Regularization
 
     static Tensor Sign(Tensor c)
     {
-        var s = Tensor.AllocUninit(c.DType, ShapeUtil.Copy(c.shape));
+        var s = Tensor.AllocUninit(c.DType, c.shape);
         if (c.DType == DType.Float32) { var src = c.Span<float>(); var d = s.Span<float>(); for (int i = 0; i < d.Length; i++) d[i] = src[i] > 0 ? 1 : src[i] < 0 ? -1 : 0; }
         else { var src = c.Span<double>(); var d = s.Span<double>(); for (int i = 0; i < d.Length; i++) d[i] = src[i] > 0 ? 1 : src[i] < 0 ? -1 : 0; }
         return s;

@@ -115,7 +115,7 @@ public sealed partial class Tensor
         if (Autograd.IsGradEnabled || !g.IsContiguous || !y.IsContiguous || g.DType != y.DType || y.DType is not (DType.Float32 or DType.Float64)
             || !ShapeUtil.SameShape(g.shape, y.shape))
             return [g.Mul(MathKernels.Mask<OpenRangeMask>(y, 0, double.PositiveInfinity))];
-        var gradInput = AllocUninit(y.DType, ShapeUtil.Copy(y.shape));
+        var gradInput = AllocUninit(y.DType, y.shape);
         if (y.DType == DType.Float32) ParallelChunks.ReluBackward<float>(y.Span<float>(), g.Span<float>(), gradInput.Span<float>());
         else ParallelChunks.ReluBackward<double>(y.Span<double>(), g.Span<double>(), gradInput.Span<double>());
         return [gradInput];
@@ -216,7 +216,7 @@ public sealed partial class Tensor
     static Tensor SiluBackwardFused(Tensor x, Tensor g)
     {
         var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(g.shape.AsSpan().SequenceEqual(x.shape) ? g : g.Expand(x.shape));
-        var gradInput = AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
+        var gradInput = AllocUninit(x.DType, x.shape);
         if (x.DType == DType.Float32) ParallelChunks.SiluBackward<float>(xd.Span<float>(), gd.Span<float>(), gradInput.Span<float>());
         else ParallelChunks.SiluBackward<double>(xd.Span<double>(), gd.Span<double>(), gradInput.Span<double>());
         return gradInput;

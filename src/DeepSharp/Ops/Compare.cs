@@ -27,7 +27,7 @@ public sealed partial class Tensor
         if (dtype.IsReducedPrecision()) dtype = DType.Float32; // widening is exact: compare the float32 values
         if (a.DType != dtype) a = a.To(dtype);
         if (b.DType != dtype) b = b.To(dtype);
-        var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? ShapeUtil.Copy(a.shape) : ShapeUtil.Broadcast(a.shape, b.shape, op);
+        var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? a.shape : ShapeUtil.Broadcast(a.shape, b.shape, op);
         var result = AllocUninit(DType.Bool, outShape);
         switch (dtype)
         {
@@ -114,7 +114,7 @@ public sealed partial class Tensor
     Tensor Logical(Tensor other, LogicalOp op, string name)
     {
         ArgumentNullException.ThrowIfNull(other);
-        var outShape = ShapeUtil.SameShape(shape, other.shape) ? ShapeUtil.Copy(shape) : ShapeUtil.Broadcast(shape, other.shape, name);
+        var outShape = ShapeUtil.SameShape(shape, other.shape) ? shape : ShapeUtil.Broadcast(shape, other.shape, name);
         var a = IndexUtil.Dense<bool>(Bool(), outShape, out int aS);
         var b = IndexUtil.Dense<bool>(other.Bool(), outShape, out int bS);
         var result = AllocUninit(DType.Bool, outShape);
@@ -139,7 +139,7 @@ public sealed partial class Tensor
     public Tensor LogicalNot()
     {
         var a = IndexUtil.Dense<bool>(Bool(), shape, out int aS);
-        var result = AllocUninit(DType.Bool, ShapeUtil.Copy(shape));
+        var result = AllocUninit(DType.Bool, shape);
         var d = result.Array<bool>();
         for (int i = 0; i < d.Length; i++) d[i] = !a[aS + i];
         return result;

@@ -40,7 +40,7 @@ internal static class ConvOps
         var s = p.Shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], oh, ow, w.shape[2], w.shape[3]);
         Tensor xd = AdjointOp.Dense(x), wd = AdjointOp.Dense(w);
         var bd = b == null ? null : AdjointOp.Dense(b);
-        var y = Tensor.AllocUninit(x.DType, [s.Batch, s.OutChannels, oh, ow]);
+        var y = Tensor.AllocUninit(x.DType, ShapeUtil.Interned([s.Batch, s.OutChannels, oh, ow]));
         if (x.DType == DType.Float32)
             Conv2d.Forward<float>(s, xd.Span<float>(), wd.Span<float>(), bd == null ? default : bd.Span<float>(), y.Span<float>());
         else
@@ -82,7 +82,7 @@ internal static class ConvOps
         int c = w.shape[1] * p.Groups;
         var s = p.Shape(u.shape[0], c, h, wi, u.shape[1], u.shape[2], u.shape[3], w.shape[2], w.shape[3]);
         var ud = AdjointOp.Dense(u); var wd = AdjointOp.Dense(w);
-        var z = Tensor.AllocUninit(u.DType, [s.Batch, c, h, wi]);
+        var z = Tensor.AllocUninit(u.DType, ShapeUtil.Interned([s.Batch, c, h, wi]));
         if (u.DType == DType.Float32) Conv2d.BackwardData<float>(s, ud.Span<float>(), wd.Span<float>(), z.Span<float>());
         else Conv2d.BackwardData<double>(s, ud.Span<double>(), wd.Span<double>(), z.Span<double>());
         if (b != null) AddChannelBias(z, AdjointOp.Dense(b));
@@ -116,7 +116,7 @@ internal static class ConvOps
     {
         var s = p.Shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3], gy.shape[1], gy.shape[2], gy.shape[3], weightShape[2], weightShape[3]);
         var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(gy);
-        var gw = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(weightShape));
+        var gw = Tensor.AllocUninit(x.DType, weightShape);
         if (x.DType == DType.Float32) Conv2d.BackwardWeight<float>(s, xd.Span<float>(), gd.Span<float>(), gw.Span<float>());
         else Conv2d.BackwardWeight<double>(s, xd.Span<double>(), gd.Span<double>(), gw.Span<double>());
         return gw;

@@ -45,7 +45,7 @@ internal static class Elementwise
         }
         if (a.DType != dtype) a = a.To(dtype);
         if (b.DType != dtype) b = b.To(dtype);
-        var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? ShapeUtil.Copy(a.shape) : ShapeUtil.Broadcast(a.shape, b.shape, opName);
+        var outShape = ShapeUtil.SameShape(a.shape, b.shape) ? a.shape : ShapeUtil.Broadcast(a.shape, b.shape, opName);
         var result = Tensor.AllocUninit(dtype, outShape);
         switch (dtype)
         {
@@ -67,7 +67,7 @@ internal static class Elementwise
     {
         if (a.DType is not (DType.Float32 or DType.Float64 or DType.Int64 or DType.Int32))
             return Binary<TOp>(a, Tensor.Scalar(scalar, a.DType), opName);
-        var result = Tensor.AllocUninit(a.DType, ShapeUtil.Copy(a.shape));
+        var result = Tensor.AllocUninit(a.DType, a.shape);
         RunScalar<TOp>(a, scalar, result);
         return result;
     }
@@ -334,7 +334,7 @@ internal static class Elementwise
     {
         var src = RequireFloat(x, opName).Contiguous();
         if (src.DType.IsReducedPrecision()) return UnaryReduced<TOp>(src, opName);
-        var result = Tensor.AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
+        var result = Tensor.AllocUninit(src.DType, src.shape);
         if (src.DType == DType.Float32) ApplyChunked<TOp, float>(src.Span<float>(), result.Span<float>());
         else ApplyChunked<TOp, double>(src.Span<double>(), result.Span<double>());
         return result;

@@ -50,7 +50,7 @@ internal static class EmbeddingOps
         {
             // not itself recorded: the kernel AdjointOp.Apply would run, on a zeroed result, without its two delegates
             var src = AdjointOp.Dense(g);
-            var dst = Tensor.Alloc(g.DType, ShapeUtil.Copy(weightShape));
+            var dst = Tensor.Alloc(g.DType, weightShape);
             var idx = indices.Span<long>();
             if (g.DType == DType.Float32) Kernels.Embedding.ScatterAdd<float>(idx, src.Span<float>(), dim, paddingIdx, dst.Span<float>());
             else Kernels.Embedding.ScatterAdd<double>(idx, src.Span<double>(), dim, paddingIdx, dst.Span<double>());
@@ -62,7 +62,7 @@ internal static class EmbeddingOps
     static Tensor ScatterRowsRecorded(Tensor g, Tensor indices, int[] weightShape, long paddingIdx, int dim)
     {
         var outShape = g.shape;
-        return AdjointOp.Apply(g, ShapeUtil.Copy(weightShape), "EmbeddingBackwardBackward", (src, dst) =>
+        return AdjointOp.Apply(g, weightShape, "EmbeddingBackwardBackward", (src, dst) =>
         {
             var idx = indices.Span<long>();
             if (src.DType == DType.Float32) Kernels.Embedding.ScatterAdd<float>(idx, src.Span<float>(), dim, paddingIdx, dst.Span<float>());

@@ -82,7 +82,7 @@ public sealed partial class Tensor
         }
         if (Autograd.ShouldRecord(this))
         {
-            var maskTensor = new Tensor(new Storage(mask, DType.Bool), ShapeUtil.Copy(shape));
+            var maskTensor = new Tensor(new Storage(mask, DType.Bool), shape);
             Autograd.Record(result, op.Replace("Affine", "Backward"), [this], g => [g.Mul(maskTensor.To(g.DType))]);
         }
         return result;

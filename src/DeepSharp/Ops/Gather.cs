@@ -150,7 +150,7 @@ public sealed partial class Tensor
         int n = index.NumEl;
         int size = Rank == 0 ? 1 : shape[d];
         IndexUtil.CheckRange(idx.AsSpan(idxStart, n), size, d, "Gather");
-        var result = AllocUninit(DType, ShapeUtil.Copy(index.shape));
+        var result = AllocUninit(DType, index.shape);
         var selfPos = Positions(index.shape, strides, offset, d);
         int dimStride = Rank == 0 ? 0 : strides[d];
         switch (DType)

@@ -99,7 +99,7 @@ public sealed partial class Tensor
                 throw new IndexOutOfRangeException($"Index: index {v} is out of bounds for dimension {dim} with size {size}");
             values[i] = v < 0 ? v + size : v;
         }
-        return new Tensor(new Storage(values, DType.Int64), ShapeUtil.Copy(index.shape));
+        return new Tensor(new Storage(values, DType.Int64), index.shape);
     }
 
     /// <summary>

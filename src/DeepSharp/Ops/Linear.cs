@@ -24,9 +24,14 @@ public sealed partial class Tensor
             bool direct = input.IsContiguous && weight.IsContiguous && input.DType is DType.Float32 or DType.Float64 && m > 0 && inFeatures > 0;
             var x2 = direct ? input : input.Reshape(m, inFeatures);
             int[] outShape;
-            if (input.Rank == 2) outShape = [m, outFeatures];
-            else { outShape = ShapeUtil.Copy(input.shape); outShape[^1] = outFeatures; }
-            output = AllocUninit(input.DType, direct ? outShape : [m, outFeatures]);
+            if (input.Rank == 2) outShape = ShapeUtil.Interned(m, outFeatures);
+            else
+            {
+                Span<int> shape = input.Rank <= 16 ? stackalloc int[input.Rank] : new int[input.Rank];
+                input.shape.CopyTo(shape); shape[^1] = outFeatures;
+                outShape = ShapeUtil.Interned(shape);
+            }
+            output = AllocUninit(input.DType, direct ? outShape : ShapeUtil.Interned(m, outFeatures));
             if (bias != null && m > 0)
             {
                 var b = bias.IsContiguous ? bias : bias.Contiguous();
@@ -88,9 +93,9 @@ public sealed partial class Tensor
         if (!Autograd.IsGradEnabled && g.IsContiguous && input.IsContiguous && weight.IsContiguous && g.DType == input.DType
             && input.DType is DType.Float32 or DType.Float64 && m > 0 && inFeatures > 0 && outFeatures > 0)
         {
-            gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.Rank == 2 ? [m, inFeatures] : ShapeUtil.Copy(input.shape)), 0) : null;
-            gw = weight.RequiresGrad ? Gemm2D(g, true, input, false, outFeatures, inFeatures, m, AllocUninit(g.DType, [outFeatures, inFeatures]), 0) : null;
-            gb = hasBias && node.Input(2) != null ? (outFeatures > 1 ? SumRows(g, m, outFeatures) : g.Reshape(m, outFeatures).Sum(0)) : null;
+            gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.shape), 0) : null;
+            gw = weight.RequiresGrad ? Gemm2D(g, true, input, false, outFeatures, inFeatures, m, AllocUninit(g.DType, weight.shape), 0) : null;
+            gb = hasBias && node.Input(2) != null ? (outFeatures > 1 ? SumRows(g, m, outFeatures, node.Input(2)!.shape) : g.Reshape(m, outFeatures).Sum(0)) : null;
         }
         else
         {
@@ -107,9 +112,9 @@ public sealed partial class Tensor
     /// added in order into a zeroed (n,) result), without the reshaped view. (With n = 1 Sum reduces the column with one
     /// vector sum instead, so the caller keeps Sum there.)
     /// </summary>
-    static Tensor SumRows(Tensor g, int m, int n)
+    static Tensor SumRows(Tensor g, int m, int n, int[] biasShape)
     {
-        var result = Alloc(g.DType, [n]);
+        var result = Alloc(g.DType, biasShape);
         if (g.DType == DType.Float32) SumRows<float>(g, m, n, result);
         else SumRows<double>(g, m, n, result);
         return result;

@@ -27,7 +27,7 @@ internal static class MathKernels
     {
         var src = Elementwise.RequireFloat(x, opName).Contiguous();
         if (src.DType.IsReducedPrecision()) return FloatReduced<TOp>(src, a, b, opName);
-        var result = Tensor.AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
+        var result = Tensor.AllocUninit(src.DType, src.shape);
         if (src.DType == DType.Float32) TOp.Apply(src.Span<float>(), result.Span<float>(), (float)a, (float)b);
         else TOp.Apply(src.Span<double>(), result.Span<double>(), a, b);
         return result;
@@ -38,7 +38,7 @@ internal static class MathKernels
     {
         var src = (x.DType == DType.Bool ? x.To(DType.Int64) : x).Contiguous();
         if (src.DType.IsReducedPrecision()) return NumericReduced<TOp>(src, a, b, opName);
-        var result = Tensor.AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
+        var result = Tensor.AllocUninit(src.DType, src.shape);
         NumericSpans<TOp>(src, result, a, b, opName);
         return result;
     }

@@ -202,7 +202,7 @@ public sealed partial class Tensor
     {
         var src = ToFloat64Dense(out int start);
         var (outer, size, inner) = IndexUtil.Split(shape, d);
-        var indices = AllocUninit(DType.Int64, ShapeUtil.Copy(shape));
+        var indices = AllocUninit(DType.Int64, shape);
         var idx = indices.Array<long>();
         var keys = new double[size];
         var order = new int[size];
@@ -246,7 +246,7 @@ public sealed partial class Tensor
         int d = ShapeUtil.NormalizeDim(dim, Rank, "CumSum");
         var src = (DType is DType.Bool or DType.Int32 ? To(DType.Int64) : this).Contiguous();
         var (outer, size, inner) = IndexUtil.Split(shape, d);
-        var result = AllocUninit(src.DType, ShapeUtil.Copy(shape));
+        var result = AllocUninit(src.DType, shape);
         switch (src.DType)
         {
             case DType.Float32: CumSumKernel(src.Array<float>(), src.offset, result.Array<float>(), outer, size, inner); break;

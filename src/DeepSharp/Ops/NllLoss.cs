@@ -53,7 +53,7 @@ public sealed partial class Tensor
     {
         int n = shape[0], classes = shape[1];
         T value = g.Array<T>()[g.offset] / T.CreateTruncating(n) * T.CreateTruncating(-1);
-        var grad = Alloc(g.DType, ShapeUtil.Copy(shape));
+        var grad = Alloc(g.DType, shape);
         var dst = grad.Array<T>(); var index = target.Array<long>();
         for (int i = 0; i < n; i++) dst[i * classes + (int)index[target.offset + i]] += value;
         return grad;

@@ -20,10 +20,10 @@ internal static class Normalization
     {
         int n = x.shape[0], c = x.shape[1], s = x.NumEl / Math.Max(n * c, 1);
         var xc = x.Contiguous();
-        var mean = Tensor.AllocUninit(x.DType, [c]);
-        var variance = Tensor.AllocUninit(x.DType, [c]);
-        var rstd = Tensor.AllocUninit(x.DType, [c]);
-        var y = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
+        var mean = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(c));
+        var variance = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(c));
+        var rstd = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(c));
+        var y = Tensor.AllocUninit(x.DType, x.shape);
         if (x.DType == DType.Float32) BatchForward<float>(xc, weight, bias, n, c, s, eps, mean, variance, rstd, y);
         else BatchForward<double>(xc, weight, bias, n, c, s, eps, mean, variance, rstd, y);
 
@@ -132,9 +132,9 @@ internal static class Normalization
     static InputGrads BatchNormBackwardFused(Tensor gy, Tensor x, Tensor? weight, Tensor? bias, int n, int c, int s, Tensor mean, Tensor rstd)
     {
         var g = gy.Contiguous();
-        var dx = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
-        var dw = Tensor.AllocUninit(x.DType, [c]);
-        var db = Tensor.AllocUninit(x.DType, [c]);
+        var dx = Tensor.AllocUninit(x.DType, x.shape);
+        var dw = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(c));
+        var db = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(c));
         if (x.DType == DType.Float32) BatchBackward<float>(g, x, weight, n, c, s, mean, rstd, dx, dw, db);
         else BatchBackward<double>(g, x, weight, n, c, s, mean, rstd, dx, dw, db);
         return [x.RequiresGrad ? dx : null, weight is { RequiresGrad: true } ? dw : null, bias is { RequiresGrad: true } ? db : null];
@@ -238,9 +238,9 @@ internal static class Normalization
         Tensor? weight, Tensor? bias, double eps, string name)
     {
         var xc = x.Contiguous();
-        var mean = Tensor.AllocUninit(x.DType, [rows]);
-        var rstd = Tensor.AllocUninit(x.DType, [rows]);
-        var y = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
+        var mean = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(rows));
+        var rstd = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(rows));
+        var y = Tensor.AllocUninit(x.DType, x.shape);
         var w = weight?.Contiguous(); var b = bias?.Contiguous();
         if (x.DType == DType.Float32) RowForward<float>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
         else RowForward<double>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
@@ -259,10 +259,10 @@ internal static class Normalization
         int rows = st.Rows, groups = st.Groups, k = st.K, s = st.S;
         if (Autograd.IsGradEnabled) return RowNormBackwardComposite(gy, x, weight, bias, rows, groups, k, s, st.Eps);
         var g = gy.Contiguous();
-        var dx = Tensor.AllocUninit(x.DType, ShapeUtil.Copy(x.shape));
+        var dx = Tensor.AllocUninit(x.DType, x.shape);
         int affine = groups * k;
-        var dw = Tensor.Alloc(x.DType, [affine]);
-        var db = Tensor.Alloc(x.DType, [affine]);
+        var dw = Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
+        var db = Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
         if (x.DType == DType.Float32) RowBackward<float>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
         else RowBackward<double>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
         return [x.RequiresGrad ? dx : null,

@@ -23,7 +23,7 @@ internal static class PoolOps
         s = s with { Planes = Planes(x) };
         var outShape = OutShape(x, s.OutHeight, s.OutWidth);
         var y = Tensor.AllocUninit(x.DType, outShape);
-        var indices = Tensor.AllocUninit(DType.Int64, ShapeUtil.Copy(outShape));
+        var indices = Tensor.AllocUninit(DType.Int64, outShape);
         var xd = AdjointOp.Dense(x);
         if (x.DType == DType.Float32) Pool.MaxPool2d<float>(s, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
         else Pool.MaxPool2d<double>(s, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
@@ -77,7 +77,7 @@ internal static class PoolOps
         int h = x.shape[^2], w = x.shape[^1], planes = Planes(x);
         var outShape = OutShape(x, oh, ow);
         var y = Tensor.AllocUninit(x.DType, outShape);
-        var indices = Tensor.AllocUninit(DType.Int64, ShapeUtil.Copy(outShape));
+        var indices = Tensor.AllocUninit(DType.Int64, outShape);
         var xd = AdjointOp.Dense(x);
         if (x.DType == DType.Float32) Pool.AdaptiveMaxPool2d<float>(planes, h, w, oh, ow, xd.Span<float>(), y.Span<float>(), indices.Span<long>());
         else Pool.AdaptiveMaxPool2d<double>(planes, h, w, oh, ow, xd.Span<double>(), y.Span<double>(), indices.Span<long>());
@@ -100,7 +100,7 @@ internal static class PoolOps
         {
             // a backward that is not itself recorded: the kernel AdjointOp.Apply would run, without its two delegates
             var src = AdjointOp.Dense(g);
-            var dst = Tensor.AllocUninit(g.DType, ShapeUtil.Copy(inShape));
+            var dst = Tensor.AllocUninit(g.DType, inShape);
             if (g.DType == DType.Float32) Pool.ScatterAddByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
             else Pool.ScatterAddByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
             return dst;
@@ -110,7 +110,7 @@ internal static class PoolOps
 
     static Tensor ScatterByIndexRecorded(Tensor g, Tensor indices, int[] inShape, int inPlane, int outPlane, int planes)
     {
-        return AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "ScatterByIndexBackward", (src, dst) =>
+        return AdjointOp.Apply(g, inShape, "ScatterByIndexBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.ScatterAddByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
             else Pool.ScatterAddByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
@@ -122,7 +122,7 @@ internal static class PoolOps
     {
         int inPlane = source.shape[^1] * source.shape[^2], outPlane = outShape[^1] * outShape[^2], planes = Planes(source);
         var inShape = source.shape;
-        return AdjointOp.Apply(source, ShapeUtil.Copy(outShape), "GatherByIndexBackward", (src, dst) =>
+        return AdjointOp.Apply(source, outShape, "GatherByIndexBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.GatherByIndex<float>(planes, inPlane, outPlane, src.Span<float>(), indices.Span<long>(), dst.Span<float>());
             else Pool.GatherByIndex<double>(planes, inPlane, outPlane, src.Span<double>(), indices.Span<long>(), dst.Span<double>());
@@ -143,7 +143,7 @@ internal static class PoolOps
     }
 
     static Tensor AvgPoolAdjoint(Tensor g, PoolShape s, bool countIncludePad, int divisorOverride, int[] inShape) =>
-        AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "AvgPool2DBackwardBackward", (src, dst) =>
+        AdjointOp.Apply(g, inShape, "AvgPool2DBackwardBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AvgPool2dBackward<float>(s, countIncludePad, divisorOverride, src.Span<float>(), dst.Span<float>());
             else Pool.AvgPool2dBackward<double>(s, countIncludePad, divisorOverride, src.Span<double>(), dst.Span<double>());
@@ -165,7 +165,7 @@ internal static class PoolOps
     static Tensor AdaptiveAvgPoolAdjoint(Tensor g, int[] inShape)
     {
         int h = inShape[^2], w = inShape[^1], oh = g.shape[^2], ow = g.shape[^1], planes = Planes(g);
-        return AdjointOp.Apply(g, ShapeUtil.Copy(inShape), "AdaptiveAvgPool2DBackwardBackward", (src, dst) =>
+        return AdjointOp.Apply(g, inShape, "AdaptiveAvgPool2DBackwardBackward", (src, dst) =>
         {
             if (src.DType == DType.Float32) Pool.AdaptiveAvgPool2dBackward<float>(planes, h, w, oh, ow, src.Span<float>(), dst.Span<float>());
             else Pool.AdaptiveAvgPool2dBackward<double>(planes, h, w, oh, ow, src.Span<double>(), dst.Span<double>());

@@ -106,7 +106,7 @@ internal static class RecurrentOps
     /// </summary>
     static Tensor FlatPart(Tensor flat, int start, int rows, int cols)
     {
-        int[] shape = [rows, cols];
+        var shape = ShapeUtil.Interned(rows, cols);
         var part = flat.MakeView(shape, ShapeUtil.SharedContiguousStrides(shape), flat.offset + start);
         if (Autograd.ShouldRecord(flat))
             Autograd.Record(part, "ViewBackward", [flat],
@@ -185,11 +185,11 @@ internal static class RecurrentOps
 
         public void Allocate()
         {
-            Gates = Tensor.AllocUninit(DType, [N, G]);
-            HPrev = Tensor.AllocUninit(DType, [N, R]);
-            if (Cell == RecurrentCell.Lstm) { CPrev = Tensor.AllocUninit(DType, [N, H]); C = Tensor.AllocUninit(DType, [N, H]); }
-            if (Projected) HRaw = Tensor.AllocUninit(DType, [N, H]);
-            if (Cell == RecurrentCell.Gru) Gh = Tensor.AllocUninit(DType, [N, G]);
+            Gates = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, G));
+            HPrev = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, R));
+            if (Cell == RecurrentCell.Lstm) { CPrev = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, H)); C = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, H)); }
+            if (Projected) HRaw = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, H));
+            if (Cell == RecurrentCell.Gru) Gh = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, G));
         }
     }
 
@@ -280,18 +280,18 @@ internal static class RecurrentOps
         using var wHhPacked = Kernels.Gemm.PackB<T>(false, G, R, wHh.Span<T>(), R);   // W_hh, packed once for all steps
         using var wHrPacked = wHr == null ? null : Kernels.Gemm.PackB<T>(false, R, H, wHr.Span<T>(), H);   // W_hr
         // With projections: the gradient reaching each step's projected h (N, R), for dW_hr, and of o·tanh(c) (B, H).
-        var dhOutT = wHr == null ? null : Tensor.AllocUninit(ctx.DType, [N, R]);
-        var dhRawT = wHr == null ? null : Tensor.AllocUninit(ctx.DType, [B, H]);
+        var dhOutT = wHr == null ? null : Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(N, R));
+        var dhRawT = wHr == null ? null : Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(B, H));
         var dhOut = dhOutT == null ? default : dhOutT.Span<T>();
         var dhRaw = dhRawT == null ? default : dhRawT.Span<T>();
-        var dGatesT = Tensor.AllocUninit(ctx.DType, [N, G]);
-        var dGhT = gru ? Tensor.AllocUninit(ctx.DType, [N, G]) : dGatesT;
+        var dGatesT = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(N, G));
+        var dGhT = gru ? Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(N, G)) : dGatesT;
         var dGates = dGatesT.Span<T>(); var dGh = dGhT.Span<T>();
-        var dhT = Tensor.AllocUninit(ctx.DType, [B, R]);
+        var dhT = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(B, R));
         var dh = dhT.Span<T>();
         gAll.Slice(N * R, B * R).CopyTo(dh);
         Tensor? dcT = null;
-        if (lstm) { dcT = Tensor.AllocUninit(ctx.DType, [B, H]); gAll.Slice((N + B) * R, B * H).CopyTo(dcT.Span<T>()); }
+        if (lstm) { dcT = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(B, H)); gAll.Slice((N + B) * R, B * H).CopyTo(dcT.Span<T>()); }
         var dc = lstm ? dcT!.Span<T>() : default;
         bool relu = ctx.Cell == RecurrentCell.RnnRelu;
 
@@ -350,7 +350,7 @@ internal static class RecurrentOps
         var grads = new Tensor?[8];
         if (needs[0])
         {
-            var dx = Tensor.AllocUninit(ctx.DType, [N, I]);
+            var dx = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(N, I));
             Gemm<T>(false, false, N, I, G, dGates, G, wIh.Span<T>(), I, T.Zero, dx.Span<T>(), I);
             grads[0] = dx;
         }
@@ -358,19 +358,19 @@ internal static class RecurrentOps
         if (needs[2]) grads[2] = dcT;
         if (needs[3])
         {
-            var dw = Tensor.AllocUninit(ctx.DType, [G, I]);
+            var dw = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(G, I));
             Gemm<T>(true, false, G, I, N, dGates, G, x.Span<T>(), I, T.Zero, dw.Span<T>(), I);
             grads[3] = dw;
         }
         if (needs[4])
         {
-            var dw = Tensor.AllocUninit(ctx.DType, [G, R]);
+            var dw = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(G, R));
             Gemm<T>(true, false, G, R, N, dGh, G, hPrev, R, T.Zero, dw.Span<T>(), R);
             grads[4] = dw;
         }
         if (needs[7])
         {
-            var dw = Tensor.AllocUninit(ctx.DType, [R, H]);
+            var dw = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(R, H));
             Gemm<T>(true, false, R, H, N, dhOut, R, ctx.HRaw!.Span<T>(), H, T.Zero, dw.Span<T>(), H);
             grads[7] = dw;
         }
@@ -381,7 +381,7 @@ internal static class RecurrentOps
 
     static Tensor ColumnSums<T>(ReadOnlySpan<T> m, int rows, int cols, DType dtype) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var result = Tensor.Alloc(dtype, [cols]);
+        var result = Tensor.Alloc(dtype, ShapeUtil.Interned(cols));
         var r = result.Span<T>();
         for (int i = 0; i < rows; i++) TensorPrimitives.Add(r, m.Slice(i * cols, cols), r);
         return result;

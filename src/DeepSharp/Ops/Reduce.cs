@@ -32,11 +32,11 @@ public sealed partial class Tensor
     {
         int rank = 0;
         for (int i = 0; i < Rank; i++) if (!reduce[i] || keepDim) rank++;
-        var result = new int[rank];
+        Span<int> result = rank <= 16 ? stackalloc int[rank] : new int[rank];
         for (int i = 0, j = 0; i < Rank; i++)
             if (!reduce[i]) result[j++] = shape[i];
             else if (keepDim) result[j++] = 1;
-        return result;
+        return ShapeUtil.Interned(result);   // shared: never written
     }
 
     /// <summary>Sum of all elements (torch.sum).</summary>

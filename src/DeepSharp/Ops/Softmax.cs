@@ -26,7 +26,7 @@ public sealed partial class Tensor
         if (DType.IsReducedPrecision()) return SoftmaxReduced(this, dim, log, op);
         var src = Elementwise.RequireFloat(this, op).Contiguous();
         var (outer, n, inner) = SplitAt(src.shape, d);
-        var result = AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
+        var result = AllocUninit(src.DType, src.shape);
         if (result.NumEl > 0)
         {
             if (src.DType == DType.Float32) SoftmaxParallel<float>.Run(src.Array<float>(), src.offset, null, 0, result.Array<float>(), 0, outer, n, inner, log, backward: false);
@@ -49,7 +49,7 @@ public sealed partial class Tensor
         var gc = (g.DType == y.DType ? g : g.To(y.DType)).Contiguous();
         var yc = y.Contiguous();
         var (outer, n, inner) = SplitAt(yc.shape, y.Rank == 0 ? 0 : dim);
-        var gx = AllocUninit(y.DType, ShapeUtil.Copy(y.shape));
+        var gx = AllocUninit(y.DType, y.shape);
         if (gx.NumEl > 0)
         {
             if (y.DType == DType.Float32) SoftmaxParallel<float>.Run(gx.Array<float>(), 0, gc.Array<float>(), gc.offset, yc.Array<float>(), yc.offset, outer, n, inner, log, backward: true);

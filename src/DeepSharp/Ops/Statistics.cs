@@ -52,7 +52,7 @@ internal static class StatMath
     {
         if (p == 1) return x;
         var src = Elementwise.RequireFloat(x, "Pow").Contiguous();
-        var result = Tensor.AllocUninit(src.DType, ShapeUtil.Copy(src.shape));
+        var result = Tensor.AllocUninit(src.DType, src.shape);
         if (src.DType == DType.Float32) TensorPrimitives.Pow(src.Span<float>(), (float)p, result.Span<float>());
         else TensorPrimitives.Pow(src.Span<double>(), p, result.Span<double>());
         if (Autograd.ShouldRecord(x)) Autograd.Record(result, "PowBackward", [x], g => [g.Mul(Pow(x, p - 1).Mul(p))], x);

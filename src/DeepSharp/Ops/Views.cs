@@ -37,7 +37,8 @@ public sealed partial class Tensor
     int[] InferShape(int[] newShape, string op)
     {
         int numel = NumEl, infer = -1; long known = 1;
-        var target = ShapeUtil.Copy(newShape);
+        Span<int> target = newShape.Length <= 16 ? stackalloc int[newShape.Length] : new int[newShape.Length];
+        newShape.CopyTo(target);
         for (int i = 0; i < target.Length; i++)
         {
             if (target[i] == -1)
@@ -56,23 +57,31 @@ public sealed partial class Tensor
         }
         else if (known != numel)
             throw new ArgumentException($"{op}: shape {ShapeUtil.Format(newShape)} is invalid for input of shape {ShapeUtil.Format(shape)} ({numel} elements)");
-        return target;
+        return ShapeUtil.Interned(target);
     }
 
     /// <summary>Reorders dimensions (torch.Tensor.permute).</summary>
-    public Tensor Permute(params int[] dims)
+    public Tensor Permute(params int[] dims) => PermuteCore(dims);
+
+    /// <summary><see cref="Permute"/> on a span: the views' shape and strides come from the per-thread table of shared arrays.</summary>
+    Tensor PermuteCore(ReadOnlySpan<int> dims)
     {
         if (dims.Length != Rank) throw new ArgumentException($"Permute: {dims.Length} dims given for a tensor of rank {Rank}", nameof(dims));
         Span<bool> seen = Rank <= 64 ? stackalloc bool[Rank] : new bool[Rank];
-        var newShape = new int[Rank]; var newStrides = new int[Rank]; var inverse = new int[Rank];
+        Span<int> newShape = Rank <= 16 ? stackalloc int[Rank] : new int[Rank], newStrides = Rank <= 16 ? stackalloc int[Rank] : new int[Rank];
         for (int i = 0; i < dims.Length; i++)
         {
             int d = ShapeUtil.NormalizeDim(dims[i], Rank, "Permute", nameof(dims));
-            if (seen[d]) throw new ArgumentException($"Permute: dimension {d} repeated in ({string.Join(", ", dims)})", nameof(dims));
-            seen[d] = true; newShape[i] = shape[d]; newStrides[i] = strides[d]; inverse[d] = i;
+            if (seen[d]) throw new ArgumentException($"Permute: dimension {d} repeated in ({string.Join(", ", dims.ToArray())})", nameof(dims));
+            seen[d] = true; newShape[i] = shape[d]; newStrides[i] = strides[d];
         }
-        var result = MakeView(newShape, newStrides, offset);
-        if (Autograd.ShouldRecord(this)) Autograd.Record(result, "PermuteBackward", [this], static (n, g) => [g.Permute((int[])n.State!)], inverse);
+        var result = MakeView(ShapeUtil.Interned(newShape), ShapeUtil.Interned(newStrides), offset);
+        if (Autograd.ShouldRecord(this))
+        {
+            Span<int> inverse = Rank <= 16 ? stackalloc int[Rank] : new int[Rank];
+            for (int i = 0; i < dims.Length; i++) inverse[ShapeUtil.NormalizeDim(dims[i], Rank, "Permute", nameof(dims))] = i;
+            Autograd.Record(result, "PermuteBackward", [this], static (n, g) => [g.PermuteCore((int[])n.State!)], ShapeUtil.Interned(inverse));
+        }
         return result;
     }
 
@@ -80,10 +89,10 @@ public sealed partial class Tensor
     public Tensor Transpose(int dim0, int dim1)
     {
         int a = ShapeUtil.NormalizeDim(dim0, Rank, "Transpose", nameof(dim0)), b = ShapeUtil.NormalizeDim(dim1, Rank, "Transpose", nameof(dim1));
-        var perm = new int[Rank];
+        Span<int> perm = Rank <= 16 ? stackalloc int[Rank] : new int[Rank];
         for (int i = 0; i < Rank; i++) perm[i] = i;
         (perm[a], perm[b]) = (perm[b], perm[a]);
-        return Permute(perm);
+        return PermuteCore(perm);
     }
 
     /// <summary>Transpose of a matrix (≤ 2-D) (torch.Tensor.t() / .T).</summary>
@@ -106,8 +115,9 @@ public sealed partial class Tensor
         if (start < 0) start += shape[d];
         if (start < 0 || length < 0 || start + length > shape[d])
             throw new ArgumentOutOfRangeException(nameof(start), $"Narrow: range [{start}, {start + length}) is out of bounds for dimension {d} of size {shape[d]} (shape {ShapeUtil.Format(shape)})");
-        var newShape = ShapeUtil.Copy(shape); newShape[d] = length;
-        var result = MakeView(newShape, strides, offset + start * strides[d]);   // strides arrays are never written: shared
+        Span<int> newShape = Rank <= 16 ? stackalloc int[Rank] : new int[Rank];
+        shape.CopyTo(newShape); newShape[d] = length;
+        var result = MakeView(ShapeUtil.Interned(newShape), strides, offset + start * strides[d]);   // strides arrays are never written: shared
         if (Autograd.ShouldRecord(this))
             Autograd.Record(result, "NarrowBackward", [this],
                 static (n, g) => { var (dim, start) = (DimIndex)n.State!; return [g.NarrowScatter(n.Input(0)!.shape, dim, start)]; }, new DimIndex(d, start));
@@ -159,7 +169,7 @@ public sealed partial class Tensor
     /// </summary>
     internal Tensor NarrowScatter(int[] fullShape, int dim, int start)
     {
-        var result = Alloc(DType, ShapeUtil.Copy(fullShape));
+        var result = Alloc(DType, fullShape);
         var window = result.Narrow(dim, start, shape[dim]);
         CopyInto(this, window);
         if (Autograd.ShouldRecord(this))
@@ -177,9 +187,9 @@ public sealed partial class Tensor
         int i = index < 0 ? index + shape[d] : index;
         if ((uint)i >= (uint)shape[d])
             throw new IndexOutOfRangeException($"Select: index {index} is out of range for dimension {d} of size {shape[d]} (shape {ShapeUtil.Format(shape)})");
-        var newShape = new int[Rank - 1]; var newStrides = new int[Rank - 1];
+        Span<int> newShape = Rank <= 16 ? stackalloc int[Rank - 1] : new int[Rank - 1], newStrides = Rank <= 16 ? stackalloc int[Rank - 1] : new int[Rank - 1];
         for (int k = 0, j = 0; k < Rank; k++) if (k != d) { newShape[j] = shape[k]; newStrides[j++] = strides[k]; }
-        var result = MakeView(newShape, newStrides, offset + i * strides[d]);
+        var result = MakeView(ShapeUtil.Interned(newShape), ShapeUtil.Interned(newStrides), offset + i * strides[d]);
         if (Autograd.ShouldRecord(this))
             Autograd.Record(result, "SelectBackward", [this],
                 static (n, g) => { var (dim, index) = (DimIndex)n.State!; return [g.Unsqueeze(dim).NarrowScatter(n.Input(0)!.shape, dim, index)]; }, new DimIndex(d, i));
@@ -193,7 +203,8 @@ public sealed partial class Tensor
     {
         if (sizes.Length < Rank)
             throw new ArgumentException($"Expand: the number of sizes ({sizes.Length}) must be at least the tensor's rank ({Rank}); shape {ShapeUtil.Format(shape)}");
-        var newShape = new int[sizes.Length]; var newStrides = new int[sizes.Length];
+        Span<int> newShape = sizes.Length <= 16 ? stackalloc int[sizes.Length] : new int[sizes.Length];
+        Span<int> newStrides = sizes.Length <= 16 ? stackalloc int[sizes.Length] : new int[sizes.Length];
         int lead = sizes.Length - Rank;
         for (int i = 0; i < sizes.Length; i++)
         {
@@ -209,7 +220,7 @@ public sealed partial class Tensor
                 throw new ArgumentException($"Expand: the expanded size {target} must match the existing size {cur} at dimension {i} (shape {ShapeUtil.Format(shape)} to {ShapeUtil.Format(sizes)})");
             newShape[i] = target; newStrides[i] = cur == target ? strides[i - lead] : 0;
         }
-        var result = MakeView(newShape, newStrides, offset);
+        var result = MakeView(ShapeUtil.Interned(newShape), ShapeUtil.Interned(newStrides), offset);
         if (Autograd.ShouldRecord(this))
         {
             var inputShape = shape;
@@ -225,13 +236,13 @@ public sealed partial class Tensor
     public Tensor Unsqueeze(int dim)
     {
         int d = ShapeUtil.NormalizeDim(dim, Rank + 1, "Unsqueeze");
-        var newShape = new int[Rank + 1]; var newStrides = new int[Rank + 1];
+        Span<int> newShape = Rank < 16 ? stackalloc int[Rank + 1] : new int[Rank + 1], newStrides = Rank < 16 ? stackalloc int[Rank + 1] : new int[Rank + 1];
         for (int i = 0, j = 0; i <= Rank; i++)
         {
             if (i == d) { newShape[i] = 1; newStrides[i] = j < Rank ? strides[j] * shape[j] : 1; continue; }
             newShape[i] = shape[j]; newStrides[i] = strides[j]; j++;
         }
-        return ReshapeView(newShape, newStrides, "UnsqueezeBackward");
+        return ReshapeView(ShapeUtil.Interned(newShape), ShapeUtil.Interned(newStrides), "UnsqueezeBackward");
     }
 
     /// <summary>Removes size-1 dimensions: all of them, or only <paramref name="dim"/> (torch.Tensor.squeeze).</summary>
@@ -241,10 +252,10 @@ public sealed partial class Tensor
         int kept = 0;
         for (int i = 0; i < Rank; i++)
             if (!(shape[i] == 1 && (d == null || d == i))) kept++;
-        var newShape = new int[kept]; var newStrides = new int[kept];
+        Span<int> newShape = kept <= 16 ? stackalloc int[kept] : new int[kept], newStrides = kept <= 16 ? stackalloc int[kept] : new int[kept];
         for (int i = 0, j = 0; i < Rank; i++)
             if (!(shape[i] == 1 && (d == null || d == i))) { newShape[j] = shape[i]; newStrides[j++] = strides[i]; }
-        return ReshapeView(newShape, newStrides, "SqueezeBackward");
+        return ReshapeView(ShapeUtil.Interned(newShape), ShapeUtil.Interned(newStrides), "SqueezeBackward");
     }
 
     Tensor ReshapeView(int[] newShape, int[] newStrides, string name)
@@ -260,11 +271,12 @@ public sealed partial class Tensor
         if (Rank == 0) return Reshape(1);
         int s = ShapeUtil.NormalizeDim(startDim, Rank, "Flatten", nameof(startDim)), e = ShapeUtil.NormalizeDim(endDim, Rank, "Flatten", nameof(endDim));
         if (s > e) throw new ArgumentException($"Flatten: startDim ({startDim}) must not come after endDim ({endDim})");
-        var newShape = new int[Rank - (e - s)];
-        for (int i = 0; i < s; i++) newShape[i] = shape[i];
+        Span<int> flat = Rank <= 16 ? stackalloc int[Rank - (e - s)] : new int[Rank - (e - s)];
+        for (int i = 0; i < s; i++) flat[i] = shape[i];
         int merged = 1; for (int i = s; i <= e; i++) merged *= shape[i];
-        newShape[s] = merged;
-        for (int i = e + 1; i < Rank; i++) newShape[i - (e - s)] = shape[i];
+        flat[s] = merged;
+        for (int i = e + 1; i < Rank; i++) flat[i - (e - s)] = shape[i];
+        var newShape = ShapeUtil.Interned(flat);
         return IsContiguous ? ViewUnchecked(newShape) : Contiguous().ViewUnchecked(newShape);   // Reshape without its copy of the shape
     }
 

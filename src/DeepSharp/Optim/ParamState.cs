@@ -25,7 +25,7 @@ public sealed class ParamState
     // Kept apart from GetOrCreate: a lambda capturing `like` there would allocate its closure on every call.
     Tensor Create(string name, Tensor like, double fill)
     {
-        var buffer = TensorScope.Suspend(() => Tensor.Alloc(like.DType, ShapeUtil.Copy(like.shape)));
+        var buffer = TensorScope.Suspend(() => Tensor.Alloc(like.DType, like.shape));
         if (fill != 0) buffer.FillRaw(fill);
         Buffers[name] = buffer;
         return buffer;

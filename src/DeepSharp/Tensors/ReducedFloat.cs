@@ -76,7 +76,7 @@ internal static class ReducedFloat
     public static Tensor Widen(Tensor t)
     {
         var c = t.IsContiguous ? t : Tensor.CopyToContiguous(t);
-        var result = Tensor.AllocUninit(DType.Float32, ShapeUtil.Copy(t.shape));
+        var result = Tensor.AllocUninit(DType.Float32, t.shape);
         if (t.DType == DType.Float16) FromHalf(c.Span<Half>(), result.Span<float>());
         else FromBFloat16(c.Span<BFloat16>(), result.Span<float>());
         return result;
@@ -86,7 +86,7 @@ internal static class ReducedFloat
     public static Tensor Narrow(Tensor t, DType dtype)
     {
         var c = t.IsContiguous ? t : Tensor.CopyToContiguous(t);
-        var result = Tensor.AllocUninit(dtype, ShapeUtil.Copy(t.shape));
+        var result = Tensor.AllocUninit(dtype, t.shape);
         if (dtype == DType.Float16) ToHalf(c.Span<float>(), result.Span<Half>());
         else ToBFloat16(c.Span<float>(), result.Span<BFloat16>());
         return result;

@@ -45,17 +45,45 @@ internal static class ShapeUtil
 
     [ThreadStatic] static Dictionary<int[], int[]>? stridesTable;
 
-    /// <summary>Compares shapes by their sizes.</summary>
-    sealed class ShapeComparer : IEqualityComparer<int[]>
+    /// <summary>
+    /// A shape array equal to <paramref name="shape"/>, shared by every caller on this thread that asks for the same sizes (a
+    /// small per-thread table), so that an op whose result shape it computes (a linear layer's (m, out), a reduction's (n,))
+    /// does not allocate a new array each call. Like every tensor's shape array, it must never be written.
+    /// </summary>
+    public static int[] Interned(ReadOnlySpan<int> shape)
+    {
+        if (shape.Length == 0) return [];
+        var table = shapeTable ??= new Dictionary<int[], int[]>(ShapeComparer.Instance);
+        var lookup = table.GetAlternateLookup<ReadOnlySpan<int>>();
+        if (lookup.TryGetValue(shape, out var shared)) return shared;
+        if (table.Count >= 1024) table.Clear();                       // a bound for programs that use many shapes
+        shared = shape.ToArray();
+        table[shared] = shared;
+        return shared;
+    }
+
+    /// <summary>The shape <c>(d0)</c>, shared (see <see cref="Interned(ReadOnlySpan{int})"/>).</summary>
+    public static int[] Interned(int d0) => Interned([d0]);
+
+    /// <summary>The shape <c>(d0, d1)</c>, shared (see <see cref="Interned(ReadOnlySpan{int})"/>).</summary>
+    public static int[] Interned(int d0, int d1) => Interned([d0, d1]);
+
+    [ThreadStatic] static Dictionary<int[], int[]>? shapeTable;
+
+    /// <summary>Compares shapes by their sizes; also looks an array up by a span of sizes.</summary>
+    sealed class ShapeComparer : IEqualityComparer<int[]>, IAlternateEqualityComparer<ReadOnlySpan<int>, int[]>
     {
         public static readonly ShapeComparer Instance = new();
         public bool Equals(int[]? a, int[]? b) => a.AsSpan().SequenceEqual(b);
-        public int GetHashCode(int[] shape)
+        public int GetHashCode(int[] shape) => GetHashCode((ReadOnlySpan<int>)shape);
+        public bool Equals(ReadOnlySpan<int> a, int[] b) => a.SequenceEqual(b);
+        public int GetHashCode(ReadOnlySpan<int> shape)
         {
             var hash = new HashCode();
             foreach (var d in shape) hash.Add(d);
             return hash.ToHashCode();
         }
+        public int[] Create(ReadOnlySpan<int> shape) => shape.ToArray();
     }
 
     public static bool IsContiguous(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides)
@@ -82,10 +110,30 @@ internal static class ShapeUtil
         return dim < 0 ? dim + r : dim;
     }
 
+    /// <summary>
+    /// The broadcast shape of two tensors' shapes: one of the two arrays themselves when the other broadcasts into it (the
+    /// usual case: same shapes, a bias row, a per-channel scale), so no array is made; otherwise a new array.
+    /// </summary>
+    public static int[] Broadcast(int[] a, int[] b, string op)
+    {
+        if (a.AsSpan().SequenceEqual(b)) return a;
+        int n = Math.Max(a.Length, b.Length);
+        Span<int> result = n <= 16 ? stackalloc int[n] : new int[n];
+        BroadcastInto(a, b, result, op);
+        return result.SequenceEqual(a) ? a : result.SequenceEqual(b) ? b : result.ToArray();
+    }
+
+    /// <summary>The broadcast shape of <paramref name="a"/> and <paramref name="b"/> as a new array.</summary>
     public static int[] Broadcast(ReadOnlySpan<int> a, ReadOnlySpan<int> b, string op)
     {
-        int n = Math.Max(a.Length, b.Length);
-        var result = new int[n];
+        var result = new int[Math.Max(a.Length, b.Length)];
+        BroadcastInto(a, b, result, op);
+        return result;
+    }
+
+    static void BroadcastInto(ReadOnlySpan<int> a, ReadOnlySpan<int> b, Span<int> result, string op)
+    {
+        int n = result.Length;
         for (int i = 0; i < n; i++)
         {
             int da = i - (n - a.Length) >= 0 ? a[i - (n - a.Length)] : 1;
@@ -94,7 +142,6 @@ internal static class ShapeUtil
                 throw new ArgumentException($"{op}: shapes {Format(a)} and {Format(b)} cannot be broadcast together (dimension {i}: {da} vs {db})");
             result[i] = da == 1 ? db : da;
         }
-        return result;
     }
 
     /// <summary>Strides that read a tensor of <paramref name="shape"/>/<paramref name="strides"/> as if expanded to <paramref name="target"/> (0 on broadcast dims).</summary>

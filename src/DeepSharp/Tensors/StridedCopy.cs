@@ -127,7 +127,7 @@ public sealed partial class Tensor
     /// <summary>A contiguous copy of <paramref name="t"/> (no graph recording).</summary>
     internal static Tensor CopyToContiguous(Tensor t)
     {
-        var result = AllocUninit(t.DType, ShapeUtil.Copy(t.shape));
+        var result = AllocUninit(t.DType, t.shape);
         switch (t.DType)
         {
             case DType.Float32: StridedCopy.Copy(t.Array<float>(), t.offset, t.strides, result.Array<float>(), 0, result.strides, t.shape); break;
@@ -167,7 +167,7 @@ public sealed partial class Tensor
     public Tensor To(DType dtype)
     {
         if (dtype == DType) return this;
-        var result = DType.IsReducedPrecision() || dtype.IsReducedPrecision() ? ConvertReduced(dtype) : AllocUninit(dtype, ShapeUtil.Copy(shape));
+        var result = DType.IsReducedPrecision() || dtype.IsReducedPrecision() ? ConvertReduced(dtype) : AllocUninit(dtype, shape);
         if (!DType.IsReducedPrecision() && !dtype.IsReducedPrecision())
         switch (DType)
         {
