@@ -121,6 +121,43 @@ public static partial class Autograd
 
     [ThreadStatic] static EngineBuffers? idleBuffers;
 
+    /// <summary>True while this thread's engine runs a plain backward pass (no <c>createGraph</c>, not <c>Autograd.Grad</c>):
+    /// then a backward function may add a parameter's gradient straight into its <see cref="Tensor.Grad"/>.</summary>
+    [ThreadStatic] static bool accumulatingIntoLeaves;
+
+    /// <summary>
+    /// What a backward function returns for an input whose gradient it has already added into that leaf's
+    /// <see cref="Tensor.Grad"/> (see <see cref="LeafGrad"/>): the engine then only counts the delivery (post-accumulate hooks).
+    /// </summary>
+    internal static readonly Tensor Accumulated = new(new Storage(new float[1], DType.Float32), []);
+
+    /// <summary>
+    /// The existing gradient of <paramref name="input"/> when a backward function may add that input's gradient straight
+    /// into it, else null. That is when the engine runs a plain backward pass, the input is a leaf that requires grad (a
+    /// parameter), and its <see cref="Tensor.Grad"/> is a contiguous tensor of its shape and dtype outside the graph (as after
+    /// <c>ZeroGrad(setToNone: false)</c> or a previous backward). The function then writes <c>grad += its gradient</c> (the
+    /// same sum the engine would form, without a gradient tensor of its own), calls <see cref="MarkAccumulated"/> and returns
+    /// <see cref="Accumulated"/> for that input. A training step's parameter gradients thus allocate nothing.
+    /// </summary>
+    internal static Tensor? LeafGrad(Tensor? input)
+    {
+        if (!accumulatingIntoLeaves || input is not { GradFn: null, RequiresGrad: true } || input.Grad is not { } grad) return null;
+        if (grad.RequiresGrad || grad.DType != input.DType || !ShapeUtil.SameShape(grad.shape, input.shape) || !grad.IsContiguous
+            || grad.storage.IsReleased) return null;
+        return grad;
+    }
+
+    /// <summary>Records an in-place write into a leaf's gradient made through <see cref="LeafGrad"/>; returns <see cref="Accumulated"/>.</summary>
+    internal static Tensor MarkAccumulated(Tensor grad)
+    {
+        grad.BumpVersion();
+        AccumulatedInPlaceCount++;
+        return Accumulated;
+    }
+
+    /// <summary>How many gradients backward functions have added in place on this thread (for tests).</summary>
+    [ThreadStatic] internal static int AccumulatedInPlaceCount;
+
     static void Run(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Dictionary<object, Tensor?>? captured)
     {
         var buffers = idleBuffers ?? new EngineBuffers();
@@ -182,6 +219,16 @@ public static partial class Autograd
         foreach (var r in roots)
             if (r.GradFn is { } n && dependencies[n] == 0 && !ready.Contains(n)) ready.Enqueue(n);
 
+        bool outerAccumulating = accumulatingIntoLeaves;
+        accumulatingIntoLeaves = captured == null && !createGraph;
+        try { RunNodes(buffers, retainGraph, createGraph, captured, leafHooks); }
+        finally { accumulatingIntoLeaves = outerAccumulating; }
+        callbacks.Complete();
+    }
+
+    static void RunNodes(EngineBuffers buffers, bool retainGraph, bool createGraph, Dictionary<object, Tensor?>? captured, PostAccumulateTracker? leafHooks)
+    {
+        var (dependencies, pending, ready) = (buffers.Dependencies, buffers.Pending, buffers.Ready);
         while (ready.Count > 0)
         {
             var node = ready.Dequeue();
@@ -203,13 +250,12 @@ public static partial class Autograd
                 }
                 else if (g != null)
                 {
-                    DeliverToLeaf(input, g, createGraph, captured);
+                    if (!ReferenceEquals(g, Accumulated)) DeliverToLeaf(input, g, createGraph, captured);
                     leafHooks?.Delivered(input);
                 }
                 else leafHooks?.Delivered(input, received: false);
             }
         }
-        callbacks.Complete();
     }
 
     static ref int CollectionsMarshalDec(Dictionary<Node, int> deps, Node n) =>

@@ -1,3 +1,4 @@
+using System.Numerics;
 using DeepSharp.Kernels;
 
 namespace DeepSharp;
@@ -54,9 +55,60 @@ internal static class ConvOps
         Tensor x = node.Saved(0), w = node.Saved(1);
         g = g.Contiguous();   // a slice of a Cat's gradient: one copy shared by the three gradients, not one each
         var p = (ConvParams)node.State!;
-        return [x.RequiresGrad ? ConvTranspose(g, w, null, p, x.shape[2], x.shape[3]) : null,
-                w.RequiresGrad ? ConvWeightGrad(x, g, p, w.shape) : null,
-                node.Input(2) is { RequiresGrad: true } ? g.Sum(ChannelSumDims) : null];
+        // a parameter's gradient is added straight into its Grad when the engine allows it: computed into pooled scratch
+        // and added, the same sum the engine would form with a new gradient tensor
+        bool dense = g.DType is DType.Float32 or DType.Float64 && x.DType == g.DType;
+        Tensor? gw = null, gb = null;
+        if (w.RequiresGrad)
+            gw = dense && Autograd.LeafGrad(w) is { } wGrad ? AccumulateWeightGrad(x, g, p, wGrad) : ConvWeightGrad(x, g, p, w.shape);
+        if (node.Input(2) is { RequiresGrad: true } b)
+            gb = dense && Autograd.LeafGrad(b) is { } bGrad ? AccumulateChannelSums(g, bGrad) : g.Sum(ChannelSumDims);
+        return [x.RequiresGrad ? ConvTranspose(g, w, null, p, x.shape[2], x.shape[3]) : null, gw, gb];
+    }
+
+    /// <summary>Adds the weight gradient of y = conv(x, w) for output gradient <paramref name="gy"/> into <paramref name="into"/> (w's Grad).</summary>
+    static Tensor AccumulateWeightGrad(Tensor x, Tensor gy, ConvParams p, Tensor into)
+    {
+        if (x.DType == DType.Float32) AccumulateWeightGrad<float>(x, gy, p, into);
+        else AccumulateWeightGrad<double>(x, gy, p, into);
+        return Autograd.MarkAccumulated(into);
+    }
+
+    static void AccumulateWeightGrad<T>(Tensor x, Tensor gy, ConvParams p, Tensor into) where T : unmanaged, INumber<T>
+    {
+        int n = into.NumEl;
+        var scratch = System.Buffers.ArrayPool<T>.Shared.Rent(n);
+        try
+        {
+            var gw = scratch.AsSpan(0, n);
+            WeightGradInto(x, gy, p, into.shape, gw);
+            var dst = into.Span<T>();
+            System.Numerics.Tensors.TensorPrimitives.Add(dst, gw, dst);
+        }
+        finally { System.Buffers.ArrayPool<T>.Shared.Return(scratch); }
+    }
+
+    /// <summary>Adds Σ over (N, H, W) of the contiguous <paramref name="g"/> into <paramref name="into"/> (a bias's Grad): what <c>g.Sum([0, 2, 3])</c> computes, added.</summary>
+    static Tensor AccumulateChannelSums(Tensor g, Tensor into)
+    {
+        if (g.DType == DType.Float32) AccumulateChannelSums<float>(g, into);
+        else AccumulateChannelSums<double>(g, into);
+        return Autograd.MarkAccumulated(into);
+    }
+
+    static void AccumulateChannelSums<T>(Tensor g, Tensor into) where T : unmanaged, INumber<T>
+    {
+        int c = g.shape[1];
+        T[]? rented = c <= 256 ? null : System.Buffers.ArrayPool<T>.Shared.Rent(c);
+        try
+        {
+            Span<T> sums = rented != null ? rented.AsSpan(0, c) : stackalloc T[c];
+            sums.Clear();
+            Tensor.SumContiguousInto(g, [true, false, true, true], sums);
+            var dst = into.Span<T>();
+            System.Numerics.Tensors.TensorPrimitives.Add(dst, sums, dst);
+        }
+        finally { if (rented != null) System.Buffers.ArrayPool<T>.Shared.Return(rented); }
     }
 
     /// <summary>The dims a bias gradient sums over (N, H, W); Sum reads, never writes, them.</summary>
@@ -114,12 +166,18 @@ internal static class ConvOps
 
     static Tensor ConvWeightGradDense(Tensor x, Tensor gy, ConvParams p, int[] weightShape)
     {
+        var gw = Tensor.AllocUninit(x.DType, weightShape);
+        if (x.DType == DType.Float32) WeightGradInto(x, gy, p, weightShape, gw.Span<float>());
+        else WeightGradInto(x, gy, p, weightShape, gw.Span<double>());
+        return gw;
+    }
+
+    /// <summary>The weight gradient of y = conv(x, w) for output gradient gy, written into <paramref name="gw"/> (w's elements).</summary>
+    static void WeightGradInto<T>(Tensor x, Tensor gy, ConvParams p, int[] weightShape, Span<T> gw) where T : unmanaged, INumber<T>
+    {
         var s = p.Shape(x.shape[0], x.shape[1], x.shape[2], x.shape[3], gy.shape[1], gy.shape[2], gy.shape[3], weightShape[2], weightShape[3]);
         var xd = AdjointOp.Dense(x); var gd = AdjointOp.Dense(gy);
-        var gw = Tensor.AllocUninit(x.DType, weightShape);
-        if (x.DType == DType.Float32) Conv2d.BackwardWeight<float>(s, xd.Span<float>(), gd.Span<float>(), gw.Span<float>());
-        else Conv2d.BackwardWeight<double>(s, xd.Span<double>(), gd.Span<double>(), gw.Span<double>());
-        return gw;
+        Conv2d.BackwardWeight<T>(s, xd.Span<T>(), gd.Span<T>(), gw);
     }
 
     /// <summary>The backward of <see cref="ConvWeightGrad"/>; saved: x, gy.</summary>

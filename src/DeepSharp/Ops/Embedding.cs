@@ -8,14 +8,21 @@ internal static class EmbeddingOps
     internal static Tensor Lookup(Tensor indices, Tensor weight, long paddingIdx)
     {
         int dim = weight.shape[1];
-        var outShape = new int[indices.Rank + 1];
-        indices.shape.CopyTo(outShape, 0); outShape[^1] = dim;
-        var output = Gather(weight, indices, outShape, -1);
+        Span<int> shape = indices.Rank < 16 ? stackalloc int[indices.Rank + 1] : new int[indices.Rank + 1];
+        indices.shape.CopyTo(shape); shape[^1] = dim;
+        var output = Gather(weight, indices, ShapeUtil.Interned(shape), -1);
         if (Autograd.ShouldRecord(weight))
             Autograd.Record(output, "EmbeddingBackward", [weight], static (n, g) =>
             {
                 var (indices, paddingIdx) = (LookupState)n.State!;
-                return [ScatterRows(g, indices, n.Input(0)!.shape, paddingIdx)];   // the edge is the weight
+                var weight = n.Input(0)!;   // the edge is the weight
+                // a parameter's gradient: the rows added straight into its Grad when the engine allows it
+                if (g.DType is DType.Float32 or DType.Float64 && Autograd.LeafGrad(weight) is { } wGrad)
+                {
+                    ScatterAdd(AdjointOp.Dense(g), indices, weight.shape[1], paddingIdx, wGrad);
+                    return [Autograd.MarkAccumulated(wGrad)];
+                }
+                return [ScatterRows(g, indices, weight.shape, paddingIdx)];
             }, new LookupState(indices, paddingIdx));
         return output;
     }
@@ -49,14 +56,19 @@ internal static class EmbeddingOps
         if (!Autograd.ShouldRecord(g) && g.DType is DType.Float32 or DType.Float64)
         {
             // not itself recorded: the kernel AdjointOp.Apply would run, on a zeroed result, without its two delegates
-            var src = AdjointOp.Dense(g);
             var dst = Tensor.Alloc(g.DType, weightShape);
-            var idx = indices.Span<long>();
-            if (g.DType == DType.Float32) Kernels.Embedding.ScatterAdd<float>(idx, src.Span<float>(), dim, paddingIdx, dst.Span<float>());
-            else Kernels.Embedding.ScatterAdd<double>(idx, src.Span<double>(), dim, paddingIdx, dst.Span<double>());
+            ScatterAdd(AdjointOp.Dense(g), indices, dim, paddingIdx, dst);
             return dst;
         }
         return ScatterRowsRecorded(g, indices, weightShape, paddingIdx, dim);
+    }
+
+    /// <summary>Adds each row of the dense float <paramref name="src"/> into row indices[i] of <paramref name="dst"/> (contiguous (V, D)), skipping the padding index.</summary>
+    static void ScatterAdd(Tensor src, Tensor indices, int dim, long paddingIdx, Tensor dst)
+    {
+        var idx = indices.Span<long>();
+        if (src.DType == DType.Float32) Kernels.Embedding.ScatterAdd<float>(idx, src.Span<float>(), dim, paddingIdx, dst.Span<float>());
+        else Kernels.Embedding.ScatterAdd<double>(idx, src.Span<double>(), dim, paddingIdx, dst.Span<double>());
     }
 
     static Tensor ScatterRowsRecorded(Tensor g, Tensor indices, int[] weightShape, long paddingIdx, int dim)

@@ -94,8 +94,20 @@ public sealed partial class Tensor
             && input.DType is DType.Float32 or DType.Float64 && m > 0 && inFeatures > 0 && outFeatures > 0)
         {
             gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.shape), 0) : null;
-            gw = weight.RequiresGrad ? Gemm2D(g, true, input, false, outFeatures, inFeatures, m, AllocUninit(g.DType, weight.shape), 0) : null;
-            gb = hasBias && node.Input(2) != null ? (outFeatures > 1 ? SumRows(g, m, outFeatures, node.Input(2)!.shape) : g.Reshape(m, outFeatures).Sum(0)) : null;
+            // a parameter's gradient goes straight into its Grad (C += gᵀ·x; the same sums as a new gradient added to it
+            // when Grad is zero, as after ZeroGrad)
+            if (!weight.RequiresGrad) gw = null;
+            else if (Autograd.LeafGrad(weight) is { } wGrad)
+                gw = Autograd.MarkAccumulated(Gemm2D(g, true, input, false, outFeatures, inFeatures, m, wGrad, 1));
+            else gw = Gemm2D(g, true, input, false, outFeatures, inFeatures, m, AllocUninit(g.DType, weight.shape), 0);
+            if (!hasBias || node.Input(2) is not { } bias) gb = null;
+            else if (outFeatures == 1) gb = g.Reshape(m, outFeatures).Sum(0);
+            else if (Autograd.LeafGrad(bias) is { } bGrad)
+            {
+                SumRows(g, m, outFeatures, bGrad);
+                gb = Autograd.MarkAccumulated(bGrad);
+            }
+            else gb = SumRows(g, m, outFeatures, Alloc(g.DType, bias.shape));
         }
         else
         {
@@ -108,13 +120,12 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// Σ over the m rows of a contiguous (m, n) float matrix, n &gt; 1: what <c>g.Reshape(m, n).Sum(0)</c> computes (each row
-    /// added in order into a zeroed (n,) result), without the reshaped view. (With n = 1 Sum reduces the column with one
-    /// vector sum instead, so the caller keeps Sum there.)
+    /// Adds the m rows of a contiguous (m, n) float matrix, n &gt; 1, in order into <paramref name="result"/> (n,): into a zeroed
+    /// result, what <c>g.Reshape(m, n).Sum(0)</c> computes, without the reshaped view; into a parameter's gradient, that sum
+    /// accumulated. (With n = 1 Sum reduces the column with one vector sum instead, so the caller keeps Sum there.)
     /// </summary>
-    static Tensor SumRows(Tensor g, int m, int n, int[] biasShape)
+    static Tensor SumRows(Tensor g, int m, int n, Tensor result)
     {
-        var result = Alloc(g.DType, biasShape);
         if (g.DType == DType.Float32) SumRows<float>(g, m, n, result);
         else SumRows<double>(g, m, n, result);
         return result;

@@ -133,18 +133,30 @@ internal static class Normalization
     {
         var g = gy.Contiguous();
         var dx = Tensor.AllocUninit(x.DType, x.shape);
-        var dw = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(c));
-        var db = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(c));
-        if (x.DType == DType.Float32) BatchBackward<float>(g, x, weight, n, c, s, mean, rstd, dx, dw, db);
-        else BatchBackward<double>(g, x, weight, n, c, s, mean, rstd, dx, dw, db);
-        return [x.RequiresGrad ? dx : null, weight is { RequiresGrad: true } ? dw : null, bias is { RequiresGrad: true } ? db : null];
+        // a parameter's gradient is added straight into its Grad when the engine allows it (no gradient tensor of its own)
+        bool needW = weight is { RequiresGrad: true }, needB = bias is { RequiresGrad: true };
+        Tensor? wGrad = needW ? Autograd.LeafGrad(weight) : null, bGrad = needB ? Autograd.LeafGrad(bias) : null;
+        Tensor? dw = needW && wGrad == null ? Tensor.AllocUninit(x.DType, weight!.shape) : null;
+        Tensor? db = needB && bGrad == null ? Tensor.AllocUninit(x.DType, bias!.shape) : null;
+        if (x.DType == DType.Float32) BatchBackward<float>(g, x, weight, n, c, s, mean, rstd, dx, dw, db, wGrad, bGrad);
+        else BatchBackward<double>(g, x, weight, n, c, s, mean, rstd, dx, dw, db, wGrad, bGrad);
+        return [x.RequiresGrad ? dx : null,
+                wGrad != null ? Autograd.MarkAccumulated(wGrad) : dw,
+                bGrad != null ? Autograd.MarkAccumulated(bGrad) : db];
     }
 
+    /// <summary>
+    /// The fused batch norm backward: dx, and the weight and bias gradients written into <paramref name="dwT"/> and
+    /// <paramref name="dbT"/> (when given) or added into the parameters' own gradients <paramref name="wGrad"/> and
+    /// <paramref name="bGrad"/> (when given; the same sum as adding a new gradient to them).
+    /// </summary>
     static void BatchBackward<T>(Tensor gyT, Tensor xT, Tensor? weight, int n, int c, int s, Tensor meanT, Tensor rstdT,
-        Tensor dxT, Tensor dwT, Tensor dbT) where T : unmanaged, IFloatingPointIeee754<T>
+        Tensor dxT, Tensor? dwT, Tensor? dbT, Tensor? wGrad, Tensor? bGrad) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ReadOnlySpan<T> gy = gyT.Span<T>(), x = xT.Span<T>(), mean = meanT.Span<T>(), rstd = rstdT.Span<T>();
-        Span<T> dx = dxT.Span<T>(), dw = dwT.Span<T>(), db = dbT.Span<T>();
+        Span<T> dx = dxT.Span<T>();
+        Span<T> dw = dwT != null ? dwT.Span<T>() : c <= 256 ? stackalloc T[c] : new T[c];
+        Span<T> db = dbT != null ? dbT.Span<T>() : c <= 256 ? stackalloc T[c] : new T[c];   // also Σ gy per channel below
         Span<T> dot = c <= 256 ? stackalloc T[c] : new T[c];   // Σ gy·x per channel
         dot.Clear();
         if (s == 1)
@@ -183,6 +195,8 @@ internal static class Normalization
             bcoef[ch] = -w * r * r * r * d / count;
             k[ch] = -a[ch] * db[ch] / count - bcoef[ch] * mean[ch];
         }
+        if (wGrad != null) { var dst = wGrad.Span<T>(); TensorPrimitives.Add(dst, dw, dst); }
+        if (bGrad != null) { var dst = bGrad.Span<T>(); TensorPrimitives.Add(dst, db, dst); }
         if (s == 1)
         {
             for (int i = 0; i < n; i++)
@@ -261,13 +275,17 @@ internal static class Normalization
         var g = gy.Contiguous();
         var dx = Tensor.AllocUninit(x.DType, x.shape);
         int affine = groups * k;
-        var dw = Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
-        var db = Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
+        // the kernel adds the weight and bias gradients, row by row, into what it is given: a parameter's own Grad when
+        // the engine allows it (the same sums as a new gradient added to a zero Grad), else a zeroed tensor
+        Tensor? wGrad = weight is { RequiresGrad: true } ? Autograd.LeafGrad(weight) : null;
+        Tensor? bGrad = bias is { RequiresGrad: true } ? Autograd.LeafGrad(bias) : null;
+        var dw = wGrad ?? Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
+        var db = bGrad ?? Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
         if (x.DType == DType.Float32) RowBackward<float>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
         else RowBackward<double>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
         return [x.RequiresGrad ? dx : null,
-                weight is { RequiresGrad: true } ? ShapedLike(dw, weight) : null,
-                bias is { RequiresGrad: true } ? ShapedLike(db, bias) : null];
+                wGrad != null ? Autograd.MarkAccumulated(wGrad) : weight is { RequiresGrad: true } ? ShapedLike(dw, weight) : null,
+                bGrad != null ? Autograd.MarkAccumulated(bGrad) : bias is { RequiresGrad: true } ? ShapedLike(db, bias) : null];
     }
 
     /// <summary><paramref name="t"/> reshaped to <paramref name="like"/>'s shape; t itself when it has that shape already (a layer norm's (D,) weight).</summary>

@@ -132,10 +132,16 @@ internal static class RecurrentOps
         Span<bool> needs = stackalloc bool[8];
         for (int i = 0; i < 8; i++) needs[i] = node.Input(i) != null;
         var gd = AdjointOp.Dense(g);
+        // the weights' and biases' gradients go straight into their Grad when the engine allows it
+        var leaves = new LeafGrads(Autograd.LeafGrad(node.Input(3)), Autograd.LeafGrad(node.Input(4)), Autograd.LeafGrad(node.Input(5)),
+            Autograd.LeafGrad(node.Input(6)), Autograd.LeafGrad(node.Input(7)));
         return o.Input.DType == DType.Float32
-            ? Backward<float>(ctx, needs, o.X, o.Wi, o.Wh, o.Wr, gd)
-            : Backward<double>(ctx, needs, o.X, o.Wi, o.Wh, o.Wr, gd);
+            ? Backward<float>(ctx, needs, o.X, o.Wi, o.Wh, o.Wr, gd, leaves)
+            : Backward<double>(ctx, needs, o.X, o.Wi, o.Wh, o.Wr, gd, leaves);
     }
+
+    /// <summary>The existing gradients (<see cref="Autograd.LeafGrad"/>) of W_ih, W_hh, b_ih, b_hh and W_hr to add into, or nulls.</summary>
+    readonly record struct LeafGrads(Tensor? WIh, Tensor? WHh, Tensor? BIh, Tensor? BHh, Tensor? WHr);
 
     [ThreadStatic] static int[]? lastBatchSizes, lastOffsets;
 
@@ -164,18 +170,27 @@ internal static class RecurrentOps
         public readonly DType DType = dtype;
         /// <summary>Whether the LSTM projects its hidden state (R &lt; H, a W_hr weight).</summary>
         public bool Projected => R != H;
+        /// <summary>
+        /// The buffers saved for backward, one tensor (one storage, released with the step's scope) holding in turn: the gate
+        /// activations (N, G), the state each step started from (N, R), for an LSTM the cell each step started from and the
+        /// cell it produced (N, H each), with projections o·tanh(c) before W_hr (N, H), for a GRU h·W_hhᵀ + b_hh (N, G).
+        /// </summary>
+        Tensor buffers = null!;
+        int hPrevAt, cPrevAt, cAt, hRawAt, ghAt;
         /// <summary>(N, G): gate activations after forward.</summary>
-        public Tensor Gates = null!;
+        public Span<T> Gates<T>() where T : unmanaged => buffers.Span<T>()[..(N * G)];
         /// <summary>(N, R): the state each step started from.</summary>
-        public Tensor HPrev = null!;
-        /// <summary>LSTM with projections (N, H): o·tanh(c) of each step before W_hr.</summary>
-        public Tensor? HRaw;
-        /// <summary>LSTM (N, H): the cell each step started from, and the cell it produced.</summary>
-        public Tensor? CPrev, C;
+        public Span<T> HPrev<T>() where T : unmanaged => buffers.Span<T>().Slice(hPrevAt, N * R);
+        /// <summary>LSTM (N, H): the cell each step started from.</summary>
+        public Span<T> CPrev<T>() where T : unmanaged => buffers.Span<T>().Slice(cPrevAt, N * H);
+        /// <summary>LSTM (N, H): the cell each step produced.</summary>
+        public Span<T> C<T>() where T : unmanaged => buffers.Span<T>().Slice(cAt, N * H);
+        /// <summary>LSTM with projections (N, H): o·tanh(c) of each step before W_hr; empty without.</summary>
+        public Span<T> HRaw<T>() where T : unmanaged => Projected ? buffers.Span<T>().Slice(hRawAt, N * H) : default;
+        /// <summary>GRU (N, G): h·W_hhᵀ + b_hh of each step.</summary>
+        public Span<T> Gh<T>() where T : unmanaged => buffers.Span<T>().Slice(ghAt, N * G);
         /// <summary>The flat result (output rows, then h_n, then c_n); the RNN backward reads its outputs.</summary>
         public Tensor Flat = null!;
-        /// <summary>GRU (N, G): h·W_hhᵀ + b_hh of each step.</summary>
-        public Tensor? Gh;
         /// <summary>The operands, set when the layer is recorded.</summary>
         public Operands? Operands;
 
@@ -185,11 +200,12 @@ internal static class RecurrentOps
 
         public void Allocate()
         {
-            Gates = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, G));
-            HPrev = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, R));
-            if (Cell == RecurrentCell.Lstm) { CPrev = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, H)); C = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, H)); }
-            if (Projected) HRaw = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, H));
-            if (Cell == RecurrentCell.Gru) Gh = Tensor.AllocUninit(DType, ShapeUtil.Interned(N, G));
+            long length = (long)N * G;
+            hPrevAt = (int)length; length += (long)N * R;
+            if (Cell == RecurrentCell.Lstm) { cPrevAt = (int)length; cAt = (int)(length + (long)N * H); length += 2L * N * H; }
+            if (Projected) { hRawAt = (int)length; length += (long)N * H; }
+            if (Cell == RecurrentCell.Gru) { ghAt = (int)length; length += (long)N * G; }
+            buffers = Tensor.AllocUninit(DType, ShapeUtil.Interned(checked((int)length)));
         }
     }
 
@@ -197,11 +213,11 @@ internal static class RecurrentOps
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, B = ctx.B;
-        var gates = ctx.Gates.Span<T>();
-        var hPrev = ctx.HPrev.Span<T>();
+        var gates = ctx.Gates<T>();
+        var hPrev = ctx.HPrev<T>();
         using var wHhPacked = Kernels.Gemm.PackB<T>(true, R, G, wHh.Span<T>(), R);   // W_hhᵀ, packed once for all steps
         using var wHrPacked = wHr == null ? null : Kernels.Gemm.PackB<T>(true, H, R, wHr.Span<T>(), H);   // W_hrᵀ
-        var hRaw = ctx.HRaw == null ? default : ctx.HRaw.Span<T>();
+        var hRaw = ctx.HRaw<T>();
         var all = flat.Span<T>();
         var y = all[..(N * R)];
         var h = all.Slice(N * R, B * R);
@@ -232,8 +248,8 @@ internal static class RecurrentOps
             {
                 case RecurrentCell.Lstm:
                 {
-                    var cp = ctx.CPrev!.Span<T>().Slice(row * H, bs * H);
-                    var cRows = ctx.C!.Span<T>().Slice(row * H, bs * H);
+                    var cp = ctx.CPrev<T>().Slice(row * H, bs * H);
+                    var cRows = ctx.C<T>().Slice(row * H, bs * H);
                     c[..(bs * H)].CopyTo(cp);
                     Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, R, wHhPacked, T.One, gRows, G);
                     if (wHrPacked == null) RecurrentKernels.LstmForward<T>(gRows, cp, cRows, yRows, bs, H);
@@ -248,7 +264,7 @@ internal static class RecurrentOps
                 }
                 case RecurrentCell.Gru:
                 {
-                    var ghRows = ctx.Gh!.Span<T>().Slice(row * G, bs * G);
+                    var ghRows = ctx.Gh<T>().Slice(row * G, bs * G);
                     Kernels.Gemm.ComputePacked<T>(false, bs, T.One, hp, H, wHhPacked, T.Zero, ghRows, G);
                     if (bHh != null)
                     {
@@ -268,82 +284,93 @@ internal static class RecurrentOps
     }
 
     /// <summary>Gradients for [input, h0, c0, W_ih, W_hh, b_ih, b_hh, W_hr] from the gradient of the flat result.</summary>
-    static Tensor?[] Backward<T>(Context ctx, ReadOnlySpan<bool> needs, Tensor x, Tensor wIh, Tensor wHh, Tensor? wHr, Tensor g)
+    static Tensor?[] Backward<T>(Context ctx, ReadOnlySpan<bool> needs, Tensor x, Tensor wIh, Tensor wHh, Tensor? wHr, Tensor g, LeafGrads leaves)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, B = ctx.B;
         bool lstm = ctx.Cell == RecurrentCell.Lstm, gru = ctx.Cell == RecurrentCell.Gru;
         var gAll = g.Span<T>();
         var dy = gAll[..(N * R)];
-        var gates = ctx.Gates.Span<T>();
-        var hPrev = ctx.HPrev.Span<T>();
+        var gates = ctx.Gates<T>();
+        var hPrev = ctx.HPrev<T>();
         using var wHhPacked = Kernels.Gemm.PackB<T>(false, G, R, wHh.Span<T>(), R);   // W_hh, packed once for all steps
         using var wHrPacked = wHr == null ? null : Kernels.Gemm.PackB<T>(false, R, H, wHr.Span<T>(), H);   // W_hr
-        // With projections: the gradient reaching each step's projected h (N, R), for dW_hr, and of o·tanh(c) (B, H).
-        var dhOutT = wHr == null ? null : Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(N, R));
-        var dhRawT = wHr == null ? null : Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(B, H));
-        var dhOut = dhOutT == null ? default : dhOutT.Span<T>();
-        var dhRaw = dhRawT == null ? default : dhRawT.Span<T>();
-        var dGatesT = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(N, G));
-        var dGhT = gru ? Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(N, G)) : dGatesT;
-        var dGates = dGatesT.Span<T>(); var dGh = dGhT.Span<T>();
-        var dhT = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(B, R));
-        var dh = dhT.Span<T>();
-        gAll.Slice(N * R, B * R).CopyTo(dh);
-        Tensor? dcT = null;
-        if (lstm) { dcT = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(B, H)); gAll.Slice((N + B) * R, B * H).CopyTo(dcT.Span<T>()); }
-        var dc = lstm ? dcT!.Span<T>() : default;
-        bool relu = ctx.Cell == RecurrentCell.RnnRelu;
-
-        for (int s = ctx.Steps - 1; s >= 0; s--)
+        // Scratch, one pooled array: the gate gradients (N, G) (a GRU's also of h·W_hhᵀ + b_hh), with projections the
+        // gradient reaching each step's projected h (N, R), for dW_hr, and of o·tanh(c) (B, H); and the running dh (B, R)
+        // and dc (B, H) unless they are wanted as the gradients of h0 and c0, which are then tensors of their own.
+        bool dhWanted = needs[1], dcWanted = lstm && needs[2];
+        long scratchLength = (long)N * G * (gru ? 2 : 1) + (wHr != null ? (long)N * R + (long)B * H : 0)
+            + (dhWanted ? 0 : (long)B * R) + (!lstm || dcWanted ? 0 : (long)B * H);
+        var scratch = System.Buffers.ArrayPool<T>.Shared.Rent(checked((int)Math.Max(scratchLength, 1)));
+        try
         {
-            int t = ctx.TimeAt(s), bs = ctx.BatchSizes[t], row = ctx.Offsets[t];
-            var dhRows = dh[..(bs * R)];
-            TensorPrimitives.Add(dhRows, dy.Slice(row * R, bs * R), dhRows);
-            var dgRows = dGates.Slice(row * G, bs * G);
-            switch (ctx.Cell)
+            int at = 0;
+            static Span<T> Take(T[] array, ref int at, int length) { var part = array.AsSpan(at, length); at += length; return part; }
+            var dGates = Take(scratch, ref at, N * G);
+            var dGh = gru ? Take(scratch, ref at, N * G) : dGates;
+            var dhOut = wHr == null ? default : Take(scratch, ref at, N * R);
+            var dhRaw = wHr == null ? default : Take(scratch, ref at, B * H);
+            var dhT = dhWanted ? Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(B, R)) : null;
+            var dh = dhT != null ? dhT.Span<T>() : Take(scratch, ref at, B * R);
+            gAll.Slice(N * R, B * R).CopyTo(dh);
+            var dcT = dcWanted ? Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(B, H)) : null;
+            var dc = !lstm ? default : dcT != null ? dcT.Span<T>() : Take(scratch, ref at, B * H);
+            if (lstm) gAll.Slice((N + B) * R, B * H).CopyTo(dc);
+            bool relu = ctx.Cell == RecurrentCell.RnnRelu;
+
+            for (int s = ctx.Steps - 1; s >= 0; s--)
             {
-                case RecurrentCell.Lstm:
+                int t = ctx.TimeAt(s), bs = ctx.BatchSizes[t], row = ctx.Offsets[t];
+                var dhRows = dh[..(bs * R)];
+                TensorPrimitives.Add(dhRows, dy.Slice(row * R, bs * R), dhRows);
+                var dgRows = dGates.Slice(row * G, bs * G);
+                switch (ctx.Cell)
                 {
-                    ReadOnlySpan<T> dhCell = dhRows;
-                    if (wHrPacked != null)
+                    case RecurrentCell.Lstm:
                     {
-                        dhRows.CopyTo(dhOut.Slice(row * R, bs * R));
-                        Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dhRows, R, wHrPacked, T.Zero, dhRaw, H);   // d(o·tanh c) = dh·W_hr
-                        dhCell = dhRaw[..(bs * H)];
+                        ReadOnlySpan<T> dhCell = dhRows;
+                        if (wHrPacked != null)
+                        {
+                            dhRows.CopyTo(dhOut.Slice(row * R, bs * R));
+                            Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dhRows, R, wHrPacked, T.Zero, dhRaw, H);   // d(o·tanh c) = dh·W_hr
+                            dhCell = dhRaw[..(bs * H)];
+                        }
+                        RecurrentKernels.LstmBackward<T>(gates.Slice(row * G, bs * G), ctx.CPrev<T>().Slice(row * H, bs * H),
+                            ctx.C<T>().Slice(row * H, bs * H), dhCell, dc[..(bs * H)], dgRows, bs, H);
+                        Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, R);
+                        break;
                     }
-                    RecurrentKernels.LstmBackward<T>(gates.Slice(row * G, bs * G), ctx.CPrev!.Span<T>().Slice(row * H, bs * H),
-                        ctx.C!.Span<T>().Slice(row * H, bs * H), dhCell, dc[..(bs * H)], dgRows, bs, H);
-                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, R);
-                    break;
-                }
-                case RecurrentCell.Gru:
-                {
-                    var dghRows = dGh.Slice(row * G, bs * G);
-                    RecurrentKernels.GruBackward<T>(gates.Slice(row * G, bs * G), ctx.Gh!.Span<T>().Slice(row * G, bs * G),
-                        hPrev.Slice(row * H, bs * H), dhRows, dgRows, dghRows, bs, H);
-                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dghRows, G, wHhPacked, T.One, dhRows, H);
-                    break;
-                }
-                default:
-                {
-                    // the step's output rows hold h = act(pre)
-                    RecurrentKernels.RnnBackward<T>(ctx.Flat.Span<T>().Slice(row * H, bs * H), dhRows, dgRows, relu);
-                    Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, H);
-                    break;
+                    case RecurrentCell.Gru:
+                    {
+                        var dghRows = dGh.Slice(row * G, bs * G);
+                        RecurrentKernels.GruBackward<T>(gates.Slice(row * G, bs * G), ctx.Gh<T>().Slice(row * G, bs * G),
+                            hPrev.Slice(row * H, bs * H), dhRows, dgRows, dghRows, bs, H);
+                        Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dghRows, G, wHhPacked, T.One, dhRows, H);
+                        break;
+                    }
+                    default:
+                    {
+                        // the step's output rows hold h = act(pre)
+                        RecurrentKernels.RnnBackward<T>(ctx.Flat.Span<T>().Slice(row * H, bs * H), dhRows, dgRows, relu);
+                        Kernels.Gemm.ComputePacked<T>(false, bs, T.One, dgRows, G, wHhPacked, T.Zero, dhRows, H);
+                        break;
+                    }
                 }
             }
-        }
 
-        return Gradients<T>(ctx, needs, x, wIh, dGates, dGh, hPrev, dhOut, dhT, dcT);
+            return Gradients<T>(ctx, needs, x, wIh, dGates, dGh, hPrev, dhOut, dhT, dcT, leaves);
+        }
+        finally { System.Buffers.ArrayPool<T>.Shared.Return(scratch); }
     }
 
     /// <summary>
     /// The gradients once the backward pass through time has filled the gate gradients: dX, dW_ih, dW_hh and dW_hr one GEMM
-    /// each over all steps, the biases column sums, dh0/dc0 the states left after the first step.
+    /// each over all steps, the biases column sums, dh0/dc0 the states left after the first step. A parameter whose existing
+    /// gradient is in <paramref name="leaves"/> gets its gradient added into it (GEMM with beta 1, rows added in order: the
+    /// same sums as a new gradient added to a zero Grad) and <see cref="Autograd.Accumulated"/> as its entry.
     /// </summary>
     static Tensor?[] Gradients<T>(Context ctx, ReadOnlySpan<bool> needs, Tensor x, Tensor wIh, ReadOnlySpan<T> dGates, ReadOnlySpan<T> dGh,
-        ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dhOut, Tensor dhT, Tensor? dcT) where T : unmanaged, IFloatingPointIeee754<T>
+        ReadOnlySpan<T> hPrev, ReadOnlySpan<T> dhOut, Tensor? dhT, Tensor? dcT, LeafGrads leaves) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int N = ctx.N, H = ctx.H, R = ctx.R, G = ctx.G, I = ctx.I;
         bool gru = ctx.Cell == RecurrentCell.Gru;
@@ -356,35 +383,37 @@ internal static class RecurrentOps
         }
         if (needs[1]) grads[1] = dhT;
         if (needs[2]) grads[2] = dcT;
-        if (needs[3])
-        {
-            var dw = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(G, I));
-            Gemm<T>(true, false, G, I, N, dGates, G, x.Span<T>(), I, T.Zero, dw.Span<T>(), I);
-            grads[3] = dw;
-        }
-        if (needs[4])
-        {
-            var dw = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(G, R));
-            Gemm<T>(true, false, G, R, N, dGh, G, hPrev, R, T.Zero, dw.Span<T>(), R);
-            grads[4] = dw;
-        }
-        if (needs[7])
-        {
-            var dw = Tensor.AllocUninit(ctx.DType, ShapeUtil.Interned(R, H));
-            Gemm<T>(true, false, R, H, N, dhOut, R, ctx.HRaw!.Span<T>(), H, T.Zero, dw.Span<T>(), H);
-            grads[7] = dw;
-        }
-        if (needs[5]) grads[5] = ColumnSums<T>(dGates, N, G, ctx.DType);
-        if (needs[6]) grads[6] = gru ? ColumnSums<T>(dGh, N, G, ctx.DType) : needs[5] ? grads[5]!.Clone() : ColumnSums<T>(dGates, N, G, ctx.DType);
+        if (needs[3]) grads[3] = WeightGrad<T>(G, I, N, dGates, G, x.Span<T>(), I, ctx.DType, leaves.WIh);
+        if (needs[4]) grads[4] = WeightGrad<T>(G, R, N, dGh, G, hPrev, R, ctx.DType, leaves.WHh);
+        if (needs[7]) grads[7] = WeightGrad<T>(R, H, N, dhOut, R, ctx.HRaw<T>(), H, ctx.DType, leaves.WHr);
+        if (needs[5]) grads[5] = ColumnSums<T>(dGates, N, G, ctx.DType, leaves.BIh);
+        if (needs[6])
+            grads[6] = gru ? ColumnSums<T>(dGh, N, G, ctx.DType, leaves.BHh)
+                : needs[5] && leaves.BIh == null && leaves.BHh == null ? grads[5]!.Clone() : ColumnSums<T>(dGates, N, G, ctx.DType, leaves.BHh);
         return grads;
     }
 
-    static Tensor ColumnSums<T>(ReadOnlySpan<T> m, int rows, int cols, DType dtype) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>aᵀ·b over the N rows of both, (rows, cols): a new tensor, or added into <paramref name="into"/> (a parameter's Grad).</summary>
+    static Tensor WeightGrad<T>(int rows, int cols, int n, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, DType dtype, Tensor? into)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var result = Tensor.Alloc(dtype, ShapeUtil.Interned(cols));
+        if (into != null)
+        {
+            Gemm<T>(true, false, rows, cols, n, a, lda, b, ldb, T.One, into.Span<T>(), cols);
+            return Autograd.MarkAccumulated(into);
+        }
+        var dw = Tensor.AllocUninit(dtype, ShapeUtil.Interned(rows, cols));
+        Gemm<T>(true, false, rows, cols, n, a, lda, b, ldb, T.Zero, dw.Span<T>(), cols);
+        return dw;
+    }
+
+    /// <summary>The column sums of the (rows, cols) <paramref name="m"/>, rows added in order: into a new zeroed tensor, or into <paramref name="into"/> (a parameter's Grad).</summary>
+    static Tensor ColumnSums<T>(ReadOnlySpan<T> m, int rows, int cols, DType dtype, Tensor? into) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var result = into ?? Tensor.Alloc(dtype, ShapeUtil.Interned(cols));
         var r = result.Span<T>();
         for (int i = 0; i < rows; i++) TensorPrimitives.Add(r, m.Slice(i * cols, cols), r);
-        return result;
+        return into != null ? Autograd.MarkAccumulated(into) : result;
     }
 
     /// <summary>C = op(A)·op(B) + beta·C on spans (Gemm.Sgemm / Dgemm by element type).</summary>

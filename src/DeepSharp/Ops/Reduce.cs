@@ -125,6 +125,12 @@ public sealed partial class Tensor
         return result;
     }
 
+    /// <summary>Adds the sums of the contiguous <paramref name="x"/> over the flagged dims into <paramref name="dst"/> (zeroed: what Sum computes).</summary>
+    internal static void SumContiguousInto<T>(Tensor x, ReadOnlySpan<bool> reduce, Span<T> dst) where T : unmanaged, INumber<T>
+    {
+        if (x.NumEl > 0) SumContiguous(x.Span<T>(), x.shape, reduce, dst);
+    }
+
     /// <summary>
     /// Sums a contiguous tensor over the flagged dims into a zeroed <paramref name="dst"/> without moving its data: adjacent
     /// dims of the same kind merge into runs (a channel sum over (N, C, H, W) is runs N·C·HW), and the innermost run is
