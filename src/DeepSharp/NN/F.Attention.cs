@@ -121,8 +121,9 @@ public static partial class F
             // the view the reshape, select and permute below end at, built at once (nothing to record): chunk `index` of a
             // contiguous (d0, d1, chunks·H·D) projection is (d0, d1, H, D) with strides (s0, s1, D, 1) from index·H·D on
             int s1 = projection.shape[2], s0 = s1 * Math.Max(projection.shape[1], 1);   // the reshape's contiguous strides
-            int[] shape = batchFirst ? [projection.shape[0], numHeads, projection.shape[1], headDim] : [projection.shape[1], numHeads, projection.shape[0], headDim];
-            int[] strides = batchFirst ? [s0, headDim, s1, 1] : [s1, headDim, s0, 1];
+            var shape = batchFirst ? ShapeUtil.Interned([projection.shape[0], numHeads, projection.shape[1], headDim])
+                : ShapeUtil.Interned([projection.shape[1], numHeads, projection.shape[0], headDim]);
+            var strides = batchFirst ? ShapeUtil.Interned([s0, headDim, s1, 1]) : ShapeUtil.Interned([s1, headDim, s0, 1]);
             return projection.MakeView(shape, strides, projection.offset + index * numHeads * headDim);
         }
         var split = projection.Reshape(projection.shape[0], projection.shape[1], chunks, numHeads, headDim);

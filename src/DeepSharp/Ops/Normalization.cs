@@ -34,7 +34,7 @@ internal static class Normalization
 
     /// <summary>
     /// What a norm's backward needs besides its saved input (and weight): the contiguous input the statistics came from,
-    /// the weight, the statistics, eps and the geometry (batch norm: Rows = N, K = C channels of S elements; row norm: R
+    /// the weight, the statistics (a row norm's Mean and Rstd are one tensor: the means, then the values of 1/std), eps and the geometry (batch norm: Rows = N, K = C channels of S elements; row norm: R
     /// rows, G groups, K chunks of S). One object as the node's state instead of a closure, its delegate and a saved array.
     /// </summary>
     sealed class NormState(Tensor xc, Tensor? weight, Tensor mean, Tensor rstd, double eps, int rows, int groups, int k, int s)
@@ -247,21 +247,20 @@ internal static class Normalization
     // LayerNorm: G = 1, K = D, S = 1 (a weight per element). GroupNorm on (N, C, *): rows are (n, group), G groups,
     // K = C/G channels of S spatial elements each.
 
-    /// <summary>Normalises each row of x viewed as (R, K·S); returns y and the per-row mean and 1/std (R,).</summary>
-    public static (Tensor Y, Tensor Mean, Tensor Rstd) RowNorm(Tensor x, int rows, int groups, int k, int s,
-        Tensor? weight, Tensor? bias, double eps, string name)
+    /// <summary>Normalises each row of x viewed as (R, K·S) and returns y.</summary>
+    public static Tensor RowNorm(Tensor x, int rows, int groups, int k, int s, Tensor? weight, Tensor? bias, double eps, string name)
     {
         var xc = x.Contiguous();
-        var mean = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(rows));
-        var rstd = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(rows));
+        // the per-row statistics the backward reads, one tensor: the R means, then the R values of 1/std
+        var stats = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(2 * rows));
         var y = Tensor.AllocUninit(x.DType, x.shape);
         var w = weight?.Contiguous(); var b = bias?.Contiguous();
-        if (x.DType == DType.Float32) RowForward<float>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
-        else RowForward<double>(xc, w, b, rows, groups, k, s, eps, mean, rstd, y);
+        if (x.DType == DType.Float32) RowForward<float>(xc, w, b, rows, groups, k, s, eps, stats, y);
+        else RowForward<double>(xc, w, b, rows, groups, k, s, eps, stats, y);
 
         if (Autograd.ShouldRecord([x, weight ?? x, bias ?? x]))
-            RecordNorm(y, name + "Backward", x, weight, bias, RowNormBackward, new NormState(xc, w, mean, rstd, eps, rows, groups, k, s));
-        return (y, mean, rstd);
+            RecordNorm(y, name + "Backward", x, weight, bias, RowNormBackward, new NormState(xc, w, stats, stats, eps, rows, groups, k, s));
+        return y;
     }
 
     /// <summary>The backward of <see cref="RowNorm"/> (state: the contiguous weight); differentiable ops when recorded.</summary>
@@ -281,8 +280,8 @@ internal static class Normalization
         Tensor? bGrad = bias is { RequiresGrad: true } ? Autograd.LeafGrad(bias) : null;
         var dw = wGrad ?? Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
         var db = bGrad ?? Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
-        if (x.DType == DType.Float32) RowBackward<float>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
-        else RowBackward<double>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, st.Rstd, dx, dw, db);
+        if (x.DType == DType.Float32) RowBackward<float>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, dx, dw, db);
+        else RowBackward<double>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, dx, dw, db);
         return [x.RequiresGrad ? dx : null,
                 wGrad != null ? Autograd.MarkAccumulated(wGrad) : weight is { RequiresGrad: true } ? ShapedLike(dw, weight) : null,
                 bGrad != null ? Autograd.MarkAccumulated(bGrad) : bias is { RequiresGrad: true } ? ShapedLike(db, bias) : null];
@@ -299,15 +298,15 @@ internal static class Normalization
     static int RowsPerBlock(int rows, int d) => Math.Clamp(RowBlockElements / Math.Max(d, 1), 1, Math.Max(rows, 1));
 
     static unsafe void RowForward<T>(Tensor xT, Tensor? wT, Tensor? bT, int rows, int groups, int k, int s, double eps,
-        Tensor meanT, Tensor rstdT, Tensor yT) where T : unmanaged, IFloatingPointIeee754<T>
+        Tensor statsT, Tensor yT) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = k * s, perBlock = RowsPerBlock(rows, d);
         fixed (T* x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, b = bT != null ? bT.Span<T>() : default)
-        fixed (T* mean = meanT.Span<T>(), rstd = rstdT.Span<T>(), y = yT.Span<T>())
+        fixed (T* stats = statsT.Span<T>(), y = yT.Span<T>())
         {
             var body = new RowForwardBlock<T>
             {
-                X = x, W = wT != null ? w : null, B = bT != null ? b : null, Mean = mean, Rstd = rstd, Y = y,
+                X = x, W = wT != null ? w : null, B = bT != null ? b : null, Mean = stats, Rstd = stats + rows, Y = y,
                 Rows = rows, Groups = groups, K = k, S = s, Eps = T.CreateChecked(eps), PerBlock = perBlock,
             };
             KernelThreadPool.ParallelFor((rows + perBlock - 1) / perBlock, ref body);
@@ -355,7 +354,7 @@ internal static class Normalization
         }
     }
 
-    static unsafe void RowBackward<T>(Tensor gyT, Tensor xT, Tensor? wT, int rows, int groups, int k, int s, Tensor meanT, Tensor rstdT,
+    static unsafe void RowBackward<T>(Tensor gyT, Tensor xT, Tensor? wT, int rows, int groups, int k, int s, Tensor statsT,
         Tensor dxT, Tensor dwT, Tensor dbT) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = k * s;
@@ -363,12 +362,12 @@ internal static class Normalization
         if (s == 1)
         {
             // layer norm: the weight gradient is a fused multiply-add per element across rows; kept serial
-            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, mean = meanT.Span<T>(), rstd = rstdT.Span<T>(), dx = dxT.Span<T>())
+            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, stats = statsT.Span<T>(), dx = dxT.Span<T>())
             fixed (T* dwp = dw, dbp = db)
             {
                 var body = new RowBackwardBlock<T>
                 {
-                    Gy = gy, X = x, W = wT != null ? w : null, Mean = mean, Rstd = rstd, Dx = dx, Dw = dwp, Db = dbp,
+                    Gy = gy, X = x, W = wT != null ? w : null, Mean = stats, Rstd = stats + rows, Dx = dx, Dw = dwp, Db = dbp,
                     Rows = rows, Groups = groups, K = k, S = s, PerBlock = rows,
                 };
                 body.Invoke(0);
@@ -380,12 +379,12 @@ internal static class Normalization
         try
         {
             int perBlock = RowsPerBlock(rows, d);
-            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, mean = meanT.Span<T>(), rstd = rstdT.Span<T>(), dx = dxT.Span<T>())
+            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, stats = statsT.Span<T>(), dx = dxT.Span<T>())
             fixed (T* partial = partialBuf)
             {
                 var body = new RowBackwardBlock<T>
                 {
-                    Gy = gy, X = x, W = wT != null ? w : null, Mean = mean, Rstd = rstd, Dx = dx, Dw = partial, Db = partial + rows * k,
+                    Gy = gy, X = x, W = wT != null ? w : null, Mean = stats, Rstd = stats + rows, Dx = dx, Dw = partial, Db = partial + rows * k,
                     Rows = rows, Groups = groups, K = k, S = s, PerBlock = perBlock,
                 };
                 KernelThreadPool.ParallelFor((rows + perBlock - 1) / perBlock, ref body);

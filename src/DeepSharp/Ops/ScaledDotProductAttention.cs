@@ -163,12 +163,12 @@ internal static class ScaledDotProductAttentionOp
     /// <summary>A tensor of <paramref name="shape"/> whose memory holds the dims in <paramref name="order"/> (outermost first).</summary>
     static Tensor AllocInOrder(DType dtype, int[] shape, ReadOnlySpan<int> order, bool zero)
     {
-        var memShape = new int[order.Length];
+        Span<int> memShape = order.Length <= 16 ? stackalloc int[order.Length] : new int[order.Length];
         for (int i = 0; i < order.Length; i++) memShape[i] = shape[order[i]];
-        var t = zero ? Tensor.Alloc(dtype, memShape) : Tensor.AllocUninit(dtype, memShape);
-        var inverse = new int[order.Length];
+        var t = zero ? Tensor.Alloc(dtype, ShapeUtil.Interned(memShape)) : Tensor.AllocUninit(dtype, ShapeUtil.Interned(memShape));
+        Span<int> inverse = order.Length <= 16 ? stackalloc int[order.Length] : new int[order.Length];
         for (int i = 0; i < order.Length; i++) inverse[order[i]] = i;
-        return t.Permute(inverse);
+        return t.PermuteCore(inverse);
     }
 
     /// <summary>A zeroed tensor with <paramref name="like"/>'s shape whose dims are laid out in the same order of strides.</summary>

@@ -64,7 +64,7 @@ public sealed partial class Tensor
     public Tensor Permute(params int[] dims) => PermuteCore(dims);
 
     /// <summary><see cref="Permute"/> on a span: the views' shape and strides come from the per-thread table of shared arrays.</summary>
-    Tensor PermuteCore(ReadOnlySpan<int> dims)
+    internal Tensor PermuteCore(ReadOnlySpan<int> dims)
     {
         if (dims.Length != Rank) throw new ArgumentException($"Permute: {dims.Length} dims given for a tensor of rank {Rank}", nameof(dims));
         Span<bool> seen = Rank <= 64 ? stackalloc bool[Rank] : new bool[Rank];
