@@ -183,10 +183,9 @@ public static unsafe class AttentionKernel
                         var row = new Span<T>(tile + r * cols, cols);
                         T oldMax = rowMax[r], newMax = T.Max(oldMax, TensorPrimitives.Max<T>(row));
                         if (T.IsNegativeInfinity(newMax)) { row.Clear(); continue; }   // nothing visible yet
-                        TensorPrimitives.Subtract(row, newMax, row);
-                        TensorPrimitives.Exp(row, row);
+                        T rowTotal = SoftmaxExp.ExpShiftedSum(row, newMax);   // e^(s − m) in place, and its sum
                         T correction = T.Exp(oldMax - newMax);
-                        rowSum[r] = rowSum[r] * correction + TensorPrimitives.Sum<T>(row);
+                        rowSum[r] = rowSum[r] * correction + rowTotal;
                         rowMax[r] = newMax;
                         if (correction != T.One)
                         {
@@ -256,9 +255,7 @@ public static unsafe class AttentionKernel
                         Scores(p, n, i0, rows, cols, j0, keysT, prob);
                         for (int r = 0; r < rows; r++)
                         {
-                            var row = new Span<T>(prob + r * cols, cols);
-                            TensorPrimitives.Subtract(row, lse[i0 + r], row);
-                            TensorPrimitives.Exp(row, row);
+                            SoftmaxExp.ExpShiftedSum(new Span<T>(prob + r * cols, cols), lse[i0 + r]);   // P = e^(S − lse), as forward
                         }
                         T* weights = prob;
                         if (dropout)
