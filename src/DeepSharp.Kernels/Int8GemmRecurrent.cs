@@ -282,8 +282,8 @@ public static unsafe partial class Int8Gemm
     // measured about 10× slower in this loop: the argument is clamped to [−87, 87] (so e^x and 1/(1 + e^x) stay normal floats; σ and tanh
     // are saturated there anyway) with vminps/vmaxps in the operand order that passes a NaN through, split as
     // x = n·ln 2 + r (|r| ≤ ln 2 / 2, ln 2 in two parts), e^r by its degree-7 Taylor polynomial (relative error < 1e-8)
-    // and 2^n built in the exponent bits.
-    const float ExpLow = -87f, ExpHigh = 87f, Log2E = 1.44269504f, Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f, Ln2 = 0.693147181f;
+    // and 2^n built in the exponent bits (the 256-bit form is SoftmaxExp.ExpClamped, shared with the attention softmax).
+    const float ExpLow = -87f, ExpHigh = 87f, Log2E = 1.44269504f, Ln2 = 0.693147181f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> Exp(Vector512<float> x, bool negate = false)
@@ -305,19 +305,7 @@ public static unsafe partial class Int8Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Exp(Vector256<float> x)
-    {
-        x = Avx.Max(Vector256.Create(ExpLow), Avx.Min(Vector256.Create(ExpHigh), x));
-        var n = Avx.RoundToNearestInteger(x * Vector256.Create(Log2E));
-        var r = Fma.MultiplyAdd(n, Vector256.Create(-Ln2Lo), Fma.MultiplyAdd(n, Vector256.Create(-Ln2Hi), x));
-        var p = Vector256.Create(1f / 5040);
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 720)); p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 120));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 24)); p = Fma.MultiplyAdd(p, r, Vector256.Create(1f / 6));
-        p = Fma.MultiplyAdd(p, r, Vector256.Create(0.5f)); p = Fma.MultiplyAdd(p, r, Vector256<float>.One);
-        p = Fma.MultiplyAdd(p, r, Vector256<float>.One);
-        var scale = Avx2.ShiftLeftLogical(Avx.ConvertToVector256Int32(n) + Vector256.Create(127), 23).AsSingle();
-        return p * scale;
-    }
+    static Vector256<float> Exp(Vector256<float> x) => SoftmaxExp.ExpClamped(x, ExpLow, ExpHigh);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Exp(x, negate: true));

@@ -114,9 +114,17 @@ public static unsafe class SoftmaxExp
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<float> Exp(Vector256<float> x)
+        => Vector256.AndNot(ExpClamped(x, Low, High), Avx.CompareLessThan(x, Vector256.Create(Low)));   // −∞ and underflow: 0
+
+    /// <summary>
+    /// e^x on 8 lanes (AVX2 + FMA) with x first clamped to [<paramref name="low"/>, <paramref name="high"/>] (within
+    /// [−87.3, 88], so 2^n stays a normal float; NaN passes): x = n·ln 2 + r, ln 2 in two parts, e^r by its degree-7 Taylor
+    /// polynomial, 2^n built in the exponent bits. Shared with the int8 recurrent step's σ and tanh.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> ExpClamped(Vector256<float> x, float low, float high)
     {
-        var tiny = Avx.CompareLessThan(x, Vector256.Create(Low));
-        x = Avx.Max(Vector256.Create(Low), Avx.Min(Vector256.Create(High), x));
+        x = Avx.Max(Vector256.Create(low), Avx.Min(Vector256.Create(high), x));
         var n = Avx.RoundToNearestInteger(x * Vector256.Create(Log2E));
         var r = Fma.MultiplyAdd(n, Vector256.Create(-Ln2Lo), Fma.MultiplyAdd(n, Vector256.Create(-Ln2Hi), x));
         var p = Vector256.Create(1f / 5040);
@@ -125,6 +133,6 @@ public static unsafe class SoftmaxExp
         p = Fma.MultiplyAdd(p, r, Vector256.Create(0.5f)); p = Fma.MultiplyAdd(p, r, Vector256<float>.One);
         p = Fma.MultiplyAdd(p, r, Vector256<float>.One);
         var scale = Avx2.ShiftLeftLogical(Avx.ConvertToVector256Int32(n) + Vector256.Create(127), 23).AsSingle();
-        return Vector256.AndNot(p * scale, tiny);
+        return p * scale;
     }
 }
