@@ -430,4 +430,25 @@ public class RecurrentTests
         e = Assert.Throws<ArgumentException>(() => RnnUtils.PadSequence([Tensor.Randn(3, 2), Tensor.Randn(2, 3)]));
         Assert.Contains("sequence 1", e.Message);
     }
+
+    [Fact]
+    public void CallsWithoutInitialStatesMatchExplicitZerosAcrossBatchSizesAndDtypes()
+    {
+        // the zero states are kept between calls: they must behave as fresh zeros whatever came before
+        DeepSharp.Random.Seed(11);
+        var lstm = new LSTM(3, 4, numLayers: 2);
+        foreach (int batch in new[] { 2, 5, 2 })
+        {
+            var x = Tensor.Randn(6, batch, 3);
+            var (implicitOut, (h, c)) = lstm.Call(x);
+            var (explicitOut, (h2, c2)) = lstm.Call(x, (Tensor.Zeros(2, batch, 4), Tensor.Zeros(2, batch, 4)));
+            TestUtil.AssertClose(explicitOut, implicitOut, rtol: 0, atol: 0);
+            TestUtil.AssertClose(h2, h, rtol: 0, atol: 0);
+            TestUtil.AssertClose(c2, c, rtol: 0, atol: 0);
+            implicitOut.Sum().Backward();   // a backward through the kept states changes nothing in them
+        }
+        var gru = new GRU(3, 4, dtype: DType.Float64);
+        var xd = Tensor.Randn([6, 2, 3], DType.Float64);
+        TestUtil.AssertClose(gru.Call(xd, Tensor.Zeros([1, 2, 4], DType.Float64)).Output, gru.Call(xd).Output, rtol: 0, atol: 0);
+    }
 }

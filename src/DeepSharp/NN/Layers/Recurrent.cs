@@ -277,6 +277,22 @@ public abstract class RNNBase<TState, TOutput> : Module<Tensor, TState, TOutput>
             throw new ArgumentException($"{Op}: {arg} must have the type {weight.DType.TorchName()}, got {state.DType.TorchName()}", arg);
     }
 
+    /// <summary>
+    /// The zero initial states of a call without h0/c0, kept between calls of the same batch size and dtype: the layer only
+    /// reads them (nothing writes into an initial state, and they never reach the caller), so each call need not allocate
+    /// and zero them again. Made outside any TensorScope, so a step's scope does not release them.
+    /// </summary>
+    Tensor? zeroH, zeroC;
+
+    static Tensor ZeroState(ref Tensor? cached, int layers, int batch, int size, DType dtype)
+    {
+        if (cached is { } z && z.DType == dtype && z.shape[0] == layers && z.shape[1] == batch && z.shape[2] == size && z.Version == 0) return z;
+        return cached = NewZeroState(layers, batch, size, dtype);
+    }
+
+    // a method of its own: a lambda capturing a parameter is allocated on entry to the method that declares it
+    static Tensor NewZeroState(int layers, int batch, int size, DType dtype) => TensorScope.Suspend(() => Tensor.Zeros([layers, batch, size], dtype));
+
     /// <summary>All layers over packed rows (N, input_size) → (N, D·R), h_n (layers·D, B, R), c_n (layers·D, B, H); R = P or H.</summary>
     (Tensor Output, Tensor HN, Tensor? CN) Run(Tensor data, int[] batchSizes, Tensor? h0, Tensor? c0, DType dtype)
     {
@@ -284,8 +300,8 @@ public abstract class RNNBase<TState, TOutput> : Module<Tensor, TState, TOutput>
         bool lstm = cell == RecurrentCell.Lstm;
         CheckState(h0, "h0", batch);
         if (lstm) CheckState(c0, "c0", batch);
-        h0 ??= Tensor.Zeros([NumLayers * D, batch, OutputHiddenSize], dtype);
-        if (lstm) c0 ??= Tensor.Zeros([NumLayers * D, batch, HiddenSize], dtype);
+        h0 ??= ZeroState(ref zeroH, NumLayers * D, batch, OutputHiddenSize, dtype);
+        if (lstm) c0 ??= ZeroState(ref zeroC, NumLayers * D, batch, HiddenSize, dtype);
         var weights = FlatWeights;
         int per = WeightsPerLayer;
         var hN = new Tensor[NumLayers * D];
