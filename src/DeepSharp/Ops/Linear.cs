@@ -132,10 +132,12 @@ public sealed partial class Tensor
     }
 
     static void SumRows<T>(Tensor g, int m, int n, Tensor result) where T : unmanaged, System.Numerics.INumber<T>
+        => AddRows(new ReadOnlySpan<T>(g.Array<T>(), g.offset, m * n), m, n, result.Span<T>());
+
+    /// <summary>Adds the rows of the (rows, cols) matrix <paramref name="m"/>, in order, into <paramref name="dst"/> (cols): column sums.</summary>
+    internal static void AddRows<T>(ReadOnlySpan<T> m, int rows, int cols, Span<T> dst) where T : unmanaged, System.Numerics.INumber<T>
     {
-        var src = new ReadOnlySpan<T>(g.Array<T>(), g.offset, m * n);
-        var dst = result.Span<T>();
-        for (int r = 0; r < m; r++) System.Numerics.Tensors.TensorPrimitives.Add(dst, src.Slice(r * n, n), dst);
+        for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(dst, m.Slice(r * cols, cols), dst);
     }
 
     /// <summary>

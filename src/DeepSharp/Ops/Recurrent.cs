@@ -411,8 +411,7 @@ internal static class RecurrentOps
     static Tensor ColumnSums<T>(ReadOnlySpan<T> m, int rows, int cols, DType dtype, Tensor? into) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var result = into ?? Tensor.Alloc(dtype, ShapeUtil.Interned(cols));
-        var r = result.Span<T>();
-        for (int i = 0; i < rows; i++) TensorPrimitives.Add(r, m.Slice(i * cols, cols), r);
+        Tensor.AddRows(m, rows, cols, result.Span<T>());
         return into != null ? Autograd.MarkAccumulated(into) : result;
     }
 

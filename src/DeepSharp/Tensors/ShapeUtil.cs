@@ -27,23 +27,18 @@ internal static class ShapeUtil
     }
 
     /// <summary>
-    /// Row-major strides of <paramref name="shape"/> as an array shared by every tensor of that shape on this thread (a
-    /// small per-thread table), so that creating a contiguous tensor does not allocate a strides array each time. The array
-    /// must never be written: tensors keep it as their strides, and <see cref="Tensor.Strides"/> hands out a read-only
-    /// wrapper. Use <see cref="ContiguousStrides(ReadOnlySpan{int})"/> for an array the caller owns.
+    /// Row-major strides of <paramref name="shape"/> as an array shared by every tensor with those strides on this thread
+    /// (computed on the stack, then taken from the table of <see cref="Interned(ReadOnlySpan{int})"/>), so that creating a
+    /// contiguous tensor does not allocate a strides array each time. The array must never be written: tensors keep it as
+    /// their strides, and <see cref="Tensor.Strides"/> hands out a read-only wrapper. Use
+    /// <see cref="ContiguousStrides(ReadOnlySpan{int})"/> for an array the caller owns.
     /// </summary>
     public static int[] SharedContiguousStrides(int[] shape)
     {
-        if (shape.Length == 0) return [];
-        var table = stridesTable ??= new Dictionary<int[], int[]>(ShapeComparer.Instance);
-        if (table.TryGetValue(shape, out var strides)) return strides;
-        strides = ContiguousStrides(shape);
-        if (table.Count >= 1024) table.Clear();                       // a bound for programs that use many shapes
-        table[ShapeUtil.Copy(shape)] = strides;                        // the key is a private copy: callers may reuse theirs
-        return strides;
+        Span<int> strides = shape.Length <= 16 ? stackalloc int[shape.Length] : new int[shape.Length];
+        ContiguousStrides(shape, strides);
+        return Interned(strides);
     }
-
-    [ThreadStatic] static Dictionary<int[], int[]>? stridesTable;
 
     /// <summary>
     /// A shape array equal to <paramref name="shape"/>, shared by every caller on this thread that asks for the same sizes (a
