@@ -11,8 +11,8 @@ public sealed partial class Tensor
 {
     internal List<Action<Tensor>>? PostAccumulateGradHooks
     {
-        get => extras?.PostAccumulateGradHooks;
-        set { if (value != null || extras != null) Extras.PostAccumulateGradHooks = value; }
+        get => (link as LeafExtras)?.PostAccumulateGradHooks;
+        set { if (value != null || link is LeafExtras) Extras.PostAccumulateGradHooks = value; }
     }
     internal static int HookedLeafCount;
 
