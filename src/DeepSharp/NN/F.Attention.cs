@@ -97,16 +97,14 @@ public static partial class F
             throw new ArgumentOutOfRangeException(nameof(dropoutP), $"{op}: dropoutP must be in [0, 1], got {dropoutP}");
         var packed = qkv.Contiguous();                                             // the kernel and its gradient share this layout
         double s = scale ?? 1 / Math.Sqrt(e / numHeads);
-        ScaledDotProductAttentionOp.Selector select = src =>
-            (Heads(src[0], 3, 0, numHeads, true), Heads(src[0], 3, 1, numHeads, true), Heads(src[0], 3, 2, numHeads, true));
-        Tensor heads;                                                              // (N, H, T, D), memory (N, T, H, D)
+        var layout = new ScaledDotProductAttentionOp.HeadLayout(numHeads, true, new(0, 3, 0), new(0, 3, 1), new(0, 3, 2));
         if (dropoutP >= 1)
         {
-            var (q, k, v) = select([packed]);
-            heads = ScaledDotProductAttentionOp.Plain(q, k, v, null, isCausal, 0, s, dropoutP, generator).Output;
+            var (q, k, v) = layout.Select([packed]);
+            var heads = ScaledDotProductAttentionOp.Plain(q, k, v, null, isCausal, 0, s, dropoutP, generator).Output;   // (N, H, T, D)
+            return heads.Transpose(1, 2).Reshape(n, t, e);
         }
-        else heads = ScaledDotProductAttentionOp.Lean([packed], select, null, isCausal, 0, s, dropoutP, DropoutSeed(dropoutP, generator), [0, 2, 1, 3]);
-        return heads.Transpose(1, 2).Reshape(n, t, e);
+        return ScaledDotProductAttentionOp.LeanMerged([packed], layout, null, isCausal, 0, s, dropoutP, DropoutSeed(dropoutP, generator));
     }
 
     /// <summary>

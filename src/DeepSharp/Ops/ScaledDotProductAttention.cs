@@ -16,7 +16,7 @@ namespace DeepSharp;
 /// </list>
 /// Masks reaching this class are additive (0 or −∞, or any float); the public API in <c>F</c> converts boolean masks.
 /// </summary>
-internal static class ScaledDotProductAttentionOp
+internal static partial class ScaledDotProductAttentionOp
 {
     /// <summary>Maps the op's sources to the (query, key, value) views the kernel reads, each (batch..., rows, features).</summary>
     internal delegate (Tensor Query, Tensor Key, Tensor Value) Selector(Tensor[] sources);
@@ -155,9 +155,9 @@ internal static class ScaledDotProductAttentionOp
             var shape = m.Rank == 0 ? new[] { 1, s } : [.. m.shape[..^1], s];
             m = Tensor.CopyToContiguous(m.Expand(shape));
         }
-        var full = new int[batch.Length + 2];
+        Span<int> full = batch.Length <= 14 ? stackalloc int[batch.Length + 2] : new int[batch.Length + 2];
         batch.CopyTo(full); full[^2] = l; full[^1] = s;
-        return m.Expand(full);
+        return m.Expand(ShapeUtil.Interned(full));   // Expand keeps no array it is given
     }
 
     /// <summary>A tensor of <paramref name="shape"/> whose memory holds the dims in <paramref name="order"/> (outermost first).</summary>

@@ -37,10 +37,10 @@ internal static class IncrementalAttention
         var inputs = attention.CheckInputs(x, x, x, keyPaddingMask);
         int past = cache.Length;
         var mask = attention.CombinedMask(attnMask, inputs.KeyPaddingMask, inputs.N, inputs.L, past + inputs.S, inputs.Query.DType);
-        var (sources, select) = attention.Project(inputs);
+        var (sources, select, _) = attention.Project(inputs);
         var (queries, keys, values) = select(sources);                                   // (N, H, S, D) views of the projection
         (keys, values) = cache.Append(keys, values);                                     // (N, H, P + S, D)
-        var (heads, _) = attention.Attend([queries, keys, values], src => (src[0], src[1], src[2]), mask, isCausal, past,
+        var (heads, _, _) = attention.Attend([queries, keys, values], src => (src[0], src[1], src[2]), mask, isCausal, past,
                                           needWeights: false, inputs.BatchFirst);
         return attention.MergeHeads(inputs, heads, null, averageAttnWeights: false).Output;
     }
@@ -71,11 +71,11 @@ internal static class IncrementalAttention
         }
         else
         {
-            (sources, select) = attention.Project(inputs);
+            (sources, select, _) = attention.Project(inputs);
             var (_, keys, values) = select(sources);
             cache.Store(key, value, keys, values);
         }
-        var (heads, _) = attention.Attend(sources, select, mask, isCausal, 0, needWeights: false, inputs.BatchFirst);
+        var (heads, _, _) = attention.Attend(sources, select, mask, isCausal, 0, needWeights: false, inputs.BatchFirst);
         return attention.MergeHeads(inputs, heads, null, averageAttnWeights: false).Output;
     }
 }

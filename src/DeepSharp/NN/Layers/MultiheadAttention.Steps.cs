@@ -42,22 +42,31 @@ public partial class MultiheadAttention
         $"query {ShapeUtil.Format(query.shape)}, key {ShapeUtil.Format(key.shape)}, value {ShapeUtil.Format(value.shape)}";
 
     /// <summary>
-    /// The projections and the selector of their per-head (N, H, ·, D) views: one packed q|k|v projection for
-    /// self-attention, query plus packed k|v when key and value are one tensor, else three.
+    /// The projections, the selector of their per-head (N, H, ·, D) views and the same as a chunk layout the lean kernel
+    /// reads in place: one packed q|k|v projection for self-attention, query plus packed k|v when key and value are one
+    /// tensor, else three.
     /// </summary>
-    internal (Tensor[] Sources, ScaledDotProductAttentionOp.Selector Select) Project(in Inputs inputs)
+    internal (Tensor[] Sources, ScaledDotProductAttentionOp.Selector Select, ScaledDotProductAttentionOp.HeadLayout Layout) Project(in Inputs inputs)
     {
         bool bf = inputs.BatchFirst;
         int e = EmbedDim;
         if (InProjWeight != null && inputs.SelfAttention)
-            return ([F.Linear(inputs.Query, InProjWeight, InProjBias)], Selector(SelectorKind.Packed, bf));   // (…, 3E)
+            return ([F.Linear(inputs.Query, InProjWeight, InProjBias)], Selector(SelectorKind.Packed, bf), Layout(SelectorKind.Packed, bf));   // (…, 3E)
         if (InProjWeight != null && inputs.KeyIsValue)
             return ([ProjectQuery(inputs.Query), F.Linear(inputs.Key, InProjWeight.Narrow(0, e, 2 * e), InProjBias?.Narrow(0, e, 2 * e))],
-                    Selector(SelectorKind.QueryAndPackedKeyValue, bf));
+                    Selector(SelectorKind.QueryAndPackedKeyValue, bf), Layout(SelectorKind.QueryAndPackedKeyValue, bf));
         var (wk, wv) = InProjWeight != null ? (InProjWeight.Narrow(0, e, e), InProjWeight.Narrow(0, 2 * e, e)) : (KProjWeight!, VProjWeight!);
         return ([ProjectQuery(inputs.Query), F.Linear(inputs.Key, wk, InProjBias?.Narrow(0, e, e)), F.Linear(inputs.Value, wv, InProjBias?.Narrow(0, 2 * e, e))],
-                Selector(SelectorKind.Separate, bf));
+                Selector(SelectorKind.Separate, bf), Layout(SelectorKind.Separate, bf));
     }
+
+    /// <summary>The chunk layout of a projection kind: the selector's heads, described instead of made.</summary>
+    ScaledDotProductAttentionOp.HeadLayout Layout(SelectorKind kind, bool bf) => kind switch
+    {
+        SelectorKind.Packed => new(NumHeads, bf, new(0, 3, 0), new(0, 3, 1), new(0, 3, 2)),
+        SelectorKind.QueryAndPackedKeyValue => new(NumHeads, bf, new(0, 1, 0), new(1, 2, 0), new(1, 2, 1)),
+        _ => new(NumHeads, bf, new(0, 1, 0), new(1, 1, 0), new(2, 1, 0)),
+    };
 
     enum SelectorKind { Packed, QueryAndPackedKeyValue, Separate }
 
@@ -107,28 +116,36 @@ public partial class MultiheadAttention
     /// <summary>
     /// Attention of the selected heads: the plain path when the weights are wanted (or the mask requires grad, or dropout
     /// is 1), else the lean kernel reading the sources in place and writing (N, L, H, D) or (L, N, H, D) memory. Key j is
-    /// hidden from query i when <paramref name="isCausal"/> and j &gt; i + <paramref name="causalOffset"/>.
+    /// hidden from query i when <paramref name="isCausal"/> and j &gt; i + <paramref name="causalOffset"/>. With a
+    /// <paramref name="layout"/> of contiguous sources the lean kernel reads the chunks it describes and returns the heads
+    /// already merged, (N, L, H·D) or (L, N, H·D) (<c>Merged</c> true): no head views, no permute, no reshape.
     /// </summary>
-    internal (Tensor Heads, Tensor? Weights) Attend(Tensor[] sources, ScaledDotProductAttentionOp.Selector select, Tensor? mask,
-        bool isCausal, int causalOffset, bool needWeights, bool batchFirst)
+    internal (Tensor Heads, Tensor? Weights, bool Merged) Attend(Tensor[] sources, ScaledDotProductAttentionOp.Selector select, Tensor? mask,
+        bool isCausal, int causalOffset, bool needWeights, bool batchFirst, ScaledDotProductAttentionOp.HeadLayout? layout = null)
     {
         double p = IsTraining ? DropoutP : 0;
         double scale = 1 / Math.Sqrt(HeadDim);
         if (needWeights || mask is { RequiresGrad: true } || p >= 1)
         {
             var (qh, kh, vh) = select(sources);
-            return ScaledDotProductAttentionOp.Plain(qh, kh, vh, mask, isCausal, causalOffset, scale, p, null);
+            var (output, weights) = ScaledDotProductAttentionOp.Plain(qh, kh, vh, mask, isCausal, causalOffset, scale, p, null);
+            return (output, weights, false);
         }
+        if (layout is { } heads && heads.Applies(sources))
+            return (ScaledDotProductAttentionOp.LeanMerged(sources, heads, mask, isCausal, causalOffset, scale, p, F.DropoutSeed(p, null)), null, true);
         int[] order = batchFirst ? [0, 2, 1, 3] : [2, 0, 1, 3];
-        return (ScaledDotProductAttentionOp.Lean(sources, select, mask, isCausal, causalOffset, scale, p, F.DropoutSeed(p, null), order), null);
+        return (ScaledDotProductAttentionOp.Lean(sources, select, mask, isCausal, causalOffset, scale, p, F.DropoutSeed(p, null), order), null, false);
     }
 
-    /// <summary>The heads (N, H, L, D) merged and projected by out_proj, in the input's layout; the weights averaged over heads if asked.</summary>
-    internal (Tensor Output, Tensor? Weights) MergeHeads(in Inputs inputs, Tensor heads, Tensor? weights, bool averageAttnWeights)
+    /// <summary>
+    /// The heads (N, H, L, D) merged (unless <paramref name="merged"/>: already (N, L, E) or (L, N, E)) and projected by
+    /// out_proj, in the input's layout; the weights averaged over heads if asked.
+    /// </summary>
+    internal (Tensor Output, Tensor? Weights) MergeHeads(in Inputs inputs, Tensor heads, Tensor? weights, bool averageAttnWeights, bool merged = false)
     {
         var (n, l) = (inputs.N, inputs.L);
-        var merged = inputs.BatchFirst ? heads.Permute(0, 2, 1, 3).Reshape(n, l, EmbedDim) : heads.Permute(2, 0, 1, 3).Reshape(l, n, EmbedDim);
-        var output = OutProj.Call(merged);
+        var output = OutProj.Call(merged ? heads
+            : inputs.BatchFirst ? heads.Permute(0, 2, 1, 3).Reshape(n, l, EmbedDim) : heads.Permute(2, 0, 1, 3).Reshape(l, n, EmbedDim));
         if (!inputs.Batched) output = output.Squeeze(0);
         if (weights != null)
         {

@@ -137,9 +137,14 @@ public partial class MultiheadAttention : Module<Tensor, Tensor, Tensor, (Tensor
     {
         var inputs = CheckInputs(query, key, value, keyPaddingMask);
         var mask = CombinedMask(attnMask, inputs.KeyPaddingMask, inputs.N, inputs.L, inputs.S, inputs.Query.DType);
-        var (sources, select) = Project(inputs);
-        if (BiasK != null || AddZeroAttn) (sources, select, mask) = AppendExtraKeys(sources, select, mask, inputs.N);
-        var (heads, weights) = Attend(sources, select, mask, isCausal, 0, needWeights, inputs.BatchFirst);
-        return MergeHeads(inputs, heads, weights, averageAttnWeights);
+        var (sources, select, layout) = Project(inputs);
+        if (BiasK != null || AddZeroAttn)
+        {
+            (sources, select, mask) = AppendExtraKeys(sources, select, mask, inputs.N);
+            var (extended, extendedWeights, _) = Attend(sources, select, mask, isCausal, 0, needWeights, inputs.BatchFirst);
+            return MergeHeads(inputs, extended, extendedWeights, averageAttnWeights);
+        }
+        var (heads, weights, merged) = Attend(sources, select, mask, isCausal, 0, needWeights, inputs.BatchFirst, layout);
+        return MergeHeads(inputs, heads, weights, averageAttnWeights, merged);
     }
 }
