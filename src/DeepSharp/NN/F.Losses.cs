@@ -33,8 +33,7 @@ public static partial class F
     {
         if (labelSmoothing < 0 || labelSmoothing > 1)
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"CrossEntropy: labelSmoothing must be in [0, 1], got {labelSmoothing}");
-        if (input.DType.IsReducedPrecision()) // log-softmax and the reduction in float32, the loss rounded once
-            return ReducedFloat.Apply(input, x => CrossEntropy(x, target.IsFloatingPoint ? target.To(DType.Float32) : target, weight?.To(DType.Float32), ignoreIndex, labelSmoothing, reduction));
+        if (input.DType.IsReducedPrecision()) return CrossEntropyReduced(input, target, weight, ignoreIndex, labelSmoothing, reduction);
         var (logits, flatTarget, restore) = FlattenClasses(input, target, "CrossEntropy");
         int classes = logits.Shape[1];
         CheckWeight(weight, classes, "CrossEntropy");
@@ -49,6 +48,14 @@ public static partial class F
         }
         return NllCore(logProbs, flatTarget, weight, ignoreIndex, labelSmoothing, reduction, restore, "CrossEntropy");
     }
+
+    /// <summary>
+    /// <see cref="CrossEntropy(Tensor, Tensor, Tensor?, int, double, Reduction)"/> of a 16-bit input: log-softmax and the
+    /// reduction in float32, the loss rounded once. A method of its own: a lambda capturing parameters is allocated on
+    /// entry to the method that declares it, which would be every call of CrossEntropy.
+    /// </summary>
+    static Tensor CrossEntropyReduced(Tensor input, Tensor target, Tensor? weight, int ignoreIndex, double labelSmoothing, Reduction reduction) =>
+        ReducedFloat.Apply(input, x => CrossEntropy(x, target.IsFloatingPoint ? target.To(DType.Float32) : target, weight?.To(DType.Float32), ignoreIndex, labelSmoothing, reduction));
 
     /// <summary>Negative log-likelihood of log-probabilities (N, C) or (N, C, d...) at class indices (torch.nn.functional.nll_loss).</summary>
     public static Tensor NllLoss(Tensor input, Tensor target, Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean)
@@ -72,7 +79,6 @@ public static partial class F
         bool unbatched = input.Rank == 1;                 // (C) with a scalar index or a (C) probability target
         if (unbatched) { input = input.Unsqueeze(0); target = target.Unsqueeze(0); }
         if (!input.IsFloatingPoint) throw new ArgumentException($"{op}: input must be floating point, got {input.DType.TorchName()}", nameof(input));
-        int n = input.Shape[0], c = input.Shape[1];
         bool probabilities = target.IsFloatingPoint;
         if (probabilities)
         {
@@ -87,6 +93,13 @@ public static partial class F
                 throw new ArgumentException($"{op}: input of shape {ShapeUtil.Format(input.shape)} expects a target of shape {ShapeUtil.Format(WithoutClassDim(input.shape))}, got {ShapeUtil.Format(target.shape)}", nameof(target));
         }
         if (input.Rank == 2) return (input, target, unbatched ? t => t.Reshape() : t => t);
+        return FlattenSpatial(input, target, probabilities);
+    }
+
+    // a method of its own: the restoring lambda captures a local, whose closure would be allocated on entry to every call
+    static (Tensor Logits, Tensor Target, Func<Tensor, Tensor> Restore) FlattenSpatial(Tensor input, Tensor target, bool probabilities)
+    {
+        int n = input.Shape[0], c = input.Shape[1];
         var spatial = input.Shape.Skip(2).ToArray();
         var perm = new[] { 0 }.Concat(Enumerable.Range(2, input.Rank - 2)).Concat([1]).ToArray();
         var flatInput = input.Permute(perm).Reshape(-1, c);
