@@ -120,7 +120,7 @@ public static partial class F
         CheckAffine("LayerNorm", input, bias, nameof(bias), normalizedShape);
         int d = ShapeUtil.Numel(normalizedShape);
         int rows = d == 0 ? 0 : input.NumEl / d;
-        return Normalization.RowNorm(input, rows, 1, d, 1, weight, bias, eps, "NativeLayerNorm");
+        return Normalization.RowNorm(input, rows, 1, d, 1, weight, bias, eps, "NativeLayerNormBackward");
     }
 
     /// <summary>
@@ -140,6 +140,6 @@ public static partial class F
         CheckAffine("GroupNorm", input, weight, nameof(weight), [c]);
         CheckAffine("GroupNorm", input, bias, nameof(bias), [c]);
         int s = n * c == 0 ? 0 : input.NumEl / (n * c);
-        return Normalization.RowNorm(input, n * numGroups, numGroups, c / numGroups, s, weight, bias, eps, "NativeGroupNorm");
+        return Normalization.RowNorm(input, n * numGroups, numGroups, c / numGroups, s, weight, bias, eps, "NativeGroupNormBackward");
     }
 }

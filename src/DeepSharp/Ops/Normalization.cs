@@ -28,18 +28,21 @@ internal static class Normalization
         else BatchForward<double>(xc, weight, bias, n, c, s, eps, mean, variance, rstd, y);
 
         if (Autograd.ShouldRecord([x, weight ?? x, bias ?? x]))
-            RecordNorm(y, "NativeBatchNormBackward", x, weight, bias, BatchNormBackward, new NormState(xc, weight, mean, rstd, eps, n, 1, c, s));
+            RecordNorm(y, "NativeBatchNormBackward", x, weight, bias, BatchNormBackward, new NormState(xc, weight, mean, rstd, null, eps, n, 1, c, s));
         return (y, mean, variance);
     }
 
     /// <summary>
     /// What a norm's backward needs besides its saved input (and weight): the contiguous input the statistics came from,
-    /// the weight, the statistics (a row norm's Mean and Rstd are one tensor: the means, then the values of 1/std), eps and the geometry (batch norm: Rows = N, K = C channels of S elements; row norm: R
+    /// the weight, the statistics (batch norm: the Mean and Rstd tensors it also returns; row norm: RowStats, one storage
+    /// holding the R means, then the R values of 1/std, which no tensor needs to wrap), eps and the geometry (batch norm: Rows = N, K = C channels of S elements; row norm: R
     /// rows, G groups, K chunks of S). One object as the node's state instead of a closure, its delegate and a saved array.
     /// </summary>
-    sealed class NormState(Tensor xc, Tensor? weight, Tensor mean, Tensor rstd, double eps, int rows, int groups, int k, int s)
+    sealed class NormState(Tensor xc, Tensor? weight, Tensor? mean, Tensor? rstd, Storage? rowStats, double eps, int rows, int groups, int k, int s)
     {
-        public readonly Tensor Xc = xc, Mean = mean, Rstd = rstd;
+        public readonly Tensor Xc = xc;
+        public readonly Tensor? Mean = mean, Rstd = rstd;
+        public readonly Storage? RowStats = rowStats;
         public readonly Tensor? Weight = weight;
         public readonly double Eps = eps;
         public readonly int Rows = rows, Groups = groups, K = k, S = s;
@@ -57,7 +60,7 @@ internal static class Normalization
         var st = (NormState)node.State!;
         var x = node.Saved(0);
         if (Autograd.IsGradEnabled) return BatchNormBackwardComposite(gy, x, st.Weight, node.Input(2), st.Eps);
-        return BatchNormBackwardFused(gy, st.Xc, st.Weight, node.Input(2), st.Rows, st.K, st.S, st.Mean, st.Rstd);
+        return BatchNormBackwardFused(gy, st.Xc, st.Weight, node.Input(2), st.Rows, st.K, st.S, st.Mean!, st.Rstd!);
     }
 
     static void BatchForward<T>(Tensor x, Tensor? weight, Tensor? bias, int n, int c, int s, double eps,
@@ -248,18 +251,18 @@ internal static class Normalization
     // K = C/G channels of S spatial elements each.
 
     /// <summary>Normalises each row of x viewed as (R, K·S) and returns y.</summary>
-    public static Tensor RowNorm(Tensor x, int rows, int groups, int k, int s, Tensor? weight, Tensor? bias, double eps, string name)
+    public static Tensor RowNorm(Tensor x, int rows, int groups, int k, int s, Tensor? weight, Tensor? bias, double eps, string nodeName)
     {
         var xc = x.Contiguous();
-        // the per-row statistics the backward reads, one tensor: the R means, then the R values of 1/std
-        var stats = Tensor.AllocUninit(x.DType, ShapeUtil.Interned(2 * rows));
+        // the per-row statistics the backward reads, one storage (no tensor wraps it): the R means, then the R values of 1/std
+        var stats = Storage.AllocateUninitialized(x.DType, 2 * rows);
         var y = Tensor.AllocUninit(x.DType, x.shape);
         var w = weight?.Contiguous(); var b = bias?.Contiguous();
         if (x.DType == DType.Float32) RowForward<float>(xc, w, b, rows, groups, k, s, eps, stats, y);
         else RowForward<double>(xc, w, b, rows, groups, k, s, eps, stats, y);
 
         if (Autograd.ShouldRecord([x, weight ?? x, bias ?? x]))
-            RecordNorm(y, name + "Backward", x, weight, bias, RowNormBackward, new NormState(xc, w, stats, stats, eps, rows, groups, k, s));
+            RecordNorm(y, nodeName, x, weight, bias, RowNormBackward, new NormState(xc, w, null, null, stats, eps, rows, groups, k, s));
         return y;
     }
 
@@ -280,8 +283,8 @@ internal static class Normalization
         Tensor? bGrad = bias is { RequiresGrad: true } ? Autograd.LeafGrad(bias) : null;
         var dw = wGrad ?? Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
         var db = bGrad ?? Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
-        if (x.DType == DType.Float32) RowBackward<float>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, dx, dw, db);
-        else RowBackward<double>(g, st.Xc, st.Weight, rows, groups, k, s, st.Mean, dx, dw, db);
+        if (x.DType == DType.Float32) RowBackward<float>(g, st.Xc, st.Weight, rows, groups, k, s, st.RowStats!, dx, dw, db);
+        else RowBackward<double>(g, st.Xc, st.Weight, rows, groups, k, s, st.RowStats!, dx, dw, db);
         return [x.RequiresGrad ? dx : null,
                 wGrad != null ? Autograd.MarkAccumulated(wGrad) : weight is { RequiresGrad: true } ? ShapedLike(dw, weight) : null,
                 bGrad != null ? Autograd.MarkAccumulated(bGrad) : bias is { RequiresGrad: true } ? ShapedLike(db, bias) : null];
@@ -295,14 +298,17 @@ internal static class Normalization
     // The weight and bias gradients, sums over rows, are accumulated afterwards in row order from per-row partials.
     const int RowBlockElements = 8192;
 
+    /// <summary>A row norm's statistics: the R means, then the R values of 1/std.</summary>
+    static Span<T> StatsSpan<T>(Storage stats, int rows) => new((T[])stats.Data, 0, 2 * rows);
+
     static int RowsPerBlock(int rows, int d) => Math.Clamp(RowBlockElements / Math.Max(d, 1), 1, Math.Max(rows, 1));
 
     static unsafe void RowForward<T>(Tensor xT, Tensor? wT, Tensor? bT, int rows, int groups, int k, int s, double eps,
-        Tensor statsT, Tensor yT) where T : unmanaged, IFloatingPointIeee754<T>
+        Storage statsS, Tensor yT) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = k * s, perBlock = RowsPerBlock(rows, d);
         fixed (T* x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, b = bT != null ? bT.Span<T>() : default)
-        fixed (T* stats = statsT.Span<T>(), y = yT.Span<T>())
+        fixed (T* stats = StatsSpan<T>(statsS, rows), y = yT.Span<T>())
         {
             var body = new RowForwardBlock<T>
             {
@@ -354,7 +360,7 @@ internal static class Normalization
         }
     }
 
-    static unsafe void RowBackward<T>(Tensor gyT, Tensor xT, Tensor? wT, int rows, int groups, int k, int s, Tensor statsT,
+    static unsafe void RowBackward<T>(Tensor gyT, Tensor xT, Tensor? wT, int rows, int groups, int k, int s, Storage statsS,
         Tensor dxT, Tensor dwT, Tensor dbT) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = k * s;
@@ -362,7 +368,7 @@ internal static class Normalization
         if (s == 1)
         {
             // layer norm: the weight gradient is a fused multiply-add per element across rows; kept serial
-            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, stats = statsT.Span<T>(), dx = dxT.Span<T>())
+            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, stats = StatsSpan<T>(statsS, rows), dx = dxT.Span<T>())
             fixed (T* dwp = dw, dbp = db)
             {
                 var body = new RowBackwardBlock<T>
@@ -379,7 +385,7 @@ internal static class Normalization
         try
         {
             int perBlock = RowsPerBlock(rows, d);
-            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, stats = statsT.Span<T>(), dx = dxT.Span<T>())
+            fixed (T* gy = gyT.Span<T>(), x = xT.Span<T>(), w = wT != null ? wT.Span<T>() : default, stats = StatsSpan<T>(statsS, rows), dx = dxT.Span<T>())
             fixed (T* partial = partialBuf)
             {
                 var body = new RowBackwardBlock<T>
