@@ -115,8 +115,9 @@ public static partial class Autograd
         public readonly Stack<Node> Stack = new();
         public readonly Dictionary<Node, Tensor> Pending = new(ReferenceEqualityComparer.Instance);
         public readonly Queue<Node> Ready = new();
+        public readonly HashSet<Tensor> Fresh = new(ReferenceEqualityComparer.Instance);
 
-        public void Clear() { Dependencies.Clear(); Stack.Clear(); Pending.Clear(); Ready.Clear(); }
+        public void Clear() { Dependencies.Clear(); Stack.Clear(); Pending.Clear(); Ready.Clear(); Fresh.Clear(); }
     }
 
     [ThreadStatic] static EngineBuffers? idleBuffers;
@@ -124,6 +125,21 @@ public static partial class Autograd
     /// <summary>True while this thread's engine runs a plain backward pass (no <c>createGraph</c>, not <c>Autograd.Grad</c>):
     /// then a backward function may add a parameter's gradient straight into its <see cref="Tensor.Grad"/>.</summary>
     [ThreadStatic] static bool accumulatingIntoLeaves;
+
+    /// <summary>The gradients of this thread's plain backward pass that only the engine holds (see <see cref="Fresh"/>), or null.</summary>
+    [ThreadStatic] static HashSet<Tensor>? freshGradients;
+
+    /// <summary>
+    /// Marks a gradient a backward function has just allocated and returns for one input only, and keeps no reference to:
+    /// while it waits in the engine for the other gradients of the same tensor (a residual connection's two branches), the
+    /// next one is added into it in place instead of into a new sum (the same additions: a + b is b + a). Plain backward
+    /// passes only; returns <paramref name="gradient"/>.
+    /// </summary>
+    internal static Tensor Fresh(Tensor gradient)
+    {
+        freshGradients?.Add(gradient);
+        return gradient;
+    }
 
     /// <summary>
     /// What a backward function returns for an input whose gradient it has already added into that leaf's
@@ -220,9 +236,11 @@ public static partial class Autograd
             if (r.GradFn is { } n && dependencies[n] == 0 && !ready.Contains(n)) ready.Enqueue(n);
 
         bool outerAccumulating = accumulatingIntoLeaves;
+        var outerFresh = freshGradients;
         accumulatingIntoLeaves = captured == null && !createGraph;
+        freshGradients = accumulatingIntoLeaves ? buffers.Fresh : null;
         try { RunNodes(buffers, retainGraph, createGraph, captured, leafHooks); }
-        finally { accumulatingIntoLeaves = outerAccumulating; }
+        finally { accumulatingIntoLeaves = outerAccumulating; freshGradients = outerFresh; }
         callbacks.Complete();
     }
 
@@ -233,6 +251,7 @@ public static partial class Autograd
         {
             var node = ready.Dequeue();
             if (!pending.Remove(node, out var gradOut)) continue;
+            buffers.Fresh.Remove(gradOut);   // from here on the node's backward (or the caller) may keep it
             if (captured != null && captured.ContainsKey(node)) captured[node] = gradOut;
             if (node.RetainedOutput is { } kept)
                 kept.Grad = kept.Grad == null ? (createGraph ? gradOut : gradOut.Detach().Clone()) : kept.Grad.Add(gradOut);
@@ -245,7 +264,11 @@ public static partial class Autograd
                 var g = inputGrads[i];
                 if (input.GradFn is { } next)
                 {
-                    if (g != null) Accumulate(pending, next, g);
+                    if (g != null)
+                    {
+                        if (freshGradients != null && freshGradients.Contains(g) && ReturnedTwice(inputGrads, node.InputCount, i)) freshGradients.Remove(g);
+                        Accumulate(pending, next, g, freshGradients);
+                    }
                     if (--CollectionsMarshalDec(dependencies, next) == 0) ready.Enqueue(next);
                 }
                 else if (g != null)
@@ -261,9 +284,32 @@ public static partial class Autograd
     static ref int CollectionsMarshalDec(Dictionary<Node, int> deps, Node n) =>
         ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(deps, n);
 
-    static void Accumulate(Dictionary<Node, Tensor> pending, Node node, Tensor grad)
+    static void Accumulate(Dictionary<Node, Tensor> pending, Node node, Tensor grad, HashSet<Tensor>? fresh = null)
     {
-        pending[node] = pending.TryGetValue(node, out var existing) ? existing.Add(grad) : grad;
+        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(pending, node, out bool exists);
+        if (!exists) { slot = grad; return; }
+        var existing = slot!;
+        if (fresh != null && fresh.Count > 0 && !ReferenceEquals(existing, grad) && existing.DType == grad.DType
+            && ShapeUtil.SameShape(existing.shape, grad.shape) && !existing.RequiresGrad && !grad.RequiresGrad)
+        {
+            // one of the two is the engine's alone: add the other into it (a + b and b + a are the same floats)
+            if (fresh.Contains(existing) && existing.IsContiguous) { existing.AddInPlace(grad); SummedInPlaceCount++; return; }
+            if (fresh.Contains(grad) && grad.IsContiguous) { grad.AddInPlace(existing); slot = grad; SummedInPlaceCount++; return; }
+        }
+        var sum = existing.Add(grad);
+        if (fresh != null) fresh.Add(sum);   // a third gradient of the same tensor is added into this sum
+        slot = sum;
+    }
+
+    /// <summary>How many times this thread's engine has added a gradient into a fresh one in place (for tests).</summary>
+    [ThreadStatic] internal static int SummedInPlaceCount;
+
+    /// <summary>Whether a backward function returned gradient <paramref name="index"/> for another of its inputs too.</summary>
+    static bool ReturnedTwice(InputGrads grads, int count, int index)
+    {
+        for (int j = 0; j < count; j++)
+            if (j != index && ReferenceEquals(grads[j], grads[index])) return true;
+        return false;
     }
 
     static Tensor DetachedCopyOutsideScope(Tensor grad)

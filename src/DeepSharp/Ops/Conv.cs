@@ -63,7 +63,7 @@ internal static class ConvOps
             gw = dense && Autograd.LeafGrad(w) is { } wGrad ? AccumulateWeightGrad(x, g, p, wGrad) : ConvWeightGrad(x, g, p, w.shape);
         if (node.Input(2) is { RequiresGrad: true } b)
             gb = dense && Autograd.LeafGrad(b) is { } bGrad ? AccumulateChannelSums(g, bGrad) : g.Sum(ChannelSumDims);
-        return [x.RequiresGrad ? ConvTranspose(g, w, null, p, x.shape[2], x.shape[3]) : null, gw, gb];
+        return [x.RequiresGrad ? Autograd.Fresh(ConvTranspose(g, w, null, p, x.shape[2], x.shape[3])) : null, gw, gb];
     }
 
     /// <summary>Adds the weight gradient of y = conv(x, w) for output gradient <paramref name="gy"/> into <paramref name="into"/> (w's Grad).</summary>

@@ -93,7 +93,7 @@ public sealed partial class Tensor
         if (!Autograd.IsGradEnabled && g.IsContiguous && input.IsContiguous && weight.IsContiguous && g.DType == input.DType
             && input.DType is DType.Float32 or DType.Float64 && m > 0 && inFeatures > 0 && outFeatures > 0)
         {
-            gx = input.RequiresGrad ? Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.shape), 0) : null;
+            gx = input.RequiresGrad ? Autograd.Fresh(Gemm2D(g, false, weight, false, m, inFeatures, outFeatures, AllocUninit(g.DType, input.shape), 0)) : null;
             // a parameter's gradient goes straight into its Grad (C += gᵀ·x; the same sums as a new gradient added to it
             // when Grad is zero, as after ZeroGrad)
             if (!weight.RequiresGrad) gw = null;

@@ -143,7 +143,7 @@ internal static class Normalization
         Tensor? db = needB && bGrad == null ? Tensor.AllocUninit(x.DType, bias!.shape) : null;
         if (x.DType == DType.Float32) BatchBackward<float>(g, x, weight, n, c, s, mean, rstd, dx, dw, db, wGrad, bGrad);
         else BatchBackward<double>(g, x, weight, n, c, s, mean, rstd, dx, dw, db, wGrad, bGrad);
-        return [x.RequiresGrad ? dx : null,
+        return [x.RequiresGrad ? Autograd.Fresh(dx) : null,
                 wGrad != null ? Autograd.MarkAccumulated(wGrad) : dw,
                 bGrad != null ? Autograd.MarkAccumulated(bGrad) : db];
     }
@@ -285,7 +285,7 @@ internal static class Normalization
         var db = bGrad ?? Tensor.Alloc(x.DType, ShapeUtil.Interned(affine));
         if (x.DType == DType.Float32) RowBackward<float>(g, st.Xc, st.Weight, rows, groups, k, s, st.RowStats!, dx, dw, db);
         else RowBackward<double>(g, st.Xc, st.Weight, rows, groups, k, s, st.RowStats!, dx, dw, db);
-        return [x.RequiresGrad ? dx : null,
+        return [x.RequiresGrad ? Autograd.Fresh(dx) : null,
                 wGrad != null ? Autograd.MarkAccumulated(wGrad) : weight is { RequiresGrad: true } ? ShapedLike(dw, weight) : null,
                 bGrad != null ? Autograd.MarkAccumulated(bGrad) : bias is { RequiresGrad: true } ? ShapedLike(db, bias) : null];
     }
