@@ -58,10 +58,11 @@ internal static class ArrayCache
     /// <summary>Upper bound on memory held by the cache; beyond it, released arrays go to the GC.</summary>
     public static long CapacityBytes = 2L << 30;
     /// <summary>
-    /// Arrays shorter than this are left to the GC. Logits, biases' gradients and per-row statistics of a small batch
-    /// (a (64, 10) float32 tensor is 2.5 KiB) are reused like the large ones, so a steady-state step does not allocate them.
+    /// Arrays shorter than this are left to the GC. Every length is reused, down to one element: logits, biases' gradients
+    /// and per-row statistics of a small batch (a (64, 10) float32 tensor is 2.5 KiB), and the scalars a step makes (the
+    /// loss, backward's seed of ones, a reduction), so a steady-state step allocates none of them.
     /// </summary>
-    internal const int MinCachedLength = 16;
+    internal const int MinCachedLength = 1;
     internal static bool DisableReuse = Environment.GetEnvironmentVariable("DEEPSHARP_NO_ARRAY_CACHE") == "1";
 
     static ArrayCache() => MemoryTrace.StartFromEnvironment();
@@ -109,7 +110,7 @@ internal static class ArrayCache
     public static void Return(DType dtype, Array array)
     {
         int length = array.Length;
-        if (length < MinCachedLength) return; // a few bytes: cheaper for the GC than a bucket
+        if (length < MinCachedLength) return; // empty arrays: nothing to reuse
         long bytes = (long)length * dtype.ElementSize();
         if (Interlocked.Add(ref cachedBytes, bytes) > CapacityBytes) { Interlocked.Add(ref cachedBytes, -bytes); return; }
         buckets.GetOrAdd((dtype, length), _ => new ConcurrentBag<Array>()).Add(array);
