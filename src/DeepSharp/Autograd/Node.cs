@@ -12,12 +12,15 @@ namespace DeepSharp;
 /// </remarks>
 public sealed class Node
 {
-    Delegate? backward;                 // Func<Tensor, Tensor?[]> or BackwardFunction; null once released
+    object? kind;                       // a Kind (name and static backward function, shared), or a closure backward; null once a closure's node is released
+    readonly object? stateOrName;       // the state of a static backward function, or a closure node's name
     Tensor? saved0, saved1;
     int version0, version1;
-    int savedCount;
+    int counts;                         // InputCount (bits 0-15), saved tensor count (bits 16-29), released (bit 30)
     readonly Tensor? input0, input1, input2;
-    Rare? rare;                         // what few nodes have, so that the common node stays at 104 bytes
+    Rare? rare;                         // what few nodes have, so that the common node stays at 96 bytes
+
+    const int SavedShift = 16, ReleasedBit = 1 << 30, CountMask = 0xFFFF;
 
     /// <summary>The parts of a node that few nodes need: more than two saved tensors, more than three inputs, a retained output.</summary>
     sealed class Rare
@@ -27,10 +30,45 @@ public sealed class Node
         public Tensor? RetainedOutput;
     }
 
+    /// <summary>
+    /// A node's name and <see cref="BackwardFunction"/>. For a static function (no target) one object per (function, name)
+    /// serves every node recording it, so such a node holds one reference for the two; a closure's node keeps the closure
+    /// and, in the field a static function's state takes, its name.
+    /// </summary>
+    sealed class Kind(string name, BackwardFunction backward)
+    {
+        public readonly string Name = name;
+        public readonly BackwardFunction Backward = backward;
+    }
+
+    /// <summary>The kinds of static backward functions: per function, its names (a function serves a few ops).</summary>
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<Delegate, Kind[]> kinds = new();
+
+    static Kind KindOf(string name, BackwardFunction backward)
+    {
+        if (kinds.TryGetValue(backward, out var known))
+            foreach (var k in known)
+                if (ReferenceEquals(k.Name, name) || k.Name == name) return k;
+        // only a delegate the compiler caches comes again: a static method's, or a lambda capturing nothing (an instance
+        // method of the compiler's singleton "<>c" class); one made per call (a capturing lambda) gets a kind of its own
+        if (backward.Target is { } target && target.GetType().Name != "<>c") return new Kind(name, backward);
+        lock (kinds)
+        {
+            known = kinds.TryGetValue(backward, out var again) ? again : [];
+            foreach (var k in known)
+                if (k.Name == name) return k;
+            var made = new Kind(name, backward);
+            kinds[backward] = [.. known, made];
+            return made;
+        }
+    }
+
     internal Node(string name, ReadOnlySpan<Tensor?> inputs, Delegate backward, ReadOnlySpan<Tensor> saved, object? state)
     {
-        Name = name;
-        InputCount = inputs.Length;
+        if (inputs.Length > CountMask || saved.Length > 0x3FFF)
+            throw new ArgumentException($"internal: {name} records {inputs.Length} inputs and {saved.Length} saved tensors (at most {CountMask} and {0x3FFF})");
+        if (backward is BackwardFunction function) { kind = KindOf(name, function); stateOrName = state; }
+        else { kind = backward; stateOrName = name; }
         // the graph edges: the inputs that require grad, null for the others
         if (inputs.Length > 3)
         {
@@ -44,9 +82,7 @@ public sealed class Node
             if (inputs.Length > 1) input1 = Edge(inputs[1]);
             if (inputs.Length > 2) input2 = Edge(inputs[2]);
         }
-        this.backward = backward;
-        State = state;
-        savedCount = saved.Length;
+        counts = inputs.Length | saved.Length << SavedShift;
         if (saved.Length > 0) { saved0 = saved[0]; version0 = saved0.Version; }
         if (saved.Length > 1) { saved1 = saved[1]; version1 = saved1.Version; }
         if (saved.Length > 2)
@@ -57,10 +93,15 @@ public sealed class Node
         }
     }
 
+    int savedCount => (counts >> SavedShift) & 0x3FFF;
+
+    /// <summary>What a static backward function needs besides the saved tensors (a shape, a dim, a boxed option).</summary>
+    internal object? State => kind is Kind ? stateOrName : null;
+
     static Tensor? Edge(Tensor? input) => input is { RequiresGrad: true } ? input : null;
 
     /// <summary>Name of the backward function, e.g. "MulBackward" (type(grad_fn).__name__).</summary>
-    public string Name { get; }
+    public string Name => kind is Kind k ? k.Name : (string)stateOrName!;
 
     /// <summary>The inputs whose gradients this node computes (null where an input needs none); a copy.</summary>
     public IReadOnlyList<Tensor?> Inputs
@@ -74,7 +115,7 @@ public sealed class Node
     }
 
     /// <summary>Number of inputs (edges, null or not).</summary>
-    internal readonly int InputCount;
+    internal int InputCount => counts & CountMask;
 
     /// <summary>Input <paramref name="index"/> if it requires grad, else null (the node's edge).</summary>
     internal Tensor? Input(int index) => rare?.Inputs is { } all ? all[index] : index switch
@@ -85,8 +126,7 @@ public sealed class Node
         _ => throw new ArgumentOutOfRangeException(nameof(index)),
     };
 
-    /// <summary>What a static backward function needs besides the saved tensors (a shape, a dim, a boxed option).</summary>
-    internal readonly object? State;
+
 
     /// <summary>The output whose gradient is kept (Tensor.RetainGrad), or null.</summary>
     internal Tensor? RetainedOutput
@@ -95,7 +135,7 @@ public sealed class Node
         set => (rare ??= new Rare()).RetainedOutput = value;
     }
 
-    internal bool Released => backward == null;
+    internal bool Released => (counts & ReleasedBit) != 0;
 
     /// <summary>Saved tensor <paramref name="index"/>, in the order given to Autograd.Record.</summary>
     internal Tensor Saved(int index) => index switch
@@ -108,7 +148,7 @@ public sealed class Node
 
     internal InputGrads Apply(Tensor gradOutput)
     {
-        if (backward == null)
+        if (Released || kind == null)
             throw new InvalidOperationException(
                 $"Backward: trying to backward through the graph a second time (through {Name}), or to use saved tensors after they were freed. " +
                 "Pass retainGraph: true to the first Backward() call if you need to backward twice.");
@@ -116,7 +156,7 @@ public sealed class Node
         if (savedCount > 1) CheckVersion(saved1!, version1);
         if (rare?.SavedMore is { } savedMore)
             foreach (var (t, version) in savedMore) CheckVersion(t, version);
-        var grads = backward is BackwardFunction f ? f(this, gradOutput) : ((Func<Tensor, Tensor?[]>)backward)(gradOutput);
+        var grads = kind is Kind k ? k.Backward(this, gradOutput) : ((Func<Tensor, Tensor?[]>)kind!)(gradOutput);
         if (grads.Count != InputCount)
             throw new InvalidOperationException($"internal: {Name} returned {grads.Count} gradients for {InputCount} inputs");
         return grads;
@@ -132,7 +172,9 @@ public sealed class Node
 
     internal void Release()
     {
-        backward = null; saved0 = saved1 = null; savedCount = 0;
+        if (kind is not Kind) kind = null;                                 // a closure: let its captures go
+        counts = (counts & CountMask) | ReleasedBit;                       // no saved tensors left
+        saved0 = saved1 = null;
         if (rare != null) rare.SavedMore = null;
     }
 

@@ -68,3 +68,60 @@ public class GradFnFieldTests
         Assert.Equal(56, perTensor);
     }
 }
+
+/// <summary>
+/// A node keeps its name and backward function in one reference: a shared (name, function) object for the static backward
+/// functions every step records, the closure itself (and the name in the state's field) for the others. Names, state
+/// and the "backward twice" error must survive that, and a node is 96 bytes.
+/// </summary>
+public class NodeLayoutTests
+{
+    static readonly BackwardFunction Identity = static (node, g) => InputGrads.Create([g]);
+
+    [Fact]
+    public void NodesOfOneStaticFunctionKeepTheirOwnNamesAndState()
+    {
+        var x = Tensor.Randn(3).RequiresGrad_();
+        var a = Autograd.Record(Tensor.Randn(3), "FirstBackward", [x], Identity, "state a", x);
+        var b = Autograd.Record(Tensor.Randn(3), "Second" + "Backward".ToString(), [x], Identity, 7, x);   // a name made at run time
+        Assert.Equal("FirstBackward", a.GradFn!.Name);
+        Assert.Equal("SecondBackward", b.GradFn!.Name);
+        Assert.Equal("state a", a.GradFn.State);
+        Assert.Equal(7, b.GradFn.State);
+        var c = Autograd.Record(Tensor.Randn(3), "FirstBackward", [x], Identity, null, x);
+        Assert.Equal("FirstBackward", c.GradFn!.Name);
+        Assert.Null(c.GradFn.State);
+    }
+
+    [Fact]
+    public void ClosureAndCapturingNodesKeepTheirNamesAfterRelease()
+    {
+        var x = Tensor.Randn(3).RequiresGrad_();
+        int captured = 2;
+        BackwardFunction capturing = (node, g) => InputGrads.Create([g.Mul(captured)]);
+        var y = Autograd.Record(Tensor.Randn(3), "CapturingBackward", [x], capturing, "s", x);
+        var z = Autograd.Record(Tensor.Randn(3), "ClosureBackward", [x], g => [g.Mul(3)], x);
+        Assert.Equal("CapturingBackward", y.GradFn!.Name);
+        Assert.Equal("ClosureBackward", z.GradFn!.Name);
+        Assert.Equal("s", y.GradFn.State);
+        Assert.Null(z.GradFn.State);                  // a closure node has no state (its name sits in that field)
+        y.Add(z).Sum().Backward();
+        Assert.Equal(new[] { 5f, 5f, 5f }, x.Grad!.ToArray<float>());
+        Assert.Equal("ClosureBackward", z.GradFn.Name);   // released, still named
+        Assert.True(z.GradFn.Released);
+        var error = Assert.Throws<InvalidOperationException>(() => z.Sum().Backward());
+        Assert.Contains("ClosureBackward", error.Message);
+    }
+
+    [Fact]
+    public void ANodeIs96Bytes()
+    {
+        var x = Tensor.Randn(3).RequiresGrad_();
+        var result = Tensor.Randn(3);
+        for (int i = 0; i < 100; i++) Autograd.Record(result, "SizeBackward", [x], Identity, null, x);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        const int n = 1000;
+        for (int i = 0; i < n; i++) Autograd.Record(result, "SizeBackward", [x], Identity, null, x);   // the node only
+        Assert.Equal(96, (GC.GetAllocatedBytesForCurrentThread() - before) / n);
+    }
+}
