@@ -176,6 +176,48 @@ public class GemmTests
         finally { KernelThreadPool.SetThreadCount(old); }
     }
 
+    /// <summary>
+    /// A matrix-vector product (one row times a transposed matrix: a linear layer on one sample) computes outputs eight,
+    /// four and one at a time; each must be summed exactly as the product with that one column alone, whatever block it
+    /// falls in, at 1 and 2 threads (the blocking never changes a result).
+    /// </summary>
+    [Fact]
+    public void MatrixVectorOutputs_AreBitwiseTheOneColumnProducts()
+    {
+        int old = KernelThreadPool.ThreadCount;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                KernelThreadPool.SetThreadCount(threads);
+                foreach (int k in new[] { 1, 7, 8, 9, 31, 784 })
+                    foreach (int n in new[] { 1, 3, 4, 5, 8, 9, 12, 13, 16, 19, 512 })
+                    {
+                        var x = Random<float>(k, 7); var w = Random<float>(n * k, 8);
+                        var y = new float[n];
+                        Gemm.Sgemm(false, true, 1, n, k, 1f, x, k, w, k, 0f, y, n);
+                        var one = new float[1];
+                        for (int j = 0; j < n; j++)
+                        {
+                            Gemm.Sgemm(false, true, 1, 1, k, 1f, x, k, w.AsSpan(j * k, k), k, 0f, one, 1);
+                            Assert.True(BitConverter.SingleToInt32Bits(one[0]) == BitConverter.SingleToInt32Bits(y[j]),
+                                $"n={n}, k={k}, threads={threads}: output {j} is {y[j]:R}, the one-column product {one[0]:R}");
+                        }
+                        var yd = new double[n];
+                        var xd = Random<double>(k, 7); var wd = Random<double>(n * k, 8);
+                        Gemm.Dgemm(false, true, 1, n, k, 1.0, xd, k, wd, k, 0.0, yd, n);
+                        var oned = new double[1];
+                        for (int j = 0; j < n; j++)
+                        {
+                            Gemm.Dgemm(false, true, 1, 1, k, 1.0, xd, k, wd.AsSpan(j * k, k), k, 0.0, oned, 1);
+                            Assert.Equal(oned[0], yd[j]);
+                        }
+                    }
+            }
+        }
+        finally { KernelThreadPool.SetThreadCount(old); }
+    }
+
     [Fact]
     public void BadArguments_Throw()
     {
