@@ -71,7 +71,7 @@ foreach (var (name, weights, make) in models)
         ["max_abs_diff_ort"] = diffOrt, ["max_abs_diff_pytorch"] = diffTorch,
     };
     if (!asJson)
-        Console.WriteLine($"{name,-16} deepsharp {oursMs,9:F3} ms ({oursThreads} thr)  ort {ortMs,9:F3} ms ({ortThreads} thr)  " +
+        Console.WriteLine($"{name,-16} deepsharp {oursMs,10:F4} ms ({oursThreads} thr)  ort {ortMs,10:F4} ms ({ortThreads} thr)  " +
                           $"ratio {oursMs / ortMs:F2}  max|diff| vs ort {diffOrt:G3}, vs pytorch {diffTorch:G3}");
 }
 if (asJson) Console.WriteLine(result.ToJsonString());

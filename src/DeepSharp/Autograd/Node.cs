@@ -50,8 +50,9 @@ public sealed class Node
             foreach (var k in known)
                 if (ReferenceEquals(k.Name, name) || k.Name == name) return k;
         // only a delegate the compiler caches comes again: a static method's, or a lambda capturing nothing (an instance
-        // method of the compiler's singleton "<>c" class); one made per call (a capturing lambda) gets a kind of its own
-        if (backward.Target is { } target && target.GetType().Name != "<>c") return new Kind(name, backward);
+        // method of the compiler's singleton "<>c" class, "<>c__N`1" in a generic method); one made per call (a capturing
+        // lambda: a "<>c__DisplayClass" instance, or any other target) gets a kind of its own
+        if (backward.Target is { } target && !IsCompilerSingleton(target.GetType())) return new Kind(name, backward);
         lock (kinds)
         {
             known = kinds.TryGetValue(backward, out var again) ? again : [];
@@ -62,6 +63,10 @@ public sealed class Node
             return made;
         }
     }
+
+    static bool IsCompilerSingleton(Type type) =>
+        type.Name.StartsWith("<>c", StringComparison.Ordinal) && !type.Name.StartsWith("<>c__DisplayClass", StringComparison.Ordinal)
+        && type.IsDefined(typeof(System.Runtime.CompilerServices.CompilerGeneratedAttribute), false);
 
     internal Node(string name, ReadOnlySpan<Tensor?> inputs, Delegate backward, ReadOnlySpan<Tensor> saved, object? state)
     {

@@ -125,3 +125,29 @@ public class NodeLayoutTests
         Assert.Equal(96, (GC.GetAllocatedBytesForCurrentThread() - before) / n);
     }
 }
+
+/// <summary>A static backward lambda inside a generic method: its delegate is cached too, so its nodes share one kind.</summary>
+public class GenericBackwardKindTests
+{
+    static Tensor Record<T>(Tensor result, Tensor x, string name) where T : struct
+    {
+        BackwardFunction backward = static (node, g) => InputGrads.Create([g.Mul(2)]);
+        return Autograd.Record(result, name, [x], backward, null, x);
+    }
+
+    [Fact]
+    public void NodesOfAStaticLambdaInAGenericMethodAre96BytesAndNamed()
+    {
+        var x = Tensor.Randn(3).RequiresGrad_();
+        var result = Tensor.Randn(3);
+        for (int i = 0; i < 100; i++) Record<int>(result, x, "GenericBackward");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        const int n = 1000;
+        for (int i = 0; i < n; i++) Record<int>(result, x, "GenericBackward");
+        Assert.Equal(96, (GC.GetAllocatedBytesForCurrentThread() - before) / n);   // the node only: no kind object per node
+        var y = Record<long>(Tensor.Randn(3), x, "OtherName");
+        Assert.Equal("OtherName", y.GradFn!.Name);
+        y.Sum().Backward();
+        Assert.Equal(new[] { 2f, 2f, 2f }, x.Grad!.ToArray<float>());
+    }
+}
