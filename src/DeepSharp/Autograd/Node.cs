@@ -98,7 +98,7 @@ public sealed class Node
         }
     }
 
-    int savedCount => (counts >> SavedShift) & 0x3FFF;
+    int SavedCount => (counts >> SavedShift) & 0x3FFF;   // zero once released
 
     /// <summary>What a static backward function needs besides the saved tensors (a shape, a dim, a boxed option).</summary>
     internal object? State => kind is Kind ? stateOrName : null;
@@ -145,9 +145,9 @@ public sealed class Node
     /// <summary>Saved tensor <paramref name="index"/>, in the order given to Autograd.Record.</summary>
     internal Tensor Saved(int index) => index switch
     {
-        0 when savedCount > 0 => saved0!,
-        1 when savedCount > 1 => saved1!,
-        _ when index >= 2 && index < savedCount => rare!.SavedMore![index - 2].Tensor,
+        0 when SavedCount > 0 => saved0!,
+        1 when SavedCount > 1 => saved1!,
+        _ when index >= 2 && index < SavedCount => rare!.SavedMore![index - 2].Tensor,
         _ => throw new InvalidOperationException($"internal: {Name} has no saved tensor {index}"),
     };
 
@@ -157,8 +157,8 @@ public sealed class Node
             throw new InvalidOperationException(
                 $"Backward: trying to backward through the graph a second time (through {Name}), or to use saved tensors after they were freed. " +
                 "Pass retainGraph: true to the first Backward() call if you need to backward twice.");
-        if (savedCount > 0) CheckVersion(saved0!, version0);
-        if (savedCount > 1) CheckVersion(saved1!, version1);
+        if (SavedCount > 0) CheckVersion(saved0!, version0);
+        if (SavedCount > 1) CheckVersion(saved1!, version1);
         if (rare?.SavedMore is { } savedMore)
             foreach (var (t, version) in savedMore) CheckVersion(t, version);
         var grads = kind is Kind k ? k.Backward(this, gradOutput) : ((Func<Tensor, Tensor?[]>)kind!)(gradOutput);

@@ -64,15 +64,7 @@ internal static partial class ScaledDotProductAttentionOp
         else RunMergedForward<double>(sources, layout, mask, output, lse, scale, causal, causalOffset, dropoutP, seed);
 
         if (Autograd.ShouldRecord(sources))
-        {
-            var state = new MergedState(sources, layout, additiveMask, mask, lse, causal, causalOffset, scale, dropoutP, seed);
-            switch (sources.Length)
-            {
-                case 1: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanMergedBackward, state, sources[0], output); break;
-                case 2: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanMergedBackward, state, sources[0], sources[1], output); break;
-                default: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanMergedBackward, state, [.. sources, output]); break;
-            }
-        }
+            RecordLean(output, sources, LeanMergedBackward, new MergedState(sources, layout, additiveMask, mask, lse, causal, causalOffset, scale, dropoutP, seed));
         return output;
     }
 
@@ -148,24 +140,18 @@ internal static partial class ScaledDotProductAttentionOp
 
     static readonly HeadSlot Merged = new(0, 1, 0);
 
-    static unsafe AttentionKernel.Problem<T> MergedProblem<T>(Pins pins, Tensor[] sources, HeadLayout layout, Tensor? mask, Tensor output, Tensor lse,
+    static AttentionKernel.Problem<T> MergedProblem<T>(Pins pins, Tensor[] sources, HeadLayout layout, Tensor? mask, Tensor output, Tensor lse,
         double scale, bool causal, int causalOffset, double dropoutP, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int h = layout.NumHeads;
         bool bf = layout.BatchFirst;
-        return new AttentionKernel.Problem<T>
-        {
-            Q = SlotOperand<T>(pins, sources[layout.Query.Source], layout.Query, h, bf),
-            K = SlotOperand<T>(pins, sources[layout.Key.Source], layout.Key, h, bf),
-            V = SlotOperand<T>(pins, sources[layout.Value.Source], layout.Value, h, bf),
-            O = SlotOperand<T>(pins, output, Merged, h, bf),
-            Mask = mask == null ? default : Operand<T>(pins, mask, 2, isMask: true), HasMask = mask != null,
-            Lse = pins.Pin(lse.Array<T>()) + lse.offset,
-            L = layout.Sizes(sources[layout.Query.Source]).T, S = layout.Sizes(sources[layout.Key.Source]).T,
-            E = layout.HeadDim(sources, layout.Query), Ev = layout.HeadDim(sources, layout.Value),
-            Scale = T.CreateChecked(scale), Causal = causal, CausalOffset = causalOffset, DropoutP = dropoutP, Seed = seed,
-            BlockQ = AttentionKernel.BlockQ, BlockK = AttentionKernel.BlockK,
-        };
+        return Problem(pins,
+            SlotOperand<T>(pins, sources[layout.Query.Source], layout.Query, h, bf),
+            SlotOperand<T>(pins, sources[layout.Key.Source], layout.Key, h, bf),
+            SlotOperand<T>(pins, sources[layout.Value.Source], layout.Value, h, bf),
+            SlotOperand<T>(pins, output, Merged, h, bf), mask, 2, lse,
+            layout.Sizes(sources[layout.Query.Source]).T, layout.Sizes(sources[layout.Key.Source]).T,
+            layout.HeadDim(sources, layout.Query), layout.HeadDim(sources, layout.Value), scale, causal, causalOffset, dropoutP, seed);
     }
 
     static void RunMergedForward<T>(Tensor[] sources, HeadLayout layout, Tensor? mask, Tensor output, Tensor lse, double scale, bool causal,

@@ -86,15 +86,8 @@ internal static partial class ScaledDotProductAttentionOp
 
         if (Autograd.ShouldRecord(sources))
         {
-            var state = new LeanState(sources, select, additiveMask, causal, causalOffset, scale, dropoutP, seed, q, k, v, mask, output, lse);
-            // saved (version-checked): the sources and the output, as [.. sources, output] without building that array
-            switch (sources.Length)
-            {
-                case 1: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanBackward, state, sources[0], output); break;
-                case 2: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanBackward, state, sources[0], sources[1], output); break;
-                case 3: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanBackward, state, sources[0], sources[1], sources[2], output); break;
-                default: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, LeanBackward, state, [.. sources, output]); break;
-            }
+            RecordLean(output, sources, LeanBackward,
+                new LeanState(sources, select, additiveMask, causal, causalOffset, scale, dropoutP, seed, q, k, v, mask, output, lse));
         }
         return output;
     }
@@ -246,19 +239,38 @@ internal static partial class ScaledDotProductAttentionOp
         };
     }
 
-    static unsafe AttentionKernel.Problem<T> Problem<T>(Pins pins, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor lse,
+    static AttentionKernel.Problem<T> Problem<T>(Pins pins, Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor lse,
         double scale, bool causal, int causalOffset, double dropoutP, ulong seed) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int br = q.Rank - 2;
-        return new AttentionKernel.Problem<T>
+        return Problem(pins, Operand<T>(pins, q, br), Operand<T>(pins, k, br), Operand<T>(pins, v, br), Operand<T>(pins, output, br),
+            mask, br, lse, q.shape[^2], k.shape[^2], q.shape[^1], v.shape[^1], scale, causal, causalOffset, dropoutP, seed);
+    }
+
+    /// <summary>The kernel's problem from its four operands (however they were described: views, or chunks of projections).</summary>
+    static unsafe AttentionKernel.Problem<T> Problem<T>(Pins pins, AttentionOperand<T> q, AttentionOperand<T> k, AttentionOperand<T> v,
+        AttentionOperand<T> output, Tensor? mask, int batchRank, Tensor lse, int l, int s, int e, int ev,
+        double scale, bool causal, int causalOffset, double dropoutP, ulong seed) where T : unmanaged, IFloatingPointIeee754<T> =>
+        new()
         {
-            Q = Operand<T>(pins, q, br), K = Operand<T>(pins, k, br), V = Operand<T>(pins, v, br), O = Operand<T>(pins, output, br),
-            Mask = mask == null ? default : Operand<T>(pins, mask, br, isMask: true), HasMask = mask != null,
+            Q = q, K = k, V = v, O = output,
+            Mask = mask == null ? default : Operand<T>(pins, mask, batchRank, isMask: true), HasMask = mask != null,
             Lse = pins.Pin(lse.Array<T>()) + lse.offset,
-            L = q.shape[^2], S = k.shape[^2], E = q.shape[^1], Ev = v.shape[^1],
+            L = l, S = s, E = e, Ev = ev,
             Scale = T.CreateChecked(scale), Causal = causal, CausalOffset = causalOffset, DropoutP = dropoutP, Seed = seed,
             BlockQ = AttentionKernel.BlockQ, BlockK = AttentionKernel.BlockK,
         };
+
+    /// <summary>Records a lean op's node: saved (version-checked) the sources and the output, as [.. sources, output] without building that array.</summary>
+    static void RecordLean(Tensor output, Tensor[] sources, BackwardFunction backward, object state)
+    {
+        switch (sources.Length)
+        {
+            case 1: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, backward, state, sources[0], output); break;
+            case 2: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, backward, state, sources[0], sources[1], output); break;
+            case 3: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, backward, state, sources[0], sources[1], sources[2], output); break;
+            default: Autograd.Record(output, "ScaledDotProductAttentionBackward", sources, backward, state, [.. sources, output]); break;
+        }
     }
 
     static void RunForward<T>(Tensor q, Tensor k, Tensor v, Tensor? mask, Tensor output, Tensor lse, double scale, bool causal,
